@@ -1,0 +1,42 @@
+/**
+ * Shared CLI plumbing: every command's action goes through `action()`, which
+ * turns errors into one line on stderr and an exit code (0 ok, 1 failure,
+ * 2 usage/config), never a stack trace.
+ */
+import { FlowlabError, describeError } from '../core/errors.js';
+
+export type ExitCode = 0 | 1 | 2;
+
+let lastExit: ExitCode = 0;
+
+export function getExit(): ExitCode {
+  return lastExit;
+}
+
+export function setExit(code: ExitCode): void {
+  lastExit = code;
+}
+
+/** Wrap a command body; its resolved number (default 0) becomes the exit code. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void> | number | void) {
+  return async (...args: A): Promise<void> => {
+    try {
+      const code = await fn(...args);
+      lastExit = (code ?? 0) as ExitCode;
+    } catch (e) {
+      if (e instanceof FlowlabError) {
+        process.stderr.write(`flowlab: ${e.message}\n`);
+        lastExit = e.exitCode;
+      } else {
+        process.stderr.write(`flowlab: internal error: ${describeError(e)}\n`);
+        if (process.env.FLOWLAB_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+        lastExit = 1;
+      }
+    }
+  };
+}
+
+/** Print to stdout (one place, so tests can capture). */
+export function out(line: string): void {
+  process.stdout.write(line + '\n');
+}

@@ -1,0 +1,120 @@
+/**
+ * `manifest.json` of a raw dataset: what is in it (symbols, time range, rows
+ * per kind) and every part file with its sha256, so a replay can prove which
+ * bytes it read. No wall-clock field: the same ticks give the same manifest.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { FlowlabError } from '../core/errors.js';
+import { KINDS, type Kind } from '../core/types.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const SCHEMA_VERSION = 1;
+
+export interface PartFileInfo {
+  /** Path relative to the dataset root (forward slashes). */
+  readonly path: string;
+  readonly symbol: string;
+  readonly kind: Kind;
+  readonly date: string;
+  readonly rows: number;
+  readonly first_recv_ts_ms: number;
+  readonly last_recv_ts_ms: number;
+  readonly min_ts_ms: number;
+  readonly max_ts_ms: number;
+  readonly first_recv_seq: number;
+  readonly last_recv_seq: number;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+export interface DatasetSummary {
+  readonly symbols: string[];
+  readonly time_range: { readonly recv_ts_ms: [number, number] | null; readonly ts_ms: [number, number] | null };
+  readonly rows: Record<string, Record<Kind, number>>;
+}
+
+export interface DatasetManifest extends DatasetSummary {
+  readonly schema_version: number;
+  readonly depth_levels: number;
+  readonly source: Record<string, unknown>;
+  readonly stats: Record<string, unknown>;
+  readonly files: PartFileInfo[];
+}
+
+const PartSchema = z.object({
+  path: z.string().regex(/^date=\d{4}-\d{2}-\d{2}\/symbol=[A-Z0-9_]+\/kind=(trades|quotes|depth)\/part-\d+-\d+\.parquet$/),
+  symbol: z.string(),
+  kind: z.enum(['trades', 'quotes', 'depth']),
+  date: z.string(),
+  rows: z.number().int().nonnegative(),
+  first_recv_ts_ms: z.number(),
+  last_recv_ts_ms: z.number(),
+  min_ts_ms: z.number(),
+  max_ts_ms: z.number(),
+  first_recv_seq: z.number(),
+  last_recv_seq: z.number(),
+  bytes: z.number(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+const ManifestSchema = z.object({
+  schema_version: z.literal(SCHEMA_VERSION),
+  depth_levels: z.number().int().positive(),
+  source: z.record(z.string(), z.unknown()),
+  stats: z.record(z.string(), z.unknown()),
+  symbols: z.array(z.string()),
+  time_range: z.object({ recv_ts_ms: z.tuple([z.number(), z.number()]).nullable(), ts_ms: z.tuple([z.number(), z.number()]).nullable() }),
+  rows: z.record(z.string(), z.record(z.string(), z.number())),
+  files: z.array(PartSchema),
+});
+
+export function summarize(files: readonly PartFileInfo[]): DatasetSummary {
+  const symbols = [...new Set(files.map((f) => f.symbol))].sort();
+  const rows: Record<string, Record<Kind, number>> = {};
+  for (const s of symbols) rows[s] = { trades: 0, quotes: 0, depth: 0 };
+  let r0 = Infinity;
+  let r1 = -Infinity;
+  let t0 = Infinity;
+  let t1 = -Infinity;
+  for (const f of files) {
+    rows[f.symbol][f.kind] += f.rows;
+    r0 = Math.min(r0, f.first_recv_ts_ms);
+    r1 = Math.max(r1, f.last_recv_ts_ms);
+    t0 = Math.min(t0, f.min_ts_ms);
+    t1 = Math.max(t1, f.max_ts_ms);
+  }
+  return {
+    symbols,
+    time_range: files.length ? { recv_ts_ms: [r0, r1], ts_ms: [t0, t1] } : { recv_ts_ms: null, ts_ms: null },
+    rows,
+  };
+}
+
+/** Read and validate `<root>/manifest.json`; errors name the file and the problem. */
+export function readManifest(root: string): DatasetManifest {
+  const file = path.join(root, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    if (!fs.existsSync(root)) throw new FlowlabError(`dataset '${root}' does not exist`);
+    throw new FlowlabError(`dataset '${root}' has no readable ${MANIFEST_FILE} (is it a flowlab dataset?)`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new FlowlabError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const parsed = ManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new FlowlabError(`${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  for (const f of parsed.data.files) {
+    if (!KINDS.includes(f.kind)) throw new FlowlabError(`${file}: unknown kind '${f.kind}'`);
+  }
+  return parsed.data as DatasetManifest;
+}

@@ -1,0 +1,337 @@
+/**
+ * Raw dataset reader: symbols x receive-time range, in arrival order
+ * `(recv_ts_ms, recv_seq)`, streamed in columnar batches.
+ *
+ * Each (symbol, kind) stream is read part file by part file (files in
+ * first_recv_seq order, rows in (recv_ts_ms, recv_seq) order inside a file),
+ * chunk by chunk, so memory is bounded by one batch per stream whatever the
+ * dataset length. `readArrival` merges the streams into one arrival order and
+ * yields segments `[start, end)` of a batch: runs of consecutive arrivals from
+ * one stream, so consumers loop over typed arrays, not row objects.
+ *
+ * The time range filters on `recv_ts_ms` (arrival): `[fromMs, toMs)`.
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import type { DuckDBDataChunk, DuckDBListVector } from '@duckdb/node-api';
+import { readF64, readI8, sqlString, streamChunks } from '../io/duck.js';
+import { FlowlabError, describeError } from '../core/errors.js';
+import { KINDS, type DepthBatch, type Kind, type QuoteBatch, type TickBatch, type TradeBatch } from '../core/types.js';
+import { readManifest, type DatasetManifest, type PartFileInfo } from './manifest.js';
+import { sha256File } from '../core/hash.js';
+
+export interface ReadOptions {
+  readonly symbols?: readonly string[];
+  readonly kinds?: readonly Kind[];
+  /** Inclusive lower bound on recv_ts_ms. */
+  readonly fromMs?: number;
+  /** Exclusive upper bound on recv_ts_ms. */
+  readonly toMs?: number;
+  /** Rows per batch (default 65536). */
+  readonly batchRows?: number;
+  /** Check each part file's sha256 against the manifest before reading it. */
+  readonly verifyHashes?: boolean;
+}
+
+export interface Segment {
+  readonly batch: TickBatch;
+  readonly start: number;
+  readonly end: number;
+}
+
+export class Dataset {
+  readonly root: string;
+  readonly manifest: DatasetManifest;
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.manifest = readManifest(this.root);
+  }
+
+  /** Part files selected by the options, validated against the manifest. */
+  select(opts: ReadOptions = {}): PartFileInfo[] {
+    const m = this.manifest;
+    const symbols = opts.symbols ?? m.symbols;
+    for (const s of symbols) {
+      if (!m.symbols.includes(s)) {
+        throw new FlowlabError(`symbol '${s}' is not in dataset '${this.root}' (it has: ${m.symbols.join(', ') || 'none'})`);
+      }
+    }
+    const from = opts.fromMs ?? -Infinity;
+    const to = opts.toMs ?? Infinity;
+    if (!(from < to)) throw new FlowlabError(`empty time range: from ${fmt(from)} is not before to ${fmt(to)}`);
+    const kinds = opts.kinds ?? KINDS;
+    const files = m.files.filter(
+      (f) => symbols.includes(f.symbol) && kinds.includes(f.kind) && f.last_recv_ts_ms >= from && f.first_recv_ts_ms < to,
+    );
+    if (files.length === 0) {
+      const tr = m.time_range.recv_ts_ms;
+      throw new FlowlabError(
+        `no data for ${symbols.join(',')} in [${fmt(from)}, ${fmt(to)}) in '${this.root}' (dataset covers ${tr ? `${fmt(tr[0])} .. ${fmt(tr[1])}` : 'nothing'})`,
+      );
+    }
+    return files;
+  }
+
+  /** One (symbol, kind) stream in arrival order. */
+  async *stream(symbol: string, kind: Kind, opts: ReadOptions = {}): AsyncGenerator<TickBatch> {
+    const files = this.select({ ...opts, symbols: [symbol], kinds: [kind] }).sort((a, b) => a.first_recv_seq - b.first_recv_seq);
+    const batchRows = opts.batchRows ?? 65536;
+    let builder = new BatchBuilder(kind, symbol, batchRows, this.manifest.depth_levels);
+    for (const f of files) {
+      const file = path.join(this.root, f.path);
+      if (!fs.existsSync(file)) throw new FlowlabError(`part file '${file}' listed in the manifest is missing`);
+      if (opts.verifyHashes) {
+        const h = await sha256File(file);
+        if (h !== f.sha256) throw new FlowlabError(`part file '${file}' changed: sha256 ${h} != manifest ${f.sha256}`);
+      }
+      const where: string[] = [];
+      if (opts.fromMs !== undefined && Number.isFinite(opts.fromMs)) where.push(`recv_ts_ms >= ${Math.trunc(opts.fromMs)}`);
+      if (opts.toMs !== undefined && Number.isFinite(opts.toMs)) where.push(`recv_ts_ms < ${Math.trunc(opts.toMs)}`);
+      const sql =
+        `SELECT ${SELECT[kind]} FROM read_parquet(${sqlString(file)})` +
+        (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+        ` ORDER BY recv_ts_ms, recv_seq`;
+      let chunks: AsyncGenerator<DuckDBDataChunk>;
+      try {
+        chunks = streamChunks(sql);
+        for (;;) {
+          let next: IteratorResult<DuckDBDataChunk>;
+          try {
+            next = await chunks.next();
+          } catch (e) {
+            throw new FlowlabError(`part file '${file}' cannot be read: ${describeError(e)}`);
+          }
+          if (next.done) break;
+          const chunk = next.value;
+          let off = 0;
+          while (off < chunk.rowCount) {
+            off = builder.take(chunk, off);
+            if (builder.full) {
+              yield builder.finish();
+              builder = new BatchBuilder(kind, symbol, batchRows, this.manifest.depth_levels);
+            }
+          }
+        }
+      } catch (e) {
+        if (e instanceof FlowlabError) throw e;
+        throw new FlowlabError(`part file '${file}' cannot be read: ${describeError(e)}`);
+      }
+    }
+    if (builder.rows > 0) yield builder.finish();
+  }
+
+  /**
+   * All selected streams merged into arrival order `(recv_ts_ms, recv_seq)`.
+   * Yields segments: consecutive arrivals that come from one batch.
+   */
+  async *arrival(opts: ReadOptions = {}): AsyncGenerator<Segment> {
+    const files = this.select(opts);
+    const pairs = [...new Set(files.map((f) => `${f.symbol}\u0000${f.kind}`))].sort();
+    const heads: { it: AsyncGenerator<TickBatch>; batch: TickBatch | null; row: number }[] = [];
+    for (const p of pairs) {
+      const [symbol, kind] = p.split('\u0000') as [string, Kind];
+      const it = this.stream(symbol, kind, opts);
+      const first = await it.next();
+      if (!first.done) heads.push({ it, batch: first.value, row: 0 });
+    }
+    try {
+      while (heads.length > 0) {
+        // smallest head and runner-up
+        let best = 0;
+        for (let i = 1; i < heads.length; i++) if (before(heads[i], heads[best])) best = i;
+        const h = heads[best];
+        const b = h.batch!;
+        let limT = Infinity;
+        let limS = Infinity;
+        for (let i = 0; i < heads.length; i++) {
+          if (i === best) continue;
+          const o = heads[i];
+          const t = o.batch!.recv_ts_ms[o.row];
+          const s = o.batch!.recv_seq[o.row];
+          if (t < limT || (t === limT && s < limS)) {
+            limT = t;
+            limS = s;
+          }
+        }
+        let end = h.row + 1;
+        const rt = b.recv_ts_ms;
+        const rs = b.recv_seq;
+        while (end < b.length && (rt[end] < limT || (rt[end] === limT && rs[end] < limS))) end++;
+        yield { batch: b, start: h.row, end };
+        if (end < b.length) {
+          h.row = end;
+        } else {
+          const next = await h.it.next();
+          if (next.done) heads.splice(best, 1);
+          else {
+            h.batch = next.value;
+            h.row = 0;
+          }
+        }
+      }
+    } finally {
+      for (const h of heads) await h.it.return(undefined);
+    }
+  }
+}
+
+function before(a: { batch: TickBatch | null; row: number }, b: { batch: TickBatch | null; row: number }): boolean {
+  const ta = a.batch!.recv_ts_ms[a.row];
+  const tb = b.batch!.recv_ts_ms[b.row];
+  if (ta !== tb) return ta < tb;
+  return a.batch!.recv_seq[a.row] < b.batch!.recv_seq[b.row];
+}
+
+function fmt(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
+}
+
+const SELECT: Readonly<Record<Kind, string>> = {
+  trades:
+    'recv_ts_ms::DOUBLE, recv_seq::DOUBLE, ts_ms::DOUBLE, event_ts_ms::DOUBLE, agg_trade_id::DOUBLE, price, qty, ' +
+    '(CASE WHEN is_buyer_maker IS NULL THEN -1 WHEN is_buyer_maker THEN 1 ELSE 0 END)::TINYINT, first_trade_id::DOUBLE, last_trade_id::DOUBLE',
+  quotes: 'recv_ts_ms::DOUBLE, recv_seq::DOUBLE, ts_ms::DOUBLE, update_id::DOUBLE, bid_px, bid_qty, ask_px, ask_qty',
+  depth: 'recv_ts_ms::DOUBLE, recv_seq::DOUBLE, ts_ms::DOUBLE, last_update_id::DOUBLE, bid_px, bid_qty, ask_px, ask_qty',
+};
+
+const F64_COLS: Readonly<Record<Kind, readonly string[]>> = {
+  trades: ['recv_ts_ms', 'recv_seq', 'ts_ms', 'event_ts_ms', 'agg_trade_id', 'price', 'qty', '', 'first_trade_id', 'last_trade_id'],
+  quotes: ['recv_ts_ms', 'recv_seq', 'ts_ms', 'update_id', 'bid_px', 'bid_qty', 'ask_px', 'ask_qty'],
+  depth: ['recv_ts_ms', 'recv_seq', 'ts_ms', 'last_update_id'],
+};
+
+const DEPTH_LIST_COLS: ReadonlySet<string> = new Set(['bid_px', 'bid_qty', 'ask_px', 'ask_qty']);
+
+/** Accumulates DuckDB chunks into one columnar batch of at most `cap` rows. */
+class BatchBuilder {
+  rows = 0;
+  private readonly cols: Record<string, Float64Array> = {};
+  private side: Int8Array | null = null;
+  private nBid: Uint8Array | null = null;
+  private nAsk: Uint8Array | null = null;
+  constructor(
+    readonly kind: Kind,
+    readonly symbol: string,
+    readonly cap: number,
+    readonly levels: number,
+  ) {
+    for (const c of F64_COLS[kind]) if (c) this.cols[c] = new Float64Array(cap);
+    if (kind === 'trades') this.side = new Int8Array(cap);
+    if (kind === 'depth') {
+      for (const c of ['bid_px', 'bid_qty', 'ask_px', 'ask_qty']) this.cols[c] = new Float64Array(cap * levels).fill(NaN);
+      this.nBid = new Uint8Array(cap);
+      this.nAsk = new Uint8Array(cap);
+    }
+  }
+  get full(): boolean {
+    return this.rows >= this.cap;
+  }
+  /** Copy rows of `chunk` from `off` until the batch is full; returns the next unread row. */
+  take(chunk: DuckDBDataChunk, off: number): number {
+    const n = Math.min(chunk.rowCount - off, this.cap - this.rows);
+    if (off === 0 && n === chunk.rowCount) {
+      this.copy(chunk, 0, n);
+    } else {
+      // partial chunk: copy through a scratch batch of the chunk's size
+      const scratch = new BatchBuilder(this.kind, this.symbol, chunk.rowCount, this.levels);
+      scratch.copy(chunk, 0, chunk.rowCount);
+      this.append(scratch, off, n);
+    }
+    return off + n;
+  }
+  private copy(chunk: DuckDBDataChunk, _from: number, n: number): void {
+    const names = F64_COLS[this.kind];
+    for (let ci = 0; ci < names.length; ci++) {
+      if (names[ci]) readF64(chunk, ci, this.cols[names[ci]], this.rows);
+    }
+    if (this.kind === 'trades') readI8(chunk, 7, this.side!, this.rows);
+    if (this.kind === 'depth') {
+      const L = this.levels;
+      const lists: [number, string, Uint8Array][] = [
+        [4, 'bid_px', this.nBid!],
+        [5, 'bid_qty', this.nBid!],
+        [6, 'ask_px', this.nAsk!],
+        [7, 'ask_qty', this.nAsk!],
+      ];
+      for (const [ci, name, counts] of lists) {
+        const vec = chunk.getColumnVector(ci) as DuckDBListVector;
+        const child = vec.childVector;
+        const out = this.cols[name];
+        for (let i = 0; i < n; i++) {
+          const o = vec.getEntryOffset(i);
+          const len = Math.min(vec.getEntryLength(i), L);
+          counts[this.rows + i] = len;
+          for (let j = 0; j < len; j++) out[(this.rows + i) * L + j] = child.getItem(o + j) as number;
+        }
+      }
+    }
+    this.rows += n;
+  }
+  private append(src: BatchBuilder, from: number, n: number): void {
+    for (const [name, arr] of Object.entries(this.cols)) {
+      const w = this.kind === 'depth' && DEPTH_LIST_COLS.has(name) ? this.levels : 1;
+      arr.set(src.cols[name].subarray(from * w, (from + n) * w), this.rows * w);
+    }
+    if (this.side) this.side.set(src.side!.subarray(from, from + n), this.rows);
+    if (this.nBid) this.nBid.set(src.nBid!.subarray(from, from + n), this.rows);
+    if (this.nAsk) this.nAsk.set(src.nAsk!.subarray(from, from + n), this.rows);
+    this.rows += n;
+  }
+  finish(): TickBatch {
+    const n = this.rows;
+    const c = this.cols;
+    const s = (a: Float64Array, w = 1) => a.subarray(0, n * w);
+    if (this.kind === 'trades') {
+      const b: TradeBatch = {
+        kind: 'trades',
+        symbol: this.symbol,
+        length: n,
+        recv_ts_ms: s(c.recv_ts_ms),
+        recv_seq: s(c.recv_seq),
+        ts_ms: s(c.ts_ms),
+        event_ts_ms: s(c.event_ts_ms),
+        agg_trade_id: s(c.agg_trade_id),
+        price: s(c.price),
+        qty: s(c.qty),
+        is_buyer_maker: this.side!.subarray(0, n),
+        first_trade_id: s(c.first_trade_id),
+        last_trade_id: s(c.last_trade_id),
+      };
+      return b;
+    }
+    if (this.kind === 'quotes') {
+      const b: QuoteBatch = {
+        kind: 'quotes',
+        symbol: this.symbol,
+        length: n,
+        recv_ts_ms: s(c.recv_ts_ms),
+        recv_seq: s(c.recv_seq),
+        ts_ms: s(c.ts_ms),
+        update_id: s(c.update_id),
+        bid_px: s(c.bid_px),
+        bid_qty: s(c.bid_qty),
+        ask_px: s(c.ask_px),
+        ask_qty: s(c.ask_qty),
+      };
+      return b;
+    }
+    const L = this.levels;
+    const b: DepthBatch = {
+      kind: 'depth',
+      symbol: this.symbol,
+      length: n,
+      levels: L,
+      recv_ts_ms: s(c.recv_ts_ms),
+      recv_seq: s(c.recv_seq),
+      ts_ms: s(c.ts_ms),
+      last_update_id: s(c.last_update_id),
+      n_bid: this.nBid!.subarray(0, n),
+      n_ask: this.nAsk!.subarray(0, n),
+      bid_px: s(c.bid_px, L),
+      bid_qty: s(c.bid_qty, L),
+      ask_px: s(c.ask_px, L),
+      ask_qty: s(c.ask_qty, L),
+    };
+    return b;
+  }
+}

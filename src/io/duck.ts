@@ -1,0 +1,269 @@
+/**
+ * The one place flowlab talks to DuckDB (`@duckdb/node-api`).
+ *
+ * - `writeParquet` writes typed-array columns to a snappy Parquet file,
+ *   atomically (temp file + rename), chunk by chunk (2048 rows), no row objects.
+ * - `streamChunks` runs a query and hands back DuckDB data chunks lazily
+ *   (`fetchChunk()` until empty), so a scan never holds more than one chunk.
+ * - `sqlString` is the only way user-provided text (paths) enters SQL.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  DuckDBVector,
+  DOUBLE,
+  BIGINT,
+  BOOLEAN,
+  VARCHAR,
+  TINYINT,
+  type DuckDBType,
+} from '@duckdb/node-api';
+import { FlowlabError } from '../core/errors.js';
+
+let instancePromise: Promise<DuckDBInstance> | null = null;
+
+/** Shared in-memory DuckDB instance. Threads are pinned so row order and output bytes never depend on scheduling. */
+export async function duck(): Promise<DuckDBConnection> {
+  if (!instancePromise) {
+    instancePromise = DuckDBInstance.create(':memory:', { threads: '2', preserve_insertion_order: 'true' });
+  }
+  const inst = await instancePromise;
+  return inst.connect();
+}
+
+/** A single-quoted SQL string literal. */
+export function sqlString(s: string): string {
+  if (s.includes('\0')) throw new FlowlabError(`refusing a string with a NUL byte in SQL: ${JSON.stringify(s)}`);
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** A double-quoted SQL identifier, restricted to plain names. */
+export function sqlIdent(s: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(s)) throw new FlowlabError(`not a plain SQL identifier: ${JSON.stringify(s)}`);
+  return `"${s}"`;
+}
+
+/** A column to write. `f64`/`i64` from Float64Array (i64 values must be integers), `bool` from Int8Array (1/0/-1 = null). */
+export type OutColumn =
+  | { readonly name: string; readonly type: 'f64'; readonly data: Float64Array; readonly nullNaN?: boolean }
+  | { readonly name: string; readonly type: 'i64'; readonly data: Float64Array }
+  | { readonly name: string; readonly type: 'bool'; readonly data: Int8Array }
+  | { readonly name: string; readonly type: 'i8'; readonly data: Int8Array | Uint8Array }
+  | { readonly name: string; readonly type: 'str'; readonly data: readonly string[] }
+  | { readonly name: string; readonly type: 'const'; readonly value: string }
+  /** A list column stored flat: row i owns values[i*stride .. i*stride + counts[i]). */
+  | { readonly name: string; readonly type: 'f64list'; readonly data: Float64Array; readonly stride: number; readonly counts: Uint8Array };
+
+const CHUNK = 2048;
+
+function duckType(c: OutColumn): DuckDBType {
+  switch (c.type) {
+    case 'f64':
+      return DOUBLE;
+    case 'i64':
+      return BIGINT;
+    case 'bool':
+      return BOOLEAN;
+    case 'i8':
+      return TINYINT;
+    case 'str':
+    case 'const':
+      return VARCHAR;
+    case 'f64list':
+      throw new Error('lists are expanded before typing');
+  }
+}
+
+interface FlatCol {
+  readonly name: string;
+  readonly type: DuckDBType;
+  /** Fill rows [from, from+n) of `vec`. */
+  fill(vec: DuckDBVector, from: number, n: number): void;
+}
+
+function itemsOf(vec: DuckDBVector): unknown {
+  return (vec as unknown as { items?: unknown }).items;
+}
+
+function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[] } {
+  const flat: FlatCol[] = [];
+  const select: string[] = [];
+  for (const c of cols) {
+    if (c.type === 'f64list') {
+      const parts: string[] = [];
+      for (let j = 0; j < c.stride; j++) {
+        const name = `${c.name}__${j}`;
+        parts.push(sqlIdent(name));
+        const lvl = j;
+        flat.push({
+          name,
+          type: DOUBLE,
+          fill(vec, from, n) {
+            for (let i = 0; i < n; i++) {
+              const r = from + i;
+              vec.setItem(i, lvl < c.counts[r] ? c.data[r * c.stride + lvl] : null);
+            }
+          },
+        });
+      }
+      const cnt = `${c.name}__n`;
+      flat.push({
+        name: cnt,
+        type: TINYINT,
+        fill(vec, from, n) {
+          for (let i = 0; i < n; i++) vec.setItem(i, c.counts[from + i]);
+        },
+      });
+      select.push(`list_slice([${parts.join(', ')}], 1, ${sqlIdent(cnt)}) AS ${sqlIdent(c.name)}`);
+      continue;
+    }
+    const type = duckType(c);
+    select.push(sqlIdent(c.name));
+    flat.push({
+      name: c.name,
+      type,
+      fill(vec, from, n) {
+        switch (c.type) {
+          case 'f64': {
+            const items = itemsOf(vec);
+            if (items instanceof Float64Array && !c.nullNaN) {
+              items.set(c.data.subarray(from, from + n));
+              // validity is all-valid in a fresh chunk
+            } else {
+              for (let i = 0; i < n; i++) {
+                const v = c.data[from + i];
+                vec.setItem(i, c.nullNaN && Number.isNaN(v) ? null : v);
+              }
+            }
+            break;
+          }
+          case 'i64': {
+            const items = itemsOf(vec);
+            if (items instanceof BigInt64Array) {
+              for (let i = 0; i < n; i++) items[i] = BigInt(c.data[from + i]);
+            } else {
+              for (let i = 0; i < n; i++) vec.setItem(i, BigInt(c.data[from + i]));
+            }
+            break;
+          }
+          case 'bool':
+            for (let i = 0; i < n; i++) {
+              const v = c.data[from + i];
+              vec.setItem(i, v < 0 ? null : v === 1);
+            }
+            break;
+          case 'i8':
+            for (let i = 0; i < n; i++) vec.setItem(i, c.data[from + i]);
+            break;
+          case 'str':
+            for (let i = 0; i < n; i++) vec.setItem(i, c.data[from + i]);
+            break;
+          case 'const':
+            for (let i = 0; i < n; i++) vec.setItem(i, c.value);
+            break;
+        }
+      },
+    });
+  }
+  return { flat, select };
+}
+
+let tableSeq = 0;
+
+/**
+ * Write `rows` rows of `cols` to `file` as snappy Parquet, atomically.
+ * `orderBy` (plain column names) sorts rows on the way out.
+ */
+export async function writeParquet(
+  file: string,
+  cols: readonly OutColumn[],
+  rows: number,
+  opts: { orderBy?: readonly string[]; conn?: DuckDBConnection } = {},
+): Promise<void> {
+  const conn = opts.conn ?? (await duck());
+  const { flat, select } = flatten(cols);
+  const table = `flowlab_w${process.pid}_${tableSeq++}`;
+  const ddl = flat.map((f) => `${sqlIdent(f.name)} ${f.type.toString()}`).join(', ');
+  await conn.run(`CREATE TABLE ${table} (${ddl})`);
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    const appender = await conn.createAppender(table);
+    const types = flat.map((f) => f.type);
+    for (let from = 0; from < rows; from += CHUNK) {
+      const n = Math.min(CHUNK, rows - from);
+      const chunk = DuckDBDataChunk.create(types, n);
+      for (let ci = 0; ci < flat.length; ci++) {
+        const vec = chunk.getColumnVector(ci);
+        flat[ci].fill(vec, from, n);
+        vec.flush();
+      }
+      appender.appendDataChunk(chunk);
+    }
+    appender.closeSync();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const order = opts.orderBy && opts.orderBy.length > 0 ? ` ORDER BY ${opts.orderBy.map(sqlIdent).join(', ')}` : '';
+    await conn.run(
+      `COPY (SELECT ${select.join(', ')} FROM ${table}${order}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION snappy)`,
+    );
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      /* nothing to clean */
+    }
+    throw e;
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${table}`);
+  }
+}
+
+/** Stream the chunks of a query, lazily. The caller may `break` early. */
+export async function* streamChunks(sql: string, conn?: DuckDBConnection): AsyncGenerator<DuckDBDataChunk> {
+  const c = conn ?? (await duck());
+  const result = await c.stream(sql);
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) return;
+    yield chunk;
+  }
+}
+
+/** Copy a DOUBLE column of a chunk into `out` at `offset`; NULL becomes NaN. */
+export function readF64(chunk: DuckDBDataChunk, col: number, out: Float64Array, offset: number): void {
+  const vec = chunk.getColumnVector(col);
+  const n = chunk.rowCount;
+  const items = itemsOf(vec);
+  if (items instanceof Float64Array) {
+    out.set(items.subarray(0, n), offset);
+    const validity = (vec as unknown as { validity?: { data?: unknown; itemValid(i: number): boolean } }).validity;
+    if (validity && validity.data) {
+      for (let i = 0; i < n; i++) if (!validity.itemValid(i)) out[offset + i] = NaN;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const v = vec.getItem(i);
+    out[offset + i] = v === null ? NaN : Number(v);
+  }
+}
+
+/** Copy a TINYINT/BOOLEAN column into an Int8Array; NULL becomes `nullValue`. */
+export function readI8(chunk: DuckDBDataChunk, col: number, out: Int8Array, offset: number, nullValue = -1): void {
+  const vec = chunk.getColumnVector(col);
+  const n = chunk.rowCount;
+  for (let i = 0; i < n; i++) {
+    const v = vec.getItem(i);
+    out[offset + i] = v === null ? nullValue : v === true ? 1 : v === false ? 0 : Number(v);
+  }
+}
+
+/** Run a query and return all rows as plain objects (small results only: counts, manifests, metadata). */
+export async function queryRows(sql: string, conn?: DuckDBConnection): Promise<Record<string, unknown>[]> {
+  const c = conn ?? (await duck());
+  const reader = await c.runAndReadAll(sql);
+  return reader.getRowObjectsJS() as Record<string, unknown>[];
+}
