@@ -1,0 +1,178 @@
+/**
+ * The config schema (ARCHITECTURE §8). Every key has the seed default, so a
+ * partial file (or an overlay) is filled to the same canonical config; objects
+ * are strict, so a misspelt key is an error rather than silently ignored.
+ */
+import { z } from 'zod';
+
+const num = (min: number, max: number) => z.number().min(min).max(max);
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const SYMBOL = z.string().regex(/^[A-Z0-9][A-Z0-9_]{1,29}$/, 'a symbol such as BTCUSDT');
+const HHMM = z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'a time HH:MM');
+const FEE_TIER = z.enum(['TL', 'TM', 'TH']);
+const WEIGHTS = z.strictObject({ ofi: num(-10, 10), cvd: num(-10, 10) });
+
+function isZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const ConfigSchema = z.strictObject({
+  version: z.string().min(1).max(64).default('v2.0-prod'),
+  symbols: z.array(SYMBOL).min(1).default(['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'XRPUSDT', 'ADAUSDT', 'SOLUSDT']),
+  run: z.strictObject({ hours: num(0.001, 24 * 366).nullable().default(null) }).prefault({}),
+  sequencer: z.strictObject({ watermark_ms: int(0, 60_000).default(500) }).prefault({}),
+  recorder: z
+    .strictObject({
+      parquet_rotate_sec: int(1, 86_400).default(60),
+      dedup_lru: int(1, 100_000_000).default(200_000),
+      wss_ping_interval_sec: num(1, 3600).default(20),
+      silence_watchdog_sec: num(1, 3600).default(60),
+      proactive_reconnect_hours: num(0.01, 24).default(23.5),
+      depth_levels: int(1, 100).default(20),
+      write_retries: int(0, 100).default(3),
+    })
+    .prefault({}),
+  ofi: z
+    .strictObject({
+      levels: int(1, 20).default(5),
+      level_weights: z.array(num(0, 1)).min(1).default([0.4, 0.25, 0.15, 0.1, 0.1]),
+    })
+    .refine((o) => o.level_weights.length === o.levels, { message: 'level_weights must have exactly `levels` entries', path: ['level_weights'] })
+    .prefault({}),
+  cvd: z
+    .strictObject({
+      z_mode: z.enum(['delta', 'level']).default('delta'),
+      half_life_sec: num(1, 86_400).default(600),
+      fast_half_life_sec: num(0.1, 86_400).default(60),
+      scale_fast_weight: num(0, 1).default(0.2),
+      mad_window: int(5, 100_000).default(300),
+      mad_multiplier: num(0, 100).default(1.8),
+      winsor_limit: num(0.5, 1000).default(8),
+      warmup_samples: int(1, 1_000_000).default(60),
+      gap_sec: num(0.1, 86_400).default(30),
+    })
+    .prefault({}),
+  fusion: z
+    .strictObject({
+      sample_ms: int(10, 3_600_000).default(1000),
+      window_ms: int(100, 86_400_000).default(60_000),
+      weights: WEIGHTS.default({ ofi: 0.6, cvd: 0.4 }),
+      gate: num(0, 100).default(0),
+      slice_overrides: z.record(z.string().regex(/^[A-Za-z_]+$/, 'a slice value such as Active or NY'), WEIGHTS).default({ Active: { ofi: 0.7, cvd: 0.3 } }),
+      cvd_auto_flip: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          window: int(10, 1_000_000).default(600),
+          threshold: num(0, 1).default(0.05),
+          min_samples: int(2, 1_000_000).default(200),
+          cooldown_sec: num(0, 86_400 * 7).default(1800),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  slices: z
+    .strictObject({
+      sessions: z
+        .array(
+          z.strictObject({
+            name: z.enum(['Tokyo', 'London', 'NY']),
+            tz: z.string().refine(isZone, 'an IANA time zone such as Europe/London'),
+            from: HHMM,
+            to: HHMM,
+          }),
+        )
+        .min(1)
+        .default([
+          { name: 'London', tz: 'Europe/London', from: '08:00', to: '13:00' },
+          { name: 'NY', tz: 'America/New_York', from: '08:00', to: '17:00' },
+          { name: 'Tokyo', tz: 'Asia/Tokyo', from: '00:00', to: '24:00' },
+        ]),
+      regime: z
+        .strictObject({
+          win_secs: num(1, 86_400).default(300),
+          active_tps: num(0, 100_000).default(2.0),
+          per_symbol: z.record(SYMBOL, num(0, 100_000)).default({}),
+        })
+        .prefault({}),
+      vol: z
+        .strictObject({
+          window_sec: num(1, 86_400).default(300),
+          history_sec: num(60, 86_400 * 30).default(21_600),
+          vol_split: num(0.01, 0.99).default(0.5),
+        })
+        .prefault({}),
+      fee_tier: z.strictObject({ default: FEE_TIER.default('TM'), per_symbol: z.record(SYMBOL, FEE_TIER).default({}) }).prefault({}),
+    })
+    .prefault({}),
+  labels: z
+    .strictObject({
+      horizons_s: z.array(int(1, 86_400)).min(1).default([60]),
+      merge_tol_ms: int(0, 600_000).default(1500),
+    })
+    .prefault({}),
+  calibration: z
+    .strictObject({
+      train_sec: num(60, 86_400 * 30).default(7200),
+      test_sec: num(60, 86_400 * 30).default(1800),
+      ece_bins: int(2, 1000).default(10),
+    })
+    .prefault({}),
+  canary: z
+    .strictObject({
+      eval_every_sec: num(1, 86_400).default(60),
+      auc_window_sec: num(60, 86_400).default(600),
+      merge_window_sec: num(60, 86_400).default(300),
+      auc_active_min: num(0, 1).default(0.58),
+      ece_max: num(0, 1).default(0.1),
+      merge_p99_max_ms: num(0, 600_000).default(2000),
+      merge_tol_step_ms: int(1, 60_000).default(500),
+      merge_tol_bounds_ms: z.tuple([int(0, 600_000), int(0, 600_000)]).default([500, 3000]),
+      p1_rollback_min: num(1, 10_000).default(30),
+      keep_fingerprints: int(1, 100).default(2),
+    })
+    .prefault({}),
+  dq: z
+    .strictObject({
+      empty_bucket_max: num(0, 1).default(0.001),
+      dup_rate_max: num(0, 1).default(0.005),
+      latency_p99_max_ms: num(0, 600_000).default(120),
+      latency_p50_max_ms: num(0, 600_000).default(60),
+    })
+    .prefault({}),
+  fee_tiers: z
+    .record(FEE_TIER, z.strictObject({ maker_bps: num(-100, 1000), taker_bps: num(-100, 1000) }))
+    .default({ TL: { maker_bps: 0, taker_bps: 2 }, TM: { maker_bps: 1, taker_bps: 4 }, TH: { maker_bps: 2, taker_bps: 7.5 } }),
+});
+
+export type FlowlabConfig = z.output<typeof ConfigSchema>;
+
+/**
+ * Seed environment variables and the keys they override. Values are parsed as
+ * numbers unless the key is a string / list (SYMBOLS is comma-separated).
+ */
+export const ENV_OVERRIDES: Readonly<Record<string, readonly string[]>> = {
+  SYMBOLS: ['symbols'],
+  RUN_HOURS: ['run', 'hours'],
+  Z_MODE: ['cvd', 'z_mode'],
+  HALF_LIFE_SEC: ['cvd', 'half_life_sec'],
+  SCALE_FAST_WEIGHT: ['cvd', 'scale_fast_weight'],
+  MAD_MULTIPLIER: ['cvd', 'mad_multiplier'],
+  WINSOR_LIMIT: ['cvd', 'winsor_limit'],
+  WIN_SECS: ['slices', 'regime', 'win_secs'],
+  ACTIVE_TPS: ['slices', 'regime', 'active_tps'],
+  VOL_SPLIT: ['slices', 'vol', 'vol_split'],
+  PARQUET_ROTATE_SEC: ['recorder', 'parquet_rotate_sec'],
+  DEDUP_LRU: ['recorder', 'dedup_lru'],
+  WSS_PING_INTERVAL: ['recorder', 'wss_ping_interval_sec'],
+  WATERMARK_MS: ['sequencer', 'watermark_ms'],
+  MERGE_TOL_MS: ['labels', 'merge_tol_ms'],
+  FUSION_SAMPLE_MS: ['fusion', 'sample_ms'],
+  FUSION_GATE: ['fusion', 'gate'],
+  W_OFI: ['fusion', 'weights', 'ofi'],
+  W_CVD: ['fusion', 'weights', 'cvd'],
+};
