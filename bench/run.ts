@@ -1,0 +1,46 @@
+/**
+ * `npm run bench`: every benchmark module in one run, side by side, printed as
+ * a table. Benchmarks report rates and ratios measured in the same process on
+ * the same machine; none of them is a pass/fail timing test.
+ *
+ * Usage: npm run bench [-- <name-filter>]
+ */
+export interface BenchResult {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+}
+
+type Bench = () => Promise<BenchResult[]>;
+
+const SUITES: Record<string, () => Promise<Bench>> = {
+  import: async () => (await import('./import.bench.js')).benchImport,
+  synth: async () => (await import('./synth.bench.js')).benchSynth,
+};
+
+async function main(): Promise<void> {
+  const filter = process.argv[2];
+  const rows: BenchResult[] = [];
+  for (const [name, load] of Object.entries(SUITES)) {
+    if (filter && !name.includes(filter)) continue;
+    process.stderr.write(`bench: ${name} ...\n`);
+    const fn = await load();
+    const res = await fn();
+    for (const r of res) {
+      rows.push(r);
+      process.stdout.write(`${r.name.padEnd(56)} ${fmt(r.value).padStart(14)} ${r.unit}\n`);
+    }
+  }
+  if (rows.length === 0) process.stdout.write(`no benchmark matches '${filter}' (have: ${Object.keys(SUITES).join(', ')})\n`);
+}
+
+function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  return v.toPrecision(4);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`);
+  process.exitCode = 1;
+});
