@@ -134,7 +134,7 @@ function finish(raw: Obj, files: string[], label: string, env: Readonly<Record<s
     }
     const value = getPath(raw, issue.path);
     const shown = value === undefined ? '(not set: default used)' : `= ${JSON.stringify(value)}`;
-    throw new UsageError(`${where}: ${key} ${shown} is not allowed: ${describeIssue(issue)}`);
+    throw new UsageError(`${where}: ${key} ${shown} is not allowed: ${describeIssue(issue as unknown as { code: string; message: string } & Record<string, unknown>)}`);
   }
   const config = parsed.data;
   if (config.canary.merge_tol_bounds_ms[0] > config.canary.merge_tol_bounds_ms[1]) {
