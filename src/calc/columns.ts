@@ -1,0 +1,73 @@
+/**
+ * Growable typed-array column builders: append one primitive at a time,
+ * amortised O(1) (capacity doubles), then take a right-sized view.
+ *
+ * Null convention for float columns: NaN means null (the Parquet writer maps
+ * NaN to NULL for nullable DOUBLE columns). Integer columns use a sentinel the
+ * column documents (e.g. -1 = unknown slice).
+ *
+ * Example:
+ *   const c = new GrowableF64();
+ *   c.push(1.5); c.push(NaN);
+ *   c.view();      // Float64Array [1.5, NaN] (shares memory until the next push)
+ *   c.toArray();   // an independent copy
+ */
+
+type TypedCtor<T> = { new (n: number): T };
+
+abstract class Growable<T extends Float64Array | Int32Array | Int8Array | Uint8Array> {
+  protected buf: T;
+  length = 0;
+
+  constructor(private readonly ctor: TypedCtor<T>, initialCapacity: number) {
+    this.buf = new ctor(Math.max(4, initialCapacity | 0));
+  }
+
+  push(x: number): void {
+    if (this.length === this.buf.length) this.grow(this.length * 2);
+    this.buf[this.length++] = x;
+  }
+
+  get(i: number): number {
+    if (i < 0 || i >= this.length) throw new RangeError(`row ${i} requested, but the column holds ${this.length} rows`);
+    return this.buf[i];
+  }
+
+  /** Zero-copy view of the first `length` values; invalidated by the next push that grows the buffer. */
+  view(): T {
+    return this.buf.subarray(0, this.length) as T;
+  }
+
+  /** Independent copy of the first `length` values. */
+  toArray(): T {
+    return this.buf.slice(0, this.length) as T;
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  private grow(n: number): void {
+    const next = new this.ctor(n);
+    (next as unknown as { set(a: T): void }).set(this.buf);
+    this.buf = next;
+  }
+}
+
+export class GrowableF64 extends Growable<Float64Array> {
+  constructor(initialCapacity = 1024) {
+    super(Float64Array, initialCapacity);
+  }
+}
+
+export class GrowableI32 extends Growable<Int32Array> {
+  constructor(initialCapacity = 1024) {
+    super(Int32Array, initialCapacity);
+  }
+}
+
+export class GrowableI8 extends Growable<Int8Array> {
+  constructor(initialCapacity = 1024) {
+    super(Int8Array, initialCapacity);
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * SymbolCalc: every calculator of one symbol wired in the documented order,
+ * fed with sequenced (event-time ordered) ticks, writing the `ofi`, `cvd`,
+ * `fusion` and `events` derived rows (ARCHITECTURE §3) into column builders,
+ * each row with its slice codes (`prices` rows need recorder-side fields and are
+ * left to the pipeline).
+ *
+ * Per tick at event time t, in this order (it is what makes everything causal):
+ *   1. fusion.advance(t)      emits samples s < t (sliced by SliceTracker.label(s);
+ *                             flips go to the event detector, score_z to onZ)
+ *   2. label resolution       (quotes only) every pending sample s with s + H <= t
+ *                             is resolved with THIS quote, the first at or after s + H:
+ *                             y = 1 if mid_t > mid_s, 0 if lower, excluded if equal,
+ *                             unmatched if t - (s + H) > merge_tol_ms (ARCHITECTURE §5);
+ *                             fusion.resolveLabel refuses anything with s + H > now.
+ *   3. OFI / CVD update, per-tick robust z (x = e_n for ofi, x = delta for cvd)
+ *   4. slices.onMid / onTrade, fusion.onQuote / onTrade, events.onQuote / onTrade / onZ
+ *   5. slices.label(t) and the row is written with the slice codes at t.
+ * `flush()` at end of stream emits the samples at or before the last tick.
+ *
+ * Null encoding in the columns: NaN = null for floats; -1 = null for slice codes
+ * (codes: session = index into `sessionNames`, regime 0 Quiet / 1 Active,
+ * vol_bucket 0 Low / 1 High, scenario_2x2 0 Q_L, 1 Q_H, 2 A_L, 3 A_H); floor_used 0/1
+ * (-1 when the scale did not exist yet). fee_tier is constant per symbol (`fee_tier`).
+ *
+ * Cost: O(1) amortised per tick plus the per-sample work of fusion/slices/events.
+ *
+ * Example:
+ *   const c = new SymbolCalc(DEFAULT_CALC_PARAMS, 'BTCUSDT');
+ *   // from the sequencer's release callback:
+ *   c.onQuote(ts, bid, bidQty, ask, askQty);  c.onTrade(ts, price, qty, isBuyerMaker);
+ *   c.flush();   // then read c.ofiRows, c.cvdRows, c.fusionRows, c.eventRows
+ */
+import type { CalcParams } from './params.js';
+import { checkNumber } from './params.js';
+import { L1Ofi } from './ofi.js';
+import { Cvd } from './cvd.js';
+import { RobustScale } from './robust.js';
+import { SliceTracker } from './slices.js';
+import { Fusion, FusionColumns, type FusionSink } from './fusion.js';
+import { EventDetector, EventColumns } from './events.js';
+import { GrowableF64, GrowableI8 } from './columns.js';
+
+export interface SymbolCalcOptions {
+  /** Resolve labels from the quote stream and feed them to cvd_auto_flip (default true). */
+  auto_labels?: boolean;
+  /** Forward as-of join tolerance for labels, ms, inclusive (default 1500 = labels.merge_tol_ms). */
+  merge_tol_ms?: number;
+}
+
+/** Slice code columns shared by every derived table. */
+export class SliceColumns {
+  readonly session = new GrowableI8();
+  readonly regime = new GrowableI8();
+  readonly vol_bucket = new GrowableI8();
+  readonly scenario_2x2 = new GrowableI8();
+  push(s: SliceTracker): void {
+    this.session.push(s.session);
+    this.regime.push(s.regime);
+    this.vol_bucket.push(s.vol_bucket);
+    this.scenario_2x2.push(s.scenario_2x2);
+  }
+}
+
+export class OfiRows {
+  readonly ts = new GrowableF64();
+  readonly ofi_value = new GrowableF64();
+  readonly ofi_z = new GrowableF64();
+  readonly scale = new GrowableF64();
+  readonly slices = new SliceColumns();
+  get length(): number {
+    return this.ts.length;
+  }
+}
+
+export class CvdRows {
+  readonly ts = new GrowableF64();
+  readonly cvd = new GrowableF64();
+  readonly delta = new GrowableF64();
+  readonly z_raw = new GrowableF64();
+  readonly z_cvd = new GrowableF64();
+  readonly scale = new GrowableF64();
+  readonly sigma_floor = new GrowableF64();
+  readonly floor_used = new GrowableI8();
+  readonly slices = new SliceColumns();
+  get length(): number {
+    return this.ts.length;
+  }
+}
+
+export class SymbolCalc {
+  readonly symbol: string;
+  readonly ofi = new L1Ofi();
+  readonly cvd: Cvd;
+  readonly ofiScale: RobustScale;
+  readonly cvdScale: RobustScale;
+  readonly slices: SliceTracker;
+  readonly fusion: Fusion;
+  readonly events: EventDetector;
+
+  readonly ofiRows = new OfiRows();
+  readonly cvdRows = new CvdRows();
+  readonly fusionRows: FusionColumns;
+  readonly eventRows = new EventColumns();
+
+  private readonly autoLabels: boolean;
+  private readonly mergeTol: number;
+  private readonly horizon: number;
+  private pendS: number[] = [];
+  private pendMid: number[] = [];
+  private pendHead = 0;
+
+  // label counters
+  labels_up = 0;
+  labels_down = 0;
+  labels_equal = 0;
+  labels_unmatched = 0;
+
+  constructor(params: CalcParams, symbol: string, opts: SymbolCalcOptions = {}) {
+    this.symbol = symbol;
+    this.cvd = new Cvd(params.cvd);
+    this.ofiScale = new RobustScale(params.robust);
+    this.cvdScale = new RobustScale(params.robust);
+    this.slices = new SliceTracker(params.slices, symbol);
+    this.events = new EventDetector(params.events, symbol, this.eventRows);
+    this.fusionRows = new FusionColumns(this.slices);
+    this.autoLabels = opts.auto_labels ?? true;
+    this.mergeTol = checkNumber('labels.merge_tol_ms', opts.merge_tol_ms ?? 1500, 0);
+    this.horizon = params.fusion.horizon_ms;
+    const rows = this.fusionRows;
+    const sink: FusionSink = {
+      sample: (ts, score, scoreZ, zOfi, zCvd, wOfi, wCvd, dir, gate, mid, ofiFlow, cvdFlow, merge) => {
+        rows.sample(ts, score, scoreZ, zOfi, zCvd, wOfi, wCvd, dir, gate, mid, ofiFlow, cvdFlow, merge);
+        this.events.onZ(ts, 'score_z', scoreZ);
+        if (this.autoLabels) {
+          this.pendS.push(ts);
+          this.pendMid.push(mid);
+        }
+      },
+      flip: (ts, dir, rho, n) => {
+        rows.flip(ts, dir, rho, n);
+        this.events.onFlip(ts, dir, rho, n);
+      },
+    };
+    this.fusion = new Fusion(params.fusion, sink, this.slices);
+  }
+
+  /** Session names (index = session code). */
+  get sessionNames(): readonly string[] {
+    return this.slices.sessions.names;
+  }
+  get fee_tier(): string {
+    return this.slices.fee_tier;
+  }
+
+  onQuote(ts: number, bidPx: number, bidQty: number, askPx: number, askQty: number): void {
+    this.fusion.advance(ts);
+    const mid = (bidPx + askPx) / 2;
+    if (this.autoLabels) this.resolveLabels(ts, mid);
+    const e = this.ofi.update(bidPx, bidQty, askPx, askQty);
+    let z = NaN;
+    let scale = NaN;
+    if (!Number.isNaN(e)) {
+      z = this.ofiScale.update(ts, e);
+      scale = this.ofiScale.scale;
+    }
+    this.slices.onMid(ts, mid);
+    this.fusion.onQuote(ts, e, bidPx, askPx);
+    this.events.onQuote(ts, bidPx, askPx);
+    this.events.onZ(ts, 'ofi_z', z);
+    this.slices.label(ts);
+    const r = this.ofiRows;
+    r.ts.push(ts);
+    r.ofi_value.push(e);
+    r.ofi_z.push(z);
+    r.scale.push(scale);
+    r.slices.push(this.slices);
+  }
+
+  onTrade(ts: number, price: number, qty: number, isBuyerMaker: number): void {
+    this.fusion.advance(ts);
+    const d = this.cvd.update(price, qty, isBuyerMaker);
+    const sc = this.cvdScale;
+    const valid = !Number.isNaN(d);
+    if (valid) sc.update(ts, d);
+    this.slices.onTrade(ts);
+    this.fusion.onTrade(ts, d);
+    this.events.onTrade(ts, this.cvd.cvd);
+    this.events.onZ(ts, 'cvd_z', valid ? sc.z : NaN);
+    this.slices.label(ts);
+    const r = this.cvdRows;
+    r.ts.push(ts);
+    r.cvd.push(this.cvd.cvd);
+    r.delta.push(d);
+    r.z_raw.push(valid ? sc.z_raw : NaN);
+    r.z_cvd.push(valid ? sc.z : NaN);
+    r.scale.push(valid ? sc.scale : NaN);
+    r.sigma_floor.push(valid ? sc.sigma_floor : NaN);
+    r.floor_used.push(valid && !Number.isNaN(sc.scale) ? (sc.floor_used ? 1 : 0) : -1);
+    r.slices.push(this.slices);
+  }
+
+  /** End of stream: emit the samples at or before the last tick, finalise events. */
+  flush(): void {
+    this.fusion.flush();
+    this.events.flush();
+  }
+
+  private resolveLabels(t: number, midT: number): void {
+    const S = this.pendS;
+    while (this.pendHead < S.length && S[this.pendHead] + this.horizon <= t) {
+      const s = S[this.pendHead];
+      const m0 = this.pendMid[this.pendHead];
+      this.pendHead++;
+      if (t - (s + this.horizon) > this.mergeTol || !Number.isFinite(m0) || !Number.isFinite(midT)) {
+        this.labels_unmatched++;
+        continue;
+      }
+      if (midT === m0) {
+        this.labels_equal++;
+        continue;
+      }
+      const y = midT > m0 ? 1 : 0;
+      if (y === 1) this.labels_up++;
+      else this.labels_down++;
+      this.fusion.resolveLabel(s, y);
+    }
+    if (this.pendHead > 4096 && this.pendHead * 2 > S.length) {
+      this.pendS = S.slice(this.pendHead);
+      this.pendMid = this.pendMid.slice(this.pendHead);
+      this.pendHead = 0;
+    }
+  }
+}

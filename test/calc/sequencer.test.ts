@@ -1,0 +1,280 @@
+import { describe, it, expect } from 'vitest';
+import {
+  Sequencer, packHandle, handleBatch, handleRow, CLOCK_EXCHANGE, CLOCK_LOCAL, FLAG_LATE, FLAG_LOCAL_CLOCK,
+} from '../../src/calc/sequencer.js';
+import { DEFAULT_CALC_PARAMS, type SequencerParams } from '../../src/calc/params.js';
+import { KIND_RANK } from '../../src/core/types.js';
+import { mulberry32 } from './helpers.js';
+
+interface Tick {
+  rank: number;
+  ts: number;
+  recv: number;
+  seq: number;
+  handle: number;
+  clock: number;
+}
+interface Out {
+  handle: number;
+  ts: number;
+  rank: number;
+  flags: number;
+}
+
+function params(over: Partial<SequencerParams> = {}): SequencerParams {
+  return { ...DEFAULT_CALC_PARAMS.sequencer, ...over };
+}
+
+function run(p: SequencerParams, ticks: Tick[], seq?: Sequencer): { out: Out[]; seq: Sequencer } {
+  const out: Out[] = [];
+  const s = seq ?? new Sequencer(p, (handle, ts, rank, flags) => out.push({ handle, ts, rank, flags }));
+  for (const t of ticks) s.push(t.rank, t.ts, t.recv, t.seq, t.handle, t.clock);
+  s.flush();
+  return { out, seq: s };
+}
+
+/** Random exchange-clock ticks: event times with bursts of equal ts, recv = ts + skew + jitter in [0, J). */
+function randomTicks(seed: number, n: number, jitter: number, skew: number): Tick[] {
+  const rnd = mulberry32(seed);
+  const ticks: Tick[] = [];
+  let ts = 1_723_161_255_000;
+  for (let i = 0; i < n; i++) {
+    const u = rnd();
+    ts += u < 0.3 ? 0 : Math.floor(rnd() * 40); // 30% identical timestamps
+    const rank = [0, 1, 2][Math.floor(rnd() * 3)];
+    ticks.push({ rank, ts, recv: ts + skew + Math.floor(rnd() * jitter), seq: 0, handle: i, clock: CLOCK_EXCHANGE });
+  }
+  // arrival order = (recv, then a random tie order); recv_seq assigned in arrival order
+  const order = ticks.map((t, i) => ({ t, k: rnd(), i }));
+  order.sort((a, b) => a.t.recv - b.t.recv || a.k - b.k);
+  return order.map((o, j) => ({ ...o.t, seq: j }));
+}
+
+function tupleSorted(ticks: Tick[]): number[] {
+  return [...ticks].sort((a, b) => a.ts - b.ts || a.rank - b.rank || a.seq - b.seq).map((t) => t.handle);
+}
+
+/** Slow reference: pending list sorted in full at every push. */
+function slowSequencer(ticks: Tick[], watermark: number, skew: number): Out[] {
+  const out: Out[] = [];
+  let pending: Array<Tick & { key: number; ord: number }> = [];
+  let maxRecv = -Infinity;
+  let last = -Infinity;
+  let lastRank = -1;
+  let lastSeq = -Infinity;
+  let ord = 0;
+  const release = (limit: number) => {
+    pending.sort((a, b) => a.key - b.key || a.rank - b.rank || a.seq - b.seq || a.ord - b.ord);
+    while (pending.length > 0 && pending[0].key <= limit) {
+      const p = pending.shift()!;
+      last = p.key;
+      lastRank = p.rank;
+      lastSeq = p.seq;
+      out.push({ handle: p.handle, ts: p.key, rank: p.rank, flags: p.clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0 });
+    }
+  };
+  for (const t of ticks) {
+    maxRecv = Math.max(maxRecv, t.recv);
+    const key = t.clock === CLOCK_LOCAL ? t.recv - skew : t.ts;
+    if (key < last || (key === last && (t.rank < lastRank || (t.rank === lastRank && t.seq < lastSeq)))) {
+      out.push({ handle: t.handle, ts: last, rank: t.rank, flags: FLAG_LATE | (t.clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0) });
+    } else {
+      pending.push({ ...t, key, ord: ord++ });
+    }
+    release(maxRecv - skew - watermark);
+  }
+  release(Infinity);
+  pending = [];
+  return out;
+}
+
+describe('Sequencer', () => {
+  it('handles pack batch id and row', () => {
+    const h = packHandle(12345, 4_000_000_000);
+    expect(handleBatch(h)).toBe(12345);
+    expect(handleRow(h)).toBe(4_000_000_000);
+    expect(handleBatch(packHandle(0, 7))).toBe(0);
+    expect(handleRow(packHandle(0, 7))).toBe(7);
+  });
+
+  it('doc example: a quote arriving later but earlier in event time comes out first', () => {
+    const out: number[] = [];
+    const seq = new Sequencer(params({ skew_ms: 0 }), (h) => out.push(h));
+    seq.push(KIND_RANK.trades, 1000, 1000, 0, 100);
+    seq.push(KIND_RANK.quotes, 990, 1010, 1, 200);
+    expect(out).toEqual([]);
+    seq.push(KIND_RANK.trades, 1600, 1600, 2, 101);
+    expect(out).toEqual([200, 100]);
+    expect(seq.pending).toBe(1);
+    seq.flush();
+    expect(out).toEqual([200, 100, 101]);
+  });
+
+  it('releases exactly when the arrival clock reaches ts + watermark (not before)', () => {
+    const out: number[] = [];
+    const seq = new Sequencer(params({ skew_ms: 0, watermark_ms: 500 }), (h) => out.push(h));
+    seq.push(2, 1000, 1000, 0, 1);
+    seq.push(2, 1400, 1499, 1, 2);
+    expect(out).toEqual([]);
+    seq.push(2, 1450, 1500, 2, 3);
+    expect(out).toEqual([1]);
+  });
+
+  it('ties: (ts, kind rank, recv_seq)', () => {
+    const out: number[] = [];
+    const seq = new Sequencer(params({ skew_ms: 0 }), (h) => out.push(h));
+    seq.push(KIND_RANK.trades, 1000, 1000, 5, 1);
+    seq.push(KIND_RANK.depth, 1000, 1000, 6, 2);
+    seq.push(KIND_RANK.trades, 1000, 1000, 3, 3);
+    seq.push(KIND_RANK.quotes, 1000, 1000, 9, 4);
+    seq.flush();
+    expect(out).toEqual([4, 2, 3, 1]);
+  });
+
+  for (const [seed, skewMode] of [[1, 'fixed'], [2, 'auto'], [3, 'fixed'], [4, 'auto']] as const) {
+    it(`random jitter < watermark => output == fully sorted order (seed ${seed}, ${skewMode} skew)`, () => {
+      const trueSkew = seed % 2 ? -1270 : 40;
+      const ticks = randomTicks(seed, 20_000, 499, trueSkew);
+      const p = params({ watermark_ms: 500, skew_ms: skewMode === 'fixed' ? trueSkew : null });
+      const { out, seq } = run(p, ticks);
+      expect(out.map((o) => o.handle)).toEqual(tupleSorted(ticks));
+      expect(seq.late_ticks).toBe(0);
+      expect(out.every((o) => o.flags === 0)).toBe(true);
+      if (skewMode === 'auto') {
+        expect(seq.skew_ms).toBeGreaterThanOrEqual(trueSkew);
+        expect(seq.skew_ms).toBeLessThan(trueSkew + 20);
+      }
+    });
+  }
+
+  it('late ticks: counted, clamped, released immediately, nothing dropped; matches the slow reference', () => {
+    const rnd = mulberry32(99);
+    const ticks = randomTicks(7, 5000, 300, 0).map((t) => ({ ...t }));
+    // make ~5% of ticks very late: event time far in the past
+    for (const t of ticks) if (rnd() < 0.05) t.ts -= 600 + Math.floor(rnd() * 3000);
+    const p = params({ watermark_ms: 200, skew_ms: 0 });
+    const { out, seq } = run(p, ticks);
+    const ref = slowSequencer(ticks, 200, 0);
+    expect(out).toEqual(ref);
+    expect(out.length).toBe(ticks.length);
+    expect(new Set(out.map((o) => o.handle)).size).toBe(ticks.length);
+    const late = out.filter((o) => o.flags & FLAG_LATE).length;
+    expect(late).toBeGreaterThan(50);
+    expect(seq.late_ticks).toBe(late);
+    expect(seq.max_late_ms).toBeGreaterThan(0);
+    for (let i = 1; i < out.length; i++) expect(out[i].ts).toBeGreaterThanOrEqual(out[i - 1].ts);
+    // non-late output is in tuple order
+    const byHandle = new Map(ticks.map((t) => [t.handle, t]));
+    const nonLate = out.filter((o) => !(o.flags & FLAG_LATE)).map((o) => byHandle.get(o.handle)!);
+    for (let i = 1; i < nonLate.length; i++) {
+      const a = nonLate[i - 1], b = nonLate[i];
+      const cmp = a.ts - b.ts || a.rank - b.rank || a.seq - b.seq;
+      expect(cmp).toBeLessThanOrEqual(0);
+    }
+  });
+
+  it('adversarial: equal recv, equal ts, duplicated recv_seq => deterministic push-order tie-break', () => {
+    const out: number[] = [];
+    const seq = new Sequencer(params({ skew_ms: 0 }), (h) => out.push(h));
+    for (let i = 0; i < 100; i++) seq.push(2, 5000, 5000, 1, i);
+    seq.flush();
+    expect(out).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('skew: spot quotes (local clock) merge sanely with trades (exchange clock) 1.27 s ahead', () => {
+    const rnd = mulberry32(5);
+    const offset = -1270; // local = exchange + offset
+    const ticks: Tick[] = [];
+    const trueTime = new Map<number, number>();
+    let t = 1_000_000;
+    for (let i = 0; i < 6000; i++) {
+      t += Math.floor(rnd() * 20);
+      const lat = 3 + Math.floor(-Math.log(1 - rnd()) * 15); // >= 3 ms, exponential tail
+      const isTrade = rnd() < 0.3;
+      const recv = t + offset + lat;
+      trueTime.set(i, t);
+      ticks.push({
+        rank: isTrade ? 2 : 0, ts: isTrade ? t : recv, recv, seq: 0, handle: i,
+        clock: isTrade ? CLOCK_EXCHANGE : CLOCK_LOCAL,
+      });
+    }
+    ticks.sort((a, b) => a.recv - b.recv || a.handle - b.handle);
+    ticks.forEach((x, j) => (x.seq = j));
+
+    const { out, seq } = run(params({ skew_samples: 500, skew_max_wait_ms: 1e9 }), ticks);
+    expect(out.length).toBe(ticks.length);
+    // the estimate is clock offset + a low latency quantile
+    expect(seq.skew_ms).toBeGreaterThanOrEqual(offset + 3);
+    expect(seq.skew_ms).toBeLessThanOrEqual(offset + 6);
+    expect(seq.skew_samples_used).toBe(500);
+    const quoteErr = out.filter((o) => o.flags & FLAG_LOCAL_CLOCK).map((o) => o.ts - trueTime.get(o.handle)!);
+    quoteErr.sort((a, b) => a - b);
+    const med = quoteErr[quoteErr.length >> 1];
+    expect(med).toBeGreaterThanOrEqual(0);
+    expect(med).toBeLessThan(30); // vs 1270 ms without the correction
+    expect(quoteErr.filter((e) => e < 0).length / quoteErr.length).toBeLessThan(0.02);
+    for (let i = 1; i < out.length; i++) expect(out[i].ts).toBeGreaterThanOrEqual(out[i - 1].ts);
+
+    // without correction, quotes land ~1.27 s before the trades they coexist with
+    const naive = run(params({ skew_ms: 0 }), ticks).out;
+    const naiveErr = naive.filter((o) => o.flags & FLAG_LOCAL_CLOCK).map((o) => o.ts - trueTime.get(o.handle)!);
+    naiveErr.sort((a, b) => a - b);
+    expect(naiveErr[naiveErr.length >> 1]).toBeLessThan(-1200);
+  });
+
+  it('auto skew: nothing released before the estimate freezes; then it drains', () => {
+    const out: number[] = [];
+    const seq = new Sequencer(params({ skew_samples: 3, skew_max_wait_ms: 1e9 }), (h) => out.push(h));
+    seq.push(2, 1000, 1010, 0, 1);
+    seq.push(2, 2000, 2010, 1, 2);
+    expect(Number.isNaN(seq.skew_ms)).toBe(true);
+    expect(out).toEqual([]);
+    expect(seq.pending).toBe(2);
+    seq.push(2, 2600, 2610, 2, 3); // third sample: freeze at skew 10, clock = 2600
+    expect(seq.skew_ms).toBe(10);
+    expect(out).toEqual([1, 2]);
+  });
+
+  it('auto skew: with no exchange-clock tick it freezes at 0 after skew_max_wait_ms', () => {
+    const out: number[] = [];
+    const seq = new Sequencer(params({ skew_max_wait_ms: 1000 }), (h) => out.push(h));
+    for (let i = 0; i < 20; i++) seq.push(0, 0, 1000 + i * 100, i, i, CLOCK_LOCAL);
+    expect(seq.skew_ms).toBe(0);
+    expect(out.length).toBeGreaterThan(0);
+    seq.flush();
+    expect(out).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('determinism: same input => same output; reset() gives a fresh, identical run', () => {
+    const ticks = randomTicks(11, 3000, 800, -1270);
+    const a = run(params(), ticks);
+    const b = run(params(), ticks);
+    expect(a.out).toEqual(b.out);
+    a.seq.reset();
+    expect(a.seq.pending).toBe(0);
+    expect(a.seq.late_ticks).toBe(0);
+    const out: Out[] = [];
+    const s = new Sequencer(params(), (handle, ts, rank, flags) => out.push({ handle, ts, rank, flags }));
+    run(params(), ticks, s);
+    s.reset();
+    out.length = 0;
+    run(params(), ticks, s);
+    expect(out).toEqual(a.out);
+  });
+
+  it('rejects non-finite times and invalid params', () => {
+    const seq = new Sequencer(params({ skew_ms: 0 }), () => {});
+    expect(() => seq.push(2, NaN, 1000, 0, 0)).toThrow(/non-finite/);
+    expect(() => new Sequencer(params({ watermark_ms: -1 }), () => {})).toThrow(/sequencer.watermark_ms/);
+    expect(() => new Sequencer(params({ skew_quantile: 2 }), () => {})).toThrow(/sequencer.skew_quantile/);
+  });
+
+  it('is fast: 200k ticks (O(log n) per tick)', () => {
+    const ticks = randomTicks(3, 200_000, 400, 0);
+    const t0 = performance.now();
+    const { out } = run(params({ skew_ms: 0 }), ticks);
+    const dt = performance.now() - t0;
+    expect(out.length).toBe(200_000);
+    expect(dt).toBeLessThan(6000); // generous: guards against O(n²), not a benchmark
+  });
+});
