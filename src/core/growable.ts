@@ -1,78 +1,108 @@
-/** Append-only typed-array columns that double their capacity when full: O(1) amortised push, no per-row objects. */
+/**
+ * Growable typed-array column builders: append one primitive at a time,
+ * amortised O(1) (capacity doubles), then take a right-sized view.
+ *
+ * Null convention for float columns: NaN means null (the Parquet writer maps
+ * NaN to NULL for nullable DOUBLE columns). Integer columns use a sentinel the
+ * column documents (e.g. -1 = unknown slice).
+ *
+ * Example:
+ *   const c = new GrowableF64();
+ *   c.push(1.5); c.push(NaN);
+ *   c.view();      // Float64Array [1.5, NaN] (shares memory until the next push)
+ *   c.toArray();   // an independent copy
+ */
 
-export class GrowF64 {
-  data: Float64Array;
+type TypedCtor<T> = { new (n: number): T };
+
+export abstract class Growable<T extends Float64Array | Int32Array | Int8Array | Uint8Array> {
+  protected buf: T;
   length = 0;
-  constructor(capacity = 1024) {
-    this.data = new Float64Array(capacity);
+
+  constructor(private readonly ctor: TypedCtor<T>, initialCapacity: number) {
+    this.buf = new ctor(Math.max(4, initialCapacity | 0));
   }
-  push(v: number): void {
-    if (this.length === this.data.length) this.grow(this.length + 1);
-    this.data[this.length++] = v;
+
+  push(x: number): void {
+    if (this.length === this.buf.length) this.grow(this.length * 2);
+    this.buf[this.length++] = x;
   }
-  /** Append `n` values from `src` starting at `from`, padding with `pad` up to `width` values. */
+
+  /** The whole backing buffer (capacity >= length); values past `length` are garbage. */
+  get data(): T {
+    return this.buf;
+  }
+
+  get(i: number): number {
+    if (i < 0 || i >= this.length) throw new RangeError(`row ${i} requested, but the column holds ${this.length} rows`);
+    return this.buf[i];
+  }
+
+  /** Zero-copy view of the first `length` values; invalidated by the next push that grows the buffer. */
+  view(): T {
+    return this.buf.subarray(0, this.length) as T;
+  }
+
+  /** Independent copy of the first `length` values. */
+  toArray(): T {
+    return this.buf.slice(0, this.length) as T;
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  /** Append `n` values of `src`, padded with `pad` up to `width` values (a fixed-width row of a flattened list column). */
   pushRow(src: ArrayLike<number>, n: number, width: number, pad = NaN): void {
-    if (this.length + width > this.data.length) this.grow(this.length + width);
-    const d = this.data;
+    if (this.length + width > this.buf.length) {
+      let cap = this.buf.length * 2;
+      while (cap < this.length + width) cap *= 2;
+      this.grow(cap);
+    }
+    const d = this.buf;
     let o = this.length;
     for (let j = 0; j < width; j++) d[o++] = j < n ? src[j] : pad;
     this.length = o;
   }
-  private grow(min: number): void {
-    let cap = this.data.length * 2;
-    while (cap < min) cap *= 2;
-    const next = new Float64Array(cap);
-    next.set(this.data.subarray(0, this.length));
-    this.data = next;
+
+  /** Remove the first `n` values, keeping the rest in order (used to cut output parts at fixed row offsets). */
+  dropFront(n: number): void {
+    if (n <= 0) return;
+    if (n >= this.length) {
+      this.length = 0;
+      return;
+    }
+    this.buf.copyWithin(0, n, this.length);
+    this.length -= n;
   }
-  view(): Float64Array {
-    return this.data.subarray(0, this.length);
-  }
-  clear(): void {
-    this.length = 0;
+
+  private grow(n: number): void {
+    const next = new this.ctor(n);
+    (next as unknown as { set(a: T): void }).set(this.buf);
+    this.buf = next;
   }
 }
 
-export class GrowI8 {
-  data: Int8Array;
-  length = 0;
-  constructor(capacity = 1024) {
-    this.data = new Int8Array(capacity);
-  }
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Int8Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  view(): Int8Array {
-    return this.data.subarray(0, this.length);
-  }
-  clear(): void {
-    this.length = 0;
+export class GrowableF64 extends Growable<Float64Array> {
+  constructor(initialCapacity = 1024) {
+    super(Float64Array, initialCapacity);
   }
 }
 
-export class GrowU8 {
-  data: Uint8Array;
-  length = 0;
-  constructor(capacity = 1024) {
-    this.data = new Uint8Array(capacity);
+export class GrowableI32 extends Growable<Int32Array> {
+  constructor(initialCapacity = 1024) {
+    super(Int32Array, initialCapacity);
   }
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Uint8Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
+}
+
+export class GrowableI8 extends Growable<Int8Array> {
+  constructor(initialCapacity = 1024) {
+    super(Int8Array, initialCapacity);
   }
-  view(): Uint8Array {
-    return this.data.subarray(0, this.length);
-  }
-  clear(): void {
-    this.length = 0;
+}
+
+export class GrowableU8 extends Growable<Uint8Array> {
+  constructor(initialCapacity = 1024) {
+    super(Uint8Array, initialCapacity);
   }
 }

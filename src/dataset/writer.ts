@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeParquet, type OutColumn } from '../io/duck.js';
-import { GrowF64, GrowI8, GrowU8 } from '../core/growable.js';
+import { GrowableF64, GrowableI8, GrowableU8 } from '../core/growable.js';
 import type { Kind, RawSink } from '../core/types.js';
 import { FlowlabError } from '../core/errors.js';
 import { validateSymbol } from '../core/validate.js';
@@ -43,20 +43,20 @@ function utcDate(ms: number): string {
 }
 
 class Buf {
-  readonly cols: Record<string, GrowF64>;
-  side: GrowI8 | null = null;
-  nBid: GrowU8 | null = null;
-  nAsk: GrowU8 | null = null;
+  readonly cols: Record<string, GrowableF64>;
+  side: GrowableI8 | null = null;
+  nBid: GrowableU8 | null = null;
+  nAsk: GrowableU8 | null = null;
   rows = 0;
   startMs = 0;
   day = -1;
   constructor(readonly kind: Kind, readonly symbol: string, names: readonly string[]) {
     this.cols = {};
-    for (const n of names) this.cols[n] = new GrowF64(4096);
-    if (kind === 'trades') this.side = new GrowI8(4096);
+    for (const n of names) this.cols[n] = new GrowableF64(4096);
+    if (kind === 'trades') this.side = new GrowableI8(4096);
     if (kind === 'depth') {
-      this.nBid = new GrowU8(1024);
-      this.nAsk = new GrowU8(1024);
+      this.nBid = new GrowableU8(1024);
+      this.nAsk = new GrowableU8(1024);
     }
   }
 }
