@@ -36,12 +36,11 @@ describe('config', () => {
   });
 
   it('seed environment variables override keys', () => {
-    const c = loadConfig(PROD, { SYMBOLS: 'adausdt, SOLUSDT', HALF_LIFE_SEC: '300', Z_MODE: 'level', ACTIVE_TPS: '3.5' });
+    const c = loadConfig(PROD, { SYMBOLS: 'adausdt, SOLUSDT', HALF_LIFE_SEC: '300', TICK_SKIP: 'x', ACTIVE_TPS: '3.5' });
     expect(c.config.symbols).toEqual(['ADAUSDT', 'SOLUSDT']);
     expect(c.config.cvd.half_life_sec).toBe(300);
-    expect(c.config.cvd.z_mode).toBe('level');
     expect(c.config.slices.regime.active_tps).toBe(3.5);
-    expect(c.envApplied).toEqual({ SYMBOLS: 'adausdt, SOLUSDT', HALF_LIFE_SEC: '300', Z_MODE: 'level', ACTIVE_TPS: '3.5' });
+    expect(c.envApplied).toEqual({ SYMBOLS: 'adausdt, SOLUSDT', HALF_LIFE_SEC: '300', ACTIVE_TPS: '3.5' });
   });
 
   it.each([
@@ -49,7 +48,8 @@ describe('config', () => {
     [{ cvd: { halflife: 3 } }, {}, /unknown key 'cvd\.halflife' \(allowed: .*half_life_sec/],
     [{}, { HALF_LIFE_SEC: 'abc' }, /environment HALF_LIFE_SEC='abc' \(overrides cvd\.half_life_sec\): expected a number/],
     [{}, { HALF_LIFE_SEC: '0' }, /environment HALF_LIFE_SEC: cvd\.half_life_sec = 0 is not allowed: expected >= 1/],
-    [{ cvd: { z_mode: 'foo' } }, {}, /cvd\.z_mode = "foo" is not allowed: expected one of "delta", "level"/],
+    [{ slices: { session_fallback: 'Sydney' } }, {}, /slices\.session_fallback = "Sydney" is not allowed: expected one of "Tokyo", "London", "NY"/],
+    [{ fusion: { window_ms: 1500 } }, {}, /window_ms must be a multiple of sample_ms/],
     [{ slices: { sessions: [{ name: 'NY', tz: 'Mars/Base', from: '08:00', to: '17:00' }] } }, {}, /IANA time zone/],
     [{ symbols: ['btc usdt'] }, {}, /symbols\.0 = "btc usdt" is not allowed/],
     [{ ofi: { levels: 3 } }, {}, /level_weights must have exactly/],

@@ -101,7 +101,7 @@ export class SymbolCalc {
   readonly ofiRows = new OfiRows();
   readonly cvdRows = new CvdRows();
   readonly fusionRows: FusionColumns;
-  readonly eventRows = new EventColumns();
+  readonly eventRows: EventColumns;
 
   private readonly autoLabels: boolean;
   private readonly mergeTol: number;
@@ -122,6 +122,7 @@ export class SymbolCalc {
     this.ofiScale = new RobustScale(params.robust);
     this.cvdScale = new RobustScale(params.robust);
     this.slices = new SliceTracker(params.slices, symbol);
+    this.eventRows = new EventColumns(this.slices);
     this.events = new EventDetector(params.events, symbol, this.eventRows);
     this.fusionRows = new FusionColumns(this.slices);
     this.autoLabels = opts.auto_labels ?? true;

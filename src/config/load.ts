@@ -90,7 +90,6 @@ function getPath(obj: unknown, keys: readonly PropertyKey[]): unknown {
 function parseEnvValue(name: string, raw: string, keys: readonly string[]): unknown {
   const key = keys.join('.');
   if (key === 'symbols') return raw.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s.length > 0);
-  if (key === 'cvd.z_mode') return raw.trim();
   const v = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`environment ${name}='${raw}' (overrides ${key}): expected a number`);
   return v;

@@ -25,7 +25,16 @@ export const ConfigSchema = z.strictObject({
   version: z.string().min(1).max(64).default('v2.0-prod'),
   symbols: z.array(SYMBOL).min(1).default(['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'XRPUSDT', 'ADAUSDT', 'SOLUSDT']),
   run: z.strictObject({ hours: num(0.001, 24 * 366).nullable().default(null) }).prefault({}),
-  sequencer: z.strictObject({ watermark_ms: int(0, 60_000).default(500) }).prefault({}),
+  sequencer: z
+    .strictObject({
+      watermark_ms: int(0, 60_000).default(500),
+      /** null = estimate the receive-minus-exchange clock skew causally from the first ticks. */
+      skew_ms: num(-3_600_000, 3_600_000).nullable().default(null),
+      skew_samples: int(1, 1_000_000).default(500),
+      skew_quantile: num(0, 0.5).default(0.01),
+      skew_max_wait_ms: int(0, 3_600_000).default(10_000),
+    })
+    .prefault({}),
   recorder: z
     .strictObject({
       parquet_rotate_sec: int(1, 86_400).default(60),
@@ -40,43 +49,56 @@ export const ConfigSchema = z.strictObject({
   ofi: z
     .strictObject({
       levels: int(1, 20).default(5),
-      level_weights: z.array(num(0, 1)).min(1).default([0.4, 0.25, 0.15, 0.1, 0.1]),
+      /** null = equal weights; otherwise exactly `levels` entries, normalised to sum 1. */
+      level_weights: z.array(num(0, 1)).min(1).nullable().default([0.4, 0.25, 0.15, 0.1, 0.1]),
     })
-    .refine((o) => o.level_weights.length === o.levels, { message: 'level_weights must have exactly `levels` entries', path: ['level_weights'] })
+    .refine((o) => o.level_weights === null || o.level_weights.length === o.levels, {
+      message: 'level_weights must have exactly `levels` entries',
+      path: ['level_weights'],
+    })
     .prefault({}),
   cvd: z
     .strictObject({
-      z_mode: z.enum(['delta', 'level']).default('delta'),
+      tick_rule: z.boolean().default(true),
       half_life_sec: num(1, 86_400).default(600),
       fast_half_life_sec: num(0.1, 86_400).default(60),
       scale_fast_weight: num(0, 1).default(0.2),
       mad_window: int(5, 100_000).default(300),
       mad_multiplier: num(0, 100).default(1.8),
       winsor_limit: num(0.5, 1000).default(8),
-      warmup_samples: int(1, 1_000_000).default(60),
+      warmup_samples: int(0, 1_000_000).default(50),
+      warmup_sec: num(0, 86_400).default(30),
       gap_sec: num(0.1, 86_400).default(30),
+      rewarm_samples: int(1, 1_000_000).default(20),
     })
     .prefault({}),
   fusion: z
     .strictObject({
       sample_ms: int(10, 3_600_000).default(1000),
-      window_ms: int(100, 86_400_000).default(60_000),
+      window_ms: int(100, 86_400_000).default(10_000),
       weights: WEIGHTS.default({ ofi: 0.6, cvd: 0.4 }),
       gate: num(0, 100).default(0),
       slice_overrides: z.record(z.string().regex(/^[A-Za-z_]+$/, 'a slice value such as Active or NY'), WEIGHTS).default({ Active: { ofi: 0.7, cvd: 0.3 } }),
+      slice_precedence: z
+        .array(z.enum(['scenario_2x2', 'regime', 'vol_bucket', 'session']))
+        .default(['scenario_2x2', 'regime', 'vol_bucket', 'session']),
+      /** Warm-up (samples) of the robust scales of the sampled flows and of the score. */
+      warmup_samples: int(0, 1_000_000).default(30),
       cvd_auto_flip: z
         .strictObject({
           enabled: z.boolean().default(true),
-          window: int(10, 1_000_000).default(600),
+          window: int(10, 1_000_000).default(300),
           threshold: num(0, 1).default(0.05),
-          min_samples: int(2, 1_000_000).default(200),
-          cooldown_sec: num(0, 86_400 * 7).default(1800),
+          min_samples: int(2, 1_000_000).default(100),
+          cooldown_sec: num(0, 86_400 * 7).default(600),
         })
         .prefault({}),
     })
+    .refine((f) => f.window_ms % f.sample_ms === 0, { message: 'window_ms must be a multiple of sample_ms', path: ['window_ms'] })
     .prefault({}),
   slices: z
     .strictObject({
+      /** First matching rule wins; instants no rule matches get `session_fallback`, so every instant has exactly one session. */
       sessions: z
         .array(
           z.strictObject({
@@ -86,12 +108,11 @@ export const ConfigSchema = z.strictObject({
             to: HHMM,
           }),
         )
-        .min(1)
         .default([
           { name: 'London', tz: 'Europe/London', from: '08:00', to: '13:00' },
           { name: 'NY', tz: 'America/New_York', from: '08:00', to: '17:00' },
-          { name: 'Tokyo', tz: 'Asia/Tokyo', from: '00:00', to: '24:00' },
         ]),
+      session_fallback: z.enum(['Tokyo', 'London', 'NY']).default('Tokyo'),
       regime: z
         .strictObject({
           win_secs: num(1, 86_400).default(300),
@@ -101,12 +122,27 @@ export const ConfigSchema = z.strictObject({
         .prefault({}),
       vol: z
         .strictObject({
-          window_sec: num(1, 86_400).default(300),
-          history_sec: num(60, 86_400 * 30).default(21_600),
+          grid_ms: int(10, 3_600_000).default(1000),
+          window_sec: num(1, 86_400).default(60),
+          min_returns: int(2, 1_000_000).default(30),
+          history_sec: num(60, 86_400 * 30).default(3600),
+          min_history: int(1, 1_000_000).default(60),
           vol_split: num(0.01, 0.99).default(0.5),
+          gap_sec: num(0.1, 86_400).default(30),
         })
         .prefault({}),
       fee_tier: z.strictObject({ default: FEE_TIER.default('TM'), per_symbol: z.record(SYMBOL, FEE_TIER).default({}) }).prefault({}),
+    })
+    .prefault({}),
+  events: z
+    .strictObject({
+      grid_ms: int(10, 3_600_000).default(1000),
+      div_window: int(2, 100_000).default(60),
+      div_cooldown_ms: int(0, 86_400_000).default(30_000),
+      pivot_k: int(1, 10_000).default(30),
+      anomaly_z: num(0.1, 1000).default(8),
+      anomaly_cooldown_ms: int(0, 86_400_000).default(5000),
+      gap_sec: num(0.1, 86_400).default(30),
     })
     .prefault({}),
   labels: z
@@ -158,7 +194,6 @@ export type FlowlabConfig = z.output<typeof ConfigSchema>;
 export const ENV_OVERRIDES: Readonly<Record<string, readonly string[]>> = {
   SYMBOLS: ['symbols'],
   RUN_HOURS: ['run', 'hours'],
-  Z_MODE: ['cvd', 'z_mode'],
   HALF_LIFE_SEC: ['cvd', 'half_life_sec'],
   SCALE_FAST_WEIGHT: ['cvd', 'scale_fast_weight'],
   MAD_MULTIPLIER: ['cvd', 'mad_multiplier'],

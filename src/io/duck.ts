@@ -54,6 +54,8 @@ export type OutColumn =
   | { readonly name: string; readonly type: 'i8'; readonly data: Int8Array | Uint8Array }
   | { readonly name: string; readonly type: 'str'; readonly data: readonly string[] }
   | { readonly name: string; readonly type: 'const'; readonly value: string }
+  /** Strings from a small dictionary: row i is names[codes[i]], or NULL when codes[i] < 0. */
+  | { readonly name: string; readonly type: 'codes'; readonly codes: Int8Array; readonly names: readonly string[] }
   /** A list column stored flat: row i owns values[i*stride .. i*stride + counts[i]). */
   | { readonly name: string; readonly type: 'f64list'; readonly data: Float64Array; readonly stride: number; readonly counts: Uint8Array };
 
@@ -71,6 +73,7 @@ function duckType(c: OutColumn): DuckDBType {
       return TINYINT;
     case 'str':
     case 'const':
+    case 'codes':
       return VARCHAR;
     case 'f64list':
       throw new Error('lists are expanded before typing');
@@ -163,6 +166,12 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
             break;
           case 'const':
             for (let i = 0; i < n; i++) vec.setItem(i, c.value);
+            break;
+          case 'codes':
+            for (let i = 0; i < n; i++) {
+              const code = c.codes[from + i];
+              vec.setItem(i, code < 0 ? null : c.names[code]);
+            }
             break;
         }
       },

@@ -1,0 +1,454 @@
+/**
+ * The pipeline (ARCHITECTURE §1): raw ticks in ARRIVAL order in, the five
+ * derived tables out. Pure: no IO, no clock, no randomness. Replay and live
+ * feed it the same way (arrival blocks, or single ticks), so they produce the
+ * same rows.
+ *
+ *   arrival (recv_ts_ms, recv_seq) -> Sequencer (watermark, skew) -> event-time order
+ *     -> per symbol: SymbolCalc (OFI, CVD, robust z, fusion, slices, events) + prices rows
+ *     -> derived rows in growable columns -> `take(F)` hands out blocks of exactly F rows
+ *
+ * Output parts are cut at fixed row offsets of each (symbol, table) stream
+ * (`take` only returns full blocks until `finish()`), so the derived files do
+ * not depend on how the input was batched or partitioned.
+ *
+ * Depth rows are not used by the derived tables (the `ofi` table is L1 OFI per
+ * quote update, ARCHITECTURE §3); replay does not read them.
+ */
+import { Sequencer, packHandle, handleBatch, handleRow, CLOCK_EXCHANGE, CLOCK_LOCAL, FLAG_LATE } from '../calc/sequencer.js';
+import { SymbolCalc } from '../calc/symbol-calc.js';
+import { REGIME_NAMES, SCENARIO_NAMES, VOL_BUCKET_NAMES } from '../calc/slices.js';
+import type { CalcParams } from '../calc/params.js';
+import { GrowableF64, GrowableI8 } from '../core/growable.js';
+import { KIND_RANK, type TickBatch } from '../core/types.js';
+import type { OutColumn } from '../io/duck.js';
+import type { ArrivalBlock } from '../dataset/reader.js';
+import { FlowlabError } from '../core/errors.js';
+
+export type DerivedKind = 'prices' | 'ofi' | 'cvd' | 'fusion' | 'events';
+export const DERIVED_KINDS: readonly DerivedKind[] = ['prices', 'ofi', 'cvd', 'fusion', 'events'];
+
+/** A block of derived rows of one (symbol, table): rows [offset, offset + rows) of that stream. */
+export interface DerivedBlock {
+  readonly kind: DerivedKind;
+  readonly symbol: string;
+  /** Row offset of the first row in this (symbol, table) stream. */
+  readonly offset: number;
+  readonly rows: number;
+  /** ts_ms of every row (for date partitioning). */
+  readonly ts: Float64Array;
+  readonly columns: OutColumn[];
+}
+
+/** Trailing window for `recv_rate_tps` in the prices table, ms of event time. */
+export const RECV_RATE_WINDOW_MS = 10_000;
+
+/** Replay batch ids stay below this; live ticks use [LIVE_ID_BASE, 2 * LIVE_ID_BASE). */
+const LIVE_ID_BASE = 2 ** 20;
+
+class SliceCodes {
+  readonly session = new GrowableI8();
+  readonly regime = new GrowableI8();
+  readonly vol_bucket = new GrowableI8();
+  readonly scenario_2x2 = new GrowableI8();
+}
+
+class PriceRows {
+  readonly ts = new GrowableF64();
+  readonly event_ts = new GrowableF64();
+  readonly price = new GrowableF64();
+  readonly qty = new GrowableF64();
+  readonly agg_trade_id = new GrowableF64();
+  readonly latency_ms = new GrowableF64();
+  readonly recv_rate_tps = new GrowableF64();
+  readonly slices = new SliceCodes();
+}
+
+interface SymbolState {
+  readonly symbol: string;
+  readonly calc: SymbolCalc;
+  readonly prices: PriceRows;
+  /** ring of recent trade ts for recv_rate_tps */
+  rateTs: Float64Array;
+  rateHead: number;
+  rateLen: number;
+  /** rows already handed out, per table */
+  readonly offsets: Record<DerivedKind, number>;
+  trades: number;
+  quotes: number;
+  late: number;
+}
+
+export interface PipelineCounters {
+  readonly pushed: number;
+  readonly released: number;
+  readonly late_ticks: number;
+  readonly max_late_ms: number;
+  readonly skew_ms: number;
+  readonly skew_samples_used: number;
+}
+
+export class Pipeline {
+  readonly params: CalcParams;
+  private readonly seq: Sequencer;
+  private readonly states = new Map<string, SymbolState>();
+  private readonly batches = new Map<number, TickBatch>();
+  private readonly remaining = new Map<number, number>();
+  private readonly mergeTolMs: number;
+  private finished = false;
+  private liveBatchId = -1;
+
+
+  constructor(params: CalcParams, opts: { mergeTolMs: number }) {
+    this.params = params;
+    this.mergeTolMs = opts.mergeTolMs;
+    this.seq = new Sequencer(params.sequencer, (h, ts, _rank, flags) => this.release(h, ts, flags));
+  }
+
+  private state(symbol: string): SymbolState {
+    let s = this.states.get(symbol);
+    if (!s) {
+      s = {
+        symbol,
+        calc: new SymbolCalc(this.params, symbol, { merge_tol_ms: this.mergeTolMs }),
+        prices: new PriceRows(),
+        rateTs: new Float64Array(1024),
+        rateHead: 0,
+        rateLen: 0,
+        offsets: { prices: 0, ofi: 0, cvd: 0, fusion: 0, events: 0 },
+        trades: 0,
+        quotes: 0,
+        late: 0,
+      };
+      this.states.set(symbol, s);
+    }
+    return s;
+  }
+
+  /** Symbols seen so far, sorted. */
+  get symbols(): string[] {
+    return [...this.states.keys()].sort();
+  }
+
+  /** Push one block of arrivals (replay). Batches must stay unmodified until released. */
+  push(block: ArrivalBlock): void {
+    if (this.finished) throw new FlowlabError('pipeline: push after finish');
+    const { batches, batchIds, src, row } = block;
+    for (let k = 0; k < batches.length; k++) {
+      const id = batchIds[k];
+      if (id >= LIVE_ID_BASE) throw new FlowlabError(`pipeline: replay batch id ${id} exceeds ${LIVE_ID_BASE}`);
+      if (id >= 0 && !this.batches.has(id) && batches[k].length > 0) {
+        this.batches.set(id, batches[k]);
+        this.remaining.set(id, batches[k].length);
+        this.state(batches[k].symbol);
+      }
+    }
+    const seq = this.seq;
+    for (let i = 0; i < block.n; i++) {
+      const k = src[i];
+      const b = batches[k];
+      const r = row[i];
+      if (b.kind === 'depth') {
+        this.done(batchIds[k]);
+        continue;
+      }
+      const ts = b.ts_ms[r];
+      const recv = b.recv_ts_ms[r];
+      // spot bookTicker carries no exchange time: the importer stored the receive time
+      const clock = b.kind === 'quotes' && ts === recv ? CLOCK_LOCAL : CLOCK_EXCHANGE;
+      seq.push(KIND_RANK[b.kind], ts, recv, b.recv_seq[r], packHandle(batchIds[k], r), clock);
+    }
+  }
+
+  /**
+   * Push a single tick (live): row `row` of `batch` (typically a one-row batch).
+   * Live batch ids cycle through [LIVE_ID_BASE, 2 * LIVE_ID_BASE), above any
+   * replay batch id; a slot is reused only after its tick was released (the
+   * sequencer holds far fewer than LIVE_ID_BASE ticks).
+   */
+  pushTick(batch: TickBatch, row = 0): void {
+    this.liveBatchId = (this.liveBatchId + 1) % LIVE_ID_BASE;
+    const key = LIVE_ID_BASE + this.liveBatchId;
+    if (this.batches.has(key)) throw new FlowlabError(`pipeline: more than ${LIVE_ID_BASE} live ticks pending in the sequencer`);
+    this.batches.set(key, batch);
+    this.remaining.set(key, 1);
+    this.state(batch.symbol);
+    if (batch.kind === 'depth') {
+      this.done(key);
+      return;
+    }
+    const ts = batch.ts_ms[row];
+    const recv = batch.recv_ts_ms[row];
+    const clock = batch.kind === 'quotes' && ts === recv ? CLOCK_LOCAL : CLOCK_EXCHANGE;
+    this.seq.push(KIND_RANK[batch.kind], ts, recv, batch.recv_seq[row], packHandle(key, row), clock);
+  }
+
+  private done(id: number): void {
+    const left = (this.remaining.get(id) ?? 1) - 1;
+    if (left <= 0) {
+      this.remaining.delete(id);
+      this.batches.delete(id);
+    } else this.remaining.set(id, left);
+  }
+
+  private release(handle: number, ts: number, flags: number): void {
+    const id = handleBatch(handle);
+    const r = handleRow(handle);
+    const b = this.batches.get(id);
+    if (!b) throw new FlowlabError(`pipeline: released a tick of unknown batch ${id}`);
+    const s = this.state(b.symbol);
+    if (flags & FLAG_LATE) s.late++;
+    if (b.kind === 'quotes') {
+      s.quotes++;
+      s.calc.onQuote(ts, b.bid_px[r], b.bid_qty[r], b.ask_px[r], b.ask_qty[r]);
+    } else if (b.kind === 'trades') {
+      s.trades++;
+      s.calc.onTrade(ts, b.price[r], b.qty[r], b.is_buyer_maker[r]);
+      this.priceRow(s, b, r, ts);
+    }
+    this.done(id);
+  }
+
+  private priceRow(s: SymbolState, b: TickBatch & { kind: 'trades' }, r: number, ts: number): void {
+    // trailing trade rate over RECV_RATE_WINDOW_MS of event time, ring buffer
+    if (s.rateLen === s.rateTs.length) {
+      const next = new Float64Array(s.rateTs.length * 2);
+      for (let i = 0; i < s.rateLen; i++) next[i] = s.rateTs[(s.rateHead + i) % s.rateTs.length];
+      s.rateTs = next;
+      s.rateHead = 0;
+    }
+    s.rateTs[(s.rateHead + s.rateLen) % s.rateTs.length] = ts;
+    s.rateLen++;
+    while (s.rateLen > 0 && s.rateTs[s.rateHead] <= ts - RECV_RATE_WINDOW_MS) {
+      s.rateHead = (s.rateHead + 1) % s.rateTs.length;
+      s.rateLen--;
+    }
+    const p = s.prices;
+    p.ts.push(ts);
+    p.event_ts.push(b.event_ts_ms[r]);
+    p.price.push(b.price[r]);
+    p.qty.push(b.qty[r]);
+    p.agg_trade_id.push(b.agg_trade_id[r]);
+    // receive minus exchange event time, net of the sequencer's clock-skew estimate
+    p.latency_ms.push(b.recv_ts_ms[r] - b.event_ts_ms[r] - this.seq.skew_ms);
+    p.recv_rate_tps.push(s.rateLen / (RECV_RATE_WINDOW_MS / 1000));
+    const sl = s.calc.slices;
+    p.slices.session.push(sl.session);
+    p.slices.regime.push(sl.regime);
+    p.slices.vol_bucket.push(sl.vol_bucket);
+    p.slices.scenario_2x2.push(sl.scenario_2x2);
+  }
+
+  /** End of input: release everything and emit the last samples. */
+  finish(): void {
+    if (this.finished) return;
+    this.seq.flush();
+    for (const sym of this.symbols) this.states.get(sym)!.calc.flush();
+    this.finished = true;
+  }
+
+  /**
+   * Blocks of exactly `blockRows` rows for every (symbol, table) that has that
+   * many; after `finish()`, also the remainders. Deterministic order: symbol,
+   * then table.
+   */
+  take(blockRows: number): DerivedBlock[] {
+    const out: DerivedBlock[] = [];
+    for (const sym of this.symbols) {
+      const s = this.states.get(sym)!;
+      for (const kind of DERIVED_KINDS) {
+        for (;;) {
+          const have = this.length(s, kind);
+          const n = have >= blockRows ? blockRows : this.finished ? have : 0;
+          if (n === 0) break;
+          out.push(this.cut(s, kind, n));
+        }
+      }
+    }
+    return out;
+  }
+
+  private length(s: SymbolState, kind: DerivedKind): number {
+    const c = s.calc;
+    switch (kind) {
+      case 'prices':
+        return s.prices.ts.length;
+      case 'ofi':
+        return c.ofiRows.length;
+      case 'cvd':
+        return c.cvdRows.length;
+      case 'fusion':
+        return c.fusionRows.length;
+      case 'events':
+        return c.eventRows.length;
+    }
+  }
+
+  private cut(s: SymbolState, kind: DerivedKind, n: number): DerivedBlock {
+    const c = s.calc;
+    const f64 = (g: GrowableF64) => g.view().slice(0, n);
+    const i8 = (g: GrowableI8) => g.view().slice(0, n);
+    const sessions = c.sessionNames;
+    const sliceCols = (sl: { session: GrowableI8; regime: GrowableI8; vol_bucket: GrowableI8; scenario_2x2: GrowableI8 }): OutColumn[] => [
+      { name: 'session', type: 'codes', codes: i8(sl.session), names: sessions },
+      { name: 'regime', type: 'codes', codes: i8(sl.regime), names: REGIME_NAMES },
+      { name: 'vol_bucket', type: 'codes', codes: i8(sl.vol_bucket), names: VOL_BUCKET_NAMES },
+      { name: 'scenario_2x2', type: 'codes', codes: i8(sl.scenario_2x2), names: SCENARIO_NAMES },
+      { name: 'fee_tier', type: 'const', value: c.fee_tier },
+    ];
+    const drop = (sl: { session: GrowableI8; regime: GrowableI8; vol_bucket: GrowableI8; scenario_2x2: GrowableI8 }) => {
+      sl.session.dropFront(n);
+      sl.regime.dropFront(n);
+      sl.vol_bucket.dropFront(n);
+      sl.scenario_2x2.dropFront(n);
+    };
+    const sym: OutColumn = { name: 'symbol', type: 'const', value: s.symbol };
+    let ts: Float64Array;
+    let columns: OutColumn[];
+    switch (kind) {
+      case 'prices': {
+        const p = s.prices;
+        ts = f64(p.ts);
+        columns = [
+          { name: 'ts_ms', type: 'i64', data: ts },
+          { name: 'event_ts_ms', type: 'i64', data: f64(p.event_ts) },
+          sym,
+          { name: 'price', type: 'f64', data: f64(p.price) },
+          { name: 'qty', type: 'f64', data: f64(p.qty) },
+          { name: 'agg_trade_id', type: 'i64', data: f64(p.agg_trade_id) },
+          { name: 'latency_ms', type: 'f64', data: f64(p.latency_ms), nullNaN: true },
+          { name: 'recv_rate_tps', type: 'f64', data: f64(p.recv_rate_tps) },
+          ...sliceCols(p.slices),
+        ];
+        for (const g of [p.ts, p.event_ts, p.price, p.qty, p.agg_trade_id, p.latency_ms, p.recv_rate_tps]) g.dropFront(n);
+        drop(p.slices);
+        break;
+      }
+      case 'ofi': {
+        const r = c.ofiRows;
+        ts = f64(r.ts);
+        columns = [
+          { name: 'ts_ms', type: 'i64', data: ts },
+          sym,
+          { name: 'ofi_value', type: 'f64', data: f64(r.ofi_value), nullNaN: true },
+          { name: 'ofi_z', type: 'f64', data: f64(r.ofi_z), nullNaN: true },
+          { name: 'scale', type: 'f64', data: f64(r.scale), nullNaN: true },
+          ...sliceCols(r.slices),
+        ];
+        for (const g of [r.ts, r.ofi_value, r.ofi_z, r.scale]) g.dropFront(n);
+        drop(r.slices);
+        break;
+      }
+      case 'cvd': {
+        const r = c.cvdRows;
+        ts = f64(r.ts);
+        columns = [
+          { name: 'ts_ms', type: 'i64', data: ts },
+          sym,
+          { name: 'cvd', type: 'f64', data: f64(r.cvd) },
+          { name: 'delta', type: 'f64', data: f64(r.delta), nullNaN: true },
+          { name: 'z_raw', type: 'f64', data: f64(r.z_raw), nullNaN: true },
+          { name: 'z_cvd', type: 'f64', data: f64(r.z_cvd), nullNaN: true },
+          { name: 'scale', type: 'f64', data: f64(r.scale), nullNaN: true },
+          { name: 'sigma_floor', type: 'f64', data: f64(r.sigma_floor), nullNaN: true },
+          { name: 'floor_used', type: 'bool', data: i8(r.floor_used) },
+          ...sliceCols(r.slices),
+        ];
+        for (const g of [r.ts, r.cvd, r.delta, r.z_raw, r.z_cvd, r.scale, r.sigma_floor]) g.dropFront(n);
+        r.floor_used.dropFront(n);
+        drop(r.slices);
+        break;
+      }
+      case 'fusion': {
+        const r = c.fusionRows;
+        ts = f64(r.ts);
+        columns = [
+          { name: 'ts_ms', type: 'i64', data: ts },
+          sym,
+          { name: 'score', type: 'f64', data: f64(r.score), nullNaN: true },
+          { name: 'score_z', type: 'f64', data: f64(r.score_z), nullNaN: true },
+          { name: 'z_ofi', type: 'f64', data: f64(r.z_ofi), nullNaN: true },
+          { name: 'z_cvd', type: 'f64', data: f64(r.z_cvd), nullNaN: true },
+          { name: 'w_ofi', type: 'f64', data: f64(r.w_ofi) },
+          { name: 'w_cvd', type: 'f64', data: f64(r.w_cvd) },
+          { name: 'cvd_dir', type: 'f64', data: f64(r.dir) },
+          { name: 'gate', type: 'f64', data: f64(r.gate) },
+          { name: 'mid', type: 'f64', data: f64(r.mid), nullNaN: true },
+          { name: 'ofi_flow', type: 'f64', data: f64(r.ofi_flow), nullNaN: true },
+          { name: 'cvd_flow', type: 'f64', data: f64(r.cvd_flow), nullNaN: true },
+          { name: 'merge_time_diff_ms', type: 'f64', data: f64(r.merge_time_diff_ms), nullNaN: true },
+          { name: 'session', type: 'codes', codes: i8(r.session), names: sessions },
+          { name: 'regime', type: 'codes', codes: i8(r.regime), names: REGIME_NAMES },
+          { name: 'vol_bucket', type: 'codes', codes: i8(r.vol_bucket), names: VOL_BUCKET_NAMES },
+          { name: 'scenario_2x2', type: 'codes', codes: i8(r.scenario_2x2), names: SCENARIO_NAMES },
+          { name: 'fee_tier', type: 'const', value: c.fee_tier },
+        ];
+        for (const g of [r.ts, r.score, r.score_z, r.z_ofi, r.z_cvd, r.w_ofi, r.w_cvd, r.dir, r.gate, r.mid, r.ofi_flow, r.cvd_flow, r.merge_time_diff_ms]) {
+          g.dropFront(n);
+        }
+        drop(r);
+        break;
+      }
+      case 'events': {
+        const r = c.eventRows;
+        ts = Float64Array.from(r.ts.slice(0, n));
+        columns = [
+          { name: 'ts_ms', type: 'i64', data: ts },
+          sym,
+          { name: 'event_type', type: 'str', data: r.event_type.slice(0, n) },
+          { name: 'meta_json', type: 'str', data: r.meta_json.slice(0, n) },
+          { name: 'session', type: 'codes', codes: i8(r.session), names: sessions },
+          { name: 'regime', type: 'codes', codes: i8(r.regime), names: REGIME_NAMES },
+          { name: 'vol_bucket', type: 'codes', codes: i8(r.vol_bucket), names: VOL_BUCKET_NAMES },
+          { name: 'scenario_2x2', type: 'codes', codes: i8(r.scenario_2x2), names: SCENARIO_NAMES },
+          { name: 'fee_tier', type: 'const', value: c.fee_tier },
+        ];
+        r.dropFront(n);
+        break;
+      }
+    }
+    const block: DerivedBlock = { kind, symbol: s.symbol, offset: s.offsets[kind], rows: n, ts, columns };
+    s.offsets[kind] += n;
+    return block;
+  }
+
+  get counters(): PipelineCounters {
+    const q = this.seq;
+    return {
+      pushed: q.pushed,
+      released: q.released,
+      late_ticks: q.late_ticks,
+      max_late_ms: q.max_late_ms,
+      skew_ms: q.skew_ms,
+      skew_samples_used: q.skew_samples_used,
+    };
+  }
+
+  /** Per-symbol summary (deterministic, JSON-safe numbers). */
+  symbolSummary(): Record<string, Record<string, number | string>> {
+    const out: Record<string, Record<string, number | string>> = {};
+    for (const sym of this.symbols) {
+      const s = this.states.get(sym)!;
+      const c = s.calc;
+      out[sym] = {
+        trades: s.trades,
+        quotes: s.quotes,
+        late_ticks: s.late,
+        cvd_final: c.cvd.cvd,
+        cvd_direction: c.fusion.dir,
+        cvd_flips: c.fusion.flips,
+        fusion_samples: c.fusion.samples,
+        labels_up: c.labels_up,
+        labels_down: c.labels_down,
+        labels_equal: c.labels_equal,
+        labels_unmatched: c.labels_unmatched,
+        ofi_sigma_floor_hit_rate: c.ofiScale.sigma_floor_hit_rate,
+        ofi_winsor_hit_rate: c.ofiScale.winsor_hit_rate,
+        cvd_sigma_floor_hit_rate: c.cvdScale.sigma_floor_hit_rate,
+        cvd_winsor_hit_rate: c.cvdScale.winsor_hit_rate,
+        events: c.events.events,
+      };
+    }
+    return out;
+  }
+}
