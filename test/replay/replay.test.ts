@@ -7,7 +7,7 @@ import { replay, type ReplayResult } from '../../src/replay/replay.js';
 import { verifyRun } from '../../src/replay/verify.js';
 import { configFromObject, loadConfig } from '../../src/config/load.js';
 import { queryRows, sqlString } from '../../src/io/duck.js';
-import { Dataset, arrivalBlocks } from '../../src/dataset/reader.js';
+import { Dataset, arrivalBlocks, type ArrivalBlock } from '../../src/dataset/reader.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../../src/pipeline/params.js';
 import { REALDATA, REPO, runCli } from '../helpers/cli.js';
@@ -132,7 +132,7 @@ describe('replay on a real Binance capture (spot BTCUSDT, ~11 min)', () => {
 
   it('the pipeline reads no clock and no randomness (Date, performance.now and Math.random throw while it runs)', async () => {
     const ds = new Dataset(spotData);
-    const blocks = [];
+    const blocks: ArrivalBlock[] = [];
     for await (const b of arrivalBlocks(ds, { kinds: ['trades', 'quotes'] })) blocks.push(b);
     const run = () => {
       const p = new Pipeline(calcParamsFromConfig(CONFIG.config), { mergeTolMs: CONFIG.config.labels.merge_tol_ms });

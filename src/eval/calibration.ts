@@ -1,0 +1,473 @@
+/**
+ * Calibration: ECE with a reliability table, Brier, Brier skill, Platt scaling
+ * and the walk-forward Platt of ARCHITECTURE §5.
+ *
+ * Labels y: 1 / 0; anything else (NaN) is excluded. Probabilities p: NaN is
+ * excluded (counted); a finite p outside [0, 1] is a caller bug and throws.
+ *
+ * - ECE, equal-width bins over [0, 1]: bin k = [k/B, (k+1)/B), the last bin
+ *   closed ([1 - 1/B, 1]), i.e. k = min(floor(p·B), B-1).
+ *   ECE = Σ_b (n_b / n) · |mean(y)_b - mean(p)_b| over non-empty bins.
+ * - Brier = mean((p - y)²).
+ * - Brier skill = 1 - Brier / Brier_ref, Brier_ref = mean over the EVAL set of
+ *   (y - b)² where b is the base rate of the TRAINING window (the forecast a
+ *   model-free system would have issued at decision time). When the eval base
+ *   rate equals b this is b·(1 - b). Null when Brier_ref = 0.
+ * - Platt (1999) with Lin, Lin & Weng (2007): P(y=1 | s) = 1 / (1 + exp(A·s + B))
+ *   (Platt's sign convention: A < 0 when higher scores mean "up" is likelier).
+ *   Targets are Platt's smoothed ones, t+ = (N+ + 1)/(N+ + 2), t- = 1/(N- + 2);
+ *   minimise the cross-entropy Σ -t·log p - (1-t)·log(1-p) by Newton's method
+ *   with a backtracking (Armijo) line search, start A = 0, B = log((N- + 1)/(N+ + 1)),
+ *   Hessian ridge 1e-12, stop when |gradient| < 1e-5 (both), max 100 iterations.
+ * - Walk-forward Platt: see `walkForwardPlatt`.
+ *
+ * Every metric needs at least `min_samples` (default 30) valid rows, else value null with a reason.
+ */
+import type { Metric } from './metric.js';
+import { DEFAULT_MIN_SAMPLES, checkInt, checkPos, insufficient } from './metric.js';
+import { aucDeLong, AucScratch, type AucResult } from './auc.js';
+
+export interface EceBin {
+  readonly lo: number;
+  readonly hi: number;
+  readonly count: number;
+  /** NaN when the bin is empty. */
+  readonly mean_p: number;
+  readonly mean_y: number;
+}
+
+export interface EceResult extends Metric {
+  readonly bins: readonly EceBin[];
+  readonly n_excluded: number;
+}
+
+export interface CalibOptions {
+  /** Minimum valid rows; default 30. */
+  readonly min_samples?: number;
+}
+
+function checkP(p: number, i: number): void {
+  if (p < 0 || p > 1) throw new RangeError(`probability[${i}] = ${p} is outside [0, 1]`);
+}
+
+/** Expected calibration error with `bins` equal-width bins; O(n). */
+export function ece(prob: ArrayLike<number>, y: ArrayLike<number>, bins = 10, opts: CalibOptions = {}): EceResult {
+  checkInt('bins', bins, 1);
+  const minN = checkInt('min_samples', opts.min_samples ?? DEFAULT_MIN_SAMPLES, 1);
+  const len = prob.length;
+  if (y.length !== len) throw new RangeError(`ece: prob has ${len} rows but y has ${y.length}`);
+  const cnt = new Float64Array(bins);
+  const sp = new Float64Array(bins);
+  const sy = new Float64Array(bins);
+  let n = 0;
+  for (let i = 0; i < len; i++) {
+    const p = prob[i];
+    const yi = y[i];
+    if (p !== p || (yi !== 0 && yi !== 1)) continue;
+    checkP(p, i);
+    let k = Math.floor(p * bins);
+    if (k >= bins) k = bins - 1;
+    cnt[k]++;
+    sp[k] += p;
+    sy[k] += yi;
+    n++;
+  }
+  const table: EceBin[] = [];
+  let e = 0;
+  for (let k = 0; k < bins; k++) {
+    const c = cnt[k];
+    const mp = c > 0 ? sp[k] / c : NaN;
+    const my = c > 0 ? sy[k] / c : NaN;
+    table.push({ lo: k / bins, hi: (k + 1) / bins, count: c, mean_p: mp, mean_y: my });
+    if (c > 0) e += (c / (n || 1)) * Math.abs(my - mp);
+  }
+  const excl = len - n;
+  if (n < minN) return { ...insufficient(n, minN), bins: table, n_excluded: excl };
+  return { value: e, n, bins: table, n_excluded: excl };
+}
+
+/** Brier score mean((p - y)²); O(n). */
+export function brier(prob: ArrayLike<number>, y: ArrayLike<number>, opts: CalibOptions = {}): Metric {
+  const minN = checkInt('min_samples', opts.min_samples ?? DEFAULT_MIN_SAMPLES, 1);
+  if (y.length !== prob.length) throw new RangeError(`brier: prob has ${prob.length} rows but y has ${y.length}`);
+  let n = 0;
+  let s = 0;
+  for (let i = 0; i < prob.length; i++) {
+    const p = prob[i];
+    const yi = y[i];
+    if (p !== p || (yi !== 0 && yi !== 1)) continue;
+    checkP(p, i);
+    s += (p - yi) * (p - yi);
+    n++;
+  }
+  if (n < minN) return insufficient(n, minN);
+  return { value: s / n, n };
+}
+
+export interface BrierSkillResult extends Metric {
+  readonly brier: number | null;
+  /** mean over the eval rows of (y - baseRate)². */
+  readonly brier_ref: number | null;
+  readonly base_rate: number;
+}
+
+/** 1 - Brier / Brier_ref with the training window's base rate as the reference forecast. */
+export function brierSkill(prob: ArrayLike<number>, y: ArrayLike<number>, baseRate: number, opts: CalibOptions = {}): BrierSkillResult {
+  if (!(baseRate >= 0 && baseRate <= 1)) throw new RangeError(`brierSkill: baseRate must be in [0, 1], got ${baseRate}`);
+  const minN = checkInt('min_samples', opts.min_samples ?? DEFAULT_MIN_SAMPLES, 1);
+  if (y.length !== prob.length) throw new RangeError(`brierSkill: prob has ${prob.length} rows but y has ${y.length}`);
+  let n = 0;
+  let s = 0;
+  let r = 0;
+  for (let i = 0; i < prob.length; i++) {
+    const p = prob[i];
+    const yi = y[i];
+    if (p !== p || (yi !== 0 && yi !== 1)) continue;
+    checkP(p, i);
+    s += (p - yi) * (p - yi);
+    r += (baseRate - yi) * (baseRate - yi);
+    n++;
+  }
+  if (n < minN) return { ...insufficient(n, minN), brier: null, brier_ref: null, base_rate: baseRate };
+  const b = s / n;
+  const ref = r / n;
+  if (ref === 0) return { value: null, n, reason: 'reference Brier is 0 (base rate 0 or 1 and every label equal to it)', brier: b, brier_ref: 0, base_rate: baseRate };
+  return { value: 1 - b / ref, n, brier: b, brier_ref: ref, base_rate: baseRate };
+}
+
+// ---------------------------------------------------------------- Platt
+
+/** Platt's smoothed targets for N+ positives and N- negatives. */
+export function plattTargets(nPos: number, nNeg: number): { readonly t_pos: number; readonly t_neg: number } {
+  return { t_pos: (nPos + 1) / (nPos + 2), t_neg: 1 / (nNeg + 2) };
+}
+
+/** P(y=1 | s) = 1 / (1 + exp(A·s + B)), evaluated without overflow. */
+export function plattProb(A: number, B: number, s: number): number {
+  const f = A * s + B;
+  if (f >= 0) {
+    const e = Math.exp(-f);
+    return e / (1 + e);
+  }
+  return 1 / (1 + Math.exp(f));
+}
+
+export interface PlattFit {
+  readonly A: number;
+  readonly B: number;
+  readonly n: number;
+  readonly n_pos: number;
+  readonly n_neg: number;
+  readonly t_pos: number;
+  readonly t_neg: number;
+  readonly iterations: number;
+  /** Gradient below tolerance (false: line search failed or max iterations). */
+  readonly converged: boolean;
+}
+
+const PLATT_MAX_ITER = 100;
+const PLATT_MIN_STEP = 1e-10;
+const PLATT_SIGMA = 1e-12;
+const PLATT_EPS = 1e-5;
+
+/**
+ * Fit Platt's A, B on rows with finite score and y in {0, 1} (needs at least
+ * one row); O(iterations · n). Lin, Lin & Weng (2007), Algorithm 1.
+ */
+export function plattFit(score: ArrayLike<number>, y: ArrayLike<number>): PlattFit {
+  const len = score.length;
+  if (y.length !== len) throw new RangeError(`plattFit: score has ${len} rows but y has ${y.length}`);
+  let nPos = 0;
+  let nNeg = 0;
+  for (let i = 0; i < len; i++) {
+    if (!Number.isFinite(score[i])) continue;
+    if (y[i] === 1) nPos++;
+    else if (y[i] === 0) nNeg++;
+  }
+  const n = nPos + nNeg;
+  if (n === 0) throw new RangeError('plattFit: no valid rows (finite score and y in {0, 1})');
+  const s = new Float64Array(n);
+  const t = new Float64Array(n);
+  const { t_pos, t_neg } = plattTargets(nPos, nNeg);
+  for (let i = 0, k = 0; i < len; i++) {
+    if (!Number.isFinite(score[i])) continue;
+    if (y[i] === 1) { s[k] = score[i]; t[k++] = t_pos; }
+    else if (y[i] === 0) { s[k] = score[i]; t[k++] = t_neg; }
+  }
+  const obj = (A: number, B: number): number => {
+    let f = 0;
+    for (let i = 0; i < n; i++) {
+      const z = s[i] * A + B;
+      f += z >= 0 ? t[i] * z + Math.log1p(Math.exp(-z)) : (t[i] - 1) * z + Math.log1p(Math.exp(z));
+    }
+    return f;
+  };
+  let A = 0;
+  let B = Math.log((nNeg + 1) / (nPos + 1));
+  let fval = obj(A, B);
+  let it = 0;
+  let converged = false;
+  for (; it < PLATT_MAX_ITER; it++) {
+    let h11 = PLATT_SIGMA;
+    let h22 = PLATT_SIGMA;
+    let h21 = 0;
+    let g1 = 0;
+    let g2 = 0;
+    for (let i = 0; i < n; i++) {
+      const z = s[i] * A + B;
+      let p: number;
+      let q: number;
+      if (z >= 0) {
+        const e = Math.exp(-z);
+        p = e / (1 + e);
+        q = 1 / (1 + e);
+      } else {
+        const e = Math.exp(z);
+        p = 1 / (1 + e);
+        q = e / (1 + e);
+      }
+      const d2 = p * q;
+      h11 += s[i] * s[i] * d2;
+      h22 += d2;
+      h21 += s[i] * d2;
+      const d1 = t[i] - p;
+      g1 += s[i] * d1;
+      g2 += d1;
+    }
+    if (Math.abs(g1) < PLATT_EPS && Math.abs(g2) < PLATT_EPS) {
+      converged = true;
+      break;
+    }
+    const det = h11 * h22 - h21 * h21;
+    const dA = -(h22 * g1 - h21 * g2) / det;
+    const dB = -(-h21 * g1 + h11 * g2) / det;
+    const gd = g1 * dA + g2 * dB;
+    let step = 1;
+    while (step >= PLATT_MIN_STEP) {
+      const nA = A + step * dA;
+      const nB = B + step * dB;
+      const nf = obj(nA, nB);
+      if (nf < fval + 1e-4 * step * gd) {
+        A = nA;
+        B = nB;
+        fval = nf;
+        break;
+      }
+      step /= 2;
+    }
+    if (step < PLATT_MIN_STEP) break; // line search failed: keep the last accepted point
+  }
+  return { A, B, n, n_pos: nPos, n_neg: nNeg, t_pos, t_neg, iterations: it, converged };
+}
+
+// ---------------------------------------------------------------- walk-forward
+
+export interface WalkForwardOptions {
+  /** Training window, s (default 7200). */
+  readonly train_sec?: number;
+  /** Test window = fold length, s (default 1800). */
+  readonly test_sec?: number;
+  /** First fold start, ms; default: the first sample time floored to a multiple of test_sec. */
+  readonly origin_ms?: number;
+  /** Minimum training rows (default 50), and per class (default 10). */
+  readonly min_train?: number;
+  readonly min_train_per_class?: number;
+  /** ECE bins of the per-fold test metrics (default 10). */
+  readonly ece_bins?: number;
+  /** Minimum rows of the per-fold test metrics (default 30; AUC: per class). */
+  readonly min_test?: number;
+}
+
+export interface FoldResult {
+  readonly fold: number;
+  /** Fold start T (ms); test window [T, T + test). */
+  readonly start_ms: number;
+  readonly end_ms: number;
+  // --- the fit: known at T, uses only labels with resolved_at <= T ---
+  readonly status: 'ok' | 'insufficient';
+  readonly reason?: string;
+  readonly platt_train_samples: number;
+  readonly train_pos: number;
+  readonly train_neg: number;
+  /** N+ / (N+ + N-) of the training rows (NaN when none). */
+  readonly train_base_rate: number;
+  readonly A: number | null;
+  readonly B: number | null;
+  readonly converged: boolean | null;
+  // --- the evaluation: retrospective, uses the test rows' labels (known after T) ---
+  /** Test-window rows with a finite score (each gets a prob when status = ok). */
+  readonly platt_test_samples: number;
+  /** Test rows with a resolved label (y in {0, 1}). */
+  readonly test_labeled: number;
+  readonly ece: Metric;
+  readonly brier: Metric;
+  readonly brier_skill: Metric;
+  readonly auc: AucResult;
+}
+
+export interface WalkForwardResult {
+  /** Calibrated probability per sample; NaN when uncovered, insufficient fold or NaN score. */
+  readonly prob: Float64Array;
+  /** Fold index per sample; -1 = before the first fold. */
+  readonly fold: Int32Array;
+  readonly folds: readonly FoldResult[];
+}
+
+/** First index in a[0..n) with a[i] >= x. */
+export function lowerBound(a: ArrayLike<number>, x: number, lo = 0, hi = a.length): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index in a[0..n) with a[i] > x. */
+export function upperBound(a: ArrayLike<number>, x: number, lo = 0, hi = a.length): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export function checkNonDecreasing(name: string, a: ArrayLike<number>): void {
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i])) throw new RangeError(`${name}[${i}] = ${a[i]}: times must be finite`);
+    if (i > 0 && a[i] < a[i - 1]) throw new RangeError(`${name}[${i}] = ${a[i]} < ${name}[${i - 1}] = ${a[i - 1]}: samples must be sorted by time`);
+  }
+}
+
+/**
+ * Walk-forward Platt scaling. Samples sorted by `t` (ms). Fold k starts at
+ * T_k = origin + k·test and covers t in [T_k, T_k + test); folds run until the
+ * last sample is covered. For fold k the training rows are the samples with
+ * t in [T_k - train, T_k), a finite score, a label y in {0, 1} AND
+ * resolved_at <= T_k: a label that becomes known after T_k is never read for
+ * this fold (its y is not even loaded), so the fit, the fold's status and the
+ * probabilities of its test rows depend only on what was known at T_k.
+ * A fold with fewer than `min_train` rows or fewer than `min_train_per_class`
+ * of either class is 'insufficient': A = B = null and its test rows get prob
+ * NaN (never a fake 0.5). The per-fold test metrics (ECE, Brier, Brier skill vs
+ * the training base rate, AUC of the calibrated prob) are a retrospective
+ * evaluation over the test rows whose labels are resolved at all; they are
+ * known only once those labels resolve (after T_k + test + H).
+ *
+ * Cost: O(#folds · train rows · Platt iterations) + O(n).
+ */
+export function walkForwardPlatt(
+  t: ArrayLike<number>,
+  score: ArrayLike<number>,
+  y: ArrayLike<number>,
+  resolvedAt: ArrayLike<number>,
+  opts: WalkForwardOptions = {},
+): WalkForwardResult {
+  const n = t.length;
+  if (score.length !== n || y.length !== n || resolvedAt.length !== n) {
+    throw new RangeError(`walkForwardPlatt: column lengths differ (t ${n}, score ${score.length}, y ${y.length}, resolved_at ${resolvedAt.length})`);
+  }
+  checkNonDecreasing('t', t);
+  const trainMs = checkPos('train_sec', opts.train_sec ?? 7200) * 1000;
+  const testMs = checkPos('test_sec', opts.test_sec ?? 1800) * 1000;
+  const minTrain = checkInt('min_train', opts.min_train ?? 50, 2);
+  const minPer = checkInt('min_train_per_class', opts.min_train_per_class ?? 10, 1);
+  const bins = checkInt('ece_bins', opts.ece_bins ?? 10, 1);
+  const minTest = checkInt('min_test', opts.min_test ?? DEFAULT_MIN_SAMPLES, 1);
+  const prob = new Float64Array(n).fill(NaN);
+  const fold = new Int32Array(n).fill(-1);
+  const folds: FoldResult[] = [];
+  if (n === 0) return { prob, fold, folds };
+  const origin = opts.origin_ms ?? Math.floor(t[0] / testMs) * testMs;
+  if (!Number.isFinite(origin)) throw new RangeError(`origin_ms must be finite, got ${origin}`);
+  const trS = new Float64Array(n);
+  const trY = new Float64Array(n);
+  const teP = new Float64Array(n);
+  const teY = new Float64Array(n);
+  const aucScratch = new AucScratch();
+  const last = t[n - 1];
+  for (let k = 0; ; k++) {
+    const T = origin + k * testMs;
+    if (T > last) break;
+    const end = T + testMs;
+    // --- fit on what is known at T
+    const lo = lowerBound(t, T - trainMs);
+    const hi = lowerBound(t, T);
+    let m = 0;
+    let nPos = 0;
+    for (let i = lo; i < hi; i++) {
+      if (!(resolvedAt[i] <= T)) continue; // unresolved at T (or unmatched): its y is not read
+      const s = score[i];
+      const yi = y[i];
+      if (s !== s || (yi !== 0 && yi !== 1)) continue;
+      trS[m] = s;
+      trY[m] = yi;
+      nPos += yi;
+      m++;
+    }
+    const nNeg = m - nPos;
+    const baseRate = m > 0 ? nPos / m : NaN;
+    let A: number | null = null;
+    let B: number | null = null;
+    let converged: boolean | null = null;
+    let reason: string | undefined;
+    if (m < minTrain || nPos < minPer || nNeg < minPer) {
+      reason = `insufficient training samples (n=${m}, n_pos=${nPos}, n_neg=${nNeg}; need >= ${minTrain} with >= ${minPer} of each class)`;
+    } else {
+      const f = plattFit(trS.subarray(0, m), trY.subarray(0, m));
+      A = f.A;
+      B = f.B;
+      converged = f.converged;
+    }
+    // --- apply to the test window
+    const tlo = lowerBound(t, T);
+    const thi = lowerBound(t, end);
+    let testN = 0;
+    let q = 0;
+    for (let i = tlo; i < thi; i++) {
+      fold[i] = k;
+      const s = score[i];
+      if (s !== s) continue;
+      testN++;
+      if (A === null || B === null) continue;
+      const p = plattProb(A, B, s);
+      prob[i] = p;
+      const yi = y[i];
+      if (yi === 0 || yi === 1) {
+        teP[q] = p;
+        teY[q] = yi;
+        q++;
+      }
+    }
+    const tp = teP.subarray(0, q);
+    const ty = teY.subarray(0, q);
+    let eceM: Metric;
+    let brierM: Metric;
+    let skillM: Metric;
+    let aucM: AucResult;
+    if (A === null) {
+      const why = 'no calibration in this fold (insufficient training samples)';
+      eceM = { value: null, n: 0, reason: why };
+      brierM = { value: null, n: 0, reason: why };
+      skillM = { value: null, n: 0, reason: why };
+      aucM = { value: null, auc: null, var: null, ci_low: null, ci_high: null, n: 0, n_pos: 0, n_neg: 0, n_excluded: 0, reason: why };
+    } else {
+      eceM = ece(tp, ty, bins, { min_samples: minTest });
+      brierM = brier(tp, ty, { min_samples: minTest });
+      skillM = brierSkill(tp, ty, baseRate, { min_samples: minTest });
+      aucM = aucDeLong(tp, ty, { min_per_class: minTest, scratch: aucScratch });
+    }
+    folds.push({
+      fold: k, start_ms: T, end_ms: end,
+      status: A === null ? 'insufficient' : 'ok',
+      ...(reason !== undefined ? { reason } : {}),
+      platt_train_samples: m, train_pos: nPos, train_neg: nNeg, train_base_rate: baseRate,
+      A, B, converged,
+      platt_test_samples: A === null ? 0 : testN,
+      test_labeled: q,
+      ece: eceM, brier: brierM, brier_skill: skillM, auc: aucM,
+    });
+  }
+  return { prob, fold, folds };
+}
