@@ -16,6 +16,7 @@ type Bench = () => Promise<BenchResult[]>;
 const SUITES: Record<string, () => Promise<Bench>> = {
   import: async () => (await import('./import.bench.js')).benchImport,
   synth: async () => (await import('./synth.bench.js')).benchSynth,
+  eval: async () => (await import('./eval.bench.js')).benchEval,
 };
 
 async function main(): Promise<void> {
