@@ -79,9 +79,10 @@ export class Fusion {
   private readonly sampleMs: number;
   private readonly windowMs: number;
   private readonly nb: number;
-  private readonly wOfi: number;
-  private readonly wCvd: number;
-  private readonly gate0: number;
+  private readonly flipStride: number;
+  private wOfi: number;
+  private wCvd: number;
+  private gate0: number;
   private readonly overrides: Map<string, FusionWeights>;
   private readonly precedence: readonly SliceDimension[];
   private readonly gapMs: number;
@@ -135,6 +136,8 @@ export class Fusion {
   labels_rejected_future = 0;
   labels_unmatched = 0;
   labels_duplicate = 0;
+  /** Labels not used by the flip rule because their sample is off the stride grid. */
+  labels_off_stride = 0;
 
   constructor(params: FusionParams, private readonly sink: FusionSink, private readonly slices: SliceTracker | null = null) {
     const p = params;
@@ -169,6 +172,7 @@ export class Fusion {
     this.flipThr = checkNumber('fusion.flip_threshold', p.flip_threshold, 0, 1);
     this.flipMin = checkNumber('fusion.flip_min_samples', p.flip_min_samples, 2, this.flipWindow, true);
     this.flipCooldown = checkNumber('fusion.flip_cooldown_ms', p.flip_cooldown_ms, 0);
+    this.flipStride = checkNumber('fusion.flip_label_stride', p.flip_label_stride, 1, 1_000_000, true);
     const lookback = checkNumber('fusion.label_lookback_ms', p.label_lookback_ms, this.horizon);
     this.nLab = Math.ceil(lookback / this.sampleMs) + 2;
 
@@ -186,6 +190,37 @@ export class Fusion {
     this.fy = new Float64Array(this.flipWindow);
     this.sx = new Float64Array(this.flipWindow);
     this.sy = new Float64Array(this.flipWindow);
+  }
+
+  /**
+   * Change the weights in force for samples from now on (canary actions and
+   * rollbacks act like this on a live system). `slice` null changes the
+   * defaults; a slice value (e.g. 'Active') sets its override, and `w` null
+   * removes that override.
+   */
+  setWeights(slice: string | null, w: FusionWeights | null): void {
+    if (slice === null) {
+      if (w === null) throw new UsageError('fusion.setWeights: the default weights cannot be removed');
+      this.wOfi = checkNumber('fusion.weights.ofi', w.ofi, 0);
+      this.wCvd = checkNumber('fusion.weights.cvd', w.cvd, 0);
+      if (w.gate !== undefined) this.gate0 = checkNumber('fusion.gate', w.gate, 0);
+      return;
+    }
+    if (w === null) {
+      this.overrides.delete(slice);
+      return;
+    }
+    checkNumber(`fusion.slice_overrides.${slice}.ofi`, w.ofi, 0);
+    checkNumber(`fusion.slice_overrides.${slice}.cvd`, w.cvd, 0);
+    if (w.gate !== undefined) checkNumber(`fusion.slice_overrides.${slice}.gate`, w.gate, 0);
+    this.overrides.set(slice, { ofi: w.ofi, cvd: w.cvd, gate: w.gate });
+  }
+
+  /** The defaults and overrides in force (copies, overrides sorted by slice value). */
+  weightsInForce(): { defaults: FusionWeights; overrides: Record<string, FusionWeights> } {
+    const overrides: Record<string, FusionWeights> = {};
+    for (const k of [...this.overrides.keys()].sort()) overrides[k] = { ...this.overrides.get(k)! };
+    return { defaults: { ofi: this.wOfi, cvd: this.wCvd, gate: this.gate0 }, overrides };
   }
 
   /** The latest time seen (advance / onQuote / onTrade), -Infinity before any. */
@@ -242,6 +277,10 @@ export class Fusion {
       return false;
     }
     this.labDone[slot] = 1;
+    if (mod(k, this.flipStride) !== 0) {
+      this.labels_off_stride++;
+      return false;
+    }
     const z = this.labZ[slot];
     if (Number.isNaN(z)) {
       this.labels_unmatched++;
@@ -438,6 +477,7 @@ export class FusionColumns implements FusionSink {
   readonly regime = new GrowableI8();
   readonly vol_bucket = new GrowableI8();
   readonly scenario_2x2 = new GrowableI8();
+  readonly vol_tertile = new GrowableI8();
 
   constructor(private readonly slices: SliceTracker | null = null) {}
 
@@ -486,6 +526,7 @@ export class FusionColumns implements FusionSink {
       this.regime.push(this.slices.regime);
       this.vol_bucket.push(this.slices.vol_bucket);
       this.scenario_2x2.push(this.slices.scenario_2x2);
+      this.vol_tertile.push(this.slices.vol_tertile);
     }
   }
 

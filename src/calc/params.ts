@@ -102,6 +102,13 @@ export interface FusionParams {
   flip_min_samples: number;
   /** Minimum event time between two flips, ms. */
   flip_cooldown_ms: number;
+  /**
+   * Only labels of samples on every `flip_label_stride`-th sample tick enter the
+   * flip window. Labels of 1 s samples over a 60 s horizon overlap almost
+   * entirely; a stride of horizon / sample_ms makes them non-overlapping, so the
+   * window's rank correlation is not dominated by a handful of independent moves.
+   */
+  flip_label_stride: number;
   /** How far back (ms of sample time) labels can still be matched to their sample. */
   label_lookback_ms: number;
 }
@@ -219,6 +226,7 @@ export const DEFAULT_CALC_PARAMS: DeepReadonly<CalcParams> = deepFreeze({
     flip_threshold: 0.05,
     flip_min_samples: 100,
     flip_cooldown_ms: 600_000,
+    flip_label_stride: 1,
     label_lookback_ms: 600_000,
   },
   slices: {

@@ -75,7 +75,7 @@ export const ConfigSchema = z.strictObject({
   fusion: z
     .strictObject({
       sample_ms: int(10, 3_600_000).default(1000),
-      window_ms: int(100, 86_400_000).default(10_000),
+      window_ms: int(100, 86_400_000).default(60_000),
       weights: WEIGHTS.default({ ofi: 0.6, cvd: 0.4 }),
       gate: num(0, 100).default(0),
       slice_overrides: z.record(z.string().regex(/^[A-Za-z_]+$/, 'a slice value such as Active or NY'), WEIGHTS).default({ Active: { ofi: 0.7, cvd: 0.3 } }),
@@ -87,10 +87,13 @@ export const ConfigSchema = z.strictObject({
       cvd_auto_flip: z
         .strictObject({
           enabled: z.boolean().default(true),
-          window: int(10, 1_000_000).default(300),
-          threshold: num(0, 1).default(0.05),
-          min_samples: int(2, 1_000_000).default(100),
-          cooldown_sec: num(0, 86_400 * 7).default(600),
+          /** Resolved labels (on the stride grid) in the trailing rank correlation. */
+          window: int(10, 1_000_000).default(360),
+          threshold: num(0, 1).default(0.1),
+          min_samples: int(2, 1_000_000).default(120),
+          cooldown_sec: num(0, 86_400 * 7).default(3600),
+          /** Use the label of every label_stride-th sample only (60 = one per 60 s horizon: non-overlapping). */
+          label_stride: int(1, 1_000_000).default(60),
         })
         .prefault({}),
     })

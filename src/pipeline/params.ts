@@ -46,6 +46,7 @@ export function calcParamsFromConfig(c: FlowlabConfig): CalcParams {
     flip_threshold: flip.threshold,
     flip_min_samples: flip.min_samples,
     flip_cooldown_ms: flip.cooldown_sec * 1000,
+    flip_label_stride: flip.label_stride,
   };
   p.slices = {
     sessions: c.slices.sessions.map((r) => ({ name: r.name, tz: r.tz, start: r.from, end: r.to })),

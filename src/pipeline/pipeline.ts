@@ -74,9 +74,23 @@ interface SymbolState {
   rateLen: number;
   /** rows already handed out, per table */
   readonly offsets: Record<DerivedKind, number>;
+  /** fusion rows (in calc.fusionRows) already shown to the observer */
+  samplesSeen: number;
   trades: number;
   quotes: number;
   late: number;
+}
+
+/**
+ * Hooks for an online consumer (the canary, the live runner). Called
+ * synchronously in event-time order; they may change weights in force through
+ * `calc.fusion.setWeights`, which then applies to later samples.
+ */
+export interface PipelineObserver {
+  /** A quote update of `symbol` at event time ts was processed (mid = (bid + ask) / 2). */
+  onQuote?(symbol: string, ts: number, mid: number): void;
+  /** Fusion sample `row` (index into calc.fusionRows) was emitted. */
+  onSample?(symbol: string, calc: SymbolCalc, row: number): void;
 }
 
 export interface PipelineCounters {
@@ -99,9 +113,12 @@ export class Pipeline {
   private liveBatchId = -1;
 
 
-  constructor(params: CalcParams, opts: { mergeTolMs: number }) {
+  private readonly observer: PipelineObserver | null;
+
+  constructor(params: CalcParams, opts: { mergeTolMs: number; observer?: PipelineObserver }) {
     this.params = params;
     this.mergeTolMs = opts.mergeTolMs;
+    this.observer = opts.observer ?? null;
     this.seq = new Sequencer(params.sequencer, (h, ts, _rank, flags) => this.release(h, ts, flags));
   }
 
@@ -116,6 +133,7 @@ export class Pipeline {
         rateHead: 0,
         rateLen: 0,
         offsets: { prices: 0, ofi: 0, cvd: 0, fusion: 0, events: 0 },
+        samplesSeen: 0,
         trades: 0,
         quotes: 0,
         late: 0,
@@ -206,7 +224,23 @@ export class Pipeline {
       s.calc.onTrade(ts, b.price[r], b.qty[r], b.is_buyer_maker[r]);
       this.priceRow(s, b, r, ts);
     }
+    if (this.observer) this.notify(s, b, r, ts);
     this.done(id);
+  }
+
+  /** Show the observer the samples this tick emitted (they precede it in event time), then the quote. */
+  private notify(s: SymbolState, b: TickBatch, r: number, ts: number): void {
+    const o = this.observer!;
+    this.notifySamples(s);
+    if (b.kind === 'quotes' && o.onQuote) o.onQuote(s.symbol, ts, (b.bid_px[r] + b.ask_px[r]) / 2);
+  }
+
+  private notifySamples(s: SymbolState): void {
+    const o = this.observer;
+    if (!o?.onSample) return;
+    const rows = s.calc.fusionRows.length;
+    for (let i = s.samplesSeen; i < rows; i++) o.onSample(s.symbol, s.calc, i);
+    s.samplesSeen = rows;
   }
 
   private priceRow(s: SymbolState, b: TickBatch & { kind: 'trades' }, r: number, ts: number): void {
@@ -243,7 +277,11 @@ export class Pipeline {
   finish(): void {
     if (this.finished) return;
     this.seq.flush();
-    for (const sym of this.symbols) this.states.get(sym)!.calc.flush();
+    for (const sym of this.symbols) {
+      const st = this.states.get(sym)!;
+      st.calc.flush();
+      this.notifySamples(st);
+    }
     this.finished = true;
   }
 
@@ -387,6 +425,8 @@ export class Pipeline {
           g.dropFront(n);
         }
         drop(r);
+        r.vol_tertile.dropFront(n);
+        s.samplesSeen = Math.max(0, s.samplesSeen - n);
         break;
       }
       case 'events': {

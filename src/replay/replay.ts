@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Dataset, arrivalBlocks, type ReadOptions } from '../dataset/reader.js';
-import { Pipeline, type DerivedBlock } from '../pipeline/pipeline.js';
+import { Pipeline, type DerivedBlock, type PipelineObserver } from '../pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
 import { writeParquet, type OutColumn } from '../io/duck.js';
 import { sha256File, sha256, canonicalJson } from '../core/hash.js';
@@ -47,6 +47,8 @@ export interface ReplayRequest {
   readonly blockRows?: number;
   /** Replace an existing run folder (default false: refuse). */
   readonly overwrite?: boolean;
+  /** Online consumer of samples and quotes (the canary). */
+  readonly observer?: PipelineObserver;
 }
 
 export interface OutputFile {
@@ -149,7 +151,7 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
   const dataDir = path.join(runDir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
 
-  const pipeline = new Pipeline(calcParamsFromConfig(cfg), { mergeTolMs: cfg.labels.merge_tol_ms });
+  const pipeline = new Pipeline(calcParamsFromConfig(cfg), { mergeTolMs: cfg.labels.merge_tol_ms, observer: req.observer });
   const outputs: OutputFile[] = [];
   const totalRows = inputs.reduce((s, f) => s + f.rows, 0);
   const showBar = req.progress ?? Boolean(process.stderr.isTTY);

@@ -1,0 +1,423 @@
+/**
+ * `flowlab canary`: replay a time range for a batch of symbols under a config,
+ * run the canary engine online (gates every minute, actions, incidents), then
+ * write the seed's artifacts:
+ *
+ *   <out>/<run_tag>/run_tag.txt  manifest.json  data/...   (as `flowlab replay`)
+ *   <out>/<run_tag>/canary_report/
+ *     metrics_timeseries.csv  slices_overview.csv  calibration_summary.csv
+ *     merge_time_diff_ms.csv  incidents.json  verdicts.json  reliability.csv
+ *     eval_samples.parquet  slice_weights.yaml  ramp_batch_summary.md  charts/*.svg
+ *
+ * End-of-run figures (verdicts, slices, calibration summary) use every label
+ * resolved by the end of the run: they are retrospective by nature; the gate
+ * decisions in metrics_timeseries.csv / incidents.json used only labels
+ * resolved by their decision time.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { replay, runTagText, REPLAY_MANIFEST, type ReplayResult } from '../replay/replay.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { CanaryEngine, type CanaryResult, type SymbolTrack, type StableConfig } from './engine.js';
+import { searchWeights, type WeightChoice } from './weights.js';
+import { aucDeLong } from '../eval/auc.js';
+import { ece as eceOf, brier as brierOf } from '../eval/calibration.js';
+import { evaluateSlices, type SliceDim } from '../eval/slices.js';
+import { REGIME_NAMES, SCENARIO_NAMES, VOL_BUCKET_NAMES, VOL_TERTILE_NAMES } from '../calc/slices.js';
+import { writeCsv, writeFileAtomic } from '../report/csv.js';
+import { writeWeightOverlay } from '../report/overlay.js';
+import { renderRampReport } from '../report/ramp.js';
+import { writeParquet, type OutColumn } from '../io/duck.js';
+import { sha256File } from '../core/hash.js';
+
+export const REPORT_DIR = 'canary_report';
+
+export interface CanaryRequest {
+  readonly data: string;
+  readonly config: LoadedConfig;
+  /** Path the config was loaded from (for the overlay's `extends`). */
+  readonly configPath: string;
+  readonly out: string;
+  readonly runTag: string;
+  readonly symbols?: readonly string[];
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  readonly overwrite?: boolean;
+  readonly progress?: boolean;
+}
+
+export interface CheckResult {
+  name: string;
+  label: string;
+  value: number | null;
+  ci: [number, number] | null;
+  n: number;
+  threshold: number;
+  op: '>=' | '<=' | '==';
+  status: 'pass' | 'fail' | 'insufficient';
+  detail?: string;
+}
+
+export interface SymbolVerdict {
+  include_in_pool: boolean;
+  reason: string;
+  checks: CheckResult[];
+  weights: WeightChoice[];
+}
+
+export interface CanaryRun {
+  readonly replay: ReplayResult;
+  readonly result: CanaryResult;
+  readonly reportDir: string;
+  readonly verdicts: Record<string, SymbolVerdict>;
+  readonly files: string[];
+}
+
+/** The rollback chain: the config in force last, its `extends` base before it. */
+function stableChain(c: LoadedConfig): StableConfig[] {
+  const here: StableConfig = { fingerprint: c.fingerprint, defaults: { ...c.config.fusion.weights, gate: c.config.fusion.gate }, overrides: c.config.fusion.slice_overrides };
+  if (c.files.length < 2) return [here];
+  const base = loadConfig(c.files[c.files.length - 2], {});
+  return [{ fingerprint: base.fingerprint, defaults: { ...base.config.fusion.weights, gate: base.config.fusion.gate }, overrides: base.config.fusion.slice_overrides }, here];
+}
+
+export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
+  const cfg = req.config.config;
+  const engine = new CanaryEngine(cfg, stableChain(req.config));
+  const rep = await replay({
+    data: req.data,
+    config: req.config,
+    out: req.out,
+    runTag: req.runTag,
+    symbols: req.symbols,
+    fromMs: req.fromMs,
+    toMs: req.toMs,
+    overwrite: req.overwrite,
+    progress: req.progress,
+    observer: engine,
+  });
+  const result = engine.finish();
+  const reportDir = path.join(rep.runDir, REPORT_DIR);
+  fs.mkdirSync(reportDir, { recursive: true });
+  const tracks = [...result.tracks.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
+  const sampleMs = cfg.fusion.sample_ms;
+  const wopts = { trainMs: cfg.calibration.train_sec * 1000, testMs: cfg.calibration.test_sec * 1000, sampleMs };
+
+  // per-sample training base rate of its fold (for Brier skill)
+  const baseRate = new Map<string, Map<number, number>>();
+  for (const f of result.folds) {
+    if (!baseRate.has(f.symbol)) baseRate.set(f.symbol, new Map());
+    if (f.train_base_rate !== null) baseRate.get(f.symbol)!.set(f.fold, f.train_base_rate);
+  }
+  const skill = (tr: SymbolTrack, keep: (i: number) => boolean): { value: number | null; n: number } => {
+    let num = 0;
+    let den = 0;
+    let n = 0;
+    const br = baseRate.get(tr.symbol);
+    for (let i = 0; i < tr.t.length; i++) {
+      const p = tr.prob.data[i];
+      const y = tr.y.data[i];
+      const b = br?.get(tr.fold.data[i]);
+      if (!Number.isFinite(p) || !(y === 0 || y === 1) || b === undefined || !keep(i)) continue;
+      num += (p - y) ** 2;
+      den += (b - y) ** 2;
+      n++;
+    }
+    return { value: n >= 30 && den > 0 ? 1 - num / den : null, n };
+  };
+
+  // ---- verdicts per symbol
+  const cc = cfg.canary;
+  const verdicts: Record<string, SymbolVerdict> = {};
+  const reliability: (string | number | null)[][] = [];
+  for (const tr of tracks) {
+    const n = tr.t.length;
+    const pick = (keep: (i: number) => boolean) => {
+      const s: number[] = [];
+      const y: number[] = [];
+      const p: number[] = [];
+      for (let i = 0; i < n; i++) {
+        if (!keep(i)) continue;
+        s.push(tr.score.data[i]);
+        y.push(tr.y.data[i]);
+        p.push(tr.prob.data[i]);
+      }
+      return { s, y, p };
+    };
+    const checks: CheckResult[] = [];
+    const act = pick((i) => tr.regime.data[i] === 1);
+    const aAuc = aucDeLong(act.s, act.y);
+    checks.push(check('active_auc', `Active AUC >= ${cc.auc_active_min}`, aAuc.auc, aAuc.auc === null ? null : [aAuc.ci_low!, aAuc.ci_high!], aAuc.n, cc.auc_active_min, '>=', aAuc.reason));
+    const all = pick(() => true);
+    const e = eceOf(all.p, all.y, cfg.calibration.ece_bins);
+    checks.push(check('ece', `ECE <= ${cc.ece_max}`, e.value, null, e.n, cc.ece_max, '<=', e.reason));
+    for (const b of e.bins) reliability.push([tr.symbol, e.bins.indexOf(b), b.lo, b.hi, b.count, b.mean_p, b.mean_y]);
+    const merges = Array.from(tr.merge.view()).filter(Number.isFinite).sort((a, b) => a - b);
+    const p99 = merges.length >= 100 ? quantile(merges, 0.99) : null;
+    checks.push(check('merge_p99', `merge_time_diff_ms p99 <= ${cc.merge_p99_max_ms}`, p99, null, merges.length, cc.merge_p99_max_ms, '<=', p99 === null ? `insufficient samples (n=${merges.length}; need >= 100)` : undefined));
+    const sk = skill(tr, () => true);
+    checks.push(check('brier_skill', 'Brier skill >= 0.05', sk.value, null, sk.n, 0.05, '>=', sk.value === null ? `insufficient samples (n=${sk.n})` : undefined));
+    // best of Tokyo / London / NY with AUC >= 0.60 and ECE <= 0.10
+    let best: { name: string; auc: number; ci: [number, number]; n: number; ece: number | null; ok: boolean } | null = null;
+    for (const sess of ['Tokyo', 'London', 'NY']) {
+      const code = tr.sessionNames.indexOf(sess);
+      if (code < 0) continue;
+      const g = pick((i) => tr.session.data[i] === code);
+      const a = aucDeLong(g.s, g.y);
+      if (a.auc === null) continue;
+      const ge = eceOf(g.p, g.y, cfg.calibration.ece_bins);
+      const ok = a.auc >= 0.6 && ge.value !== null && ge.value <= cc.ece_max;
+      const cand = { name: sess, auc: a.auc, ci: [a.ci_low!, a.ci_high!] as [number, number], n: a.n, ece: ge.value, ok };
+      if (!best || (cand.ok && !best.ok) || (cand.ok === best.ok && cand.auc > best.auc)) best = cand;
+    }
+    checks.push(
+      best
+        ? {
+            name: 'session_best',
+            label: 'a session (Tokyo/London/NY) with AUC >= 0.60 and ECE <= 0.10',
+            value: best.auc,
+            ci: best.ci,
+            n: best.n,
+            threshold: 0.6,
+            op: '>=',
+            status: best.ok ? 'pass' : 'fail',
+            detail: `${best.name} (ECE ${best.ece === null ? 'insufficient' : best.ece.toFixed(3)})`,
+          }
+        : check('session_best', 'a session (Tokyo/London/NY) with AUC >= 0.60 and ECE <= 0.10', null, null, 0, 0.6, '>=', 'insufficient samples in every session'),
+    );
+    const openP1 = [...tr.open.values()].filter((i) => i.severity === 'P1').length;
+    checks.push({ name: 'no_open_p1', label: 'no P1 incident left open', value: openP1, ci: null, n: result.incidents.filter((i) => i.symbol === tr.symbol && i.severity === 'P1').length, threshold: 0, op: '==', status: openP1 === 0 ? 'pass' : 'fail' });
+    const weights = (['Active', 'Quiet'] as const).map((s) => searchWeights([tr], s, wopts));
+    const bad = checks.filter((c) => c.status !== 'pass');
+    verdicts[tr.symbol] = {
+      include_in_pool: bad.length === 0,
+      reason: bad.length === 0 ? 'all DoD checks pass' : bad.map((c) => `${c.name} ${c.status === 'insufficient' ? 'insufficient samples' : 'fails'}`).join('; '),
+      checks,
+      weights,
+    };
+  }
+
+  // ---- files
+  const files: string[] = [];
+  const put = (name: string) => {
+    files.push(name);
+    return path.join(reportDir, name);
+  };
+  const iso = (ms: number) => new Date(ms).toISOString();
+  writeCsv(
+    put('metrics_timeseries.csv'),
+    ['ts_ms', 'time_utc', 'symbol', 'slice', 'window_sec', 'auc', 'auc_ci_low', 'auc_ci_high', 'n', 'n_pos', 'n_neg', 'ece', 'ece_n', 'merge_p50', 'merge_p90', 'merge_p99', 'merge_n', 'calibration_paused', 'w_ofi', 'w_cvd', 'merge_tol_ms', 'fingerprint', 'gates_failed'],
+    result.timeseries.map((r) => {
+      const ws = r.slice === 'Quiet' ? cfg.fusion.slice_overrides.Quiet ?? cfg.fusion.weights : r.slice === 'Active' ? cfg.fusion.slice_overrides.Active ?? cfg.fusion.weights : cfg.fusion.weights;
+      return [r.ts_ms, iso(r.ts_ms), r.symbol, r.slice, r.window_sec, r.d.auc.auc, r.d.auc.ci_low, r.d.auc.ci_high, r.d.auc.n, r.d.auc.n_pos, r.d.auc.n_neg, r.d.ece?.value ?? null, r.d.ece?.n ?? 0, num(r.d.merge_p50), num(r.d.merge_p90), num(r.d.merge_p99), r.d.n_merge, r.calibration_paused ? 1 : 0, ws.ofi * r.multiplier, ws.cvd * r.multiplier, r.merge_tol_ms, r.fingerprint, r.gates_failed.join(';')];
+    }),
+  );
+  writeCsv(
+    put('merge_time_diff_ms.csv'),
+    ['ts_ms', 'time_utc', 'symbol', 'window_sec', 'p50', 'p90', 'p99', 'n', 'match_rate', 'merge_tol_ms'],
+    result.merge.map((m) => [m.ts_ms, iso(m.ts_ms), m.symbol, m.window_sec, num(m.p50), num(m.p90), num(m.p99), m.n, num(m.match_rate), m.merge_tol_ms]),
+  );
+  // calibration summary: per fold, test metrics over the fold's samples (retrospective)
+  const calRows: (string | number | null)[][] = [];
+  for (const f of result.folds) {
+    const tr = result.tracks.get(f.symbol)!;
+    const p: number[] = [];
+    const y: number[] = [];
+    const s: number[] = [];
+    for (let i = 0; i < tr.t.length; i++) {
+      if (tr.fold.data[i] !== f.fold) continue;
+      p.push(tr.prob.data[i]);
+      y.push(tr.y.data[i]);
+      s.push(tr.score.data[i]);
+    }
+    const fe = eceOf(p, y, cfg.calibration.ece_bins);
+    const fb = brierOf(p, y);
+    const fs_ = skill(tr, (i) => tr.fold.data[i] === f.fold);
+    const fa = aucDeLong(s, y);
+    calRows.push([f.symbol, f.fold, f.fold_start_ms, f.status, f.platt_train_samples, f.platt_test_samples, f.A, f.B, f.train_base_rate, fe.value, fb.value, fs_.value, fa.auc]);
+  }
+  writeCsv(put('calibration_summary.csv'), ['symbol', 'fold', 'fold_start_ms', 'status', 'platt_train_samples', 'platt_test_samples', 'A', 'B', 'train_base_rate', 'ece', 'brier', 'brier_skill', 'auc'], calRows);
+  writeCsv(put('reliability.csv'), ['symbol', 'bin', 'lo', 'hi', 'count', 'mean_p', 'mean_y'], reliability);
+
+  // slices overview: per symbol and ALL
+  const sliceRows: (string | number | null)[][] = [];
+  const groups: { name: string; tracks: SymbolTrack[] }[] = [...tracks.map((t) => ({ name: t.symbol, tracks: [t] })), { name: 'ALL', tracks }];
+  for (const g of groups) {
+    const cat = concatTracks(g.tracks);
+    const dims: SliceDim[] = [
+      { name: 'regime', codes: cat.regime, names: REGIME_NAMES },
+      { name: 'session', codes: cat.session, names: g.tracks[0]?.sessionNames ?? [] },
+      { name: 'vol_tertile', codes: cat.vol_tertile, names: VOL_TERTILE_NAMES },
+      { name: 'scenario_2x2', codes: cat.scenario, names: SCENARIO_NAMES },
+    ];
+    const rows = evaluateSlices({ score: cat.score, y: cat.y, prob: cat.prob }, dims, { sample_ms: sampleMs, ece_bins: cfg.calibration.ece_bins });
+    for (const r of rows) {
+      const dimCodes = r.dim === 'all' ? null : dims.find((d) => d.name === r.dim)!.codes;
+      const sk = skillOf(cat, (i) => dimCodes === null || dimCodes[i] === r.code, baseRate);
+      sliceRows.push([g.name, r.dim, r.value, r.rows, r.labeled, r.n_pos, r.n_neg, r.effective_hours, r.auc.auc, r.auc.ci_low, r.auc.ci_high, r.ece.value, r.brier.value, sk, r.topk.value, r.auc.reason ?? null]);
+    }
+  }
+  writeCsv(put('slices_overview.csv'), ['symbol', 'dimension', 'value', 'rows', 'labeled', 'n_pos', 'n_neg', 'effective_hours', 'auc', 'auc_ci_low', 'auc_ci_high', 'ece', 'brier', 'brier_skill', 'topk_hit_rate_5p', 'reason'], sliceRows);
+
+  const incidents = result.incidents.map((i) => ({ ...i, rolled_back: undefined }));
+  writeFileAtomic(
+    put('incidents.json'),
+    JSON.stringify({ incidents, fingerprints: result.fingerprints.map((f) => ({ ...f, from_ms: Number.isFinite(f.from_ms) ? f.from_ms : null })) }, null, 2) + '\n',
+  );
+  // pooled weight search -> overlay that `--config` accepts
+  const pooled = (['Active', 'Quiet'] as const).map((s) => searchWeights(tracks, s, wopts));
+  const usable = pooled.filter((w) => w.w_ofi !== null && w.w_cvd !== null).map((w) => ({ slice: w.slice, w_ofi: w.w_ofi!, w_cvd: w.w_cvd! }));
+  const overlayFile = put('slice_weights.yaml');
+  if (usable.length > 0) {
+    const base = path.relative(reportDir, path.resolve(req.configPath));
+    writeWeightOverlay(overlayFile, base, usable, { source: `canary run ${req.runTag}: walk-forward weight search pooled over ${tracks.map((t) => t.symbol).join(',')}` });
+  } else {
+    files.pop();
+  }
+  writeFileAtomic(
+    put('verdicts.json'),
+    JSON.stringify({ run_tag: req.runTag, config_fingerprint: req.config.fingerprint, pooled_weights: pooled, symbols: verdicts }, null, 2) + '\n',
+  );
+  await writeEvalSamples(put('eval_samples.parquet'), tracks, cfg.labels.horizons_s[0]);
+  const rendered = renderRampReport(reportDir);
+  files.push(...rendered.files.filter((f) => !files.includes(f)));
+
+  // run_tag.txt gains the canary's view; the manifest lists the report files with sha256
+  const m = JSON.parse(fs.readFileSync(path.join(rep.runDir, REPLAY_MANIFEST), 'utf8'));
+  const finalTol = tracks.map((t) => `${t.symbol}:${t.mergeTol}`).join(',');
+  fs.writeFileSync(path.join(rep.runDir, 'run_tag.txt'), runTagText(rep.manifest, req.config) + `canary_merge_tol_ms=${finalTol}\ncanary_incidents=${result.incidents.length}\n`);
+  m.canary = { report_dir: REPORT_DIR, files: [] as { path: string; sha256: string }[] };
+  for (const f of [...files].sort()) m.canary.files.push({ path: `${REPORT_DIR}/${f}`, sha256: await sha256File(path.join(reportDir, f)) });
+  fs.writeFileSync(path.join(rep.runDir, REPLAY_MANIFEST), JSON.stringify(m, null, 2) + '\n');
+  return { replay: rep, result, reportDir, verdicts, files };
+}
+
+function num(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
+function quantile(sorted: number[], q: number): number {
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (h - lo);
+}
+
+function check(
+  name: string,
+  label: string,
+  value: number | null,
+  ci: [number, number] | null,
+  n: number,
+  threshold: number,
+  op: '>=' | '<=',
+  reason?: string,
+): CheckResult {
+  if (value === null || !Number.isFinite(value)) return { name, label, value: null, ci: null, n, threshold, op, status: 'insufficient', detail: reason };
+  const pass = op === '>=' ? value >= threshold : value <= threshold;
+  return { name, label, value, ci, n, threshold, op, status: pass ? 'pass' : 'fail' };
+}
+
+interface Cat {
+  symbol: string[];
+  fold: Int32Array;
+  score: Float64Array;
+  y: Float64Array;
+  prob: Float64Array;
+  regime: Int8Array;
+  session: Int8Array;
+  vol_tertile: Int8Array;
+  scenario: Int8Array;
+}
+
+function concatTracks(tracks: readonly SymbolTrack[]): Cat {
+  const n = tracks.reduce((s, t) => s + t.t.length, 0);
+  const cat: Cat = {
+    symbol: [],
+    fold: new Int32Array(n),
+    score: new Float64Array(n),
+    y: new Float64Array(n),
+    prob: new Float64Array(n),
+    regime: new Int8Array(n),
+    session: new Int8Array(n),
+    vol_tertile: new Int8Array(n),
+    scenario: new Int8Array(n),
+  };
+  let o = 0;
+  for (const t of tracks) {
+    const k = t.t.length;
+    cat.fold.set(t.fold.view(), o);
+    cat.score.set(t.score.view(), o);
+    cat.y.set(t.y.view(), o);
+    cat.prob.set(t.prob.view(), o);
+    cat.regime.set(t.regime.view(), o);
+    cat.session.set(t.session.view(), o);
+    cat.vol_tertile.set(t.vol_tertile.view(), o);
+    cat.scenario.set(t.scenario.view(), o);
+    for (let i = 0; i < k; i++) cat.symbol.push(t.symbol);
+    o += k;
+  }
+  return cat;
+}
+
+function skillOf(cat: Cat, keep: (i: number) => boolean, baseRate: Map<string, Map<number, number>>): number | null {
+  let num_ = 0;
+  let den = 0;
+  let n = 0;
+  for (let i = 0; i < cat.y.length; i++) {
+    const p = cat.prob[i];
+    const y = cat.y[i];
+    const b = baseRate.get(cat.symbol[i])?.get(cat.fold[i]);
+    if (!Number.isFinite(p) || !(y === 0 || y === 1) || b === undefined || !keep(i)) continue;
+    num_ += (p - y) ** 2;
+    den += (b - y) ** 2;
+    n++;
+  }
+  return n >= 30 && den > 0 ? 1 - num_ / den : null;
+}
+
+/** eval_samples.parquet: every fusion sample with its label, calibrated prob, fold and slices. */
+async function writeEvalSamples(file: string, tracks: readonly SymbolTrack[], horizonS: number): Promise<void> {
+  const cat = concatTracks(tracks);
+  const n = cat.y.length;
+  const t = new Float64Array(n);
+  const res = new Float64Array(n);
+  const pub = new Float64Array(n);
+  const merge = new Float64Array(n);
+  const volB = new Int8Array(n);
+  const paused = new Int8Array(n);
+  const fee: string[] = [];
+  const sym: string[] = cat.symbol;
+  let o = 0;
+  for (const tr of tracks) {
+    t.set(tr.t.view(), o);
+    res.set(tr.resolved_at.view(), o);
+    pub.set(tr.published.view(), o);
+    merge.set(tr.merge.view(), o);
+    volB.set(tr.vol_bucket.view(), o);
+    paused.set(tr.calib_paused.view(), o);
+    for (let i = 0; i < tr.t.length; i++) fee.push(tr.feeTier);
+    o += tr.t.length;
+  }
+  const sessions = tracks[0]?.sessionNames ?? [];
+  const cols: OutColumn[] = [
+    { name: 'ts_ms', type: 'i64', data: t },
+    { name: 'symbol', type: 'str', data: sym },
+    { name: 'horizon_s', type: 'i64', data: new Float64Array(n).fill(horizonS) },
+    { name: 'score', type: 'f64', data: cat.score, nullNaN: true },
+    { name: 'published_score', type: 'f64', data: pub, nullNaN: true },
+    { name: 'prob', type: 'f64', data: cat.prob, nullNaN: true },
+    { name: 'y', type: 'f64', data: cat.y, nullNaN: true },
+    { name: 'resolved_at_ms', type: 'f64', data: res, nullNaN: true },
+    { name: 'fold', type: 'i64', data: Float64Array.from(cat.fold) },
+    { name: 'calibration_paused', type: 'bool', data: paused },
+    { name: 'merge_time_diff_ms', type: 'f64', data: merge, nullNaN: true },
+    { name: 'session', type: 'codes', codes: cat.session, names: sessions },
+    { name: 'regime', type: 'codes', codes: cat.regime, names: REGIME_NAMES },
+    { name: 'vol_bucket', type: 'codes', codes: volB, names: VOL_BUCKET_NAMES },
+    { name: 'vol_tertile', type: 'codes', codes: cat.vol_tertile, names: VOL_TERTILE_NAMES },
+    { name: 'scenario_2x2', type: 'codes', codes: cat.scenario, names: SCENARIO_NAMES },
+    { name: 'fee_tier', type: 'str', data: fee },
+  ];
+  await writeParquet(file, cols, n);
+}
+

@@ -1,0 +1,602 @@
+/**
+ * The canary engine (ARCHITECTURE §6): watches the pipeline's fusion samples
+ * and quotes in event time, resolves labels, fits Platt walk-forward, and every
+ * `eval_every_sec` evaluates the gates on rolling windows using ONLY labels
+ * resolved by the decision time T, then acts.
+ *
+ * What the gates measure and what the actions touch:
+ *  - Gates measure the fusion signal (`score` as the pipeline computes it under
+ *    the config in force), so a throttled slice keeps being measured and its
+ *    incident can close.
+ *  - Slice actions (downweight x0.5, then pause x0) are a publish throttle: the
+ *    published score of samples in that slice is `score * multiplier`. Scaling
+ *    the published score is the same as scaling that slice's weights (the score
+ *    is linear in them) without contaminating the measurement.
+ *  - `pause_calibration` stops publishing calibrated probabilities (prob is
+ *    still computed, so ECE can show recovery).
+ *  - `merge_tol_ms` adjustments change the tolerance used to match labels (and
+ *    the merge match rate) from T on, by +-step within bounds.
+ *  - Rollback (a P1 open for `p1_rollback_min`) switches the symbol's fusion
+ *    weights to the previous stable config fingerprint (the `extends` base of
+ *    an overlay config; the list keeps `keep_fingerprints`). With no previous
+ *    fingerprint the rollback is recorded as unavailable.
+ *
+ * Decision timing: the decision at T (a multiple of eval_every) is taken when
+ * the first sample after T arrives, over samples with t <= T; its actions
+ * apply to samples after T.
+ *
+ * Calibration warm-up: no ECE / platt gate before the first fold start that
+ * has `train_sec` of history; until a fold fits, calibration is paused.
+ */
+import type { FlowlabConfig } from '../config/schema.js';
+import type { SymbolCalc } from '../calc/symbol-calc.js';
+import type { PipelineObserver } from '../pipeline/pipeline.js';
+import type { FusionWeights } from '../calc/params.js';
+import { GrowableF64, GrowableI8, GrowableI32 } from '../core/growable.js';
+import { evaluateAt, type Decision } from '../eval/rolling.js';
+import { plattFit, plattProb, upperBound, lowerBound } from '../eval/calibration.js';
+import { sha256, canonicalJson } from '../core/hash.js';
+
+export type GateName = 'fusion_auc_active' | 'ece' | 'platt_test_samples' | 'merge_p99' | 'p1_timeout';
+export type SliceName = 'all' | 'Active' | 'Quiet';
+export const EVAL_SLICES: readonly SliceName[] = ['all', 'Active', 'Quiet'];
+
+export interface Incident {
+  id: string;
+  symbol: string;
+  slice: SliceName;
+  gate: GateName;
+  severity: 'P1' | 'P2';
+  opened_at_ms: number;
+  closed_at_ms: number | null;
+  who: string;
+  why: string;
+  metrics_before: Record<string, number | null>;
+  metrics_after: Record<string, number | null> | null;
+  action: string;
+  actions: { at_ms: number; action: string }[];
+  fingerprint_before: string;
+  fingerprint_after: string;
+  rolled_back?: boolean;
+}
+
+export interface TimeseriesRow {
+  ts_ms: number;
+  symbol: string;
+  slice: SliceName;
+  window_sec: number;
+  d: Decision;
+  calibration_paused: boolean;
+  multiplier: number;
+  merge_tol_ms: number;
+  fingerprint: string;
+  gates_failed: string[];
+}
+
+export interface MergeRow {
+  ts_ms: number;
+  symbol: string;
+  window_sec: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  n: number;
+  match_rate: number;
+  merge_tol_ms: number;
+}
+
+export interface FoldRecord {
+  symbol: string;
+  fold: number;
+  fold_start_ms: number;
+  status: 'ok' | 'insufficient';
+  platt_train_samples: number;
+  platt_test_samples: number;
+  A: number | null;
+  B: number | null;
+  train_base_rate: number | null;
+}
+
+/** A config the canary can roll back to: its fingerprint and fusion weights. */
+export interface StableConfig {
+  readonly fingerprint: string;
+  readonly defaults: FusionWeights;
+  readonly overrides: Record<string, FusionWeights>;
+}
+
+const ACTIVE = 1; // REGIME_NAMES = ['Quiet', 'Active']
+
+/** Per-symbol sample store and canary state. */
+export class SymbolTrack {
+  readonly t = new GrowableF64(4096);
+  readonly score = new GrowableF64(4096);
+  readonly published = new GrowableF64(4096);
+  readonly z_ofi = new GrowableF64(4096);
+  readonly z_cvd = new GrowableF64(4096);
+  readonly dir = new GrowableF64(4096);
+  readonly mid = new GrowableF64(4096);
+  readonly merge = new GrowableF64(4096);
+  readonly prob = new GrowableF64(4096);
+  readonly y = new GrowableF64(4096);
+  readonly resolved_at = new GrowableF64(4096);
+  readonly fold = new GrowableI32(4096);
+  readonly session = new GrowableI8(4096);
+  readonly regime = new GrowableI8(4096);
+  readonly vol_bucket = new GrowableI8(4096);
+  readonly vol_tertile = new GrowableI8(4096);
+  readonly scenario = new GrowableI8(4096);
+  readonly calib_paused = new GrowableI8(4096);
+  sessionNames: readonly string[] = [];
+  feeTier = 'TM';
+  /** next sample index whose label is unresolved */
+  pendingHead = 0;
+  labels = { up: 0, down: 0, equal: 0, unmatched: 0 };
+  nextDecision = NaN;
+  foldStart = NaN;
+  foldIndex = -1;
+  A = NaN;
+  B = NaN;
+  fitted = false;
+  calibrationPaused = true;
+  calibrationGateLive = false;
+  mergeTol: number;
+  activeMultiplier = 1;
+  readonly open = new Map<GateName, Incident>();
+  readonly stable: StableConfig[];
+  fingerprint: string;
+  constructor(readonly symbol: string, mergeTol: number, stable: StableConfig[]) {
+    this.mergeTol = mergeTol;
+    this.stable = stable.slice();
+    this.fingerprint = stable[stable.length - 1].fingerprint;
+  }
+}
+
+export interface CanaryResult {
+  readonly tracks: Map<string, SymbolTrack>;
+  readonly timeseries: TimeseriesRow[];
+  readonly merge: MergeRow[];
+  readonly incidents: Incident[];
+  readonly folds: FoldRecord[];
+  readonly fingerprints: { symbol: string; fingerprint: string; from_ms: number; reason: string }[];
+}
+
+export class CanaryEngine implements PipelineObserver {
+  private readonly c: FlowlabConfig;
+  private readonly H: number;
+  private readonly step: number;
+  private readonly trainMs: number;
+  private readonly testMs: number;
+  private readonly stableInit: StableConfig[];
+  readonly tracks = new Map<string, SymbolTrack>();
+  readonly timeseries: TimeseriesRow[] = [];
+  readonly merge: MergeRow[] = [];
+  readonly incidents: Incident[] = [];
+  readonly folds: FoldRecord[] = [];
+  readonly fingerprints: { symbol: string; fingerprint: string; from_ms: number; reason: string }[] = [];
+  private incidentSeq = 0;
+  private readonly calcs = new Map<string, SymbolCalc>();
+
+  /**
+   * @param stable the rollback chain, oldest first, the config in force last
+   *   (length 1 when the run's config extends nothing).
+   */
+  constructor(config: FlowlabConfig, stable: StableConfig[]) {
+    this.c = config;
+    this.H = config.labels.horizons_s[0] * 1000;
+    this.step = config.canary.eval_every_sec * 1000;
+    this.trainMs = config.calibration.train_sec * 1000;
+    this.testMs = config.calibration.test_sec * 1000;
+    this.stableInit = stable.slice(-config.canary.keep_fingerprints);
+  }
+
+  private track(symbol: string, calc: SymbolCalc | null): SymbolTrack {
+    let tr = this.tracks.get(symbol);
+    if (!tr) {
+      tr = new SymbolTrack(symbol, this.c.labels.merge_tol_ms, this.stableInit);
+      this.tracks.set(symbol, tr);
+      this.fingerprints.push({ symbol, fingerprint: tr.fingerprint, from_ms: NaN, reason: 'config at start' });
+    }
+    if (calc && !this.calcs.has(symbol)) {
+      this.calcs.set(symbol, calc);
+      tr.sessionNames = calc.sessionNames;
+      tr.feeTier = calc.fee_tier;
+    }
+    return tr;
+  }
+
+  onSample(symbol: string, calc: SymbolCalc, row: number): void {
+    const tr = this.track(symbol, calc);
+    const r = calc.fusionRows;
+    const t = r.ts.data[row];
+    if (Number.isNaN(tr.nextDecision)) {
+      tr.nextDecision = Math.floor(t / this.step) * this.step + this.step;
+      tr.foldStart = Math.floor(t / this.testMs) * this.testMs;
+      tr.foldIndex = 0;
+      const fp = this.fingerprints.find((f) => f.symbol === symbol && Number.isNaN(f.from_ms));
+      if (fp) fp.from_ms = t;
+    }
+    while (t > tr.nextDecision) {
+      this.decide(tr, tr.nextDecision);
+      tr.nextDecision += this.step;
+    }
+    while (t >= tr.foldStart + this.testMs) this.startFold(tr, tr.foldStart + this.testMs);
+    const score = r.score.data[row];
+    const regime = r.regime.data[row];
+    tr.t.push(t);
+    tr.score.push(score);
+    tr.published.push(regime === ACTIVE ? score * tr.activeMultiplier : score);
+    tr.z_ofi.push(r.z_ofi.data[row]);
+    tr.z_cvd.push(r.z_cvd.data[row]);
+    tr.dir.push(r.dir.data[row]);
+    tr.mid.push(r.mid.data[row]);
+    tr.merge.push(r.merge_time_diff_ms.data[row]);
+    tr.prob.push(tr.fitted && Number.isFinite(score) ? plattProb(tr.A, tr.B, score) : NaN);
+    tr.fold.push(tr.fitted ? tr.foldIndex : -1);
+    tr.y.push(NaN);
+    tr.resolved_at.push(NaN);
+    tr.session.push(r.session.data[row]);
+    tr.regime.push(regime);
+    tr.vol_bucket.push(r.vol_bucket.data[row]);
+    tr.vol_tertile.push(r.vol_tertile.data[row]);
+    tr.scenario.push(r.scenario_2x2.data[row]);
+    tr.calib_paused.push(tr.calibrationPaused ? 1 : 0);
+  }
+
+  /** Forward as-of labels: the first quote at or after t + H resolves sample t if within the tolerance in force. */
+  onQuote(symbol: string, ts: number, mid: number): void {
+    const tr = this.tracks.get(symbol);
+    if (!tr || !Number.isFinite(mid)) return;
+    const t = tr.t.data;
+    const n = tr.t.length;
+    while (tr.pendingHead < n && t[tr.pendingHead] + this.H <= ts) {
+      const i = tr.pendingHead++;
+      const m0 = tr.mid.data[i];
+      if (ts - (t[i] + this.H) > tr.mergeTol || !Number.isFinite(m0)) {
+        tr.labels.unmatched++;
+        continue;
+      }
+      if (mid === m0) {
+        tr.labels.equal++;
+        continue;
+      }
+      const y = mid > m0 ? 1 : 0;
+      if (y === 1) tr.labels.up++;
+      else tr.labels.down++;
+      tr.y.data[i] = y;
+      tr.resolved_at.data[i] = ts;
+    }
+  }
+
+  /** Fold at Tf: fit Platt on samples with t in [Tf - train, Tf) and labels resolved by Tf. */
+  private startFold(tr: SymbolTrack, Tf: number): void {
+    // close the books on the fold that ends here
+    this.recordFoldTestCount(tr);
+    tr.foldStart = Tf;
+    tr.foldIndex++;
+    const t = tr.t.view();
+    const lo = lowerBound(t, Tf - this.trainMs);
+    const hi = lowerBound(t, Tf);
+    const sc: number[] = [];
+    const ys: number[] = [];
+    let pos = 0;
+    for (let i = lo; i < hi; i++) {
+      const y = tr.y.data[i];
+      if ((y === 0 || y === 1) && tr.resolved_at.data[i] <= Tf && Number.isFinite(tr.score.data[i])) {
+        sc.push(tr.score.data[i]);
+        ys.push(y);
+        pos += y;
+      }
+    }
+    const neg = ys.length - pos;
+    const hasHistory = t.length > 0 && Tf - t[0] >= this.trainMs;
+    if (hasHistory) tr.calibrationGateLive = true;
+    const enough = ys.length >= 50 && pos >= 10 && neg >= 10;
+    let A: number | null = null;
+    let B: number | null = null;
+    if (enough) {
+      const fit = plattFit(sc, ys);
+      if (Number.isFinite(fit.A) && Number.isFinite(fit.B)) {
+        A = fit.A;
+        B = fit.B;
+      }
+    }
+    tr.fitted = A !== null;
+    tr.A = A ?? NaN;
+    tr.B = B ?? NaN;
+    this.folds.push({
+      symbol: tr.symbol,
+      fold: tr.foldIndex,
+      fold_start_ms: Tf,
+      status: tr.fitted ? 'ok' : 'insufficient',
+      platt_train_samples: ys.length,
+      platt_test_samples: 0,
+      A,
+      B,
+      train_base_rate: ys.length > 0 ? pos / ys.length : null,
+    });
+  }
+
+  private recordFoldTestCount(tr: SymbolTrack): void {
+    const f = this.lastFold(tr.symbol);
+    if (!f || f.status !== 'ok') return;
+    const t = tr.t.view();
+    const lo = lowerBound(t, f.fold_start_ms);
+    const hi = lowerBound(t, f.fold_start_ms + this.testMs);
+    let n = 0;
+    for (let i = lo; i < hi; i++) if (Number.isFinite(tr.prob.data[i])) n++;
+    f.platt_test_samples = n;
+  }
+
+  private lastFold(symbol: string): FoldRecord | undefined {
+    for (let i = this.folds.length - 1; i >= 0; i--) if (this.folds[i].symbol === symbol) return this.folds[i];
+    return undefined;
+  }
+
+  private window(tr: SymbolTrack, T: number, slice: SliceName, windowMs: number) {
+    const t = tr.t.view();
+    const lo = upperBound(t, T - windowMs);
+    const hi = upperBound(t, T);
+    if (slice === 'all') {
+      return {
+        t: t.subarray(lo, hi),
+        score: tr.score.view().subarray(lo, hi),
+        y: tr.y.view().subarray(lo, hi),
+        resolved_at: tr.resolved_at.view().subarray(lo, hi),
+        prob: tr.prob.view().subarray(lo, hi),
+        merge_time_diff_ms: tr.merge.view().subarray(lo, hi),
+      };
+    }
+    const want = slice === 'Active' ? ACTIVE : 0;
+    const idx: number[] = [];
+    for (let i = lo; i < hi; i++) if (tr.regime.data[i] === want) idx.push(i);
+    const pick = (g: GrowableF64) => Float64Array.from(idx, (i) => g.data[i]);
+    return { t: pick(tr.t), score: pick(tr.score), y: pick(tr.y), resolved_at: pick(tr.resolved_at), prob: pick(tr.prob), merge_time_diff_ms: pick(tr.merge) };
+  }
+
+  private decide(tr: SymbolTrack, T: number): void {
+    const cc = this.c.canary;
+    const winMs = cc.auc_window_sec * 1000;
+    const opts = { window_ms: winMs, merge_window_ms: cc.merge_window_sec * 1000, ece_bins: this.c.calibration.ece_bins };
+    const decisions = new Map<SliceName, Decision>();
+    for (const s of EVAL_SLICES) decisions.set(s, evaluateAt(T, this.window(tr, T, s, winMs), opts));
+    const all = decisions.get('all')!;
+    const act = decisions.get('Active')!;
+    const failed: GateName[] = [];
+
+    // fusion_auc_active < min over 10 m (insufficient samples: no decision)
+    const aucA = act.auc.auc;
+    const aucKnown = aucA !== null && Number.isFinite(aucA);
+    if (aucKnown && aucA! < cc.auc_active_min) failed.push('fusion_auc_active');
+    // calibration: ece > max or the current fold has no fit (after warm-up)
+    const eceV = all.ece?.value ?? null;
+    let calibFail: GateName | null = null;
+    if (tr.calibrationGateLive) {
+      if (!tr.fitted) calibFail = 'platt_test_samples';
+      else if (eceV !== null && eceV > cc.ece_max) calibFail = 'ece';
+    }
+    if (calibFail) failed.push(calibFail);
+    // merge p99 over 5 m
+    const p99 = all.merge_p99;
+    if (Number.isFinite(p99) && p99 > cc.merge_p99_max_ms) failed.push('merge_p99');
+
+    const metrics = {
+      auc_active: aucKnown ? aucA : null,
+      auc_active_n: act.auc.n,
+      ece: eceV,
+      platt_fitted: tr.fitted ? 1 : 0,
+      merge_p99: Number.isFinite(p99) ? p99 : null,
+    };
+
+    // --- AUC gate: P1, downweight then pause the Active slice; close restores
+    this.gate(tr, T, 'fusion_auc_active', 'Active', 'P1', aucKnown ? failed.includes('fusion_auc_active') : null, metrics, () => {
+      tr.activeMultiplier = 0.5;
+      return 'downweight_slice';
+    }, () => {
+      tr.activeMultiplier = 1;
+    });
+    const auc = tr.open.get('fusion_auc_active');
+    if (auc && tr.activeMultiplier === 0.5 && T - auc.opened_at_ms >= winMs) {
+      tr.activeMultiplier = 0;
+      auc.actions.push({ at_ms: T, action: 'pause_slice' });
+      auc.action = 'pause_slice';
+    }
+    // --- calibration gates: P2, pause calibration; close resumes
+    for (const g of ['ece', 'platt_test_samples'] as const) {
+      const evaluated = tr.calibrationGateLive ? failed.includes(g) : null;
+      this.gate(tr, T, g, 'all', 'P2', evaluated, metrics, () => {
+        tr.calibrationPaused = true;
+        return 'pause_calibration';
+      }, () => {
+        if (!tr.open.has('ece') && !tr.open.has('platt_test_samples')) tr.calibrationPaused = false;
+      });
+    }
+    if (tr.calibrationGateLive && !tr.open.has('ece') && !tr.open.has('platt_test_samples') && tr.fitted) tr.calibrationPaused = false;
+    // --- merge gate: P2, widen merge_tol_ms by a step (bounded); close restores the configured value
+    const [lo, hi] = cc.merge_tol_bounds_ms;
+    this.gate(tr, T, 'merge_p99', 'all', 'P2', Number.isFinite(p99) ? failed.includes('merge_p99') : null, metrics, () => {
+      const before = tr.mergeTol;
+      tr.mergeTol = Math.min(hi, Math.max(lo, before + cc.merge_tol_step_ms));
+      return `merge_tol_ms ${before}->${tr.mergeTol}`;
+    }, () => {
+      tr.mergeTol = Math.min(hi, Math.max(lo, this.c.labels.merge_tol_ms));
+    });
+    // --- P1 open too long: roll back to the previous stable fingerprint (once per incident)
+    for (const inc of tr.open.values()) {
+      if (inc.severity !== 'P1' || inc.rolled_back || T - inc.opened_at_ms < cc.p1_rollback_min * 60_000) continue;
+      inc.rolled_back = true;
+      const before = tr.fingerprint;
+      const prev = tr.stable.length >= 2 ? tr.stable[tr.stable.length - 2] : null;
+      let action: string;
+      if (prev && prev.fingerprint !== tr.fingerprint) {
+        const calc = this.calcs.get(tr.symbol);
+        if (calc) applyWeights(calc, prev);
+        tr.fingerprint = prev.fingerprint;
+        tr.stable.pop();
+        action = 'rollback';
+        this.fingerprints.push({ symbol: tr.symbol, fingerprint: prev.fingerprint, from_ms: T, reason: `rollback: ${inc.id} open ${cc.p1_rollback_min} min` });
+      } else {
+        action = 'rollback unavailable: no previous stable fingerprint';
+      }
+      inc.actions.push({ at_ms: T, action });
+      this.incidents.push({
+        id: this.nextId(),
+        symbol: tr.symbol,
+        slice: inc.slice,
+        gate: 'p1_timeout',
+        severity: 'P1',
+        opened_at_ms: T,
+        closed_at_ms: T,
+        who: 'canary',
+        why: `${inc.id} (${inc.gate}) open for ${Math.round((T - inc.opened_at_ms) / 60_000)} min >= ${cc.p1_rollback_min} min`,
+        metrics_before: { ...metrics },
+        metrics_after: { ...metrics },
+        action,
+        actions: [{ at_ms: T, action }],
+        fingerprint_before: before,
+        fingerprint_after: tr.fingerprint,
+      });
+    }
+
+    for (const s of EVAL_SLICES) {
+      this.timeseries.push({
+        ts_ms: T,
+        symbol: tr.symbol,
+        slice: s,
+        window_sec: cc.auc_window_sec,
+        d: decisions.get(s)!,
+        calibration_paused: tr.calibrationPaused,
+        multiplier: s === 'Quiet' ? 1 : s === 'Active' ? tr.activeMultiplier : 1,
+        merge_tol_ms: tr.mergeTol,
+        fingerprint: tr.fingerprint,
+        gates_failed: s === 'all' ? failed : s === 'Active' && failed.includes('fusion_auc_active') ? ['fusion_auc_active'] : [],
+      });
+    }
+    // merge match rate over the merge window under the tolerance in force
+    const t = tr.t.view();
+    const lo2 = upperBound(t, T - cc.merge_window_sec * 1000);
+    const hi2 = upperBound(t, T);
+    let matched = 0;
+    let nm = 0;
+    for (let i = lo2; i < hi2; i++) {
+      const m = tr.merge.data[i];
+      if (!Number.isFinite(m)) continue;
+      nm++;
+      if (m <= tr.mergeTol) matched++;
+    }
+    this.merge.push({
+      ts_ms: T,
+      symbol: tr.symbol,
+      window_sec: cc.merge_window_sec,
+      p50: all.merge_p50,
+      p90: all.merge_p90,
+      p99: all.merge_p99,
+      n: all.n_merge,
+      match_rate: nm > 0 ? matched / nm : NaN,
+      merge_tol_ms: tr.mergeTol,
+    });
+  }
+
+  /**
+   * Open an incident when `failing` and none is open for the gate; close it when
+   * the gate is evaluated and passes. `failing` null = not evaluable (no change).
+   */
+  private gate(
+    tr: SymbolTrack,
+    T: number,
+    gate: GateName,
+    slice: SliceName,
+    severity: 'P1' | 'P2',
+    failing: boolean | null,
+    metrics: Record<string, number | null>,
+    act: () => string,
+    restore: () => void,
+  ): void {
+    if (failing === null) return;
+    const open = tr.open.get(gate);
+    if (failing && !open) {
+      const before = tr.fingerprint;
+      const action = act();
+      const inc: Incident = {
+        id: this.nextId(),
+        symbol: tr.symbol,
+        slice,
+        gate,
+        severity,
+        opened_at_ms: T,
+        closed_at_ms: null,
+        who: 'canary',
+        why: whyText(gate, metrics, this.c),
+        metrics_before: { ...metrics },
+        metrics_after: null,
+        action,
+        actions: [{ at_ms: T, action }],
+        fingerprint_before: before,
+        fingerprint_after: tr.fingerprint,
+      };
+      tr.open.set(gate, inc);
+      this.incidents.push(inc);
+    } else if (!failing && open) {
+      open.closed_at_ms = T;
+      open.metrics_after = { ...metrics };
+      tr.open.delete(gate);
+      restore();
+      open.actions.push({ at_ms: T, action: 'restore' });
+      open.fingerprint_after = tr.fingerprint;
+    }
+  }
+
+  private nextId(): string {
+    return `INC-${String(++this.incidentSeq).padStart(4, '0')}`;
+  }
+
+  /** End of run: take the decisions still due up to the last sample, close the fold books. */
+  finish(): CanaryResult {
+    for (const tr of [...this.tracks.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : 1))) {
+      const n = tr.t.length;
+      if (n === 0) continue;
+      const last = tr.t.data[n - 1];
+      while (tr.nextDecision <= last) {
+        this.decide(tr, tr.nextDecision);
+        tr.nextDecision += this.step;
+      }
+      this.recordFoldTestCount(tr);
+    }
+    // stable order: by symbol, then time
+    this.timeseries.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.ts_ms - b.ts_ms || EVAL_SLICES.indexOf(a.slice) - EVAL_SLICES.indexOf(b.slice)));
+    this.merge.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.ts_ms - b.ts_ms));
+    this.folds.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.fold - b.fold));
+    return { tracks: this.tracks, timeseries: this.timeseries, merge: this.merge, incidents: this.incidents, folds: this.folds, fingerprints: this.fingerprints };
+  }
+}
+
+function applyWeights(calc: SymbolCalc, cfg: StableConfig): void {
+  const f = calc.fusion;
+  f.setWeights(null, cfg.defaults);
+  for (const k of Object.keys(f.weightsInForce().overrides)) f.setWeights(k, null);
+  for (const [k, w] of Object.entries(cfg.overrides)) f.setWeights(k, w);
+}
+
+function fmt(v: number | null | undefined, digits = 3): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits);
+}
+
+function whyText(gate: GateName, m: Record<string, number | null>, c: FlowlabConfig): string {
+  const cc = c.canary;
+  switch (gate) {
+    case 'fusion_auc_active':
+      return `fusion_auc_active ${fmt(m.auc_active)} < ${cc.auc_active_min} over ${cc.auc_window_sec / 60}m (n=${m.auc_active_n})`;
+    case 'ece':
+      return `ece ${fmt(m.ece)} > ${cc.ece_max} over ${cc.auc_window_sec / 60}m`;
+    case 'platt_test_samples':
+      return 'platt_test_samples = 0: the current calibration fold has no Platt fit (too few resolved training labels)';
+    case 'merge_p99':
+      return `merge_time_diff_ms p99 ${fmt(m.merge_p99, 0)} > ${cc.merge_p99_max_ms} over ${cc.merge_window_sec / 60}m`;
+    case 'p1_timeout':
+      return 'P1 open too long';
+  }
+}
+
+/** Fingerprint-sized id of a weights set (for configs reconstructed at runtime). */
+export function weightsFingerprint(w: { defaults: FusionWeights; overrides: Record<string, FusionWeights> }): string {
+  return sha256(canonicalJson(w)).slice(0, 16);
+}

@@ -1,0 +1,70 @@
+/**
+ * `flowlab canary --data <dataset> --symbols ADAUSDT,SOLUSDT --config <yaml>
+ *   --out artifacts/runtime --run-tag <tag> [--from] [--to]`
+ * Parsing and delegation only; the engine is src/canary.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { action, out } from '../run.js';
+import { parseSymbolList, parseTime, validatePath, validateTag } from '../../core/validate.js';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
+import { runCanary, type CanaryRun } from '../../canary/canary.js';
+
+interface CanaryCliOptions {
+  data: string;
+  config: string;
+  out: string;
+  runTag: string;
+  symbols?: string;
+  from?: string;
+  to?: string;
+  overwrite?: boolean;
+  progress?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('canary')
+    .description('replay symbols under a config, evaluate the canary gates every minute, act, and write the acceptance report')
+    .requiredOption('--data <dataset>', 'raw dataset directory')
+    .option('--config <yaml>', 'config file (may `extends` a base: the base is the rollback target)', DEFAULT_CONFIG_PATH)
+    .option('--out <dir>', 'output root', 'artifacts/runtime')
+    .requiredOption('--run-tag <tag>', 'run tag (letters, digits, . _ -)')
+    .option('--symbols <list>', 'comma-separated symbols (default: the config symbols present in the dataset)')
+    .option('--from <time>', 'receive-time start, ISO-8601 UTC or epoch ms')
+    .option('--to <time>', 'receive-time end (exclusive)')
+    .option('--overwrite', 'replace an existing run folder with the same tag')
+    .option('--no-progress', 'no progress bar even on a terminal')
+    .action(
+      action(async (o: CanaryCliOptions) => {
+        const config = loadConfig(o.config);
+        out(`config_fingerprint=${config.fingerprint} version=${config.config.version}`);
+        const run = await runCanary({
+          data: validatePath(o.data, '--data'),
+          config,
+          configPath: o.config,
+          out: validatePath(o.out, '--out'),
+          runTag: validateTag(o.runTag),
+          symbols: o.symbols !== undefined ? parseSymbolList(o.symbols) : undefined,
+          fromMs: o.from !== undefined ? parseTime(o.from, '--from') : undefined,
+          toMs: o.to !== undefined ? parseTime(o.to, '--to') : undefined,
+          overwrite: o.overwrite,
+          progress: o.progress === false ? false : undefined,
+        });
+        for (const line of verdictLines(run)) out(line);
+      }),
+    );
+}
+
+/** The short verdict: where the report is, one line per symbol, the incident count. */
+export function verdictLines(run: CanaryRun): string[] {
+  const lines = [`report: ${path.relative(process.cwd(), path.join(run.reportDir, 'ramp_batch_summary.md'))}`];
+  for (const [sym, v] of Object.entries(run.verdicts)) {
+    const auc = v.checks.find((c) => c.name === 'active_auc');
+    const a = auc && auc.value !== null ? `${auc.value.toFixed(3)} [${auc.ci![0].toFixed(3)}, ${auc.ci![1].toFixed(3)}]` : 'insufficient';
+    lines.push(`  ${sym.padEnd(10)} ${v.include_in_pool ? 'INCLUDE' : 'HOLD   '} Active AUC ${a}  ${v.include_in_pool ? '' : v.reason}`);
+  }
+  const inc = run.result.incidents;
+  lines.push(`incidents: ${inc.length} (${inc.filter((i) => i.severity === 'P1').length} P1, ${inc.filter((i) => i.closed_at_ms === null).length} still open)`);
+  return lines;
+}
