@@ -1,0 +1,856 @@
+/**
+ * Live recorder (ARCHITECTURE §7): Binance combined streams -> journal -> raw
+ * dataset (§2). See recorder/README.md for the design; in short:
+ *
+ *   frame -> parse/classify -> dedup (LRU + exact trade-id sets) -> journal.append
+ *         -> apply to DatasetWriter (trades/quotes: messages.ts; depth: a
+ *            per-symbol WsCaptureImporter) ; journal flushed once per loop turn
+ *   every rotate_sec: flush journal, writer.drain(true) (atomic parts), manifest
+ *         (carrying journal_seq), checkpoint.json, journal truncated
+ *   start: drop part files the manifest does not list, replay the journal
+ *         (all retained lines seed dedup; lines after the manifest's
+ *         journal_seq go to the writer), checkpoint, connect.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type http from 'node:http';
+import { LRUCache } from 'lru-cache';
+import type { Registry } from 'prom-client';
+import { DatasetWriter } from '../src/dataset/writer.js';
+import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
+import { WsCaptureImporter } from '../src/import/wscapture.js';
+import { FlowlabError, describeError } from '../src/core/errors.js';
+import { validateSymbol } from '../src/core/validate.js';
+import { Rng } from '../src/synth/rng.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { DEFAULT_BACKOFF, StreamConnection, defaultWsFactory, type BackoffOptions, type ConnEvent, type WsFactory } from './connection.js';
+import { Journal, replayJournal } from './journal.js';
+import { classify, dedupKey, emitTradeOrQuote, eventTime, streamTypeOf, type Classified } from './messages.js';
+import { SymbolMetrics, buildRegistry, newCounters, serveMetrics, type RecorderCounters } from './metrics.js';
+import { HOUR_MS, SliceCoverage, writeHourlyDq } from './hourly.js';
+
+/** The `recorder:` config section (src/config/schema.ts), defaults filled. */
+export interface RecorderConfig {
+  readonly parquet_rotate_sec: number;
+  readonly dedup_lru: number;
+  readonly wss_ping_interval_sec: number;
+  readonly silence_watchdog_sec: number;
+  readonly proactive_reconnect_hours: number;
+  readonly depth_levels: number;
+  readonly write_retries: number;
+}
+
+export const DEFAULT_RECORDER_CONFIG: RecorderConfig = Object.freeze({
+  parquet_rotate_sec: 60,
+  dedup_lru: 200_000,
+  wss_ping_interval_sec: 20,
+  silence_watchdog_sec: 60,
+  proactive_reconnect_hours: 23.5,
+  depth_levels: 20,
+  write_retries: 3,
+});
+
+export const BINANCE_SPOT_WS = 'wss://stream.binance.com:9443';
+export const BINANCE_SPOT_REST = 'https://api.binance.com';
+
+export interface RecorderOptions {
+  readonly symbols: readonly string[];
+  /** Dataset folder (created, or resumed in append mode). */
+  readonly out: string;
+  /** WebSocket base URL (`/stream?streams=` is appended). */
+  readonly endpoint?: string;
+  /** REST base URL (depth snapshots, trade backfill). Default: same host as a ws:// endpoint, else api.binance.com. */
+  readonly restEndpoint?: string;
+  /** Stream suffixes per symbol (default aggTrade, bookTicker, depth<levels>@100ms). */
+  readonly streams?: readonly string[];
+  /** Symbols per connection (default 200; Binance allows 1024 streams per connection). */
+  readonly symbolsPerConnection?: number;
+  readonly config?: Partial<RecorderConfig>;
+  readonly clock?: Clock;
+  /** Uniform [0,1) source for backoff jitter (default: seeded Rng). */
+  readonly random?: () => number;
+  readonly seed?: number;
+  readonly wsFactory?: WsFactory;
+  readonly fetchJson?: (url: string) => Promise<unknown>;
+  readonly backoff?: BackoffOptions;
+  /** Largest accepted frame, bytes (default 1 MiB). */
+  readonly maxPayload?: number;
+  readonly fsyncIntervalMs?: number;
+  /** A trade-id gap still open after this long is backfilled over REST (default 1000 ms). */
+  readonly gapGraceMs?: number;
+  /** Serve /metrics on 127.0.0.1:port (0 = free port; undefined/null = no server). */
+  readonly metricsPort?: number | null;
+  /** Write hourly slices manifests (default true) and dq reports (default true). */
+  readonly hourly?: boolean;
+  readonly hourlyDq?: boolean;
+  readonly onLog?: (line: string) => void;
+  /** Test hook, called before every part-file write attempt; throw to simulate a failure. */
+  readonly beforeWrite?: () => void;
+  /** Measure frame -> journal write / fsync latency (bench). */
+  readonly measureLatency?: boolean;
+}
+
+/** Exact trade-id memory for one (symbol, trade stream): contiguous prefix + ids above it. */
+export class TradeIds {
+  floor = NaN;
+  c = NaN;
+  readonly above = new Set<number>();
+  gapSince = NaN;
+  attempts = 0;
+  inFlight = false;
+
+  has(id: number): boolean {
+    return (id > this.floor && id <= this.c) || this.above.has(id);
+  }
+
+  /** Record an id; returns true when it opened a gap. */
+  add(id: number, now: number): boolean {
+    if (Number.isNaN(this.c)) {
+      this.floor = id - 1;
+      this.c = id;
+      return false;
+    }
+    if (id <= this.c) return false;
+    if (id === this.c + 1) {
+      this.c = id;
+      while (this.above.delete(this.c + 1)) this.c++;
+      if (this.above.size === 0) {
+        this.gapSince = NaN;
+        this.attempts = 0;
+      }
+      return false;
+    }
+    this.above.add(id);
+    if (Number.isNaN(this.gapSince)) {
+      this.gapSince = now;
+      return true;
+    }
+    return false;
+  }
+
+  maxAbove(): number {
+    let m = -Infinity;
+    for (const x of this.above) if (x > m) m = x;
+    return m;
+  }
+
+  minAbove(): number {
+    let m = Infinity;
+    for (const x of this.above) if (x < m) m = x;
+    return m;
+  }
+
+  /** Give up on the current gap: ids up to the next seen id are declared lost. Returns how many. */
+  skipGap(): number {
+    const m = this.minAbove();
+    if (!Number.isFinite(m)) return 0;
+    const lost = m - this.c - 1;
+    this.c = m - 1;
+    this.add(m, NaN);
+    this.above.delete(m);
+    this.gapSince = this.above.size > 0 ? this.gapSince : NaN;
+    this.attempts = 0;
+    return lost;
+  }
+
+  toJSON(): { floor: number; contiguous: number; above: number[] } {
+    return { floor: this.floor, contiguous: this.c, above: [...this.above].sort((a, b) => a - b) };
+  }
+
+  static from(o: { floor: number; contiguous: number; above: number[] }): TradeIds {
+    const t = new TradeIds();
+    t.floor = o.floor;
+    t.c = o.contiguous;
+    for (const x of o.above) t.above.add(x);
+    if (t.above.size > 0) t.gapSince = -Infinity;
+    return t;
+  }
+}
+
+interface DepthState {
+  imp: WsCaptureImporter;
+  diffs: boolean;
+  needSnap: boolean;
+  inFlight: boolean;
+  breaks: number;
+}
+
+export interface CheckpointFile {
+  readonly version: 1;
+  readonly journal_seq: number;
+  readonly next_recv_seq: number;
+  readonly written_at_ms: number;
+  readonly trade_ids: Record<string, { floor: number; contiguous: number; above: number[] }>;
+  readonly last_ids: Record<string, number>;
+}
+
+export const CHECKPOINT_FILE = 'checkpoint.json';
+export const JOURNAL_DIR = 'journal';
+export const HOURLY_DIR = 'hourly';
+
+async function defaultFetchJson(url: string): Promise<unknown> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  return res.json();
+}
+
+function restFromWs(endpoint: string): string {
+  const u = new URL(endpoint);
+  if (u.hostname === '127.0.0.1' || u.hostname === 'localhost') return `http://${u.host}`;
+  return BINANCE_SPOT_REST;
+}
+
+export class Recorder {
+  readonly out: string;
+  readonly cfg: RecorderConfig;
+  readonly symbols: readonly string[];
+  readonly streams: readonly string[];
+  readonly clock: Clock;
+  readonly counters: RecorderCounters = newCounters();
+  readonly symMetrics = new Map<string, SymbolMetrics>();
+  readonly coverage: SliceCoverage;
+  readonly conns: StreamConnection[] = [];
+  private readonly o: RecorderOptions;
+  private readonly endpoint: string;
+  private readonly rest: string;
+  private readonly random: () => number;
+  private readonly fetchJson: (url: string) => Promise<unknown>;
+  private readonly lru: LRUCache<string, true>;
+  private readonly trades = new Map<string, TradeIds>();
+  private readonly lastIds = new Map<string, number>();
+  private depth = new Map<string, DepthState>();
+  private journal: Journal;
+  writer!: DatasetWriter;
+  private checkpointJ = -1;
+  private ck: Promise<void> | null = null;
+  private flushScheduled = false;
+  private timers: TimerHandle[] = [];
+  private ckTimer: TimerHandle | null = null;
+  private gapTimer: TimerHandle | null = null;
+  private hourTimer: TimerHandle | null = null;
+  private metricsServer: http.Server | null = null;
+  registry: Registry | null = null;
+  private started = false;
+  private stopped = false;
+  private lastFlush = NaN;
+  private readonly hoursDone = new Set<number>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  /** Latency probes (measureLatency): frame arrival (performance.now()) of each pending journal line. */
+  private pendingT: number[] = [];
+  readonly writeLatencyMs: number[] = [];
+  readonly fsyncLatencyMs: number[] = [];
+  private batchesAwaitingSync: { upTo: number; t0: number }[] = [];
+
+  constructor(o: RecorderOptions) {
+    this.o = o;
+    if (o.symbols.length === 0) throw new FlowlabError('recorder: no symbols', 2);
+    this.symbols = [...new Set(o.symbols.map((s) => validateSymbol(s, '--symbols')))];
+    this.cfg = { ...DEFAULT_RECORDER_CONFIG, ...(o.config ?? {}) };
+    this.out = path.resolve(o.out);
+    this.endpoint = (o.endpoint ?? BINANCE_SPOT_WS).replace(/\/+$/, '');
+    if (!/^wss?:\/\//.test(this.endpoint)) throw new FlowlabError(`--endpoint: '${o.endpoint}' is not a ws:// or wss:// URL`, 2);
+    this.rest = (o.restEndpoint ?? restFromWs(this.endpoint)).replace(/\/+$/, '');
+    this.streams = o.streams ?? ['aggTrade', 'bookTicker', `depth${this.cfg.depth_levels}@100ms`];
+    for (const s of this.streams) {
+      if (streamTypeOf(s) === null) throw new FlowlabError(`--streams: '${s}' is not a recordable stream (aggTrade, trade, bookTicker, depth@100ms, depth<N>@100ms)`, 2);
+    }
+    this.clock = o.clock ?? systemClock;
+    const rng = Rng.derive(o.seed ?? 1, 'recorder-backoff');
+    this.random = o.random ?? (() => rng.uniform());
+    this.fetchJson = o.fetchJson ?? defaultFetchJson;
+    this.lru = new LRUCache<string, true>({ max: this.cfg.dedup_lru });
+    this.coverage = new SliceCoverage(this.symbols);
+    this.journal = new Journal(path.join(this.out, JOURNAL_DIR), { fsyncIntervalMs: o.fsyncIntervalMs });
+    for (const s of this.symbols) this.symMetrics.set(s, new SymbolMetrics());
+  }
+
+  private log(line: string): void {
+    this.o.onLog?.(line);
+  }
+
+  // ------------------------------------------------------------- lifecycle
+
+  /** Recover (orphans, journal replay, checkpoint), then connect. */
+  async start(): Promise<void> {
+    if (this.started) throw new FlowlabError('recorder started twice');
+    this.started = true;
+    fs.mkdirSync(this.out, { recursive: true });
+    this.checkpointJ = this.manifestJseq();
+    this.removeOrphans();
+    this.loadCheckpoint();
+    this.writer = this.newWriter();
+    let replayed = 0;
+    let seeded = 0;
+    const next = replayJournal(this.journal.dir, (jseq, recv, json) => {
+      const apply = jseq > this.checkpointJ;
+      if (this.ingest(json, recv, apply ? 'replay' : 'seed')) {
+        if (apply) replayed++;
+        else seeded++;
+      }
+    });
+    this.journal.open(Math.max(next, this.checkpointJ + 1));
+    this.counters.replayed = replayed;
+    if (replayed > 0 || seeded > 0) this.log(`recovered: ${replayed} journaled messages replayed into the dataset, ${seeded} used as dedup memory`);
+    for (const d of this.depth.values()) d.needSnap = d.diffs;
+    if (replayed > 0) await this.checkpoint();
+    if (this.o.metricsPort !== undefined && this.o.metricsPort !== null) {
+      this.registry = buildRegistry({
+        counters: this.counters,
+        symbols: this.symMetrics,
+        now: () => this.clock.now(),
+        journalLag: () => Math.max(0, this.journal.written + this.journal.pendingLines - this.checkpointJ),
+        lastFlushSec: () => this.lastFlush,
+        sceneCoverageMiss: () => this.coverage.miss(Math.floor(this.clock.now() / HOUR_MS)),
+      });
+      this.metricsServer = await serveMetrics(this.registry, this.o.metricsPort);
+    }
+    this.connectAll();
+    this.armTimers();
+  }
+
+  /** Port of the /metrics server (null when not serving). */
+  get metricsAddress(): { address: string; port: number } | null {
+    const a = this.metricsServer?.address();
+    return a && typeof a === 'object' ? { address: a.address, port: a.port } : null;
+  }
+
+  /** Clean stop: disconnect, backfill what is pending (best effort), flush, checkpoint, hourly outputs. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const c of this.conns) c.stop();
+    for (const t of [this.ckTimer, this.gapTimer, this.hourTimer, ...this.timers]) this.clock.clearTimeout(t);
+    await Promise.allSettled([...this.inflight]);
+    await this.backfillNow();
+    this.flushJournal();
+    await this.checkpoint();
+    if (this.o.hourly !== false) await this.writeHourly(true);
+    this.journal.close();
+    if (this.metricsServer) {
+      const s = this.metricsServer;
+      this.metricsServer = null;
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  }
+
+  /** Wait for the running checkpoint, if any. */
+  async idle(): Promise<void> {
+    while (this.ck) await this.ck;
+  }
+
+  get journalSeq(): number {
+    return this.journal.written;
+  }
+
+  get checkpointSeq(): number {
+    return this.checkpointJ;
+  }
+
+  private connectAll(): void {
+    const per = Math.max(1, this.o.symbolsPerConnection ?? 200);
+    for (let i = 0; i < this.symbols.length; i += per) {
+      const batch = this.symbols.slice(i, i + per);
+      const names = batch.flatMap((s) => this.streams.map((st) => `${s.toLowerCase()}@${st}`));
+      const conn = new StreamConnection({
+        id: this.conns.length,
+        url: `${this.endpoint}/stream?streams=${names.join('/')}`,
+        clock: this.clock,
+        random: this.random,
+        wsFactory: this.o.wsFactory ?? defaultWsFactory,
+        backoff: this.o.backoff ?? DEFAULT_BACKOFF,
+        pingMs: this.cfg.wss_ping_interval_sec * 1000,
+        silenceMs: this.cfg.silence_watchdog_sec * 1000,
+        proactiveMs: this.cfg.proactive_reconnect_hours * 3_600_000,
+        maxPayload: this.o.maxPayload ?? 1024 * 1024,
+        onMessage: (text) => this.onFrame(text),
+        onPing: (c) => {
+          const data = c.pendingPing ?? Buffer.alloc(0);
+          if (this.flushJournal()) c.pong(data);
+        },
+        onEvent: (ev, c) => this.onConnEvent(ev, c),
+      });
+      this.conns.push(conn);
+      conn.start();
+    }
+  }
+
+  private onConnEvent(ev: ConnEvent, c: StreamConnection): void {
+    const k = this.counters;
+    switch (ev.type) {
+      case 'reconnect':
+        k.reconnects++;
+        this.log(`conn ${c.o.id}: reconnect #${ev.attempt} in ${ev.delayMs} ms`);
+        break;
+      case 'watchdog':
+        k.watchdog_fires++;
+        this.log(`conn ${c.o.id}: silent for ${ev.silentMs} ms, reconnecting`);
+        break;
+      case 'ping_timeout':
+        k.ping_timeouts++;
+        break;
+      case 'proactive':
+        k.proactive_reconnects++;
+        this.log(`conn ${c.o.id}: proactive reconnect`);
+        break;
+      case 'oversize':
+        k.oversize++;
+        this.log(`conn ${c.o.id}: oversized frame refused (maxPayload)`);
+        break;
+      case 'error':
+        this.log(`conn ${c.o.id}: ${ev.message}`);
+        break;
+      default:
+        break;
+    }
+    for (const d of this.depth.values()) if (ev.type === 'close' && d.diffs) d.needSnap = true;
+  }
+
+  private armTimers(): void {
+    const rot = this.cfg.parquet_rotate_sec * 1000;
+    const ck = () => {
+      if (this.stopped) return;
+      void this.checkpoint();
+      this.ckTimer = this.clock.setTimeout(ck, rot);
+    };
+    this.ckTimer = this.clock.setTimeout(ck, rot);
+    const grace = this.o.gapGraceMs ?? 1000;
+    const gap = () => {
+      if (this.stopped) return;
+      this.checkGaps(grace);
+      this.gapTimer = this.clock.setTimeout(gap, Math.max(50, grace / 2));
+    };
+    this.gapTimer = this.clock.setTimeout(gap, Math.max(50, grace / 2));
+    if (this.o.hourly !== false) {
+      const hour = () => {
+        if (this.stopped) return;
+        this.track(this.writeHourly(false));
+        const now = this.clock.now();
+        this.hourTimer = this.clock.setTimeout(hour, (Math.floor(now / HOUR_MS) + 1) * HOUR_MS - now + 1);
+      };
+      const now = this.clock.now();
+      this.hourTimer = this.clock.setTimeout(hour, (Math.floor(now / HOUR_MS) + 1) * HOUR_MS - now + 1);
+    }
+  }
+
+  private track<T>(p: Promise<T>): void {
+    const q = p.catch((e) => this.log(`background task failed: ${describeError(e)}`));
+    this.inflight.add(q);
+    void q.finally(() => this.inflight.delete(q));
+  }
+
+  // ------------------------------------------------------------- ingest
+
+  /** A data frame from a connection. */
+  private onFrame(text: string): void {
+    this.counters.frames++;
+    const t0 = this.o.measureLatency ? performance.now() : 0;
+    if (this.ingest(text, this.clock.now(), 'ws') && this.o.measureLatency) this.pendingT.push(t0);
+    // bound the batch: ws may deliver thousands of buffered frames in one turn of the event loop
+    if (this.journal.pendingLines >= 256) this.flushJournal();
+  }
+
+  private malformed(reason: string): void {
+    const m = this.counters.malformed;
+    m[reason] = (m[reason] ?? 0) + 1;
+  }
+
+  /**
+   * One message. Modes: `ws`/`rest` (live: dedup, journal, apply), `replay`
+   * (journal after the checkpoint: dedup memory + apply), `seed` (journal up
+   * to the checkpoint: dedup memory only). Returns true when accepted.
+   */
+  private ingest(text: string, recvMs: number, mode: 'ws' | 'rest' | 'replay' | 'seed'): boolean {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      if (mode === 'ws') this.malformed('json');
+      return false;
+    }
+    const c = classify(msg);
+    if (typeof c === 'string') {
+      if (c === 'unknown_stream' && (mode === 'replay' || mode === 'seed')) {
+        const m = msg as { stream: string; data: unknown };
+        if (m.stream.endsWith('@depthSnapshot')) {
+          if (mode === 'replay') this.applySnapshot(m.stream.slice(0, m.stream.indexOf('@')).toUpperCase(), recvMs, m.data);
+          return true;
+        }
+      }
+      if (mode === 'ws' || mode === 'rest') this.malformed(c);
+      return false;
+    }
+    if (!this.symMetrics.has(c.symbol) && (mode === 'ws' || mode === 'rest')) {
+      this.malformed('unsubscribed_symbol');
+      return false;
+    }
+    const key = dedupKey(c);
+    const isTrade = c.type === 'trade' || c.type === 'aggTrade';
+    let tr: TradeIds | undefined;
+    if (isTrade) {
+      const tk = `${c.symbol}|${c.type === 'trade' ? 't' : 'a'}`;
+      tr = this.trades.get(tk);
+      if (!tr) this.trades.set(tk, (tr = new TradeIds()));
+    }
+    const live = mode === 'ws' || mode === 'rest';
+    // journal lines are unique by construction: replay / seed only rebuild the dedup memory
+    if (live && (this.lru.has(key) || (tr !== undefined && tr.has(c.id)))) {
+      this.counters.dedup_hits++;
+      return false;
+    }
+    this.lru.set(key, true);
+    if (tr && tr.add(c.id, this.clock.now()) && mode !== 'seed') this.counters.gaps++;
+    const lk = `${c.symbol}|${c.type}`;
+    if (!(c.id <= (this.lastIds.get(lk) ?? -1))) this.lastIds.set(lk, c.id);
+    if (mode === 'seed') return true;
+    if (mode === 'ws' || mode === 'rest') {
+      if (text.indexOf('\n') >= 0) text = JSON.stringify(msg);
+      this.journal.append(recvMs, text);
+      this.scheduleFlush();
+    }
+    this.apply(c, recvMs, text, mode);
+    return true;
+  }
+
+  private apply(c: Classified, recvMs: number, text: string, mode: 'ws' | 'rest' | 'replay'): void {
+    const k = this.counters;
+    k.messages[c.type] = (k.messages[c.type] ?? 0) + 1;
+    if (c.type === 'trade' || c.type === 'aggTrade' || c.type === 'bookTicker') {
+      const bad = emitTradeOrQuote(this.writer, c, recvMs);
+      if (bad !== null) {
+        k.bad_rows[bad] = (k.bad_rows[bad] ?? 0) + 1;
+        return;
+      }
+      const d = c.data;
+      if (c.type === 'bookTicker') {
+        const ts = d.T !== undefined || d.E !== undefined ? Number(d.T ?? d.E) : recvMs;
+        this.coverage.onMid(c.symbol, ts, (Number(d.b) + Number(d.a)) / 2);
+      } else {
+        const ts = Number(d.T);
+        const qty = Number(d.q);
+        this.coverage.onTrade(c.symbol, recvMs, ts);
+        if (mode === 'ws') this.symMetrics.get(c.symbol)?.onTrade(recvMs, eventTime(d), ts, d.m === true ? -qty : qty);
+      }
+      return;
+    }
+    const st = this.depthState(c.symbol);
+    if (c.type === 'depth_diff') st.diffs = true;
+    st.imp.handleLine(`${recvMs}000000 ${text}`);
+    const breaks = st.imp.counters.depth_seq_breaks;
+    if (breaks > st.breaks) {
+      st.breaks = breaks;
+      st.needSnap = true;
+      k.depth_resyncs++;
+    }
+    if (c.type === 'depth_diff' && mode === 'ws' && st.needSnap) this.requestSnapshot(c.symbol, st);
+  }
+
+  private depthState(sym: string): DepthState {
+    let st = this.depth.get(sym);
+    if (!st) {
+      st = { imp: new WsCaptureImporter(this.writer, { depthLevels: this.cfg.depth_levels }), diffs: false, needSnap: true, inFlight: false, breaks: 0 };
+      this.depth.set(sym, st);
+    }
+    return st;
+  }
+
+  private applySnapshot(sym: string, recvMs: number, data: unknown): void {
+    const st = this.depthState(sym);
+    st.imp.handleLine(`${recvMs}000000 ${JSON.stringify(data)}`);
+    st.needSnap = false;
+    st.breaks = st.imp.counters.depth_seq_breaks;
+  }
+
+  private requestSnapshot(sym: string, st: DepthState): void {
+    if (st.inFlight || this.stopped) return;
+    st.inFlight = true;
+    this.counters.depth_snapshots++;
+    const p = this.fetchJson(`${this.rest}/api/v3/depth?symbol=${sym}&limit=1000`)
+      .then((data) => {
+        const d = data as { lastUpdateId?: unknown; bids?: unknown; asks?: unknown };
+        if (!d || typeof d.lastUpdateId !== 'number' || !Array.isArray(d.bids) || !Array.isArray(d.asks)) throw new Error('snapshot without lastUpdateId/bids/asks');
+        if (this.stopped) return;
+        const recv = this.clock.now();
+        const text = JSON.stringify({ stream: `${sym.toLowerCase()}@depthSnapshot`, data: { lastUpdateId: d.lastUpdateId, bids: d.bids, asks: d.asks } });
+        this.journal.append(recv, text);
+        this.scheduleFlush();
+        this.applySnapshot(sym, recv, { lastUpdateId: d.lastUpdateId, bids: d.bids, asks: d.asks });
+      })
+      .catch((e) => this.log(`${sym}: depth snapshot failed: ${describeError(e)}`))
+      .finally(() => {
+        st.inFlight = false;
+      });
+    this.track(p);
+  }
+
+  // ------------------------------------------------------------- gaps
+
+  private checkGaps(graceMs: number): void {
+    const now = this.clock.now();
+    for (const [key, tr] of this.trades) {
+      if (tr.above.size === 0 || tr.inFlight) continue;
+      if (!(now - tr.gapSince >= graceMs) && tr.gapSince !== -Infinity) continue;
+      if (tr.attempts >= 5) {
+        const lost = tr.skipGap();
+        this.counters.trade_ids_lost += lost;
+        this.log(`${key}: ${lost} trade ids could not be backfilled; declared lost`);
+        continue;
+      }
+      this.backfill(key, tr);
+    }
+  }
+
+  private backfill(key: string, tr: TradeIds): void {
+    const [sym, t] = key.split('|');
+    const agg = t === 'a';
+    const from = tr.c + 1;
+    // one request covers every open gap up to 1000 ids ahead; ids already held are dropped by dedup
+    const want = Math.min(1000, tr.maxAbove() - from);
+    if (!(want > 0)) return;
+    tr.inFlight = true;
+    tr.attempts++;
+    this.counters.backfill_requests++;
+    const url = `${this.rest}/api/v3/${agg ? 'aggTrades' : 'historicalTrades'}?symbol=${sym}&fromId=${from}&limit=${want}`;
+    const lower = sym.toLowerCase();
+    const p = this.fetchJson(url)
+      .then((rows) => {
+        if (!Array.isArray(rows)) throw new Error('backfill answer is not an array');
+        const before = tr.c;
+        for (const r of rows as Record<string, unknown>[]) {
+          const data = agg
+            ? { e: 'aggTrade', E: r.T, s: sym, a: r.a, p: r.p, q: r.q, f: r.f, l: r.l, T: r.T, m: r.m, M: r.M }
+            : { e: 'trade', E: r.time, s: sym, t: r.id, p: r.price, q: r.qty, T: r.time, m: r.isBuyerMaker, M: r.isBestMatch };
+          if (this.ingest(JSON.stringify({ stream: `${lower}@${agg ? 'aggTrade' : 'trade'}`, data }), this.clock.now(), 'rest')) this.counters.backfilled++;
+        }
+        if (tr.c > before) tr.attempts = 0;
+        this.log(`${sym}: backfill from id ${from}: ${rows.length} trades received, contiguous up to ${tr.c}`);
+      })
+      .catch((e) => {
+        this.counters.backfill_errors++;
+        this.log(`${sym}: trade backfill failed: ${describeError(e)}`);
+      })
+      .finally(() => {
+        tr.inFlight = false;
+      });
+    this.track(p);
+  }
+
+  /** Backfill every open gap now (used before a clean stop and by tests). */
+  async backfillNow(): Promise<void> {
+    for (let round = 0; round < 1000; round++) {
+      let open = false;
+      const before = [...this.trades.values()].map((t) => t.c);
+      for (const [key, tr] of this.trades) {
+        if (tr.above.size > 0 && !tr.inFlight) {
+          open = true;
+          this.backfill(key, tr);
+        }
+      }
+      if (!open && this.inflight.size === 0) return;
+      await Promise.allSettled([...this.inflight]);
+      const after = [...this.trades.values()].map((t) => t.c);
+      if (before.every((c, i) => c === after[i])) return; // no progress: the timer path retries / gives up
+    }
+  }
+
+  // ------------------------------------------------------------- journal
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushJournal();
+    });
+  }
+
+  /** Write pending journal lines; false when the write failed (lines kept, retried). */
+  private flushJournal(): boolean {
+    const n = this.journal.pendingLines;
+    if (n === 0) return true;
+    const ok = this.journal.flush();
+    if (!ok) {
+      this.counters.journal_errors++;
+      this.log(`journal write failed: ${this.journal.lastError}`);
+      this.scheduleRetryFlush();
+      return false;
+    }
+    if (this.o.measureLatency && this.pendingT.length > 0) {
+      const now = performance.now();
+      for (const t of this.pendingT) this.writeLatencyMs.push(now - t);
+      this.batchesAwaitingSync.push({ upTo: this.journal.written, t0: this.pendingT[0] });
+      this.pendingT = [];
+      if (!this.journal.onSynced) {
+        this.journal.onSynced = (synced) => {
+          const t = performance.now();
+          while (this.batchesAwaitingSync.length > 0 && this.batchesAwaitingSync[0].upTo <= synced) {
+            this.fsyncLatencyMs.push(t - this.batchesAwaitingSync.shift()!.t0);
+          }
+        };
+      }
+    }
+    return true;
+  }
+
+  private scheduleRetryFlush(): void {
+    const h = this.clock.setTimeout(() => {
+      this.timers = this.timers.filter((x) => x !== h);
+      this.flushJournal();
+    }, 100);
+    this.timers.push(h);
+  }
+
+  // ------------------------------------------------------------- checkpoint
+
+  /** Flush everything accepted so far into part files + manifest + checkpoint.json (serialized). */
+  checkpoint(): Promise<void> {
+    if (this.ck) return this.ck.then(() => this.checkpoint());
+    this.ck = this.doCheckpoint().finally(() => {
+      this.ck = null;
+    });
+    return this.ck;
+  }
+
+  private async doCheckpoint(): Promise<void> {
+    const t0 = performance.now();
+    if (!this.flushJournal()) return;
+    let J = this.journal.written;
+    if (J <= this.checkpointJ && this.writer.pendingRows === 0) return;
+    const retries = this.cfg.write_retries;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.o.beforeWrite?.();
+        await this.writer.drain(true);
+        this.writer.stats = { recorder: { journal_seq: J, checkpoints: this.counters.checkpoints + 1 } };
+        this.writer.writeManifest();
+        break;
+      } catch (e) {
+        if (attempt >= retries) {
+          this.counters.write_errors++;
+          this.log(`part-file write failed after ${retries} retries: ${describeError(e)}; data stays in the journal`);
+          this.rebuildWriter();
+          return;
+        }
+        this.counters.write_retries++;
+        this.log(`part-file write failed (attempt ${attempt + 1}): ${describeError(e)}; retrying`);
+        this.rebuildWriter();
+        J = this.journal.written;
+      }
+    }
+    this.flushJournal();
+    const ck: CheckpointFile = {
+      version: 1,
+      journal_seq: J,
+      next_recv_seq: this.writer.nextSeq,
+      written_at_ms: this.clock.now(),
+      trade_ids: Object.fromEntries([...this.trades].map(([k, t]) => [k, t.toJSON()])),
+      last_ids: Object.fromEntries(this.lastIds),
+    };
+    const file = path.join(this.out, CHECKPOINT_FILE);
+    const tmp = `${file}.tmp-${process.pid}`;
+    const fd = fs.openSync(tmp, 'w');
+    fs.writeSync(fd, JSON.stringify(ck) + '\n');
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, file);
+    this.checkpointJ = J;
+    this.journal.truncate(J, this.cfg.dedup_lru);
+    this.counters.checkpoints++;
+    this.lastFlush = (performance.now() - t0) / 1000;
+  }
+
+  /** journal_seq recorded in the manifest by the last completed checkpoint (-1 when none). */
+  private manifestJseq(): number {
+    if (!fs.existsSync(path.join(this.out, MANIFEST_FILE))) return -1;
+    const m = readManifest(this.out);
+    const r = (m.stats as { recorder?: { journal_seq?: unknown } }).recorder;
+    return typeof r?.journal_seq === 'number' ? r.journal_seq : -1;
+  }
+
+  private loadCheckpoint(): void {
+    const file = path.join(this.out, CHECKPOINT_FILE);
+    if (!fs.existsSync(file)) return;
+    let ck: CheckpointFile;
+    try {
+      ck = JSON.parse(fs.readFileSync(file, 'utf8')) as CheckpointFile;
+    } catch (e) {
+      throw new FlowlabError(`checkpoint '${file}' is unreadable: ${describeError(e)}`);
+    }
+    for (const [k, v] of Object.entries(ck.trade_ids ?? {})) this.trades.set(k, TradeIds.from(v));
+    for (const [k, v] of Object.entries(ck.last_ids ?? {})) this.lastIds.set(k, v);
+  }
+
+  private newWriter(): DatasetWriter {
+    return new DatasetWriter(this.out, {
+      rotateSec: this.cfg.parquet_rotate_sec,
+      depthLevels: this.cfg.depth_levels,
+      append: true,
+      source: { type: 'recorder', endpoint: this.endpoint, streams: this.streams, symbols: this.symbols },
+    });
+  }
+
+  /** Part files (and temp files) under the dataset that the manifest does not list: leftovers of an interrupted flush. */
+  private removeOrphans(): void {
+    const listed = new Set<string>();
+    if (fs.existsSync(path.join(this.out, MANIFEST_FILE))) for (const f of readManifest(this.out).files) listed.add(f.path);
+    for (const d of fs.readdirSync(this.out)) {
+      if (!d.startsWith('date=')) continue;
+      const entries = fs.readdirSync(path.join(this.out, d), { recursive: true }) as string[];
+      for (const rel of entries) {
+        const full = path.join(this.out, d, rel);
+        const relPath = `${d}/${rel.split(path.sep).join('/')}`;
+        if (!/\.parquet($|\.tmp)|\.tmp-/.test(rel)) continue;
+        if (listed.has(relPath)) continue;
+        if (fs.statSync(full).isFile()) fs.rmSync(full, { force: true });
+      }
+    }
+  }
+
+  /** After a failed write: a fresh writer from the manifest, fed every journal line after the last checkpoint. */
+  private rebuildWriter(): void {
+    this.flushJournal();
+    this.removeOrphans();
+    this.writer = this.newWriter();
+    this.depth = new Map();
+    const J = this.checkpointJ;
+    replayJournal(this.journal.dir, (jseq, recv, json) => {
+      if (jseq <= J) return;
+      let msg: unknown;
+      try {
+        msg = JSON.parse(json);
+      } catch {
+        return;
+      }
+      const c = classify(msg);
+      if (typeof c === 'string') {
+        const m = msg as { stream?: string; data?: unknown };
+        if (typeof m?.stream === 'string' && m.stream.endsWith('@depthSnapshot')) this.applySnapshot(m.stream.slice(0, m.stream.indexOf('@')).toUpperCase(), recv, m.data);
+        return;
+      }
+      this.apply(c, recv, json, 'replay');
+    });
+    for (const d of this.depth.values()) d.needSnap = d.diffs;
+  }
+
+  // ------------------------------------------------------------- hourly
+
+  private async writeHourly(final: boolean): Promise<void> {
+    const dir = path.join(this.out, HOURLY_DIR);
+    const nowHour = Math.floor(this.clock.now() / HOUR_MS);
+    const hours = this.coverage.hours().filter((h) => final || h < nowHour).filter((h) => !this.hoursDone.has(h) || final);
+    if (hours.length === 0) return;
+    for (const h of hours) this.coverage.write(dir, h, final && h >= nowHour);
+    if (this.o.hourlyDq !== false) {
+      await this.checkpoint();
+      if (fs.existsSync(path.join(this.out, MANIFEST_FILE)) && readManifest(this.out).files.length > 0) {
+        try {
+          await writeHourlyDq(this.out, dir, hours);
+        } catch (e) {
+          this.log(`hourly dq failed: ${describeError(e)}`);
+        }
+      }
+    }
+    for (const h of hours) if (h < nowHour) this.hoursDone.add(h);
+  }
+}

@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { queryRows, sqlString } from '../../src/io/duck.js';
+import { readManifest } from '../../src/dataset/manifest.js';
+import { readLines } from '../../src/import/lines.js';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CAPTURE = path.resolve(REPO, '../shared/realdata/hftbacktest/spot/btcusdt_20240808.gz');
+
+export function tmpDir(tag: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `flowlab-rec-${tag}-`));
+}
+
+/** Trade ids (`t`) and bookTicker ids (`u`) of the first `maxLines` lines of a capture. */
+export async function captureIds(file: string, maxLines: number): Promise<{ trades: number[]; quotes: number[]; depth: number }> {
+  const trades: number[] = [];
+  const quotes: number[] = [];
+  let depth = 0;
+  let n = 0;
+  outer: for await (const lines of readLines(file)) {
+    for (const line of lines) {
+      if (n++ >= maxLines) break outer;
+      const j = JSON.parse(line.slice(line.indexOf(' ') + 1));
+      if (typeof j.stream !== 'string') continue;
+      if (j.stream.endsWith('@trade')) trades.push(j.data.t);
+      else if (j.stream.endsWith('@bookTicker')) quotes.push(j.data.u);
+      else depth++;
+    }
+  }
+  return { trades, quotes, depth };
+}
+
+/** Ids in a recorded dataset, per kind, in file order (duplicates kept so tests can count them). */
+export async function datasetIds(root: string): Promise<{ trades: number[]; quotes: number[]; depth: number }> {
+  const m = readManifest(root);
+  const files = (kind: string) => m.files.filter((f) => f.kind === kind).map((f) => sqlString(path.join(root, f.path)));
+  const q = async (kind: string, col: string): Promise<number[]> => {
+    const f = files(kind);
+    if (f.length === 0) return [];
+    const rows = await queryRows(`SELECT ${col} AS id FROM read_parquet([${f.join(',')}])`);
+    return rows.map((r) => Number(r.id));
+  };
+  const depth = files('depth').length ? (await q('depth', 'last_update_id')).length : 0;
+  return { trades: await q('trades', 'agg_trade_id'), quotes: await q('quotes', 'update_id'), depth };
+}
+
+/** [missing, duplicated] of `got` against `want` (sets of ids). */
+export function diffIds(want: number[], got: number[]): { missing: number; dups: number; extra: number } {
+  const w = new Set(want);
+  const seen = new Set<number>();
+  let dups = 0;
+  let extra = 0;
+  for (const id of got) {
+    if (seen.has(id)) dups++;
+    seen.add(id);
+    if (!w.has(id)) extra++;
+  }
+  let missing = 0;
+  for (const id of w) if (!seen.has(id)) missing++;
+  return { missing, dups, extra };
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 20): Promise<boolean> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return cond();
+}
