@@ -17,6 +17,7 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   import: async () => (await import('./import.bench.js')).benchImport,
   synth: async () => (await import('./synth.bench.js')).benchSynth,
   eval: async () => (await import('./eval.bench.js')).benchEval,
+  recorder: async () => (await import('./recorder.bench.js')).benchRecorder,
 };
 
 async function main(): Promise<void> {

@@ -5,6 +5,9 @@ import { register as dq } from './dq.js';
 import { register as synth } from './synth.js';
 import { register as replay } from './replay.js';
 import { register as canary } from './canary.js';
+import { register as demo } from './demo.js';
+import { register as record } from './record.js';
+import { register as mockExchange } from './mock-exchange.js';
 
 /** Every CLI command, in help order. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [config, importCmd, synth, dq, replay, canary];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [demo, config, importCmd, synth, dq, replay, canary, record, mockExchange];
