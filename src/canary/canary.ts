@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { replay, runTagText, REPLAY_MANIFEST, type ReplayResult } from '../replay/replay.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { CanaryEngine, type CanaryResult, type SymbolTrack, type StableConfig } from './engine.js';
+import { CanaryEngine, overlapInflation, type CanaryResult, type SymbolTrack, type StableConfig } from './engine.js';
 import { searchWeights, type WeightChoice } from './weights.js';
 import { aucDeLong } from '../eval/auc.js';
 import { ece as eceOf, brier as brierOf } from '../eval/calibration.js';
@@ -101,7 +101,9 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
   fs.mkdirSync(reportDir, { recursive: true });
   const tracks = [...result.tracks.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
   const sampleMs = cfg.fusion.sample_ms;
-  const wopts = { trainMs: cfg.calibration.train_sec * 1000, testMs: cfg.calibration.test_sec * 1000, sampleMs };
+  const vif = overlapInflation(cfg);
+  const aopt = { variance_inflation: vif };
+  const wopts = { trainMs: cfg.calibration.train_sec * 1000, testMs: cfg.calibration.test_sec * 1000, sampleMs, vif };
 
   // per-sample training base rate of its fold (for Brier skill)
   const baseRate = new Map<string, Map<number, number>>();
@@ -146,7 +148,7 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
     };
     const checks: CheckResult[] = [];
     const act = pick((i) => tr.regime.data[i] === 1);
-    const aAuc = aucDeLong(act.s, act.y);
+    const aAuc = aucDeLong(act.s, act.y, aopt);
     checks.push(check('active_auc', `Active AUC >= ${cc.auc_active_min}`, aAuc.auc, aAuc.auc === null ? null : [aAuc.ci_low!, aAuc.ci_high!], aAuc.n, cc.auc_active_min, '>=', aAuc.reason));
     const all = pick(() => true);
     const e = eceOf(all.p, all.y, cfg.calibration.ece_bins);
@@ -163,7 +165,7 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
       const code = tr.sessionNames.indexOf(sess);
       if (code < 0) continue;
       const g = pick((i) => tr.session.data[i] === code);
-      const a = aucDeLong(g.s, g.y);
+      const a = aucDeLong(g.s, g.y, aopt);
       if (a.auc === null) continue;
       const ge = eceOf(g.p, g.y, cfg.calibration.ece_bins);
       const ok = a.auc >= 0.6 && ge.value !== null && ge.value <= cc.ece_max;
@@ -233,7 +235,7 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
     const fe = eceOf(p, y, cfg.calibration.ece_bins);
     const fb = brierOf(p, y);
     const fs_ = skill(tr, (i) => tr.fold.data[i] === f.fold);
-    const fa = aucDeLong(s, y);
+    const fa = aucDeLong(s, y, aopt);
     calRows.push([f.symbol, f.fold, f.fold_start_ms, f.status, f.platt_train_samples, f.platt_test_samples, f.A, f.B, f.train_base_rate, fe.value, fb.value, fs_.value, fa.auc]);
   }
   writeCsv(put('calibration_summary.csv'), ['symbol', 'fold', 'fold_start_ms', 'status', 'platt_train_samples', 'platt_test_samples', 'A', 'B', 'train_base_rate', 'ece', 'brier', 'brier_skill', 'auc'], calRows);
@@ -250,7 +252,7 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
       { name: 'vol_tertile', codes: cat.vol_tertile, names: VOL_TERTILE_NAMES },
       { name: 'scenario_2x2', codes: cat.scenario, names: SCENARIO_NAMES },
     ];
-    const rows = evaluateSlices({ score: cat.score, y: cat.y, prob: cat.prob }, dims, { sample_ms: sampleMs, ece_bins: cfg.calibration.ece_bins });
+    const rows = evaluateSlices({ score: cat.score, y: cat.y, prob: cat.prob }, dims, { sample_ms: sampleMs, ece_bins: cfg.calibration.ece_bins, auc: aopt });
     for (const r of rows) {
       const dimCodes = r.dim === 'all' ? null : dims.find((d) => d.name === r.dim)!.codes;
       const sk = skillOf(cat, (i) => dimCodes === null || dimCodes[i] === r.code, baseRate);

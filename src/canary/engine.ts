@@ -167,6 +167,8 @@ export class CanaryEngine implements PipelineObserver {
   private readonly trainMs: number;
   private readonly testMs: number;
   private readonly stableInit: StableConfig[];
+  /** DeLong variance inflation: samples per label horizon (overlapping labels). */
+  readonly vif: number;
   readonly tracks = new Map<string, SymbolTrack>();
   readonly timeseries: TimeseriesRow[] = [];
   readonly merge: MergeRow[] = [];
@@ -187,6 +189,7 @@ export class CanaryEngine implements PipelineObserver {
     this.trainMs = config.calibration.train_sec * 1000;
     this.testMs = config.calibration.test_sec * 1000;
     this.stableInit = stable.slice(-config.canary.keep_fingerprints);
+    this.vif = overlapInflation(config);
   }
 
   private track(symbol: string, calc: SymbolCalc | null): SymbolTrack {
@@ -356,7 +359,7 @@ export class CanaryEngine implements PipelineObserver {
   private decide(tr: SymbolTrack, T: number): void {
     const cc = this.c.canary;
     const winMs = cc.auc_window_sec * 1000;
-    const opts = { window_ms: winMs, merge_window_ms: cc.merge_window_sec * 1000, ece_bins: this.c.calibration.ece_bins };
+    const opts = { window_ms: winMs, merge_window_ms: cc.merge_window_sec * 1000, ece_bins: this.c.calibration.ece_bins, variance_inflation: this.vif };
     const decisions = new Map<SliceName, Decision>();
     for (const s of EVAL_SLICES) decisions.set(s, evaluateAt(T, this.window(tr, T, s, winMs), opts));
     const all = decisions.get('all')!;
@@ -567,6 +570,14 @@ export class CanaryEngine implements PipelineObserver {
     this.folds.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.fold - b.fold));
     return { tracks: this.tracks, timeseries: this.timeseries, merge: this.merge, incidents: this.incidents, folds: this.folds, fingerprints: this.fingerprints };
   }
+}
+
+/**
+ * Variance inflation for AUCs over fusion samples: samples every sample_ms with
+ * labels over the horizon overlap horizon / sample_ms times (at least 1).
+ */
+export function overlapInflation(c: FlowlabConfig): number {
+  return Math.max(1, (c.labels.horizons_s[0] * 1000) / c.fusion.sample_ms);
 }
 
 function applyWeights(calc: SymbolCalc, cfg: StableConfig): void {

@@ -54,7 +54,7 @@ function sliceRows(tr: SymbolTrack, regime: number, lo: number, hi: number, out:
 export function searchWeights(
   tracks: readonly SymbolTrack[],
   slice: 'Active' | 'Quiet',
-  opts: { trainMs: number; testMs: number; sampleMs: number },
+  opts: { trainMs: number; testMs: number; sampleMs: number; vif: number },
 ): WeightChoice {
   const regime = slice === 'Active' ? 1 : 0;
   let t0 = Infinity;
@@ -104,7 +104,7 @@ export function searchWeights(
       }
     }
   }
-  const a = aucDeLong(oosScore, oosY, { min_per_class: 30 });
+  const a = aucDeLong(oosScore, oosY, { min_per_class: 30, variance_inflation: opts.vif });
   return {
     slice,
     w_ofi: last,

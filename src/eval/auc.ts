@@ -49,6 +49,14 @@ export interface AucOptions {
   readonly min_per_class?: number;
   /** Two-sided normal quantile of the CI; default 1.959964 (95%). */
   readonly z?: number;
+  /**
+   * Multiply the DeLong variance by this (default 1). DeLong assumes
+   * independent samples; samples every Δ with labels over a horizon H (and
+   * features over overlapping windows) are strongly autocorrelated, so callers
+   * pass H / Δ, the number of samples per horizon: an effective-sample-size
+   * correction (n_eff = n / (H / Δ)), as for overlapping returns.
+   */
+  readonly variance_inflation?: number;
   readonly scratch?: AucScratch;
 }
 
@@ -82,14 +90,16 @@ export function aucDeLong(score: ArrayLike<number>, y: ArrayLike<number>, opts: 
     if (yi === 1) P[m++] = s;
     else if (yi === 0) N[n++] = s;
   }
-  return aucFromSplit(P, m, N, n, len - m - n, minPer, opts.z ?? Z95);
+  const vif = opts.variance_inflation ?? 1;
+  if (!(vif >= 1)) throw new RangeError(`aucDeLong: variance_inflation must be >= 1, got ${vif}`);
+  return aucFromSplit(P, m, N, n, len - m - n, minPer, opts.z ?? Z95, vif);
 }
 
 /**
  * The same from already split, unsorted positive / negative scores (no NaN):
  * sorts pos[0..m) and neg[0..n) in place.
  */
-export function aucFromSplit(pos: Float64Array, m: number, neg: Float64Array, n: number, excluded = 0, minPer = DEFAULT_MIN_SAMPLES, z = Z95): AucResult {
+export function aucFromSplit(pos: Float64Array, m: number, neg: Float64Array, n: number, excluded = 0, minPer = DEFAULT_MIN_SAMPLES, z = Z95, vif = 1): AucResult {
   const base = { n: m + n, n_pos: m, n_neg: n, n_excluded: excluded };
   if (m < minPer || n < minPer) {
     return {
@@ -130,7 +140,7 @@ export function aucFromSplit(pos: Float64Array, m: number, neg: Float64Array, n:
   const auc = 0.5 + s10 / m;
   const var10 = m > 1 ? Math.max(0, (q10 - (s10 * s10) / m) / (m - 1)) : NaN;
   const var01 = n > 1 ? Math.max(0, (q01 - (s01 * s01) / n) / (n - 1)) : NaN;
-  const vr = var10 / m + var01 / n;
+  const vr = (var10 / m + var01 / n) * vif;
   if (!Number.isFinite(vr)) return { ...base, value: auc, auc, var: null, ci_low: null, ci_high: null, reason: 'variance undefined (need >= 2 per class)' };
   const h = z * Math.sqrt(vr);
   return {

@@ -41,6 +41,8 @@ export interface RollingInput {
 }
 
 export interface RollingOptions {
+  /** DeLong variance inflation for overlapping samples (see AucOptions.variance_inflation). */
+  readonly variance_inflation?: number;
   readonly window_ms?: number;
   readonly merge_window_ms?: number;
   readonly min_per_class?: number;
@@ -105,6 +107,7 @@ export class RollingEvaluator {
   private readonly windowMs: number;
   private readonly mergeMs: number;
   private readonly minPer: number;
+  private readonly vif: number;
   private readonly bins: number;
   private readonly minN: number;
   private readonly scratch = new AucScratch();
@@ -124,6 +127,7 @@ export class RollingEvaluator {
     this.windowMs = checkPos('window_ms', opts.window_ms ?? 600_000);
     this.mergeMs = checkPos('merge_window_ms', opts.merge_window_ms ?? 300_000);
     this.minPer = checkInt('min_per_class', opts.min_per_class ?? DEFAULT_MIN_SAMPLES, 1);
+    this.vif = opts.variance_inflation ?? 1;
     this.bins = checkInt('ece_bins', opts.ece_bins ?? 10, 1);
     this.minN = checkInt('min_samples', opts.min_samples ?? DEFAULT_MIN_SAMPLES, 1);
   }
@@ -158,7 +162,7 @@ export class RollingEvaluator {
         }
       }
     }
-    const auc = aucDeLong(this.s.subarray(0, k), this.y.subarray(0, k), { min_per_class: this.minPer, scratch: this.scratch });
+    const auc = aucDeLong(this.s.subarray(0, k), this.y.subarray(0, k), { min_per_class: this.minPer, scratch: this.scratch, variance_inflation: this.vif });
     const e = prob ? ece(this.p.subarray(0, kp), this.py.subarray(0, kp), this.bins, { min_samples: this.minN }) : null;
     let nm = 0;
     if (md) {
