@@ -18,6 +18,7 @@ import type http from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { Registry } from 'prom-client';
 import { DatasetWriter } from '../src/dataset/writer.js';
+import type { RawSink } from '../src/core/types.js';
 import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
 import { WsCaptureImporter } from '../src/import/wscapture.js';
 import { FlowlabError, describeError } from '../src/core/errors.js';
@@ -89,6 +90,19 @@ export interface RecorderOptions {
   readonly beforeWrite?: () => void;
   /** Measure frame -> journal write / fsync latency (bench). */
   readonly measureLatency?: boolean;
+  /**
+   * Sees every trade and quote accepted from the network, right after the
+   * dataset writer took it, with the recv_seq the writer assigned (flowlab
+   * live runs the pipeline on it). Journal replays at start-up and after a
+   * write error are not shown again.
+   */
+  readonly tap?: LiveTap;
+}
+
+/** Receives accepted ticks in writer call order (= arrival order). */
+export interface LiveTap {
+  trade(recvSeq: number, ...a: Parameters<RawSink['trade']>): void;
+  quote(recvSeq: number, ...a: Parameters<RawSink['quote']>): void;
 }
 
 /** Exact trade-id memory for one (symbol, trade stream): contiguous prefix + ids above it. */
@@ -242,8 +256,25 @@ export class Recorder {
   readonly fsyncLatencyMs: number[] = [];
   private batchesAwaitingSync: { upTo: number; t0: number }[] = [];
 
+  /** The writer plus the live tap (null without a tap). */
+  private readonly teeSink: RawSink | null;
+
   constructor(o: RecorderOptions) {
     this.o = o;
+    const tap = o.tap;
+    this.teeSink = tap
+      ? {
+          trade: (...a: Parameters<RawSink['trade']>) => {
+            this.writer.trade(...a);
+            tap.trade(this.writer.nextSeq - 1, ...a);
+          },
+          quote: (...a: Parameters<RawSink['quote']>) => {
+            this.writer.quote(...a);
+            tap.quote(this.writer.nextSeq - 1, ...a);
+          },
+          depth: (...a: Parameters<RawSink['depth']>) => this.writer.depth(...a),
+        }
+      : null;
     if (o.symbols.length === 0) throw new FlowlabError('recorder: no symbols', 2);
     this.symbols = [...new Set(o.symbols.map((s) => validateSymbol(s, '--symbols')))];
     this.cfg = { ...DEFAULT_RECORDER_CONFIG, ...(o.config ?? {}) };
@@ -517,7 +548,7 @@ export class Recorder {
     const k = this.counters;
     k.messages[c.type] = (k.messages[c.type] ?? 0) + 1;
     if (c.type === 'trade' || c.type === 'aggTrade' || c.type === 'bookTicker') {
-      const bad = emitTradeOrQuote(this.writer, c, recvMs);
+      const bad = emitTradeOrQuote(mode !== 'replay' && this.teeSink ? this.teeSink : this.writer, c, recvMs);
       if (bad !== null) {
         k.bad_rows[bad] = (k.bad_rows[bad] ?? 0) + 1;
         return;

@@ -74,7 +74,7 @@ export interface CanaryRun {
 }
 
 /** The rollback chain: the config in force last, its `extends` base before it. */
-function stableChain(c: LoadedConfig): StableConfig[] {
+export function stableChain(c: LoadedConfig): StableConfig[] {
   const here: StableConfig = { fingerprint: c.fingerprint, defaults: { ...c.config.fusion.weights, gate: c.config.fusion.gate }, overrides: c.config.fusion.slice_overrides };
   if (c.files.length < 2) return [here];
   const base = loadConfig(c.files[c.files.length - 2], {});
@@ -82,8 +82,7 @@ function stableChain(c: LoadedConfig): StableConfig[] {
 }
 
 export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
-  const cfg = req.config.config;
-  const engine = new CanaryEngine(cfg, stableChain(req.config));
+  const engine = new CanaryEngine(req.config.config, stableChain(req.config));
   const rep = await replay({
     data: req.data,
     config: req.config,
@@ -96,6 +95,18 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
     progress: req.progress,
     observer: engine,
   });
+  return writeCanaryReport({ rep, engine, config: req.config, configPath: req.configPath, runTag: req.runTag });
+}
+
+/**
+ * The canary artifacts of a finished run whose pipeline fed `engine` (a replay,
+ * or a live run): report files, verdicts, weight overlay, the markdown report,
+ * and the run's manifest / run_tag.txt extended with them.
+ */
+export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEngine; config: LoadedConfig; configPath: string; runTag: string }): Promise<CanaryRun> {
+  const { rep, engine } = a;
+  const req = { config: a.config, configPath: a.configPath, runTag: a.runTag };
+  const cfg = req.config.config;
   const result = engine.finish();
   const reportDir = path.join(rep.runDir, REPORT_DIR);
   fs.mkdirSync(reportDir, { recursive: true });

@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Dataset, arrivalBlocks, type ReadOptions } from '../dataset/reader.js';
+import type { PartFileInfo } from '../dataset/manifest.js';
 import { Pipeline, type DerivedBlock, type PipelineObserver } from '../pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
 import { writeParquet, type OutColumn } from '../io/duck.js';
@@ -90,7 +91,7 @@ function dateOf(ms: number): string {
 }
 
 /** Write one derived block, split at UTC date boundaries; returns the files written. */
-async function writeBlock(dataDir: string, b: DerivedBlock): Promise<OutputFile[]> {
+export async function writeBlock(dataDir: string, b: DerivedBlock): Promise<OutputFile[]> {
   const out: OutputFile[] = [];
   const ts = b.ts;
   let start = 0;
@@ -184,27 +185,43 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
   } finally {
     bar?.stop();
   }
-  outputs.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const manifest = await finalizeRun({ runDir, runTag: req.runTag, datasetRoot: ds.root, inputs, selection: { symbols, from_ms: fromMs ?? null, to_ms: toMs ?? null }, config: req.config, blockRows, ticks, pipeline, outputs });
+  return { runDir, manifest, ticks };
+}
 
-  const summary = pipeline.symbolSummary();
+/** Write manifest.json and run_tag.txt of a finished run (replay, canary or live). */
+export async function finalizeRun(a: {
+  runDir: string;
+  runTag: string;
+  datasetRoot: string;
+  inputs: readonly PartFileInfo[];
+  selection: ReplayManifest['selection'];
+  config: LoadedConfig;
+  blockRows: number;
+  ticks: number;
+  pipeline: Pipeline;
+  outputs: OutputFile[];
+}): Promise<ReplayManifest> {
+  a.outputs.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  const inputs = [...a.inputs].sort((x, y) => (x.path < y.path ? -1 : 1));
   const manifest: ReplayManifest = {
     flowlab_version: FLOWLAB_VERSION,
     code_sha256: await codeHash(),
-    run_tag: req.runTag,
-    dataset: { path: ds.root, files_sha256: sha256(inputs.map((f) => `${f.path} ${f.sha256}`).join('\n')) },
-    selection: { symbols, from_ms: fromMs ?? null, to_ms: toMs ?? null },
+    run_tag: a.runTag,
+    dataset: { path: a.datasetRoot, files_sha256: sha256(inputs.map((f) => `${f.path} ${f.sha256}`).join('\n')) },
+    selection: a.selection,
     inputs: inputs.map((f) => ({ path: f.path, sha256: f.sha256, rows: f.rows })),
-    config_fingerprint: req.config.fingerprint,
-    config_version: cfg.version,
-    config: JSON.parse(canonicalJson(cfg)),
-    block_rows: blockRows,
-    counters: { ticks, ...pipeline.counters },
-    symbols: summary,
-    outputs,
+    config_fingerprint: a.config.fingerprint,
+    config_version: a.config.config.version,
+    config: JSON.parse(canonicalJson(a.config.config)),
+    block_rows: a.blockRows,
+    counters: { ticks: a.ticks, ...a.pipeline.counters },
+    symbols: a.pipeline.symbolSummary(),
+    outputs: a.outputs,
   };
-  fs.writeFileSync(path.join(runDir, REPLAY_MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
-  fs.writeFileSync(path.join(runDir, RUN_TAG_FILE), runTagText(manifest, req.config));
-  return { runDir, manifest, ticks };
+  fs.writeFileSync(path.join(a.runDir, REPLAY_MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+  fs.writeFileSync(path.join(a.runDir, RUN_TAG_FILE), runTagText(manifest, a.config));
+  return manifest;
 }
 
 /** `run_tag.txt`: the facts a reader needs first, one `key=value` per line. */

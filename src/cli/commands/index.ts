@@ -8,6 +8,7 @@ import { register as canary } from './canary.js';
 import { register as demo } from './demo.js';
 import { register as record } from './record.js';
 import { register as mockExchange } from './mock-exchange.js';
+import { register as live } from './live.js';
 
 /** Every CLI command, in help order. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [demo, config, importCmd, synth, dq, replay, canary, record, mockExchange];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [demo, config, importCmd, synth, dq, replay, canary, record, mockExchange, live];
