@@ -15,8 +15,6 @@ import {
   DuckDBInstance,
   DuckDBVector,
   DOUBLE,
-  BIGINT,
-  BOOLEAN,
   VARCHAR,
   TINYINT,
   type DuckDBType,
@@ -51,7 +49,7 @@ export type OutColumn =
   | { readonly name: string; readonly type: 'f64'; readonly data: Float64Array; readonly nullNaN?: boolean }
   | { readonly name: string; readonly type: 'i64'; readonly data: Float64Array }
   | { readonly name: string; readonly type: 'bool'; readonly data: Int8Array }
-  | { readonly name: string; readonly type: 'i8'; readonly data: Int8Array | Uint8Array }
+  | { readonly name: string; readonly type: 'i8'; readonly data: Int8Array }
   | { readonly name: string; readonly type: 'str'; readonly data: readonly string[] }
   | { readonly name: string; readonly type: 'const'; readonly value: string }
   /** Strings from a small dictionary: row i is names[codes[i]], or NULL when codes[i] < 0. */
@@ -60,25 +58,6 @@ export type OutColumn =
   | { readonly name: string; readonly type: 'f64list'; readonly data: Float64Array; readonly stride: number; readonly counts: Uint8Array };
 
 const CHUNK = 2048;
-
-function duckType(c: OutColumn): DuckDBType {
-  switch (c.type) {
-    case 'f64':
-      return DOUBLE;
-    case 'i64':
-      return BIGINT;
-    case 'bool':
-      return BOOLEAN;
-    case 'i8':
-      return TINYINT;
-    case 'str':
-    case 'const':
-    case 'codes':
-      return VARCHAR;
-    case 'f64list':
-      throw new Error('lists are expanded before typing');
-  }
-}
 
 interface FlatCol {
   readonly name: string;
@@ -105,6 +84,12 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
           name,
           type: DOUBLE,
           fill(vec, from, n) {
+            // levels past a row's count are cut by list_slice below, so they need no NULL
+            const items = itemsOf(vec);
+            if (items instanceof Float64Array) {
+              for (let i = 0; i < n; i++) items[i] = c.data[(from + i) * c.stride + lvl];
+              return;
+            }
             for (let i = 0; i < n; i++) {
               const r = from + i;
               vec.setItem(i, lvl < c.counts[r] ? c.data[r * c.stride + lvl] : null);
@@ -123,61 +108,69 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
       select.push(`list_slice([${parts.join(', ')}], 1, ${sqlIdent(cnt)}) AS ${sqlIdent(c.name)}`);
       continue;
     }
-    const type = duckType(c);
-    select.push(sqlIdent(c.name));
-    flat.push({
-      name: c.name,
-      type,
-      fill(vec, from, n) {
-        switch (c.type) {
-          case 'f64': {
-            const items = itemsOf(vec);
-            if (items instanceof Float64Array && !c.nullNaN) {
-              items.set(c.data.subarray(from, from + n));
-              // validity is all-valid in a fresh chunk
-            } else {
-              for (let i = 0; i < n; i++) {
-                const v = c.data[from + i];
-                vec.setItem(i, c.nullNaN && Number.isNaN(v) ? null : v);
-              }
-            }
-            break;
-          }
-          case 'i64': {
-            const items = itemsOf(vec);
-            if (items instanceof BigInt64Array) {
-              for (let i = 0; i < n; i++) items[i] = BigInt(c.data[from + i]);
-            } else {
-              for (let i = 0; i < n; i++) vec.setItem(i, BigInt(c.data[from + i]));
-            }
-            break;
-          }
-          case 'bool':
-            for (let i = 0; i < n; i++) {
-              const v = c.data[from + i];
-              vec.setItem(i, v < 0 ? null : v === 1);
-            }
-            break;
-          case 'i8':
+    const id = sqlIdent(c.name);
+    switch (c.type) {
+      case 'const':
+        // no staging column: the literal goes into the COPY select
+        select.push(`${sqlString(c.value)} AS ${id}`);
+        break;
+      case 'f64':
+      case 'i64':
+        // staged as DOUBLE (bulk copy into the vector); i64 is cast on the way out (exact below 2^53)
+        select.push(c.type === 'i64' ? `${id}::BIGINT AS ${id}` : id);
+        flat.push({ name: c.name, type: DOUBLE, fill: (vec, from, n) => fillF64(vec, c.data, from, n, c.type === 'f64' && c.nullNaN === true) });
+        break;
+      case 'bool':
+        // staged as TINYINT 1 / 0 / -1 (null)
+        select.push(`(CASE WHEN ${id} < 0 THEN NULL ELSE ${id} = 1 END) AS ${id}`);
+        flat.push({ name: c.name, type: TINYINT, fill: (vec, from, n) => fillI8(vec, c.data, from, n) });
+        break;
+      case 'i8':
+        select.push(id);
+        flat.push({ name: c.name, type: TINYINT, fill: (vec, from, n) => fillI8(vec, c.data, from, n) });
+        break;
+      case 'codes': {
+        // staged as TINYINT codes; names looked up in the select (code < 0 = NULL)
+        const names = c.names.length > 0 ? `[${c.names.map(sqlString).join(', ')}]` : '[]::VARCHAR[]';
+        select.push(`(CASE WHEN ${id} < 0 THEN NULL ELSE ${names}[${id} + 1] END) AS ${id}`);
+        flat.push({ name: c.name, type: TINYINT, fill: (vec, from, n) => fillI8(vec, c.codes, from, n) });
+        break;
+      }
+      case 'str':
+        select.push(id);
+        flat.push({
+          name: c.name,
+          type: VARCHAR,
+          fill(vec, from, n) {
             for (let i = 0; i < n; i++) vec.setItem(i, c.data[from + i]);
-            break;
-          case 'str':
-            for (let i = 0; i < n; i++) vec.setItem(i, c.data[from + i]);
-            break;
-          case 'const':
-            for (let i = 0; i < n; i++) vec.setItem(i, c.value);
-            break;
-          case 'codes':
-            for (let i = 0; i < n; i++) {
-              const code = c.codes[from + i];
-              vec.setItem(i, code < 0 ? null : c.names[code]);
-            }
-            break;
-        }
-      },
-    });
+          },
+        });
+        break;
+    }
   }
   return { flat, select };
+}
+
+function fillF64(vec: DuckDBVector, data: Float64Array, from: number, n: number, nullNaN: boolean): void {
+  const items = itemsOf(vec);
+  if (items instanceof Float64Array) {
+    items.set(data.subarray(from, from + n));
+    if (nullNaN) for (let i = 0; i < n; i++) if (data[from + i] !== data[from + i]) vec.setItem(i, null);
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const v = data[from + i];
+    vec.setItem(i, nullNaN && v !== v ? null : v);
+  }
+}
+
+function fillI8(vec: DuckDBVector, data: Int8Array, from: number, n: number): void {
+  const items = itemsOf(vec);
+  if (items instanceof Int8Array) {
+    items.set(data.subarray(from, from + n));
+    return;
+  }
+  for (let i = 0; i < n; i++) vec.setItem(i, data[from + i]);
 }
 
 let tableSeq = 0;
