@@ -1,0 +1,122 @@
+// %% [markdown]
+// # 03 · Calibration
+//
+// Reliability before and after Platt scaling, ECE / Brier per walk-forward fold, and the drift of Platt's A and B.
+//
+// - *Before*: the raw fusion score mapped by rank to [0, 1] (`rank / (n − 1)` over the labelled samples of the symbol) — what a
+//   naive reader of the score as a probability would see.
+// - *After*: the walk-forward Platt probability the canary published (`prob` in `eval_samples.parquet`: fitted on the previous
+//   `train_sec` of resolved labels, applied to the next `test_sec`).
+// - Per fold: `calibration_summary.csv` (ECE with 10 equal-width bins, Brier, Brier skill vs the training base rate, A, B).
+
+// %%
+import * as nb from './lib.js';
+const P = nb.params({ symbols: ['ADAUSDT', 'SOLUSDT'], from: '', hours: 12, runTag: nb.NB_RUN_TAG });
+const ECE_MAX = 0.1;
+console.log(JSON.stringify(P));
+
+// %%
+const C = await nb.cell('canary run', async () => {
+  const w = nb.window(P, await nb.ensureDefaultDataset());
+  const c = await nb.ensureCanary(P.runTag, w);
+  console.log(`${c.reused ? 'reused' : `ran (${c.seconds.toFixed(1)} s)`} canary ${P.runTag}: ${c.reportDir}`);
+  return { ...c, w };
+});
+
+// %% [markdown]
+// ## Reliability diagrams
+
+// %%
+const REL = await nb.cell('reliability', async () => {
+  const { ece } = nb.load('eval/calibration');
+  const out: Record<string, unknown>[] = [];
+  for (const s of C!.w.symbols) {
+    const rows = await nb.sql(
+      `SELECT score, prob, y FROM read_parquet('${C!.reportDir}/eval_samples.parquet')
+       WHERE symbol = '${s}' AND y IN (0, 1) AND score IS NOT NULL AND isfinite(score) ORDER BY score`,
+    );
+    const n = rows.length;
+    const y = rows.map((r) => r.y as number);
+    const rank = rows.map((_, i) => (n > 1 ? i / (n - 1) : 0.5));
+    const withProb = rows.filter((r) => r.prob !== null && Number.isFinite(r.prob as number));
+    const before = ece(rank, y, 10);
+    const after = ece(withProb.map((r) => r.prob as number), withProb.map((r) => r.y as number), 10);
+    const trace = (e: { bins: { mean_p: number | null; mean_y: number | null; count: number }[] }, name: string, color: string) => {
+      const b = e.bins.filter((x) => x.count > 0);
+      return { x: b.map((x) => x.mean_p), y: b.map((x) => x.mean_y), text: b.map((x) => `n=${x.count}`), name, type: 'scatter', mode: 'lines+markers', line: { color } };
+    };
+    nb.plot(
+      [
+        { x: [0, 1], y: [0, 1], name: 'perfect', type: 'scatter', mode: 'lines', line: { dash: 'dot', color: '#888' } },
+        trace(before, `before: rank-mapped score (ECE ${before.value?.toFixed(3)})`, '#d62728'),
+        trace(after, `after: walk-forward Platt (ECE ${after.value?.toFixed(3)})`, '#1f77b4'),
+      ],
+      { title: `${s}: reliability (10 equal-width bins)`, xaxis: { title: 'mean predicted P(up)', range: [0, 1] }, yaxis: { title: 'observed frequency of up', range: [0, 1] } },
+      420,
+    );
+    out.push({ symbol: s, labelled: n, ece_before_rank: before.value, calibrated: withProb.length, ece_after_platt: after.value });
+  }
+  nb.table(out);
+  return out;
+});
+
+// %% [markdown]
+// The end-of-run ECE in `verdicts.json` is computed over the same calibrated samples; the two must agree.
+
+// %%
+await nb.cell('ece cross-check', () => {
+  const fs = require('fs');
+  const v = JSON.parse(fs.readFileSync(`${C!.reportDir}/verdicts.json`, 'utf8'));
+  for (const r of REL!) {
+    const chk = v.symbols[r.symbol as string].checks.find((c: { name: string }) => c.name === 'ece');
+    const same = chk.value !== null && Math.abs(chk.value - (r.ece_after_platt as number)) < 1e-9;
+    console.log(`ECE ${r.symbol} notebook=${(r.ece_after_platt as number).toFixed(4)} verdicts=${chk.value === null ? 'null' : chk.value.toFixed(4)} ${same ? 'equal' : 'DIFFERENT'}`);
+  }
+});
+
+// %% [markdown]
+// ## ECE and Brier over time (walk-forward folds)
+
+// %%
+const CAL = await nb.cell('folds', () => {
+  const rows = nb.csv(`${C!.reportDir}/calibration_summary.csv`).filter((r) => C!.w.symbols.includes(r.symbol as string));
+  const tr = (metric: string, axis: string) =>
+    C!.w.symbols.map((s: string) => {
+      const mine = rows.filter((r) => r.symbol === s);
+      return { x: mine.map((r) => nb.iso(r.fold_start_ms as number)), y: mine.map((r) => r[metric]), name: `${s} ${metric}`, yaxis: axis, type: 'scatter', mode: 'lines+markers' };
+    });
+  const t0 = nb.iso(C!.w.fromMs);
+  const t1 = nb.iso(C!.w.toMs);
+  nb.plot([...tr('ece', 'y'), ...tr('brier', 'y2')], {
+    title: 'per-fold test ECE (top) and Brier (bottom)',
+    grid: { rows: 2, columns: 1, pattern: 'coupled' },
+    yaxis: { title: 'ECE' },
+    yaxis2: { title: 'Brier' },
+    shapes: [{ type: 'line', xref: 'x', yref: 'y', x0: t0, x1: t1, y0: ECE_MAX, y1: ECE_MAX, line: { dash: 'dash', color: '#d62728' } }],
+  }, 560);
+  return rows;
+});
+
+// %% [markdown]
+// ## Drift of Platt A and B across folds
+// `P(up) = 1 / (1 + exp(A·score + B))`: A < 0 means a higher score is more likely up; |A| is the score's slope, B the bias.
+// Folds with too few resolved training labels are `insufficient` (no fit, calibration paused).
+
+// %%
+await nb.cell('platt drift', () => {
+  const tr = (k: string, axis: string) =>
+    C!.w.symbols.map((s: string) => {
+      const mine = CAL!.filter((r) => r.symbol === s && r.status === 'ok');
+      return { x: mine.map((r) => nb.iso(r.fold_start_ms as number)), y: mine.map((r) => r[k]), name: `${s} ${k}`, yaxis: axis, type: 'scatter', mode: 'lines+markers' };
+    });
+  nb.plot([...tr('A', 'y'), ...tr('B', 'y2')], { title: 'Platt A (top) and B (bottom) per fold', grid: { rows: 2, columns: 1, pattern: 'coupled' }, yaxis: { title: 'A' }, yaxis2: { title: 'B' } }, 520);
+  const summary = C!.w.symbols.map((s: string) => {
+    const ok = CAL!.filter((r) => r.symbol === s && r.status === 'ok');
+    const a = ok.map((r) => r.A as number);
+    const b = ok.map((r) => r.B as number);
+    const sd = (x: number[]) => { const m = x.reduce((p, q) => p + q, 0) / x.length; return Math.sqrt(x.reduce((p, q) => p + (q - m) ** 2, 0) / Math.max(1, x.length - 1)); };
+    return { symbol: s, folds: CAL!.filter((r) => r.symbol === s).length, fitted: ok.length, A_first: a[0] ?? null, A_last: a[a.length - 1] ?? null, A_sd: a.length ? sd(a) : null, B_first: b[0] ?? null, B_last: b[b.length - 1] ?? null, B_sd: b.length ? sd(b) : null };
+  });
+  nb.table(summary);
+  nb.table(CAL!.map((r) => ({ symbol: r.symbol, fold: r.fold, start: nb.iso(r.fold_start_ms as number), status: r.status, train: r.platt_train_samples, test: r.platt_test_samples, A: r.A, B: r.B, ece: r.ece, brier: r.brier, brier_skill: r.brier_skill })));
+});

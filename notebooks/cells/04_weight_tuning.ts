@@ -1,0 +1,159 @@
+// %% [markdown]
+// # 04 · Weight and gate tuning (walk-forward, out-of-sample only)
+//
+// For each regime slice (Active, Quiet), pooled over the run's symbols: at every fold start Tf (every `test_sec`), choose
+// `w_ofi ∈ {0, 0.1, …, 1}` (`w_cvd = 1 − w_ofi`) and `gate ∈ {0, 0.25, 0.5, 1}` maximising AUC on the previous `train_sec`
+// of samples **whose labels resolved by Tf**, then score the next `test_sec` with that choice. Only those test predictions
+// enter the reported AUC (`auc_oos`), next to the base weights (0.6/0.4, gate 0) on the same test samples.
+//
+// The inputs are the canary run's derived fusion table (component z's and the CVD direction in force) joined with
+// `eval_samples.parquet` (labels, resolution times, regime). The project's own `searchWeights` (weights only, gate 0) runs on
+// the same rows as a cross-check against the canary's `verdicts.json`.
+//
+// The chosen weights are written as a slice-weight overlay (`extends` the base config) and the canary is run with it on the
+// **next 12 h**, which neither search saw, next to the base config on the same window.
+
+// %%
+import * as nb from './lib.js';
+const P = nb.params({ symbols: ['ADAUSDT', 'SOLUSDT'], from: '', hours: 12, runTag: nb.NB_RUN_TAG });
+const OVERLAY = 'artifacts/notebooks/nb-default_slice_weights.yaml'; // where the overlay is written (under the project root)
+console.log(JSON.stringify(P));
+
+// %%
+const C = await nb.cell('canary run', async () => {
+  const w = nb.window(P, await nb.ensureDefaultDataset());
+  const c = await nb.ensureCanary(P.runTag, w);
+  console.log(`${c.reused ? 'reused' : `ran (${c.seconds.toFixed(1)} s)`} canary ${P.runTag}: ${c.reportDir}`);
+  const { loadConfig } = nb.load('config/load');
+  const cfg = loadConfig(nb.rootPath(nb.DEFAULT_CONFIG), {}).config;
+  return { ...c, w, trainMs: cfg.calibration.train_sec * 1000, testMs: cfg.calibration.test_sec * 1000, sampleMs: cfg.fusion.sample_ms };
+});
+
+// %%
+const D = await nb.cell('samples', async () => {
+  const out: Record<string, Record<string, unknown>[]> = {};
+  for (const s of C!.w.symbols) {
+    out[s] = await nb.sql(
+      `SELECT CAST(e.ts_ms AS DOUBLE) AS t, f.z_ofi, f.z_cvd, f.cvd_dir, e.y, e.resolved_at_ms, e.regime
+       FROM read_parquet('${C!.reportDir}/eval_samples.parquet') e
+       LEFT JOIN ${nb.derivedGlob(C!.runDir, 'fusion', s)} f ON f.ts_ms = e.ts_ms
+       WHERE e.symbol = '${s}' ORDER BY e.ts_ms`,
+    );
+    const joined = out[s].filter((r) => r.z_ofi !== null || r.z_cvd !== null).length;
+    console.log(`${s}: ${out[s].length} samples, ${joined} with component z's, ${out[s].filter((r) => r.y === 0 || r.y === 1).length} labelled`);
+  }
+  return out;
+});
+
+// %% [markdown]
+// ## Walk-forward search (weights × gate)
+
+// %%
+const WF = await nb.cell('search', () => {
+  const results = ['Active', 'Quiet'].map((slice) => {
+    const rows: nb.SearchRow[] = [];
+    for (const s of C!.w.symbols) {
+      for (const r of D![s]) {
+        if (r.regime !== slice || !(r.y === 0 || r.y === 1)) continue;
+        const zo = r.z_ofi as number | null;
+        const zc = r.z_cvd as number | null;
+        if (zo === null || zc === null || !Number.isFinite(zo) || !Number.isFinite(zc)) continue;
+        rows.push({ t: r.t as number, zo, zc: zc * (r.cvd_dir as number), y: r.y as number, resolved: r.resolved_at_ms as number });
+      }
+    }
+    rows.sort((a, b) => a.t - b.t);
+    return nb.walkForwardSearch(slice, rows, C!.trainMs, C!.testMs);
+  });
+  nb.table(results.map((r) => ({ slice: r.slice, w_ofi: r.w_ofi, w_cvd: r.w_cvd, gate: r.gate, folds: r.folds, n_oos: r.n_oos, auc_oos: r.auc_oos, ci_low: r.ci_low, ci_high: r.ci_high, auc_base_same_samples: r.auc_base })));
+  for (const r of results) {
+    nb.plot(
+      [
+        { x: r.per_fold.map((f) => f.fold_start), y: r.per_fold.map((f) => f.test_auc), name: 'test AUC (OOS)', type: 'scatter', mode: 'lines+markers' },
+        { x: r.per_fold.map((f) => f.fold_start), y: r.per_fold.map((f) => f.train_auc), name: 'train AUC (in-sample)', type: 'scatter', mode: 'lines', line: { dash: 'dot' } },
+        { x: r.per_fold.map((f) => f.fold_start), y: r.per_fold.map((f) => f.w_ofi), name: 'chosen w_ofi', yaxis: 'y2', type: 'scatter', mode: 'lines', line: { shape: 'hv' } },
+        { x: r.per_fold.map((f) => f.fold_start), y: r.per_fold.map((f) => f.gate), name: 'chosen gate', yaxis: 'y2', type: 'scatter', mode: 'lines', line: { shape: 'hv', dash: 'dash' } },
+      ],
+      { title: `${r.slice}: per-fold choice and AUC`, grid: { rows: 2, columns: 1, pattern: 'coupled' }, yaxis: { title: 'AUC' }, yaxis2: { title: 'w_ofi / gate' } },
+      480,
+    );
+  }
+  return results;
+});
+
+// %% [markdown]
+// ## Cross-check: the project's `searchWeights` on the same samples
+// Rebuilt per-symbol tracks from the artifacts; with gate 0 its choice must equal `pooled_weights` in the canary's verdicts.json.
+
+// %%
+await nb.cell('searchWeights cross-check', () => {
+  const fs = require('fs');
+  const { searchWeights } = nb.load('canary/weights');
+  const col = (xs: number[]) => { const data = Float64Array.from(xs); return { data, length: data.length, view: () => data }; };
+  const tracks = C!.w.symbols.map((s: string) => {
+    const rows = D![s];
+    const num = (v: unknown) => (v === null || v === undefined ? NaN : (v as number));
+    return {
+      symbol: s,
+      t: col(rows.map((r) => r.t as number)),
+      regime: col(rows.map((r) => (r.regime === 'Active' ? 1 : r.regime === 'Quiet' ? 0 : -1))),
+      z_ofi: col(rows.map((r) => num(r.z_ofi))),
+      z_cvd: col(rows.map((r) => num(r.z_cvd))),
+      dir: col(rows.map((r) => num(r.cvd_dir))),
+      y: col(rows.map((r) => num(r.y))),
+      resolved_at: col(rows.map((r) => num(r.resolved_at_ms))),
+    };
+  });
+  const v = JSON.parse(fs.readFileSync(`${C!.reportDir}/verdicts.json`, 'utf8'));
+  const rows = (['Active', 'Quiet'] as const).map((slice) => {
+    const mine = searchWeights(tracks, slice, { trainMs: C!.trainMs, testMs: C!.testMs, sampleMs: C!.sampleMs });
+    const theirs = v.pooled_weights.find((w: { slice: string }) => w.slice === slice);
+    return { slice, w_ofi_notebook: mine.w_ofi, w_ofi_verdicts: theirs.w_ofi, auc_oos_notebook: mine.auc_oos, auc_oos_verdicts: theirs.auc_oos, equal: mine.w_ofi === theirs.w_ofi && mine.auc_oos === theirs.auc_oos };
+  });
+  nb.table(rows, 6);
+});
+
+// %% [markdown]
+// ## Overlay and the canary with it on unseen data
+
+// %%
+const OV = await nb.cell('overlay', () => {
+  const { writeWeightOverlay } = nb.load('report/overlay');
+  const usable = WF!.filter((r) => r.w_ofi !== null).map((r) => ({ slice: r.slice, w_ofi: r.w_ofi as number, w_cvd: r.w_cvd as number }));
+  if (usable.length === 0) throw nb.userError('no slice had a fitted fold: no overlay to write');
+  const file = nb.rootPath(OVERLAY);
+  require('fs').mkdirSync(require('path').dirname(file), { recursive: true });
+  const text = writeWeightOverlay(file, nb.rootPath(nb.DEFAULT_CONFIG), usable, {
+    source: `notebooks/04_weight_tuning: walk-forward weight search on canary run ${P.runTag} (${C!.w.symbols.join(',')}); gates found: ${WF!.map((r) => `${r.slice}=${r.gate}`).join(', ')} (not part of a slice overlay)`,
+  });
+  console.log(`wrote ${OVERLAY}:\n${text}`);
+  const { loadConfig } = nb.load('config/load');
+  const lc = loadConfig(file, {});
+  console.log(`overlay loads: fingerprint ${lc.fingerprint}, extends ${lc.files.map((f: string) => require('path').relative(nb.ROOT, f)).join(' <- ')}`);
+  return file;
+});
+
+// %%
+await nb.cell('canary with overlay', async () => {
+  const w2 = { symbols: C!.w.symbols, fromMs: C!.w.toMs, toMs: C!.w.toMs + (C!.w.toMs - C!.w.fromMs) };
+  const base = await nb.ensureCanary(`${P.runTag}-next`, w2);
+  const over = await nb.ensureCanary(`${P.runTag}-overlay`, w2, OVERLAY);
+  console.log(`window ${nb.iso(w2.fromMs)} .. ${nb.iso(w2.toMs)}: base ${base.reused ? 'reused' : `ran ${base.seconds.toFixed(1)} s`}, overlay ${over.reused ? 'reused' : `ran ${over.seconds.toFixed(1)} s`}`);
+  const fs = require('fs');
+  const vb = JSON.parse(fs.readFileSync(`${base.reportDir}/verdicts.json`, 'utf8'));
+  const vo = JSON.parse(fs.readFileSync(`${over.reportDir}/verdicts.json`, 'utf8'));
+  const ib = JSON.parse(fs.readFileSync(`${base.reportDir}/incidents.json`, 'utf8')).incidents;
+  const io = JSON.parse(fs.readFileSync(`${over.reportDir}/incidents.json`, 'utf8')).incidents;
+  const get = (v: any, s: string, k: string) => v.symbols[s].checks.find((c: { name: string }) => c.name === k);
+  nb.table(C!.w.symbols.map((s: string) => ({
+    symbol: s,
+    active_auc_base: get(vb, s, 'active_auc').value,
+    active_auc_overlay: get(vo, s, 'active_auc').value,
+    ece_base: get(vb, s, 'ece').value,
+    ece_overlay: get(vo, s, 'ece').value,
+    incidents_base: ib.filter((i: { symbol: string }) => i.symbol === s).length,
+    incidents_overlay: io.filter((i: { symbol: string }) => i.symbol === s).length,
+    pool_base: vb.symbols[s].include_in_pool,
+    pool_overlay: vo.symbols[s].include_in_pool,
+  })));
+  console.log(`config fingerprints: base ${vb.config_fingerprint}, overlay ${vo.config_fingerprint}`);
+});

@@ -1,0 +1,401 @@
+/**
+ * Notebook-only glue for flowlab's tslab notebooks: loading the project's
+ * modules, parameters and their validation, one-line errors, the shared canary
+ * run, Plotly embedding and a walk-forward weight + gate search.
+ *
+ * Why the project is loaded with `load('canary/canary')` and not with
+ * `import ... from '../src/canary/canary.js'`: tslab compiles cells with
+ * `rootDir` = the kernel's working directory (this folder), so a static import
+ * of a file under ../src fails with "File ... is not under 'rootDir'". The
+ * modules are instead required at run time through tsx's CommonJS hook (tsx is
+ * a project dependency); they share one module cache, so `instanceof
+ * FlowlabError` and the DuckDB connection work as in the CLI. The price is that
+ * project functions are typed `any` inside notebooks.
+ *
+ * Keep this file within TypeScript 5.0 syntax (tslab's compiler).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import * as tslab from 'tslab';
+
+/** The project root: the nearest folder up from the working directory whose package.json is flowlab's. */
+export const ROOT: string = findRoot(process.cwd());
+
+function findRoot(start: string): string {
+  let dir = path.resolve(start);
+  for (;;) {
+    const pj = path.join(dir, 'package.json');
+    if (fs.existsSync(pj)) {
+      try {
+        if (JSON.parse(fs.readFileSync(pj, 'utf8')).name === 'flowlab') return dir;
+      } catch {
+        // not a readable package.json: keep looking
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`notebooks: no flowlab package.json in ${start} or above`);
+    dir = up;
+  }
+}
+
+const req = createRequire(path.join(ROOT, 'package.json'));
+let hooked = false;
+
+/** A project module by its path under src/ without extension, e.g. `load('canary/canary')`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function load(rel: string): any {
+  if (!hooked) {
+    req('tsx/cjs/api').register();
+    hooked = true;
+  }
+  return req(path.join(ROOT, 'src', `${rel}.ts`));
+}
+
+/** Path under the project root. */
+export function rootPath(...parts: string[]): string {
+  return path.join(ROOT, ...parts);
+}
+
+// ------------------------------------------------------------------ errors
+
+/** Notebook state: the first user-facing error stops the cells that follow. */
+export const state: { error: string | null } = { error: null };
+
+function isUserError(e: unknown): boolean {
+  const { FlowlabError } = load('core/errors');
+  return e instanceof FlowlabError;
+}
+
+/** A user-facing error (bad parameter, missing data): shown as one line, never a stack. */
+export function userError(message: string): Error {
+  const { UsageError } = load('core/errors');
+  return new UsageError(message);
+}
+
+/**
+ * Runs one cell's work. A FlowlabError (bad symbol, empty range, missing data)
+ * prints `error: <message>` on one line and marks the notebook failed; later
+ * `cell` calls then print `skipped: ...` instead of running on garbage. Other
+ * errors are bugs: they propagate with their stack so the cell fails.
+ */
+export async function cell<T>(label: string, fn: () => T | Promise<T>): Promise<T | undefined> {
+  if (state.error !== null) {
+    console.log(`skipped: ${label} (see the error above)`);
+    return undefined;
+  }
+  try {
+    return await fn();
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    const msg = (e as Error).message.split('\n')[0];
+    state.error = msg;
+    console.error(`error: ${msg}`);
+    return undefined;
+  }
+}
+
+// ------------------------------------------------------------------ parameters
+
+export interface Params {
+  /** Symbols to analyse (upper case). */
+  symbols: string[];
+  /** Window start: ISO-8601 UTC, or '' for the dataset start. */
+  from: string;
+  /** Window length in hours. */
+  hours: number;
+  /** Run tag of the canary run (artifacts/runtime/<tag>). */
+  runTag: string;
+}
+
+/**
+ * The parameters cell's values with environment overrides (for headless runs):
+ * FLOWLAB_NB_SYMBOLS (comma list), FLOWLAB_NB_FROM (ISO UTC), FLOWLAB_NB_HOURS,
+ * FLOWLAB_NB_RUN_TAG. Values are checked later against the dataset by `window`.
+ */
+export function params(defaults: Params, env: Readonly<Record<string, string | undefined>> = process.env): Params {
+  const p: Params = { ...defaults, symbols: [...defaults.symbols] };
+  if (env.FLOWLAB_NB_SYMBOLS) p.symbols = env.FLOWLAB_NB_SYMBOLS.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (env.FLOWLAB_NB_FROM !== undefined) p.from = env.FLOWLAB_NB_FROM;
+  if (env.FLOWLAB_NB_HOURS) p.hours = Number(env.FLOWLAB_NB_HOURS);
+  if (env.FLOWLAB_NB_RUN_TAG) p.runTag = env.FLOWLAB_NB_RUN_TAG;
+  return p;
+}
+
+export interface Window {
+  readonly symbols: string[];
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+/** Validates parameters against a dataset; throws a one-line FlowlabError naming the bad value. */
+export function window(p: Params, datasetDir: string): Window {
+  const { Dataset } = load('dataset/reader');
+  const ds = new Dataset(datasetDir);
+  const have: string[] = ds.manifest.symbols;
+  if (p.symbols.length === 0) throw userError('parameter symbols is empty (expected e.g. ADAUSDT,SOLUSDT)');
+  const symbols = p.symbols.map((s) => s.toUpperCase());
+  for (const s of symbols) {
+    if (!have.includes(s)) throw userError(`parameter symbols: '${s}' is not in dataset ${path.relative(ROOT, ds.root)} (it has: ${have.join(', ')})`);
+  }
+  const range: [number, number] | undefined = ds.manifest.time_range.recv_ts_ms ?? undefined;
+  if (!range) throw userError(`dataset ${datasetDir} holds no ticks`);
+  let fromMs = Math.floor(range[0] / 3_600_000) * 3_600_000; // the dataset's first whole hour
+  if (p.from !== '') {
+    fromMs = Date.parse(p.from);
+    if (!Number.isFinite(fromMs)) throw userError(`parameter from = '${p.from}' is not an ISO-8601 time (expected e.g. 2024-08-08T00:00:00Z)`);
+  }
+  if (!(typeof p.hours === 'number' && Number.isFinite(p.hours) && p.hours > 0)) {
+    throw userError(`parameter hours = ${p.hours}: empty time range (expected a number of hours > 0)`);
+  }
+  const toMs = fromMs + Math.round(p.hours * 3_600_000);
+  if (fromMs >= range[1] || toMs <= range[0]) {
+    throw userError(`empty time range: [${iso(fromMs)}, ${iso(toMs)}) does not overlap the dataset (${iso(range[0])} .. ${iso(range[1])})`);
+  }
+  return { symbols, fromMs, toMs };
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+// ------------------------------------------------------------------ data and runs
+
+export const DEFAULT_CONFIG = 'config/ofi_cvd/prod.yaml';
+export const NB_RUN_TAG = 'nb-default';
+
+/** The embedded default dataset, synthesized when absent (~20 s); returns its absolute folder. */
+export async function ensureDefaultDataset(): Promise<string> {
+  const { DEFAULT_DATASET_RECIPE, synthesize } = load('synth/index');
+  const dir = rootPath(DEFAULT_DATASET_RECIPE.dir);
+  if (fs.existsSync(path.join(dir, 'manifest.json'))) return dir;
+  const t0 = Date.now();
+  await synthesize(DEFAULT_DATASET_RECIPE.options, dir);
+  console.log(`synthesized ${DEFAULT_DATASET_RECIPE.dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return dir;
+}
+
+export interface CanaryInfo {
+  readonly runDir: string;
+  readonly reportDir: string;
+  readonly reused: boolean;
+  readonly seconds: number;
+}
+
+/**
+ * The canary run `artifacts/runtime/<tag>` for this window and config: reused
+ * when its verdicts.json exists and its manifest has the same selection and
+ * config fingerprint; otherwise (re)run. Only `nb-*` tags are replaced.
+ */
+export async function ensureCanary(tag: string, w: Window, configPath: string = DEFAULT_CONFIG): Promise<CanaryInfo> {
+  const { loadConfig } = load('config/load');
+  const { runCanary } = load('canary/canary');
+  const data = await ensureDefaultDataset();
+  const cfgFile = rootPath(configPath);
+  const config = loadConfig(cfgFile, {});
+  const runDir = rootPath('artifacts', 'runtime', tag);
+  const reportDir = path.join(runDir, 'canary_report');
+  const symbols = [...w.symbols].sort();
+  if (fs.existsSync(path.join(reportDir, 'verdicts.json')) && fs.existsSync(path.join(runDir, 'manifest.json'))) {
+    const m = JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8'));
+    const same =
+      m.config_fingerprint === config.fingerprint &&
+      m.selection.from_ms === w.fromMs &&
+      m.selection.to_ms === w.toMs &&
+      JSON.stringify([...m.selection.symbols].sort()) === JSON.stringify(symbols);
+    if (same) return { runDir, reportDir, reused: true, seconds: 0 };
+    if (!tag.startsWith('nb-')) {
+      throw userError(`run ${tag} exists with another selection or config; pick a new run tag (notebooks only replace nb-* runs)`);
+    }
+  }
+  const t0 = Date.now();
+  await runCanary({
+    data,
+    config,
+    configPath: cfgFile,
+    out: rootPath('artifacts', 'runtime'),
+    runTag: tag,
+    symbols,
+    fromMs: w.fromMs,
+    toMs: w.toMs,
+    overwrite: tag.startsWith('nb-'),
+    progress: false,
+  });
+  return { runDir, reportDir, reused: false, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** SQL rows from DuckDB (small results). */
+export async function sql(query: string): Promise<Record<string, unknown>[]> {
+  const { queryRows } = load('io/duck');
+  return queryRows(query);
+}
+
+/** `read_parquet` over part files of a derived table of a run. */
+export function derivedGlob(runDir: string, kind: string, symbol: string): string {
+  const { sqlString } = load('io/duck');
+  return `read_parquet(${sqlString(path.join(runDir, 'data', '*', `symbol=${symbol}`, `kind=${kind}`, '*.parquet'))}, hive_partitioning = false)`;
+}
+
+/** Rows of a CSV artifact as objects (numbers parsed). */
+export function csv(file: string, text: string[] = []): Record<string, string | number | null>[] {
+  const { readCsv, csvRecords } = load('report/csv');
+  return csvRecords(readCsv(file, { text: ['time_utc', 'symbol', 'slice', 'dimension', 'value', 'reason', 'status', 'fingerprint', 'gates_failed', ...text] }));
+}
+
+// ------------------------------------------------------------------ display
+
+/** An HTML table of plain rows (arquero). */
+export function table(rows: readonly Record<string, unknown>[], digits = 4): void {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const aq = req('arquero');
+  const fmt = rows.map((r) => {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r)) o[k] = typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(digits)) : v;
+    return o;
+  });
+  tslab.display.html(aq.from(fmt).toHTML({ limit: 200 }));
+}
+
+let plotlyShown = false;
+
+function plotlyScript(): string {
+  const file = req.resolve('plotly.js-dist/plotly.js');
+  let code = fs.readFileSync(file, 'utf8');
+  try {
+    code = req('esbuild').transformSync(code, { minify: true }).code;
+  } catch {
+    // esbuild (a tsx dependency) absent: inline the unminified bundle
+  }
+  // hide AMD `define` (classic Notebook's require.js) so the bundle sets window.Plotly
+  return `<script>(function(){var __d=window.define;window.define=undefined;try{\n${code.replace(/<\/script/gi, '<\\/script')}\n}finally{window.define=__d;}})();</script>`;
+}
+
+let chartSeq = 0;
+
+/**
+ * Shows a Plotly chart. The first chart of a kernel session inlines plotly.js
+ * from node_modules (minified when esbuild is available): nothing is fetched at
+ * run time, and the exported HTML works offline.
+ */
+export function plot(data: unknown[], layout: Record<string, unknown> = {}, height = 420): void {
+  const id = `flowlab-plot-${process.pid}-${++chartSeq}`;
+  const lib = plotlyShown ? '' : plotlyScript();
+  plotlyShown = true;
+  const spec = JSON.stringify({ data, layout: { height, margin: { l: 60, r: 20, t: 40, b: 40 }, ...layout } }).replace(/<\//g, '<\\/');
+  tslab.display.html(
+    `${lib}<div id="${id}" style="width:100%;height:${height}px"></div>` +
+      `<script>(function(){var s=${spec};var go=function(){if(window.Plotly){window.Plotly.newPlot('${id}',s.data,s.layout,{responsive:true});}else{setTimeout(go,50);}};go();})();</script>`,
+  );
+}
+
+export const SESSION_COLORS: Record<string, string> = { Tokyo: 'rgba(31,119,180,0.10)', London: 'rgba(44,160,44,0.10)', NY: 'rgba(214,39,40,0.10)' };
+
+/** Plotly shapes shading contiguous runs of one session value along a time axis. */
+export function sessionShapes(ts: ArrayLike<number>, session: ArrayLike<string | null>): Record<string, unknown>[] {
+  const shapes: Record<string, unknown>[] = [];
+  let i = 0;
+  while (i < ts.length) {
+    const s = session[i];
+    let j = i + 1;
+    while (j < ts.length && session[j] === s) j++;
+    if (s !== null && SESSION_COLORS[s]) {
+      shapes.push({ type: 'rect', xref: 'x', yref: 'paper', x0: iso(ts[i]), x1: iso(ts[j - 1]), y0: 0, y1: 1, fillcolor: SESSION_COLORS[s], line: { width: 0 }, layer: 'below' });
+    }
+    i = j;
+  }
+  return shapes;
+}
+
+// ------------------------------------------------------------------ walk-forward weight + gate search
+
+export interface SearchRow {
+  readonly t: number;
+  readonly zo: number;
+  /** z_cvd times the CVD direction in force. */
+  readonly zc: number;
+  readonly y: number;
+  readonly resolved: number;
+}
+
+export interface SearchResult {
+  readonly slice: string;
+  /** Last fold's choice (what one would deploy now); null when no fold could be fitted. */
+  readonly w_ofi: number | null;
+  readonly w_cvd: number | null;
+  readonly gate: number | null;
+  readonly folds: number;
+  /** Out-of-sample AUC over the test windows only, with its DeLong CI. */
+  readonly auc_oos: number | null;
+  readonly ci_low: number | null;
+  readonly ci_high: number | null;
+  readonly n_oos: number;
+  /** OOS AUC of the base weights (0.6, 0.4, gate 0) on the same test samples. */
+  readonly auc_base: number | null;
+  readonly per_fold: { fold_start: string; w_ofi: number; gate: number; train_auc: number; test_auc: number | null; n_test: number }[];
+}
+
+export const W_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
+export const GATE_GRID = [0, 0.25, 0.5, 1];
+
+function fused(w: number, gate: number, r: SearchRow): number {
+  const s = w * r.zo + (1 - w) * r.zc;
+  return Math.abs(s) < gate ? 0 : s;
+}
+
+/**
+ * For each fold start Tf (multiples of testMs), picks (w_ofi, gate) maximising
+ * AUC on samples in [Tf - trainMs, Tf) whose labels resolved by Tf (30 per
+ * class at least), and scores the next testMs with it. Only those test
+ * predictions enter auc_oos: no sample is scored by a choice that saw its label.
+ * Rows must be sorted by t.
+ */
+export function walkForwardSearch(slice: string, rows: readonly SearchRow[], trainMs: number, testMs: number, base = { w_ofi: 0.6, gate: 0 }): SearchResult {
+  const { aucDeLong } = load('eval/auc');
+  const perFold: SearchResult['per_fold'] = [];
+  const oosS: number[] = [];
+  const baseS: number[] = [];
+  const oosY: number[] = [];
+  let last: { w: number; g: number } | null = null;
+  if (rows.length > 0) {
+    const t0 = rows[0].t;
+    const t1 = rows[rows.length - 1].t;
+    for (let Tf = Math.floor(t0 / testMs) * testMs + testMs; Tf <= t1; Tf += testMs) {
+      const train = rows.filter((r) => r.t >= Tf - trainMs && r.t < Tf && r.resolved <= Tf);
+      const test = rows.filter((r) => r.t >= Tf && r.t < Tf + testMs);
+      if (test.length === 0) continue;
+      const ty = train.map((r) => r.y);
+      let best: { w: number; g: number; auc: number } | null = null;
+      for (const g of GATE_GRID) {
+        for (const w of W_GRID) {
+          const a = aucDeLong(train.map((r) => fused(w, g, r)), ty, { min_per_class: 30 });
+          if (a.auc !== null && (best === null || a.auc > best.auc)) best = { w, g, auc: a.auc };
+        }
+      }
+      if (best === null) continue;
+      last = { w: best.w, g: best.g };
+      const sc = test.map((r) => fused(best!.w, best!.g, r));
+      const ta = aucDeLong(sc, test.map((r) => r.y));
+      perFold.push({ fold_start: iso(Tf), w_ofi: best.w, gate: best.g, train_auc: best.auc, test_auc: ta.auc, n_test: test.length });
+      for (let i = 0; i < test.length; i++) {
+        oosS.push(sc[i]);
+        baseS.push(fused(base.w_ofi, base.gate, test[i]));
+        oosY.push(test[i].y);
+      }
+    }
+  }
+  const a = aucDeLong(oosS, oosY, { min_per_class: 30 });
+  const b = aucDeLong(baseS, oosY, { min_per_class: 30 });
+  return {
+    slice,
+    w_ofi: last === null ? null : last.w,
+    w_cvd: last === null ? null : Math.round((1 - last.w) * 10) / 10,
+    gate: last === null ? null : last.g,
+    folds: perFold.length,
+    auc_oos: a.auc,
+    ci_low: a.ci_low ?? null,
+    ci_high: a.ci_high ?? null,
+    n_oos: a.n,
+    auc_base: b.auc,
+    per_fold: perFold,
+  };
+}
