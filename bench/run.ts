@@ -18,6 +18,7 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   synth: async () => (await import('./synth.bench.js')).benchSynth,
   eval: async () => (await import('./eval.bench.js')).benchEval,
   recorder: async () => (await import('./recorder.bench.js')).benchRecorder,
+  replay: async () => (await import('./replay.bench.js')).benchReplay,
 };
 
 async function main(): Promise<void> {

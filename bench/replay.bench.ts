@@ -1,0 +1,248 @@
+/**
+ * Replay throughput against a bare DuckDB scan of the same part files, and
+ * replay peak memory against dataset length (issue 3).
+ *
+ * 1. replay(): the first THROUGHPUT_HOURS (default 6, env
+ *    FLOWLAB_BENCH_REPLAY_HOURS; 24 = all) of the default 24 h x 6 symbols
+ *    dataset through the whole pipeline into Parquet outputs, in this
+ *    process, wall time and raw ticks/s (ticks = result.ticks).
+ * 2. The same selection of trades + quotes part files read into JS typed
+ *    arrays, best of SCAN_REPS, two ways:
+ *    - bare: `streamChunks` + `readF64`/`readI8` per file of the columns the
+ *      replay reads (no ORDER BY, no sha256, no batching, no merge);
+ *    - reader: `Dataset.stream(symbol, kind)` for every symbol and kind, the
+ *      reader the replay uses (ORDER BY per file, batches of 65536 rows).
+ * 3. The ratios replay / scan (target >= 0.5 for the bare scan).
+ * 4. Peak RSS (`process.resourceUsage().maxRSS`) of a full replay of the
+ *    default-recipe dataset (24 h x 6 symbols) and of the same recipe at 96 h,
+ *    each in a fresh child process (bench/replay-child.ts), and their ratio;
+ *    with the child's sampled peaks of V8 heap used and of external memory,
+ *    which tell JS retention from native (DuckDB) memory.
+ *
+ * Datasets live under os.tmpdir()/flowlab-bench/ and are reused when their
+ * manifest source matches the recipe; the 24 h one reuses datasets/default
+ * when that is the default recipe. Generating 96 h takes ~80 s once.
+ * Replay outputs are written under os.tmpdir()/flowlab-bench/ and removed.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_DATASET_RECIPE, DEFAULT_SYNTH, normalizeOptions, synthesize, synthSource, type SynthOptions } from '../src/synth/index.js';
+import { Dataset, type ReadOptions } from '../src/dataset/reader.js';
+import { readF64, readI8, sqlString, streamChunks } from '../src/io/duck.js';
+import { canonicalJson } from '../src/core/hash.js';
+import { loadConfig } from '../src/config/load.js';
+import { replay } from '../src/replay/replay.js';
+import type { Kind } from '../src/core/types.js';
+
+type Row = { name: string; value: number; unit: string };
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BENCH_DIR = path.join(os.tmpdir(), 'flowlab-bench');
+const THROUGHPUT_HOURS = Number(process.env.FLOWLAB_BENCH_REPLAY_HOURS ?? 6);
+const SCAN_REPS = 2;
+const LONG_HOURS = 96;
+const KINDS_READ: readonly Kind[] = ['trades', 'quotes'];
+
+/** The raw columns the replay reads, as the reader casts them (is_buyer_maker as -1/0/1). */
+const SCAN_COLS: Readonly<Record<'trades' | 'quotes', string>> = {
+  trades:
+    'recv_ts_ms::DOUBLE, recv_seq::DOUBLE, ts_ms::DOUBLE, event_ts_ms::DOUBLE, agg_trade_id::DOUBLE, price, qty, ' +
+    '(CASE WHEN is_buyer_maker IS NULL THEN -1 WHEN is_buyer_maker THEN 1 ELSE 0 END)::TINYINT',
+  quotes: 'recv_ts_ms::DOUBLE, recv_seq::DOUBLE, ts_ms::DOUBLE, update_id::DOUBLE, bid_px, bid_qty, ask_px, ask_qty',
+};
+
+function log(msg: string): void {
+  process.stderr.write(`bench replay: ${msg}\n`);
+}
+
+/** True when `dir` holds a complete dataset generated from `opts`. */
+function isRecipe(dir: string, opts: SynthOptions): boolean {
+  const file = path.join(dir, 'manifest.json');
+  if (!fs.existsSync(file)) return false;
+  try {
+    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as { source?: unknown };
+    return canonicalJson(m.source) === canonicalJson(synthSource(normalizeOptions(opts)));
+  } catch {
+    return false;
+  }
+}
+
+/** A dataset of recipe `opts`: the first candidate that matches, else generated at `dir` (atomically, via a temp dir). */
+async function ensureDataset(opts: SynthOptions, dir: string, candidates: readonly string[] = []): Promise<string> {
+  for (const c of [...candidates, dir]) if (isRecipe(c, opts)) return c;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  log(`generating ${opts.hours} h x ${opts.symbols.length} symbols at ${dir} ...`);
+  const t0 = performance.now();
+  await synthesize(opts, tmp);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
+  log(`generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return dir;
+}
+
+/** Bare scan: every selected part file, the replay's columns, chunk by chunk into typed arrays. */
+async function scanBare(ds: Dataset, opts: ReadOptions): Promise<number> {
+  const files = ds.select({ ...opts, kinds: KINDS_READ });
+  const cap = 2048;
+  const f64 = Array.from({ length: 8 }, () => new Float64Array(cap));
+  const i8 = new Int8Array(cap);
+  const where: string[] = [];
+  if (opts.fromMs !== undefined) where.push(`recv_ts_ms >= ${Math.trunc(opts.fromMs)}`);
+  if (opts.toMs !== undefined) where.push(`recv_ts_ms < ${Math.trunc(opts.toMs)}`);
+  let rows = 0;
+  for (const f of files) {
+    const kind = f.kind as 'trades' | 'quotes';
+    const sql =
+      `SELECT ${SCAN_COLS[kind]} FROM read_parquet(${sqlString(path.join(ds.root, f.path))})` +
+      (where.length ? ` WHERE ${where.join(' AND ')}` : '');
+    for await (const chunk of streamChunks(sql)) {
+      const n = chunk.rowCount;
+      if (n > cap) throw new Error(`chunk of ${n} rows > ${cap}`);
+      if (kind === 'trades') {
+        for (let c = 0; c < 7; c++) readF64(chunk, c, f64[c], 0);
+        readI8(chunk, 7, i8, 0);
+      } else {
+        for (let c = 0; c < 8; c++) readF64(chunk, c, f64[c], 0);
+      }
+      rows += n;
+    }
+  }
+  return rows;
+}
+
+/** Reader scan: Dataset.stream for every symbol and kind the replay reads. */
+async function scanReader(ds: Dataset, opts: ReadOptions): Promise<number> {
+  let rows = 0;
+  for (const symbol of ds.manifest.symbols) {
+    for (const kind of KINDS_READ) {
+      for await (const b of ds.stream(symbol, kind, opts)) rows += b.length;
+    }
+  }
+  return rows;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { value, ms: performance.now() - t0 };
+}
+
+interface ChildResult {
+  readonly ticks: number;
+  readonly wall_ms: number;
+  readonly max_rss_kib: number;
+  readonly heap_used_peak_mib: number;
+  readonly external_peak_mib: number;
+}
+
+/** Replay `data` in a fresh `node --import tsx bench/replay-child.ts` process. */
+function childReplay(data: string, out: string): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'bench', 'replay-child.ts'), data, out], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`replay child exited ${code}: ${stderr.trim()}`));
+      const last = stdout.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(last) as ChildResult);
+      } catch {
+        reject(new Error(`replay child printed no result: ${stdout.trim()} ${stderr.trim()}`));
+      }
+    });
+  });
+}
+
+export async function benchReplay(): Promise<Row[]> {
+  fs.mkdirSync(BENCH_DIR, { recursive: true });
+  const day = await ensureDataset(DEFAULT_SYNTH, path.join(BENCH_DIR, 'default-24h'), [path.join(REPO, DEFAULT_DATASET_RECIPE.dir)]);
+  const long = await ensureDataset({ ...DEFAULT_SYNTH, hours: LONG_HOURS }, path.join(BENCH_DIR, `default-${LONG_HOURS}h`));
+  log(`24 h dataset: ${day}`);
+  log(`${LONG_HOURS} h dataset: ${long}`);
+
+  // 1-3: throughput, in this process, on the first THROUGHPUT_HOURS of the 24 h dataset
+  const ds = new Dataset(day);
+  const start = ds.manifest.time_range.recv_ts_ms![0];
+  const toMs = THROUGHPUT_HOURS >= DEFAULT_SYNTH.hours ? undefined : start + THROUGHPUT_HOURS * 3_600_000;
+  const sel: ReadOptions = { toMs };
+  const label = `${THROUGHPUT_HOURS} h x ${ds.manifest.symbols.length} sym`;
+
+  log('warm-up scan ...');
+  await scanBare(ds, sel); // page cache + DuckDB warm-up, not timed
+  let bare = { rows: 0, ms: Infinity };
+  let reader = { rows: 0, ms: Infinity };
+  const scans = async () => {
+    const b = await timed(() => scanBare(ds, sel));
+    if (b.ms < bare.ms) bare = { rows: b.value, ms: b.ms };
+    const r = await timed(() => scanReader(ds, sel));
+    if (r.ms < reader.ms) reader = { rows: r.value, ms: r.ms };
+  };
+  await scans();
+
+  log(`replay ${label} in process ...`);
+  const config = loadConfig(path.join(REPO, 'config/ofi_cvd/prod.yaml'), {});
+  const outDir = path.join(BENCH_DIR, `replay-out-${process.pid}`);
+  let rep: { ticks: number; ms: number };
+  try {
+    const r = await timed(() => replay({ data: day, config, out: outDir, runTag: 'bench', progress: false, overwrite: true, toMs }));
+    rep = { ticks: r.value.ticks, ms: r.ms };
+  } finally {
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+  for (let i = 1; i < SCAN_REPS; i++) await scans();
+  if (bare.rows !== rep.ticks || reader.rows !== rep.ticks) {
+    log(`WARNING: row counts differ: replay ${rep.ticks}, bare scan ${bare.rows}, reader scan ${reader.rows}`);
+  }
+  const repRate = (rep.ticks / rep.ms) * 1000;
+  const bareRate = (bare.rows / bare.ms) * 1000;
+  const readerRate = (reader.rows / reader.ms) * 1000;
+
+  // 4: peak RSS of full replays in fresh processes
+  const rss: Record<string, ChildResult> = {};
+  for (const [name, data] of [
+    ['24 h', day],
+    [`${LONG_HOURS} h`, long],
+  ] as const) {
+    log(`replay ${name} x 6 sym in a child process ...`);
+    const out = path.join(BENCH_DIR, `replay-child-out-${process.pid}`);
+    try {
+      rss[name] = await childReplay(data, out);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  }
+  const r24 = rss['24 h'];
+  const rLong = rss[`${LONG_HOURS} h`];
+
+  return [
+    { name: `replay ${label}: ticks`, value: rep.ticks, unit: 'ticks' },
+    { name: `replay ${label}: wall time`, value: rep.ms / 1000, unit: 's' },
+    { name: `replay ${label}: throughput`, value: repRate, unit: 'ticks/s' },
+    { name: `bare DuckDB scan (streamChunks+readF64) ${label}`, value: bareRate, unit: 'ticks/s' },
+    { name: `reader scan (Dataset.stream) ${label}`, value: readerRate, unit: 'ticks/s' },
+    { name: 'ratio replay / bare DuckDB scan (target >= 0.5)', value: repRate / bareRate, unit: 'x' },
+    { name: 'ratio replay / reader scan', value: repRate / readerRate, unit: 'x' },
+    { name: 'replay 24 h x 6 sym (child): ticks', value: r24.ticks, unit: 'ticks' },
+    { name: 'replay 24 h x 6 sym (child): throughput', value: (r24.ticks / r24.wall_ms) * 1000, unit: 'ticks/s' },
+    { name: 'replay 24 h x 6 sym (child): peak RSS', value: r24.max_rss_kib / 1024, unit: 'MiB' },
+    { name: 'replay 24 h x 6 sym (child): peak V8 heap used (sampled)', value: r24.heap_used_peak_mib, unit: 'MiB' },
+    { name: 'replay 24 h x 6 sym (child): peak external (sampled)', value: r24.external_peak_mib, unit: 'MiB' },
+    { name: `replay ${LONG_HOURS} h x 6 sym (child): ticks`, value: rLong.ticks, unit: 'ticks' },
+    { name: `replay ${LONG_HOURS} h x 6 sym (child): throughput`, value: (rLong.ticks / rLong.wall_ms) * 1000, unit: 'ticks/s' },
+    { name: `replay ${LONG_HOURS} h x 6 sym (child): peak RSS`, value: rLong.max_rss_kib / 1024, unit: 'MiB' },
+    { name: `replay ${LONG_HOURS} h x 6 sym (child): peak V8 heap used (sampled)`, value: rLong.heap_used_peak_mib, unit: 'MiB' },
+    { name: `replay ${LONG_HOURS} h x 6 sym (child): peak external (sampled)`, value: rLong.external_peak_mib, unit: 'MiB' },
+    { name: `peak RSS ratio ${LONG_HOURS} h / 24 h`, value: rLong.max_rss_kib / r24.max_rss_kib, unit: 'x' },
+  ];
+}
