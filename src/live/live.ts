@@ -22,7 +22,7 @@ import { Pipeline } from '../pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
 import { CanaryEngine } from '../canary/engine.js';
 import { stableChain, writeCanaryReport, type CanaryRun } from '../canary/canary.js';
-import { finalizeRun, writeBlock, DERIVED_BLOCK_ROWS, type OutputFile } from '../replay/replay.js';
+import { finalizeRun, WriteBehind, DERIVED_BLOCK_ROWS, type OutputFile } from '../replay/replay.js';
 import { Dataset, type ArrivalBlock } from '../dataset/reader.js';
 import { GrowableF64, GrowableI32, GrowableI8, GrowableU8 } from '../core/growable.js';
 import type { QuoteBatch, TickBatch, TradeBatch } from '../core/types.js';
@@ -174,18 +174,17 @@ export async function runLive(req: LiveRequest): Promise<CanaryRun> {
   const pipeline = new Pipeline(calcParamsFromConfig(cfg), { mergeTolMs: cfg.labels.merge_tol_ms, observer: engine });
   const batcher = new LiveBatcher();
   const outputs: OutputFile[] = [];
-  let writing: Promise<void> = Promise.resolve();
-  let failure: unknown = null;
-  const feed = (final: boolean) => {
-    const block = batcher.flush();
-    if (block) pipeline.push(block);
-    if (final) pipeline.finish();
-    const blocks = pipeline.take(DERIVED_BLOCK_ROWS);
-    if (blocks.length === 0) return;
-    writing = writing.then(async () => {
-      for (const b of blocks) outputs.push(...(await writeBlock(dataDir, b)));
+  const writer = new WriteBehind(dataDir, outputs);
+  // feeds are serialised: each waits for the previous one's writes to be queued
+  let feeding: Promise<void> = Promise.resolve();
+  const feed = (final: boolean): Promise<void> => {
+    feeding = feeding.then(() => {
+      const block = batcher.flush();
+      if (block) pipeline.push(block);
+      if (final) pipeline.finish();
+      return writer.add(pipeline.take(DERIVED_BLOCK_ROWS));
     });
-    writing.catch((e) => (failure ??= e));
+    return feeding;
   };
 
   const rec = new Recorder({
@@ -201,7 +200,8 @@ export async function runLive(req: LiveRequest): Promise<CanaryRun> {
     tap: batcher,
   });
   await rec.start();
-  const timer = setInterval(() => feed(false), req.flushMs ?? 200);
+  let feedError: unknown = null;
+  const timer = setInterval(() => feed(false).catch((e) => (feedError ??= e)), req.flushMs ?? 200);
   try {
     await new Promise<void>((resolve) => {
       if (req.durationMs !== undefined) setTimeout(resolve, req.durationMs);
@@ -211,9 +211,9 @@ export async function runLive(req: LiveRequest): Promise<CanaryRun> {
     clearInterval(timer);
     await rec.stop();
   }
-  feed(true);
-  await writing;
-  if (failure) throw failure;
+  if (feedError) throw feedError;
+  await feed(true);
+  await writer.done();
   const ds = new Dataset(rawDir);
   const symbols = req.symbols.filter((s) => ds.manifest.symbols.includes(s));
   if (symbols.length === 0) throw new FlowlabError(`live: nothing was recorded from ${req.endpoint} for ${req.symbols.join(',')}`);

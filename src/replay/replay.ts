@@ -111,6 +111,41 @@ export async function writeBlock(dataDir: string, b: DerivedBlock): Promise<Outp
   return out;
 }
 
+/**
+ * Writes derived blocks in the background while the pipeline keeps computing,
+ * at most `maxInFlight` writes at a time (memory stays bounded); the first
+ * failure is rethrown by the next `add` or by `done`. Output bytes do not
+ * depend on write order (outputs are sorted when the manifest is written).
+ */
+export class WriteBehind {
+  private readonly inFlight: Promise<void>[] = [];
+  private failure: unknown = null;
+  constructor(
+    private readonly dataDir: string,
+    private readonly outputs: OutputFile[],
+    private readonly maxInFlight = 2,
+  ) {}
+  async add(blocks: readonly DerivedBlock[]): Promise<void> {
+    for (const b of blocks) {
+      if (this.failure) throw this.failure;
+      while (this.inFlight.length >= this.maxInFlight) await this.inFlight.shift();
+      const p = writeBlock(this.dataDir, b).then(
+        (files) => {
+          this.outputs.push(...files);
+        },
+        (e) => {
+          this.failure ??= e;
+        },
+      );
+      this.inFlight.push(p);
+    }
+  }
+  async done(): Promise<void> {
+    while (this.inFlight.length > 0) await this.inFlight.shift();
+    if (this.failure) throw this.failure;
+  }
+}
+
 function sliceColumn(c: OutColumn, a: number, b: number): OutColumn {
   switch (c.type) {
     case 'f64':
@@ -160,6 +195,7 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
   bar?.start(totalRows, 0);
   const speed = req.speed === undefined || req.speed === 'max' ? Infinity : req.speed;
   if (!(speed > 0)) throw new FlowlabError(`speed must be 'max' or a number > 0, got ${req.speed}`, 2);
+  const writer = new WriteBehind(dataDir, outputs);
   let firstRecv = NaN;
   let wallStart = 0;
   let ticks = 0;
@@ -178,10 +214,11 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
       pipeline.push(block);
       ticks += block.n;
       bar?.update(ticks);
-      for (const b of pipeline.take(blockRows)) outputs.push(...(await writeBlock(dataDir, b)));
+      await writer.add(pipeline.take(blockRows));
     }
     pipeline.finish();
-    for (const b of pipeline.take(blockRows)) outputs.push(...(await writeBlock(dataDir, b)));
+    await writer.add(pipeline.take(blockRows));
+    await writer.done();
   } finally {
     bar?.stop();
   }
