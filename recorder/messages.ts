@@ -13,7 +13,9 @@
 import { SIDE_UNKNOWN, type RawSink } from '../src/core/types.js';
 import { decimal, exchangeTsToMs, safeId } from '../src/import/counters.js';
 
-export type StreamType = 'trade' | 'aggTrade' | 'bookTicker' | 'depth_diff' | 'depth_partial';
+import { streamTypeOf, type StreamType } from '../src/import/wscapture.js';
+
+export { streamTypeOf, type StreamType };
 
 /** Short code per stream type, used in dedup keys and metrics labels. */
 export const TYPE_CODE: Readonly<Record<StreamType, string>> = {
@@ -23,16 +25,6 @@ export const TYPE_CODE: Readonly<Record<StreamType, string>> = {
   depth_diff: 'd',
   depth_partial: 'p',
 };
-
-/** Stream suffix (after `<sym>@`) -> type; null = not recorded. */
-export function streamTypeOf(suffix: string): StreamType | null {
-  if (suffix === 'trade') return 'trade';
-  if (suffix === 'aggTrade') return 'aggTrade';
-  if (suffix === 'bookTicker') return 'bookTicker';
-  if (/^depth(@\d+ms)?$/.test(suffix)) return 'depth_diff';
-  if (/^depth\d+(@\d+ms)?$/.test(suffix)) return 'depth_partial';
-  return null;
-}
 
 export type Json = Record<string, unknown>;
 

@@ -65,7 +65,8 @@ export interface WsCaptureOptions {
   readonly onWarning?: (msg: string) => void;
 }
 
-type StreamType = 'trade' | 'aggTrade' | 'bookTicker' | 'depth_diff' | 'depth_partial' | null;
+/** Recognised stream types (null = not a stream flowlab records). */
+export type StreamType = 'trade' | 'aggTrade' | 'bookTicker' | 'depth_diff' | 'depth_partial';
 
 interface SymState {
   readonly trades: IdTracker;
@@ -80,7 +81,8 @@ export function symbolFromCaptureName(file: string): string | null {
   return m ? m[1].toUpperCase() : null;
 }
 
-function streamType(suffix: string): StreamType {
+/** Stream suffix (after `<sym>@`) -> type; null = not recorded. */
+export function streamTypeOf(suffix: string): StreamType | null {
   if (suffix === 'trade') return 'trade';
   if (suffix === 'aggTrade') return 'aggTrade';
   if (suffix === 'bookTicker') return 'bookTicker';
@@ -96,7 +98,7 @@ export class WsCaptureImporter {
   private readonly levels: number;
   private readonly maxBuffered: number;
   private readonly syms = new Map<string, SymState>();
-  private readonly streams = new Map<string, StreamType>();
+  private readonly streams = new Map<string, StreamType | null>();
   private readonly validSymbols = new Map<string, string | null>();
   // per-file snapshot attribution
   private fileNameSymbol: string | null = null;
@@ -254,7 +256,7 @@ export class WsCaptureImporter {
     let type = this.streams.get(stream);
     if (type === undefined) {
       const at = stream.indexOf('@');
-      type = at > 0 ? streamType(stream.slice(at + 1)) : null;
+      type = at > 0 ? streamTypeOf(stream.slice(at + 1)) : null;
       this.streams.set(stream, type);
     }
     if (type === null) {

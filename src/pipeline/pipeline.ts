@@ -17,7 +17,7 @@
  */
 import { Sequencer, packHandle, handleBatch, handleRow, CLOCK_EXCHANGE, CLOCK_LOCAL, FLAG_LATE } from '../calc/sequencer.js';
 import { SymbolCalc } from '../calc/symbol-calc.js';
-import { REGIME_NAMES, SCENARIO_NAMES, VOL_BUCKET_NAMES } from '../calc/slices.js';
+import { REGIME_NAMES, RegimeTracker, SCENARIO_NAMES, VOL_BUCKET_NAMES } from '../calc/slices.js';
 import type { CalcParams } from '../calc/params.js';
 import { GrowableF64, GrowableI8 } from '../core/growable.js';
 import { KIND_RANK, type TickBatch } from '../core/types.js';
@@ -40,7 +40,10 @@ export interface DerivedBlock {
   readonly columns: OutColumn[];
 }
 
-/** Trailing window for `recv_rate_tps` in the prices table, ms of event time. */
+/**
+ * Trailing window for `recv_rate_tps` in the prices table, ms of event time
+ * (trades in (t - window, t] over min(window, time since the first trade), at least 1 s).
+ */
 export const RECV_RATE_WINDOW_MS = 10_000;
 
 /** Replay batch ids stay below this; live ticks use [LIVE_ID_BASE, 2 * LIVE_ID_BASE). */
@@ -68,10 +71,8 @@ interface SymbolState {
   readonly symbol: string;
   readonly calc: SymbolCalc;
   readonly prices: PriceRows;
-  /** ring of recent trade ts for recv_rate_tps */
-  rateTs: Float64Array;
-  rateHead: number;
-  rateLen: number;
+  /** trades/s over the trailing RECV_RATE_WINDOW_MS, for recv_rate_tps */
+  readonly rate: RegimeTracker;
   /** rows already handed out, per table */
   readonly offsets: Record<DerivedKind, number>;
   /** fusion rows (in calc.fusionRows) already shown to the observer */
@@ -129,9 +130,7 @@ export class Pipeline {
         symbol,
         calc: new SymbolCalc(this.params, symbol, { merge_tol_ms: this.mergeTolMs }),
         prices: new PriceRows(),
-        rateTs: new Float64Array(1024),
-        rateHead: 0,
-        rateLen: 0,
+        rate: new RegimeTracker(RECV_RATE_WINDOW_MS / 1000, 0),
         offsets: { prices: 0, ofi: 0, cvd: 0, fusion: 0, events: 0 },
         samplesSeen: 0,
         trades: 0,
@@ -244,19 +243,7 @@ export class Pipeline {
   }
 
   private priceRow(s: SymbolState, b: TickBatch & { kind: 'trades' }, r: number, ts: number): void {
-    // trailing trade rate over RECV_RATE_WINDOW_MS of event time, ring buffer
-    if (s.rateLen === s.rateTs.length) {
-      const next = new Float64Array(s.rateTs.length * 2);
-      for (let i = 0; i < s.rateLen; i++) next[i] = s.rateTs[(s.rateHead + i) % s.rateTs.length];
-      s.rateTs = next;
-      s.rateHead = 0;
-    }
-    s.rateTs[(s.rateHead + s.rateLen) % s.rateTs.length] = ts;
-    s.rateLen++;
-    while (s.rateLen > 0 && s.rateTs[s.rateHead] <= ts - RECV_RATE_WINDOW_MS) {
-      s.rateHead = (s.rateHead + 1) % s.rateTs.length;
-      s.rateLen--;
-    }
+    s.rate.onTrade(ts);
     const p = s.prices;
     p.ts.push(ts);
     p.event_ts.push(b.event_ts_ms[r]);
@@ -265,7 +252,7 @@ export class Pipeline {
     p.agg_trade_id.push(b.agg_trade_id[r]);
     // receive minus exchange event time, net of the sequencer's clock-skew estimate
     p.latency_ms.push(b.recv_ts_ms[r] - b.event_ts_ms[r] - this.seq.skew_ms);
-    p.recv_rate_tps.push(s.rateLen / (RECV_RATE_WINDOW_MS / 1000));
+    p.recv_rate_tps.push(s.rate.rate(ts));
     const sl = s.calc.slices;
     p.slices.session.push(sl.session);
     p.slices.regime.push(sl.regime);
