@@ -331,14 +331,19 @@ export function lineChart(spec: LineChartSpec): string {
   if (xl) out.push(`<text class="xlabel" x="${px((f.left + w - f.right) / 2)}" y="${px(h - 8)}" text-anchor="middle">${esc(xl)}</text>`);
 
   thresholdLines(out, f, ths, y);
-  // labels staggered over 4 rows (by x order) so close markers stay readable
+  // labels staggered over 4 rows (by x order) so close markers stay readable; past
+  // MAX_MARKER_LABELS the lines stay (faint) and one note replaces the labels
   const byX = markers.map((m, i) => ({ m, i })).sort((a, b) => a.m.x - b.m.x || a.i - b.i);
+  const labelled = byX.length <= MAX_MARKER_LABELS;
   byX.forEach(({ m }, k) => {
     const xx = px(x(m.x));
     const c = m.color ?? '#7f7f7f';
-    out.push(`<line class="marker" data-x="${m.x}" x1="${xx}" y1="${px(f.top)}" x2="${xx}" y2="${px(h - f.bottom)}" stroke="${c}" stroke-width="1" stroke-opacity="0.7"/>`);
-    out.push(`<text class="marker-label" x="${xx}" y="${px(f.top + 2 + (k % 4) * 10)}" dx="2" dy="0.8em" font-size="9" fill="${c}">${esc(m.label)}</text>`);
+    out.push(`<line class="marker" data-x="${m.x}" x1="${xx}" y1="${px(f.top)}" x2="${xx}" y2="${px(h - f.bottom)}" stroke="${c}" stroke-width="1" stroke-opacity="${labelled ? 0.7 : 0.25}"/>`);
+    if (labelled) out.push(`<text class="marker-label" x="${xx}" y="${px(f.top + 2 + (k % 4) * 10)}" dx="2" dy="0.8em" font-size="9" fill="${c}">${esc(m.label)}</text>`);
   });
+  if (!labelled) {
+    out.push(`<text class="marker-note" x="${px(w - f.right)}" y="${px(f.top + 2)}" text-anchor="end" dy="0.8em" font-size="10" fill="#555">${byX.length} incident markers (ids in the incidents table)</text>`);
+  }
   if (!hasX) out.push(`<text class="empty" x="${px(w / 2)}" y="${px(h / 2)}" text-anchor="middle" fill="#7f7f7f">no data</text>`);
 
   const items: { name: string; color: string; dash?: string }[] = [];
@@ -535,6 +540,9 @@ export function reliabilityDiagram(spec: ReliabilitySpec): string {
 }
 
 // ---------------------------------------------------------------- percentiles
+
+/** Incident markers are labelled with their id up to this many; beyond, one note says how many. */
+export const MAX_MARKER_LABELS = 12;
 
 /** p50 / p90 / p99 over time, with thresholds and markers. */
 export function percentileChart(spec: PercentileSpec): string {
