@@ -308,6 +308,18 @@ export function sessionShapes(ts: ArrayLike<number>, session: ArrayLike<string |
 
 // ------------------------------------------------------------------ walk-forward weight + gate search
 
+/**
+ * The shared canary run for the parameters' window (created, or reused when
+ * its symbols, window and config fingerprint match), with the window; says
+ * which on one line.
+ */
+export async function sharedCanary(p: Params): Promise<CanaryInfo & { w: Window }> {
+  const w = window(p, await ensureDefaultDataset());
+  const c = await ensureCanary(p.runTag, w);
+  console.log(`${c.reused ? 'reused' : `ran (${c.seconds.toFixed(1)} s)`} canary ${p.runTag}: ${c.reportDir}`);
+  return { ...c, w };
+}
+
 export interface SearchRow {
   readonly t: number;
   readonly zo: number;

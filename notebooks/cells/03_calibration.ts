@@ -16,12 +16,7 @@ const ECE_MAX = 0.1;
 console.log(JSON.stringify(P));
 
 // %%
-const C = await nb.cell('canary run', async () => {
-  const w = nb.window(P, await nb.ensureDefaultDataset());
-  const c = await nb.ensureCanary(P.runTag, w);
-  console.log(`${c.reused ? 'reused' : `ran (${c.seconds.toFixed(1)} s)`} canary ${P.runTag}: ${c.reportDir}`);
-  return { ...c, w };
-});
+const C = await nb.cell('canary run', () => nb.sharedCanary(P));
 
 // %% [markdown]
 // ## Reliability diagrams

@@ -21,12 +21,10 @@ console.log(JSON.stringify(P));
 
 // %%
 const C = await nb.cell('canary run', async () => {
-  const w = nb.window(P, await nb.ensureDefaultDataset());
-  const c = await nb.ensureCanary(P.runTag, w);
-  console.log(`${c.reused ? 'reused' : `ran (${c.seconds.toFixed(1)} s)`} canary ${P.runTag}: ${c.reportDir}`);
+  const c = await nb.sharedCanary(P);
   const { loadConfig } = nb.load('config/load');
   const cfg = loadConfig(nb.rootPath(nb.DEFAULT_CONFIG), {}).config;
-  return { ...c, w, trainMs: cfg.calibration.train_sec * 1000, testMs: cfg.calibration.test_sec * 1000, sampleMs: cfg.fusion.sample_ms };
+  return { ...c, trainMs: cfg.calibration.train_sec * 1000, testMs: cfg.calibration.test_sec * 1000, sampleMs: cfg.fusion.sample_ms };
 });
 
 // %%

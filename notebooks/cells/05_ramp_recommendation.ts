@@ -12,13 +12,11 @@ console.log(JSON.stringify(P));
 
 // %%
 const C = await nb.cell('canary run', async () => {
-  const w = nb.window(P, await nb.ensureDefaultDataset());
-  const c = await nb.ensureCanary(P.runTag, w);
-  console.log(`${c.reused ? 'reused' : `ran (${c.seconds.toFixed(1)} s)`} canary ${P.runTag}: ${c.reportDir}`);
+  const c = await nb.sharedCanary(P);
   const fs = require('fs');
   const verdicts = JSON.parse(fs.readFileSync(`${c.reportDir}/verdicts.json`, 'utf8'));
   const incidents = JSON.parse(fs.readFileSync(`${c.reportDir}/incidents.json`, 'utf8'));
-  return { ...c, w, verdicts, incidents };
+  return { ...c, verdicts, incidents };
 });
 
 // %% [markdown]
