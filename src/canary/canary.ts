@@ -21,7 +21,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { CanaryEngine, overlapInflation, type CanaryResult, type SymbolTrack, type StableConfig } from './engine.js';
 import { searchWeights, type WeightChoice } from './weights.js';
 import { aucDeLong } from '../eval/auc.js';
-import { ece as eceOf, brier as brierOf } from '../eval/calibration.js';
+import { ece as eceOf, brier as brierOf, brierSkillVsRef } from '../eval/calibration.js';
 import { evaluateSlices, type SliceDim } from '../eval/slices.js';
 import { REGIME_NAMES, SCENARIO_NAMES, VOL_BUCKET_NAMES, VOL_TERTILE_NAMES } from '../calc/slices.js';
 import { writeCsv, writeFileAtomic } from '../report/csv.js';
@@ -122,22 +122,15 @@ export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEn
     if (!baseRate.has(f.symbol)) baseRate.set(f.symbol, new Map());
     if (f.train_base_rate !== null) baseRate.get(f.symbol)!.set(f.fold, f.train_base_rate);
   }
-  const skill = (tr: SymbolTrack, keep: (i: number) => boolean): { value: number | null; n: number } => {
-    let num = 0;
-    let den = 0;
-    let n = 0;
+  // each sample's reference forecast for Brier skill: its fold's training base rate
+  const refOf = (tr: SymbolTrack): Float64Array => {
     const br = baseRate.get(tr.symbol);
-    for (let i = 0; i < tr.t.length; i++) {
-      const p = tr.prob.data[i];
-      const y = tr.y.data[i];
-      const b = br?.get(tr.fold.data[i]);
-      if (!Number.isFinite(p) || !(y === 0 || y === 1) || b === undefined || !keep(i)) continue;
-      num += (p - y) ** 2;
-      den += (b - y) ** 2;
-      n++;
-    }
-    return { value: n >= 30 && den > 0 ? 1 - num / den : null, n };
+    const ref = new Float64Array(tr.t.length).fill(NaN);
+    for (let i = 0; i < ref.length; i++) ref[i] = br?.get(tr.fold.data[i]) ?? NaN;
+    return ref;
   };
+  const refs = new Map(tracks.map((t) => [t.symbol, refOf(t)]));
+  const skill = (tr: SymbolTrack, keep: (i: number) => boolean) => brierSkillVsRef(tr.prob.view(), tr.y.view(), refs.get(tr.symbol)!, keep);
 
   // ---- verdicts per symbol
   const cc = cfg.canary;
@@ -169,7 +162,7 @@ export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEn
     const p99 = merges.length >= 100 ? quantile(merges, 0.99) : null;
     checks.push(check('merge_p99', `merge_time_diff_ms p99 <= ${cc.merge_p99_max_ms}`, p99, null, merges.length, cc.merge_p99_max_ms, '<=', p99 === null ? `insufficient samples (n=${merges.length}; need >= 100)` : undefined));
     const sk = skill(tr, () => true);
-    checks.push(check('brier_skill', 'Brier skill >= 0.05', sk.value, null, sk.n, 0.05, '>=', sk.value === null ? `insufficient samples (n=${sk.n})` : undefined));
+    checks.push(check('brier_skill', 'Brier skill >= 0.05', sk.value, null, sk.n, 0.05, '>=', sk.reason));
     // best of Tokyo / London / NY with AUC >= 0.60 and ECE <= 0.10
     let best: { name: string; auc: number; ci: [number, number]; n: number; ece: number | null; ok: boolean } | null = null;
     for (const sess of ['Tokyo', 'London', 'NY']) {
@@ -256,7 +249,7 @@ export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEn
   const sliceRows: (string | number | null)[][] = [];
   const groups: { name: string; tracks: SymbolTrack[] }[] = [...tracks.map((t) => ({ name: t.symbol, tracks: [t] })), { name: 'ALL', tracks }];
   for (const g of groups) {
-    const cat = concatTracks(g.tracks);
+    const cat = concatTracks(g.tracks, refs);
     const dims: SliceDim[] = [
       { name: 'regime', codes: cat.regime, names: REGIME_NAMES },
       { name: 'session', codes: cat.session, names: g.tracks[0]?.sessionNames ?? [] },
@@ -266,8 +259,8 @@ export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEn
     const rows = evaluateSlices({ score: cat.score, y: cat.y, prob: cat.prob }, dims, { sample_ms: sampleMs, ece_bins: cfg.calibration.ece_bins, auc: aopt });
     for (const r of rows) {
       const dimCodes = r.dim === 'all' ? null : dims.find((d) => d.name === r.dim)!.codes;
-      const sk = skillOf(cat, (i) => dimCodes === null || dimCodes[i] === r.code, baseRate);
-      sliceRows.push([g.name, r.dim, r.value, r.rows, r.labeled, r.n_pos, r.n_neg, r.effective_hours, r.auc.auc, r.auc.ci_low, r.auc.ci_high, r.ece.value, r.brier.value, sk, r.topk.value, r.auc.reason ?? null]);
+      const sk = brierSkillVsRef(cat.prob, cat.y, cat.ref, (i) => dimCodes === null || dimCodes[i] === r.code);
+      sliceRows.push([g.name, r.dim, r.value, r.rows, r.labeled, r.n_pos, r.n_neg, r.effective_hours, r.auc.auc, r.auc.ci_low, r.auc.ci_high, r.ece.value, r.brier.value, sk.value, r.topk.value, r.auc.reason ?? null]);
     }
   }
   writeCsv(put('slices_overview.csv'), ['symbol', 'dimension', 'value', 'rows', 'labeled', 'n_pos', 'n_neg', 'effective_hours', 'auc', 'auc_ci_low', 'auc_ci_high', 'ece', 'brier', 'brier_skill', 'topk_hit_rate_5p', 'reason'], sliceRows);
@@ -332,6 +325,7 @@ function check(
 
 interface Cat {
   symbol: string[];
+  ref: Float64Array;
   fold: Int32Array;
   score: Float64Array;
   y: Float64Array;
@@ -342,10 +336,11 @@ interface Cat {
   scenario: Int8Array;
 }
 
-function concatTracks(tracks: readonly SymbolTrack[]): Cat {
+function concatTracks(tracks: readonly SymbolTrack[], refs?: ReadonlyMap<string, Float64Array>): Cat {
   const n = tracks.reduce((s, t) => s + t.t.length, 0);
   const cat: Cat = {
     symbol: [],
+    ref: new Float64Array(n).fill(NaN),
     fold: new Int32Array(n),
     score: new Float64Array(n),
     y: new Float64Array(n),
@@ -359,6 +354,8 @@ function concatTracks(tracks: readonly SymbolTrack[]): Cat {
   for (const t of tracks) {
     const k = t.t.length;
     cat.fold.set(t.fold.view(), o);
+    const r = refs?.get(t.symbol);
+    if (r) cat.ref.set(r, o);
     cat.score.set(t.score.view(), o);
     cat.y.set(t.y.view(), o);
     cat.prob.set(t.prob.view(), o);
@@ -370,22 +367,6 @@ function concatTracks(tracks: readonly SymbolTrack[]): Cat {
     o += k;
   }
   return cat;
-}
-
-function skillOf(cat: Cat, keep: (i: number) => boolean, baseRate: Map<string, Map<number, number>>): number | null {
-  let num_ = 0;
-  let den = 0;
-  let n = 0;
-  for (let i = 0; i < cat.y.length; i++) {
-    const p = cat.prob[i];
-    const y = cat.y[i];
-    const b = baseRate.get(cat.symbol[i])?.get(cat.fold[i]);
-    if (!Number.isFinite(p) || !(y === 0 || y === 1) || b === undefined || !keep(i)) continue;
-    num_ += (p - y) ** 2;
-    den += (b - y) ** 2;
-    n++;
-  }
-  return n >= 30 && den > 0 ? 1 - num_ / den : null;
 }
 
 /** eval_samples.parquet: every fusion sample with its label, calibrated prob, fold and slices. */

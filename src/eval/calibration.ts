@@ -111,6 +111,37 @@ export interface BrierSkillResult extends Metric {
   readonly base_rate: number;
 }
 
+/**
+ * Brier skill against a per-sample reference forecast: 1 - Σ(p - y)² / Σ(ref - y)²
+ * over rows with a finite prob, a finite ref, y in {0, 1} and `keep(i)`. Walk-forward
+ * evaluation passes each row's own training-window base rate as `ref`. O(n).
+ */
+export function brierSkillVsRef(
+  prob: ArrayLike<number>,
+  y: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  keep: (i: number) => boolean = () => true,
+  opts: CalibOptions = {},
+): Metric {
+  const minN = checkInt('min_samples', opts.min_samples ?? DEFAULT_MIN_SAMPLES, 1);
+  if (y.length !== prob.length || ref.length !== prob.length) throw new RangeError(`brierSkillVsRef: prob ${prob.length}, y ${y.length}, ref ${ref.length} rows differ`);
+  let num = 0;
+  let den = 0;
+  let n = 0;
+  for (let i = 0; i < prob.length; i++) {
+    const p = prob[i];
+    const yi = y[i];
+    const b = ref[i];
+    if (p !== p || b !== b || (yi !== 0 && yi !== 1) || !keep(i)) continue;
+    num += (p - yi) * (p - yi);
+    den += (b - yi) * (b - yi);
+    n++;
+  }
+  if (n < minN) return insufficient(n, minN);
+  if (!(den > 0)) return { value: null, n, reason: 'reference Brier is 0' };
+  return { value: 1 - num / den, n };
+}
+
 /** 1 - Brier / Brier_ref with the training window's base rate as the reference forecast. */
 export function brierSkill(prob: ArrayLike<number>, y: ArrayLike<number>, baseRate: number, opts: CalibOptions = {}): BrierSkillResult {
   if (!(baseRate >= 0 && baseRate <= 1)) throw new RangeError(`brierSkill: baseRate must be in [0, 1], got ${baseRate}`);

@@ -94,3 +94,19 @@ describe('Platt scaling', () => {
     expect(plattProb(-1, 0, 1000)).toBe(1);
   });
 });
+
+describe('brierSkillVsRef (per-sample reference forecast)', () => {
+  it('equals the hand computation and skips unusable rows', async () => {
+    const { brierSkillVsRef } = await import('../../src/eval/calibration.js');
+    // rows: (p, y, ref) = (0.8,1,0.5) (0.3,0,0.5) (0.6,1,0.6) plus an unlabeled row and a row without ref
+    const p = [0.8, 0.3, 0.6, 0.9, 0.2];
+    const y = [1, 0, 1, NaN, 0];
+    const ref = [0.5, 0.5, 0.6, 0.5, NaN];
+    // num = 0.2² + 0.3² + 0.4² = 0.29 ; den = 0.5² + 0.5² + 0.4² = 0.66
+    const r = brierSkillVsRef(p, y, ref, () => true, { min_samples: 1 });
+    expect(r.n).toBe(3);
+    expect(r.value!).toBeCloseTo(1 - 0.29 / 0.66, 12);
+    expect(brierSkillVsRef(p, y, ref, (i) => i !== 0, { min_samples: 1 }).value!).toBeCloseTo(1 - 0.25 / 0.41, 12);
+    expect(brierSkillVsRef(p, y, ref).value).toBeNull(); // 3 rows < 30 by default
+  });
+});
