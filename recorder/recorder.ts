@@ -567,7 +567,7 @@ export class Recorder {
     }
     const st = this.depthState(c.symbol);
     if (c.type === 'depth_diff') st.diffs = true;
-    st.imp.handleLine(`${recvMs}000000 ${text}`);
+    st.imp.handleMessage({ stream: c.stream, data: c.data }, recvMs);
     const breaks = st.imp.counters.depth_seq_breaks;
     if (breaks > st.breaks) {
       st.breaks = breaks;
@@ -588,7 +588,7 @@ export class Recorder {
 
   private applySnapshot(sym: string, recvMs: number, data: unknown): void {
     const st = this.depthState(sym);
-    st.imp.handleLine(`${recvMs}000000 ${JSON.stringify(data)}`);
+    st.imp.handleMessage(data, recvMs);
     st.needSnap = false;
     st.breaks = st.imp.counters.depth_seq_breaks;
   }

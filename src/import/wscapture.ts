@@ -226,14 +226,26 @@ export class WsCaptureImporter {
       }
     }
     const recvTsMs = Number(line.slice(0, sp - 6));
-    c.recv_ts_ms_range = widen(c.recv_ts_ms_range, recvTsMs);
     let msg: unknown;
     try {
       msg = JSON.parse(line.slice(sp + 1));
     } catch {
+      c.recv_ts_ms_range = widen(c.recv_ts_ms_range, recvTsMs);
       c.lines_malformed_json++;
       return;
     }
+    this.handleMessage(msg, recvTsMs, false);
+  }
+
+  /**
+   * An already parsed message (a combined-stream `{stream, data}` or a REST
+   * depth snapshot) received at `recvTsMs`: what `handleLine` does after
+   * parsing, for callers that parsed the frame themselves (the recorder).
+   */
+  handleMessage(msg: unknown, recvTsMs: number, countLine = true): void {
+    const c = this.counters;
+    if (countLine) c.lines++;
+    c.recv_ts_ms_range = widen(c.recv_ts_ms_range, recvTsMs);
     if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
       c.lines_unrecognized++;
       return;
