@@ -35,7 +35,6 @@ import type { FusionWeights } from '../calc/params.js';
 import { GrowableF64, GrowableI8, GrowableI32 } from '../core/growable.js';
 import { evaluateAt, type Decision } from '../eval/rolling.js';
 import { plattFit, plattProb, upperBound, lowerBound } from '../eval/calibration.js';
-import { sha256, canonicalJson } from '../core/hash.js';
 
 export type GateName = 'fusion_auc_active' | 'ece' | 'platt_test_samples' | 'merge_p99' | 'p1_timeout';
 export type SliceName = 'all' | 'Active' | 'Quiet';
@@ -605,9 +604,4 @@ function whyText(gate: GateName, m: Record<string, number | null>, c: FlowlabCon
     case 'p1_timeout':
       return 'P1 open too long';
   }
-}
-
-/** Fingerprint-sized id of a weights set (for configs reconstructed at runtime). */
-export function weightsFingerprint(w: { defaults: FusionWeights; overrides: Record<string, FusionWeights> }): string {
-  return sha256(canonicalJson(w)).slice(0, 16);
 }
