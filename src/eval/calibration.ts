@@ -111,6 +111,32 @@ export interface BrierSkillResult extends Metric {
   readonly base_rate: number;
 }
 
+/** Σ(p - y)² and Σ(ref - y)² over rows with a finite prob and ref, y in {0, 1} and keep(i). */
+function brierSums(
+  prob: ArrayLike<number>,
+  y: ArrayLike<number>,
+  refAt: (i: number) => number,
+  keep: (i: number) => boolean,
+): { n: number; s: number; r: number } {
+  let n = 0;
+  let s = 0;
+  let r = 0;
+  for (let i = 0; i < prob.length; i++) {
+    const p = prob[i];
+    const yi = y[i];
+    if (p !== p || (yi !== 0 && yi !== 1) || !keep(i)) continue;
+    const b = refAt(i);
+    if (b !== b) continue;
+    checkP(p, i);
+    s += (p - yi) * (p - yi);
+    r += (b - yi) * (b - yi);
+    n++;
+  }
+  return { n, s, r };
+}
+
+const KEEP_ALL = (): boolean => true;
+
 /**
  * Brier skill against a per-sample reference forecast: 1 - Σ(p - y)² / Σ(ref - y)²
  * over rows with a finite prob, a finite ref, y in {0, 1} and `keep(i)`. Walk-forward
@@ -120,45 +146,23 @@ export function brierSkillVsRef(
   prob: ArrayLike<number>,
   y: ArrayLike<number>,
   ref: ArrayLike<number>,
-  keep: (i: number) => boolean = () => true,
+  keep: (i: number) => boolean = KEEP_ALL,
   opts: CalibOptions = {},
 ): Metric {
   const minN = checkInt('min_samples', opts.min_samples ?? DEFAULT_MIN_SAMPLES, 1);
   if (y.length !== prob.length || ref.length !== prob.length) throw new RangeError(`brierSkillVsRef: prob ${prob.length}, y ${y.length}, ref ${ref.length} rows differ`);
-  let num = 0;
-  let den = 0;
-  let n = 0;
-  for (let i = 0; i < prob.length; i++) {
-    const p = prob[i];
-    const yi = y[i];
-    const b = ref[i];
-    if (p !== p || b !== b || (yi !== 0 && yi !== 1) || !keep(i)) continue;
-    num += (p - yi) * (p - yi);
-    den += (b - yi) * (b - yi);
-    n++;
-  }
+  const { n, s, r } = brierSums(prob, y, (i) => ref[i], keep);
   if (n < minN) return insufficient(n, minN);
-  if (!(den > 0)) return { value: null, n, reason: 'reference Brier is 0' };
-  return { value: 1 - num / den, n };
+  if (!(r > 0)) return { value: null, n, reason: 'reference Brier is 0' };
+  return { value: 1 - s / r, n };
 }
 
-/** 1 - Brier / Brier_ref with the training window's base rate as the reference forecast. */
+/** 1 - Brier / Brier_ref with the training window's base rate as the reference forecast (the constant-reference case of brierSkillVsRef). */
 export function brierSkill(prob: ArrayLike<number>, y: ArrayLike<number>, baseRate: number, opts: CalibOptions = {}): BrierSkillResult {
   if (!(baseRate >= 0 && baseRate <= 1)) throw new RangeError(`brierSkill: baseRate must be in [0, 1], got ${baseRate}`);
   const minN = checkInt('min_samples', opts.min_samples ?? DEFAULT_MIN_SAMPLES, 1);
   if (y.length !== prob.length) throw new RangeError(`brierSkill: prob has ${prob.length} rows but y has ${y.length}`);
-  let n = 0;
-  let s = 0;
-  let r = 0;
-  for (let i = 0; i < prob.length; i++) {
-    const p = prob[i];
-    const yi = y[i];
-    if (p !== p || (yi !== 0 && yi !== 1)) continue;
-    checkP(p, i);
-    s += (p - yi) * (p - yi);
-    r += (baseRate - yi) * (baseRate - yi);
-    n++;
-  }
+  const { n, s, r } = brierSums(prob, y, () => baseRate, KEEP_ALL);
   if (n < minN) return { ...insufficient(n, minN), brier: null, brier_ref: null, base_rate: baseRate };
   const b = s / n;
   const ref = r / n;

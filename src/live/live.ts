@@ -34,6 +34,7 @@ import { safeJoin, validateTag } from '../core/validate.js';
 const ID_SPACE = 2 ** 20;
 
 interface Stream {
+  readonly index: number;
   readonly symbol: string;
   readonly kind: 'trades' | 'quotes';
   readonly cols: GrowableF64[];
@@ -60,14 +61,14 @@ export class LiveBatcher implements LiveTap {
       if (this.streams.length >= 255) throw new FlowlabError('live: more than 255 streams');
       k = this.streams.length;
       const names = kind === 'trades' ? TRADE_COLS : QUOTE_COLS;
-      this.streams.push({ symbol, kind, cols: names.map(() => new GrowableF64(1024)), side: kind === 'trades' ? new GrowableI8(1024) : null, rows: 0 });
+      this.streams.push({ index: k, symbol, kind, cols: names.map(() => new GrowableF64(1024)), side: kind === 'trades' ? new GrowableI8(1024) : null, rows: 0 });
       this.index.set(key, k);
     }
     return this.streams[k];
   }
 
   private arrive(st: Stream): void {
-    this.src.push(this.streams.indexOf(st));
+    this.src.push(st.index);
     this.row.push(st.rows++);
     this.ticks++;
   }

@@ -300,6 +300,9 @@ export interface ReportChart {
   readonly svg: string;
 }
 
+const SLICE_HEADER = ['dimension', 'value', 'rows', 'labeled', 'n+ / n−', 'eff. hours', 'AUC [95% CI]', 'ECE', 'Brier', 'Brier skill', 'top-5% hit', 'note'];
+const SLICE_ALIGN = ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'l'] as const;
+
 const MERGE_GATES = new Set(['merge_p99']);
 
 function markersFor(incs: readonly Incident[], symbol: string, merge: boolean): Marker[] {
@@ -649,13 +652,7 @@ export function renderRampMarkdown(d: CanaryReportData): { markdown: string; cha
     const srows = slicesBySym.get(s);
     if (srows) {
       L.push('### Slices', '');
-      L.push(
-        ...table(
-          ['dimension', 'value', 'rows', 'labeled', 'n+ / n−', 'eff. hours', 'AUC [95% CI]', 'ECE', 'Brier', 'Brier skill', 'top-5% hit', 'note'],
-          sliceRows(srows),
-          ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'l'],
-        ),
-      );
+      L.push(...table(SLICE_HEADER, sliceRows(srows), SLICE_ALIGN));
       L.push('');
     }
     L.push('### Charts', '');
@@ -676,13 +673,7 @@ export function renderRampMarkdown(d: CanaryReportData): { markdown: string; cha
       L.push(`### ${s}`, '');
       const srows = slicesBySym.get(s);
       if (srows) {
-        L.push(
-          ...table(
-            ['dimension', 'value', 'rows', 'labeled', 'n+ / n−', 'eff. hours', 'AUC [95% CI]', 'ECE', 'Brier', 'Brier skill', 'top-5% hit', 'note'],
-            sliceRows(srows),
-            ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'l'],
-          ),
-        );
+        L.push(...table(SLICE_HEADER, sliceRows(srows), SLICE_ALIGN));
         L.push('');
       }
       L.push(...use(rel.get(s)));
