@@ -460,9 +460,11 @@ function addBucket(keys: Float64Array, sums: Float64Array, k: number, v: number)
 /** Σ of buckets k-nb+1 .. k (oldest first); buckets never written count 0. */
 function windowSum(keys: Float64Array, sums: Float64Array, k: number, nb: number): number {
   let s = 0;
-  for (let j = k - nb + 1; j <= k; j++) {
-    const slot = mod(j, nb);
+  let j = k - nb + 1;
+  let slot = mod(j, nb);
+  for (; j <= k; j++) {
     if (keys[slot] === j) s += sums[slot];
+    if (++slot === nb) slot = 0;
   }
   return s === 0 ? 0 : s;
 }

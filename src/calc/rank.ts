@@ -4,20 +4,20 @@
  *   tied values share the mean of their positions.
  * NaN when n < 2 or either ranking is constant (zero variance). Unitless, in [-1, 1].
  *
- * Cost: O(n log n) (one index sort per variable); allocation-free when the same
+ * Cost: O(n log n) (one native sort per variable); allocation-free when the same
  * `SpearmanScratch` is reused (sized to the largest n seen).
  *
  * Example:
  *   spearman(Float64Array.of(1, 2, 3), Float64Array.of(0, 0, 1), 3)   // 0.866...
  */
 export class SpearmanScratch {
-  idx = new Int32Array(0);
+  sorted = new Float64Array(0);
   rx = new Float64Array(0);
   ry = new Float64Array(0);
   ensure(n: number): void {
-    if (this.idx.length >= n) return;
-    const m = Math.max(n, this.idx.length * 2);
-    this.idx = new Int32Array(m);
+    if (this.sorted.length >= n) return;
+    const m = Math.max(n, this.sorted.length * 2);
+    this.sorted = new Float64Array(m);
     this.rx = new Float64Array(m);
     this.ry = new Float64Array(m);
   }
@@ -25,19 +25,35 @@ export class SpearmanScratch {
 
 const shared = new SpearmanScratch();
 
-/** Average ranks of v[0..n) into out[0..n); idx is scratch of length >= n. */
-export function averageRanks(v: ArrayLike<number>, n: number, out: Float64Array, idx: Int32Array): void {
-  for (let i = 0; i < n; i++) idx[i] = i;
-  const sub = idx.subarray(0, n);
-  sub.sort((a, b) => v[a] - v[b] || a - b);
-  let i = 0;
-  while (i < n) {
-    let j = i + 1;
-    const vi = v[sub[i]];
-    while (j < n && v[sub[j]] === vi) j++;
-    const r = (i + 1 + j) / 2; // mean of 1-based positions i+1..j
-    for (let k = i; k < j; k++) out[sub[k]] = r;
-    i = j;
+/**
+ * Average ranks of v[0..n) into out[0..n); `sorted` is scratch of length >= n.
+ * The values are sorted natively (no comparator) and each value's rank is the
+ * mean of the 1-based positions of its run of equal values, found by binary
+ * search: (lowerBound + 1 + upperBound) / 2. NaN must not occur.
+ */
+export function averageRanks(v: ArrayLike<number>, n: number, out: Float64Array, sorted: Float64Array): void {
+  const a = sorted.subarray(0, n);
+  for (let i = 0; i < n; i++) a[i] = v[i];
+  a.sort();
+  for (let i = 0; i < n; i++) {
+    const x = v[i];
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (a[m] < x) lo = m + 1;
+      else hi = m;
+    }
+    let up = lo + 1;
+    if (up < n && a[up] === x) {
+      hi = n;
+      while (up < hi) {
+        const m = (up + hi) >> 1;
+        if (a[m] <= x) up = m + 1;
+        else hi = m;
+      }
+    }
+    out[i] = (lo + 1 + up) / 2; // mean of 1-based positions lo+1..up
   }
 }
 
@@ -46,8 +62,8 @@ export function spearman(x: ArrayLike<number>, y: ArrayLike<number>, n: number, 
   scratch.ensure(n);
   const rx = scratch.rx;
   const ry = scratch.ry;
-  averageRanks(x, n, rx, scratch.idx);
-  averageRanks(y, n, ry, scratch.idx);
+  averageRanks(x, n, rx, scratch.sorted);
+  averageRanks(y, n, ry, scratch.sorted);
   const mean = (n + 1) / 2; // mean of average ranks is always (n+1)/2
   let sxy = 0;
   let sxx = 0;

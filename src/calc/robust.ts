@@ -47,6 +47,24 @@ import { SortedWindow } from './sorted-window.js';
 const MAD_TO_SIGMA = 1.4826;
 const SCALE_EPS = 1e-9;
 
+/**
+ * Decay factors exp(-k * dt) for integer dt in [0, DECAY_TABLE): the same
+ * `Math.exp` values, computed once per k (ticks repeat small dt's; fusion
+ * samples use one dt), so the output is bit-identical to calling Math.exp.
+ */
+const DECAY_TABLE = 65_536;
+const decayTables = new Map<number, Float64Array>();
+
+function decayTable(k: number): Float64Array {
+  let t = decayTables.get(k);
+  if (!t) {
+    t = new Float64Array(DECAY_TABLE);
+    for (let dt = 0; dt < DECAY_TABLE; dt++) t[dt] = Math.exp(-k * dt);
+    decayTables.set(k, t);
+  }
+  return t;
+}
+
 export class RobustScale {
   private readonly kSlow: number; // ln2 / (half-life in ms)
   private readonly kFast: number;
@@ -58,6 +76,8 @@ export class RobustScale {
   private readonly gapMs: number;
   private readonly rewarmN: number;
   private readonly window: SortedWindow;
+  private readonly tabSlow: Float64Array;
+  private readonly tabFast: Float64Array;
 
   private sSlow = 0;
   private wSlow = 0;
@@ -96,6 +116,8 @@ export class RobustScale {
     this.gapMs = params.gap_sec * 1000;
     this.rewarmN = params.rewarm_samples;
     this.window = new SortedWindow(params.mad_window);
+    this.tabSlow = decayTable(this.kSlow);
+    this.tabFast = decayTable(this.kFast);
   }
 
   /** Fraction of emitted z where the MAD floor was binding (NaN before any). */
@@ -176,8 +198,15 @@ export class RobustScale {
       this.wFast_ = 1;
     } else {
       const dt = tMs > this.tLast ? tMs - this.tLast : 0; // out-of-order time: no decay
-      const dS = Math.exp(-this.kSlow * dt);
-      const dF = Math.exp(-this.kFast * dt);
+      let dS: number;
+      let dF: number;
+      if (dt < DECAY_TABLE && dt === Math.floor(dt)) {
+        dS = this.tabSlow[dt];
+        dF = this.tabFast[dt];
+      } else {
+        dS = Math.exp(-this.kSlow * dt);
+        dF = Math.exp(-this.kFast * dt);
+      }
       this.sSlow = this.sSlow * dS + ax;
       this.wSlow = this.wSlow * dS + 1;
       this.sFast = this.sFast * dF + ax;

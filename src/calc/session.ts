@@ -93,6 +93,9 @@ export class SessionClassifier {
   private readonly fallbackCode: number;
   private readonly offsets: Float64Array;
   private cachedHour = NaN;
+  private wholeMinutes = false;
+  private cachedMinute = NaN;
+  private cachedCode = 0;
 
   constructor(rules: readonly SessionRule[], fallback: string) {
     if (!Array.isArray(rules)) throw new UsageError(`slices.sessions: expected a list of {name, tz, start, end}`);
@@ -129,9 +132,27 @@ export class SessionClassifier {
     const hour = Math.floor(ms / HOUR_MS);
     if (hour !== this.cachedHour) {
       const h0 = hour * HOUR_MS;
-      for (let i = 0; i < this.tz.length; i++) this.offsets[i] = zoneOffsetMs(this.tz[i], h0);
+      let whole = true;
+      for (let i = 0; i < this.tz.length; i++) {
+        this.offsets[i] = zoneOffsetMs(this.tz[i], h0);
+        if (this.offsets[i] % 60_000 !== 0) whole = false;
+      }
       this.cachedHour = hour;
+      this.wholeMinutes = whole;
+      this.cachedMinute = NaN;
     }
+    // with whole-minute offsets every zone's local minute changes with the UTC minute
+    const minute = Math.floor(ms / 60_000);
+    if (minute === this.cachedMinute) return this.cachedCode;
+    const code = this.classify(ms);
+    if (this.wholeMinutes) {
+      this.cachedMinute = minute;
+      this.cachedCode = code;
+    }
+    return code;
+  }
+
+  private classify(ms: number): number {
     for (let i = 0; i < this.tz.length; i++) {
       const localMin = Math.floor((ms + this.offsets[i]) / 60_000);
       const mod = ((localMin % DAY_MIN) + DAY_MIN) % DAY_MIN;

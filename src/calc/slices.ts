@@ -125,6 +125,8 @@ export class VolTracker {
 
   /** Latest realized vol (per grid step, log-return units), NaN until it exists. */
   vol = NaN;
+  private bucketCode = SLICE_NULL;
+  private tertileCode = SLICE_NULL;
   /** Grid points finalised / skipped (silence). */
   grid_points = 0;
   grid_skipped = 0;
@@ -176,16 +178,23 @@ export class VolTracker {
 
   /** Bucket code of the current vol: 1 High, 0 Low, -1 unknown. */
   bucket(): number {
-    if (Number.isNaN(this.vol) || this.history.size < this.minHistory) return SLICE_NULL;
-    return this.vol > this.history.quantile(this.split) ? 1 : 0;
+    return this.bucketCode;
   }
 
   /** Tertile code: 0 Q1, 1 Median, 2 Q3+, -1 unknown. */
   tertile(): number {
-    if (Number.isNaN(this.vol) || this.history.size < this.minHistory) return SLICE_NULL;
-    if (this.vol <= this.history.quantile(1 / 3)) return 0;
-    if (this.vol > this.history.quantile(2 / 3)) return 2;
-    return 1;
+    return this.tertileCode;
+  }
+
+  /** bucket() and tertile() change only when vol and history do: computed here, once per grid point. */
+  private classify(): void {
+    if (Number.isNaN(this.vol) || this.history.size < this.minHistory) {
+      this.bucketCode = SLICE_NULL;
+      this.tertileCode = SLICE_NULL;
+      return;
+    }
+    this.bucketCode = this.vol > this.history.quantile(this.split) ? 1 : 0;
+    this.tertileCode = this.vol <= this.history.quantile(1 / 3) ? 0 : this.vol > this.history.quantile(2 / 3) ? 2 : 1;
   }
 
   /** The vol_split quantile of the history (NaN when empty). */
@@ -202,6 +211,8 @@ export class VolTracker {
     this.gridNext = NaN;
     this.prevGridMid = NaN;
     this.vol = NaN;
+    this.bucketCode = SLICE_NULL;
+    this.tertileCode = SLICE_NULL;
     this.grid_points = 0;
     this.grid_skipped = 0;
   }
@@ -224,6 +235,7 @@ export class VolTracker {
     }
     this.vol = Math.sqrt(s / this.rN);
     this.history.push(this.vol);
+    this.classify();
   }
 }
 
