@@ -63,16 +63,14 @@ export function fmtNum(x: number): string {
 /** Deterministic JSON of a flat record: sorted keys, fmtNum numbers. */
 export function metaJson(meta: Readonly<Record<string, number | string | boolean | null>>): string {
   const keys = Object.keys(meta).sort();
-  let out = '{';
+  const parts: string[] = [];
   for (let i = 0; i < keys.length; i++) {
     const v = meta[keys[i]];
-    if (i > 0) out += ',';
-    out += JSON.stringify(keys[i]) + ':';
-    if (typeof v === 'number') out += fmtNum(v);
-    else if (v === null) out += 'null';
-    else out += JSON.stringify(v);
+    const value = typeof v === 'number' ? fmtNum(v) : v === null ? 'null' : JSON.stringify(v);
+    parts.push(JSON.stringify(keys[i]) + ':' + value);
   }
-  return out + '}';
+  // join builds one flat string; `+=` would keep a rope of ~30 pieces per event alive until the row is written
+  return '{' + parts.join(',') + '}';
 }
 
 const DIV_KEYS = ['bearish:price', 'bullish:price', 'bullish:cvd', 'bearish:cvd'] as const;
@@ -211,8 +209,8 @@ export class EventDetector {
     // divergence vs the previous divN points
     if (this.gN >= this.divN) {
       let mx = -Infinity, mn = Infinity, cx = -Infinity, cn = Infinity;
-      for (let i = this.gN - this.divN; i < this.gN; i++) {
-        const j = (this.gHead + i) % cap;
+      let j = (this.gHead + this.gN - this.divN) % cap;
+      for (let i = 0; i < this.divN; i++, j = j + 1 === cap ? 0 : j + 1) {
         const m = this.gMid[j];
         const c = this.gCvd[j];
         if (m > mx) mx = m;
@@ -243,9 +241,10 @@ export class EventDetector {
       const base = this.gN - (2 * k + 1);
       const c = this.gMid[(this.gHead + base + k) % cap];
       let high = true, low = true;
-      for (let i = 0; i <= 2 * k && (high || low); i++) {
+      let j = (this.gHead + base) % cap;
+      for (let i = 0; i <= 2 * k && (high || low); i++, j = j + 1 === cap ? 0 : j + 1) {
         if (i === k) continue;
-        const v = this.gMid[(this.gHead + base + i) % cap];
+        const v = this.gMid[j];
         if (i < k) {
           if (!(c > v)) high = false;
           if (!(c < v)) low = false;

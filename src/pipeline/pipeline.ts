@@ -46,6 +46,15 @@ export interface DerivedBlock {
  */
 export const RECV_RATE_WINDOW_MS = 10_000;
 
+/**
+ * Rows per events part for a `blockRows` of the row-dense tables: events are
+ * ~100x rarer than ticks, so a full-size events block would keep days of event
+ * rows (strings) in memory before it is written; 1/16 keeps that bounded.
+ */
+export function eventBlockRows(blockRows: number): number {
+  return Math.max(1, Math.floor(blockRows / 16));
+}
+
 /** Replay batch ids stay below this; live ticks use [LIVE_ID_BASE, 2 * LIVE_ID_BASE). */
 const LIVE_ID_BASE = 2 ** 20;
 
@@ -273,18 +282,19 @@ export class Pipeline {
   }
 
   /**
-   * Blocks of exactly `blockRows` rows for every (symbol, table) that has that
-   * many; after `finish()`, also the remainders. Deterministic order: symbol,
-   * then table.
+   * Blocks of exactly `blockRows` rows (`eventBlockRows(blockRows)` for the
+   * events table) for every (symbol, table) that has that many; after
+   * `finish()`, also the remainders. Deterministic order: symbol, then table.
    */
   take(blockRows: number): DerivedBlock[] {
     const out: DerivedBlock[] = [];
     for (const sym of this.symbols) {
       const s = this.states.get(sym)!;
       for (const kind of DERIVED_KINDS) {
+        const rows = kind === 'events' ? eventBlockRows(blockRows) : blockRows;
         for (;;) {
           const have = this.length(s, kind);
-          const n = have >= blockRows ? blockRows : this.finished ? have : 0;
+          const n = have >= rows ? rows : this.finished ? have : 0;
           if (n === 0) break;
           out.push(this.cut(s, kind, n));
         }
