@@ -23,13 +23,30 @@ import { FlowlabError } from '../core/errors.js';
 
 let instancePromise: Promise<DuckDBInstance> | null = null;
 
-/** Shared in-memory DuckDB instance. Threads are pinned so row order and output bytes never depend on scheduling. */
+/**
+ * A new connection to the shared in-memory DuckDB instance (one per thread).
+ * Threads are pinned so row order and output bytes never depend on scheduling.
+ * The caller owns the connection and must `closeSync()` it (connections left
+ * open are never reclaimed: a long replay used to grow the heap by ~90 KB per
+ * part file read or written).
+ */
 export async function duck(): Promise<DuckDBConnection> {
   if (!instancePromise) {
     instancePromise = DuckDBInstance.create(':memory:', { threads: '2', preserve_insertion_order: 'true' });
   }
   const inst = await instancePromise;
   return inst.connect();
+}
+
+/** Run `fn` on `conn`, or on a fresh connection that is closed afterwards. */
+async function using<T>(conn: DuckDBConnection | undefined, fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+  if (conn) return fn(conn);
+  const c = await duck();
+  try {
+    return await fn(c);
+  } finally {
+    c.closeSync();
+  }
 }
 
 /** A single-quoted SQL string literal. */
@@ -185,7 +202,10 @@ export async function writeParquet(
   rows: number,
   opts: { orderBy?: readonly string[]; conn?: DuckDBConnection } = {},
 ): Promise<void> {
-  const conn = opts.conn ?? (await duck());
+  return using(opts.conn, (conn) => writeWith(conn, file, cols, rows, opts.orderBy));
+}
+
+async function writeWith(conn: DuckDBConnection, file: string, cols: readonly OutColumn[], rows: number, orderBy?: readonly string[]): Promise<void> {
   const { flat, select } = flatten(cols);
   const table = `flowlab_w${process.pid}_${tableSeq++}`;
   const ddl = flat.map((f) => `${sqlIdent(f.name)} ${f.type.toString()}`).join(', ');
@@ -206,7 +226,7 @@ export async function writeParquet(
     }
     appender.closeSync();
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const order = opts.orderBy && opts.orderBy.length > 0 ? ` ORDER BY ${opts.orderBy.map(sqlIdent).join(', ')}` : '';
+    const order = orderBy && orderBy.length > 0 ? ` ORDER BY ${orderBy.map(sqlIdent).join(', ')}` : '';
     await conn.run(
       `COPY (SELECT ${select.join(', ')} FROM ${table}${order}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION snappy)`,
     );
@@ -226,11 +246,15 @@ export async function writeParquet(
 /** Stream the chunks of a query, lazily. The caller may `break` early. */
 export async function* streamChunks(sql: string, conn?: DuckDBConnection): AsyncGenerator<DuckDBDataChunk> {
   const c = conn ?? (await duck());
-  const result = await c.stream(sql);
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) return;
-    yield chunk;
+  try {
+    const result = await c.stream(sql);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) return;
+      yield chunk;
+    }
+  } finally {
+    if (!conn) c.closeSync();
   }
 }
 
@@ -265,7 +289,5 @@ export function readI8(chunk: DuckDBDataChunk, col: number, out: Int8Array, offs
 
 /** Run a query and return all rows as plain objects (small results only: counts, manifests, metadata). */
 export async function queryRows(sql: string, conn?: DuckDBConnection): Promise<Record<string, unknown>[]> {
-  const c = conn ?? (await duck());
-  const reader = await c.runAndReadAll(sql);
-  return reader.getRowObjectsJS() as Record<string, unknown>[];
+  return using(conn, async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[]);
 }
