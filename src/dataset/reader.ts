@@ -254,7 +254,7 @@ export async function* arrivalBlocks(ds: Dataset, opts: ReadOptions = {}): Async
         row[n] = pos[best]++;
         n++;
       }
-      yield { n, batches: cur.map((b) => b ?? EMPTY), batchIds: ids.slice(), src, row };
+      yield { n, batches: cur.map((b) => b ?? EMPTY_BATCH), batchIds: ids.slice(), src, row };
       for (let s = 0; s < k; s++) {
         const b = cur[s];
         if (b && pos[s] >= b.length) {
@@ -270,7 +270,8 @@ export async function* arrivalBlocks(ds: Dataset, opts: ReadOptions = {}): Async
   }
 }
 
-const EMPTY: TickBatch = {
+/** The batch of a stream that has ended (its id is -1). */
+export const EMPTY_BATCH: TickBatch = {
   kind: 'quotes',
   symbol: '',
   length: 0,

@@ -20,16 +20,21 @@ import { Dataset, arrivalBlocks, type ReadOptions } from '../dataset/reader.js';
 import type { PartFileInfo } from '../dataset/manifest.js';
 import { Pipeline, type DerivedBlock, type PipelineObserver } from '../pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
-import { writeParquet, type OutColumn } from '../io/duck.js';
-import { sha256File, sha256, canonicalJson } from '../core/hash.js';
+import { sha256, canonicalJson } from '../core/hash.js';
 import { FlowlabError } from '../core/errors.js';
 import { validateTag, safeJoin } from '../core/validate.js';
 import type { LoadedConfig } from '../config/load.js';
 import { codeHash, FLOWLAB_VERSION } from './code.js';
+import { writeBlock, type OutputFile } from './write-block.js';
+
+export { writeBlock, type OutputFile } from './write-block.js';
+import { arrivalBlocksAhead } from '../dataset/arrival-ahead.js';
+import { startWorker, toError, workerDied, type ErrorMessage } from '../io/workers.js';
+import type { Worker } from 'node:worker_threads';
 
 export const REPLAY_MANIFEST = 'manifest.json';
 export const RUN_TAG_FILE = 'run_tag.txt';
-/** Rows per output part (per symbol and table). */
+/** Rows per output part (per symbol and table; the events table uses `eventBlockRows` of this). */
 export const DERIVED_BLOCK_ROWS = 65_536;
 
 export interface ReplayRequest {
@@ -50,17 +55,17 @@ export interface ReplayRequest {
   readonly overwrite?: boolean;
   /** Online consumer of samples and quotes (the canary). */
   readonly observer?: PipelineObserver;
+  /**
+   * Where reading and Parquet writing run: 'workers' (worker threads beside the
+   * pipeline), 'inline' (this thread) or 'auto' (default: workers from
+   * IO_WORKERS_MIN_ROWS selected rows on, where they pay for their start-up).
+   * The output bytes are the same either way.
+   */
+  readonly io?: 'auto' | 'inline' | 'workers';
 }
 
-export interface OutputFile {
-  readonly path: string;
-  readonly kind: string;
-  readonly symbol: string;
-  readonly date: string;
-  readonly first_row: number;
-  readonly rows: number;
-  readonly sha256: string;
-}
+/** Selected input rows from which `io: 'auto'` reads and writes on worker threads. */
+export const IO_WORKERS_MIN_ROWS = 200_000;
 
 export interface ReplayManifest {
   readonly flowlab_version: string;
@@ -84,31 +89,14 @@ export interface ReplayResult {
   readonly ticks: number;
 }
 
-const DAY_MS = 86_400_000;
-
-function dateOf(ms: number): string {
-  return new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
-}
-
-/** Write one derived block, split at UTC date boundaries; returns the files written. */
-export async function writeBlock(dataDir: string, b: DerivedBlock): Promise<OutputFile[]> {
-  const out: OutputFile[] = [];
-  const ts = b.ts;
-  let start = 0;
-  while (start < b.rows) {
-    const day = Math.floor(ts[start] / DAY_MS);
-    let end = start + 1;
-    while (end < b.rows && Math.floor(ts[end] / DAY_MS) === day) end++;
-    const date = dateOf(ts[start]);
-    const offset = b.offset + start;
-    const rel = `date=${date}/symbol=${b.symbol}/kind=${b.kind}/part-${String(offset).padStart(9, '0')}.parquet`;
-    const file = path.join(dataDir, rel);
-    const cols = start === 0 && end === b.rows ? b.columns : b.columns.map((c) => sliceColumn(c, start, end));
-    await writeParquet(file, cols, end - start);
-    out.push({ path: `data/${rel}`, kind: b.kind, symbol: b.symbol, date, first_row: offset, rows: end - start, sha256: await sha256File(file) });
-    start = end;
-  }
-  return out;
+/** Where finished derived blocks go: written in the background, outputs collected. */
+export interface BlockWriter {
+  /** Queue blocks (waits while too many are in flight); rethrows an earlier write failure. */
+  add(blocks: readonly DerivedBlock[]): Promise<void>;
+  /** Wait for every queued write; rethrows the first failure. */
+  done(): Promise<void>;
+  /** Release resources (idempotent; after done() or on an error path). */
+  close(): Promise<void>;
 }
 
 /**
@@ -117,7 +105,7 @@ export async function writeBlock(dataDir: string, b: DerivedBlock): Promise<Outp
  * failure is rethrown by the next `add` or by `done`. Output bytes do not
  * depend on write order (outputs are sorted when the manifest is written).
  */
-export class WriteBehind {
+export class WriteBehind implements BlockWriter {
   private readonly inFlight: Promise<void>[] = [];
   private failure: unknown = null;
   constructor(
@@ -144,24 +132,88 @@ export class WriteBehind {
     while (this.inFlight.length > 0) await this.inFlight.shift();
     if (this.failure) throw this.failure;
   }
+  async close(): Promise<void> {
+    while (this.inFlight.length > 0) await this.inFlight.shift();
+  }
 }
 
-function sliceColumn(c: OutColumn, a: number, b: number): OutColumn {
-  switch (c.type) {
-    case 'f64':
-    case 'i64':
-    case 'bool':
-    case 'i8':
-      return { ...c, data: c.data.subarray(a, b) } as OutColumn;
-    case 'str':
-      return { ...c, data: c.data.slice(a, b) };
-    case 'codes':
-      return { ...c, codes: c.codes.subarray(a, b) };
-    case 'const':
-      return c;
-    case 'f64list':
-      return { ...c, data: c.data.subarray(a * c.stride, b * c.stride), counts: c.counts.subarray(a, b) };
+/**
+ * WriteBehind on a worker thread (src/replay/write-worker.ts): Parquet encoding
+ * and hashing leave the pipeline's thread. Column buffers are transferred, not
+ * copied (the pipeline hands out fresh arrays per block). At most `maxInFlight`
+ * blocks are queued, so memory stays bounded.
+ */
+export class WorkerWriteBehind implements BlockWriter {
+  private readonly worker: Worker;
+  private inFlight = 0;
+  private nextId = 0;
+  private failure: Error | null = null;
+  private closed = false;
+  private waiters: (() => void)[] = [];
+  constructor(
+    private readonly dataDir: string,
+    private readonly outputs: OutputFile[],
+    private readonly maxInFlight = 3,
+  ) {
+    this.worker = startWorker(new URL('./write-worker.ts', import.meta.url), null);
+    this.worker.on('message', (m: { type: 'done'; id: number; files: OutputFile[] } | (ErrorMessage & { id: number })) => {
+      if (m.type === 'done') this.outputs.push(...m.files);
+      else this.failure ??= toError(m, 'replay writer');
+      this.inFlight--;
+      this.wakeAll();
+    });
+    this.worker.on('error', (e) => {
+      this.failure ??= workerDied('replay writer', e);
+      this.wakeAll();
+    });
+    this.worker.on('exit', (code) => {
+      if (!this.closed) this.failure ??= workerDied('replay writer', `exited with code ${code}`);
+      this.wakeAll();
+    });
   }
+  private wakeAll(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+  private wait(): Promise<void> {
+    return new Promise((r) => this.waiters.push(r));
+  }
+  async add(blocks: readonly DerivedBlock[]): Promise<void> {
+    for (const b of blocks) {
+      while (this.inFlight >= this.maxInFlight && this.failure === null) await this.wait();
+      if (this.failure) throw this.failure;
+      this.inFlight++;
+      this.worker.postMessage({ id: this.nextId++, dataDir: this.dataDir, block: b }, transferables(b));
+    }
+  }
+  async done(): Promise<void> {
+    while (this.inFlight > 0 && this.failure === null) await this.wait();
+    await this.close();
+    if (this.failure) throw this.failure;
+  }
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.worker.terminate();
+  }
+}
+
+/** The ArrayBuffers of a block's columns that can be moved (each whole buffer owned by one array). */
+function transferables(b: DerivedBlock): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const add = (a: ArrayBufferView) => {
+    if (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer) out.add(a.buffer);
+  };
+  add(b.ts);
+  for (const c of b.columns) {
+    if (c.type === 'codes') add(c.codes);
+    else if (c.type === 'f64list') {
+      add(c.data);
+      add(c.counts);
+    } else if (c.type !== 'const' && c.type !== 'str') add(c.data);
+  }
+  return [...out];
 }
 
 export async function replay(req: ReplayRequest): Promise<ReplayResult> {
@@ -195,12 +247,15 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
   bar?.start(totalRows, 0);
   const speed = req.speed === undefined || req.speed === 'max' ? Infinity : req.speed;
   if (!(speed > 0)) throw new FlowlabError(`speed must be 'max' or a number > 0, got ${req.speed}`, 2);
-  const writer = new WriteBehind(dataDir, outputs);
+  const io = req.io ?? 'auto';
+  const workers = io === 'workers' || (io === 'auto' && totalRows >= IO_WORKERS_MIN_ROWS);
+  const writer: BlockWriter = workers ? new WorkerWriteBehind(dataDir, outputs) : new WriteBehind(dataDir, outputs);
+  const blocks = workers ? arrivalBlocksAhead(ds.root, readOpts) : arrivalBlocks(ds, readOpts);
   let firstRecv = NaN;
   let wallStart = 0;
   let ticks = 0;
   try {
-    for await (const block of arrivalBlocks(ds, readOpts)) {
+    for await (const block of blocks) {
       if (Number.isFinite(speed) && block.n > 0) {
         const last = block.batches[block.src[block.n - 1]].recv_ts_ms[block.row[block.n - 1]];
         if (Number.isNaN(firstRecv)) {
@@ -221,6 +276,7 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
     await writer.done();
   } finally {
     bar?.stop();
+    await writer.close();
   }
   const manifest = await finalizeRun({ runDir, runTag: req.runTag, datasetRoot: ds.root, inputs, selection: { symbols, from_ms: fromMs ?? null, to_ms: toMs ?? null }, config: req.config, blockRows, ticks, pipeline, outputs });
   return { runDir, manifest, ticks };

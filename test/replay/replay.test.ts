@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runImport } from '../../src/import/run.js';
-import { replay, type ReplayResult } from '../../src/replay/replay.js';
+import { replay, IO_WORKERS_MIN_ROWS, type ReplayResult } from '../../src/replay/replay.js';
 import { verifyRun } from '../../src/replay/verify.js';
 import { configFromObject, loadConfig } from '../../src/config/load.js';
 import { queryRows, sqlString } from '../../src/io/duck.js';
@@ -118,6 +118,18 @@ describe('replay on a real Binance capture (spot BTCUSDT, ~11 min)', () => {
     expect(hashes(again)).toEqual(hashes(base));
   });
 
+  it('reads and writes on worker threads with byte-identical outputs (io: workers vs inline)', async () => {
+    expect(base.manifest.inputs.reduce((s, f) => s + f.rows, 0)).toBeLessThan(IO_WORKERS_MIN_ROWS); // base ran inline
+    const w = await replay({ data: spotData60, config: CONFIG, out: tmp, runTag: 'workers', progress: false, io: 'workers', blockRows: 5000 });
+    const i = await replay({ data: spotData60, config: CONFIG, out: tmp, runTag: 'inline', progress: false, io: 'inline', blockRows: 5000 });
+    expect(w.manifest.outputs.length).toBeGreaterThan(10);
+    expect(hashes(w)).toEqual(hashes(i));
+    expect(w.manifest.symbols).toEqual(i.manifest.symbols);
+    expect(w.manifest.counters).toEqual(i.manifest.counters);
+    const full = await replay({ data: spotData, config: CONFIG, out: tmp, runTag: 'workers-full', progress: false, io: 'workers' });
+    expect(hashes(full)).toEqual(hashes(base));
+  });
+
   it('does not depend on input partitioning or batching: many part files, small batches, small output blocks', async () => {
     const ds60 = new Dataset(spotData60);
     expect(ds60.manifest.files.length).toBeGreaterThan(new Dataset(spotData).manifest.files.length * 10);
@@ -225,6 +237,13 @@ describe('replay: bad input', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(path.basename(file));
+    // the same error, unchanged, when the part file is read on a worker thread
+    const rw = runCli(['replay', '--data', copy, '--out', tmp, '--run-tag', 'corrupt-w', '--io', 'workers']);
+    expect(rw.code).toBe(1);
+    expect(rw.stderr).toBe(r.stderr);
+    const bad = runCli(['replay', '--data', copy, '--out', tmp, '--run-tag', 'badio', '--io', 'threads']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--io.*threads.*auto, inline, workers/);
     const u = runCli(['replay', '--data', spotData, '--out', tmp, '--run-tag', 'unknown', '--symbols', 'DOGEUSDT']);
     expect(u.code).toBe(1);
     expect(u.stderr).toMatch(/symbol 'DOGEUSDT' is not in dataset .* \(it has: BTCUSDT\)/);

@@ -1,9 +1,9 @@
 /**
  * `flowlab replay --data <dataset> --config <yaml> --out <dir> --run-tag <tag>
- *   [--symbols] [--from] [--to] [--speed max|<factor>] [--overwrite]`
+ *   [--symbols] [--from] [--to] [--speed max|<factor>] [--overwrite] [--io auto|inline|workers]`
  * and `flowlab verify --run <out>/<run_tag>`. Parsing and delegation only.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { action, out } from '../run.js';
 import { parsePositiveNumber, parseSymbolList, parseTime, validatePath, validateTag } from '../../core/validate.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
@@ -21,6 +21,7 @@ interface ReplayCliOptions {
   speed: string;
   overwrite?: boolean;
   progress?: boolean;
+  io: 'auto' | 'inline' | 'workers';
 }
 
 export function register(program: Command): void {
@@ -37,6 +38,11 @@ export function register(program: Command): void {
     .option('--speed <max|factor>', "'max' (as fast as possible) or a multiple of real time, e.g. 10", 'max')
     .option('--overwrite', 'replace an existing run folder with the same tag')
     .option('--no-progress', 'no progress bar even on a terminal')
+    .addOption(
+      new Option('--io <mode>', "where reading and Parquet writing run: 'workers' (threads beside the pipeline), 'inline', or 'auto' (workers for large selections); outputs are identical")
+        .choices(['auto', 'inline', 'workers'])
+        .default('auto'),
+    )
     .action(
       action(async (o: ReplayCliOptions) => {
         const config = loadConfig(o.config);
@@ -53,6 +59,7 @@ export function register(program: Command): void {
           speed,
           overwrite: o.overwrite,
           progress: o.progress === false ? false : undefined,
+          io: o.io,
         });
         const m = r.manifest;
         const rows: Record<string, number> = {};
