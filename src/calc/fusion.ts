@@ -59,7 +59,8 @@
 import type { FusionParams, FusionWeights, SliceDimension } from './params.js';
 import { checkNumber, checkRobustParams } from './params.js';
 import { RobustScale } from './robust.js';
-import { spearman, SpearmanScratch } from './rank.js';
+import { spearmanPresorted, SpearmanScratch } from './rank.js';
+import { SortedWindow } from './sorted-window.js';
 import { GrowableF64, GrowableI8 } from './columns.js';
 import type { SliceTracker } from './slices.js';
 import { UsageError } from '../core/errors.js';
@@ -111,6 +112,9 @@ export class Fusion {
   private readonly sx: Float64Array;
   private readonly sy: Float64Array;
   private readonly scratch = new SpearmanScratch();
+  /** The flip window's z_cvd and y values, kept sorted (same capacity and eviction as the fz / fy ring). */
+  private readonly fzSorted: SortedWindow;
+  private readonly fySorted: SortedWindow;
   private fHead = 0;
   private fN = 0;
   private fDirty = true;
@@ -190,6 +194,8 @@ export class Fusion {
     this.fy = new Float64Array(this.flipWindow);
     this.sx = new Float64Array(this.flipWindow);
     this.sy = new Float64Array(this.flipWindow);
+    this.fzSorted = new SortedWindow(this.flipWindow);
+    this.fySorted = new SortedWindow(this.flipWindow);
   }
 
   /**
@@ -297,6 +303,8 @@ export class Fusion {
       this.fy[this.fHead] = y;
       this.fHead = (this.fHead + 1) % W;
     }
+    this.fzSorted.push(z);
+    this.fySorted.push(y);
     this.fDirty = true;
     return true;
   }
@@ -309,7 +317,7 @@ export class Fusion {
       this.sx[i] = this.fz[(this.fHead + i) % W];
       this.sy[i] = this.fy[(this.fHead + i) % W];
     }
-    this.rhoCache = spearman(this.sx, this.sy, this.fN, this.scratch);
+    this.rhoCache = spearmanPresorted(this.sx, this.sy, this.fN, this.fzSorted.sortedView(), this.fySorted.sortedView(), this.scratch);
     this.fDirty = false;
     return this.rhoCache;
   }
@@ -329,6 +337,8 @@ export class Fusion {
     this.labDone.fill(0);
     this.fHead = 0;
     this.fN = 0;
+    this.fzSorted.clear();
+    this.fySorted.clear();
     this.fDirty = true;
     this.rhoCache = NaN;
     this.nextSample = NaN;

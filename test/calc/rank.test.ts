@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { spearman, SpearmanScratch } from '../../src/calc/rank.js';
+import { spearman, spearmanPresorted, SpearmanScratch } from '../../src/calc/rank.js';
+import { SortedWindow } from '../../src/calc/sorted-window.js';
 import { mulberry32, slowSpearman } from './helpers.js';
 
 describe('spearman', () => {
@@ -22,6 +23,30 @@ describe('spearman', () => {
       const b = slowSpearman(x, y);
       if (Number.isNaN(b)) expect(a).toBeNaN();
       else expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-12);
+    }
+  });
+
+  it('spearmanPresorted over a sliding window (SortedWindow-kept sorted copies) === spearman, bit for bit', () => {
+    const rnd = mulberry32(21);
+    const W = 50;
+    const zs = new SortedWindow(W);
+    const ys = new SortedWindow(W);
+    const x: number[] = [];
+    const y: number[] = [];
+    for (let t = 0; t < 400; t++) {
+      const xv = rnd() < 0.3 ? Math.floor(rnd() * 5) : rnd() * 4 - 2; // ties and -0 / 0
+      const yv = rnd() < 0.5 ? 1 : 0;
+      x.push(t % 37 === 0 ? -0 : xv);
+      y.push(yv);
+      if (x.length > W) {
+        x.shift();
+        y.shift();
+      }
+      zs.push(x[x.length - 1]);
+      ys.push(yv);
+      const n = x.length;
+      expect(zs.size).toBe(n);
+      expect(Object.is(spearmanPresorted(x, y, n, zs.sortedView(), ys.sortedView()), spearman(x, y, n))).toBe(true);
     }
   });
 });
