@@ -5,9 +5,12 @@
  *
  * Replays <dataset> (all symbols, trades + quotes, config/ofi_cvd/prod.yaml with
  * no environment overrides) into <outdir>/bench-child and prints one JSON line
- * at the end: { ticks, wall_ms, max_rss_kib, heap_used_peak_mib, external_peak_mib }
- * where max_rss_kib is `process.resourceUsage().maxRSS` (KiB, peak resident set
- * of this process) and the other two are peaks sampled every 200 ms.
+ * at the end: { ticks, wall_ms, max_rss_kib, heap_used_peak_mib, external_peak_mib,
+ * rss_peak_by_quarter_mib } where max_rss_kib is `process.resourceUsage().maxRSS`
+ * (KiB, peak resident set of this process, all threads), the heap / external
+ * peaks are sampled every 100 ms, and rss_peak_by_quarter_mib holds the peak of
+ * the sampled RSS in each quarter of the wall time: a replay whose memory does
+ * not grow with length has about the same peak in every quarter.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,12 +31,14 @@ async function main(): Promise<void> {
   // to tell JS retention from native (DuckDB) memory when the peak RSS grows
   let heapPeak = 0;
   let externalPeak = 0;
+  const rss: [number, number][] = [];
   const sample = () => {
     const m = process.memoryUsage();
     heapPeak = Math.max(heapPeak, m.heapUsed);
     externalPeak = Math.max(externalPeak, m.external);
+    rss.push([performance.now(), m.rss]);
   };
-  const timer = setInterval(sample, 200);
+  const timer = setInterval(sample, 100);
   timer.unref();
   const t0 = performance.now();
   const res = await replay({
@@ -50,8 +55,20 @@ async function main(): Promise<void> {
   sample();
   const maxRss = process.resourceUsage().maxRSS;
   const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
+  const quarters = [0, 0, 0, 0];
+  for (const [t, r] of rss) {
+    const q = Math.max(0, Math.min(3, Math.floor(((t - t0) / wallMs) * 4)));
+    quarters[q] = Math.max(quarters[q], r);
+  }
   process.stdout.write(
-    JSON.stringify({ ticks: res.ticks, wall_ms: wallMs, max_rss_kib: maxRss, heap_used_peak_mib: mib(heapPeak), external_peak_mib: mib(externalPeak) }) + '\n',
+    JSON.stringify({
+      ticks: res.ticks,
+      wall_ms: wallMs,
+      max_rss_kib: maxRss,
+      heap_used_peak_mib: mib(heapPeak),
+      external_peak_mib: mib(externalPeak),
+      rss_peak_by_quarter_mib: quarters.map(mib),
+    }) + '\n',
   );
 }
 

@@ -2,10 +2,11 @@
  * Replay throughput against a bare DuckDB scan of the same part files, and
  * replay peak memory against dataset length (issue 3).
  *
- * 1. replay(): the first THROUGHPUT_HOURS (default 6, env
- *    FLOWLAB_BENCH_REPLAY_HOURS; 24 = all) of the default 24 h x 6 symbols
- *    dataset through the whole pipeline into Parquet outputs, in this
- *    process, wall time and raw ticks/s (ticks = result.ticks).
+ * 1. replay(): the first THROUGHPUT_HOURS (default 24 = all, env
+ *    FLOWLAB_BENCH_REPLAY_HOURS) of the default 24 h x 6 symbols dataset
+ *    through the whole pipeline into Parquet outputs, in this process (IO on
+ *    worker threads, as `flowlab replay` does for a selection this size), wall
+ *    time, raw ticks/s (ticks = result.ticks) and CPU time of the process.
  * 2. The same selection of trades + quotes part files read into JS typed
  *    arrays, best of SCAN_REPS, two ways:
  *    - bare: `streamChunks` + `readF64`/`readI8` per file of the columns the
@@ -17,7 +18,11 @@
  *    default-recipe dataset (24 h x 6 symbols) and of the same recipe at 96 h,
  *    each in a fresh child process (bench/replay-child.ts), and their ratio;
  *    with the child's sampled peaks of V8 heap used and of external memory,
- *    which tell JS retention from native (DuckDB) memory.
+ *    which tell JS retention from native (DuckDB) memory, and the 96 h run's
+ *    sampled RSS peak in its first and last quarter (each ~24 h of data): a
+ *    peak is the maximum of a noisy series, so the longer run's overall peak is
+ *    a little higher even when nothing accumulates; equal quarter peaks show
+ *    that nothing does.
  *
  * Datasets live under os.tmpdir()/flowlab-bench/ and are reused when their
  * manifest source matches the recipe; the 24 h one reuses datasets/default
@@ -41,7 +46,7 @@ type Row = { name: string; value: number; unit: string };
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_DIR = path.join(os.tmpdir(), 'flowlab-bench');
-const THROUGHPUT_HOURS = Number(process.env.FLOWLAB_BENCH_REPLAY_HOURS ?? 6);
+const THROUGHPUT_HOURS = Number(process.env.FLOWLAB_BENCH_REPLAY_HOURS ?? 24);
 const SCAN_REPS = 2;
 const LONG_HOURS = 96;
 const KINDS_READ: readonly Kind[] = ['trades', 'quotes'];
@@ -138,6 +143,7 @@ interface ChildResult {
   readonly max_rss_kib: number;
   readonly heap_used_peak_mib: number;
   readonly external_peak_mib: number;
+  readonly rss_peak_by_quarter_mib: number[];
 }
 
 /** Replay `data` in a fresh `node --import tsx bench/replay-child.ts` process. */
@@ -193,10 +199,12 @@ export async function benchReplay(): Promise<Row[]> {
   log(`replay ${label} in process ...`);
   const config = loadConfig(path.join(REPO, 'config/ofi_cvd/prod.yaml'), {});
   const outDir = path.join(BENCH_DIR, `replay-out-${process.pid}`);
-  let rep: { ticks: number; ms: number };
+  let rep: { ticks: number; ms: number; cpuMs: number };
   try {
+    const cpu0 = process.cpuUsage();
     const r = await timed(() => replay({ data: day, config, out: outDir, runTag: 'bench', progress: false, overwrite: true, toMs }));
-    rep = { ticks: r.value.ticks, ms: r.ms };
+    const cpu = process.cpuUsage(cpu0);
+    rep = { ticks: r.value.ticks, ms: r.ms, cpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
   }
@@ -229,6 +237,7 @@ export async function benchReplay(): Promise<Row[]> {
     { name: `replay ${label}: ticks`, value: rep.ticks, unit: 'ticks' },
     { name: `replay ${label}: wall time`, value: rep.ms / 1000, unit: 's' },
     { name: `replay ${label}: throughput`, value: repRate, unit: 'ticks/s' },
+    { name: `replay ${label}: CPU time, all threads`, value: rep.cpuMs / 1000, unit: 's' },
     { name: `bare DuckDB scan (streamChunks+readF64) ${label}`, value: bareRate, unit: 'ticks/s' },
     { name: `reader scan (Dataset.stream) ${label}`, value: readerRate, unit: 'ticks/s' },
     { name: 'ratio replay / bare DuckDB scan (target >= 0.5)', value: repRate / bareRate, unit: 'x' },
@@ -244,5 +253,8 @@ export async function benchReplay(): Promise<Row[]> {
     { name: `replay ${LONG_HOURS} h x 6 sym (child): peak V8 heap used (sampled)`, value: rLong.heap_used_peak_mib, unit: 'MiB' },
     { name: `replay ${LONG_HOURS} h x 6 sym (child): peak external (sampled)`, value: rLong.external_peak_mib, unit: 'MiB' },
     { name: `peak RSS ratio ${LONG_HOURS} h / 24 h`, value: rLong.max_rss_kib / r24.max_rss_kib, unit: 'x' },
+    { name: `replay ${LONG_HOURS} h: sampled RSS peak, first quarter`, value: rLong.rss_peak_by_quarter_mib[0], unit: 'MiB' },
+    { name: `replay ${LONG_HOURS} h: sampled RSS peak, last quarter`, value: rLong.rss_peak_by_quarter_mib[3], unit: 'MiB' },
+    { name: `RSS peak ratio last / first quarter of ${LONG_HOURS} h`, value: rLong.rss_peak_by_quarter_mib[3] / rLong.rss_peak_by_quarter_mib[0], unit: 'x' },
   ];
 }
