@@ -59,8 +59,7 @@
 import type { FusionParams, FusionWeights, SliceDimension } from './params.js';
 import { checkNumber, checkRobustParams } from './params.js';
 import { RobustScale } from './robust.js';
-import { spearmanPresorted, SpearmanScratch } from './rank.js';
-import { SortedWindow } from './sorted-window.js';
+import { SlidingSpearman } from './rank.js';
 import { GrowableF64, GrowableI8 } from './columns.js';
 import type { SliceTracker } from './slices.js';
 import { UsageError } from '../core/errors.js';
@@ -107,16 +106,8 @@ export class Fusion {
   private readonly labTs: Float64Array;
   private readonly labZ: Float64Array;
   private readonly labDone: Uint8Array;
-  private readonly fz: Float64Array;
-  private readonly fy: Float64Array;
-  private readonly sx: Float64Array;
-  private readonly sy: Float64Array;
-  private readonly scratch = new SpearmanScratch();
-  /** The flip window's z_cvd and y values, kept sorted (same capacity and eviction as the fz / fy ring). */
-  private readonly fzSorted: SortedWindow;
-  private readonly fySorted: SortedWindow;
-  private fHead = 0;
-  private fN = 0;
+  /** Resolved (z_cvd, y) pairs of the flip rule, with incrementally kept ranks. */
+  private readonly flipPairs: SlidingSpearman;
   private fDirty = true;
   private rhoCache = NaN;
 
@@ -190,12 +181,7 @@ export class Fusion {
     this.labTs = new Float64Array(this.nLab).fill(NaN);
     this.labZ = new Float64Array(this.nLab);
     this.labDone = new Uint8Array(this.nLab);
-    this.fz = new Float64Array(this.flipWindow);
-    this.fy = new Float64Array(this.flipWindow);
-    this.sx = new Float64Array(this.flipWindow);
-    this.sy = new Float64Array(this.flipWindow);
-    this.fzSorted = new SortedWindow(this.flipWindow);
-    this.fySorted = new SortedWindow(this.flipWindow);
+    this.flipPairs = new SlidingSpearman(this.flipWindow);
   }
 
   /**
@@ -235,7 +221,7 @@ export class Fusion {
   }
   /** Resolved (z_cvd, y) pairs currently in the flip window. */
   get flip_window_size(): number {
-    return this.fN;
+    return this.flipPairs.size;
   }
 
   /** Emit every pending sample s < t; afterwards `now >= t`. */
@@ -293,18 +279,7 @@ export class Fusion {
       return false;
     }
     this.labels_accepted++;
-    const W = this.flipWindow;
-    if (this.fN < W) {
-      this.fz[(this.fHead + this.fN) % W] = z;
-      this.fy[(this.fHead + this.fN) % W] = y;
-      this.fN++;
-    } else {
-      this.fz[this.fHead] = z;
-      this.fy[this.fHead] = y;
-      this.fHead = (this.fHead + 1) % W;
-    }
-    this.fzSorted.push(z);
-    this.fySorted.push(y);
+    this.flipPairs.push(z, y);
     this.fDirty = true;
     return true;
   }
@@ -312,12 +287,7 @@ export class Fusion {
   /** Spearman of (z_cvd, y) over the flip window (undirected), NaN if < 2 pairs or constant. */
   windowRho(): number {
     if (!this.fDirty) return this.rhoCache;
-    const W = this.flipWindow;
-    for (let i = 0; i < this.fN; i++) {
-      this.sx[i] = this.fz[(this.fHead + i) % W];
-      this.sy[i] = this.fy[(this.fHead + i) % W];
-    }
-    this.rhoCache = spearmanPresorted(this.sx, this.sy, this.fN, this.fzSorted.sortedView(), this.fySorted.sortedView(), this.scratch);
+    this.rhoCache = this.flipPairs.rho();
     this.fDirty = false;
     return this.rhoCache;
   }
@@ -335,10 +305,7 @@ export class Fusion {
     this.cvdKey.fill(NaN);
     this.labTs.fill(NaN);
     this.labDone.fill(0);
-    this.fHead = 0;
-    this.fN = 0;
-    this.fzSorted.clear();
-    this.fySorted.clear();
+    this.flipPairs.clear();
     this.fDirty = true;
     this.rhoCache = NaN;
     this.nextSample = NaN;
@@ -405,13 +372,13 @@ export class Fusion {
       }
     }
 
-    if (this.autoFlip && this.fN >= this.flipMin && s - this.lastFlipTs >= this.flipCooldown) {
+    if (this.autoFlip && this.flipPairs.size >= this.flipMin && s - this.lastFlipTs >= this.flipCooldown) {
       const rho = this.windowRho();
       if (this.dir * rho < -this.flipThr) {
         this.dir = -this.dir;
         this.lastFlipTs = s;
         this.flips++;
-        this.sink.flip(s, this.dir, rho, this.fN);
+        this.sink.flip(s, this.dir, rho, this.flipPairs.size);
       }
     }
 

@@ -67,22 +67,97 @@ export function spearman(x: ArrayLike<number>, y: ArrayLike<number>, n: number, 
 }
 
 /**
- * Spearman of x[0..n), y[0..n) given their values already sorted ascending
- * (`xs`, `ys`, e.g. kept incrementally by a SortedWindow): the same ranks, so
- * the same result as `spearman`, in O(n log n) binary searches without a sort.
+ * Spearman over a sliding window of the last `capacity` (x, y) pairs, with the
+ * average ranks kept incrementally: element i's rank is
+ *   1 + #{j != i: v_j < v_i} + #{j != i: v_j = v_i} / 2,
+ * so a value v entering adds 1 to every rank above v and 1/2 to every tie, and
+ * leaving subtracts the same. Ranks are multiples of 1/2 (exact in floating
+ * point), equal to `averageRanks`, and `rho()` sums them in the same order
+ * (oldest first) as `spearman` on the window: the same result bit for bit.
+ * Cost: O(capacity) per push, O(size) per rho(); no sort, no allocation.
  */
-export function spearmanPresorted(
-  x: ArrayLike<number>, y: ArrayLike<number>, n: number, xs: Float64Array, ys: Float64Array, scratch: SpearmanScratch = shared,
-): number {
-  if (n < 2) return NaN;
-  scratch.ensure(n);
-  const rx = scratch.rx;
-  const ry = scratch.ry;
-  for (let i = 0; i < n; i++) {
-    rx[i] = rankInSorted(xs, n, x[i]);
-    ry[i] = rankInSorted(ys, n, y[i]);
+export class SlidingSpearman {
+  private readonly x: Float64Array;
+  private readonly y: Float64Array;
+  private readonly rx: Float64Array;
+  private readonly ry: Float64Array;
+  private head = 0;
+  private n = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`SlidingSpearman capacity must be an integer >= 1, got ${capacity}`);
+    this.x = new Float64Array(capacity);
+    this.y = new Float64Array(capacity);
+    this.rx = new Float64Array(capacity);
+    this.ry = new Float64Array(capacity);
   }
-  return pearsonOfRanks(rx, ry, n);
+
+  get size(): number {
+    return this.n;
+  }
+
+  /** Add a pair (finite values), evicting the oldest when full. */
+  push(xv: number, yv: number): void {
+    if (!Number.isFinite(xv) || !Number.isFinite(yv)) throw new RangeError(`SlidingSpearman.push: non-finite pair (${xv}, ${yv})`);
+    const W = this.capacity;
+    if (this.n === W) {
+      const h = this.head;
+      this.head = h + 1 === W ? 0 : h + 1;
+      this.n--;
+      shift(this.x, this.rx, this.head, this.n, W, this.x[h], -1);
+      shift(this.y, this.ry, this.head, this.n, W, this.y[h], -1);
+    }
+    let slot = this.head + this.n;
+    if (slot >= W) slot -= W;
+    this.rx[slot] = shift(this.x, this.rx, this.head, this.n, W, xv, 1);
+    this.ry[slot] = shift(this.y, this.ry, this.head, this.n, W, yv, 1);
+    this.x[slot] = xv;
+    this.y[slot] = yv;
+    this.n++;
+  }
+
+  clear(): void {
+    this.head = 0;
+    this.n = 0;
+  }
+
+  /** Spearman rho of the window (NaN if < 2 pairs or either ranking is constant). */
+  rho(): number {
+    const n = this.n;
+    if (n < 2) return NaN;
+    const W = this.capacity;
+    const mean = (n + 1) / 2;
+    let sxy = 0;
+    let sxx = 0;
+    let syy = 0;
+    for (let i = 0, j = this.head; i < n; i++, j = j + 1 === W ? 0 : j + 1) {
+      const a = this.rx[j] - mean;
+      const b = this.ry[j] - mean;
+      sxy += a * b;
+      sxx += a * a;
+      syy += b * b;
+    }
+    if (sxx === 0 || syy === 0) return NaN;
+    return sxy / Math.sqrt(sxx * syy);
+  }
+}
+
+/**
+ * Value v enters (sign 1) or leaves (sign -1) the n ring entries from `head`:
+ * adjust their ranks; returns v's own rank among them (for an entering value).
+ */
+function shift(v: Float64Array, r: Float64Array, head: number, n: number, W: number, x: number, sign: number): number {
+  let below = 0;
+  let ties = 0;
+  for (let i = 0, j = head; i < n; i++, j = j + 1 === W ? 0 : j + 1) {
+    const vj = v[j];
+    if (x < vj) r[j] += sign;
+    else if (x === vj) {
+      r[j] += sign * 0.5;
+      ties++;
+    } else below++;
+  }
+  return 1 + below + ties / 2;
 }
 
 function pearsonOfRanks(rx: Float64Array, ry: Float64Array, n: number): number {

@@ -1,6 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { spearman, spearmanPresorted, SpearmanScratch } from '../../src/calc/rank.js';
-import { SortedWindow } from '../../src/calc/sorted-window.js';
+import { spearman, SlidingSpearman, SpearmanScratch } from '../../src/calc/rank.js';
 import { mulberry32, slowSpearman } from './helpers.js';
 
 describe('spearman', () => {
@@ -26,27 +25,29 @@ describe('spearman', () => {
     }
   });
 
-  it('spearmanPresorted over a sliding window (SortedWindow-kept sorted copies) === spearman, bit for bit', () => {
+  it('SlidingSpearman (incremental ranks over a sliding window) === spearman on the window, bit for bit', () => {
     const rnd = mulberry32(21);
-    const W = 50;
-    const zs = new SortedWindow(W);
-    const ys = new SortedWindow(W);
-    const x: number[] = [];
-    const y: number[] = [];
-    for (let t = 0; t < 400; t++) {
-      const xv = rnd() < 0.3 ? Math.floor(rnd() * 5) : rnd() * 4 - 2; // ties and -0 / 0
-      const yv = rnd() < 0.5 ? 1 : 0;
-      x.push(t % 37 === 0 ? -0 : xv);
-      y.push(yv);
-      if (x.length > W) {
-        x.shift();
-        y.shift();
+    for (const W of [1, 2, 7, 50]) {
+      const sl = new SlidingSpearman(W);
+      const x: number[] = [];
+      const y: number[] = [];
+      for (let t = 0; t < 400; t++) {
+        const xv = t % 37 === 0 ? -0 : rnd() < 0.3 ? Math.floor(rnd() * 5) : rnd() * 4 - 2; // ties, -0 vs 0
+        const yv = rnd() < 0.5 ? 1 : 0;
+        x.push(xv);
+        y.push(yv);
+        if (x.length > W) {
+          x.shift();
+          y.shift();
+        }
+        sl.push(xv, yv);
+        expect(sl.size).toBe(x.length);
+        expect(Object.is(sl.rho(), spearman(x, y, x.length))).toBe(true);
       }
-      zs.push(x[x.length - 1]);
-      ys.push(yv);
-      const n = x.length;
-      expect(zs.size).toBe(n);
-      expect(Object.is(spearmanPresorted(x, y, n, zs.sortedView(), ys.sortedView()), spearman(x, y, n))).toBe(true);
+      sl.clear();
+      expect(sl.size).toBe(0);
+      expect(sl.rho()).toBeNaN();
     }
+    expect(() => new SlidingSpearman(3).push(NaN, 1)).toThrow(RangeError);
   });
 });
