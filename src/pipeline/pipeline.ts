@@ -76,6 +76,14 @@ class PriceRows {
   readonly slices = new SliceCodes();
 }
 
+/** A batch with ticks in the sequencer, and how many. */
+interface HeldBatch {
+  readonly id: number;
+  readonly batch: TickBatch;
+  readonly state: SymbolState;
+  remaining: number;
+}
+
 interface SymbolState {
   readonly symbol: string;
   readonly calc: SymbolCalc;
@@ -116,8 +124,10 @@ export class Pipeline {
   readonly params: CalcParams;
   private readonly seq: Sequencer;
   private readonly states = new Map<string, SymbolState>();
-  private readonly batches = new Map<number, TickBatch>();
-  private readonly remaining = new Map<number, number>();
+  /** Batches with ticks still in the sequencer, by batch id. */
+  private readonly batches = new Map<number, HeldBatch>();
+  /** The batch of the last released tick (releases come in runs from one batch). */
+  private lastHeld: HeldBatch | null = null;
   private readonly mergeTolMs: number;
   private finished = false;
   private liveBatchId = -1;
@@ -164,9 +174,7 @@ export class Pipeline {
       const id = batchIds[k];
       if (id >= LIVE_ID_BASE) throw new FlowlabError(`pipeline: replay batch id ${id} exceeds ${LIVE_ID_BASE}`);
       if (id >= 0 && !this.batches.has(id) && batches[k].length > 0) {
-        this.batches.set(id, batches[k]);
-        this.remaining.set(id, batches[k].length);
-        this.state(batches[k].symbol);
+        this.hold(id, batches[k], batches[k].length);
       }
     }
     const seq = this.seq;
@@ -196,9 +204,7 @@ export class Pipeline {
     this.liveBatchId = (this.liveBatchId + 1) % LIVE_ID_BASE;
     const key = LIVE_ID_BASE + this.liveBatchId;
     if (this.batches.has(key)) throw new FlowlabError(`pipeline: more than ${LIVE_ID_BASE} live ticks pending in the sequencer`);
-    this.batches.set(key, batch);
-    this.remaining.set(key, 1);
-    this.state(batch.symbol);
+    this.hold(key, batch, 1);
     if (batch.kind === 'depth') {
       this.done(key);
       return;
@@ -209,20 +215,34 @@ export class Pipeline {
     this.seq.push(KIND_RANK[batch.kind], ts, recv, batch.recv_seq[row], packHandle(key, row), clock);
   }
 
+  private hold(id: number, batch: TickBatch, ticks: number): void {
+    this.batches.set(id, { id, batch, state: this.state(batch.symbol), remaining: ticks });
+  }
+
   private done(id: number): void {
-    const left = (this.remaining.get(id) ?? 1) - 1;
-    if (left <= 0) {
-      this.remaining.delete(id);
-      this.batches.delete(id);
-    } else this.remaining.set(id, left);
+    const h = this.batches.get(id);
+    if (h) this.release1(h);
+  }
+
+  /** One tick of `h` is out of the sequencer; forget the batch after its last. */
+  private release1(h: HeldBatch): void {
+    if (--h.remaining <= 0) {
+      this.batches.delete(h.id);
+      if (this.lastHeld === h) this.lastHeld = null;
+    }
   }
 
   private release(handle: number, ts: number, flags: number): void {
     const id = handleBatch(handle);
     const r = handleRow(handle);
-    const b = this.batches.get(id);
-    if (!b) throw new FlowlabError(`pipeline: released a tick of unknown batch ${id}`);
-    const s = this.state(b.symbol);
+    let h = this.lastHeld;
+    if (h === null || h.id !== id) {
+      h = this.batches.get(id) ?? null;
+      if (h === null) throw new FlowlabError(`pipeline: released a tick of unknown batch ${id}`);
+      this.lastHeld = h;
+    }
+    const b = h.batch;
+    const s = h.state;
     if (flags & FLAG_LATE) s.late++;
     if (b.kind === 'quotes') {
       s.quotes++;
@@ -233,7 +253,7 @@ export class Pipeline {
       this.priceRow(s, b, r, ts);
     }
     if (this.observer) this.notify(s, b, r, ts);
-    this.done(id);
+    this.release1(h);
   }
 
   /** Show the observer the samples this tick emitted (they precede it in event time), then the quote. */
