@@ -15,7 +15,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type http from 'node:http';
-import { LRUCache } from 'lru-cache';
 import type { Registry } from 'prom-client';
 import { DatasetWriter } from '../src/dataset/writer.js';
 import type { RawSink } from '../src/core/types.js';
@@ -27,7 +26,9 @@ import { Rng } from '../src/synth/rng.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { DEFAULT_BACKOFF, StreamConnection, defaultWsFactory, type BackoffOptions, type ConnEvent, type WsFactory } from './connection.js';
 import { Journal, replayJournal } from './journal.js';
-import { classify, dedupKey, emitTradeOrQuote, eventTime, streamTypeOf, type Classified } from './messages.js';
+import { emitTradeOrQuote, eventTime, newEmitted, streamTypeOf, type Json, type StreamType } from './messages.js';
+import { DedupMemory } from './dedup.js';
+import { safeId } from '../src/import/counters.js';
 import { SymbolMetrics, buildRegistry, newCounters, serveMetrics, type RecorderCounters } from './metrics.js';
 import { HOUR_MS, SliceCoverage, writeHourlyDq } from './hourly.js';
 
@@ -182,6 +183,28 @@ export class TradeIds {
   }
 }
 
+/** Per (symbol, stream kind): dedup key space, highest id seen, exact trade ids (trade streams). */
+interface KindState {
+  /** `<SYM>|<type>`: the checkpoint's `last_ids` key. */
+  readonly key: string;
+  readonly slot: number;
+  lastId: number;
+  readonly tr: TradeIds | null;
+}
+
+/** What a stream name is (cached per distinct name). */
+interface StreamInfo {
+  /** null: not a recorded stream. */
+  readonly type: StreamType | null;
+  /** Upper-case symbol ('' when the name has no `@`). */
+  readonly symbol: string;
+  readonly kind: KindState | null;
+  readonly subscribed: boolean;
+  readonly metrics: SymbolMetrics | null;
+  /** `<sym>@depthSnapshot`: a journaled REST snapshot. */
+  readonly snapshot: boolean;
+}
+
 interface DepthState {
   imp: WsCaptureImporter;
   diffs: boolean;
@@ -230,7 +253,10 @@ export class Recorder {
   private readonly rest: string;
   private readonly random: () => number;
   private readonly fetchJson: (url: string) => Promise<unknown>;
-  private readonly lru: LRUCache<string, true>;
+  private readonly dedup: DedupMemory;
+  private readonly streamInfos = new Map<string, StreamInfo>();
+  private readonly kinds = new Map<string, KindState>();
+  private readonly emitted = newEmitted();
   private readonly trades = new Map<string, TradeIds>();
   private readonly lastIds = new Map<string, number>();
   private depth = new Map<string, DepthState>();
@@ -290,7 +316,7 @@ export class Recorder {
     const rng = Rng.derive(o.seed ?? 1, 'recorder-backoff');
     this.random = o.random ?? (() => rng.uniform());
     this.fetchJson = o.fetchJson ?? defaultFetchJson;
-    this.lru = new LRUCache<string, true>({ max: this.cfg.dedup_lru });
+    this.dedup = new DedupMemory(this.cfg.dedup_lru);
     this.coverage = new SliceCoverage(this.symbols);
     this.journal = new Journal(path.join(this.out, JOURNAL_DIR), { fsyncIntervalMs: o.fsyncIntervalMs });
     for (const s of this.symbols) this.symMetrics.set(s, new SymbolMetrics());
@@ -487,12 +513,48 @@ export class Recorder {
     m[reason] = (m[reason] ?? 0) + 1;
   }
 
+  /** Stream name -> what it is, with its per-(symbol, kind) state (one Map lookup per message). */
+  private streamInfo(stream: string): StreamInfo {
+    let si = this.streamInfos.get(stream);
+    if (si) return si;
+    const at = stream.indexOf('@');
+    const type = at > 0 ? streamTypeOf(stream.slice(at + 1)) : null;
+    const symbol = at > 0 ? stream.slice(0, at).toUpperCase() : '';
+    let ks: KindState | null = null;
+    if (type !== null) {
+      const key = `${symbol}|${type}`;
+      ks = this.kinds.get(key) ?? null;
+      if (!ks) {
+        let tr: TradeIds | null = null;
+        if (type === 'trade' || type === 'aggTrade') {
+          const tk = `${symbol}|${type === 'trade' ? 't' : 'a'}`;
+          tr = this.trades.get(tk) ?? null;
+          if (!tr) this.trades.set(tk, (tr = new TradeIds()));
+        }
+        ks = { key, slot: this.dedup.newSlot(), lastId: this.lastIds.get(key) ?? -1, tr };
+        this.kinds.set(key, ks);
+      }
+    }
+    si = {
+      type,
+      symbol,
+      kind: ks,
+      subscribed: this.symMetrics.has(symbol),
+      metrics: this.symMetrics.get(symbol) ?? null,
+      snapshot: type === null && at > 0 && stream.slice(at + 1) === 'depthSnapshot',
+    };
+    // bounded: a feed inventing stream names must not grow this without limit
+    if (this.streamInfos.size < 100_000) this.streamInfos.set(stream, si);
+    return si;
+  }
+
   /**
    * One message. Modes: `ws`/`rest` (live: dedup, journal, apply), `replay`
    * (journal after the checkpoint: dedup memory + apply), `seed` (journal up
    * to the checkpoint: dedup memory only). Returns true when accepted.
    */
   private ingest(text: string, recvMs: number, mode: 'ws' | 'rest' | 'replay' | 'seed'): boolean {
+    const live = mode === 'ws' || mode === 'rest';
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -500,81 +562,90 @@ export class Recorder {
       if (mode === 'ws') this.malformed('json');
       return false;
     }
-    const c = classify(msg);
-    if (typeof c === 'string') {
-      if (c === 'unknown_stream' && (mode === 'replay' || mode === 'seed')) {
-        const m = msg as { stream: string; data: unknown };
-        if (m.stream.endsWith('@depthSnapshot')) {
-          if (mode === 'replay') this.applySnapshot(m.stream.slice(0, m.stream.indexOf('@')).toUpperCase(), recvMs, m.data);
-          return true;
-        }
-      }
-      if (mode === 'ws' || mode === 'rest') this.malformed(c);
+    // classify (messages.ts `classify`, inlined on the stream-info cache)
+    if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+      if (live) this.malformed('not_object');
       return false;
     }
-    if (!this.symMetrics.has(c.symbol) && (mode === 'ws' || mode === 'rest')) {
+    const stream = (msg as Json).stream;
+    const data = (msg as Json).data;
+    if (typeof stream !== 'string' || data === null || typeof data !== 'object' || Array.isArray(data)) {
+      if (live) this.malformed('no_stream');
+      return false;
+    }
+    const si = this.streamInfo(stream);
+    const type = si.type;
+    if (type === null) {
+      if (si.snapshot && !live) {
+        if (mode === 'replay') this.applySnapshot(si.symbol, recvMs, data);
+        return true;
+      }
+      if (live) this.malformed('unknown_stream');
+      return false;
+    }
+    const d = data as Json;
+    const id = safeId(type === 'trade' ? d.t : type === 'aggTrade' ? d.a : type === 'depth_partial' && d.lastUpdateId !== undefined ? d.lastUpdateId : d.u);
+    if (Number.isNaN(id)) {
+      if (live) this.malformed('no_id');
+      return false;
+    }
+    if (!si.subscribed && live) {
       this.malformed('unsubscribed_symbol');
       return false;
     }
-    const key = dedupKey(c);
-    const isTrade = c.type === 'trade' || c.type === 'aggTrade';
-    let tr: TradeIds | undefined;
-    if (isTrade) {
-      const tk = `${c.symbol}|${c.type === 'trade' ? 't' : 'a'}`;
-      tr = this.trades.get(tk);
-      if (!tr) this.trades.set(tk, (tr = new TradeIds()));
-    }
-    const live = mode === 'ws' || mode === 'rest';
+    const ks = si.kind!;
+    const tr = ks.tr;
     // journal lines are unique by construction: replay / seed only rebuild the dedup memory
-    if (live && (this.lru.has(key) || (tr !== undefined && tr.has(c.id)))) {
+    if (live && (this.dedup.has(ks.slot, id) || (tr !== null && tr.has(id)))) {
       this.counters.dedup_hits++;
       return false;
     }
-    this.lru.set(key, true);
-    if (tr && tr.add(c.id, this.clock.now()) && mode !== 'seed') this.counters.gaps++;
-    const lk = `${c.symbol}|${c.type}`;
-    if (!(c.id <= (this.lastIds.get(lk) ?? -1))) this.lastIds.set(lk, c.id);
+    this.dedup.add(ks.slot, id);
+    if (tr !== null && tr.add(id, this.clock.now()) && mode !== 'seed') this.counters.gaps++;
+    if (!(id <= ks.lastId)) ks.lastId = id;
     if (mode === 'seed') return true;
-    if (mode === 'ws' || mode === 'rest') {
+    if (live) {
       if (text.indexOf('\n') >= 0) text = JSON.stringify(msg);
       this.journal.append(recvMs, text);
       this.scheduleFlush();
     }
-    this.apply(c, recvMs, text, mode);
+    this.apply(si, id, d, stream, recvMs, mode);
     return true;
   }
 
-  private apply(c: Classified, recvMs: number, text: string, mode: 'ws' | 'rest' | 'replay'): void {
+  private apply(si: StreamInfo, id: number, d: Json, stream: string, recvMs: number, mode: 'ws' | 'rest' | 'replay'): void {
     const k = this.counters;
-    k.messages[c.type] = (k.messages[c.type] ?? 0) + 1;
-    if (c.type === 'trade' || c.type === 'aggTrade' || c.type === 'bookTicker') {
-      const bad = emitTradeOrQuote(mode !== 'replay' && this.teeSink ? this.teeSink : this.writer, c, recvMs);
+    const type = si.type!;
+    const sym = si.symbol;
+    k.messages[type] = (k.messages[type] ?? 0) + 1;
+    if (type === 'trade' || type === 'aggTrade' || type === 'bookTicker') {
+      const e = this.emitted;
+      const bad = emitTradeOrQuote(mode !== 'replay' && this.teeSink ? this.teeSink : this.writer, type, sym, id, d, recvMs, e);
       if (bad !== null) {
         k.bad_rows[bad] = (k.bad_rows[bad] ?? 0) + 1;
         return;
       }
-      const d = c.data;
-      if (c.type === 'bookTicker') {
+      if (type === 'bookTicker') {
         const ts = d.T !== undefined || d.E !== undefined ? Number(d.T ?? d.E) : recvMs;
-        this.coverage.onMid(c.symbol, ts, (Number(d.b) + Number(d.a)) / 2);
+        this.coverage.onMid(sym, ts, (e.bid + e.ask) / 2);
       } else {
         const ts = Number(d.T);
-        const qty = Number(d.q);
-        this.coverage.onTrade(c.symbol, recvMs, ts);
-        if (mode === 'ws') this.symMetrics.get(c.symbol)?.onTrade(recvMs, eventTime(d), ts, d.m === true ? -qty : qty);
+        const qty = e.qty;
+        this.coverage.onTrade(sym, recvMs, ts);
+        if (mode === 'ws') si.metrics?.onTrade(recvMs, eventTime(d), ts, d.m === true ? -qty : qty);
       }
       return;
     }
-    const st = this.depthState(c.symbol);
-    if (c.type === 'depth_diff') st.diffs = true;
-    st.imp.handleMessage({ stream: c.stream, data: c.data }, recvMs);
+    const st = this.depthState(sym);
+    if (type === 'depth_diff') st.diffs = true;
+    st.imp.handleMessage({ stream, data: d }, recvMs);
     const breaks = st.imp.counters.depth_seq_breaks;
     if (breaks > st.breaks) {
       st.breaks = breaks;
       st.needSnap = true;
       k.depth_resyncs++;
     }
-    if (c.type === 'depth_diff' && mode === 'ws' && st.needSnap) this.requestSnapshot(c.symbol, st);
+    if (type === 'depth_diff' && mode === 'ws' && st.needSnap) this.requestSnapshot(sym, st);
   }
 
   private depthState(sym: string): DepthState {
@@ -776,7 +847,7 @@ export class Recorder {
       next_recv_seq: this.writer.nextSeq,
       written_at_ms: this.clock.now(),
       trade_ids: Object.fromEntries([...this.trades].map(([k, t]) => [k, t.toJSON()])),
-      last_ids: Object.fromEntries(this.lastIds),
+      last_ids: this.lastIdsJson(),
     };
     const file = path.join(this.out, CHECKPOINT_FILE);
     const tmp = `${file}.tmp-${process.pid}`;
@@ -789,6 +860,12 @@ export class Recorder {
     this.journal.truncate(J, this.cfg.dedup_lru);
     this.counters.checkpoints++;
     this.lastFlush = (performance.now() - t0) / 1000;
+  }
+
+  /** Highest id seen per `<SYM>|<type>` (kinds seen in this run, plus those loaded from the last checkpoint). */
+  private lastIdsJson(): Record<string, number> {
+    for (const ks of this.kinds.values()) if (ks.lastId >= 0) this.lastIds.set(ks.key, ks.lastId);
+    return Object.fromEntries(this.lastIds);
   }
 
   /** journal_seq recorded in the manifest by the last completed checkpoint (-1 when none). */
@@ -853,13 +930,18 @@ export class Recorder {
       } catch {
         return;
       }
-      const c = classify(msg);
-      if (typeof c === 'string') {
-        const m = msg as { stream?: string; data?: unknown };
-        if (typeof m?.stream === 'string' && m.stream.endsWith('@depthSnapshot')) this.applySnapshot(m.stream.slice(0, m.stream.indexOf('@')).toUpperCase(), recv, m.data);
+      const m = msg as Json | null;
+      if (m === null || typeof m !== 'object' || typeof m.stream !== 'string' || m.data === null || typeof m.data !== 'object') return;
+      const si = this.streamInfo(m.stream);
+      if (si.type === null) {
+        if (si.snapshot) this.applySnapshot(si.symbol, recv, m.data);
         return;
       }
-      this.apply(c, recv, json, 'replay');
+      const d = m.data as Json;
+      const t = si.type;
+      const id = safeId(t === 'trade' ? d.t : t === 'aggTrade' ? d.a : t === 'depth_partial' && d.lastUpdateId !== undefined ? d.lastUpdateId : d.u);
+      if (Number.isNaN(id)) return;
+      this.apply(si, id, d, m.stream, recv, 'replay');
     });
     for (const d of this.depth.values()) d.needSnap = d.diffs;
   }
