@@ -53,7 +53,7 @@ import {
   type DrainableSink,
   type ImportCounters,
 } from './counters.js';
-import { DEFAULT_MAX_BUFFERED_DIFFS, SyncedBook, type DepthDiff, type DepthSnapshot } from './depthbook.js';
+import { DEFAULT_MAX_BUFFERED_DIFFS, SyncedBook, type BookStateJson, type DepthDiff, type DepthSnapshot } from './depthbook.js';
 import { newReadStatus, readLines } from './lines.js';
 
 export interface WsCaptureOptions {
@@ -183,6 +183,29 @@ export class WsCaptureImporter {
       }
     }
     return this.counters;
+  }
+
+  /** State of every diff book, by symbol (what the recorder checkpoints). */
+  bookStates(): Record<string, BookStateJson> {
+    const out: Record<string, BookStateJson> = {};
+    for (const [sym, s] of this.syms) if (s.book) out[sym] = s.book.toJSON();
+    return out;
+  }
+
+  /** Sync state of `symbol`'s diff book (null when it has none). */
+  bookSyncState(symbol: string): string | null {
+    return this.syms.get(symbol)?.book?.state ?? null;
+  }
+
+  /**
+   * Continue from a checkpointed book: `symbol`'s book takes state `j`, and
+   * `symbol` counts as this input's first stream symbol (it owns the REST
+   * snapshots that follow, as it did before the checkpoint).
+   */
+  restoreBook(symbol: string, j: BookStateJson): void {
+    this.book(symbol).restore(j);
+    if (this.firstStreamSymbol === null) this.firstStreamSymbol = symbol;
+    this.fileSymbols.add(symbol);
   }
 
   private sym(symbol: string): SymState {
