@@ -112,6 +112,8 @@ export interface RecorderCounters {
   trade_ids_lost: number;
   depth_snapshots: number;
   depth_resyncs: number;
+  /** Symbols whose depth books were restored from checkpoint.json at start. */
+  depth_books_restored: number;
   checkpoints: number;
   replayed: number;
 }
@@ -138,6 +140,7 @@ export function newCounters(): RecorderCounters {
     trade_ids_lost: 0,
     depth_snapshots: 0,
     depth_resyncs: 0,
+    depth_books_restored: 0,
     checkpoints: 0,
     replayed: 0,
   };

@@ -20,6 +20,7 @@ import { DatasetWriter } from '../src/dataset/writer.js';
 import type { RawSink } from '../src/core/types.js';
 import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
 import { WsCaptureImporter } from '../src/import/wscapture.js';
+import { checkBookStateJson, type BookStateJson } from '../src/import/depthbook.js';
 import { FlowlabError, describeError } from '../src/core/errors.js';
 import { validateSymbol } from '../src/core/validate.js';
 import { Rng } from '../src/synth/rng.js';
@@ -214,12 +215,25 @@ interface DepthState {
 }
 
 export interface CheckpointFile {
-  readonly version: 1;
+  /** 2: carries `depth_books`; 1 (older recorders): no book state. */
+  readonly version: 1 | 2;
   readonly journal_seq: number;
   readonly next_recv_seq: number;
   readonly written_at_ms: number;
   readonly trade_ids: Record<string, { floor: number; contiguous: number; above: number[] }>;
   readonly last_ids: Record<string, number>;
+  /**
+   * Per recorded symbol with a depth stream: its diff books (importer symbol
+   * -> state) after applying every journal line <= journal_seq, and whether
+   * it saw diffs. A restart restores them and replays the journal after
+   * journal_seq through them, so diff-derived rows are rebuilt exactly.
+   */
+  readonly depth_books?: Record<string, DepthCheckpoint>;
+}
+
+export interface DepthCheckpoint {
+  readonly diffs: boolean;
+  readonly books: Record<string, BookStateJson>;
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
@@ -260,6 +274,18 @@ export class Recorder {
   private readonly trades = new Map<string, TradeIds>();
   private readonly lastIds = new Map<string, number>();
   private depth = new Map<string, DepthState>();
+  /** Depth book state at the last checkpoint (checkpointJ): where a writer rebuild restarts the books. */
+  private depthCk: Record<string, DepthCheckpoint> = {};
+  /** Depth rows reach the writer only while true (off while books catch up on already-written journal lines). */
+  private depthEmit = true;
+  /** The depth importers' sink: the current writer (rebuilt on write errors), gated by `depthEmit`. */
+  private readonly depthSink: RawSink = {
+    trade: () => undefined,
+    quote: () => undefined,
+    depth: (...a: Parameters<RawSink['depth']>) => {
+      if (this.depthEmit) this.writer.depth(...a);
+    },
+  };
   private journal: Journal;
   writer!: DatasetWriter;
   private checkpointJ = -1;
@@ -335,21 +361,38 @@ export class Recorder {
     fs.mkdirSync(this.out, { recursive: true });
     this.checkpointJ = this.manifestJseq();
     this.removeOrphans();
-    this.loadCheckpoint();
+    const ck = this.loadCheckpoint();
     this.writer = this.newWriter();
+    // Depth books: restored as of checkpoint.json's journal_seq (B). The manifest's J is normally B; when a
+    // crash fell between the manifest and checkpoint.json, lines (B, J] are already in part files: they
+    // only advance the books (rows not emitted). Without usable books (no / old checkpoint) the books
+    // rebuild from the retained journal and resync from a snapshot where that is not enough.
+    let booksJ = -1;
+    if (ck && ck.books && ck.journalSeq <= this.checkpointJ) {
+      this.restoreDepth(ck.books);
+      booksJ = ck.journalSeq;
+      this.counters.depth_books_restored = Object.keys(ck.books).length;
+      if (booksJ >= 0 && this.counters.depth_books_restored > 0) this.log(`depth books of ${Object.keys(ck.books).join(', ')} restored as of journal_seq ${booksJ}`);
+    } else if (ck) booksJ = ck.journalSeq;
     let replayed = 0;
     let seeded = 0;
+    let ckBooks = false;
     const next = replayJournal(this.journal.dir, (jseq, recv, json) => {
       const apply = jseq > this.checkpointJ;
-      if (this.ingest(json, recv, apply ? 'replay' : 'seed')) {
+      if (apply && !ckBooks) {
+        this.depthCk = this.depthBooks(); // the books as of checkpointJ: where a writer rebuild restarts them
+        ckBooks = true;
+      }
+      if (this.ingest(json, recv, apply ? 'replay' : jseq > booksJ ? 'rebook' : 'seed')) {
         if (apply) replayed++;
         else seeded++;
       }
     });
+    if (!ckBooks) this.depthCk = this.depthBooks();
     this.journal.open(Math.max(next, this.checkpointJ + 1));
     this.counters.replayed = replayed;
     if (replayed > 0 || seeded > 0) this.log(`recovered: ${replayed} journaled messages replayed into the dataset, ${seeded} used as dedup memory`);
-    for (const d of this.depth.values()) d.needSnap = d.diffs;
+    this.afterDepthReplay();
     if (replayed > 0) await this.checkpoint();
     if (this.o.metricsPort !== undefined && this.o.metricsPort !== null) {
       this.registry = buildRegistry({
@@ -553,7 +596,7 @@ export class Recorder {
    * (journal after the checkpoint: dedup memory + apply), `seed` (journal up
    * to the checkpoint: dedup memory only). Returns true when accepted.
    */
-  private ingest(text: string, recvMs: number, mode: 'ws' | 'rest' | 'replay' | 'seed'): boolean {
+  private ingest(text: string, recvMs: number, mode: 'ws' | 'rest' | 'replay' | 'seed' | 'rebook'): boolean {
     const live = mode === 'ws' || mode === 'rest';
     let msg: unknown;
     try {
@@ -578,6 +621,7 @@ export class Recorder {
     if (type === null) {
       if (si.snapshot && !live) {
         if (mode === 'replay') this.applySnapshot(si.symbol, recvMs, data);
+        else if (mode === 'rebook') this.rebook(() => this.applySnapshot(si.symbol, recvMs, data));
         return true;
       }
       if (live) this.malformed('unknown_stream');
@@ -601,9 +645,10 @@ export class Recorder {
       return false;
     }
     this.dedup.add(ks.slot, id);
-    if (tr !== null && tr.add(id, this.clock.now()) && mode !== 'seed') this.counters.gaps++;
+    if (tr !== null && tr.add(id, this.clock.now()) && mode !== 'seed' && mode !== 'rebook') this.counters.gaps++;
     if (!(id <= ks.lastId)) ks.lastId = id;
-    if (mode === 'seed') return true;
+    if (mode === 'rebook' && (type === 'depth_diff' || type === 'depth_partial')) this.rebook(() => this.applyDepth(si.symbol, type, d, stream, recvMs, 'replay'));
+    if (mode === 'seed' || mode === 'rebook') return true;
     if (live) {
       if (text.indexOf('\n') >= 0) text = JSON.stringify(msg);
       this.journal.append(recvMs, text);
@@ -636,6 +681,21 @@ export class Recorder {
       }
       return;
     }
+    this.applyDepth(sym, type, d, stream, recvMs, mode);
+  }
+
+  /** Run `fn` with depth rows discarded: journal lines whose rows are already in part files only advance the books. */
+  private rebook(fn: () => void): void {
+    this.depthEmit = false;
+    try {
+      fn();
+    } finally {
+      this.depthEmit = true;
+    }
+  }
+
+  private applyDepth(sym: string, type: StreamType, d: Json, stream: string, recvMs: number, mode: 'ws' | 'rest' | 'replay'): void {
+    const k = this.counters;
     const st = this.depthState(sym);
     if (type === 'depth_diff') st.diffs = true;
     st.imp.handleMessage({ stream, data: d }, recvMs);
@@ -651,7 +711,7 @@ export class Recorder {
   private depthState(sym: string): DepthState {
     let st = this.depth.get(sym);
     if (!st) {
-      st = { imp: new WsCaptureImporter(this.writer, { depthLevels: this.cfg.depth_levels }), diffs: false, needSnap: true, inFlight: false, breaks: 0 };
+      st = { imp: new WsCaptureImporter(this.depthSink, { depthLevels: this.cfg.depth_levels }), diffs: false, needSnap: true, inFlight: false, breaks: 0 };
       this.depth.set(sym, st);
     }
     return st;
@@ -819,6 +879,8 @@ export class Recorder {
     if (!this.flushJournal()) return;
     let J = this.journal.written;
     if (J <= this.checkpointJ && this.writer.pendingRows === 0) return;
+    // the books now are the books after every line <= J (taken before the first await)
+    let books = this.depthBooks();
     const retries = this.cfg.write_retries;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -838,16 +900,18 @@ export class Recorder {
         this.log(`part-file write failed (attempt ${attempt + 1}): ${describeError(e)}; retrying`);
         this.rebuildWriter();
         J = this.journal.written;
+        books = this.depthBooks();
       }
     }
     this.flushJournal();
     const ck: CheckpointFile = {
-      version: 1,
+      version: 2,
       journal_seq: J,
       next_recv_seq: this.writer.nextSeq,
       written_at_ms: this.clock.now(),
       trade_ids: Object.fromEntries([...this.trades].map(([k, t]) => [k, t.toJSON()])),
       last_ids: this.lastIdsJson(),
+      depth_books: books,
     };
     const file = path.join(this.out, CHECKPOINT_FILE);
     const tmp = `${file}.tmp-${process.pid}`;
@@ -857,6 +921,7 @@ export class Recorder {
     fs.closeSync(fd);
     fs.renameSync(tmp, file);
     this.checkpointJ = J;
+    this.depthCk = books;
     this.journal.truncate(J, this.cfg.dedup_lru);
     this.counters.checkpoints++;
     this.lastFlush = (performance.now() - t0) / 1000;
@@ -868,6 +933,39 @@ export class Recorder {
     return Object.fromEntries(this.lastIds);
   }
 
+  /** Every depth book, per recorded symbol (only symbols with a diff stream have books). */
+  private depthBooks(): Record<string, DepthCheckpoint> {
+    const out: Record<string, DepthCheckpoint> = {};
+    for (const [sym, st] of this.depth) {
+      const books = st.imp.bookStates();
+      if (st.diffs || Object.keys(books).length > 0) out[sym] = { diffs: st.diffs, books };
+    }
+    return out;
+  }
+
+  /** Fresh depth state from checkpointed books (replaces `this.depth`). */
+  private restoreDepth(ck: Record<string, DepthCheckpoint>): void {
+    this.depth = new Map();
+    for (const [sym, d] of Object.entries(ck)) {
+      const st = this.depthState(sym);
+      st.diffs = d.diffs;
+      for (const [bsym, b] of Object.entries(d.books)) st.imp.restoreBook(bsym, b);
+    }
+  }
+
+  /**
+   * After a journal replay: a diff book still waiting for a snapshot fetches one at the next live diff; a
+   * synced book (or one holding a snapshot, waiting for the straddling diff) just continues, and a live diff
+   * that does not follow it is a counted sequence break -> resync.
+   */
+  private afterDepthReplay(): void {
+    for (const [sym, d] of this.depth) {
+      d.breaks = d.imp.counters.depth_seq_breaks;
+      const state = d.imp.bookSyncState(sym);
+      d.needSnap = d.diffs && (state === null || state === 'waiting');
+    }
+  }
+
   /** journal_seq recorded in the manifest by the last completed checkpoint (-1 when none). */
   private manifestJseq(): number {
     if (!fs.existsSync(path.join(this.out, MANIFEST_FILE))) return -1;
@@ -876,9 +974,10 @@ export class Recorder {
     return typeof r?.journal_seq === 'number' ? r.journal_seq : -1;
   }
 
-  private loadCheckpoint(): void {
+  /** Load checkpoint.json (trade ids, last ids); returns its journal_seq and depth books (null books: none usable). */
+  private loadCheckpoint(): { journalSeq: number; books: Record<string, DepthCheckpoint> | null } | null {
     const file = path.join(this.out, CHECKPOINT_FILE);
-    if (!fs.existsSync(file)) return;
+    if (!fs.existsSync(file)) return null;
     let ck: CheckpointFile;
     try {
       ck = JSON.parse(fs.readFileSync(file, 'utf8')) as CheckpointFile;
@@ -887,6 +986,16 @@ export class Recorder {
     }
     for (const [k, v] of Object.entries(ck.trade_ids ?? {})) this.trades.set(k, TradeIds.from(v));
     for (const [k, v] of Object.entries(ck.last_ids ?? {})) this.lastIds.set(k, v);
+    const journalSeq = typeof ck.journal_seq === 'number' ? ck.journal_seq : -1;
+    if (ck.depth_books === undefined || ck.depth_books === null || typeof ck.depth_books !== 'object') return { journalSeq, books: null };
+    for (const [sym, d] of Object.entries(ck.depth_books)) {
+      const bad = d === null || typeof d !== 'object' || typeof d.books !== 'object' || d.books === null ? 'not an object' : Object.values(d.books).map(checkBookStateJson).find((r) => r !== null);
+      if (bad) {
+        this.log(`checkpoint: depth book of ${sym} unusable (${bad}); depth resyncs from a snapshot`);
+        return { journalSeq, books: null };
+      }
+    }
+    return { journalSeq, books: ck.depth_books };
   }
 
   private newWriter(): DatasetWriter {
@@ -920,7 +1029,7 @@ export class Recorder {
     this.flushJournal();
     this.removeOrphans();
     this.writer = this.newWriter();
-    this.depth = new Map();
+    this.restoreDepth(this.depthCk);
     const J = this.checkpointJ;
     replayJournal(this.journal.dir, (jseq, recv, json) => {
       if (jseq <= J) return;
@@ -943,7 +1052,7 @@ export class Recorder {
       if (Number.isNaN(id)) return;
       this.apply(si, id, d, m.stream, recv, 'replay');
     });
-    for (const d of this.depth.values()) d.needSnap = d.diffs;
+    this.afterDepthReplay();
   }
 
   // ------------------------------------------------------------- hourly
