@@ -49,7 +49,7 @@ class Script {
   }
 }
 
-function make(out: string, clock: ManualClock, script: Script, fetches: { n: number }) {
+function make(out: string, clock: ManualClock, script: Script, fetches: { n: number }, beforeWrite?: () => void) {
   const { factory, sockets } = fakeFactory();
   const rec = new Recorder({
     symbols: ['BTCUSDT'],
@@ -60,6 +60,7 @@ function make(out: string, clock: ManualClock, script: Script, fetches: { n: num
     clock,
     wsFactory: factory,
     hourly: false,
+    beforeWrite,
     fetchJson: async () => {
       fetches.n++;
       return script.snapshot();
@@ -142,6 +143,41 @@ describe('depth book checkpoint', () => {
     expect(got.rec.counters.depth_resyncs).toBe(0);
     expect(got.restartFetches).toBe(0); // the restored book continued: no snapshot needed
     expect(got.rows).toEqual(want);
+  });
+
+  it('a failed part-file write rebuilds the books from the last checkpoint: no depth row lost', async () => {
+    const want = await reference();
+    const clock = new ManualClock(Date.UTC(2024, 7, 8, 12));
+    const script = new Script();
+    const out = tmpDir('depthretry');
+    const fetches = { n: 0 };
+    let fail = 0;
+    const a = make(out, clock, script, fetches, () => {
+      if (fail-- > 0) throw new Error('disk on fire');
+    });
+    await a.rec.start();
+    a.sockets[0].open();
+    a.sockets[0].send(script.next(clock.now()));
+    await tick();
+    for (let i = 2; i <= N; i++) {
+      clock.advance(100);
+      a.sockets[0].send(script.next(clock.now()));
+      if (i === 120) {
+        await tick();
+        await a.rec.checkpoint();
+      }
+      if (i === 200) {
+        await tick();
+        fail = 1; // the first attempt fails: writer rebuilt from the manifest + journal after diff 120
+        await a.rec.checkpoint();
+        expect(a.rec.counters.write_retries).toBe(1);
+      }
+    }
+    await tick();
+    await a.rec.stop();
+    expect(a.rec.counters.depth_resyncs).toBe(0);
+    expect(fetches.n).toBe(1);
+    expect(await datasetDepthRows(out)).toEqual(want);
   });
 
   it('a journal that does not continue the restored book falls back to a counted resync', async () => {
