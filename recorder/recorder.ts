@@ -21,6 +21,7 @@ import type { RawSink } from '../src/core/types.js';
 import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
 import { WsCaptureImporter } from '../src/import/wscapture.js';
 import { checkBookStateJson, type BookStateJson } from '../src/import/depthbook.js';
+import { parseDepthDiff, peekStream, type ParsedDiff } from '../src/import/fastdepth.js';
 import { FlowlabError, describeError } from '../src/core/errors.js';
 import { validateSymbol } from '../src/core/validate.js';
 import { Rng } from '../src/synth/rng.js';
@@ -236,6 +237,8 @@ export interface DepthCheckpoint {
   readonly books: Record<string, BookStateJson>;
 }
 
+const EMPTY: Json = Object.freeze({}) as Json;
+
 export const CHECKPOINT_FILE = 'checkpoint.json';
 export const JOURNAL_DIR = 'journal';
 export const HOURLY_DIR = 'hourly';
@@ -271,6 +274,8 @@ export class Recorder {
   private readonly streamInfos = new Map<string, StreamInfo>();
   private readonly kinds = new Map<string, KindState>();
   private readonly emitted = newEmitted();
+  /** Some subscribed stream is a diff depth stream (enables the depth-diff fast path). */
+  private readonly diffStreams: boolean;
   private readonly trades = new Map<string, TradeIds>();
   private readonly lastIds = new Map<string, number>();
   private depth = new Map<string, DepthState>();
@@ -338,6 +343,7 @@ export class Recorder {
     for (const s of this.streams) {
       if (streamTypeOf(s) === null) throw new FlowlabError(`--streams: '${s}' is not a recordable stream (aggTrade, trade, bookTicker, depth@100ms, depth<N>@100ms)`, 2);
     }
+    this.diffStreams = this.streams.some((s) => streamTypeOf(s) === 'depth_diff');
     this.clock = o.clock ?? systemClock;
     const rng = Rng.derive(o.seed ?? 1, 'recorder-backoff');
     this.random = o.random ?? (() => rng.uniform());
@@ -598,41 +604,61 @@ export class Recorder {
    */
   private ingest(text: string, recvMs: number, mode: 'ws' | 'rest' | 'replay' | 'seed' | 'rebook'): boolean {
     const live = mode === 'ws' || mode === 'rest';
+    // depth diffs (the biggest frames) are scanned straight into numbers when in the strict Binance form
+    let fast: ParsedDiff | null = null;
+    if (this.diffStreams) {
+      const name = peekStream(text);
+      if (name !== null && this.streamInfo(name).type === 'depth_diff') fast = parseDepthDiff(text, name);
+    }
     let msg: unknown;
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      if (mode === 'ws') this.malformed('json');
-      return false;
-    }
-    // classify (messages.ts `classify`, inlined on the stream-info cache)
-    if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
-      if (live) this.malformed('not_object');
-      return false;
-    }
-    const stream = (msg as Json).stream;
-    const data = (msg as Json).data;
-    if (typeof stream !== 'string' || data === null || typeof data !== 'object' || Array.isArray(data)) {
-      if (live) this.malformed('no_stream');
-      return false;
-    }
-    const si = this.streamInfo(stream);
-    const type = si.type;
-    if (type === null) {
-      if (si.snapshot && !live) {
-        if (mode === 'replay') this.applySnapshot(si.symbol, recvMs, data);
-        else if (mode === 'rebook') this.rebook(() => this.applySnapshot(si.symbol, recvMs, data));
-        return true;
+    let si: StreamInfo;
+    let d: Json;
+    let stream: string;
+    let id: number;
+    if (fast !== null) {
+      stream = fast.stream;
+      si = this.streamInfo(stream);
+      d = EMPTY;
+      id = fast.u;
+    } else {
+      try {
+        msg = JSON.parse(text);
+      } catch {
+        if (mode === 'ws') this.malformed('json');
+        return false;
       }
-      if (live) this.malformed('unknown_stream');
-      return false;
+      // classify (messages.ts `classify`, inlined on the stream-info cache)
+      if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+        if (live) this.malformed('not_object');
+        return false;
+      }
+      const st = (msg as Json).stream;
+      const data = (msg as Json).data;
+      if (typeof st !== 'string' || data === null || typeof data !== 'object' || Array.isArray(data)) {
+        if (live) this.malformed('no_stream');
+        return false;
+      }
+      stream = st;
+      si = this.streamInfo(stream);
+      const t = si.type;
+      if (t === null) {
+        if (si.snapshot && !live) {
+          const sym = si.symbol;
+          if (mode === 'replay') this.applySnapshot(sym, recvMs, data);
+          else if (mode === 'rebook') this.rebook(() => this.applySnapshot(sym, recvMs, data));
+          return true;
+        }
+        if (live) this.malformed('unknown_stream');
+        return false;
+      }
+      d = data as Json;
+      id = safeId(t === 'trade' ? d.t : t === 'aggTrade' ? d.a : t === 'depth_partial' && d.lastUpdateId !== undefined ? d.lastUpdateId : d.u);
+      if (Number.isNaN(id)) {
+        if (live) this.malformed('no_id');
+        return false;
+      }
     }
-    const d = data as Json;
-    const id = safeId(type === 'trade' ? d.t : type === 'aggTrade' ? d.a : type === 'depth_partial' && d.lastUpdateId !== undefined ? d.lastUpdateId : d.u);
-    if (Number.isNaN(id)) {
-      if (live) this.malformed('no_id');
-      return false;
-    }
+    const type = si.type!;
     if (!si.subscribed && live) {
       this.malformed('unsubscribed_symbol');
       return false;
@@ -647,14 +673,19 @@ export class Recorder {
     this.dedup.add(ks.slot, id);
     if (tr !== null && tr.add(id, this.clock.now()) && mode !== 'seed' && mode !== 'rebook') this.counters.gaps++;
     if (!(id <= ks.lastId)) ks.lastId = id;
-    if (mode === 'rebook' && (type === 'depth_diff' || type === 'depth_partial')) this.rebook(() => this.applyDepth(si.symbol, type, d, stream, recvMs, 'replay'));
+    if (mode === 'rebook' && (type === 'depth_diff' || type === 'depth_partial')) this.rebook(() => this.applyDepth(si.symbol, type, d, fast, stream, recvMs, 'replay'));
     if (mode === 'seed' || mode === 'rebook') return true;
     if (live) {
-      if (text.indexOf('\n') >= 0) text = JSON.stringify(msg);
+      // (a fast-parsed frame has no whitespace at all)
+      if (fast === null && text.indexOf('\n') >= 0) text = JSON.stringify(msg);
       this.journal.append(recvMs, text);
       this.scheduleFlush();
     }
-    this.apply(si, id, d, stream, recvMs, mode);
+    if (fast !== null) {
+      const k = this.counters.messages;
+      k.depth_diff = (k.depth_diff ?? 0) + 1;
+      this.applyDepth(si.symbol, type, d, fast, stream, recvMs, mode);
+    } else this.apply(si, id, d, stream, recvMs, mode);
     return true;
   }
 
@@ -681,7 +712,7 @@ export class Recorder {
       }
       return;
     }
-    this.applyDepth(sym, type, d, stream, recvMs, mode);
+    this.applyDepth(sym, type, d, null, stream, recvMs, mode);
   }
 
   /** Run `fn` with depth rows discarded: journal lines whose rows are already in part files only advance the books. */
@@ -694,11 +725,13 @@ export class Recorder {
     }
   }
 
-  private applyDepth(sym: string, type: StreamType, d: Json, stream: string, recvMs: number, mode: 'ws' | 'rest' | 'replay'): void {
+  /** A depth message into its symbol's importer: `fast` when scanned by the fast path, else the parsed `d`. */
+  private applyDepth(sym: string, type: StreamType, d: Json, fast: ParsedDiff | null, stream: string, recvMs: number, mode: 'ws' | 'rest' | 'replay'): void {
     const k = this.counters;
     const st = this.depthState(sym);
     if (type === 'depth_diff') st.diffs = true;
-    st.imp.handleMessage({ stream, data: d }, recvMs);
+    if (fast !== null) st.imp.handleDiff(fast, recvMs);
+    else st.imp.handleMessage({ stream, data: d }, recvMs);
     const breaks = st.imp.counters.depth_seq_breaks;
     if (breaks > st.breaks) {
       st.breaks = breaks;
