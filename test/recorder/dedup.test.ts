@@ -29,3 +29,31 @@ describe('DedupMemory', () => {
     expect(d.has(s, 1e12 + 24_998)).toBe(false); // even ids went to slot t
   });
 });
+
+describe('DedupMemory vs a Set-based model', () => {
+  it('answers like insertion-ordered Sets over 300k random operations', () => {
+    let seed = 12345;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const cap = 5000;
+    const d = new DedupMemory(cap);
+    const slots = [d.newSlot(), d.newSlot(), d.newSlot()];
+    const model = new Map<string, true>(); // insertion-ordered
+    for (let op = 0; op < 300_000; op++) {
+      const slot = slots[Math.floor(rnd() * 3)];
+      // near-monotonic ids around 5e12 with re-deliveries, plus small ids
+      const id = rnd() < 0.9 ? 5e12 + Math.floor(op / 3) - Math.floor(rnd() * 8000) : Math.floor(rnd() * 50);
+      const key = `${slot}|${id}`;
+      if (d.has(slot, id) !== model.has(key)) expect(d.has(slot, id), `op ${op} ${key}`).toBe(model.has(key));
+      if (rnd() < 0.7 && !model.has(key)) {
+        d.add(slot, id);
+        model.set(key, true);
+        if (model.size > cap) model.delete(model.keys().next().value!);
+      }
+    }
+    expect(d.size).toBe(model.size);
+    for (const key of model.keys()) {
+      const [s, id] = key.split('|').map(Number);
+      if (!d.has(s, id)) expect(key).toBe('held');
+    }
+  });
+});
