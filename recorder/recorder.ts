@@ -411,6 +411,9 @@ export class Recorder {
       });
       this.metricsServer = await serveMetrics(this.registry, this.o.metricsPort);
     }
+    // Node loads fetch (undici) on its first call: ~150 ms of module compilation that would otherwise stall
+    // ingest at the first depth diff (its snapshot request). A data: URL loads it without any I/O.
+    if (this.diffStreams && this.o.fetchJson === undefined) await fetch('data:,').catch(() => undefined);
     this.connectAll();
     this.armTimers();
   }
