@@ -192,7 +192,7 @@ export function buildRegistry(src: MetricsSource): Registry {
     },
   });
   counter('ws_reconnects_total', 'WebSocket reconnects (any cause)', () => c.reconnects);
-  counter('dedup_hits_total', 'messages dropped as duplicates (LRU / trade-id set)', () => c.dedup_hits);
+  counter('dedup_hits_total', 'messages dropped as duplicates (dedup memory / trade-id set)', () => c.dedup_hits);
   new Gauge({
     name: 'latency_ms',
     help: 'recv - E net of the estimated clock skew (1st percentile of recv - E over the last 8192 samples), per symbol and quantile',

@@ -2,14 +2,16 @@
  * Live recorder (ARCHITECTURE §7): Binance combined streams -> journal -> raw
  * dataset (§2). See recorder/README.md for the design; in short:
  *
- *   frame -> parse/classify -> dedup (LRU + exact trade-id sets) -> journal.append
+ *   frame -> parse/classify -> dedup (bounded memory + exact trade-id sets) -> journal.append
  *         -> apply to DatasetWriter (trades/quotes: messages.ts; depth: a
  *            per-symbol WsCaptureImporter) ; journal flushed once per loop turn
  *   every rotate_sec: flush journal, writer.drain(true) (atomic parts), manifest
- *         (carrying journal_seq), checkpoint.json, journal truncated
- *   start: drop part files the manifest does not list, replay the journal
- *         (all retained lines seed dedup; lines after the manifest's
- *         journal_seq go to the writer), checkpoint, connect.
+ *         (carrying journal_seq), checkpoint.json (with the depth books as of
+ *         journal_seq), journal truncated
+ *   start: drop part files the manifest does not list, restore the depth
+ *         books, replay the journal (all retained lines seed dedup; lines
+ *         after the manifest's journal_seq go to the writer through the
+ *         restored books), checkpoint, connect.
  */
 import fs from 'node:fs';
 import path from 'node:path';
