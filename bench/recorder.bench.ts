@@ -4,7 +4,10 @@
  * speed over loopback; the recorder journals and writes everything. Reported:
  * sustained accepted messages/s (first frame -> last accepted), loss (source
  * messages not accepted; must be 0), p50/p99 frame -> journal write() (the
- * SIGKILL-durable point) and p99 frame -> fdatasync (power-loss durable).
+ * SIGKILL-durable point) and p99 frame -> fdatasync (power-loss durable),
+ * plus the recorder process's CPU time per accepted message over the same
+ * window (less sensitive than msgs/s to other load on the machine, which
+ * takes wall time from both processes).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -31,6 +34,8 @@ export async function benchRecorder(): Promise<{ name: string; value: number; un
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-bench-rec-'));
   let first = 0;
   let last = 0;
+  let cpu0 = process.cpuUsage();
+  let cpuLast = cpu0;
   const rec = new Recorder({
     symbols: ['BTCUSDT'],
     out,
@@ -47,8 +52,14 @@ export async function benchRecorder(): Promise<{ name: string; value: number; un
     while (Date.now() - t0 < 120_000) {
       await new Promise((r) => setTimeout(r, 5));
       const n = accepted();
-      if (n > 0 && first === 0) first = performance.now();
-      if (n !== prev) last = performance.now();
+      if (n > 0 && first === 0) {
+        first = performance.now();
+        cpu0 = process.cpuUsage();
+      }
+      if (n !== prev) {
+        last = performance.now();
+        cpuLast = process.cpuUsage();
+      }
       if (process.env.BENCH_TRACE && n !== prev) process.stderr.write(`${Math.round(performance.now())} ${n}\n`);
       if (n >= info.n) break;
       if (n === prev && n > 0 && performance.now() - last > 2000) break; // stalled: report the loss
@@ -60,12 +71,15 @@ export async function benchRecorder(): Promise<{ name: string; value: number; un
   }
   const n = accepted();
   const secs = Math.max(1e-3, (last - first) / 1000);
+  // recorder-process CPU over the same window: less sensitive than msgs/s to other load on the machine
+  const cpuUs = cpuLast.user - cpu0.user + (cpuLast.system - cpu0.system);
   const w = Float64Array.from(rec.writeLatencyMs).sort();
   const f = Float64Array.from(rec.fsyncLatencyMs).sort();
   fs.rmSync(out, { recursive: true, force: true });
   return [
     { name: 'recorder: ingest (mock -> journal -> parquet)', value: n / secs, unit: 'msgs/s' },
     { name: 'recorder: messages lost', value: info.n - n, unit: 'msgs' },
+    { name: 'recorder: process CPU per accepted message', value: cpuUs / Math.max(1, n), unit: 'us' },
     { name: 'recorder: frame -> journal write p50', value: quantileSorted(w, 0.5), unit: 'ms' },
     { name: 'recorder: frame -> journal write p99', value: quantileSorted(w, 0.99), unit: 'ms' },
     { name: 'recorder: frame -> fdatasync p99', value: quantileSorted(f, 0.99), unit: 'ms' },

@@ -189,7 +189,11 @@ export class StreamConnection {
       }
       // Binance sends text only; a binary frame is decoded anyway and fails parsing (counted as malformed)
       void isBinary;
-      o.onMessage(typeof data === 'string' ? data : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8'), this);
+      // (decode a Buffer in place: Buffer.from(buffer) would copy every frame first)
+      o.onMessage(
+        typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8'),
+        this,
+      );
     });
     ws.on('ping', (data) => {
       if (s.dead || s !== this.cur) {

@@ -41,6 +41,8 @@ export class SliceCoverage {
 
   constructor(readonly symbols: readonly string[]) {
     this.params = structuredClone(DEFAULT_CALC_PARAMS.slices) as SliceParams;
+    // trackers up front: their session classifiers build Intl formatters (tens of ms), not at the first tick
+    for (const s of symbols) this.tracker(s);
   }
 
   private tracker(sym: string): SliceTracker {

@@ -62,7 +62,6 @@ export class Journal {
   private segFirst = 0;
   private segCount = 0;
   private pending: string[] = [];
-  private pendingBytes = 0;
   /** jseq the next appended line gets. */
   private next = 0;
   /** Last jseq written (accepted); -1 before any. */
@@ -123,11 +122,19 @@ export class Journal {
   /** Buffer one line (no newline inside); returns its jseq. */
   append(recvTsMs: number, json: string): number {
     if (this.closed) throw new FlowlabError('journal is closed');
-    const line = `${recvTsMs}000000 ${json}\n`;
-    this.pending.push(line);
-    this.pendingBytes += line.length;
+    // messages arriving in the same millisecond share the timestamp prefix (no number -> string per line)
+    if (recvTsMs !== this.prefixMs) {
+      this.prefixMs = recvTsMs;
+      this.prefix = `${recvTsMs}000000 `;
+    }
+    this.pending.push(this.prefix + json + '\n');
     return this.next + this.pending.length - 1;
   }
+
+  private prefixMs = NaN;
+  private prefix = '';
+  /** Reused encode buffer for `flush()` (grown as needed; no fresh allocation per batch). */
+  private wbuf = Buffer.allocUnsafe(0);
 
   /** Write buffered lines (one syscall). Returns false (lines kept) when the write failed. */
   flush(): boolean {
@@ -135,10 +142,13 @@ export class Journal {
     if (this.segCount + this.pending.length > this.segLines && this.segCount > 0) this.rotate();
     const text = this.pending.length === 1 ? this.pending[0] : this.pending.join('');
     try {
-      const buf = Buffer.from(text, 'utf8');
+      // utf-8 needs at most 3 bytes per UTF-16 code unit
+      if (this.wbuf.length < text.length * 3) this.wbuf = Buffer.allocUnsafe(Math.max(text.length * 3, 2 * this.wbuf.length, 1 << 16));
+      const buf = this.wbuf;
+      const len = buf.write(text, 0, buf.length, 'utf8');
       let off = 0;
-      while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off);
-      this.bytes += buf.length;
+      while (off < len) off += fs.writeSync(this.fd, buf, off, len - off);
+      this.bytes += len;
     } catch (e) {
       this.errors++;
       this.lastError = describeError(e);
@@ -146,7 +156,6 @@ export class Journal {
     }
     const n = this.pending.length;
     this.pending = [];
-    this.pendingBytes = 0;
     this.writes++;
     this.segCount += n;
     this.next += n;

@@ -17,7 +17,7 @@ import { streamTypeOf, type StreamType } from '../src/import/wscapture.js';
 
 export { streamTypeOf, type StreamType };
 
-/** Short code per stream type, used in dedup keys and metrics labels. */
+/** Short code per stream type (dedup key spaces, checkpoint keys of trade-id sets). */
 export const TYPE_CODE: Readonly<Record<StreamType, string>> = {
   trade: 't',
   aggTrade: 'a',
@@ -77,22 +77,30 @@ export function classify(msg: unknown): Classified | string {
   return { type: s.type, symbol: s.symbol, id, data: d, stream };
 }
 
-/** Dedup key: (symbol, stream kind, id). */
-export function dedupKey(c: Classified): string {
-  return `${c.symbol}|${TYPE_CODE[c.type]}|${c.id}`;
+/** Values `emitTradeOrQuote` parsed, for callers that need them again (no second string -> number conversion). */
+export interface Emitted {
+  /** Trade price / qty, or bookTicker bid / ask price. */
+  price: number;
+  qty: number;
+  bid: number;
+  ask: number;
+}
+
+export function newEmitted(): Emitted {
+  return { price: NaN, qty: NaN, bid: NaN, ask: NaN };
 }
 
 /**
  * Map a trade / aggTrade / bookTicker onto the sink (same rules as the
  * ws-capture importer). Returns null when written, else a bad-row reason.
  * Futures trades with `X` other than MARKET are skipped (`non_market`).
+ * When written, `out` holds the parsed price / qty (trades) or bid / ask (quotes).
  */
-export function emitTradeOrQuote(sink: RawSink, c: Classified, recvTsMs: number): string | null {
-  const d = c.data;
-  if (c.type === 'trade' || c.type === 'aggTrade') {
-    const agg = c.type === 'aggTrade';
-    const first = agg ? safeId(d.f) : c.id;
-    const last = agg ? safeId(d.l) : c.id;
+export function emitTradeOrQuote(sink: RawSink, type: StreamType, symbol: string, id: number, d: Json, recvTsMs: number, out: Emitted): string | null {
+  if (type === 'trade' || type === 'aggTrade') {
+    const agg = type === 'aggTrade';
+    const first = agg ? safeId(d.f) : id;
+    const last = agg ? safeId(d.l) : id;
     if (Number.isNaN(first) || Number.isNaN(last) || first > last) return 'id_invalid';
     const ts = exchangeTsToMs(d.T);
     const ev = exchangeTsToMs(d.E);
@@ -103,10 +111,12 @@ export function emitTradeOrQuote(sink: RawSink, c: Classified, recvTsMs: number)
     if (!(qty > 0) || !Number.isFinite(qty)) return 'trade_qty';
     if (d.X !== undefined && d.X !== 'MARKET') return 'non_market';
     const side = d.m === true ? 1 : d.m === false ? 0 : SIDE_UNKNOWN;
-    sink.trade(c.symbol, recvTsMs, ts, ev, c.id, price, qty, side, first, last);
+    sink.trade(symbol, recvTsMs, ts, ev, id, price, qty, side, first, last);
+    out.price = price;
+    out.qty = qty;
     return null;
   }
-  if (c.type === 'bookTicker') {
+  if (type === 'bookTicker') {
     let ts = recvTsMs;
     if (d.T !== undefined || d.E !== undefined) {
       ts = exchangeTsToMs(d.T !== undefined ? d.T : d.E);
@@ -118,7 +128,9 @@ export function emitTradeOrQuote(sink: RawSink, c: Classified, recvTsMs: number)
     const bq = decimal(d.B);
     const aq = decimal(d.A);
     if (!(bq >= 0 && aq >= 0) || !Number.isFinite(bq) || !Number.isFinite(aq)) return 'quote_qty';
-    sink.quote(c.symbol, recvTsMs, ts, c.id, bp, bq, ap, aq);
+    sink.quote(symbol, recvTsMs, ts, id, bp, bq, ap, aq);
+    out.bid = bp;
+    out.ask = ap;
     return null;
   }
   return 'not_trade_or_quote';

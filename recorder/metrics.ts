@@ -112,6 +112,8 @@ export interface RecorderCounters {
   trade_ids_lost: number;
   depth_snapshots: number;
   depth_resyncs: number;
+  /** Symbols whose depth books were restored from checkpoint.json at start. */
+  depth_books_restored: number;
   checkpoints: number;
   replayed: number;
 }
@@ -138,6 +140,7 @@ export function newCounters(): RecorderCounters {
     trade_ids_lost: 0,
     depth_snapshots: 0,
     depth_resyncs: 0,
+    depth_books_restored: 0,
     checkpoints: 0,
     replayed: 0,
   };
@@ -189,7 +192,7 @@ export function buildRegistry(src: MetricsSource): Registry {
     },
   });
   counter('ws_reconnects_total', 'WebSocket reconnects (any cause)', () => c.reconnects);
-  counter('dedup_hits_total', 'messages dropped as duplicates (LRU / trade-id set)', () => c.dedup_hits);
+  counter('dedup_hits_total', 'messages dropped as duplicates (dedup memory / trade-id set)', () => c.dedup_hits);
   new Gauge({
     name: 'latency_ms',
     help: 'recv - E net of the estimated clock skew (1st percentile of recv - E over the last 8192 samples), per symbol and quantile',

@@ -2,32 +2,37 @@
  * Live recorder (ARCHITECTURE §7): Binance combined streams -> journal -> raw
  * dataset (§2). See recorder/README.md for the design; in short:
  *
- *   frame -> parse/classify -> dedup (LRU + exact trade-id sets) -> journal.append
+ *   frame -> parse/classify -> dedup (bounded memory + exact trade-id sets) -> journal.append
  *         -> apply to DatasetWriter (trades/quotes: messages.ts; depth: a
  *            per-symbol WsCaptureImporter) ; journal flushed once per loop turn
  *   every rotate_sec: flush journal, writer.drain(true) (atomic parts), manifest
- *         (carrying journal_seq), checkpoint.json, journal truncated
- *   start: drop part files the manifest does not list, replay the journal
- *         (all retained lines seed dedup; lines after the manifest's
- *         journal_seq go to the writer), checkpoint, connect.
+ *         (carrying journal_seq), checkpoint.json (with the depth books as of
+ *         journal_seq), journal truncated
+ *   start: drop part files the manifest does not list, restore the depth
+ *         books, replay the journal (all retained lines seed dedup; lines
+ *         after the manifest's journal_seq go to the writer through the
+ *         restored books), checkpoint, connect.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type http from 'node:http';
-import { LRUCache } from 'lru-cache';
 import type { Registry } from 'prom-client';
 import { DatasetWriter } from '../src/dataset/writer.js';
 import type { RawSink } from '../src/core/types.js';
 import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
 import { WsCaptureImporter } from '../src/import/wscapture.js';
+import { checkBookStateJson, type BookStateJson } from '../src/import/depthbook.js';
+import { parseDepthDiff, peekStream, type ParsedDiff } from '../src/import/fastdepth.js';
 import { FlowlabError, describeError } from '../src/core/errors.js';
 import { validateSymbol } from '../src/core/validate.js';
 import { Rng } from '../src/synth/rng.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { DEFAULT_BACKOFF, StreamConnection, defaultWsFactory, type BackoffOptions, type ConnEvent, type WsFactory } from './connection.js';
 import { Journal, replayJournal } from './journal.js';
-import { classify, dedupKey, emitTradeOrQuote, eventTime, streamTypeOf, type Classified } from './messages.js';
+import { emitTradeOrQuote, eventTime, newEmitted, streamTypeOf, type Json, type StreamType } from './messages.js';
+import { DedupMemory } from './dedup.js';
+import { safeId } from '../src/import/counters.js';
 import { SymbolMetrics, buildRegistry, newCounters, serveMetrics, type RecorderCounters } from './metrics.js';
 import { HOUR_MS, SliceCoverage, writeHourlyDq } from './hourly.js';
 
@@ -182,6 +187,28 @@ export class TradeIds {
   }
 }
 
+/** Per (symbol, stream kind): dedup key space, highest id seen, exact trade ids (trade streams). */
+interface KindState {
+  /** `<SYM>|<type>`: the checkpoint's `last_ids` key. */
+  readonly key: string;
+  readonly slot: number;
+  lastId: number;
+  readonly tr: TradeIds | null;
+}
+
+/** What a stream name is (cached per distinct name). */
+interface StreamInfo {
+  /** null: not a recorded stream. */
+  readonly type: StreamType | null;
+  /** Upper-case symbol ('' when the name has no `@`). */
+  readonly symbol: string;
+  readonly kind: KindState | null;
+  readonly subscribed: boolean;
+  readonly metrics: SymbolMetrics | null;
+  /** `<sym>@depthSnapshot`: a journaled REST snapshot. */
+  readonly snapshot: boolean;
+}
+
 interface DepthState {
   imp: WsCaptureImporter;
   diffs: boolean;
@@ -191,13 +218,28 @@ interface DepthState {
 }
 
 export interface CheckpointFile {
-  readonly version: 1;
+  /** 2: carries `depth_books`; 1 (older recorders): no book state. */
+  readonly version: 1 | 2;
   readonly journal_seq: number;
   readonly next_recv_seq: number;
   readonly written_at_ms: number;
   readonly trade_ids: Record<string, { floor: number; contiguous: number; above: number[] }>;
   readonly last_ids: Record<string, number>;
+  /**
+   * Per recorded symbol with a depth stream: its diff books (importer symbol
+   * -> state) after applying every journal line <= journal_seq, and whether
+   * it saw diffs. A restart restores them and replays the journal after
+   * journal_seq through them, so diff-derived rows are rebuilt exactly.
+   */
+  readonly depth_books?: Record<string, DepthCheckpoint>;
 }
+
+export interface DepthCheckpoint {
+  readonly diffs: boolean;
+  readonly books: Record<string, BookStateJson>;
+}
+
+const EMPTY: Json = Object.freeze({}) as Json;
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 export const JOURNAL_DIR = 'journal';
@@ -230,10 +272,27 @@ export class Recorder {
   private readonly rest: string;
   private readonly random: () => number;
   private readonly fetchJson: (url: string) => Promise<unknown>;
-  private readonly lru: LRUCache<string, true>;
+  private readonly dedup: DedupMemory;
+  private readonly streamInfos = new Map<string, StreamInfo>();
+  private readonly kinds = new Map<string, KindState>();
+  private readonly emitted = newEmitted();
+  /** Some subscribed stream is a diff depth stream (enables the depth-diff fast path). */
+  private readonly diffStreams: boolean;
   private readonly trades = new Map<string, TradeIds>();
   private readonly lastIds = new Map<string, number>();
   private depth = new Map<string, DepthState>();
+  /** Depth book state at the last checkpoint (checkpointJ): where a writer rebuild restarts the books. */
+  private depthCk: Record<string, DepthCheckpoint> = {};
+  /** Depth rows reach the writer only while true (off while books catch up on already-written journal lines). */
+  private depthEmit = true;
+  /** The depth importers' sink: the current writer (rebuilt on write errors), gated by `depthEmit`. */
+  private readonly depthSink: RawSink = {
+    trade: () => undefined,
+    quote: () => undefined,
+    depth: (...a: Parameters<RawSink['depth']>) => {
+      if (this.depthEmit) this.writer.depth(...a);
+    },
+  };
   private journal: Journal;
   writer!: DatasetWriter;
   private checkpointJ = -1;
@@ -286,11 +345,12 @@ export class Recorder {
     for (const s of this.streams) {
       if (streamTypeOf(s) === null) throw new FlowlabError(`--streams: '${s}' is not a recordable stream (aggTrade, trade, bookTicker, depth@100ms, depth<N>@100ms)`, 2);
     }
+    this.diffStreams = this.streams.some((s) => streamTypeOf(s) === 'depth_diff');
     this.clock = o.clock ?? systemClock;
     const rng = Rng.derive(o.seed ?? 1, 'recorder-backoff');
     this.random = o.random ?? (() => rng.uniform());
     this.fetchJson = o.fetchJson ?? defaultFetchJson;
-    this.lru = new LRUCache<string, true>({ max: this.cfg.dedup_lru });
+    this.dedup = new DedupMemory(this.cfg.dedup_lru);
     this.coverage = new SliceCoverage(this.symbols);
     this.journal = new Journal(path.join(this.out, JOURNAL_DIR), { fsyncIntervalMs: o.fsyncIntervalMs });
     for (const s of this.symbols) this.symMetrics.set(s, new SymbolMetrics());
@@ -309,21 +369,38 @@ export class Recorder {
     fs.mkdirSync(this.out, { recursive: true });
     this.checkpointJ = this.manifestJseq();
     this.removeOrphans();
-    this.loadCheckpoint();
+    const ck = this.loadCheckpoint();
     this.writer = this.newWriter();
+    // Depth books: restored as of checkpoint.json's journal_seq (B). The manifest's J is normally B; when a
+    // crash fell between the manifest and checkpoint.json, lines (B, J] are already in part files: they
+    // only advance the books (rows not emitted). Without usable books (no / old checkpoint) the books
+    // rebuild from the retained journal and resync from a snapshot where that is not enough.
+    let booksJ = -1;
+    if (ck && ck.books && ck.journalSeq <= this.checkpointJ) {
+      this.restoreDepth(ck.books);
+      booksJ = ck.journalSeq;
+      this.counters.depth_books_restored = Object.keys(ck.books).length;
+      if (booksJ >= 0 && this.counters.depth_books_restored > 0) this.log(`depth books of ${Object.keys(ck.books).join(', ')} restored as of journal_seq ${booksJ}`);
+    } else if (ck) booksJ = ck.journalSeq;
     let replayed = 0;
     let seeded = 0;
+    let ckBooks = false;
     const next = replayJournal(this.journal.dir, (jseq, recv, json) => {
       const apply = jseq > this.checkpointJ;
-      if (this.ingest(json, recv, apply ? 'replay' : 'seed')) {
+      if (apply && !ckBooks) {
+        this.depthCk = this.depthBooks(); // the books as of checkpointJ: where a writer rebuild restarts them
+        ckBooks = true;
+      }
+      if (this.ingest(json, recv, apply ? 'replay' : jseq > booksJ ? 'rebook' : 'seed')) {
         if (apply) replayed++;
         else seeded++;
       }
     });
+    if (!ckBooks) this.depthCk = this.depthBooks();
     this.journal.open(Math.max(next, this.checkpointJ + 1));
     this.counters.replayed = replayed;
     if (replayed > 0 || seeded > 0) this.log(`recovered: ${replayed} journaled messages replayed into the dataset, ${seeded} used as dedup memory`);
-    for (const d of this.depth.values()) d.needSnap = d.diffs;
+    this.afterDepthReplay();
     if (replayed > 0) await this.checkpoint();
     if (this.o.metricsPort !== undefined && this.o.metricsPort !== null) {
       this.registry = buildRegistry({
@@ -336,6 +413,9 @@ export class Recorder {
       });
       this.metricsServer = await serveMetrics(this.registry, this.o.metricsPort);
     }
+    // Node loads fetch (undici) on its first call: ~150 ms of module compilation that would otherwise stall
+    // ingest at the first depth diff (its snapshot request). A data: URL loads it without any I/O.
+    if (this.diffStreams && this.o.fetchJson === undefined) await fetch('data:,').catch(() => undefined);
     this.connectAll();
     this.armTimers();
   }
@@ -487,100 +567,189 @@ export class Recorder {
     m[reason] = (m[reason] ?? 0) + 1;
   }
 
+  /** Stream name -> what it is, with its per-(symbol, kind) state (one Map lookup per message). */
+  private streamInfo(stream: string): StreamInfo {
+    let si = this.streamInfos.get(stream);
+    if (si) return si;
+    const at = stream.indexOf('@');
+    const type = at > 0 ? streamTypeOf(stream.slice(at + 1)) : null;
+    const symbol = at > 0 ? stream.slice(0, at).toUpperCase() : '';
+    let ks: KindState | null = null;
+    if (type !== null) {
+      const key = `${symbol}|${type}`;
+      ks = this.kinds.get(key) ?? null;
+      if (!ks) {
+        let tr: TradeIds | null = null;
+        if (type === 'trade' || type === 'aggTrade') {
+          const tk = `${symbol}|${type === 'trade' ? 't' : 'a'}`;
+          tr = this.trades.get(tk) ?? null;
+          if (!tr) this.trades.set(tk, (tr = new TradeIds()));
+        }
+        ks = { key, slot: this.dedup.newSlot(), lastId: this.lastIds.get(key) ?? -1, tr };
+        this.kinds.set(key, ks);
+      }
+    }
+    si = {
+      type,
+      symbol,
+      kind: ks,
+      subscribed: this.symMetrics.has(symbol),
+      metrics: this.symMetrics.get(symbol) ?? null,
+      snapshot: type === null && at > 0 && stream.slice(at + 1) === 'depthSnapshot',
+    };
+    // bounded: a feed inventing stream names must not grow this without limit
+    if (this.streamInfos.size < 100_000) this.streamInfos.set(stream, si);
+    return si;
+  }
+
   /**
    * One message. Modes: `ws`/`rest` (live: dedup, journal, apply), `replay`
    * (journal after the checkpoint: dedup memory + apply), `seed` (journal up
    * to the checkpoint: dedup memory only). Returns true when accepted.
    */
-  private ingest(text: string, recvMs: number, mode: 'ws' | 'rest' | 'replay' | 'seed'): boolean {
-    let msg: unknown;
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      if (mode === 'ws') this.malformed('json');
-      return false;
+  private ingest(text: string, recvMs: number, mode: 'ws' | 'rest' | 'replay' | 'seed' | 'rebook'): boolean {
+    const live = mode === 'ws' || mode === 'rest';
+    // depth diffs (the biggest frames) are scanned straight into numbers when in the strict Binance form
+    let fast: ParsedDiff | null = null;
+    if (this.diffStreams) {
+      const name = peekStream(text);
+      if (name !== null && this.streamInfo(name).type === 'depth_diff') fast = parseDepthDiff(text, name);
     }
-    const c = classify(msg);
-    if (typeof c === 'string') {
-      if (c === 'unknown_stream' && (mode === 'replay' || mode === 'seed')) {
-        const m = msg as { stream: string; data: unknown };
-        if (m.stream.endsWith('@depthSnapshot')) {
-          if (mode === 'replay') this.applySnapshot(m.stream.slice(0, m.stream.indexOf('@')).toUpperCase(), recvMs, m.data);
+    let msg: unknown;
+    let si: StreamInfo;
+    let d: Json;
+    let stream: string;
+    let id: number;
+    if (fast !== null) {
+      stream = fast.stream;
+      si = this.streamInfo(stream);
+      d = EMPTY;
+      id = fast.u;
+    } else {
+      try {
+        msg = JSON.parse(text);
+      } catch {
+        if (mode === 'ws') this.malformed('json');
+        return false;
+      }
+      // classify (messages.ts `classify`, inlined on the stream-info cache)
+      if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+        if (live) this.malformed('not_object');
+        return false;
+      }
+      const st = (msg as Json).stream;
+      const data = (msg as Json).data;
+      if (typeof st !== 'string' || data === null || typeof data !== 'object' || Array.isArray(data)) {
+        if (live) this.malformed('no_stream');
+        return false;
+      }
+      stream = st;
+      si = this.streamInfo(stream);
+      const t = si.type;
+      if (t === null) {
+        if (si.snapshot && !live) {
+          const sym = si.symbol;
+          if (mode === 'replay') this.applySnapshot(sym, recvMs, data);
+          else if (mode === 'rebook') this.rebook(() => this.applySnapshot(sym, recvMs, data));
           return true;
         }
+        if (live) this.malformed('unknown_stream');
+        return false;
       }
-      if (mode === 'ws' || mode === 'rest') this.malformed(c);
-      return false;
+      d = data as Json;
+      id = safeId(t === 'trade' ? d.t : t === 'aggTrade' ? d.a : t === 'depth_partial' && d.lastUpdateId !== undefined ? d.lastUpdateId : d.u);
+      if (Number.isNaN(id)) {
+        if (live) this.malformed('no_id');
+        return false;
+      }
     }
-    if (!this.symMetrics.has(c.symbol) && (mode === 'ws' || mode === 'rest')) {
+    const type = si.type!;
+    if (!si.subscribed && live) {
       this.malformed('unsubscribed_symbol');
       return false;
     }
-    const key = dedupKey(c);
-    const isTrade = c.type === 'trade' || c.type === 'aggTrade';
-    let tr: TradeIds | undefined;
-    if (isTrade) {
-      const tk = `${c.symbol}|${c.type === 'trade' ? 't' : 'a'}`;
-      tr = this.trades.get(tk);
-      if (!tr) this.trades.set(tk, (tr = new TradeIds()));
-    }
-    const live = mode === 'ws' || mode === 'rest';
+    const ks = si.kind!;
+    const tr = ks.tr;
     // journal lines are unique by construction: replay / seed only rebuild the dedup memory
-    if (live && (this.lru.has(key) || (tr !== undefined && tr.has(c.id)))) {
+    if (live && (this.dedup.has(ks.slot, id) || (tr !== null && tr.has(id)))) {
       this.counters.dedup_hits++;
       return false;
     }
-    this.lru.set(key, true);
-    if (tr && tr.add(c.id, this.clock.now()) && mode !== 'seed') this.counters.gaps++;
-    const lk = `${c.symbol}|${c.type}`;
-    if (!(c.id <= (this.lastIds.get(lk) ?? -1))) this.lastIds.set(lk, c.id);
-    if (mode === 'seed') return true;
-    if (mode === 'ws' || mode === 'rest') {
-      if (text.indexOf('\n') >= 0) text = JSON.stringify(msg);
+    this.dedup.add(ks.slot, id);
+    if (tr !== null && tr.add(id, this.clock.now()) && mode !== 'seed' && mode !== 'rebook') this.counters.gaps++;
+    if (!(id <= ks.lastId)) ks.lastId = id;
+    if (mode === 'rebook' && (type === 'depth_diff' || type === 'depth_partial')) this.rebook(() => this.applyDepth(si.symbol, type, d, fast, stream, recvMs, 'replay'));
+    if (mode === 'seed' || mode === 'rebook') return true;
+    if (live) {
+      // (a fast-parsed frame has no whitespace at all)
+      if (fast === null && text.indexOf('\n') >= 0) text = JSON.stringify(msg);
       this.journal.append(recvMs, text);
       this.scheduleFlush();
     }
-    this.apply(c, recvMs, text, mode);
+    if (fast !== null) {
+      const k = this.counters.messages;
+      k.depth_diff = (k.depth_diff ?? 0) + 1;
+      this.applyDepth(si.symbol, type, d, fast, stream, recvMs, mode);
+    } else this.apply(si, id, d, stream, recvMs, mode);
     return true;
   }
 
-  private apply(c: Classified, recvMs: number, text: string, mode: 'ws' | 'rest' | 'replay'): void {
+  private apply(si: StreamInfo, id: number, d: Json, stream: string, recvMs: number, mode: 'ws' | 'rest' | 'replay'): void {
     const k = this.counters;
-    k.messages[c.type] = (k.messages[c.type] ?? 0) + 1;
-    if (c.type === 'trade' || c.type === 'aggTrade' || c.type === 'bookTicker') {
-      const bad = emitTradeOrQuote(mode !== 'replay' && this.teeSink ? this.teeSink : this.writer, c, recvMs);
+    const type = si.type!;
+    const sym = si.symbol;
+    k.messages[type] = (k.messages[type] ?? 0) + 1;
+    if (type === 'trade' || type === 'aggTrade' || type === 'bookTicker') {
+      const e = this.emitted;
+      const bad = emitTradeOrQuote(mode !== 'replay' && this.teeSink ? this.teeSink : this.writer, type, sym, id, d, recvMs, e);
       if (bad !== null) {
         k.bad_rows[bad] = (k.bad_rows[bad] ?? 0) + 1;
         return;
       }
-      const d = c.data;
-      if (c.type === 'bookTicker') {
+      if (type === 'bookTicker') {
         const ts = d.T !== undefined || d.E !== undefined ? Number(d.T ?? d.E) : recvMs;
-        this.coverage.onMid(c.symbol, ts, (Number(d.b) + Number(d.a)) / 2);
+        this.coverage.onMid(sym, ts, (e.bid + e.ask) / 2);
       } else {
         const ts = Number(d.T);
-        const qty = Number(d.q);
-        this.coverage.onTrade(c.symbol, recvMs, ts);
-        if (mode === 'ws') this.symMetrics.get(c.symbol)?.onTrade(recvMs, eventTime(d), ts, d.m === true ? -qty : qty);
+        const qty = e.qty;
+        this.coverage.onTrade(sym, recvMs, ts);
+        if (mode === 'ws') si.metrics?.onTrade(recvMs, eventTime(d), ts, d.m === true ? -qty : qty);
       }
       return;
     }
-    const st = this.depthState(c.symbol);
-    if (c.type === 'depth_diff') st.diffs = true;
-    st.imp.handleMessage({ stream: c.stream, data: c.data }, recvMs);
+    this.applyDepth(sym, type, d, null, stream, recvMs, mode);
+  }
+
+  /** Run `fn` with depth rows discarded: journal lines whose rows are already in part files only advance the books. */
+  private rebook(fn: () => void): void {
+    this.depthEmit = false;
+    try {
+      fn();
+    } finally {
+      this.depthEmit = true;
+    }
+  }
+
+  /** A depth message into its symbol's importer: `fast` when scanned by the fast path, else the parsed `d`. */
+  private applyDepth(sym: string, type: StreamType, d: Json, fast: ParsedDiff | null, stream: string, recvMs: number, mode: 'ws' | 'rest' | 'replay'): void {
+    const k = this.counters;
+    const st = this.depthState(sym);
+    if (type === 'depth_diff') st.diffs = true;
+    if (fast !== null) st.imp.handleDiff(fast, recvMs);
+    else st.imp.handleMessage({ stream, data: d }, recvMs);
     const breaks = st.imp.counters.depth_seq_breaks;
     if (breaks > st.breaks) {
       st.breaks = breaks;
       st.needSnap = true;
       k.depth_resyncs++;
     }
-    if (c.type === 'depth_diff' && mode === 'ws' && st.needSnap) this.requestSnapshot(c.symbol, st);
+    if (type === 'depth_diff' && mode === 'ws' && st.needSnap) this.requestSnapshot(sym, st);
   }
 
   private depthState(sym: string): DepthState {
     let st = this.depth.get(sym);
     if (!st) {
-      st = { imp: new WsCaptureImporter(this.writer, { depthLevels: this.cfg.depth_levels }), diffs: false, needSnap: true, inFlight: false, breaks: 0 };
+      st = { imp: new WsCaptureImporter(this.depthSink, { depthLevels: this.cfg.depth_levels }), diffs: false, needSnap: true, inFlight: false, breaks: 0 };
       this.depth.set(sym, st);
     }
     return st;
@@ -748,6 +917,8 @@ export class Recorder {
     if (!this.flushJournal()) return;
     let J = this.journal.written;
     if (J <= this.checkpointJ && this.writer.pendingRows === 0) return;
+    // the books now are the books after every line <= J (taken before the first await)
+    let books = this.depthBooks();
     const retries = this.cfg.write_retries;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -767,16 +938,18 @@ export class Recorder {
         this.log(`part-file write failed (attempt ${attempt + 1}): ${describeError(e)}; retrying`);
         this.rebuildWriter();
         J = this.journal.written;
+        books = this.depthBooks();
       }
     }
     this.flushJournal();
     const ck: CheckpointFile = {
-      version: 1,
+      version: 2,
       journal_seq: J,
       next_recv_seq: this.writer.nextSeq,
       written_at_ms: this.clock.now(),
       trade_ids: Object.fromEntries([...this.trades].map(([k, t]) => [k, t.toJSON()])),
-      last_ids: Object.fromEntries(this.lastIds),
+      last_ids: this.lastIdsJson(),
+      depth_books: books,
     };
     const file = path.join(this.out, CHECKPOINT_FILE);
     const tmp = `${file}.tmp-${process.pid}`;
@@ -786,9 +959,49 @@ export class Recorder {
     fs.closeSync(fd);
     fs.renameSync(tmp, file);
     this.checkpointJ = J;
+    this.depthCk = books;
     this.journal.truncate(J, this.cfg.dedup_lru);
     this.counters.checkpoints++;
     this.lastFlush = (performance.now() - t0) / 1000;
+  }
+
+  /** Highest id seen per `<SYM>|<type>` (kinds seen in this run, plus those loaded from the last checkpoint). */
+  private lastIdsJson(): Record<string, number> {
+    for (const ks of this.kinds.values()) if (ks.lastId >= 0) this.lastIds.set(ks.key, ks.lastId);
+    return Object.fromEntries(this.lastIds);
+  }
+
+  /** Every depth book, per recorded symbol (only symbols with a diff stream have books). */
+  private depthBooks(): Record<string, DepthCheckpoint> {
+    const out: Record<string, DepthCheckpoint> = {};
+    for (const [sym, st] of this.depth) {
+      const books = st.imp.bookStates();
+      if (st.diffs || Object.keys(books).length > 0) out[sym] = { diffs: st.diffs, books };
+    }
+    return out;
+  }
+
+  /** Fresh depth state from checkpointed books (replaces `this.depth`). */
+  private restoreDepth(ck: Record<string, DepthCheckpoint>): void {
+    this.depth = new Map();
+    for (const [sym, d] of Object.entries(ck)) {
+      const st = this.depthState(sym);
+      st.diffs = d.diffs;
+      for (const [bsym, b] of Object.entries(d.books)) st.imp.restoreBook(bsym, b);
+    }
+  }
+
+  /**
+   * After a journal replay: a diff book still waiting for a snapshot fetches one at the next live diff; a
+   * synced book (or one holding a snapshot, waiting for the straddling diff) just continues, and a live diff
+   * that does not follow it is a counted sequence break -> resync.
+   */
+  private afterDepthReplay(): void {
+    for (const [sym, d] of this.depth) {
+      d.breaks = d.imp.counters.depth_seq_breaks;
+      const state = d.imp.bookSyncState(sym);
+      d.needSnap = d.diffs && (state === null || state === 'waiting');
+    }
   }
 
   /** journal_seq recorded in the manifest by the last completed checkpoint (-1 when none). */
@@ -799,9 +1012,10 @@ export class Recorder {
     return typeof r?.journal_seq === 'number' ? r.journal_seq : -1;
   }
 
-  private loadCheckpoint(): void {
+  /** Load checkpoint.json (trade ids, last ids); returns its journal_seq and depth books (null books: none usable). */
+  private loadCheckpoint(): { journalSeq: number; books: Record<string, DepthCheckpoint> | null } | null {
     const file = path.join(this.out, CHECKPOINT_FILE);
-    if (!fs.existsSync(file)) return;
+    if (!fs.existsSync(file)) return null;
     let ck: CheckpointFile;
     try {
       ck = JSON.parse(fs.readFileSync(file, 'utf8')) as CheckpointFile;
@@ -810,6 +1024,16 @@ export class Recorder {
     }
     for (const [k, v] of Object.entries(ck.trade_ids ?? {})) this.trades.set(k, TradeIds.from(v));
     for (const [k, v] of Object.entries(ck.last_ids ?? {})) this.lastIds.set(k, v);
+    const journalSeq = typeof ck.journal_seq === 'number' ? ck.journal_seq : -1;
+    if (ck.depth_books === undefined || ck.depth_books === null || typeof ck.depth_books !== 'object') return { journalSeq, books: null };
+    for (const [sym, d] of Object.entries(ck.depth_books)) {
+      const bad = d === null || typeof d !== 'object' || typeof d.books !== 'object' || d.books === null ? 'not an object' : Object.values(d.books).map(checkBookStateJson).find((r) => r !== null);
+      if (bad) {
+        this.log(`checkpoint: depth book of ${sym} unusable (${bad}); depth resyncs from a snapshot`);
+        return { journalSeq, books: null };
+      }
+    }
+    return { journalSeq, books: ck.depth_books };
   }
 
   private newWriter(): DatasetWriter {
@@ -843,7 +1067,7 @@ export class Recorder {
     this.flushJournal();
     this.removeOrphans();
     this.writer = this.newWriter();
-    this.depth = new Map();
+    this.restoreDepth(this.depthCk);
     const J = this.checkpointJ;
     replayJournal(this.journal.dir, (jseq, recv, json) => {
       if (jseq <= J) return;
@@ -853,15 +1077,20 @@ export class Recorder {
       } catch {
         return;
       }
-      const c = classify(msg);
-      if (typeof c === 'string') {
-        const m = msg as { stream?: string; data?: unknown };
-        if (typeof m?.stream === 'string' && m.stream.endsWith('@depthSnapshot')) this.applySnapshot(m.stream.slice(0, m.stream.indexOf('@')).toUpperCase(), recv, m.data);
+      const m = msg as Json | null;
+      if (m === null || typeof m !== 'object' || typeof m.stream !== 'string' || m.data === null || typeof m.data !== 'object') return;
+      const si = this.streamInfo(m.stream);
+      if (si.type === null) {
+        if (si.snapshot) this.applySnapshot(si.symbol, recv, m.data);
         return;
       }
-      this.apply(c, recv, json, 'replay');
+      const d = m.data as Json;
+      const t = si.type;
+      const id = safeId(t === 'trade' ? d.t : t === 'aggTrade' ? d.a : t === 'depth_partial' && d.lastUpdateId !== undefined ? d.lastUpdateId : d.u);
+      if (Number.isNaN(id)) return;
+      this.apply(si, id, d, m.stream, recv, 'replay');
     });
-    for (const d of this.depth.values()) d.needSnap = d.diffs;
+    this.afterDepthReplay();
   }
 
   // ------------------------------------------------------------- hourly

@@ -114,13 +114,20 @@ export class DatasetWriter implements RawSink {
     return this.seq;
   }
 
+  /** Last buffer used per kind: a feed of one symbol skips the key string and the Map lookup per row. */
+  private readonly lastBuf: Record<Kind, Buf | null> = { trades: null, quotes: null, depth: null };
+
   private buf(kind: Kind, symbol: string, recvTsMs: number): Buf {
-    const key = `${symbol}\u0000${kind}`;
-    let b = this.bufs.get(key);
-    if (!b) {
-      validateSymbol(symbol, 'tick symbol');
-      b = new Buf(kind, symbol, F64_NAMES[kind]);
-      this.bufs.set(key, b);
+    let b = this.lastBuf[kind];
+    if (b === null || b.symbol !== symbol) {
+      const key = `${symbol}\u0000${kind}`;
+      let found = this.bufs.get(key);
+      if (!found) {
+        validateSymbol(symbol, 'tick symbol');
+        found = new Buf(kind, symbol, F64_NAMES[kind]);
+        this.bufs.set(key, found);
+      }
+      this.lastBuf[kind] = b = found;
     }
     const day = Math.floor(recvTsMs / DAY_MS);
     if (b.rows > 0 && (recvTsMs >= b.startMs + this.rotateMs || day !== b.day)) this.seal(b);

@@ -166,9 +166,39 @@ export function exchangeTsToMs(v: unknown): number {
   return NaN;
 }
 
-/** A decimal string (or JSON number) as a finite float, else NaN. Empty strings are NaN, not 0. */
+/** Exact powers of ten (10^0 .. 10^22 are exactly representable doubles). */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * A decimal string (or JSON number) as a finite float, else NaN. Empty strings are NaN, not 0.
+ *
+ * Fast path for plain `ddd.ddd` strings of at most 15 digits (every Binance
+ * price and quantity): the digits as an integer m < 10^15 < 2^53 and the
+ * fraction length k are both exact, so `m / 10^k` is one correctly rounded
+ * division, i.e. exactly the double `Number(v)` returns (Clinger's fast
+ * path). Anything else (signs, exponents, spaces, hex, more digits) goes
+ * to `Number(v)`.
+ */
 export function decimal(v: unknown): number {
-  if (typeof v === 'string') return v.length === 0 ? NaN : Number(v);
+  if (typeof v === 'string') {
+    const n = v.length;
+    if (n === 0) return NaN;
+    if (n > 16) return Number(v);
+    let m = 0;
+    let k = -1;
+    let digits = 0;
+    for (let i = 0; i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c >= 48 && c <= 57) {
+        m = m * 10 + (c - 48);
+        digits++;
+        if (k >= 0) k++;
+      } else if (c === 46 && k < 0) k = 0;
+      else return Number(v);
+    }
+    if (digits === 0 || digits > 15) return Number(v);
+    return k <= 0 ? m : m / POW10[k];
+  }
   if (typeof v === 'number') return v;
   return NaN;
 }

@@ -170,6 +170,61 @@ export interface DepthSnapshot {
 
 export type BookState = 'waiting' | 'syncing' | 'synced';
 
+/**
+ * A `SyncedBook`'s state as plain JSON (the recorder checkpoints it): sync
+ * state, last update id (null while waiting), every level best first as a
+ * flat `[price, qty, price, qty, ...]` list, and the diffs buffered while
+ * waiting for a snapshot. Doubles survive `JSON.stringify` / `JSON.parse`
+ * exactly (shortest round-trip form).
+ */
+export interface BookStateJson {
+  readonly state: BookState;
+  readonly lastUpdateId: number | null;
+  readonly bids: number[];
+  readonly asks: number[];
+  readonly buffer: DiffJson[];
+}
+
+/** A buffered diff as JSON (`pu` null on spot; level arrays parallel). */
+export interface DiffJson {
+  readonly U: number;
+  readonly u: number;
+  readonly pu: number | null;
+  readonly ts: number;
+  readonly recv: number;
+  readonly bp: number[];
+  readonly bq: number[];
+  readonly ap: number[];
+  readonly aq: number[];
+}
+
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+function isLevels(v: unknown): v is number[] {
+  return Array.isArray(v) && v.length % 2 === 0 && v.every((x) => isNum(x) && x > 0);
+}
+
+function isNums(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every(isNum);
+}
+
+/** Shape check of a `BookStateJson` read back from disk; returns a reason, or null when usable. */
+export function checkBookStateJson(v: unknown): string | null {
+  if (v === null || typeof v !== 'object') return 'not an object';
+  const o = v as Record<string, unknown>;
+  if (o.state !== 'waiting' && o.state !== 'syncing' && o.state !== 'synced') return `bad state ${JSON.stringify(o.state)}`;
+  if (o.state !== 'waiting' && !isNum(o.lastUpdateId)) return 'no lastUpdateId';
+  if (!isLevels(o.bids) || !isLevels(o.asks)) return 'bad levels';
+  if (!Array.isArray(o.buffer)) return 'no buffer';
+  for (const d of o.buffer as Record<string, unknown>[]) {
+    if (d === null || typeof d !== 'object' || !isNum(d.U) || !isNum(d.u) || !(d.pu === null || isNum(d.pu)) || !isNum(d.ts) || !isNum(d.recv)) return 'bad buffered diff';
+    if (!isNums(d.bp) || !isNums(d.bq) || !isNums(d.ap) || !isNums(d.aq) || d.bp.length !== d.bq.length || d.ap.length !== d.aq.length) return 'bad buffered diff levels';
+  }
+  return null;
+}
+
 /** Default bound on diffs buffered while waiting for a snapshot (~8 min of spot @100ms diffs). */
 export const DEFAULT_MAX_BUFFERED_DIFFS = 5000;
 
@@ -299,6 +354,48 @@ export class SyncedBook {
     const na = this.asks.top(L, this.ap, this.aq);
     this.sink.depth(this.symbol, recvTsMs, d.tsMs, d.u, this.bp, this.bq, nb, this.ap, this.aq, na);
     c.rows.depth++;
+  }
+
+  /** The whole state (levels, sync state, buffered diffs) as JSON; `restore` rebuilds exactly this book. */
+  toJSON(): BookStateJson {
+    return {
+      state: this.state,
+      lastUpdateId: Number.isNaN(this.lastUpdateId) ? null : this.lastUpdateId,
+      bids: this.bids.levels().flat(),
+      asks: this.asks.levels().flat(),
+      buffer: this.buffer.map((d) => ({
+        U: d.U,
+        u: d.u,
+        pu: Number.isNaN(d.pu) ? null : d.pu,
+        ts: d.tsMs,
+        recv: d.recvTsMs,
+        bp: Array.from(d.bidPx),
+        bq: Array.from(d.bidQty),
+        ap: Array.from(d.askPx),
+        aq: Array.from(d.askQty),
+      })),
+    };
+  }
+
+  /** Replace the state with one from `toJSON()` (shape-checked by `checkBookStateJson`). Counters are not touched. */
+  restore(j: BookStateJson): void {
+    this.bids.clear();
+    this.asks.clear();
+    for (let i = 0; i + 1 < j.bids.length; i += 2) this.bids.set(j.bids[i], j.bids[i + 1]);
+    for (let i = 0; i + 1 < j.asks.length; i += 2) this.asks.set(j.asks[i], j.asks[i + 1]);
+    this.state = j.state;
+    this.lastUpdateId = j.lastUpdateId === null ? NaN : j.lastUpdateId;
+    this.buffer = j.buffer.map((d) => ({
+      U: d.U,
+      u: d.u,
+      pu: d.pu === null ? NaN : d.pu,
+      tsMs: d.ts,
+      recvTsMs: d.recv,
+      bidPx: Float64Array.from(d.bp),
+      bidQty: Float64Array.from(d.bq),
+      askPx: Float64Array.from(d.ap),
+      askQty: Float64Array.from(d.aq),
+    }));
   }
 
   /** End of input: buffered diffs were never applied. */

@@ -53,8 +53,9 @@ import {
   type DrainableSink,
   type ImportCounters,
 } from './counters.js';
-import { DEFAULT_MAX_BUFFERED_DIFFS, SyncedBook, type DepthDiff, type DepthSnapshot } from './depthbook.js';
+import { DEFAULT_MAX_BUFFERED_DIFFS, SyncedBook, type BookStateJson, type DepthDiff, type DepthSnapshot } from './depthbook.js';
 import { newReadStatus, readLines } from './lines.js';
+import type { ParsedDiff } from './fastdepth.js';
 
 export interface WsCaptureOptions {
   /** Depth levels per side in emitted rows (default 20; must match the writer's). */
@@ -185,6 +186,29 @@ export class WsCaptureImporter {
     return this.counters;
   }
 
+  /** State of every diff book, by symbol (what the recorder checkpoints). */
+  bookStates(): Record<string, BookStateJson> {
+    const out: Record<string, BookStateJson> = {};
+    for (const [sym, s] of this.syms) if (s.book) out[sym] = s.book.toJSON();
+    return out;
+  }
+
+  /** Sync state of `symbol`'s diff book (null when it has none). */
+  bookSyncState(symbol: string): string | null {
+    return this.syms.get(symbol)?.book?.state ?? null;
+  }
+
+  /**
+   * Continue from a checkpointed book: `symbol`'s book takes state `j`, and
+   * `symbol` counts as this input's first stream symbol (it owns the REST
+   * snapshots that follow, as it did before the checkpoint).
+   */
+  restoreBook(symbol: string, j: BookStateJson): void {
+    this.book(symbol).restore(j);
+    if (this.firstStreamSymbol === null) this.firstStreamSymbol = symbol;
+    this.fileSymbols.add(symbol);
+  }
+
   private sym(symbol: string): SymState {
     let s = this.syms.get(symbol);
     if (!s) {
@@ -264,26 +288,47 @@ export class WsCaptureImporter {
     c.lines_unrecognized++;
   }
 
-  private onStream(stream: string, d: Json, recvTsMs: number): void {
+  /**
+   * A depth diff the caller scanned itself (src/import/fastdepth.ts, the
+   * recorder's fast path): exactly what `handleMessage` does with the
+   * `{stream, data}` it came from.
+   */
+  handleDiff(p: ParsedDiff, recvTsMs: number): void {
+    const c = this.counters;
+    c.lines++;
+    c.recv_ts_ms_range = widen(c.recv_ts_ms_range, recvTsMs);
+    const type = this.streamType(p.stream);
+    if (type !== 'depth_diff') {
+      // only a caller error gets here (the fast path is for diff streams): take the general route
+      this.onStream(p.stream, parsedDiffJson(p), recvTsMs);
+      return;
+    }
+    const symbol = this.streamPrologue(p.stream, type, Number.isNaN(p.E) ? undefined : p.E, p.s ?? undefined);
+    if (symbol === null) return;
+    this.diffFields(symbol, p.U, p.u, p.pu, Number.isNaN(p.T) ? p.E : p.T, p.bidPx, p.bidQty, p.askPx, p.askQty, recvTsMs);
+  }
+
+  private streamType(stream: string): StreamType | null {
     let type = this.streams.get(stream);
     if (type === undefined) {
       const at = stream.indexOf('@');
       type = at > 0 ? streamTypeOf(stream.slice(at + 1)) : null;
       this.streams.set(stream, type);
     }
-    if (type === null) {
-      bump(this.counters.unknown_streams, stream);
-      return;
-    }
+    return type;
+  }
+
+  /** Counting, event-time range, symbol and snapshot attribution of a stream message; null = rejected (counted). */
+  private streamPrologue(stream: string, type: StreamType, E: unknown, s: unknown): string | null {
     bump(this.counters.messages, type);
-    if (typeof d.E === 'number') {
-      const e = exchangeTsToMs(d.E);
+    if (typeof E === 'number') {
+      const e = exchangeTsToMs(E);
       if (!Number.isNaN(e)) this.counters.event_ts_ms_range = widen(this.counters.event_ts_ms_range, e);
     }
-    const symbol = this.symbolOf(stream, d.s);
+    const symbol = this.symbolOf(stream, s);
     if (symbol === null) {
       this.bad('symbol');
-      return;
+      return null;
     }
     if (this.firstStreamSymbol === null) {
       this.firstStreamSymbol = symbol;
@@ -295,6 +340,17 @@ export class WsCaptureImporter {
         for (const p of pend) this.book(symbol).onSnapshot(p.snap, p.recvTsMs);
       }
     } else if (!this.fileSymbols.has(symbol)) this.fileSymbols.add(symbol);
+    return symbol;
+  }
+
+  private onStream(stream: string, d: Json, recvTsMs: number): void {
+    const type = this.streamType(stream);
+    if (type === null) {
+      bump(this.counters.unknown_streams, stream);
+      return;
+    }
+    const symbol = this.streamPrologue(stream, type, d.E, d.s);
+    if (symbol === null) return;
     switch (type) {
       case 'trade':
         return this.onTrade(symbol, d, recvTsMs, false);
@@ -397,6 +453,14 @@ export class WsCaptureImporter {
     this.book(symbol).onDiff(diff);
   }
 
+  /** `onDiff` after its JSON checks, for fast-parsed diffs (ids exact, levels valid by construction). */
+  private diffFields(symbol: string, U: number, u: number, pu: number, rawTs: number, bidPx: Float64Array, bidQty: Float64Array, askPx: Float64Array, askQty: Float64Array, recvTsMs: number): void {
+    if (U > u) return this.bad('depth_ids');
+    const ts = exchangeTsToMs(rawTs);
+    if (Number.isNaN(ts)) return this.bad('depth_ts');
+    this.book(symbol).onDiff({ U, u, pu, tsMs: ts, recvTsMs, bidPx, bidQty, askPx, askQty });
+  }
+
   /** Partial book stream (`depth5/10/20`): spot `{lastUpdateId,bids,asks}`, futures `{E,T,u,b,a,...}`. Rows as sent. */
   private onPartial(symbol: string, d: Json, recvTsMs: number): void {
     const id = safeId(d.lastUpdateId !== undefined ? d.lastUpdateId : d.u);
@@ -433,6 +497,17 @@ export class WsCaptureImporter {
     const owner = this.fileNameSymbol !== null && this.fileSymbols.has(this.fileNameSymbol) ? this.fileNameSymbol : this.firstStreamSymbol;
     this.book(owner).onSnapshot(snap, recvTsMs);
   }
+}
+
+/** A fast-parsed diff back as JSON `data` (only for the general route). */
+function parsedDiffJson(p: ParsedDiff): Json {
+  const lv = (px: Float64Array, q: Float64Array) => Array.from(px, (x, i) => [String(x), String(q[i])]);
+  const d: Json = { U: p.U, u: p.u, b: lv(p.bidPx, p.bidQty), a: lv(p.askPx, p.askQty) };
+  if (!Number.isNaN(p.E)) d.E = p.E;
+  if (!Number.isNaN(p.T)) d.T = p.T;
+  if (!Number.isNaN(p.pu)) d.pu = p.pu;
+  if (p.s !== null) d.s = p.s;
+  return d;
 }
 
 function idReason(vals: unknown[]): string {

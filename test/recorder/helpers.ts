@@ -70,3 +70,12 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 2
   }
   return cond();
 }
+
+/** Depth rows of a dataset (receive time / recv_seq left out: they differ between recordings), ordered by last_update_id. */
+export async function datasetDepthRows(root: string): Promise<{ u: number; ts: number; rest: string }[]> {
+  const m = readManifest(root);
+  const f = m.files.filter((x) => x.kind === 'depth').map((x) => sqlString(path.join(root, x.path)));
+  if (f.length === 0) return [];
+  const rows = await queryRows(`SELECT last_update_id AS u, ts_ms AS ts, bid_px, bid_qty, ask_px, ask_qty FROM read_parquet([${f.join(',')}]) ORDER BY last_update_id, recv_seq`);
+  return rows.map((r) => ({ u: Number(r.u), ts: Number(r.ts), rest: JSON.stringify([r.bid_px, r.bid_qty, r.ask_px, r.ask_qty]) }));
+}
