@@ -32,7 +32,9 @@ let instancePromise: Promise<DuckDBInstance> | null = null;
  */
 export async function duck(): Promise<DuckDBConnection> {
   if (!instancePromise) {
-    instancePromise = DuckDBInstance.create(':memory:', { threads: '2', preserve_insertion_order: 'true' });
+    // enable_external_file_cache (DuckDB >= 1.3, on by default) keeps the bytes of every file
+    // read in memory: a 96 h replay's RSS grew ~2 MiB per hour of data with it on, flat with it off
+    instancePromise = DuckDBInstance.create(':memory:', { threads: '2', preserve_insertion_order: 'true', enable_external_file_cache: 'false' });
   }
   const inst = await instancePromise;
   return inst.connect();
