@@ -184,23 +184,39 @@ export function decimal(v: unknown): number {
     const n = v.length;
     if (n === 0) return NaN;
     if (n > 16) return Number(v);
-    let m = 0;
-    let k = -1;
-    let digits = 0;
-    for (let i = 0; i < n; i++) {
-      const c = v.charCodeAt(i);
-      if (c >= 48 && c <= 57) {
-        m = m * 10 + (c - 48);
-        digits++;
-        if (k >= 0) k++;
-      } else if (c === 46 && k < 0) k = 0;
-      else return Number(v);
-    }
-    if (digits === 0 || digits > 15) return Number(v);
-    return k <= 0 ? m : m / POW10[k];
+    const x = scanDecimal(v, 0);
+    return x >= 0 && decimalEnd === n ? x : Number(v);
   }
   if (typeof v === 'number') return v;
   return NaN;
+}
+
+/** Index just after the digits read by the last `scanDecimal` that returned a value. */
+export let decimalEnd = 0;
+
+/**
+ * The plain decimal (`ddd` or `ddd.ddd`, at most 15 digits) starting at
+ * `text[i]`, parsed as `decimal()` does (m / 10^k, exact), with `decimalEnd`
+ * set just after it; -1 when there is no such number there (no digits, more
+ * than 15), so the caller falls back to a general parser.
+ */
+export function scanDecimal(text: string, i: number): number {
+  let m = 0;
+  let k = -1;
+  let digits = 0;
+  let j = i;
+  for (; ; j++) {
+    const c = text.charCodeAt(j);
+    if (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+      if (k >= 0) k++;
+    } else if (c === 46 && k < 0) k = 0;
+    else break;
+  }
+  if (digits === 0 || digits > 15) return -1;
+  decimalEnd = j;
+  return k <= 0 ? m : m / POW10[k];
 }
 
 /** A non-negative id exactly representable in float64 (< 2^53), else NaN. */

@@ -18,6 +18,8 @@
  * `decimal()` parses them: `m / 10^k`, the same double as `Number()`).
  */
 
+import { decimalEnd, scanDecimal } from './counters.js';
+
 /** What a fast-parsed diff carries (level arrays parallel; `pu` NaN when absent). */
 export interface ParsedDiff {
   stream: string;
@@ -34,7 +36,6 @@ export interface ParsedDiff {
   askQty: Float64Array;
 }
 
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
 const Q = 34; // "
 const BS = 92; // backslash
@@ -187,13 +188,13 @@ function parseLevels(text: string, i: number): { levels: Float64Array; end: numb
   if (text.charCodeAt(i) === 93) return { levels: new Float64Array(0), end: i + 1 };
   for (;;) {
     if (text.charCodeAt(i) !== 91 || text.charCodeAt(i + 1) !== Q) return null;
-    const p = plainDecimal(text, i + 2);
+    const p = scanDecimal(text, i + 2);
     if (p < 0) return null;
-    const pEnd = endAt;
+    const pEnd = decimalEnd;
     if (text.charCodeAt(pEnd) !== Q || text.charCodeAt(pEnd + 1) !== 44 || text.charCodeAt(pEnd + 2) !== Q) return null;
-    const q = plainDecimal(text, pEnd + 3);
+    const q = scanDecimal(text, pEnd + 3);
     if (q < 0) return null;
-    const qEnd = endAt;
+    const qEnd = decimalEnd;
     if (text.charCodeAt(qEnd) !== Q || text.charCodeAt(qEnd + 1) !== 93) return null;
     // the importer's level rules (diffs): price > 0, qty >= 0 (both finite by construction)
     if (!(p > 0)) return null;
@@ -215,29 +216,3 @@ function parseLevels(text: string, i: number): { levels: Float64Array; end: numb
   }
 }
 
-/** Index just after the last decimal scanned by `plainDecimal`. */
-let endAt = 0;
-
-/**
- * A plain decimal (`ddd`, `ddd.ddd`, `.ddd`, `ddd.`; 1..15 digits) starting at
- * `i`, parsed as `decimal()` would (m / 10^k), with `endAt` set to the index
- * after it; -1 when the text there is anything else.
- */
-function plainDecimal(text: string, i: number): number {
-  let m = 0;
-  let k = -1;
-  let digits = 0;
-  let j = i;
-  for (; ; j++) {
-    const c = text.charCodeAt(j);
-    if (c >= 48 && c <= 57) {
-      m = m * 10 + (c - 48);
-      digits++;
-      if (k >= 0) k++;
-    } else if (c === 46 && k < 0) k = 0;
-    else break;
-  }
-  if (digits === 0 || digits > 15) return -1;
-  endAt = j;
-  return k <= 0 ? m : m / POW10[k];
-}

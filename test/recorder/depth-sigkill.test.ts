@@ -7,7 +7,6 @@
  * From its first row on, the depth rows equal what the ws-capture importer
  * derives from the source capture: no diff-derived row missing, none twice.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,22 +16,10 @@ import { Rng } from '../../src/synth/rng.js';
 import { WsCaptureImporter } from '../../src/import/wscapture.js';
 import { readLines } from '../../src/import/lines.js';
 import type { RawSink } from '../../src/core/types.js';
-import { CAPTURE, REPO, datasetDepthRows, tmpDir, waitFor } from './helpers.js';
+import { CAPTURE, datasetDepthRows, tmpDir, startRecordChild, waitFor } from './helpers.js';
 
 const N = 20_000;
 
-function startChild(url: string, out: string, cfg: string): { child: ChildProcess; exit: Promise<number | null>; stderr: string[] } {
-  const stderr: string[] = [];
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(REPO, 'test/recorder/record-child.ts'), 'record', '--symbols', 'BTCUSDT', '--out', out, '--endpoint', url, '--streams', 'depth@100ms', '--config', cfg, '--no-hourly-dq'],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stderr!.on('data', (d) => stderr.push(String(d)));
-  child.stdout!.on('data', () => undefined);
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, exit, stderr };
-}
 
 /** Depth rows the importer derives from the first `maxLines` lines of a capture (same shape as datasetDepthRows). */
 async function importerDepthRows(file: string, maxLines: number, levels: number): Promise<{ u: number; ts: number; rest: string }[]> {
@@ -80,7 +67,7 @@ describe('depth book checkpoint (SIGKILL + restart, real capture)', () => {
     const logs: string[] = [];
     try {
       for (const [k, at] of kills.entries()) {
-        const c = startChild(url, out, cfg);
+        const c = startRecordChild(url, out, cfg, 'depth@100ms');
         // not before this child connected (its start-up recovery + checkpoint are done), nor before the first
         // child journaled its one REST snapshot (the book must exist to be checkpointed)
         const ready = () => mock.stats.connections > k && mock.stats.sent >= at && snapshotJournaled(out);
@@ -89,7 +76,7 @@ describe('depth book checkpoint (SIGKILL + restart, real capture)', () => {
         logs.push(...c.stderr, '--- kill\n');
         expect(await c.exit).toBe(null);
       }
-      const last = startChild(url, out, cfg);
+      const last = startRecordChild(url, out, cfg, 'depth@100ms');
       expect(await waitFor(() => mock.sessionDone(), 60_000)).toBe(true);
       last.child.kill('SIGTERM');
       const code = await last.exit;

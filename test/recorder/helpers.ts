@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { queryRows, sqlString } from '../../src/io/duck.js';
 import { readManifest } from '../../src/dataset/manifest.js';
 import { readLines } from '../../src/import/lines.js';
@@ -78,4 +79,18 @@ export async function datasetDepthRows(root: string): Promise<{ u: number; ts: n
   if (f.length === 0) return [];
   const rows = await queryRows(`SELECT last_update_id AS u, ts_ms AS ts, bid_px, bid_qty, ask_px, ask_qty FROM read_parquet([${f.join(',')}]) ORDER BY last_update_id, recv_seq`);
   return rows.map((r) => ({ u: Number(r.u), ts: Number(r.ts), rest: JSON.stringify([r.bid_px, r.bid_qty, r.ask_px, r.ask_qty]) }));
+}
+
+/** `flowlab record` (via test/recorder/record-child.ts) for BTCUSDT from `url` into `out`, in a child process. */
+export function startRecordChild(url: string, out: string, cfg: string, streams: string): { child: ChildProcess; exit: Promise<number | null>; stderr: string[] } {
+  const stderr: string[] = [];
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(REPO, 'test/recorder/record-child.ts'), 'record', '--symbols', 'BTCUSDT', '--out', out, '--endpoint', url, '--streams', streams, '--config', cfg, '--no-hourly-dq'],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stderr!.on('data', (d) => stderr.push(String(d)));
+  child.stdout!.on('data', () => undefined);
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, exit, stderr };
 }

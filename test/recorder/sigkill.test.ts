@@ -4,7 +4,6 @@
  * data with faults, restarted each time, and finally stopped with SIGTERM.
  * Every source trade id and bookTicker id is in the dataset exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,22 +11,10 @@ import { loadCapture } from '../../recorder/mock-source.js';
 import { MockExchange } from '../../recorder/mock-exchange.js';
 import { parseFaults } from '../../recorder/faults.js';
 import { Rng } from '../../src/synth/rng.js';
-import { CAPTURE, REPO, captureIds, datasetIds, diffIds, tmpDir, waitFor } from './helpers.js';
+import { CAPTURE, captureIds, datasetIds, diffIds, tmpDir, startRecordChild, waitFor } from './helpers.js';
 
 const N = 20_000;
 
-function startChild(url: string, out: string, cfg: string): { child: ChildProcess; exit: Promise<number | null>; stderr: string[] } {
-  const stderr: string[] = [];
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(REPO, 'test/recorder/record-child.ts'), 'record', '--symbols', 'BTCUSDT', '--out', out, '--endpoint', url, '--streams', 'trade,bookTicker,depth@100ms', '--config', cfg, '--no-hourly-dq'],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stderr!.on('data', (d) => stderr.push(String(d)));
-  child.stdout!.on('data', () => undefined);
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, exit, stderr };
-}
 
 describe('recorder crash safety (SIGKILL + restart)', () => {
   it('keeps every id exactly once across seeded SIGKILLs', async () => {
@@ -43,7 +30,7 @@ describe('recorder crash safety (SIGKILL + restart)', () => {
     const logs: string[] = [];
     try {
       for (const at of kills) {
-        const c = startChild(url, out, cfg);
+        const c = startRecordChild(url, out, cfg, 'trade,bookTicker,depth@100ms');
         const reached = await waitFor(() => mock.stats.sent >= at || mock.sessionDone(), 60_000, 2);
         expect(reached).toBe(true);
         c.child.kill('SIGKILL');
@@ -51,7 +38,7 @@ describe('recorder crash safety (SIGKILL + restart)', () => {
         expect(await c.exit).toBe(null);
         killed++;
       }
-      const last = startChild(url, out, cfg);
+      const last = startRecordChild(url, out, cfg, 'trade,bookTicker,depth@100ms');
       expect(await waitFor(() => mock.sessionDone(), 60_000)).toBe(true);
       last.child.kill('SIGTERM');
       const code = await last.exit;
