@@ -8,11 +8,13 @@
  * Per tick at event time t, in this order (it is what makes everything causal):
  *   1. fusion.advance(t)      emits samples s < t (sliced by SliceTracker.label(s);
  *                             flips go to the event detector, score_z to onZ)
- *   2. label resolution       (quotes only) every pending sample s with s + H <= t
- *                             is resolved with THIS quote, the first at or after s + H:
- *                             y = 1 if mid_t > mid_s, 0 if lower, excluded if equal,
- *                             unmatched if t - (s + H) > merge_tol_ms (ARCHITECTURE §5);
- *                             fusion.resolveLabel refuses anything with s + H > now.
+ *   2. label resolution       (quotes only, `LabelResolver` of eval/labels.ts, the one the
+ *                             evaluation and the canary use) every pending sample s with
+ *                             s + H <= t is resolved with THIS quote, the first with a finite
+ *                             mid at or after s + H: y = 1 if mid_t > mid_s, 0 if lower,
+ *                             excluded if equal, unmatched if t - (s + H) > merge_tol_ms
+ *                             (ARCHITECTURE §5); fusion.resolveLabel refuses anything with
+ *                             s + H > now.
  *   3. OFI / CVD update, per-tick robust z (x = e_n for ofi, x = delta for cvd)
  *   4. slices.onMid / onTrade, fusion.onQuote / onTrade, events.onQuote / onTrade / onZ
  *   5. slices.label(t) and the row is written with the slice codes at t.
@@ -40,6 +42,7 @@ import { SliceTracker } from './slices.js';
 import { Fusion, FusionColumns, type FusionSink } from './fusion.js';
 import { EventDetector, EventColumns } from './events.js';
 import { GrowableF64, GrowableI8 } from './columns.js';
+import { LabelResolver } from '../eval/labels.js';
 
 export interface SymbolCalcOptions {
   /** Resolve labels from the quote stream and feed them to cvd_auto_flip (default true). */
@@ -104,17 +107,22 @@ export class SymbolCalc {
   readonly eventRows: EventColumns;
 
   private readonly autoLabels: boolean;
-  private readonly mergeTol: number;
-  private readonly horizon: number;
-  private pendS: number[] = [];
-  private pendMid: number[] = [];
-  private pendHead = 0;
+  /** Forward as-of labels of the fusion samples (eval/labels.ts), fed to cvd_auto_flip. */
+  readonly labels: LabelResolver;
 
   // label counters
-  labels_up = 0;
-  labels_down = 0;
-  labels_equal = 0;
-  labels_unmatched = 0;
+  get labels_up(): number {
+    return this.labels.counts.up;
+  }
+  get labels_down(): number {
+    return this.labels.counts.down;
+  }
+  get labels_equal(): number {
+    return this.labels.counts.equal;
+  }
+  get labels_unmatched(): number {
+    return this.labels.counts.unmatched;
+  }
 
   constructor(params: CalcParams, symbol: string, opts: SymbolCalcOptions = {}) {
     this.symbol = symbol;
@@ -126,17 +134,16 @@ export class SymbolCalc {
     this.events = new EventDetector(params.events, symbol, this.eventRows);
     this.fusionRows = new FusionColumns(this.slices);
     this.autoLabels = opts.auto_labels ?? true;
-    this.mergeTol = checkNumber('labels.merge_tol_ms', opts.merge_tol_ms ?? 1500, 0);
-    this.horizon = params.fusion.horizon_ms;
+    const mergeTol = checkNumber('labels.merge_tol_ms', opts.merge_tol_ms ?? 1500, 0);
+    this.labels = new LabelResolver({ horizon_ms: params.fusion.horizon_ms, merge_tol_ms: mergeTol }, (_i, y, _at, s) => {
+      if (y === 0 || y === 1) this.fusion.resolveLabel(s, y);
+    });
     const rows = this.fusionRows;
     const sink: FusionSink = {
       sample: (ts, score, scoreZ, zOfi, zCvd, wOfi, wCvd, dir, gate, mid, ofiFlow, cvdFlow, merge) => {
         rows.sample(ts, score, scoreZ, zOfi, zCvd, wOfi, wCvd, dir, gate, mid, ofiFlow, cvdFlow, merge);
         this.events.onZ(ts, 'score_z', scoreZ);
-        if (this.autoLabels) {
-          this.pendS.push(ts);
-          this.pendMid.push(mid);
-        }
+        if (this.autoLabels) this.labels.addSample(ts, mid);
       },
       flip: (ts, dir, rho, n) => {
         rows.flip(ts, dir, rho, n);
@@ -157,7 +164,7 @@ export class SymbolCalc {
   onQuote(ts: number, bidPx: number, bidQty: number, askPx: number, askQty: number): void {
     this.fusion.advance(ts);
     const mid = (bidPx + askPx) / 2;
-    if (this.autoLabels) this.resolveLabels(ts, mid);
+    if (this.autoLabels) this.labels.onQuote(ts, mid);
     const e = this.ofi.update(bidPx, bidQty, askPx, askQty);
     let z = NaN;
     let scale = NaN;
@@ -205,31 +212,5 @@ export class SymbolCalc {
   flush(): void {
     this.fusion.flush();
     this.events.flush();
-  }
-
-  private resolveLabels(t: number, midT: number): void {
-    const S = this.pendS;
-    while (this.pendHead < S.length && S[this.pendHead] + this.horizon <= t) {
-      const s = S[this.pendHead];
-      const m0 = this.pendMid[this.pendHead];
-      this.pendHead++;
-      if (t - (s + this.horizon) > this.mergeTol || !Number.isFinite(m0) || !Number.isFinite(midT)) {
-        this.labels_unmatched++;
-        continue;
-      }
-      if (midT === m0) {
-        this.labels_equal++;
-        continue;
-      }
-      const y = midT > m0 ? 1 : 0;
-      if (y === 1) this.labels_up++;
-      else this.labels_down++;
-      this.fusion.resolveLabel(s, y);
-    }
-    if (this.pendHead > 4096 && this.pendHead * 2 > S.length) {
-      this.pendS = S.slice(this.pendHead);
-      this.pendMid = this.pendMid.slice(this.pendHead);
-      this.pendHead = 0;
-    }
   }
 }

@@ -35,6 +35,7 @@ import type { FusionWeights } from '../calc/params.js';
 import { GrowableF64, GrowableI8, GrowableI32 } from '../core/growable.js';
 import { evaluateAt, type Decision } from '../eval/rolling.js';
 import { plattFit, plattProb, upperBound, lowerBound } from '../eval/calibration.js';
+import { LabelResolver } from '../eval/labels.js';
 
 export type GateName = 'fusion_auc_active' | 'ece' | 'platt_test_samples' | 'merge_p99' | 'p1_timeout';
 export type SliceName = 'all' | 'Active' | 'Quiet';
@@ -127,9 +128,8 @@ export class SymbolTrack {
   readonly calib_paused = new GrowableI8(4096);
   sessionNames: readonly string[] = [];
   feeTier = 'TM';
-  /** next sample index whose label is unresolved */
-  pendingHead = 0;
-  labels = { up: 0, down: 0, equal: 0, unmatched: 0 };
+  /** Forward as-of labels of this track's samples (index = sample index); writes y / resolved_at. */
+  readonly labels: LabelResolver;
   nextDecision = NaN;
   foldStart = NaN;
   foldIndex = -1;
@@ -138,16 +138,27 @@ export class SymbolTrack {
   fitted = false;
   calibrationPaused = true;
   calibrationGateLive = false;
-  mergeTol: number;
   activeMultiplier = 1;
   readonly open = new Map<GateName, Incident>();
   readonly stable: StableConfig[];
   fingerprint: string;
-  constructor(readonly symbol: string, mergeTol: number, stable: StableConfig[]) {
-    this.mergeTol = mergeTol;
+  constructor(readonly symbol: string, horizonMs: number, mergeTol: number, stable: StableConfig[]) {
+    this.labels = new LabelResolver({ horizon_ms: horizonMs, merge_tol_ms: mergeTol }, (i, y, at) => {
+      if (y === 0 || y === 1) {
+        this.y.data[i] = y;
+        this.resolved_at.data[i] = at;
+      }
+    });
     this.stable = stable.slice();
     this.fingerprint = stable[stable.length - 1].fingerprint;
+  }  /** The forward as-of tolerance in force (the merge gate widens it at run time). */
+  get mergeTol(): number {
+    return this.labels.mergeTolMs;
   }
+  set mergeTol(v: number) {
+    this.labels.mergeTolMs = v;
+  }
+
 }
 
 export interface CanaryResult {
@@ -194,7 +205,7 @@ export class CanaryEngine implements PipelineObserver {
   private track(symbol: string, calc: SymbolCalc | null): SymbolTrack {
     let tr = this.tracks.get(symbol);
     if (!tr) {
-      tr = new SymbolTrack(symbol, this.c.labels.merge_tol_ms, this.stableInit);
+      tr = new SymbolTrack(symbol, this.H, this.c.labels.merge_tol_ms, this.stableInit);
       this.tracks.set(symbol, tr);
       this.fingerprints.push({ symbol, fingerprint: tr.fingerprint, from_ms: NaN, reason: 'config at start' });
     }
@@ -236,6 +247,7 @@ export class CanaryEngine implements PipelineObserver {
     tr.fold.push(tr.fitted ? tr.foldIndex : -1);
     tr.y.push(NaN);
     tr.resolved_at.push(NaN);
+    tr.labels.addSample(t, r.mid.data[row]);
     tr.session.push(r.session.data[row]);
     tr.regime.push(regime);
     tr.vol_bucket.push(r.vol_bucket.data[row]);
@@ -246,28 +258,9 @@ export class CanaryEngine implements PipelineObserver {
 
   /** Forward as-of labels: the first quote at or after t + H resolves sample t if within the tolerance in force. */
   onQuote(symbol: string, ts: number, mid: number): void {
-    const tr = this.tracks.get(symbol);
-    if (!tr || !Number.isFinite(mid)) return;
-    const t = tr.t.data;
-    const n = tr.t.length;
-    while (tr.pendingHead < n && t[tr.pendingHead] + this.H <= ts) {
-      const i = tr.pendingHead++;
-      const m0 = tr.mid.data[i];
-      if (ts - (t[i] + this.H) > tr.mergeTol || !Number.isFinite(m0)) {
-        tr.labels.unmatched++;
-        continue;
-      }
-      if (mid === m0) {
-        tr.labels.equal++;
-        continue;
-      }
-      const y = mid > m0 ? 1 : 0;
-      if (y === 1) tr.labels.up++;
-      else tr.labels.down++;
-      tr.y.data[i] = y;
-      tr.resolved_at.data[i] = ts;
-    }
+    this.tracks.get(symbol)?.labels.onQuote(ts, mid);
   }
+
 
   /** Fold at Tf: fit Platt on samples with t in [Tf - train, Tf) and labels resolved by Tf. */
   private startFold(tr: SymbolTrack, Tf: number): void {

@@ -22,7 +22,7 @@
  * otherwise); one two-pointer pass, O(n + m), no allocation beyond the outputs.
  *
  * Streaming `LabelResolver`: fed quotes and samples in event order, it calls
- * `onLabel(index, y, resolvedAt)` for each sample, in sample order, as soon as
+ * `onLabel(index, y, resolvedAt, sampleT)` for each sample, in sample order, as soon as
  * its label is known (the resolving quote arrived, or a later quote proved it
  * unmatched, or `flush()` at end of stream). Ordering contract:
  *   - quotes: non-decreasing ts;
@@ -157,12 +157,13 @@ export function forwardLabels(
 }
 
 /** Called once per sample, in sample order: y = 1 / 0 / NaN (excluded), resolvedAt = NaN when unmatched. */
-export type LabelCallback = (index: number, y: number, resolvedAt: number) => void;
+/** y: 1 up, 0 down, NaN equal or unmatched; resolvedAt: the resolving quote's ts (NaN if unmatched); sampleT: the sample's t. */
+export type LabelCallback = (index: number, y: number, resolvedAt: number, sampleT: number) => void;
 
 /** Streaming forward as-of labels; see the file doc for the ordering contract. */
 export class LabelResolver {
   private readonly H: number;
-  private readonly tol: number;
+  private tol: number;
   private readonly onLabel: LabelCallback;
   // pending samples [head, count) live at positions [0, len) of qT / qMid
   private qT = new Float64Array(256);
@@ -181,6 +182,15 @@ export class LabelResolver {
     this.H = opts.horizon_ms;
     this.tol = opts.merge_tol_ms;
     this.onLabel = onLabel;
+  }
+
+  /** The tolerance applied to the quotes fed from now on (a live system may change it, e.g. a canary action). */
+  get mergeTolMs(): number {
+    return this.tol;
+  }
+  set mergeTolMs(v: number) {
+    checkOpts({ horizon_ms: this.H, merge_tol_ms: v });
+    this.tol = v;
   }
 
   /** Samples added but not yet labelled. */
@@ -236,22 +246,22 @@ export class LabelResolver {
       if (!Number.isFinite(m0)) {
         this.counts.unmatched++;
         this.counts.unmatched_no_start++;
-        this.onLabel(i, NaN, NaN);
+        this.onLabel(i, NaN, NaN, t);
       } else if (ts - target > this.tol) {
         this.counts.unmatched++;
         this.counts.unmatched_no_end++;
-        this.onLabel(i, NaN, NaN);
+        this.onLabel(i, NaN, NaN, t);
       } else {
         this.counts.matched++;
         if (mid > m0) {
           this.counts.up++;
-          this.onLabel(i, 1, ts);
+          this.onLabel(i, 1, ts, t);
         } else if (mid < m0) {
           this.counts.down++;
-          this.onLabel(i, 0, ts);
+          this.onLabel(i, 0, ts, t);
         } else {
           this.counts.equal++;
-          this.onLabel(i, NaN, ts);
+          this.onLabel(i, NaN, ts, t);
         }
       }
     }
@@ -260,12 +270,13 @@ export class LabelResolver {
   /** End of stream: every pending sample is unmatched (no quote will come). */
   flush(): void {
     while (this.qHead < this.qLen) {
+      const t = this.qT[this.qHead];
       const m0 = this.qMid[this.qHead];
       this.qHead++;
       this.counts.unmatched++;
       if (Number.isFinite(m0)) this.counts.unmatched_no_end++;
       else this.counts.unmatched_no_start++;
-      this.onLabel(this.headIndex++, NaN, NaN);
+      this.onLabel(this.headIndex++, NaN, NaN, t);
     }
   }
 

@@ -148,4 +148,22 @@ describe('LabelResolver (streaming)', () => {
     expect(() => lr.onQuote(999, 1)).toThrow(/non-decreasing/);
     expect(() => lr.addSample(998, 1)).toThrow(/samples must be non-decreasing/);
   });
+
+  it('passes the sample time, and applies a tolerance changed at run time to the quotes fed after the change', () => {
+    const got: [number, number, number, number][] = [];
+    const lr = new LabelResolver(O, (i, y, r, t) => got.push([i, y, r, t]));
+    lr.addSample(10, 100);
+    lr.addSample(20, 100);
+    lr.onQuote(10 + H + TOL + 5, 101); // both late by > TOL for sample 10, TOL - 5 for sample 20
+    expect(got.map((g) => [g[0], g[3]])).toEqual([[0, 10], [1, 20]]);
+    expect(got[0][1]).toBeNaN(); // unmatched
+    expect(got[1][1]).toBe(1);
+    const t2 = 10 + H + TOL + 5; // no quote at or after t2 + H yet
+    lr.addSample(t2, 100);
+    lr.mergeTolMs = TOL + 100; // e.g. the canary's merge gate widening it
+    expect(lr.mergeTolMs).toBe(TOL + 100);
+    lr.onQuote(t2 + H + TOL + 50, 99);
+    expect(got[2]).toEqual([2, 0, t2 + H + TOL + 50, t2]);
+    expect(() => (lr.mergeTolMs = -1)).toThrow(/merge_tol_ms/);
+  });
 });
