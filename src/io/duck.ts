@@ -15,6 +15,7 @@ import {
   DuckDBInstance,
   DuckDBVector,
   DOUBLE,
+  ENUM,
   VARCHAR,
   TINYINT,
   type DuckDBType,
@@ -130,8 +131,9 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
     const id = sqlIdent(c.name);
     switch (c.type) {
       case 'const':
-        // no staging column: the literal goes into the COPY select
-        select.push(`${sqlString(c.value)} AS ${id}`);
+        // no staging column: the literal goes into the COPY select, as a one-value ENUM so the
+        // Parquet writer dictionary-encodes it without hashing a string per row (written as UTF8)
+        select.push(`CAST(${sqlString(c.value)} AS ENUM(${sqlString(c.value)})) AS ${id}`);
         break;
       case 'f64':
       case 'i64':
@@ -149,6 +151,14 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
         flat.push({ name: c.name, type: TINYINT, fill: (vec, from, n) => fillI8(vec, c.data, from, n) });
         break;
       case 'codes': {
+        if (c.names.length > 0 && c.names.length <= 255 && new Set(c.names).size === c.names.length) {
+          // staged as an ENUM of the names, filled with the codes themselves (code < 0 = NULL): no
+          // string is built, and the Parquet writer copies the enum dictionary (written as UTF8,
+          // read back as VARCHAR); ~35% less COPY CPU than a VARCHAR column
+          select.push(id);
+          flat.push({ name: c.name, type: ENUM(c.names), fill: (vec, from, n) => fillEnum(vec, c.codes, c.names.length, c.name, from, n) });
+          break;
+        }
         // staged as TINYINT codes; names looked up in the select (code < 0 = NULL)
         const names = c.names.length > 0 ? `[${c.names.map(sqlString).join(', ')}]` : '[]::VARCHAR[]';
         select.push(`(CASE WHEN ${id} < 0 THEN NULL ELSE ${names}[${id} + 1] END) AS ${id}`);
@@ -190,6 +200,18 @@ function fillI8(vec: DuckDBVector, data: Int8Array, from: number, n: number): vo
     return;
   }
   for (let i = 0; i < n; i++) vec.setItem(i, data[from + i]);
+}
+
+/** Codes 0..size-1 into an ENUM vector's index array; code < 0 is NULL; anything else is refused. */
+function fillEnum(vec: DuckDBVector, codes: Int8Array, size: number, name: string, from: number, n: number): void {
+  const items = itemsOf(vec);
+  if (!(items instanceof Uint8Array)) throw new FlowlabError(`column '${name}': unexpected DuckDB enum vector`);
+  for (let i = 0; i < n; i++) {
+    const k = codes[from + i];
+    if (k >= size) throw new FlowlabError(`column '${name}': code ${k} has no name (expected -1..${size - 1})`);
+    items[i] = k < 0 ? 0 : k;
+  }
+  for (let i = 0; i < n; i++) if (codes[from + i] < 0) vec.setItem(i, null);
 }
 
 let tableSeq = 0;
