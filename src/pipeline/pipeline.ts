@@ -305,8 +305,10 @@ export class Pipeline {
    * Blocks of exactly `blockRows` rows (`eventBlockRows(blockRows)` for the
    * events table) for every (symbol, table) that has that many; after
    * `finish()`, also the remainders. Deterministic order: symbol, then table.
+   * At most `maxBlocks` blocks (the rest stay for the next call): each block is
+   * a copy, so a writer that takes one at a time holds few of them at once.
    */
-  take(blockRows: number): DerivedBlock[] {
+  take(blockRows: number, maxBlocks = Infinity): DerivedBlock[] {
     const out: DerivedBlock[] = [];
     for (const sym of this.symbols) {
       const s = this.states.get(sym)!;
@@ -316,6 +318,7 @@ export class Pipeline {
           const have = this.length(s, kind);
           const n = have >= rows ? rows : this.finished ? have : 0;
           if (n === 0) break;
+          if (out.length >= maxBlocks) return out;
           out.push(this.cut(s, kind, n));
         }
       }

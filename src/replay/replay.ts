@@ -277,10 +277,12 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
       pipeline.push(block);
       ticks += block.n;
       bar?.update(ticks);
-      await writer.add(pipeline.take(blockRows));
+      for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
     }
     pipeline.finish();
-    await writer.add(pipeline.take(blockRows));
+    // the remainders of every (symbol, table), one block at a time: taking them all at once
+    // copied them all at once (the largest memory peak of a long replay)
+    for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
     await writer.done();
   } finally {
     bar?.stop();
