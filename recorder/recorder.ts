@@ -688,7 +688,7 @@ export class Recorder {
     }
     if (fast !== null) {
       const k = this.counters.messages;
-      k.depth_diff = (k.depth_diff ?? 0) + 1;
+      if (mode !== 'replay') k.depth_diff = (k.depth_diff ?? 0) + 1;
       this.applyDepth(si.symbol, type, d, fast, stream, recvMs, mode);
     } else this.apply(si, id, d, stream, recvMs, mode);
     return true;
@@ -698,12 +698,15 @@ export class Recorder {
     const k = this.counters;
     const type = si.type!;
     const sym = si.symbol;
-    k.messages[type] = (k.messages[type] ?? 0) + 1;
+    // messages_total / bad_rows_total count what this process accepted from the exchange; a journal
+    // replay (restart recovery, write-retry rebuild) re-applies messages already counted
+    const counted = mode !== 'replay';
+    if (counted) k.messages[type] = (k.messages[type] ?? 0) + 1;
     if (type === 'trade' || type === 'aggTrade' || type === 'bookTicker') {
       const e = this.emitted;
       const bad = emitTradeOrQuote(mode !== 'replay' && this.teeSink ? this.teeSink : this.writer, type, sym, id, d, recvMs, e);
       if (bad !== null) {
-        k.bad_rows[bad] = (k.bad_rows[bad] ?? 0) + 1;
+        if (counted) k.bad_rows[bad] = (k.bad_rows[bad] ?? 0) + 1;
         return;
       }
       if (type === 'bookTicker') {

@@ -175,6 +175,8 @@ describe('depth book checkpoint', () => {
     }
     await tick();
     await a.rec.stop();
+    // the rebuild re-applied the journal after diff 120 without counting those messages again
+    expect(a.rec.counters.messages.depth_diff).toBe(N);
     expect(a.rec.counters.depth_resyncs).toBe(0);
     expect(fetches.n).toBe(1);
     expect(await datasetDepthRows(out)).toEqual(want);
