@@ -46,8 +46,7 @@ export function errorMessage(e: unknown): ErrorMessage {
 /** The error to throw in the calling thread for a worker's error message. */
 export function toError(m: ErrorMessage, what: string): Error {
   if (m.flowlab) return new FlowlabError(m.message, m.exitCode);
-  const e = new Error(`${what}: ${m.message}`);
-  return e;
+  return new Error(`${what}: ${m.message}`);
 }
 
 /** An error for a worker that died without posting one (crash, out of memory, exit). */

@@ -26,11 +26,11 @@ import { validateTag, safeJoin } from '../core/validate.js';
 import type { LoadedConfig } from '../config/load.js';
 import { codeHash, FLOWLAB_VERSION } from './code.js';
 import { writeBlock, type OutputFile } from './write-block.js';
-
-export { writeBlock, type OutputFile } from './write-block.js';
 import { arrivalBlocksAhead } from '../dataset/arrival-ahead.js';
 import { startWorker, toError, workerDied, type ErrorMessage } from '../io/workers.js';
 import type { Worker } from 'node:worker_threads';
+
+export { writeBlock, type OutputFile } from './write-block.js';
 
 export const REPLAY_MANIFEST = 'manifest.json';
 export const RUN_TAG_FILE = 'run_tag.txt';
@@ -137,7 +137,7 @@ export class WriteBehind implements BlockWriter {
     }
   }
   async done(): Promise<void> {
-    while (this.inFlight.length > 0) await this.inFlight.shift();
+    await this.close();
     if (this.failure) throw this.failure;
   }
   async close(): Promise<void> {
