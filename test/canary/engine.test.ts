@@ -4,6 +4,7 @@ import { FusionColumns } from '../../src/calc/fusion.js';
 import type { FusionWeights } from '../../src/calc/params.js';
 import type { SymbolCalc } from '../../src/calc/symbol-calc.js';
 import { configFromObject } from '../../src/config/load.js';
+import { mulberry32 } from '../calc/helpers.js';
 
 /**
  * A stand-in for SymbolCalc with exactly what the engine reads: real
@@ -35,17 +36,6 @@ class FakeCalc {
   }
 }
 
-/** Deterministic PRNG for the fixture. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const T0 = Date.UTC(2024, 7, 8, 0, 0, 0);
 const MIN = 60_000;
@@ -69,7 +59,7 @@ function runFixture(opts: { tamperAfter?: number; stable?: StableConfig[]; withU
   const engine = new CanaryEngine(config.config, opts.stable ?? [BASE, HERE]);
   const calc = new FakeCalc();
   const quiet = new FakeCalc();
-  const r = rng(7);
+  const r = mulberry32(7);
   const phases: Phase[] = [
     { untilMin: 20, sign: 1, merge: 200 },
     { untilMin: 25, sign: -1, merge: 200 },

@@ -16,7 +16,7 @@ import { Rng } from '../../src/synth/rng.js';
 import { WsCaptureImporter } from '../../src/import/wscapture.js';
 import { readLines } from '../../src/import/lines.js';
 import type { RawSink } from '../../src/core/types.js';
-import { CAPTURE, datasetDepthRows, tmpDir, startRecordChild, waitFor } from './helpers.js';
+import { CAPTURE, datasetDepthRows, recordThroughKills, tmpDir } from './helpers.js';
 
 const N = 20_000;
 
@@ -64,27 +64,9 @@ describe('depth book checkpoint (SIGKILL + restart, real capture)', () => {
     fs.writeFileSync(cfg, 'recorder:\n  parquet_rotate_sec: 1\n  silence_watchdog_sec: 5\n');
     const rng = Rng.derive(2024, 'depth-sigkill-moments');
     const kills = [0, 1, 2].map((k) => Math.round((k + 1) * 480 + rng.uniform() * 200)); // sent-message counts (1981 diffs in all)
-    const logs: string[] = [];
-    try {
-      for (const [k, at] of kills.entries()) {
-        const c = startRecordChild(url, out, cfg, 'depth@100ms');
-        // not before this child connected (its start-up recovery + checkpoint are done), nor before the first
-        // child journaled its one REST snapshot (the book must exist to be checkpointed)
-        const ready = () => mock.stats.connections > k && mock.stats.sent >= at && snapshotJournaled(out);
-        expect(await waitFor(() => ready() || mock.sessionDone(), 60_000, 2)).toBe(true);
-        c.child.kill('SIGKILL');
-        logs.push(...c.stderr, '--- kill\n');
-        expect(await c.exit).toBe(null);
-      }
-      const last = startRecordChild(url, out, cfg, 'depth@100ms');
-      expect(await waitFor(() => mock.sessionDone(), 60_000)).toBe(true);
-      last.child.kill('SIGTERM');
-      const code = await last.exit;
-      logs.push(...last.stderr);
-      expect(code, last.stderr.join('')).toBe(0);
-    } finally {
-      await mock.close();
-    }
+    // a child is killed not before it connected (its start-up recovery + checkpoint are done), nor before
+    // the first child journaled its one REST snapshot (the book must exist to be checkpointed)
+    const logs = await recordThroughKills(mock, url, out, cfg, 'depth@100ms', kills, (k, at) => mock.stats.connections > k && mock.stats.sent >= at && snapshotJournaled(out));
     const got = await datasetDepthRows(out);
     const want = await importerDepthRows(CAPTURE, N, 20);
     if (process.env.DEBUG_KILL) console.log(out, logs.join(''), got.length, mock.stats);

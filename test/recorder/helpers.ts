@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { expect } from 'vitest';
+import type { MockExchange } from '../../recorder/mock-exchange.js';
 import { queryRows, sqlString } from '../../src/io/duck.js';
 import { readManifest } from '../../src/dataset/manifest.js';
 import { readLines } from '../../src/import/lines.js';
@@ -93,4 +95,35 @@ export function startRecordChild(url: string, out: string, cfg: string, streams:
   child.stdout!.on('data', () => undefined);
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return { child, exit, stderr };
+}
+
+/**
+ * Record from `mock` in child processes: one child per entry of `kills`, each
+ * SIGKILLed once `ready(k, at)` holds (or the mock's session is done), then a
+ * last child that runs to the end of the session and stops on SIGTERM with
+ * exit 0. Closes the mock. Returns the children's stderr, with a marker per kill.
+ */
+export async function recordThroughKills(
+  mock: MockExchange, url: string, out: string, cfg: string, streams: string,
+  kills: readonly number[], ready: (k: number, at: number) => boolean,
+): Promise<string[]> {
+  const logs: string[] = [];
+  try {
+    for (const [k, at] of kills.entries()) {
+      const c = startRecordChild(url, out, cfg, streams);
+      expect(await waitFor(() => ready(k, at) || mock.sessionDone(), 60_000, 2)).toBe(true);
+      c.child.kill('SIGKILL');
+      logs.push(...c.stderr, '--- kill\n');
+      expect(await c.exit).toBe(null);
+    }
+    const last = startRecordChild(url, out, cfg, streams);
+    expect(await waitFor(() => mock.sessionDone(), 60_000)).toBe(true);
+    last.child.kill('SIGTERM');
+    const code = await last.exit;
+    logs.push(...last.stderr);
+    expect(code, last.stderr.join('')).toBe(0);
+  } finally {
+    await mock.close();
+  }
+  return logs;
 }

@@ -11,7 +11,7 @@ import { loadCapture } from '../../recorder/mock-source.js';
 import { MockExchange } from '../../recorder/mock-exchange.js';
 import { parseFaults } from '../../recorder/faults.js';
 import { Rng } from '../../src/synth/rng.js';
-import { CAPTURE, captureIds, datasetIds, diffIds, tmpDir, startRecordChild, waitFor } from './helpers.js';
+import { CAPTURE, captureIds, datasetIds, diffIds, recordThroughKills, tmpDir } from './helpers.js';
 
 const N = 20_000;
 
@@ -26,27 +26,8 @@ describe('recorder crash safety (SIGKILL + restart)', () => {
     fs.writeFileSync(cfg, 'recorder:\n  parquet_rotate_sec: 1\n  silence_watchdog_sec: 5\n');
     const rng = Rng.derive(2024, 'sigkill-moments');
     const kills = [0, 1, 2].map((k) => Math.round((k + 1) * 4500 + rng.uniform() * 2000)); // sent-message counts
-    let killed = 0;
-    const logs: string[] = [];
-    try {
-      for (const at of kills) {
-        const c = startRecordChild(url, out, cfg, 'trade,bookTicker,depth@100ms');
-        const reached = await waitFor(() => mock.stats.sent >= at || mock.sessionDone(), 60_000, 2);
-        expect(reached).toBe(true);
-        c.child.kill('SIGKILL');
-        logs.push(...c.stderr, '--- kill\n');
-        expect(await c.exit).toBe(null);
-        killed++;
-      }
-      const last = startRecordChild(url, out, cfg, 'trade,bookTicker,depth@100ms');
-      expect(await waitFor(() => mock.sessionDone(), 60_000)).toBe(true);
-      last.child.kill('SIGTERM');
-      const code = await last.exit;
-      logs.push(...last.stderr);
-      expect(code, last.stderr.join('')).toBe(0);
-    } finally {
-      await mock.close();
-    }
+    const logs = await recordThroughKills(mock, url, out, cfg, 'trade,bookTicker,depth@100ms', kills, (_k, at) => mock.stats.sent >= at);
+    const killed = logs.filter((l) => l === '--- kill\n').length;
     expect(killed).toBe(3);
     expect(mock.stats.connections).toBeGreaterThanOrEqual(4);
     const want = await captureIds(CAPTURE, N);
