@@ -46,8 +46,16 @@ export async function benchImport(): Promise<{ name: string; value: number; unit
     }
   }
   return [
-    { name: 'import ws-capture spot BTCUSDT: parse + book (null sink)', value: (lines / bestParse) * 1000, unit: 'lines/s' },
-    { name: 'import ws-capture spot BTCUSDT: end to end to Parquet', value: (lines / bestFull) * 1000, unit: 'lines/s' },
+    {
+      name: 'import ws-capture spot BTCUSDT: parse + book (null sink)',
+      value: (lines / bestParse) * 1000,
+      unit: 'lines/s',
+    },
+    {
+      name: 'import ws-capture spot BTCUSDT: end to end to Parquet',
+      value: (lines / bestFull) * 1000,
+      unit: 'lines/s',
+    },
   ];
 }
 

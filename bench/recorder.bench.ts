@@ -21,7 +21,11 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = path.resolve(REPO, '../shared/realdata/hftbacktest/usdm/btcusdt_20240808.gz');
 
 export async function benchRecorder(): Promise<{ name: string; value: number; unit: string }[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'recorder/mock-main.ts'), DATA, '', '', '8000'], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(REPO, 'recorder/mock-main.ts'), DATA, '', '', '8000'],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const info = await new Promise<{ url: string; n: number }>((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d) => {
@@ -87,5 +91,6 @@ export async function benchRecorder(): Promise<{ name: string; value: number; un
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  for (const r of await benchRecorder()) process.stdout.write(`${r.name.padEnd(50)} ${r.value.toFixed(2).padStart(12)} ${r.unit}\n`);
+  for (const r of await benchRecorder())
+    process.stdout.write(`${r.name.padEnd(50)} ${r.value.toFixed(2).padStart(12)} ${r.unit}\n`);
 }

@@ -61,14 +61,14 @@ async function main(): Promise<void> {
     quarters[q] = Math.max(quarters[q], r);
   }
   process.stdout.write(
-    JSON.stringify({
+    `${JSON.stringify({
       ticks: res.ticks,
       wall_ms: wallMs,
       max_rss_kib: maxRss,
       heap_used_peak_mib: mib(heapPeak),
       external_peak_mib: mib(externalPeak),
       rss_peak_by_quarter_mib: quarters.map(mib),
-    }) + '\n',
+    })}\n`,
   );
 }
 

@@ -34,7 +34,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_DATASET_RECIPE, DEFAULT_SYNTH, normalizeOptions, synthesize, synthSource, type SynthOptions } from '../src/synth/index.js';
+import {
+  DEFAULT_DATASET_RECIPE,
+  DEFAULT_SYNTH,
+  normalizeOptions,
+  synthesize,
+  synthSource,
+  type SynthOptions,
+} from '../src/synth/index.js';
 import { Dataset, type ReadOptions } from '../src/dataset/reader.js';
 import { readF64, readI8, sqlString, streamChunks } from '../src/io/duck.js';
 import { canonicalJson } from '../src/core/hash.js';
@@ -172,8 +179,13 @@ function childReplay(data: string, out: string): Promise<ChildResult> {
 
 export async function benchReplay(): Promise<Row[]> {
   fs.mkdirSync(BENCH_DIR, { recursive: true });
-  const day = await ensureDataset(DEFAULT_SYNTH, path.join(BENCH_DIR, 'default-24h'), [path.join(REPO, DEFAULT_DATASET_RECIPE.dir)]);
-  const long = await ensureDataset({ ...DEFAULT_SYNTH, hours: LONG_HOURS }, path.join(BENCH_DIR, `default-${LONG_HOURS}h`));
+  const day = await ensureDataset(DEFAULT_SYNTH, path.join(BENCH_DIR, 'default-24h'), [
+    path.join(REPO, DEFAULT_DATASET_RECIPE.dir),
+  ]);
+  const long = await ensureDataset(
+    { ...DEFAULT_SYNTH, hours: LONG_HOURS },
+    path.join(BENCH_DIR, `default-${LONG_HOURS}h`),
+  );
   log(`24 h dataset: ${day}`);
   log(`${LONG_HOURS} h dataset: ${long}`);
 
@@ -202,7 +214,9 @@ export async function benchReplay(): Promise<Row[]> {
   let rep: { ticks: number; ms: number; cpuMs: number };
   try {
     const cpu0 = process.cpuUsage();
-    const r = await timed(() => replay({ data: day, config, out: outDir, runTag: 'bench', progress: false, overwrite: true, toMs }));
+    const r = await timed(() =>
+      replay({ data: day, config, out: outDir, runTag: 'bench', progress: false, overwrite: true, toMs }),
+    );
     const cpu = process.cpuUsage(cpu0);
     rep = { ticks: r.value.ticks, ms: r.ms, cpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {
@@ -248,13 +262,37 @@ export async function benchReplay(): Promise<Row[]> {
     { name: 'replay 24 h x 6 sym (child): peak V8 heap used (sampled)', value: r24.heap_used_peak_mib, unit: 'MiB' },
     { name: 'replay 24 h x 6 sym (child): peak external (sampled)', value: r24.external_peak_mib, unit: 'MiB' },
     { name: `replay ${LONG_HOURS} h x 6 sym (child): ticks`, value: rLong.ticks, unit: 'ticks' },
-    { name: `replay ${LONG_HOURS} h x 6 sym (child): throughput`, value: (rLong.ticks / rLong.wall_ms) * 1000, unit: 'ticks/s' },
+    {
+      name: `replay ${LONG_HOURS} h x 6 sym (child): throughput`,
+      value: (rLong.ticks / rLong.wall_ms) * 1000,
+      unit: 'ticks/s',
+    },
     { name: `replay ${LONG_HOURS} h x 6 sym (child): peak RSS`, value: rLong.max_rss_kib / 1024, unit: 'MiB' },
-    { name: `replay ${LONG_HOURS} h x 6 sym (child): peak V8 heap used (sampled)`, value: rLong.heap_used_peak_mib, unit: 'MiB' },
-    { name: `replay ${LONG_HOURS} h x 6 sym (child): peak external (sampled)`, value: rLong.external_peak_mib, unit: 'MiB' },
+    {
+      name: `replay ${LONG_HOURS} h x 6 sym (child): peak V8 heap used (sampled)`,
+      value: rLong.heap_used_peak_mib,
+      unit: 'MiB',
+    },
+    {
+      name: `replay ${LONG_HOURS} h x 6 sym (child): peak external (sampled)`,
+      value: rLong.external_peak_mib,
+      unit: 'MiB',
+    },
     { name: `peak RSS ratio ${LONG_HOURS} h / 24 h`, value: rLong.max_rss_kib / r24.max_rss_kib, unit: 'x' },
-    { name: `replay ${LONG_HOURS} h: sampled RSS peak, first quarter`, value: rLong.rss_peak_by_quarter_mib[0], unit: 'MiB' },
-    { name: `replay ${LONG_HOURS} h: sampled RSS peak, last quarter`, value: rLong.rss_peak_by_quarter_mib[3], unit: 'MiB' },
-    { name: `RSS peak ratio last / first quarter of ${LONG_HOURS} h`, value: rLong.rss_peak_by_quarter_mib[3] / rLong.rss_peak_by_quarter_mib[0], unit: 'x' },
+    {
+      name: `replay ${LONG_HOURS} h: sampled RSS peak, first quarter`,
+      value: rLong.rss_peak_by_quarter_mib[0],
+      unit: 'MiB',
+    },
+    {
+      name: `replay ${LONG_HOURS} h: sampled RSS peak, last quarter`,
+      value: rLong.rss_peak_by_quarter_mib[3],
+      unit: 'MiB',
+    },
+    {
+      name: `RSS peak ratio last / first quarter of ${LONG_HOURS} h`,
+      value: rLong.rss_peak_by_quarter_mib[3] / rLong.rss_peak_by_quarter_mib[0],
+      unit: 'x',
+    },
   ];
 }

@@ -34,7 +34,8 @@ async function main(): Promise<void> {
       process.stdout.write(`${r.name.padEnd(56)} ${fmt(r.value).padStart(14)} ${r.unit}\n`);
     }
   }
-  if (rows.length === 0) process.stdout.write(`no benchmark matches '${filter}' (have: ${Object.keys(SUITES).join(', ')})\n`);
+  if (rows.length === 0)
+    process.stdout.write(`no benchmark matches '${filter}' (have: ${Object.keys(SUITES).join(', ')})\n`);
 }
 
 function fmt(v: number): string {

@@ -49,14 +49,22 @@ export async function benchSynth(): Promise<{ name: string; value: number; unit:
     { name: `synth generate 6 sym x ${HOURS} h (null sink)`, value: (rows / bestGen) * 1000, unit: 'ticks/s' },
     { name: `synth end to end to Parquet 6 sym x ${HOURS} h`, value: (rows / bestFull) * 1000, unit: 'ticks/s' },
     { name: 'synth default dataset 24 h x 6 sym: rows', value: day.rows.total, unit: 'rows' },
-    { name: 'synth default dataset 24 h x 6 sym: est. wall time', value: (day.rows.total / rows) * (bestFull / 1000), unit: 's' },
+    {
+      name: 'synth default dataset 24 h x 6 sym: est. wall time',
+      value: (day.rows.total / rows) * (bestFull / 1000),
+      unit: 's',
+    },
   ];
   if (process.env.FLOWLAB_BENCH_SYNTH_FULL === '1') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-bench-synth-'));
     try {
       const t0 = performance.now();
       await synthesize(DEFAULT_SYNTH, path.join(dir, 'ds'));
-      out.push({ name: 'synth default dataset 24 h x 6 sym: wall time', value: (performance.now() - t0) / 1000, unit: 's' });
+      out.push({
+        name: 'synth default dataset 24 h x 6 sym: wall time',
+        value: (performance.now() - t0) / 1000,
+        unit: 's',
+      });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -44,7 +44,8 @@ export function parseCells(text: string, name: string): Cell[] {
       c.execution_count = null;
       c.outputs = [];
     }
-    if (kind === 'code' && cells.filter((x) => x.cell_type === 'code').length === 0) c.metadata = { tags: ['parameters'] };
+    if (kind === 'code' && cells.filter((x) => x.cell_type === 'code').length === 0)
+      c.metadata = { tags: ['parameters'] };
     cells.push(c);
   };
   for (const line of text.split('\n')) {
@@ -66,7 +67,13 @@ function notebook(cells: Cell[]): unknown {
     cells,
     metadata: {
       kernelspec: { display_name: 'TypeScript', language: 'typescript', name: 'tslab' },
-      language_info: { codemirror_mode: { mode: 'typescript', name: 'javascript', typescript: true }, file_extension: '.ts', mimetype: 'text/typescript', name: 'typescript', version: '5.0' },
+      language_info: {
+        codemirror_mode: { mode: 'typescript', name: 'javascript', typescript: true },
+        file_extension: '.ts',
+        mimetype: 'text/typescript',
+        name: 'typescript',
+        version: '5.0',
+      },
     },
     nbformat: 4,
     nbformat_minor: 5,
@@ -76,7 +83,10 @@ function notebook(cells: Cell[]): unknown {
 function main(): void {
   const check = process.argv.includes('--check');
   let stale = 0;
-  for (const f of fs.readdirSync(CELLS).filter((f) => f.endsWith('.ts')).sort()) {
+  for (const f of fs
+    .readdirSync(CELLS)
+    .filter((f) => f.endsWith('.ts'))
+    .sort()) {
     const name = f.replace(/\.ts$/, '');
     const out = path.join(HERE, `${name}.ipynb`);
     const text = `${JSON.stringify(notebook(parseCells(fs.readFileSync(path.join(CELLS, f), 'utf8'), name)), null, 1)}\n`;

@@ -115,7 +115,10 @@ export interface Params {
  */
 export function params(defaults: Params, env: Readonly<Record<string, string | undefined>> = process.env): Params {
   const p: Params = { ...defaults, symbols: [...defaults.symbols] };
-  if (env.FLOWLAB_NB_SYMBOLS) p.symbols = env.FLOWLAB_NB_SYMBOLS.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (env.FLOWLAB_NB_SYMBOLS)
+    p.symbols = env.FLOWLAB_NB_SYMBOLS.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   if (env.FLOWLAB_NB_FROM !== undefined) p.from = env.FLOWLAB_NB_FROM;
   if (env.FLOWLAB_NB_HOURS) p.hours = Number(env.FLOWLAB_NB_HOURS);
   if (env.FLOWLAB_NB_RUN_TAG) p.runTag = env.FLOWLAB_NB_RUN_TAG;
@@ -136,21 +139,27 @@ export function window(p: Params, datasetDir: string): Window {
   if (p.symbols.length === 0) throw userError('parameter symbols is empty (expected e.g. ADAUSDT,SOLUSDT)');
   const symbols = p.symbols.map((s) => s.toUpperCase());
   for (const s of symbols) {
-    if (!have.includes(s)) throw userError(`parameter symbols: '${s}' is not in dataset ${path.relative(ROOT, ds.root)} (it has: ${have.join(', ')})`);
+    if (!have.includes(s))
+      throw userError(
+        `parameter symbols: '${s}' is not in dataset ${path.relative(ROOT, ds.root)} (it has: ${have.join(', ')})`,
+      );
   }
   const range: [number, number] | undefined = ds.manifest.time_range.recv_ts_ms ?? undefined;
   if (!range) throw userError(`dataset ${datasetDir} holds no ticks`);
   let fromMs = Math.floor(range[0] / 3_600_000) * 3_600_000; // the dataset's first whole hour
   if (p.from !== '') {
     fromMs = Date.parse(p.from);
-    if (!Number.isFinite(fromMs)) throw userError(`parameter from = '${p.from}' is not an ISO-8601 time (expected e.g. 2024-08-08T00:00:00Z)`);
+    if (!Number.isFinite(fromMs))
+      throw userError(`parameter from = '${p.from}' is not an ISO-8601 time (expected e.g. 2024-08-08T00:00:00Z)`);
   }
   if (!(typeof p.hours === 'number' && Number.isFinite(p.hours) && p.hours > 0)) {
     throw userError(`parameter hours = ${p.hours}: empty time range (expected a number of hours > 0)`);
   }
   const toMs = fromMs + Math.round(p.hours * 3_600_000);
   if (fromMs >= range[1] || toMs <= range[0]) {
-    throw userError(`empty time range: [${iso(fromMs)}, ${iso(toMs)}) does not overlap the dataset (${iso(range[0])} .. ${iso(range[1])})`);
+    throw userError(
+      `empty time range: [${iso(fromMs)}, ${iso(toMs)}) does not overlap the dataset (${iso(range[0])} .. ${iso(range[1])})`,
+    );
   }
   return { symbols, fromMs, toMs };
 }
@@ -205,7 +214,9 @@ export async function ensureCanary(tag: string, w: Window, configPath: string = 
       JSON.stringify([...m.selection.symbols].sort()) === JSON.stringify(symbols);
     if (same) return { runDir, reportDir, reused: true, seconds: 0 };
     if (!tag.startsWith('nb-')) {
-      throw userError(`run ${tag} exists with another selection or config; pick a new run tag (notebooks only replace nb-* runs)`);
+      throw userError(
+        `run ${tag} exists with another selection or config; pick a new run tag (notebooks only replace nb-* runs)`,
+      );
     }
   }
   const t0 = Date.now();
@@ -239,7 +250,22 @@ export function derivedGlob(runDir: string, kind: string, symbol: string): strin
 /** Rows of a CSV artifact as objects (numbers parsed). */
 export function csv(file: string, text: string[] = []): Record<string, string | number | null>[] {
   const { readCsv, csvRecords } = load('report/csv');
-  return csvRecords(readCsv(file, { text: ['time_utc', 'symbol', 'slice', 'dimension', 'value', 'reason', 'status', 'fingerprint', 'gates_failed', ...text] }));
+  return csvRecords(
+    readCsv(file, {
+      text: [
+        'time_utc',
+        'symbol',
+        'slice',
+        'dimension',
+        'value',
+        'reason',
+        'status',
+        'fingerprint',
+        'gates_failed',
+        ...text,
+      ],
+    }),
+  );
 }
 
 // ------------------------------------------------------------------ display
@@ -250,7 +276,8 @@ export function table(rows: readonly Record<string, unknown>[], digits = 4): voi
   const aq = req('arquero');
   const fmt = rows.map((r) => {
     const o: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(r)) o[k] = typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(digits)) : v;
+    for (const [k, v] of Object.entries(r))
+      o[k] = typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(digits)) : v;
     return o;
   });
   tslab.display.html(aq.from(fmt).toHTML({ limit: 200 }));
@@ -281,14 +308,21 @@ export function plot(data: unknown[], layout: Record<string, unknown> = {}, heig
   const id = `flowlab-plot-${process.pid}-${++chartSeq}`;
   const lib = plotlyShown ? '' : plotlyScript();
   plotlyShown = true;
-  const spec = JSON.stringify({ data, layout: { height, margin: { l: 60, r: 20, t: 40, b: 40 }, ...layout } }).replace(/<\//g, '<\\/');
+  const spec = JSON.stringify({ data, layout: { height, margin: { l: 60, r: 20, t: 40, b: 40 }, ...layout } }).replace(
+    /<\//g,
+    '<\\/',
+  );
   tslab.display.html(
     `${lib}<div id="${id}" style="width:100%;height:${height}px"></div>` +
       `<script>(function(){var s=${spec};var go=function(){if(window.Plotly){window.Plotly.newPlot('${id}',s.data,s.layout,{responsive:true});}else{setTimeout(go,50);}};go();})();</script>`,
   );
 }
 
-export const SESSION_COLORS: Record<string, string> = { Tokyo: 'rgba(31,119,180,0.10)', London: 'rgba(44,160,44,0.10)', NY: 'rgba(214,39,40,0.10)' };
+export const SESSION_COLORS: Record<string, string> = {
+  Tokyo: 'rgba(31,119,180,0.10)',
+  London: 'rgba(44,160,44,0.10)',
+  NY: 'rgba(214,39,40,0.10)',
+};
 
 /** Plotly shapes shading contiguous runs of one session value along a time axis. */
 export function sessionShapes(ts: ArrayLike<number>, session: ArrayLike<string | null>): Record<string, unknown>[] {
@@ -299,7 +333,18 @@ export function sessionShapes(ts: ArrayLike<number>, session: ArrayLike<string |
     let j = i + 1;
     while (j < ts.length && session[j] === s) j++;
     if (s !== null && SESSION_COLORS[s]) {
-      shapes.push({ type: 'rect', xref: 'x', yref: 'paper', x0: iso(ts[i]), x1: iso(ts[j - 1]), y0: 0, y1: 1, fillcolor: SESSION_COLORS[s], line: { width: 0 }, layer: 'below' });
+      shapes.push({
+        type: 'rect',
+        xref: 'x',
+        yref: 'paper',
+        x0: iso(ts[i]),
+        x1: iso(ts[j - 1]),
+        y0: 0,
+        y1: 1,
+        fillcolor: SESSION_COLORS[s],
+        line: { width: 0 },
+        layer: 'below',
+      });
     }
     i = j;
   }
@@ -343,7 +388,14 @@ export interface SearchResult {
   readonly n_oos: number;
   /** OOS AUC of the base weights (0.6, 0.4, gate 0) on the same test samples. */
   readonly auc_base: number | null;
-  readonly per_fold: { fold_start: string; w_ofi: number; gate: number; train_auc: number; test_auc: number | null; n_test: number }[];
+  readonly per_fold: {
+    fold_start: string;
+    w_ofi: number;
+    gate: number;
+    train_auc: number;
+    test_auc: number | null;
+    n_test: number;
+  }[];
 }
 
 export const W_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
@@ -361,7 +413,13 @@ function fused(w: number, gate: number, r: SearchRow): number {
  * predictions enter auc_oos: no sample is scored by a choice that saw its label.
  * Rows must be sorted by t.
  */
-export function walkForwardSearch(slice: string, rows: readonly SearchRow[], trainMs: number, testMs: number, base = { w_ofi: 0.6, gate: 0 }): SearchResult {
+export function walkForwardSearch(
+  slice: string,
+  rows: readonly SearchRow[],
+  trainMs: number,
+  testMs: number,
+  base = { w_ofi: 0.6, gate: 0 },
+): SearchResult {
   const { aucDeLong } = load('eval/auc');
   const perFold: SearchResult['per_fold'] = [];
   const oosS: number[] = [];
@@ -379,15 +437,29 @@ export function walkForwardSearch(slice: string, rows: readonly SearchRow[], tra
       let best: { w: number; g: number; auc: number } | null = null;
       for (const g of GATE_GRID) {
         for (const w of W_GRID) {
-          const a = aucDeLong(train.map((r) => fused(w, g, r)), ty, { min_per_class: 30 });
+          const a = aucDeLong(
+            train.map((r) => fused(w, g, r)),
+            ty,
+            { min_per_class: 30 },
+          );
           if (a.auc !== null && (best === null || a.auc > best.auc)) best = { w, g, auc: a.auc };
         }
       }
       if (best === null) continue;
       last = { w: best.w, g: best.g };
       const sc = test.map((r) => fused(best!.w, best!.g, r));
-      const ta = aucDeLong(sc, test.map((r) => r.y));
-      perFold.push({ fold_start: iso(Tf), w_ofi: best.w, gate: best.g, train_auc: best.auc, test_auc: ta.auc, n_test: test.length });
+      const ta = aucDeLong(
+        sc,
+        test.map((r) => r.y),
+      );
+      perFold.push({
+        fold_start: iso(Tf),
+        w_ofi: best.w,
+        gate: best.g,
+        train_auc: best.auc,
+        test_auc: ta.auc,
+        n_test: test.length,
+      });
       for (let i = 0; i < test.length; i++) {
         oosS.push(sc[i]);
         baseS.push(fused(base.w_ofi, base.gate, test[i]));

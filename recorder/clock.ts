@@ -23,10 +23,13 @@ export class SystemClock implements Clock {
   }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.next++;
-    const t = setTimeout(() => {
-      this.live.delete(id);
-      fn();
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        this.live.delete(id);
+        fn();
+      },
+      Math.max(0, ms),
+    );
     t.unref();
     this.live.set(id, t);
     return { id };
@@ -77,7 +80,13 @@ export class ManualClock implements Clock {
       let best = -1;
       for (let i = 0; i < this.timers.length; i++) {
         const x = this.timers[i];
-        if (x.due <= end && (best < 0 || x.due < this.timers[best].due || (x.due === this.timers[best].due && x.id < this.timers[best].id))) best = i;
+        if (
+          x.due <= end &&
+          (best < 0 ||
+            x.due < this.timers[best].due ||
+            (x.due === this.timers[best].due && x.id < this.timers[best].id))
+        )
+          best = i;
       }
       if (best < 0) break;
       const x = this.timers[best];

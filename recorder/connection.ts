@@ -39,7 +39,12 @@ export interface WsLike {
 export type WsFactory = (url: string, opts: { maxPayload: number }) => WsLike;
 
 export const defaultWsFactory: WsFactory = (url, opts) =>
-  new WebSocket(url, { maxPayload: opts.maxPayload, autoPong: false, perMessageDeflate: false, handshakeTimeout: 10_000 }) as unknown as WsLike;
+  new WebSocket(url, {
+    maxPayload: opts.maxPayload,
+    autoPong: false,
+    perMessageDeflate: false,
+    handshakeTimeout: 10_000,
+  }) as unknown as WsLike;
 
 export interface BackoffOptions {
   readonly baseMs: number;
@@ -52,7 +57,7 @@ export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 30_000, jit
 
 /** Delay before reconnect attempt `attempt` (0-based): min(max, base * 2^attempt), jittered down by up to `jitter`. */
 export function backoffDelay(attempt: number, u: number, o: BackoffOptions = DEFAULT_BACKOFF): number {
-  const d = Math.min(o.maxMs, o.baseMs * Math.pow(2, Math.min(attempt, 30)));
+  const d = Math.min(o.maxMs, o.baseMs * 2 ** Math.min(attempt, 30));
   return Math.round(d * (1 - o.jitter + o.jitter * u));
 }
 
@@ -119,7 +124,7 @@ export class StreamConnection {
   }
 
   get isOpen(): boolean {
-    return this.cur !== null && this.cur.open;
+    return this.cur?.open === true;
   }
 
   start(): void {
@@ -150,7 +155,7 @@ export class StreamConnection {
   /** Answer a server ping (after the owner made the journal durable). */
   pong(data: Buffer): void {
     const s = this.cur;
-    if (s && s.open && !s.dead) s.ws.pong(data);
+    if (s?.open && !s.dead) s.ws.pong(data);
   }
 
   private emit(ev: ConnEvent): void {
@@ -191,7 +196,13 @@ export class StreamConnection {
       void isBinary;
       // (decode a Buffer in place: Buffer.from(buffer) would copy every frame first)
       o.onMessage(
-        typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8'),
+        typeof data === 'string'
+          ? data
+          : Buffer.isBuffer(data)
+            ? data.toString('utf8')
+            : Array.isArray(data)
+              ? Buffer.concat(data).toString('utf8')
+              : Buffer.from(data).toString('utf8'),
         this,
       );
     });
@@ -280,12 +291,15 @@ export class StreamConnection {
     };
     this.watchTimer = o.clock.setTimeout(watch, step);
     const age = o.clock.now() - s.openedAt;
-    this.proactiveTimer = o.clock.setTimeout(() => {
-      if (this.cur !== s || s.dead || this.successor) return;
-      this.proactive++;
-      this.emit({ type: 'proactive' });
-      this.successor = this.open(true);
-    }, Math.max(0, o.proactiveMs - age));
+    this.proactiveTimer = o.clock.setTimeout(
+      () => {
+        if (this.cur !== s || s.dead || this.successor) return;
+        this.proactive++;
+        this.emit({ type: 'proactive' });
+        this.successor = this.open(true);
+      },
+      Math.max(0, o.proactiveMs - age),
+    );
   }
 
   /** Drop a socket now; its close event schedules the reconnect. */

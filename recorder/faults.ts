@@ -69,7 +69,8 @@ export function parseDuration(raw: string, where: string): number {
 
 function prob(raw: string, where: string): number {
   const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || v < 0 || v > 1) throw new UsageError(`${where}: '${raw}' is not a probability (expected a number in 0..1)`);
+  if (raw.trim() === '' || !Number.isFinite(v) || v < 0 || v > 1)
+    throw new UsageError(`${where}: '${raw}' is not a probability (expected a number in 0..1)`);
   return v;
 }
 
@@ -80,7 +81,10 @@ export function parseFaults(spec: string | undefined | null): FaultSpec {
     const p = part.trim();
     if (!p) continue;
     const eq = p.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--faults: '${p}' is not key=value (keys: disconnect dup reorder malformed drop stall ping cut oversize oversize_bytes seed)`);
+    if (eq <= 0)
+      throw new UsageError(
+        `--faults: '${p}' is not key=value (keys: disconnect dup reorder malformed drop stall ping cut oversize oversize_bytes seed)`,
+      );
     const k = p.slice(0, eq);
     const v = p.slice(eq + 1);
     const where = `--faults ${k}`;
@@ -119,7 +123,8 @@ export function parseFaults(spec: string | undefined | null): FaultSpec {
         break;
       case 'oversize_bytes': {
         const n = Number(v);
-        if (!Number.isInteger(n) || n < 1024 || n > 256 * 1024 * 1024) throw new UsageError(`${where}: '${v}' is not valid (expected an integer 1024..268435456)`);
+        if (!Number.isInteger(n) || n < 1024 || n > 256 * 1024 * 1024)
+          throw new UsageError(`${where}: '${v}' is not valid (expected an integer 1024..268435456)`);
         f.oversizeBytes = n;
         break;
       }
@@ -130,13 +135,21 @@ export function parseFaults(spec: string | undefined | null): FaultSpec {
         break;
       }
       default:
-        throw new UsageError(`--faults: unknown fault '${k}' (keys: disconnect dup reorder malformed drop stall ping cut oversize oversize_bytes seed)`);
+        throw new UsageError(
+          `--faults: unknown fault '${k}' (keys: disconnect dup reorder malformed drop stall ping cut oversize oversize_bytes seed)`,
+        );
     }
   }
   return f;
 }
 
-const SALT = { dup: 0x9e3779b1, reorder: 0x85ebca6b, malformed: 0xc2b2ae35, drop: 0x27d4eb2f, kind: 0x165667b1 } as const;
+const SALT = {
+  dup: 0x9e3779b1,
+  reorder: 0x85ebca6b,
+  malformed: 0xc2b2ae35,
+  drop: 0x27d4eb2f,
+  kind: 0x165667b1,
+} as const;
 export type FaultKind = keyof typeof SALT;
 
 /** Deterministic uniform in [0, 1) from (seed, message index, fault kind). */
@@ -145,7 +158,7 @@ export function faultUniform(seed: number, index: number, kind: FaultKind): numb
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
   h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
   h ^= h >>> 16;
-  h = Math.imul(h ^ Math.floor(index / 4294967296), 0x9e3779b1) ^ (seed / 4294967296) | 0;
+  h = (Math.imul(h ^ Math.floor(index / 4294967296), 0x9e3779b1) ^ (seed / 4294967296)) | 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   h ^= h >>> 16;
   return (h >>> 0) / 4294967296;

@@ -109,7 +109,7 @@ export class SliceCoverage {
   write(dir: string, hour: number, partial: boolean): string {
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, slicesFileName(hour));
-    writeAtomic(file, JSON.stringify(this.manifest(hour, partial), null, 2) + '\n');
+    writeAtomic(file, `${JSON.stringify(this.manifest(hour, partial), null, 2)}\n`);
     return file;
   }
 }

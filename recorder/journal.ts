@@ -127,7 +127,7 @@ export class Journal {
       this.prefixMs = recvTsMs;
       this.prefix = `${recvTsMs}000000 `;
     }
-    this.pending.push(this.prefix + json + '\n');
+    this.pending.push(`${this.prefix + json}\n`);
     return this.next + this.pending.length - 1;
   }
 
@@ -143,7 +143,8 @@ export class Journal {
     const text = this.pending.length === 1 ? this.pending[0] : this.pending.join('');
     try {
       // utf-8 needs at most 3 bytes per UTF-16 code unit
-      if (this.wbuf.length < text.length * 3) this.wbuf = Buffer.allocUnsafe(Math.max(text.length * 3, 2 * this.wbuf.length, 1 << 16));
+      if (this.wbuf.length < text.length * 3)
+        this.wbuf = Buffer.allocUnsafe(Math.max(text.length * 3, 2 * this.wbuf.length, 1 << 16));
       const buf = this.wbuf;
       const len = buf.write(text, 0, buf.length, 'utf8');
       let off = 0;

@@ -49,11 +49,15 @@ export function classify(msg: unknown): Classified | string {
   const m = msg as Json;
   const stream = m.stream;
   const data = m.data;
-  if (typeof stream !== 'string' || data === null || typeof data !== 'object' || Array.isArray(data)) return 'no_stream';
+  if (typeof stream !== 'string' || data === null || typeof data !== 'object' || Array.isArray(data))
+    return 'no_stream';
   let s = streamCache.get(stream);
   if (!s) {
     const at = stream.indexOf('@');
-    s = at > 0 ? { type: streamTypeOf(stream.slice(at + 1)), symbol: stream.slice(0, at).toUpperCase() } : { type: null, symbol: '' };
+    s =
+      at > 0
+        ? { type: streamTypeOf(stream.slice(at + 1)), symbol: stream.slice(0, at).toUpperCase() }
+        : { type: null, symbol: '' };
     if (streamCache.size < 100_000) streamCache.set(stream, s);
   }
   if (s.type === null) return 'unknown_stream';
@@ -96,7 +100,15 @@ export function newEmitted(): Emitted {
  * Futures trades with `X` other than MARKET are skipped (`non_market`).
  * When written, `out` holds the parsed price / qty (trades) or bid / ask (quotes).
  */
-export function emitTradeOrQuote(sink: RawSink, type: StreamType, symbol: string, id: number, d: Json, recvTsMs: number, out: Emitted): string | null {
+export function emitTradeOrQuote(
+  sink: RawSink,
+  type: StreamType,
+  symbol: string,
+  id: number,
+  d: Json,
+  recvTsMs: number,
+  out: Emitted,
+): string | null {
   if (type === 'trade' || type === 'aggTrade') {
     const agg = type === 'aggTrade';
     const first = agg ? safeId(d.f) : id;

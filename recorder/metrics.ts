@@ -249,8 +249,12 @@ export function buildRegistry(src: MetricsSource): Registry {
     },
   });
   counter('write_errors_total', 'part-file writes that failed after every retry', () => c.write_errors);
-  gauge('parquet_flush_sec', 'duration of the last checkpoint flush (seal, write parts, manifest, checkpoint), s', () => src.lastFlushSec());
-  gauge('scene_coverage_miss', 'symbol x scenario_2x2 cells with no trade in the current hour', () => src.sceneCoverageMiss());
+  gauge('parquet_flush_sec', 'duration of the last checkpoint flush (seal, write parts, manifest, checkpoint), s', () =>
+    src.lastFlushSec(),
+  );
+  gauge('scene_coverage_miss', 'symbol x scenario_2x2 cells with no trade in the current hour', () =>
+    src.sceneCoverageMiss(),
+  );
   gauge('journal_lag', 'messages journaled but not yet in a checkpointed part file', () => src.journalLag());
   new Counter({
     name: 'messages_total',
@@ -274,7 +278,11 @@ export function buildRegistry(src: MetricsSource): Registry {
     },
   });
   counter('frames_total', 'WebSocket data frames received', () => c.frames);
-  counter('oversize_frames_total', 'frames refused by maxPayload (the socket is dropped and reconnected)', () => c.oversize);
+  counter(
+    'oversize_frames_total',
+    'frames refused by maxPayload (the socket is dropped and reconnected)',
+    () => c.oversize,
+  );
   counter('watchdog_fires_total', 'silence watchdog reconnects', () => c.watchdog_fires);
   counter('proactive_reconnects_total', 'proactive (pre-cut) reconnects', () => c.proactive_reconnects);
   counter('trade_gaps_total', 'trade-id gaps detected', () => c.gaps);

@@ -315,7 +315,8 @@ export class MockExchange {
     const f = this.faults;
     const now = this.clock.now();
     if (now < c.stallUntil) return this.schedule(c, c.stallUntil - now);
-    const dueSrc = this.speed === Infinity ? Infinity : (src.n > 0 ? src.srcTs[0] : 0) + (now - this.startedAt) * this.speed;
+    const dueSrc =
+      this.speed === Infinity ? Infinity : (src.n > 0 ? src.srcTs[0] : 0) + (now - this.startedAt) * this.speed;
     let budget = this.batch;
     while (c.pos < s.gi.length) {
       if (c.pos - c.acked >= this.window) return this.flushHeld(c); // wait for a pong
@@ -409,7 +410,8 @@ export class MockExchange {
     const st = this.source.symbols.get(sym);
     const limitRaw = u.searchParams.get('limit');
     const limit = limitRaw === null ? 500 : Number(limitRaw);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 5000) return reply(400, { code: -1100, msg: "Illegal characters found in parameter 'limit'." });
+    if (!Number.isInteger(limit) || limit < 1 || limit > 5000)
+      return reply(400, { code: -1100, msg: "Illegal characters found in parameter 'limit'." });
     if (u.pathname === '/api/v3/depth') {
       if (!st) return reply(400, { code: -1121, msg: 'Invalid symbol.' });
       if (st.snapshot) {
@@ -417,7 +419,11 @@ export class MockExchange {
         if (!book) this.books.set(sym, (book = new MockBook(st)));
         book.advance(this.highWater);
         const lv = (l: [number, number][]) => l.slice(0, limit).map(([p, q]) => [String(p), String(q)]);
-        return reply(200, { lastUpdateId: book.lastUpdateId, bids: lv(book.bids.levels()), asks: lv(book.asks.levels()) });
+        return reply(200, {
+          lastUpdateId: book.lastUpdateId,
+          bids: lv(book.bids.levels()),
+          asks: lv(book.asks.levels()),
+        });
       }
       const { recs, index } = st.partials;
       let k = upperBound(index, this.highWater) - 1;
@@ -438,11 +444,13 @@ export class MockExchange {
       if (fromRaw === null) from = Math.max(0, visible - limit);
       else {
         const id = Number(fromRaw);
-        if (!Number.isSafeInteger(id) || id < 0) return reply(400, { code: -1100, msg: "Illegal characters found in parameter 'fromId'." });
+        if (!Number.isSafeInteger(id) || id < 0)
+          return reply(400, { code: -1100, msg: "Illegal characters found in parameter 'fromId'." });
         from = lowerBoundId(store.recs, id, visible);
       }
       const out: unknown[] = [];
-      for (let k = from; k < visible && out.length < limit; k++) out.push(agg ? aggJson(store.recs[k]) : tradeJson(store.recs[k]));
+      for (let k = from; k < visible && out.length < limit; k++)
+        out.push(agg ? aggJson(store.recs[k]) : tradeJson(store.recs[k]));
       return reply(200, out);
     }
     return reply(404, { code: -1, msg: `no such endpoint ${u.pathname}` });
@@ -483,5 +491,13 @@ function aggJson(t: TradeRec): unknown {
 }
 
 function tradeJson(t: TradeRec): unknown {
-  return { id: t.id, price: t.price, qty: t.qty, quoteQty: String(Number(t.price) * Number(t.qty)), time: t.T, isBuyerMaker: t.m, isBestMatch: true };
+  return {
+    id: t.id,
+    price: t.price,
+    qty: t.qty,
+    quoteQty: String(Number(t.price) * Number(t.qty)),
+    time: t.T,
+    isBuyerMaker: t.m,
+    isBestMatch: true,
+  };
 }

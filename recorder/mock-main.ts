@@ -12,7 +12,7 @@ const [data, maxLines, faults, window] = process.argv.slice(2);
 const source = await loadSource(data, maxLines ? Number(maxLines) : undefined);
 const mock = new MockExchange({ source, faults: parseFaults(faults), window: window ? Number(window) : 4000 });
 const a = await mock.start(0);
-process.stdout.write(JSON.stringify({ url: a.url, n: source.n, streams: source.streams }) + '\n');
+process.stdout.write(`${JSON.stringify({ url: a.url, n: source.n, streams: source.streams })}\n`);
 const stop = async () => {
   await mock.close();
   process.exit(0);

@@ -50,7 +50,10 @@ export interface SymbolStore {
   snapshot: { lastUpdateId: number; bids: [number, number][]; asks: [number, number][]; index: number } | null;
   readonly diffs: { recs: DiffRec[]; index: number[] };
   /** Dataset only: partial-book rows (timeline index) as [lastUpdateId, bids, asks]. */
-  readonly partials: { recs: { lastUpdateId: number; bids: [number, number][]; asks: [number, number][] }[]; index: number[] };
+  readonly partials: {
+    recs: { lastUpdateId: number; bids: [number, number][]; asks: [number, number][] }[];
+    index: number[];
+  };
 }
 
 export interface MockSource {
@@ -141,7 +144,12 @@ export async function loadCapture(file: string, maxLines = Infinity): Promise<Mo
         store.recs.push(rec);
         store.index.push(i);
       } else if (c.type === 'depth_diff') {
-        st.diffs.recs.push({ U: safeId(d.U), u: c.id, b: (d.b as [string, string][]) ?? [], a: (d.a as [string, string][]) ?? [] });
+        st.diffs.recs.push({
+          U: safeId(d.U),
+          u: c.id,
+          b: (d.b as [string, string][]) ?? [],
+          a: (d.a as [string, string][]) ?? [],
+        });
         st.diffs.index.push(i);
       }
     }
@@ -267,7 +275,19 @@ export async function loadDataset(root: string): Promise<MockSource> {
       const E = tradeE.get(p.sym)![row.at];
       const data =
         p.fam === 'aggTrade'
-          ? { e: 'aggTrade', E, s: p.sym, a: t.id, p: t.price, q: t.qty, f: t.first, l: t.last, T: t.T, m: t.m, M: true }
+          ? {
+              e: 'aggTrade',
+              E,
+              s: p.sym,
+              a: t.id,
+              p: t.price,
+              q: t.qty,
+              f: t.first,
+              l: t.last,
+              T: t.T,
+              m: t.m,
+              M: true,
+            }
           : { e: 'trade', E, s: p.sym, t: t.id, p: t.price, q: t.qty, T: t.T, m: t.m, M: true };
       if (t.m === null) delete (data as Record<string, unknown>).m;
       return JSON.stringify({ stream: `${lower}@${p.fam}`, data });
@@ -284,7 +304,10 @@ export async function loadDataset(root: string): Promise<MockSource> {
     if (row.kind === 2 && p.fam === 'depth_partial') {
       const d = st.partials.recs[row.at];
       const str = (l: [number, number][]) => l.slice(0, p.n).map(([a, b]) => [fmt(a), fmt(b)]);
-      return JSON.stringify({ stream: name, data: { lastUpdateId: d.lastUpdateId, bids: str(d.bids), asks: str(d.asks) } });
+      return JSON.stringify({
+        stream: name,
+        data: { lastUpdateId: d.lastUpdateId, bids: str(d.bids), asks: str(d.asks) },
+      });
     }
     return null;
   };
@@ -340,7 +363,8 @@ export async function loadSource(p: string, maxLines?: number): Promise<MockSour
     throw new FlowlabError(`--data: '${p}' does not exist`);
   }
   if (st.isDirectory()) {
-    if (!fs.existsSync(path.join(p, 'manifest.json'))) throw new FlowlabError(`--data: folder '${p}' is not a flowlab dataset (no manifest.json)`);
+    if (!fs.existsSync(path.join(p, 'manifest.json')))
+      throw new FlowlabError(`--data: folder '${p}' is not a flowlab dataset (no manifest.json)`);
     return loadDataset(p);
   }
   return loadCapture(p, maxLines);

@@ -28,7 +28,14 @@ import { FlowlabError, describeError } from '../src/core/errors.js';
 import { validateSymbol } from '../src/core/validate.js';
 import { Rng } from '../src/synth/rng.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
-import { DEFAULT_BACKOFF, StreamConnection, defaultWsFactory, type BackoffOptions, type ConnEvent, type WsFactory } from './connection.js';
+import {
+  DEFAULT_BACKOFF,
+  StreamConnection,
+  defaultWsFactory,
+  type BackoffOptions,
+  type ConnEvent,
+  type WsFactory,
+} from './connection.js';
 import { Journal, replayJournal } from './journal.js';
 import { emitTradeOrQuote, eventTime, newEmitted, streamTypeOf, type Json, type StreamType } from './messages.js';
 import { DedupMemory } from './dedup.js';
@@ -339,11 +346,16 @@ export class Recorder {
     this.cfg = { ...DEFAULT_RECORDER_CONFIG, ...(o.config ?? {}) };
     this.out = path.resolve(o.out);
     this.endpoint = (o.endpoint ?? BINANCE_SPOT_WS).replace(/\/+$/, '');
-    if (!/^wss?:\/\//.test(this.endpoint)) throw new FlowlabError(`--endpoint: '${o.endpoint}' is not a ws:// or wss:// URL`, 2);
+    if (!/^wss?:\/\//.test(this.endpoint))
+      throw new FlowlabError(`--endpoint: '${o.endpoint}' is not a ws:// or wss:// URL`, 2);
     this.rest = (o.restEndpoint ?? restFromWs(this.endpoint)).replace(/\/+$/, '');
     this.streams = o.streams ?? ['aggTrade', 'bookTicker', `depth${this.cfg.depth_levels}@100ms`];
     for (const s of this.streams) {
-      if (streamTypeOf(s) === null) throw new FlowlabError(`--streams: '${s}' is not a recordable stream (aggTrade, trade, bookTicker, depth@100ms, depth<N>@100ms)`, 2);
+      if (streamTypeOf(s) === null)
+        throw new FlowlabError(
+          `--streams: '${s}' is not a recordable stream (aggTrade, trade, bookTicker, depth@100ms, depth<N>@100ms)`,
+          2,
+        );
     }
     this.diffStreams = this.streams.some((s) => streamTypeOf(s) === 'depth_diff');
     this.clock = o.clock ?? systemClock;
@@ -376,11 +388,12 @@ export class Recorder {
     // only advance the books (rows not emitted). Without usable books (no / old checkpoint) the books
     // rebuild from the retained journal and resync from a snapshot where that is not enough.
     let booksJ = -1;
-    if (ck && ck.books && ck.journalSeq <= this.checkpointJ) {
+    if (ck?.books && ck.journalSeq <= this.checkpointJ) {
       this.restoreDepth(ck.books);
       booksJ = ck.journalSeq;
       this.counters.depth_books_restored = Object.keys(ck.books).length;
-      if (booksJ >= 0 && this.counters.depth_books_restored > 0) this.log(`depth books of ${Object.keys(ck.books).join(', ')} restored as of journal_seq ${booksJ}`);
+      if (booksJ >= 0 && this.counters.depth_books_restored > 0)
+        this.log(`depth books of ${Object.keys(ck.books).join(', ')} restored as of journal_seq ${booksJ}`);
     } else if (ck) booksJ = ck.journalSeq;
     let replayed = 0;
     let seeded = 0;
@@ -399,7 +412,8 @@ export class Recorder {
     if (!ckBooks) this.depthCk = this.depthBooks();
     this.journal.open(Math.max(next, this.checkpointJ + 1));
     this.counters.replayed = replayed;
-    if (replayed > 0 || seeded > 0) this.log(`recovered: ${replayed} journaled messages replayed into the dataset, ${seeded} used as dedup memory`);
+    if (replayed > 0 || seeded > 0)
+      this.log(`recovered: ${replayed} journaled messages replayed into the dataset, ${seeded} used as dedup memory`);
     this.afterDepthReplay();
     if (replayed > 0) await this.checkpoint();
     if (this.o.metricsPort !== undefined && this.o.metricsPort !== null) {
@@ -657,7 +671,15 @@ export class Recorder {
         return false;
       }
       d = data as Json;
-      id = safeId(t === 'trade' ? d.t : t === 'aggTrade' ? d.a : t === 'depth_partial' && d.lastUpdateId !== undefined ? d.lastUpdateId : d.u);
+      id = safeId(
+        t === 'trade'
+          ? d.t
+          : t === 'aggTrade'
+            ? d.a
+            : t === 'depth_partial' && d.lastUpdateId !== undefined
+              ? d.lastUpdateId
+              : d.u,
+      );
       if (Number.isNaN(id)) {
         if (live) this.malformed('no_id');
         return false;
@@ -671,14 +693,15 @@ export class Recorder {
     const ks = si.kind!;
     const tr = ks.tr;
     // journal lines are unique by construction: replay / seed only rebuild the dedup memory
-    if (live && (this.dedup.has(ks.slot, id) || (tr !== null && tr.has(id)))) {
+    if (live && (this.dedup.has(ks.slot, id) || tr?.has(id))) {
       this.counters.dedup_hits++;
       return false;
     }
     this.dedup.add(ks.slot, id);
-    if (tr !== null && tr.add(id, this.clock.now()) && mode !== 'seed' && mode !== 'rebook') this.counters.gaps++;
+    if (tr?.add(id, this.clock.now()) && mode !== 'seed' && mode !== 'rebook') this.counters.gaps++;
     if (!(id <= ks.lastId)) ks.lastId = id;
-    if (mode === 'rebook' && (type === 'depth_diff' || type === 'depth_partial')) this.rebook(() => this.applyDepth(si.symbol, type, d, fast, stream, recvMs, 'replay'));
+    if (mode === 'rebook' && (type === 'depth_diff' || type === 'depth_partial'))
+      this.rebook(() => this.applyDepth(si.symbol, type, d, fast, stream, recvMs, 'replay'));
     if (mode === 'seed' || mode === 'rebook') return true;
     if (live) {
       // (a fast-parsed frame has no whitespace at all)
@@ -694,7 +717,14 @@ export class Recorder {
     return true;
   }
 
-  private apply(si: StreamInfo, id: number, d: Json, stream: string, recvMs: number, mode: 'ws' | 'rest' | 'replay'): void {
+  private apply(
+    si: StreamInfo,
+    id: number,
+    d: Json,
+    stream: string,
+    recvMs: number,
+    mode: 'ws' | 'rest' | 'replay',
+  ): void {
     const k = this.counters;
     const type = si.type!;
     const sym = si.symbol;
@@ -704,7 +734,15 @@ export class Recorder {
     if (counted) k.messages[type] = (k.messages[type] ?? 0) + 1;
     if (type === 'trade' || type === 'aggTrade' || type === 'bookTicker') {
       const e = this.emitted;
-      const bad = emitTradeOrQuote(mode !== 'replay' && this.teeSink ? this.teeSink : this.writer, type, sym, id, d, recvMs, e);
+      const bad = emitTradeOrQuote(
+        mode !== 'replay' && this.teeSink ? this.teeSink : this.writer,
+        type,
+        sym,
+        id,
+        d,
+        recvMs,
+        e,
+      );
       if (bad !== null) {
         if (counted) k.bad_rows[bad] = (k.bad_rows[bad] ?? 0) + 1;
         return;
@@ -734,7 +772,15 @@ export class Recorder {
   }
 
   /** A depth message into its symbol's importer: `fast` when scanned by the fast path, else the parsed `d`. */
-  private applyDepth(sym: string, type: StreamType, d: Json, fast: ParsedDiff | null, stream: string, recvMs: number, mode: 'ws' | 'rest' | 'replay'): void {
+  private applyDepth(
+    sym: string,
+    type: StreamType,
+    d: Json,
+    fast: ParsedDiff | null,
+    stream: string,
+    recvMs: number,
+    mode: 'ws' | 'rest' | 'replay',
+  ): void {
     const k = this.counters;
     const st = this.depthState(sym);
     if (type === 'depth_diff') st.diffs = true;
@@ -752,7 +798,13 @@ export class Recorder {
   private depthState(sym: string): DepthState {
     let st = this.depth.get(sym);
     if (!st) {
-      st = { imp: new WsCaptureImporter(this.depthSink, { depthLevels: this.cfg.depth_levels }), diffs: false, needSnap: true, inFlight: false, breaks: 0 };
+      st = {
+        imp: new WsCaptureImporter(this.depthSink, { depthLevels: this.cfg.depth_levels }),
+        diffs: false,
+        needSnap: true,
+        inFlight: false,
+        breaks: 0,
+      };
       this.depth.set(sym, st);
     }
     return st;
@@ -772,10 +824,14 @@ export class Recorder {
     const p = this.fetchJson(`${this.rest}/api/v3/depth?symbol=${sym}&limit=1000`)
       .then((data) => {
         const d = data as { lastUpdateId?: unknown; bids?: unknown; asks?: unknown };
-        if (!d || typeof d.lastUpdateId !== 'number' || !Array.isArray(d.bids) || !Array.isArray(d.asks)) throw new Error('snapshot without lastUpdateId/bids/asks');
+        if (!d || typeof d.lastUpdateId !== 'number' || !Array.isArray(d.bids) || !Array.isArray(d.asks))
+          throw new Error('snapshot without lastUpdateId/bids/asks');
         if (this.stopped) return;
         const recv = this.clock.now();
-        const text = JSON.stringify({ stream: `${sym.toLowerCase()}@depthSnapshot`, data: { lastUpdateId: d.lastUpdateId, bids: d.bids, asks: d.asks } });
+        const text = JSON.stringify({
+          stream: `${sym.toLowerCase()}@depthSnapshot`,
+          data: { lastUpdateId: d.lastUpdateId, bids: d.bids, asks: d.asks },
+        });
         this.journal.append(recv, text);
         this.scheduleFlush();
         this.applySnapshot(sym, recv, { lastUpdateId: d.lastUpdateId, bids: d.bids, asks: d.asks });
@@ -823,8 +879,25 @@ export class Recorder {
         for (const r of rows as Record<string, unknown>[]) {
           const data = agg
             ? { e: 'aggTrade', E: r.T, s: sym, a: r.a, p: r.p, q: r.q, f: r.f, l: r.l, T: r.T, m: r.m, M: r.M }
-            : { e: 'trade', E: r.time, s: sym, t: r.id, p: r.price, q: r.qty, T: r.time, m: r.isBuyerMaker, M: r.isBestMatch };
-          if (this.ingest(JSON.stringify({ stream: `${lower}@${agg ? 'aggTrade' : 'trade'}`, data }), this.clock.now(), 'rest')) this.counters.backfilled++;
+            : {
+                e: 'trade',
+                E: r.time,
+                s: sym,
+                t: r.id,
+                p: r.price,
+                q: r.qty,
+                T: r.time,
+                m: r.isBuyerMaker,
+                M: r.isBestMatch,
+              };
+          if (
+            this.ingest(
+              JSON.stringify({ stream: `${lower}@${agg ? 'aggTrade' : 'trade'}`, data }),
+              this.clock.now(),
+              'rest',
+            )
+          )
+            this.counters.backfilled++;
         }
         if (tr.c > before) tr.attempts = 0;
         this.log(`${sym}: backfill from id ${from}: ${rows.length} trades received, contiguous up to ${tr.c}`);
@@ -957,7 +1030,7 @@ export class Recorder {
     const file = path.join(this.out, CHECKPOINT_FILE);
     const tmp = `${file}.tmp-${process.pid}`;
     const fd = fs.openSync(tmp, 'w');
-    fs.writeSync(fd, JSON.stringify(ck) + '\n');
+    fs.writeSync(fd, `${JSON.stringify(ck)}\n`);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync(tmp, file);
@@ -1028,9 +1101,15 @@ export class Recorder {
     for (const [k, v] of Object.entries(ck.trade_ids ?? {})) this.trades.set(k, TradeIds.from(v));
     for (const [k, v] of Object.entries(ck.last_ids ?? {})) this.lastIds.set(k, v);
     const journalSeq = typeof ck.journal_seq === 'number' ? ck.journal_seq : -1;
-    if (ck.depth_books === undefined || ck.depth_books === null || typeof ck.depth_books !== 'object') return { journalSeq, books: null };
+    if (ck.depth_books === undefined || ck.depth_books === null || typeof ck.depth_books !== 'object')
+      return { journalSeq, books: null };
     for (const [sym, d] of Object.entries(ck.depth_books)) {
-      const bad = d === null || typeof d !== 'object' || typeof d.books !== 'object' || d.books === null ? 'not an object' : Object.values(d.books).map(checkBookStateJson).find((r) => r !== null);
+      const bad =
+        d === null || typeof d !== 'object' || typeof d.books !== 'object' || d.books === null
+          ? 'not an object'
+          : Object.values(d.books)
+              .map(checkBookStateJson)
+              .find((r) => r !== null);
       if (bad) {
         this.log(`checkpoint: depth book of ${sym} unusable (${bad}); depth resyncs from a snapshot`);
         return { journalSeq, books: null };
@@ -1051,7 +1130,8 @@ export class Recorder {
   /** Part files (and temp files) under the dataset that the manifest does not list: leftovers of an interrupted flush. */
   private removeOrphans(): void {
     const listed = new Set<string>();
-    if (fs.existsSync(path.join(this.out, MANIFEST_FILE))) for (const f of readManifest(this.out).files) listed.add(f.path);
+    if (fs.existsSync(path.join(this.out, MANIFEST_FILE)))
+      for (const f of readManifest(this.out).files) listed.add(f.path);
     for (const d of fs.readdirSync(this.out)) {
       if (!d.startsWith('date=')) continue;
       const entries = fs.readdirSync(path.join(this.out, d), { recursive: true }) as string[];
@@ -1081,7 +1161,14 @@ export class Recorder {
         return;
       }
       const m = msg as Json | null;
-      if (m === null || typeof m !== 'object' || typeof m.stream !== 'string' || m.data === null || typeof m.data !== 'object') return;
+      if (
+        m === null ||
+        typeof m !== 'object' ||
+        typeof m.stream !== 'string' ||
+        m.data === null ||
+        typeof m.data !== 'object'
+      )
+        return;
       const si = this.streamInfo(m.stream);
       if (si.type === null) {
         if (si.snapshot) this.applySnapshot(si.symbol, recv, m.data);
@@ -1089,7 +1176,15 @@ export class Recorder {
       }
       const d = m.data as Json;
       const t = si.type;
-      const id = safeId(t === 'trade' ? d.t : t === 'aggTrade' ? d.a : t === 'depth_partial' && d.lastUpdateId !== undefined ? d.lastUpdateId : d.u);
+      const id = safeId(
+        t === 'trade'
+          ? d.t
+          : t === 'aggTrade'
+            ? d.a
+            : t === 'depth_partial' && d.lastUpdateId !== undefined
+              ? d.lastUpdateId
+              : d.u,
+      );
       if (Number.isNaN(id)) return;
       this.apply(si, id, d, m.stream, recv, 'replay');
     });
@@ -1101,7 +1196,10 @@ export class Recorder {
   private async writeHourly(final: boolean): Promise<void> {
     const dir = path.join(this.out, HOURLY_DIR);
     const nowHour = Math.floor(this.clock.now() / HOUR_MS);
-    const hours = this.coverage.hours().filter((h) => final || h < nowHour).filter((h) => !this.hoursDone.has(h) || final);
+    const hours = this.coverage
+      .hours()
+      .filter((h) => final || h < nowHour)
+      .filter((h) => !this.hoursDone.has(h) || final);
     if (hours.length === 0) return;
     for (const h of hours) this.coverage.write(dir, h, final && h >= nowHour);
     if (this.o.hourlyDq !== false) {

@@ -15,7 +15,12 @@ describe('config', () => {
     expect(config.fusion.weights).toEqual({ ofi: 0.6, cvd: 0.4 });
     expect(config.fusion.gate).toBe(0);
     expect(config.fusion.slice_overrides.Active).toEqual({ ofi: 0.7, cvd: 0.3 });
-    expect(config.cvd).toMatchObject({ half_life_sec: 600, scale_fast_weight: 0.2, mad_multiplier: 1.8, winsor_limit: 8 });
+    expect(config.cvd).toMatchObject({
+      half_life_sec: 600,
+      scale_fast_weight: 0.2,
+      mad_multiplier: 1.8,
+      winsor_limit: 8,
+    });
     expect(config.slices.regime).toMatchObject({ win_secs: 300, active_tps: 2 });
     expect(config.labels).toEqual({ horizons_s: [60], merge_tol_ms: 1500 });
     expect(config.calibration).toMatchObject({ train_sec: 7200, test_sec: 1800 });
@@ -36,7 +41,12 @@ describe('config', () => {
   });
 
   it('seed environment variables override keys', () => {
-    const c = loadConfig(PROD, { SYMBOLS: 'adausdt, SOLUSDT', HALF_LIFE_SEC: '300', TICK_SKIP: 'x', ACTIVE_TPS: '3.5' });
+    const c = loadConfig(PROD, {
+      SYMBOLS: 'adausdt, SOLUSDT',
+      HALF_LIFE_SEC: '300',
+      TICK_SKIP: 'x',
+      ACTIVE_TPS: '3.5',
+    });
     expect(c.config.symbols).toEqual(['ADAUSDT', 'SOLUSDT']);
     expect(c.config.cvd.half_life_sec).toBe(300);
     expect(c.config.slices.regime.active_tps).toBe(3.5);
@@ -44,11 +54,23 @@ describe('config', () => {
   });
 
   it.each([
-    [{ fusion: { weights: { ofi: 'x', cvd: 1 } } }, {}, /x\.yaml: fusion\.weights\.ofi = "x" is not allowed: expected number/],
+    [
+      { fusion: { weights: { ofi: 'x', cvd: 1 } } },
+      {},
+      /x\.yaml: fusion\.weights\.ofi = "x" is not allowed: expected number/,
+    ],
     [{ cvd: { halflife: 3 } }, {}, /unknown key 'cvd\.halflife' \(allowed: .*half_life_sec/],
-    [{}, { HALF_LIFE_SEC: 'abc' }, /environment HALF_LIFE_SEC='abc' \(overrides cvd\.half_life_sec\): expected a number/],
+    [
+      {},
+      { HALF_LIFE_SEC: 'abc' },
+      /environment HALF_LIFE_SEC='abc' \(overrides cvd\.half_life_sec\): expected a number/,
+    ],
     [{}, { HALF_LIFE_SEC: '0' }, /environment HALF_LIFE_SEC: cvd\.half_life_sec = 0 is not allowed: expected >= 1/],
-    [{ slices: { session_fallback: 'Sydney' } }, {}, /slices\.session_fallback = "Sydney" is not allowed: expected one of "Tokyo", "London", "NY"/],
+    [
+      { slices: { session_fallback: 'Sydney' } },
+      {},
+      /slices\.session_fallback = "Sydney" is not allowed: expected one of "Tokyo", "London", "NY"/,
+    ],
     [{ fusion: { window_ms: 1500 } }, {}, /window_ms must be a multiple of sample_ms/],
     [{ slices: { sessions: [{ name: 'NY', tz: 'Mars/Base', from: '08:00', to: '17:00' }] } }, {}, /IANA time zone/],
     [{ symbols: ['btc usdt'] }, {}, /symbols\.0 = "btc usdt" is not allowed/],
@@ -65,7 +87,10 @@ describe('config', () => {
 
   it('overlays extend a base file and are validated as a whole', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-cfg-'));
-    fs.writeFileSync(path.join(dir, 'overlay.yaml'), `extends: ${PROD}\nfusion:\n  slice_overrides:\n    Quiet: { ofi: 0.5, cvd: 0.5 }\n`);
+    fs.writeFileSync(
+      path.join(dir, 'overlay.yaml'),
+      `extends: ${PROD}\nfusion:\n  slice_overrides:\n    Quiet: { ofi: 0.5, cvd: 0.5 }\n`,
+    );
     const c = loadConfig(path.join(dir, 'overlay.yaml'), {});
     expect(c.config.fusion.slice_overrides).toEqual({ Active: { ofi: 0.7, cvd: 0.3 }, Quiet: { ofi: 0.5, cvd: 0.5 } });
     expect(c.config.fusion.weights).toEqual({ ofi: 0.6, cvd: 0.4 });

@@ -21,13 +21,35 @@ async function writeFixture(dir: string, rotateSec = 600): Promise<{ calls: [str
   for (let i = 0; i < 5000; i++) {
     const t = T0 + i * 997; // ~83 minutes, crosses 00:00 UTC
     if (i % 3 === 0) {
-      w.trade('AAAUSDT', t, t - 7, t - 6, 10 + i, 100 + (i % 5) * 0.5, 0.25 * (1 + (i % 4)), i % 7 === 0 ? -1 : i % 2, 10 + i, 10 + i);
+      w.trade(
+        'AAAUSDT',
+        t,
+        t - 7,
+        t - 6,
+        10 + i,
+        100 + (i % 5) * 0.5,
+        0.25 * (1 + (i % 4)),
+        i % 7 === 0 ? -1 : i % 2,
+        10 + i,
+        10 + i,
+      );
       calls.push(['AAAUSDT', 'trades', t]);
     } else if (i % 3 === 1) {
-      w.quote('AAAUSDT', t, t - 5, 1000 + i, 99.5, 1 + (i % 3), 100.5, 2, );
+      w.quote('AAAUSDT', t, t - 5, 1000 + i, 99.5, 1 + (i % 3), 100.5, 2);
       calls.push(['AAAUSDT', 'quotes', t]);
     } else {
-      w.depth('BBBUSDT', t, t - 3, 5000 + i, bp, bq, 1 + (i % 4), bp.map((p) => p + 2), bq, i % 5 === 0 ? 0 : 4);
+      w.depth(
+        'BBBUSDT',
+        t,
+        t - 3,
+        5000 + i,
+        bp,
+        bq,
+        1 + (i % 4),
+        bp.map((p) => p + 2),
+        bq,
+        i % 5 === 0 ? 0 : 4,
+      );
       calls.push(['BBBUSDT', 'depth', t]);
     }
     if (i % 700 === 0) await w.drain();
@@ -50,7 +72,9 @@ describe('raw dataset writer + reader', () => {
     expect(dates).toEqual(new Set(['2024-08-08', '2024-08-09']));
     expect(m.files.filter((f) => f.symbol === 'AAAUSDT' && f.kind === 'trades').length).toBeGreaterThanOrEqual(9);
     for (const f of m.files) {
-      expect(f.path).toMatch(/^date=\d{4}-\d{2}-\d{2}\/symbol=[A-Z]+\/kind=(trades|quotes|depth)\/part-\d+-\d+\.parquet$/);
+      expect(f.path).toMatch(
+        /^date=\d{4}-\d{2}-\d{2}\/symbol=[A-Z]+\/kind=(trades|quotes|depth)\/part-\d+-\d+\.parquet$/,
+      );
       expect(await sha256File(path.join(dir, f.path))).toBe(f.sha256);
       expect(f.last_recv_ts_ms - f.first_recv_ts_ms).toBeLessThan(600_000);
     }
@@ -112,7 +136,9 @@ describe('raw dataset writer + reader', () => {
 
   it('says so for an unknown symbol, an empty range, a missing dataset, and a corrupt part file (naming it)', async () => {
     const ds = new Dataset(path.join(tmp, 'a'));
-    expect(() => ds.select({ symbols: ['ZZZUSDT'] })).toThrow(/symbol 'ZZZUSDT' is not in dataset .* \(it has: AAAUSDT, BBBUSDT\)/);
+    expect(() => ds.select({ symbols: ['ZZZUSDT'] })).toThrow(
+      /symbol 'ZZZUSDT' is not in dataset .* \(it has: AAAUSDT, BBBUSDT\)/,
+    );
     expect(() => ds.select({ fromMs: 10, toMs: 10 })).toThrow(/empty time range/);
     expect(() => ds.select({ fromMs: 0, toMs: 1000 })).toThrow(/no data for .*\(dataset covers/);
     expect(() => new Dataset(path.join(tmp, 'nope'))).toThrow(/dataset '.*nope' does not exist/);

@@ -24,7 +24,9 @@ const W = await nb.cell('dataset and window', async () => {
   const w = nb.window(P, data);
   const { Dataset } = nb.load('dataset/reader');
   const m = new Dataset(data).manifest;
-  console.log(`dataset ${data}: symbols ${m.symbols.join(',')}, ${nb.iso(m.time_range.recv_ts_ms[0])} .. ${nb.iso(m.time_range.recv_ts_ms[1])}`);
+  console.log(
+    `dataset ${data}: symbols ${m.symbols.join(',')}, ${nb.iso(m.time_range.recv_ts_ms[0])} .. ${nb.iso(m.time_range.recv_ts_ms[1])}`,
+  );
   console.log(`window ${nb.iso(w.fromMs)} .. ${nb.iso(w.toMs)} for ${w.symbols.join(',')}`);
   return { data, ...w };
 });
@@ -55,7 +57,9 @@ const R = await nb.cell('replay', async () => {
   for (const s of W!.symbols) {
     const o: Record<string, unknown> = { symbol: s };
     for (const k of ['prices', 'ofi', 'cvd', 'fusion', 'events']) {
-      o[k] = r.manifest.outputs.filter((f: { symbol: string; kind: string }) => f.symbol === s && f.kind === k).reduce((a: number, f: { rows: number }) => a + f.rows, 0);
+      o[k] = r.manifest.outputs
+        .filter((f: { symbol: string; kind: string }) => f.symbol === s && f.kind === k)
+        .reduce((a: number, f: { rows: number }) => a + f.rows, 0);
     }
     rows.push(o);
   }
@@ -84,13 +88,33 @@ await nb.cell('charts', async () => {
     const t = rows.map((r) => nb.iso(r.t as number));
     let acc = 0;
     const cumOfi = rows.map((r) => (acc += (r.ofi as number | null) ?? 0));
-    const line = (y: unknown[], name: string, axis: string) => ({ x: t, y, name, yaxis: axis, type: 'scatter', mode: 'lines', line: { width: 1 } });
+    const line = (y: unknown[], name: string, axis: string) => ({
+      x: t,
+      y,
+      name,
+      yaxis: axis,
+      type: 'scatter',
+      mode: 'lines',
+      line: { width: 1 },
+    });
     nb.plot(
       [
-        line(rows.map((r) => r.price), 'price', 'y'),
+        line(
+          rows.map((r) => r.price),
+          'price',
+          'y',
+        ),
         line(cumOfi, 'cumulative OFI', 'y2'),
-        line(rows.map((r) => r.cvd), 'CVD', 'y3'),
-        line(rows.map((r) => r.score), 'fusion score', 'y4'),
+        line(
+          rows.map((r) => r.cvd),
+          'CVD',
+          'y3',
+        ),
+        line(
+          rows.map((r) => r.score),
+          'fusion score',
+          'y4',
+        ),
       ],
       {
         title: `${s}: ${nb.iso(W!.fromMs)} .. ${nb.iso(W!.toMs)}`,
@@ -99,7 +123,10 @@ await nb.cell('charts', async () => {
         yaxis2: { title: 'OFI (cum)' },
         yaxis3: { title: 'CVD' },
         yaxis4: { title: 'fusion' },
-        shapes: nb.sessionShapes(rows.map((r) => r.t as number), rows.map((r) => (r.session as string | null) ?? null)),
+        shapes: nb.sessionShapes(
+          rows.map((r) => r.t as number),
+          rows.map((r) => (r.session as string | null) ?? null),
+        ),
         showlegend: false,
       },
       720,
@@ -114,7 +141,7 @@ await nb.cell('charts', async () => {
 
 // %%
 await nb.cell('run facts', () => {
-  const fs = require('fs');
+  const fs = require('node:fs');
   console.log(fs.readFileSync(`${R!.runDir}/run_tag.txt`, 'utf8'));
   const counters = R!.manifest.counters as Record<string, number>;
   nb.table(Object.entries(counters).map(([k, v]) => ({ counter: k, value: v })));

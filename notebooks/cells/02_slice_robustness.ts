@@ -35,9 +35,29 @@ const S = await nb.cell('slice AUCs', async () => {
       for (const regime of ['Active', 'Quiet']) {
         for (const vol of ['High', 'Low']) {
           const sel = mine.filter((r) => r.session === session && r.regime === regime && r.vol_bucket === vol);
-          const a = aucDeLong(sel.map((r) => r.score as number), sel.map((r) => r.y as number));
-          const verdict = a.auc === null ? 'insufficient' : a.ci_low >= AUC_MIN ? 'clears' : a.auc >= AUC_MIN ? 'point only' : 'below';
-          out.push({ symbol: name, session, regime, vol_bucket: vol, n: a.n, auc: a.auc, ci_low: a.ci_low, ci_high: a.ci_high, verdict });
+          const a = aucDeLong(
+            sel.map((r) => r.score as number),
+            sel.map((r) => r.y as number),
+          );
+          const verdict =
+            a.auc === null
+              ? 'insufficient'
+              : a.ci_low >= AUC_MIN
+                ? 'clears'
+                : a.auc >= AUC_MIN
+                  ? 'point only'
+                  : 'below';
+          out.push({
+            symbol: name,
+            session,
+            regime,
+            vol_bucket: vol,
+            n: a.n,
+            auc: a.auc,
+            ci_low: a.ci_low,
+            ci_high: a.ci_high,
+            verdict,
+          });
         }
       }
     }
@@ -62,15 +82,37 @@ await nb.cell('heatmaps', () => {
       const zr: (number | null)[] = [];
       const tr: string[] = [];
       for (const x of xs) {
-        const r = S!.out.find((o) => o.symbol === name && o.session === x && o.regime === regime && o.vol_bucket === vol)!;
+        const r = S!.out.find(
+          (o) => o.symbol === name && o.session === x && o.regime === regime && o.vol_bucket === vol,
+        )!;
         zr.push(r.auc as number | null);
-        tr.push(r.auc === null ? `n=${r.n}<br>insufficient` : `${(r.auc as number).toFixed(3)}<br>[${(r.ci_low as number).toFixed(3)}, ${(r.ci_high as number).toFixed(3)}]<br>n=${r.n}`);
+        tr.push(
+          r.auc === null
+            ? `n=${r.n}<br>insufficient`
+            : `${(r.auc as number).toFixed(3)}<br>[${(r.ci_low as number).toFixed(3)}, ${(r.ci_high as number).toFixed(3)}]<br>n=${r.n}`,
+        );
       }
       z.push(zr);
       text.push(tr);
     }
     nb.plot(
-      [{ type: 'heatmap', x: xs, y: ys, z, text, texttemplate: '%{text}', hoverinfo: 'text', zmin: 0.4, zmax: 0.7, zmid: 0.5, colorscale: 'RdBu', reversescale: true, colorbar: { title: 'AUC' } }],
+      [
+        {
+          type: 'heatmap',
+          x: xs,
+          y: ys,
+          z,
+          text,
+          texttemplate: '%{text}',
+          hoverinfo: 'text',
+          zmin: 0.4,
+          zmax: 0.7,
+          zmid: 0.5,
+          colorscale: 'RdBu',
+          reversescale: true,
+          colorbar: { title: 'AUC' },
+        },
+      ],
       { title: `${name}: fusion AUC by slice (gate ${AUC_MIN})` },
       380,
     );
@@ -89,11 +131,20 @@ await nb.cell('cross-check', () => {
   for (const name of [...C!.w.symbols, 'ALL']) {
     for (const regime of ['Active', 'Quiet']) {
       const sel = S!.rows.filter((r) => (name === 'ALL' || r.symbol === name) && r.regime === regime);
-      const mine = aucDeLong(sel.map((r) => r.score as number), sel.map((r) => r.y as number)).auc as number | null;
+      const mine = aucDeLong(
+        sel.map((r) => r.score as number),
+        sel.map((r) => r.y as number),
+      ).auc as number | null;
       const theirs = ov.find((o) => o.symbol === name && o.dimension === 'regime' && o.value === regime);
       const t = theirs ? (theirs.auc as number | null) : null;
       // the CSV keeps 6 significant digits
-      rows.push({ symbol: name, regime, auc_notebook: mine, auc_slices_overview: t, equal: mine !== null && t !== null && Number(mine.toPrecision(6)) === t });
+      rows.push({
+        symbol: name,
+        regime,
+        auc_notebook: mine,
+        auc_slices_overview: t,
+        equal: mine !== null && t !== null && Number(mine.toPrecision(6)) === t,
+      });
     }
   }
   nb.table(rows, 6);
@@ -111,13 +162,16 @@ await nb.cell('verdict', () => {
     const clear = mine.filter((o) => o.verdict === 'clears');
     const point = mine.filter((o) => o.verdict === 'point only');
     const ins = mine.filter((o) => o.verdict === 'insufficient');
-    const lab = (o: Record<string, unknown>) => `${o.session}/${o.regime}/${o.vol_bucket} ${(o.auc as number).toFixed(3)} [${(o.ci_low as number).toFixed(3)}, ${(o.ci_high as number).toFixed(3)}]`;
+    const lab = (o: Record<string, unknown>) =>
+      `${o.session}/${o.regime}/${o.vol_bucket} ${(o.auc as number).toFixed(3)} [${(o.ci_low as number).toFixed(3)}, ${(o.ci_high as number).toFixed(3)}]`;
     const robust = clear.length > 0 && mine.every((o) => o.verdict === 'insufficient' || (o.ci_high as number) >= 0.5);
-    lines.push(`**${name}**: ${clear.length} of ${mine.length - ins.length} slices with enough labels clear AUC ${AUC_MIN} with their CI` +
-      (clear.length ? ` (${clear.map(lab).join('; ')})` : '') +
-      (point.length ? `; point estimate only: ${point.map(lab).join('; ')}` : '') +
-      (ins.length ? `; ${ins.length} slice(s) insufficient` : '') +
-      ` → ${robust ? 'robust in the slices that clear, no slice significantly below 0.5' : 'not slice-robust'}.`);
+    lines.push(
+      `**${name}**: ${clear.length} of ${mine.length - ins.length} slices with enough labels clear AUC ${AUC_MIN} with their CI` +
+        (clear.length ? ` (${clear.map(lab).join('; ')})` : '') +
+        (point.length ? `; point estimate only: ${point.map(lab).join('; ')}` : '') +
+        (ins.length ? `; ${ins.length} slice(s) insufficient` : '') +
+        ` → ${robust ? 'robust in the slices that clear, no slice significantly below 0.5' : 'not slice-robust'}.`,
+    );
     console.log(`SLICES ${name} clears=${clear.length} point_only=${point.length} insufficient=${ins.length}`);
   }
   tslab.display.markdown(lines.map((l) => `- ${l}`).join('\n'));

@@ -35,10 +35,26 @@ const REL = await nb.cell('reliability', async () => {
     const rank = rows.map((_, i) => (n > 1 ? i / (n - 1) : 0.5));
     const withProb = rows.filter((r) => r.prob !== null && Number.isFinite(r.prob as number));
     const before = ece(rank, y, 10);
-    const after = ece(withProb.map((r) => r.prob as number), withProb.map((r) => r.y as number), 10);
-    const trace = (e: { bins: { mean_p: number | null; mean_y: number | null; count: number }[] }, name: string, color: string) => {
+    const after = ece(
+      withProb.map((r) => r.prob as number),
+      withProb.map((r) => r.y as number),
+      10,
+    );
+    const trace = (
+      e: { bins: { mean_p: number | null; mean_y: number | null; count: number }[] },
+      name: string,
+      color: string,
+    ) => {
       const b = e.bins.filter((x) => x.count > 0);
-      return { x: b.map((x) => x.mean_p), y: b.map((x) => x.mean_y), text: b.map((x) => `n=${x.count}`), name, type: 'scatter', mode: 'lines+markers', line: { color } };
+      return {
+        x: b.map((x) => x.mean_p),
+        y: b.map((x) => x.mean_y),
+        text: b.map((x) => `n=${x.count}`),
+        name,
+        type: 'scatter',
+        mode: 'lines+markers',
+        line: { color },
+      };
     };
     nb.plot(
       [
@@ -46,10 +62,20 @@ const REL = await nb.cell('reliability', async () => {
         trace(before, `before: rank-mapped score (ECE ${before.value?.toFixed(3)})`, '#d62728'),
         trace(after, `after: walk-forward Platt (ECE ${after.value?.toFixed(3)})`, '#1f77b4'),
       ],
-      { title: `${s}: reliability (10 equal-width bins)`, xaxis: { title: 'mean predicted P(up)', range: [0, 1] }, yaxis: { title: 'observed frequency of up', range: [0, 1] } },
+      {
+        title: `${s}: reliability (10 equal-width bins)`,
+        xaxis: { title: 'mean predicted P(up)', range: [0, 1] },
+        yaxis: { title: 'observed frequency of up', range: [0, 1] },
+      },
       420,
     );
-    out.push({ symbol: s, labelled: n, ece_before_rank: before.value, calibrated: withProb.length, ece_after_platt: after.value });
+    out.push({
+      symbol: s,
+      labelled: n,
+      ece_before_rank: before.value,
+      calibrated: withProb.length,
+      ece_after_platt: after.value,
+    });
   }
   nb.table(out);
   return out;
@@ -60,12 +86,14 @@ const REL = await nb.cell('reliability', async () => {
 
 // %%
 await nb.cell('ece cross-check', () => {
-  const fs = require('fs');
+  const fs = require('node:fs');
   const v = JSON.parse(fs.readFileSync(`${C!.reportDir}/verdicts.json`, 'utf8'));
   for (const r of REL!) {
     const chk = v.symbols[r.symbol as string].checks.find((c: { name: string }) => c.name === 'ece');
     const same = chk.value !== null && Math.abs(chk.value - (r.ece_after_platt as number)) < 1e-9;
-    console.log(`ECE ${r.symbol} notebook=${(r.ece_after_platt as number).toFixed(4)} verdicts=${chk.value === null ? 'null' : chk.value.toFixed(4)} ${same ? 'equal' : 'DIFFERENT'}`);
+    console.log(
+      `ECE ${r.symbol} notebook=${(r.ece_after_platt as number).toFixed(4)} verdicts=${chk.value === null ? 'null' : chk.value.toFixed(4)} ${same ? 'equal' : 'DIFFERENT'}`,
+    );
   }
 });
 
@@ -74,21 +102,45 @@ await nb.cell('ece cross-check', () => {
 
 // %%
 const CAL = await nb.cell('folds', () => {
-  const rows = nb.csv(`${C!.reportDir}/calibration_summary.csv`).filter((r) => C!.w.symbols.includes(r.symbol as string));
+  const rows = nb
+    .csv(`${C!.reportDir}/calibration_summary.csv`)
+    .filter((r) => C!.w.symbols.includes(r.symbol as string));
   const tr = (metric: string, axis: string) =>
     C!.w.symbols.map((s: string) => {
       const mine = rows.filter((r) => r.symbol === s);
-      return { x: mine.map((r) => nb.iso(r.fold_start_ms as number)), y: mine.map((r) => r[metric]), name: `${s} ${metric}`, yaxis: axis, type: 'scatter', mode: 'lines+markers' };
+      return {
+        x: mine.map((r) => nb.iso(r.fold_start_ms as number)),
+        y: mine.map((r) => r[metric]),
+        name: `${s} ${metric}`,
+        yaxis: axis,
+        type: 'scatter',
+        mode: 'lines+markers',
+      };
     });
   const t0 = nb.iso(C!.w.fromMs);
   const t1 = nb.iso(C!.w.toMs);
-  nb.plot([...tr('ece', 'y'), ...tr('brier', 'y2')], {
-    title: 'per-fold test ECE (top) and Brier (bottom)',
-    grid: { rows: 2, columns: 1, pattern: 'coupled' },
-    yaxis: { title: 'ECE' },
-    yaxis2: { title: 'Brier' },
-    shapes: [{ type: 'line', xref: 'x', yref: 'y', x0: t0, x1: t1, y0: ECE_MAX, y1: ECE_MAX, line: { dash: 'dash', color: '#d62728' } }],
-  }, 560);
+  nb.plot(
+    [...tr('ece', 'y'), ...tr('brier', 'y2')],
+    {
+      title: 'per-fold test ECE (top) and Brier (bottom)',
+      grid: { rows: 2, columns: 1, pattern: 'coupled' },
+      yaxis: { title: 'ECE' },
+      yaxis2: { title: 'Brier' },
+      shapes: [
+        {
+          type: 'line',
+          xref: 'x',
+          yref: 'y',
+          x0: t0,
+          x1: t1,
+          y0: ECE_MAX,
+          y1: ECE_MAX,
+          line: { dash: 'dash', color: '#d62728' },
+        },
+      ],
+    },
+    560,
+  );
   return rows;
 });
 
@@ -102,16 +154,59 @@ await nb.cell('platt drift', () => {
   const tr = (k: string, axis: string) =>
     C!.w.symbols.map((s: string) => {
       const mine = CAL!.filter((r) => r.symbol === s && r.status === 'ok');
-      return { x: mine.map((r) => nb.iso(r.fold_start_ms as number)), y: mine.map((r) => r[k]), name: `${s} ${k}`, yaxis: axis, type: 'scatter', mode: 'lines+markers' };
+      return {
+        x: mine.map((r) => nb.iso(r.fold_start_ms as number)),
+        y: mine.map((r) => r[k]),
+        name: `${s} ${k}`,
+        yaxis: axis,
+        type: 'scatter',
+        mode: 'lines+markers',
+      };
     });
-  nb.plot([...tr('A', 'y'), ...tr('B', 'y2')], { title: 'Platt A (top) and B (bottom) per fold', grid: { rows: 2, columns: 1, pattern: 'coupled' }, yaxis: { title: 'A' }, yaxis2: { title: 'B' } }, 520);
+  nb.plot(
+    [...tr('A', 'y'), ...tr('B', 'y2')],
+    {
+      title: 'Platt A (top) and B (bottom) per fold',
+      grid: { rows: 2, columns: 1, pattern: 'coupled' },
+      yaxis: { title: 'A' },
+      yaxis2: { title: 'B' },
+    },
+    520,
+  );
   const summary = C!.w.symbols.map((s: string) => {
     const ok = CAL!.filter((r) => r.symbol === s && r.status === 'ok');
     const a = ok.map((r) => r.A as number);
     const b = ok.map((r) => r.B as number);
-    const sd = (x: number[]) => { const m = x.reduce((p, q) => p + q, 0) / x.length; return Math.sqrt(x.reduce((p, q) => p + (q - m) ** 2, 0) / Math.max(1, x.length - 1)); };
-    return { symbol: s, folds: CAL!.filter((r) => r.symbol === s).length, fitted: ok.length, A_first: a[0] ?? null, A_last: a[a.length - 1] ?? null, A_sd: a.length ? sd(a) : null, B_first: b[0] ?? null, B_last: b[b.length - 1] ?? null, B_sd: b.length ? sd(b) : null };
+    const sd = (x: number[]) => {
+      const m = x.reduce((p, q) => p + q, 0) / x.length;
+      return Math.sqrt(x.reduce((p, q) => p + (q - m) ** 2, 0) / Math.max(1, x.length - 1));
+    };
+    return {
+      symbol: s,
+      folds: CAL!.filter((r) => r.symbol === s).length,
+      fitted: ok.length,
+      A_first: a[0] ?? null,
+      A_last: a[a.length - 1] ?? null,
+      A_sd: a.length ? sd(a) : null,
+      B_first: b[0] ?? null,
+      B_last: b[b.length - 1] ?? null,
+      B_sd: b.length ? sd(b) : null,
+    };
   });
   nb.table(summary);
-  nb.table(CAL!.map((r) => ({ symbol: r.symbol, fold: r.fold, start: nb.iso(r.fold_start_ms as number), status: r.status, train: r.platt_train_samples, test: r.platt_test_samples, A: r.A, B: r.B, ece: r.ece, brier: r.brier, brier_skill: r.brier_skill })));
+  nb.table(
+    CAL!.map((r) => ({
+      symbol: r.symbol,
+      fold: r.fold,
+      start: nb.iso(r.fold_start_ms as number),
+      status: r.status,
+      train: r.platt_train_samples,
+      test: r.platt_test_samples,
+      A: r.A,
+      B: r.B,
+      ece: r.ece,
+      brier: r.brier,
+      brier_skill: r.brier_skill,
+    })),
+  );
 });

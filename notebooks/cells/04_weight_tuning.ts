@@ -24,7 +24,12 @@ const C = await nb.cell('canary run', async () => {
   const c = await nb.sharedCanary(P);
   const { loadConfig } = nb.load('config/load');
   const cfg = loadConfig(nb.rootPath(nb.DEFAULT_CONFIG), {}).config;
-  return { ...c, trainMs: cfg.calibration.train_sec * 1000, testMs: cfg.calibration.test_sec * 1000, sampleMs: cfg.fusion.sample_ms };
+  return {
+    ...c,
+    trainMs: cfg.calibration.train_sec * 1000,
+    testMs: cfg.calibration.test_sec * 1000,
+    sampleMs: cfg.fusion.sample_ms,
+  };
 });
 
 // %%
@@ -38,7 +43,9 @@ const D = await nb.cell('samples', async () => {
        WHERE e.symbol = '${s}' ORDER BY e.ts_ms`,
     );
     const joined = out[s].filter((r) => r.z_ofi !== null || r.z_cvd !== null).length;
-    console.log(`${s}: ${out[s].length} samples, ${joined} with component z's, ${out[s].filter((r) => r.y === 0 || r.y === 1).length} labelled`);
+    console.log(
+      `${s}: ${out[s].length} samples, ${joined} with component z's, ${out[s].filter((r) => r.y === 0 || r.y === 1).length} labelled`,
+    );
   }
   return out;
 });
@@ -56,22 +63,75 @@ const WF = await nb.cell('search', () => {
         const zo = r.z_ofi as number | null;
         const zc = r.z_cvd as number | null;
         if (zo === null || zc === null || !Number.isFinite(zo) || !Number.isFinite(zc)) continue;
-        rows.push({ t: r.t as number, zo, zc: zc * (r.cvd_dir as number), y: r.y as number, resolved: r.resolved_at_ms as number });
+        rows.push({
+          t: r.t as number,
+          zo,
+          zc: zc * (r.cvd_dir as number),
+          y: r.y as number,
+          resolved: r.resolved_at_ms as number,
+        });
       }
     }
     rows.sort((a, b) => a.t - b.t);
     return nb.walkForwardSearch(slice, rows, C!.trainMs, C!.testMs);
   });
-  nb.table(results.map((r) => ({ slice: r.slice, w_ofi: r.w_ofi, w_cvd: r.w_cvd, gate: r.gate, folds: r.folds, n_oos: r.n_oos, auc_oos: r.auc_oos, ci_low: r.ci_low, ci_high: r.ci_high, auc_base_same_samples: r.auc_base })));
+  nb.table(
+    results.map((r) => ({
+      slice: r.slice,
+      w_ofi: r.w_ofi,
+      w_cvd: r.w_cvd,
+      gate: r.gate,
+      folds: r.folds,
+      n_oos: r.n_oos,
+      auc_oos: r.auc_oos,
+      ci_low: r.ci_low,
+      ci_high: r.ci_high,
+      auc_base_same_samples: r.auc_base,
+    })),
+  );
   for (const r of results) {
     nb.plot(
       [
-        { x: r.per_fold.map((f) => f.fold_start), y: r.per_fold.map((f) => f.test_auc), name: 'test AUC (OOS)', type: 'scatter', mode: 'lines+markers' },
-        { x: r.per_fold.map((f) => f.fold_start), y: r.per_fold.map((f) => f.train_auc), name: 'train AUC (in-sample)', type: 'scatter', mode: 'lines', line: { dash: 'dot' } },
-        { x: r.per_fold.map((f) => f.fold_start), y: r.per_fold.map((f) => f.w_ofi), name: 'chosen w_ofi', yaxis: 'y2', type: 'scatter', mode: 'lines', line: { shape: 'hv' } },
-        { x: r.per_fold.map((f) => f.fold_start), y: r.per_fold.map((f) => f.gate), name: 'chosen gate', yaxis: 'y2', type: 'scatter', mode: 'lines', line: { shape: 'hv', dash: 'dash' } },
+        {
+          x: r.per_fold.map((f) => f.fold_start),
+          y: r.per_fold.map((f) => f.test_auc),
+          name: 'test AUC (OOS)',
+          type: 'scatter',
+          mode: 'lines+markers',
+        },
+        {
+          x: r.per_fold.map((f) => f.fold_start),
+          y: r.per_fold.map((f) => f.train_auc),
+          name: 'train AUC (in-sample)',
+          type: 'scatter',
+          mode: 'lines',
+          line: { dash: 'dot' },
+        },
+        {
+          x: r.per_fold.map((f) => f.fold_start),
+          y: r.per_fold.map((f) => f.w_ofi),
+          name: 'chosen w_ofi',
+          yaxis: 'y2',
+          type: 'scatter',
+          mode: 'lines',
+          line: { shape: 'hv' },
+        },
+        {
+          x: r.per_fold.map((f) => f.fold_start),
+          y: r.per_fold.map((f) => f.gate),
+          name: 'chosen gate',
+          yaxis: 'y2',
+          type: 'scatter',
+          mode: 'lines',
+          line: { shape: 'hv', dash: 'dash' },
+        },
       ],
-      { title: `${r.slice}: per-fold choice and AUC`, grid: { rows: 2, columns: 1, pattern: 'coupled' }, yaxis: { title: 'AUC' }, yaxis2: { title: 'w_ofi / gate' } },
+      {
+        title: `${r.slice}: per-fold choice and AUC`,
+        grid: { rows: 2, columns: 1, pattern: 'coupled' },
+        yaxis: { title: 'AUC' },
+        yaxis2: { title: 'w_ofi / gate' },
+      },
       480,
     );
   }
@@ -84,9 +144,12 @@ const WF = await nb.cell('search', () => {
 
 // %%
 await nb.cell('searchWeights cross-check', () => {
-  const fs = require('fs');
+  const fs = require('node:fs');
   const { searchWeights } = nb.load('canary/weights');
-  const col = (xs: number[]) => { const data = Float64Array.from(xs); return { data, length: data.length, view: () => data }; };
+  const col = (xs: number[]) => {
+    const data = Float64Array.from(xs);
+    return { data, length: data.length, view: () => data };
+  };
   const tracks = C!.w.symbols.map((s: string) => {
     const rows = D![s];
     const num = (v: unknown) => (v === null || v === undefined ? NaN : (v as number));
@@ -105,7 +168,14 @@ await nb.cell('searchWeights cross-check', () => {
   const rows = (['Active', 'Quiet'] as const).map((slice) => {
     const mine = searchWeights(tracks, slice, { trainMs: C!.trainMs, testMs: C!.testMs, sampleMs: C!.sampleMs });
     const theirs = v.pooled_weights.find((w: { slice: string }) => w.slice === slice);
-    return { slice, w_ofi_notebook: mine.w_ofi, w_ofi_verdicts: theirs.w_ofi, auc_oos_notebook: mine.auc_oos, auc_oos_verdicts: theirs.auc_oos, equal: mine.w_ofi === theirs.w_ofi && mine.auc_oos === theirs.auc_oos };
+    return {
+      slice,
+      w_ofi_notebook: mine.w_ofi,
+      w_ofi_verdicts: theirs.w_ofi,
+      auc_oos_notebook: mine.auc_oos,
+      auc_oos_verdicts: theirs.auc_oos,
+      equal: mine.w_ofi === theirs.w_ofi && mine.auc_oos === theirs.auc_oos,
+    };
   });
   nb.table(rows, 6);
 });
@@ -114,19 +184,23 @@ await nb.cell('searchWeights cross-check', () => {
 // ## Overlay and the canary with it on unseen data
 
 // %%
-const OV = await nb.cell('overlay', () => {
+const _OV = await nb.cell('overlay', () => {
   const { writeWeightOverlay } = nb.load('report/overlay');
-  const usable = WF!.filter((r) => r.w_ofi !== null).map((r) => ({ slice: r.slice, w_ofi: r.w_ofi as number, w_cvd: r.w_cvd as number }));
+  const usable = WF!
+    .filter((r) => r.w_ofi !== null)
+    .map((r) => ({ slice: r.slice, w_ofi: r.w_ofi as number, w_cvd: r.w_cvd as number }));
   if (usable.length === 0) throw nb.userError('no slice had a fitted fold: no overlay to write');
   const file = nb.rootPath(OVERLAY);
-  require('fs').mkdirSync(require('path').dirname(file), { recursive: true });
+  require('node:fs').mkdirSync(require('node:path').dirname(file), { recursive: true });
   const text = writeWeightOverlay(file, nb.rootPath(nb.DEFAULT_CONFIG), usable, {
     source: `notebooks/04_weight_tuning: walk-forward weight search on canary run ${P.runTag} (${C!.w.symbols.join(',')}); gates found: ${WF!.map((r) => `${r.slice}=${r.gate}`).join(', ')} (not part of a slice overlay)`,
   });
   console.log(`wrote ${OVERLAY}:\n${text}`);
   const { loadConfig } = nb.load('config/load');
   const lc = loadConfig(file, {});
-  console.log(`overlay loads: fingerprint ${lc.fingerprint}, extends ${lc.files.map((f: string) => require('path').relative(nb.ROOT, f)).join(' <- ')}`);
+  console.log(
+    `overlay loads: fingerprint ${lc.fingerprint}, extends ${lc.files.map((f: string) => require('node:path').relative(nb.ROOT, f)).join(' <- ')}`,
+  );
   return file;
 });
 
@@ -135,23 +209,27 @@ await nb.cell('canary with overlay', async () => {
   const w2 = { symbols: C!.w.symbols, fromMs: C!.w.toMs, toMs: C!.w.toMs + (C!.w.toMs - C!.w.fromMs) };
   const base = await nb.ensureCanary(`${P.runTag}-next`, w2);
   const over = await nb.ensureCanary(`${P.runTag}-overlay`, w2, OVERLAY);
-  console.log(`window ${nb.iso(w2.fromMs)} .. ${nb.iso(w2.toMs)}: base ${base.reused ? 'reused' : `ran ${base.seconds.toFixed(1)} s`}, overlay ${over.reused ? 'reused' : `ran ${over.seconds.toFixed(1)} s`}`);
-  const fs = require('fs');
+  console.log(
+    `window ${nb.iso(w2.fromMs)} .. ${nb.iso(w2.toMs)}: base ${base.reused ? 'reused' : `ran ${base.seconds.toFixed(1)} s`}, overlay ${over.reused ? 'reused' : `ran ${over.seconds.toFixed(1)} s`}`,
+  );
+  const fs = require('node:fs');
   const vb = JSON.parse(fs.readFileSync(`${base.reportDir}/verdicts.json`, 'utf8'));
   const vo = JSON.parse(fs.readFileSync(`${over.reportDir}/verdicts.json`, 'utf8'));
   const ib = JSON.parse(fs.readFileSync(`${base.reportDir}/incidents.json`, 'utf8')).incidents;
   const io = JSON.parse(fs.readFileSync(`${over.reportDir}/incidents.json`, 'utf8')).incidents;
   const get = (v: any, s: string, k: string) => v.symbols[s].checks.find((c: { name: string }) => c.name === k);
-  nb.table(C!.w.symbols.map((s: string) => ({
-    symbol: s,
-    active_auc_base: get(vb, s, 'active_auc').value,
-    active_auc_overlay: get(vo, s, 'active_auc').value,
-    ece_base: get(vb, s, 'ece').value,
-    ece_overlay: get(vo, s, 'ece').value,
-    incidents_base: ib.filter((i: { symbol: string }) => i.symbol === s).length,
-    incidents_overlay: io.filter((i: { symbol: string }) => i.symbol === s).length,
-    pool_base: vb.symbols[s].include_in_pool,
-    pool_overlay: vo.symbols[s].include_in_pool,
-  })));
+  nb.table(
+    C!.w.symbols.map((s: string) => ({
+      symbol: s,
+      active_auc_base: get(vb, s, 'active_auc').value,
+      active_auc_overlay: get(vo, s, 'active_auc').value,
+      ece_base: get(vb, s, 'ece').value,
+      ece_overlay: get(vo, s, 'ece').value,
+      incidents_base: ib.filter((i: { symbol: string }) => i.symbol === s).length,
+      incidents_overlay: io.filter((i: { symbol: string }) => i.symbol === s).length,
+      pool_base: vb.symbols[s].include_in_pool,
+      pool_overlay: vo.symbols[s].include_in_pool,
+    })),
+  );
   console.log(`config fingerprints: base ${vb.config_fingerprint}, overlay ${vo.config_fingerprint}`);
 });

@@ -13,7 +13,7 @@ console.log(JSON.stringify(P));
 // %%
 const C = await nb.cell('canary run', async () => {
   const c = await nb.sharedCanary(P);
-  const fs = require('fs');
+  const fs = require('node:fs');
   const verdicts = JSON.parse(fs.readFileSync(`${c.reportDir}/verdicts.json`, 'utf8'));
   const incidents = JSON.parse(fs.readFileSync(`${c.reportDir}/incidents.json`, 'utf8'));
   return { ...c, verdicts, incidents };
@@ -31,8 +31,19 @@ await nb.cell('gates', () => {
     for (const slice of ['all', 'Active', 'Quiet']) {
       const mine = ts.filter((r) => r.symbol === s && r.slice === slice);
       const fails: Record<string, number> = {};
-      for (const r of mine) for (const g of String(r.gates_failed ?? '').split(';').filter((x) => x !== '')) fails[g] = (fails[g] ?? 0) + 1;
-      rows.push({ symbol: s, slice, decisions: mine.length, ...Object.fromEntries(Object.entries(fails).map(([g, n]) => [`${g}_failed_share`, n / Math.max(1, mine.length)])) });
+      for (const r of mine)
+        for (const g of String(r.gates_failed ?? '')
+          .split(';')
+          .filter((x) => x !== ''))
+          fails[g] = (fails[g] ?? 0) + 1;
+      rows.push({
+        symbol: s,
+        slice,
+        decisions: mine.length,
+        ...Object.fromEntries(
+          Object.entries(fails).map(([g, n]) => [`${g}_failed_share`, n / Math.max(1, mine.length)]),
+        ),
+      });
     }
   }
   nb.table(rows, 3);
@@ -40,9 +51,21 @@ await nb.cell('gates', () => {
   nb.plot(
     C!.w.symbols.map((s: string) => {
       const mine = act.filter((r) => r.symbol === s);
-      return { x: mine.map((r) => nb.iso(r.ts_ms as number)), y: mine.map((r) => r.auc), name: `${s} Active AUC (10 min)`, type: 'scatter', mode: 'lines' };
+      return {
+        x: mine.map((r) => nb.iso(r.ts_ms as number)),
+        y: mine.map((r) => r.auc),
+        name: `${s} Active AUC (10 min)`,
+        type: 'scatter',
+        mode: 'lines',
+      };
     }),
-    { title: 'rolling Active AUC at each decision (labels resolved by then)', yaxis: { title: 'AUC' }, shapes: [{ type: 'line', xref: 'paper', x0: 0, x1: 1, y0: 0.58, y1: 0.58, line: { dash: 'dash', color: '#d62728' } }] },
+    {
+      title: 'rolling Active AUC at each decision (labels resolved by then)',
+      yaxis: { title: 'AUC' },
+      shapes: [
+        { type: 'line', xref: 'paper', x0: 0, x1: 1, y0: 0.58, y1: 0.58, line: { dash: 'dash', color: '#d62728' } },
+      ],
+    },
     380,
   );
 });
@@ -54,9 +77,28 @@ await nb.cell('gates', () => {
 await nb.cell('incidents', () => {
   const inc = C!.incidents.incidents.filter((i: { symbol: string }) => C!.w.symbols.includes(i.symbol));
   const by: Record<string, number> = {};
-  for (const i of inc) by[`${i.symbol} ${i.severity} ${i.gate} ${i.slice}`] = (by[`${i.symbol} ${i.severity} ${i.gate} ${i.slice}`] ?? 0) + 1;
-  nb.table(Object.entries(by).map(([k, n]) => { const [symbol, severity, gate, slice] = k.split(' '); return { symbol, severity, gate, slice, incidents: n }; }));
-  nb.table(inc.slice(0, 15).map((i: any) => ({ id: i.id, symbol: i.symbol, slice: i.slice, gate: i.gate, severity: i.severity, opened: nb.iso(i.opened_at_ms), closed: i.closed_at_ms === null ? 'open' : nb.iso(i.closed_at_ms), action: i.action, why: i.why })));
+  for (const i of inc)
+    by[`${i.symbol} ${i.severity} ${i.gate} ${i.slice}`] =
+      (by[`${i.symbol} ${i.severity} ${i.gate} ${i.slice}`] ?? 0) + 1;
+  nb.table(
+    Object.entries(by).map(([k, n]) => {
+      const [symbol, severity, gate, slice] = k.split(' ');
+      return { symbol, severity, gate, slice, incidents: n };
+    }),
+  );
+  nb.table(
+    inc.slice(0, 15).map((i: any) => ({
+      id: i.id,
+      symbol: i.symbol,
+      slice: i.slice,
+      gate: i.gate,
+      severity: i.severity,
+      opened: nb.iso(i.opened_at_ms),
+      closed: i.closed_at_ms === null ? 'open' : nb.iso(i.closed_at_ms),
+      action: i.action,
+      why: i.why,
+    })),
+  );
   console.log(`${inc.length} incidents (first 15 shown; all in incidents.json)`);
 });
 
@@ -71,9 +113,19 @@ await nb.cell('verdicts', () => {
     const v = C!.verdicts.symbols[s];
     if (!v) throw nb.userError(`symbol ${s} is not in ${P.runTag}'s verdicts.json`);
     const a = v.checks.find((c: { name: string }) => c.name === 'active_auc');
-    console.log(`VERDICT ${s} include_in_pool=${v.include_in_pool} active_auc=${a.value === null ? 'null' : a.value.toFixed(4)}`);
+    console.log(
+      `VERDICT ${s} include_in_pool=${v.include_in_pool} active_auc=${a.value === null ? 'null' : a.value.toFixed(4)}`,
+    );
     for (const c of v.checks) {
-      rows.push({ symbol: s, check: c.label, value: c.value, ci: c.ci ? `[${c.ci[0].toFixed(3)}, ${c.ci[1].toFixed(3)}]` : '', n: c.n, status: c.status, detail: c.detail ?? '' });
+      rows.push({
+        symbol: s,
+        check: c.label,
+        value: c.value,
+        ci: c.ci ? `[${c.ci[0].toFixed(3)}, ${c.ci[1].toFixed(3)}]` : '',
+        n: c.n,
+        status: c.status,
+        detail: c.detail ?? '',
+      });
     }
     console.log(`  reason: ${v.reason}`);
   }
@@ -86,14 +138,18 @@ await nb.cell('verdicts', () => {
 // %%
 await nb.cell('report', () => {
   const tslab = require('tslab');
-  const fs = require('fs');
+  const fs = require('node:fs');
   const { renderRampReport } = nb.load('report/ramp');
   const r = renderRampReport(C!.reportDir);
-  console.log(`wrote ${require('path').relative(nb.ROOT, C!.reportDir)}/${r.files[0]} (+ ${r.files.length - 1} charts)`);
+  console.log(
+    `wrote ${require('node:path').relative(nb.ROOT, C!.reportDir)}/${r.files[0]} (+ ${r.files.length - 1} charts)`,
+  );
   // charts are relative image links in the markdown: inline them so the notebook shows them
   const md = r.markdown.replace(/!\[([^\]]*)\]\(([^)]+\.svg)\)/g, (_m: string, alt: string, file: string) => {
     const p = `${C!.reportDir}/${file}`;
-    return fs.existsSync(p) ? `![${alt}](data:image/svg+xml;base64,${Buffer.from(fs.readFileSync(p)).toString('base64')})` : _m;
+    return fs.existsSync(p)
+      ? `![${alt}](data:image/svg+xml;base64,${Buffer.from(fs.readFileSync(p)).toString('base64')})`
+      : _m;
   });
   tslab.display.markdown(md);
 });

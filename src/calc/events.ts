@@ -67,10 +67,10 @@ export function metaJson(meta: Readonly<Record<string, number | string | boolean
   for (let i = 0; i < keys.length; i++) {
     const v = meta[keys[i]];
     const value = typeof v === 'number' ? fmtNum(v) : v === null ? 'null' : JSON.stringify(v);
-    parts.push(JSON.stringify(keys[i]) + ':' + value);
+    parts.push(`${JSON.stringify(keys[i])}:${value}`);
   }
   // join builds one flat string; `+=` would keep a rope of ~30 pieces per event alive until the row is written
-  return '{' + parts.join(',') + '}';
+  return `{${parts.join(',')}}`;
 }
 
 const DIV_KEYS = ['bearish:price', 'bullish:price', 'bullish:cvd', 'bearish:cvd'] as const;
@@ -101,7 +101,11 @@ export class EventDetector {
   events = 0;
   anomalies_suppressed = 0;
 
-  constructor(params: EventParams, readonly symbol: string, private readonly sink: EventSink) {
+  constructor(
+    params: EventParams,
+    readonly symbol: string,
+    private readonly sink: EventSink,
+  ) {
     this.gridMs = checkPositive('events.grid_ms', params.grid_ms);
     this.divN = checkNumber('events.div_window', params.div_window, 1, 1_000_000, true);
     this.divCooldown = checkNumber('events.div_cooldown_ms', params.div_cooldown_ms, 0);
@@ -208,7 +212,10 @@ export class EventDetector {
     const cap = this.cap;
     // divergence vs the previous divN points
     if (this.gN >= this.divN) {
-      let mx = -Infinity, mn = Infinity, cx = -Infinity, cn = Infinity;
+      let mx = -Infinity,
+        mn = Infinity,
+        cx = -Infinity,
+        cn = Infinity;
       let j = (this.gHead + this.gN - this.divN) % cap;
       for (let i = 0; i < this.divN; i++, j = j + 1 === cap ? 0 : j + 1) {
         const m = this.gMid[j];
@@ -218,7 +225,10 @@ export class EventDetector {
         if (c > cx) cx = c;
         if (c < cn) cn = c;
       }
-      const pH = mid > mx, pL = mid < mn, cH = cvd > cx, cL = cvd < cn;
+      const pH = mid > mx,
+        pL = mid < mn,
+        cH = cvd > cx,
+        cL = cvd < cn;
       if (pH && !cH) this.divergence(g, 0, mid, cvd, mx, cx, 'max');
       if (pL && !cL) this.divergence(g, 1, mid, cvd, mn, cn, 'min');
       if (cH && !pH) this.divergence(g, 2, mid, cvd, mx, cx, 'max');
@@ -240,7 +250,8 @@ export class EventDetector {
     if (this.gN >= 2 * k + 1) {
       const base = this.gN - (2 * k + 1);
       const c = this.gMid[(this.gHead + base + k) % cap];
-      let high = true, low = true;
+      let high = true,
+        low = true;
       let j = (this.gHead + base) % cap;
       for (let i = 0; i <= 2 * k && (high || low); i++, j = j + 1 === cap ? 0 : j + 1) {
         if (i === k) continue;
@@ -259,7 +270,15 @@ export class EventDetector {
     }
   }
 
-  private divergence(g: number, which: number, mid: number, cvd: number, priorMid: number, priorCvd: number, ext: 'max' | 'min'): void {
+  private divergence(
+    g: number,
+    which: number,
+    mid: number,
+    cvd: number,
+    priorMid: number,
+    priorCvd: number,
+    ext: 'max' | 'min',
+  ): void {
     if (g - this.lastDiv[which] < this.divCooldown) return;
     this.lastDiv[which] = g;
     const [kind, leader] = DIV_KEYS[which].split(':');

@@ -66,9 +66,19 @@ import { UsageError } from '../core/errors.js';
 
 export interface FusionSink {
   sample(
-    ts: number, score: number, score_z: number, z_ofi: number, z_cvd: number,
-    w_ofi: number, w_cvd: number, dir: number, gate: number, mid: number,
-    ofi_flow: number, cvd_flow: number, merge_time_diff_ms: number,
+    ts: number,
+    score: number,
+    score_z: number,
+    z_ofi: number,
+    z_cvd: number,
+    w_ofi: number,
+    w_cvd: number,
+    dir: number,
+    gate: number,
+    mid: number,
+    ofi_flow: number,
+    cvd_flow: number,
+    merge_time_diff_ms: number,
   ): void;
   flip(ts: number, dir: number, rho: number, n: number): void;
 }
@@ -134,12 +144,18 @@ export class Fusion {
   /** Labels not used by the flip rule because their sample is off the stride grid. */
   labels_off_stride = 0;
 
-  constructor(params: FusionParams, private readonly sink: FusionSink, private readonly slices: SliceTracker | null = null) {
+  constructor(
+    params: FusionParams,
+    private readonly sink: FusionSink,
+    private readonly slices: SliceTracker | null = null,
+  ) {
     const p = params;
     this.sampleMs = checkNumber('fusion.sample_ms', p.sample_ms, 1, 86_400_000, true);
     this.windowMs = checkNumber('fusion.window_ms', p.window_ms, 1, Number.MAX_SAFE_INTEGER, true);
     if (this.windowMs % this.sampleMs !== 0) {
-      throw new UsageError(`fusion.window_ms: ${p.window_ms} is not valid (expected a multiple of fusion.sample_ms = ${p.sample_ms})`);
+      throw new UsageError(
+        `fusion.window_ms: ${p.window_ms} is not valid (expected a multiple of fusion.sample_ms = ${p.sample_ms})`,
+      );
     }
     this.nb = this.windowMs / this.sampleMs;
     this.wOfi = checkNumber('fusion.weights.ofi', p.weights?.ofi, 0);
@@ -153,12 +169,14 @@ export class Fusion {
       this.overrides.set(k, { ofi: w.ofi, cvd: w.cvd, gate: w.gate });
     }
     for (const d of p.slice_precedence) {
-      if (!DIMS.includes(d)) throw new UsageError(`fusion.slice_precedence: '${d}' is not valid (expected some of ${DIMS.join(', ')})`);
+      if (!DIMS.includes(d))
+        throw new UsageError(`fusion.slice_precedence: '${d}' is not valid (expected some of ${DIMS.join(', ')})`);
     }
     this.precedence = [...p.slice_precedence];
     checkRobustParams(p.robust, 'fusion.robust');
     this.gapMs = p.robust.gap_sec * 1000;
-    if (p.cvd_dir !== 1 && p.cvd_dir !== -1) throw new UsageError(`fusion.cvd_dir: ${JSON.stringify(p.cvd_dir)} is not valid (expected 1 or -1)`);
+    if (p.cvd_dir !== 1 && p.cvd_dir !== -1)
+      throw new UsageError(`fusion.cvd_dir: ${JSON.stringify(p.cvd_dir)} is not valid (expected 1 or -1)`);
     this.dir0 = p.cvd_dir;
     this.dir = p.cvd_dir;
     this.autoFlip = Boolean(p.cvd_auto_flip);
@@ -354,8 +372,14 @@ export class Fusion {
 
   private emit(s: number): void {
     const k = s / this.sampleMs;
-    const ofiFlow = !Number.isNaN(this.ofiStart) && s - this.ofiStart >= this.windowMs ? windowSum(this.ofiKey, this.ofiSum, k, this.nb) : NaN;
-    const cvdFlow = !Number.isNaN(this.cvdStart) && s - this.cvdStart >= this.windowMs ? windowSum(this.cvdKey, this.cvdSum, k, this.nb) : NaN;
+    const ofiFlow =
+      !Number.isNaN(this.ofiStart) && s - this.ofiStart >= this.windowMs
+        ? windowSum(this.ofiKey, this.ofiSum, k, this.nb)
+        : NaN;
+    const cvdFlow =
+      !Number.isNaN(this.cvdStart) && s - this.cvdStart >= this.windowMs
+        ? windowSum(this.cvdKey, this.cvdSum, k, this.nb)
+        : NaN;
     const zOfi = Number.isNaN(ofiFlow) ? NaN : this.ofiScale.update(s, ofiFlow);
     const zCvd = Number.isNaN(cvdFlow) ? NaN : this.cvdScale.update(s, cvdFlow);
 
@@ -395,9 +419,10 @@ export class Fusion {
     this.labZ[slot] = zCvd;
     this.labDone[slot] = 0;
 
-    const merge = Number.isNaN(this.lastQuoteTs) || Number.isNaN(this.lastTradeTs)
-      ? NaN
-      : s - Math.min(this.lastQuoteTs, this.lastTradeTs);
+    const merge =
+      Number.isNaN(this.lastQuoteTs) || Number.isNaN(this.lastTradeTs)
+        ? NaN
+        : s - Math.min(this.lastQuoteTs, this.lastTradeTs);
     this.samples++;
     this.sink.sample(s, score, scoreZ, zOfi, zCvd, wo, wc, this.dir, gate, this.mid, ofiFlow, cvdFlow, merge);
   }
@@ -406,10 +431,18 @@ export class Fusion {
     for (const d of this.precedence) {
       let v: string | null;
       switch (d) {
-        case 'scenario_2x2': v = sl.scenario_name(); break;
-        case 'regime': v = sl.regime_name(); break;
-        case 'vol_bucket': v = sl.vol_bucket_name(); break;
-        default: v = sl.session_name(); break;
+        case 'scenario_2x2':
+          v = sl.scenario_name();
+          break;
+        case 'regime':
+          v = sl.regime_name();
+          break;
+        case 'vol_bucket':
+          v = sl.vol_bucket_name();
+          break;
+        default:
+          v = sl.session_name();
+          break;
       }
       if (v !== null) {
         const o = this.overrides.get(v);
@@ -483,9 +516,19 @@ export class FusionColumns implements FusionSink {
   }
 
   sample(
-    ts: number, score: number, score_z: number, z_ofi: number, z_cvd: number,
-    w_ofi: number, w_cvd: number, dir: number, gate: number, mid: number,
-    ofi_flow: number, cvd_flow: number, merge_time_diff_ms: number,
+    ts: number,
+    score: number,
+    score_z: number,
+    z_ofi: number,
+    z_cvd: number,
+    w_ofi: number,
+    w_cvd: number,
+    dir: number,
+    gate: number,
+    mid: number,
+    ofi_flow: number,
+    cvd_flow: number,
+    merge_time_diff_ms: number,
   ): void {
     this.ts.push(ts);
     this.score.push(score);
@@ -516,4 +559,3 @@ export class FusionColumns implements FusionSink {
     this.flip_n.push(n);
   }
 }
-

@@ -33,8 +33,14 @@ import { UsageError } from '../core/errors.js';
 
 /** e_n for one level/side pair given the previous and current best prices and sizes. */
 export function ofiTerm(
-  bidPx: number, bidQty: number, askPx: number, askQty: number,
-  prevBidPx: number, prevBidQty: number, prevAskPx: number, prevAskQty: number,
+  bidPx: number,
+  bidQty: number,
+  askPx: number,
+  askQty: number,
+  prevBidPx: number,
+  prevBidQty: number,
+  prevAskPx: number,
+  prevAskQty: number,
 ): number {
   let e = 0;
   if (bidPx >= prevBidPx) e += bidQty;
@@ -105,11 +111,14 @@ export class DepthOfi {
     } else {
       const w = params.level_weights;
       if (!Array.isArray(w) || w.length !== L) {
-        throw new UsageError(`ofi.level_weights: ${JSON.stringify(w)} is not valid (expected ${L} non-negative numbers, one per level, or null)`);
+        throw new UsageError(
+          `ofi.level_weights: ${JSON.stringify(w)} is not valid (expected ${L} non-negative numbers, one per level, or null)`,
+        );
       }
       let sum = 0;
       for (let j = 0; j < L; j++) sum += checkNumber(`ofi.level_weights[${j}]`, w[j], 0);
-      if (!(sum > 0)) throw new UsageError(`ofi.level_weights: ${JSON.stringify(w)} sums to 0 (expected a positive sum)`);
+      if (!(sum > 0))
+        throw new UsageError(`ofi.level_weights: ${JSON.stringify(w)} sums to 0 (expected a positive sum)`);
       for (let j = 0; j < L; j++) this.weights[j] = w[j] / sum;
     }
     this.last_levels = new Float64Array(L).fill(NaN);
@@ -126,8 +135,12 @@ export class DepthOfi {
    * Levels beyond `levels` are ignored. Returns the weighted e_n or NaN (first / invalid).
    */
   update(
-    bidPx: ArrayLike<number>, bidQty: ArrayLike<number>, nBid: number,
-    askPx: ArrayLike<number>, askQty: ArrayLike<number>, nAsk: number,
+    bidPx: ArrayLike<number>,
+    bidQty: ArrayLike<number>,
+    nBid: number,
+    askPx: ArrayLike<number>,
+    askQty: ArrayLike<number>,
+    nAsk: number,
     off = 0,
   ): number {
     this.updates++;

@@ -195,7 +195,11 @@ const ROBUST_DEFAULTS: RobustParams = {
   rewarm_samples: 20,
 };
 
-type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 
 function deepFreeze<T>(o: T): T {
   if (o !== null && typeof o === 'object') {
@@ -278,7 +282,9 @@ export function checkNumber(where: string, v: unknown, min: number, max = Infini
 /** Like checkNumber with an exclusive lower bound. */
 export function checkPositive(where: string, v: unknown, max = Infinity): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max) {
-    throw new UsageError(`${where}: ${JSON.stringify(v)} is not valid (expected a number > 0${max !== Infinity ? ` and <= ${max}` : ''})`);
+    throw new UsageError(
+      `${where}: ${JSON.stringify(v)} is not valid (expected a number > 0${max !== Infinity ? ` and <= ${max}` : ''})`,
+    );
   }
   return v;
 }

@@ -58,7 +58,12 @@ export function averageRanks(v: ArrayLike<number>, n: number, out: Float64Array,
   for (let i = 0; i < n; i++) out[i] = rankInSorted(a, n, v[i]);
 }
 
-export function spearman(x: ArrayLike<number>, y: ArrayLike<number>, n: number, scratch: SpearmanScratch = shared): number {
+export function spearman(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  n: number,
+  scratch: SpearmanScratch = shared,
+): number {
   if (n < 2) return NaN;
   scratch.ensure(n);
   averageRanks(x, n, scratch.rx, scratch.sorted);
@@ -85,7 +90,8 @@ export class SlidingSpearman {
   private n = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`SlidingSpearman capacity must be an integer >= 1, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`SlidingSpearman capacity must be an integer >= 1, got ${capacity}`);
     this.x = new Float64Array(capacity);
     this.y = new Float64Array(capacity);
     this.rx = new Float64Array(capacity);
@@ -98,7 +104,8 @@ export class SlidingSpearman {
 
   /** Add a pair (finite values), evicting the oldest when full. */
   push(xv: number, yv: number): void {
-    if (!Number.isFinite(xv) || !Number.isFinite(yv)) throw new RangeError(`SlidingSpearman.push: non-finite pair (${xv}, ${yv})`);
+    if (!Number.isFinite(xv) || !Number.isFinite(yv))
+      throw new RangeError(`SlidingSpearman.push: non-finite pair (${xv}, ${yv})`);
     const W = this.capacity;
     if (this.n === W) {
       const h = this.head;

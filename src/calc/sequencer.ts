@@ -122,7 +122,10 @@ export class Sequencer {
   /** Largest clamp applied to a late tick, ms. */
   max_late_ms = 0;
 
-  constructor(params: SequencerParams, private readonly onRelease: ReleaseFn) {
+  constructor(
+    params: SequencerParams,
+    private readonly onRelease: ReleaseFn,
+  ) {
     this.watermark = checkNumber('sequencer.watermark_ms', params.watermark_ms, 0);
     if (params.skew_ms !== null) checkNumber('sequencer.skew_ms', params.skew_ms, -Number.MAX_SAFE_INTEGER);
     this.fixedSkew = params.skew_ms;
@@ -161,9 +164,18 @@ export class Sequencer {
    * @param handle opaque number returned on release (e.g. packHandle(batch, row))
    * @param clock CLOCK_EXCHANGE (default) or CLOCK_LOCAL
    */
-  push(kindRank: number, tsMs: number, recvTsMs: number, recvSeq: number, handle: number, clock = CLOCK_EXCHANGE): void {
+  push(
+    kindRank: number,
+    tsMs: number,
+    recvTsMs: number,
+    recvSeq: number,
+    handle: number,
+    clock = CLOCK_EXCHANGE,
+  ): void {
     if (!Number.isFinite(recvTsMs) || (clock === CLOCK_EXCHANGE && !Number.isFinite(tsMs))) {
-      throw new FlowlabError(`sequencer: tick with non-finite time (ts_ms=${tsMs}, recv_ts_ms=${recvTsMs}, recv_seq=${recvSeq})`);
+      throw new FlowlabError(
+        `sequencer: tick with non-finite time (ts_ms=${tsMs}, recv_ts_ms=${recvTsMs}, recv_seq=${recvSeq})`,
+      );
     }
     this.pushed++;
     if (this.pushed === 1) this.firstRecv = recvTsMs;
@@ -182,7 +194,8 @@ export class Sequencer {
     const key = clock === CLOCK_LOCAL ? recvTsMs - this.skew : tsMs;
     if (
       key < this.lastReleased ||
-      (key === this.lastReleased && (kindRank < this.lastRank || (kindRank === this.lastRank && recvSeq < this.lastSeq)))
+      (key === this.lastReleased &&
+        (kindRank < this.lastRank || (kindRank === this.lastRank && recvSeq < this.lastSeq)))
     ) {
       // late rule: release now, clamped to the last released ts
       this.late_ticks++;

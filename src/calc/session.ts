@@ -67,15 +67,32 @@ function formatterFor(tz: string, where: string): Intl.DateTimeFormat {
 /** UTC offset (local - UTC, ms) of `tz` at instant `ms`, via Intl. */
 export function zoneOffsetMs(tz: string, ms: number): number {
   const parts = formatterFor(tz, 'time zone').formatToParts(new Date(ms));
-  let y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  let y = 0,
+    mo = 0,
+    d = 0,
+    h = 0,
+    mi = 0,
+    s = 0;
   for (const p of parts) {
     switch (p.type) {
-      case 'year': y = Number(p.value); break;
-      case 'month': mo = Number(p.value); break;
-      case 'day': d = Number(p.value); break;
-      case 'hour': h = Number(p.value); break;
-      case 'minute': mi = Number(p.value); break;
-      case 'second': s = Number(p.value); break;
+      case 'year':
+        y = Number(p.value);
+        break;
+      case 'month':
+        mo = Number(p.value);
+        break;
+      case 'day':
+        d = Number(p.value);
+        break;
+      case 'hour':
+        h = Number(p.value);
+        break;
+      case 'minute':
+        mi = Number(p.value);
+        break;
+      case 'second':
+        s = Number(p.value);
+        break;
     }
   }
   const local = Date.UTC(y, mo - 1, d, h === 24 ? 0 : h, mi, s);
@@ -100,7 +117,9 @@ export class SessionClassifier {
   constructor(rules: readonly SessionRule[], fallback: string) {
     if (!Array.isArray(rules)) throw new UsageError(`slices.sessions: expected a list of {name, tz, start, end}`);
     if (typeof fallback !== 'string' || fallback.length === 0) {
-      throw new UsageError(`slices.session_fallback: ${JSON.stringify(fallback)} is not valid (expected a session name)`);
+      throw new UsageError(
+        `slices.session_fallback: ${JSON.stringify(fallback)} is not valid (expected a session name)`,
+      );
     }
     const names: string[] = [];
     const n = rules.length;
@@ -111,7 +130,8 @@ export class SessionClassifier {
     for (let i = 0; i < n; i++) {
       const r = rules[i];
       const where = `slices.sessions[${i}]`;
-      if (typeof r?.name !== 'string' || r.name.length === 0) throw new UsageError(`${where}.name: ${JSON.stringify(r?.name)} is not valid (expected a session name)`);
+      if (typeof r?.name !== 'string' || r.name.length === 0)
+        throw new UsageError(`${where}.name: ${JSON.stringify(r?.name)} is not valid (expected a session name)`);
       formatterFor(r.tz, `${where}.tz`);
       this.tz.push(r.tz);
       this.start[i] = parseHhMm(`${where}.start`, r.start);

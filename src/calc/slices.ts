@@ -135,7 +135,8 @@ export class VolTracker {
     this.gridMs = checkPositive('slices.vol_grid_ms', p.vol_grid_ms);
     const winN = Math.round((checkPositive('slices.vol_window_sec', p.vol_window_sec) * 1000) / this.gridMs);
     const histN = Math.round((checkPositive('slices.vol_history_sec', p.vol_history_sec) * 1000) / this.gridMs);
-    if (winN < 1 || histN < 1) throw new UsageError(`slices.vol_window_sec / vol_history_sec must each cover at least one vol_grid_ms`);
+    if (winN < 1 || histN < 1)
+      throw new UsageError(`slices.vol_window_sec / vol_history_sec must each cover at least one vol_grid_ms`);
     this.minReturns = checkNumber('slices.vol_min_returns', p.vol_min_returns, 1, winN, true);
     this.minHistory = checkNumber('slices.vol_min_history', p.vol_min_history, 1, histN, true);
     this.split = checkNumber('slices.vol_split', p.vol_split, 0, 1);
@@ -261,14 +262,17 @@ export class SliceTracker {
     this.sessions = new SessionClassifier(p.sessions, p.session_fallback);
     checkPositive('slices.win_secs', p.win_secs);
     const override = p.active_tps_by_symbol?.[symbol];
-    const tps = override !== undefined
-      ? checkNumber(`slices.active_tps_by_symbol.${symbol}`, override, 0)
-      : checkNumber('slices.active_tps', p.active_tps, 0);
+    const tps =
+      override !== undefined
+        ? checkNumber(`slices.active_tps_by_symbol.${symbol}`, override, 0)
+        : checkNumber('slices.active_tps', p.active_tps, 0);
     this.regimeTracker = new RegimeTracker(p.win_secs, tps);
     this.volTracker = new VolTracker(p);
     const tier = p.fee_tiers?.[symbol] ?? p.fee_tier_default;
     if (!(FEE_TIERS as readonly string[]).includes(tier)) {
-      throw new UsageError(`slices.fee_tiers.${symbol}: ${JSON.stringify(tier)} is not valid (expected one of ${FEE_TIERS.join(', ')})`);
+      throw new UsageError(
+        `slices.fee_tiers.${symbol}: ${JSON.stringify(tier)} is not valid (expected one of ${FEE_TIERS.join(', ')})`,
+      );
     }
     this.fee_tier = tier;
   }
@@ -287,7 +291,9 @@ export class SliceTracker {
   /** Compute every label at t (t >= last fed event time). */
   label(t: number): void {
     if (t < this.lastFed) {
-      throw new RangeError(`SliceTracker.label(${t}) asked after an event at ${this.lastFed} was fed: labels must be causal`);
+      throw new RangeError(
+        `SliceTracker.label(${t}) asked after an event at ${this.lastFed} was fed: labels must be causal`,
+      );
     }
     this.session = this.sessions.code_at(t);
     const rate = this.regimeTracker.rate(t);

@@ -28,7 +28,8 @@ export class SortedWindow {
   private n = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`SortedWindow capacity must be an integer >= 1, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`SortedWindow capacity must be an integer >= 1, got ${capacity}`);
     this.ring = new Float64Array(capacity);
     this.sorted = new Float64Array(capacity);
   }
@@ -52,7 +53,7 @@ export class SortedWindow {
       this.head = this.head + 1 === cap ? 0 : this.head + 1;
       // remove `old`, insert `x`: shift only the span between their positions
       const i = lowerBound(a, this.n, old);
-      let j = lowerBound(a, this.n, x);
+      const j = lowerBound(a, this.n, x);
       if (j > i) {
         // x goes after old: shift (i, j) left by one; x lands at j-1
         a.copyWithin(i, i + 1, j);

@@ -135,9 +135,12 @@ export class SymbolCalc {
     this.fusionRows = new FusionColumns(this.slices);
     this.autoLabels = opts.auto_labels ?? true;
     const mergeTol = checkNumber('labels.merge_tol_ms', opts.merge_tol_ms ?? 1500, 0);
-    this.labels = new LabelResolver({ horizon_ms: params.fusion.horizon_ms, merge_tol_ms: mergeTol }, (_i, y, _at, s) => {
-      if (y === 0 || y === 1) this.fusion.resolveLabel(s, y);
-    });
+    this.labels = new LabelResolver(
+      { horizon_ms: params.fusion.horizon_ms, merge_tol_ms: mergeTol },
+      (_i, y, _at, s) => {
+        if (y === 0 || y === 1) this.fusion.resolveLabel(s, y);
+      },
+    );
     const rows = this.fusionRows;
     const sink: FusionSink = {
       sample: (ts, score, scoreZ, zOfi, zCvd, wOfi, wCvd, dir, gate, mid, ofiFlow, cvdFlow, merge) => {

@@ -75,10 +75,21 @@ export interface CanaryRun {
 
 /** The rollback chain: the config in force last, its `extends` base before it. */
 export function stableChain(c: LoadedConfig): StableConfig[] {
-  const here: StableConfig = { fingerprint: c.fingerprint, defaults: { ...c.config.fusion.weights, gate: c.config.fusion.gate }, overrides: c.config.fusion.slice_overrides };
+  const here: StableConfig = {
+    fingerprint: c.fingerprint,
+    defaults: { ...c.config.fusion.weights, gate: c.config.fusion.gate },
+    overrides: c.config.fusion.slice_overrides,
+  };
   if (c.files.length < 2) return [here];
   const base = loadConfig(c.files[c.files.length - 2], {});
-  return [{ fingerprint: base.fingerprint, defaults: { ...base.config.fusion.weights, gate: base.config.fusion.gate }, overrides: base.config.fusion.slice_overrides }, here];
+  return [
+    {
+      fingerprint: base.fingerprint,
+      defaults: { ...base.config.fusion.weights, gate: base.config.fusion.gate },
+      overrides: base.config.fusion.slice_overrides,
+    },
+    here,
+  ];
 }
 
 export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
@@ -103,7 +114,13 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
  * or a live run): report files, verdicts, weight overlay, the markdown report,
  * and the run's manifest / run_tag.txt extended with them.
  */
-export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEngine; config: LoadedConfig; configPath: string; runTag: string }): Promise<CanaryRun> {
+export async function writeCanaryReport(a: {
+  rep: ReplayResult;
+  engine: CanaryEngine;
+  config: LoadedConfig;
+  configPath: string;
+  runTag: string;
+}): Promise<CanaryRun> {
   const { rep, engine } = a;
   const req = { config: a.config, configPath: a.configPath, runTag: a.runTag };
   const cfg = req.config.config;
@@ -130,7 +147,8 @@ export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEn
     return ref;
   };
   const refs = new Map(tracks.map((t) => [t.symbol, refOf(t)]));
-  const skill = (tr: SymbolTrack, keep: (i: number) => boolean) => brierSkillVsRef(tr.prob.view(), tr.y.view(), refs.get(tr.symbol)!, keep);
+  const skill = (tr: SymbolTrack, keep: (i: number) => boolean) =>
+    brierSkillVsRef(tr.prob.view(), tr.y.view(), refs.get(tr.symbol)!, keep);
 
   // ---- verdicts per symbol
   const cc = cfg.canary;
@@ -153,18 +171,43 @@ export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEn
     const checks: CheckResult[] = [];
     const act = pick((i) => tr.regime.data[i] === 1);
     const aAuc = aucDeLong(act.s, act.y, aopt);
-    checks.push(check('active_auc', `Active AUC >= ${cc.auc_active_min}`, aAuc.auc, aAuc.auc === null ? null : [aAuc.ci_low!, aAuc.ci_high!], aAuc.n, cc.auc_active_min, '>=', aAuc.reason));
+    checks.push(
+      check(
+        'active_auc',
+        `Active AUC >= ${cc.auc_active_min}`,
+        aAuc.auc,
+        aAuc.auc === null ? null : [aAuc.ci_low!, aAuc.ci_high!],
+        aAuc.n,
+        cc.auc_active_min,
+        '>=',
+        aAuc.reason,
+      ),
+    );
     const all = pick(() => true);
     const e = eceOf(all.p, all.y, cfg.calibration.ece_bins);
     checks.push(check('ece', `ECE <= ${cc.ece_max}`, e.value, null, e.n, cc.ece_max, '<=', e.reason));
     for (const b of e.bins) reliability.push([tr.symbol, e.bins.indexOf(b), b.lo, b.hi, b.count, b.mean_p, b.mean_y]);
-    const merges = Array.from(tr.merge.view()).filter(Number.isFinite).sort((a, b) => a - b);
+    const merges = Array.from(tr.merge.view())
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
     const p99 = merges.length >= 100 ? quantile(merges, 0.99) : null;
-    checks.push(check('merge_p99', `merge_time_diff_ms p99 <= ${cc.merge_p99_max_ms}`, p99, null, merges.length, cc.merge_p99_max_ms, '<=', p99 === null ? `insufficient samples (n=${merges.length}; need >= 100)` : undefined));
+    checks.push(
+      check(
+        'merge_p99',
+        `merge_time_diff_ms p99 <= ${cc.merge_p99_max_ms}`,
+        p99,
+        null,
+        merges.length,
+        cc.merge_p99_max_ms,
+        '<=',
+        p99 === null ? `insufficient samples (n=${merges.length}; need >= 100)` : undefined,
+      ),
+    );
     const sk = skill(tr, () => true);
     checks.push(check('brier_skill', 'Brier skill >= 0.05', sk.value, null, sk.n, 0.05, '>=', sk.reason));
     // best of Tokyo / London / NY with AUC >= 0.60 and ECE <= 0.10
-    let best: { name: string; auc: number; ci: [number, number]; n: number; ece: number | null; ok: boolean } | null = null;
+    let best: { name: string; auc: number; ci: [number, number]; n: number; ece: number | null; ok: boolean } | null =
+      null;
     for (const sess of ['Tokyo', 'London', 'NY']) {
       const code = tr.sessionNames.indexOf(sess);
       if (code < 0) continue;
@@ -173,7 +216,14 @@ export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEn
       if (a.auc === null) continue;
       const ge = eceOf(g.p, g.y, cfg.calibration.ece_bins);
       const ok = a.auc >= 0.6 && ge.value !== null && ge.value <= cc.ece_max;
-      const cand = { name: sess, auc: a.auc, ci: [a.ci_low!, a.ci_high!] as [number, number], n: a.n, ece: ge.value, ok };
+      const cand = {
+        name: sess,
+        auc: a.auc,
+        ci: [a.ci_low!, a.ci_high!] as [number, number],
+        n: a.n,
+        ece: ge.value,
+        ok,
+      };
       if (!best || (cand.ok && !best.ok) || (cand.ok === best.ok && cand.auc > best.auc)) best = cand;
     }
     checks.push(
@@ -189,15 +239,36 @@ export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEn
             status: best.ok ? 'pass' : 'fail',
             detail: `${best.name} (ECE ${best.ece === null ? 'insufficient' : best.ece.toFixed(3)})`,
           }
-        : check('session_best', 'a session (Tokyo/London/NY) with AUC >= 0.60 and ECE <= 0.10', null, null, 0, 0.6, '>=', 'insufficient samples in every session'),
+        : check(
+            'session_best',
+            'a session (Tokyo/London/NY) with AUC >= 0.60 and ECE <= 0.10',
+            null,
+            null,
+            0,
+            0.6,
+            '>=',
+            'insufficient samples in every session',
+          ),
     );
     const openP1 = [...tr.open.values()].filter((i) => i.severity === 'P1').length;
-    checks.push({ name: 'no_open_p1', label: 'no P1 incident left open', value: openP1, ci: null, n: result.incidents.filter((i) => i.symbol === tr.symbol && i.severity === 'P1').length, threshold: 0, op: '==', status: openP1 === 0 ? 'pass' : 'fail' });
+    checks.push({
+      name: 'no_open_p1',
+      label: 'no P1 incident left open',
+      value: openP1,
+      ci: null,
+      n: result.incidents.filter((i) => i.symbol === tr.symbol && i.severity === 'P1').length,
+      threshold: 0,
+      op: '==',
+      status: openP1 === 0 ? 'pass' : 'fail',
+    });
     const weights = (['Active', 'Quiet'] as const).map((s) => searchWeights([tr], s, wopts));
     const bad = checks.filter((c) => c.status !== 'pass');
     verdicts[tr.symbol] = {
       include_in_pool: bad.length === 0,
-      reason: bad.length === 0 ? 'all DoD checks pass' : bad.map((c) => `${c.name} ${c.status === 'insufficient' ? 'insufficient samples' : 'fails'}`).join('; '),
+      reason:
+        bad.length === 0
+          ? 'all DoD checks pass'
+          : bad.map((c) => `${c.name} ${c.status === 'insufficient' ? 'insufficient samples' : 'fails'}`).join('; '),
       checks,
       weights,
     };
@@ -212,16 +283,80 @@ export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEn
   const iso = (ms: number) => new Date(ms).toISOString();
   writeCsv(
     put('metrics_timeseries.csv'),
-    ['ts_ms', 'time_utc', 'symbol', 'slice', 'window_sec', 'auc', 'auc_ci_low', 'auc_ci_high', 'n', 'n_pos', 'n_neg', 'ece', 'ece_n', 'merge_p50', 'merge_p90', 'merge_p99', 'merge_n', 'calibration_paused', 'w_ofi', 'w_cvd', 'merge_tol_ms', 'fingerprint', 'gates_failed'],
+    [
+      'ts_ms',
+      'time_utc',
+      'symbol',
+      'slice',
+      'window_sec',
+      'auc',
+      'auc_ci_low',
+      'auc_ci_high',
+      'n',
+      'n_pos',
+      'n_neg',
+      'ece',
+      'ece_n',
+      'merge_p50',
+      'merge_p90',
+      'merge_p99',
+      'merge_n',
+      'calibration_paused',
+      'w_ofi',
+      'w_cvd',
+      'merge_tol_ms',
+      'fingerprint',
+      'gates_failed',
+    ],
     result.timeseries.map((r) => {
-      const ws = r.slice === 'Quiet' ? cfg.fusion.slice_overrides.Quiet ?? cfg.fusion.weights : r.slice === 'Active' ? cfg.fusion.slice_overrides.Active ?? cfg.fusion.weights : cfg.fusion.weights;
-      return [r.ts_ms, iso(r.ts_ms), r.symbol, r.slice, r.window_sec, r.d.auc.auc, r.d.auc.ci_low, r.d.auc.ci_high, r.d.auc.n, r.d.auc.n_pos, r.d.auc.n_neg, r.d.ece?.value ?? null, r.d.ece?.n ?? 0, num(r.d.merge_p50), num(r.d.merge_p90), num(r.d.merge_p99), r.d.n_merge, r.calibration_paused ? 1 : 0, ws.ofi * r.multiplier, ws.cvd * r.multiplier, r.merge_tol_ms, r.fingerprint, r.gates_failed.join(';')];
+      const ws =
+        r.slice === 'Quiet'
+          ? (cfg.fusion.slice_overrides.Quiet ?? cfg.fusion.weights)
+          : r.slice === 'Active'
+            ? (cfg.fusion.slice_overrides.Active ?? cfg.fusion.weights)
+            : cfg.fusion.weights;
+      return [
+        r.ts_ms,
+        iso(r.ts_ms),
+        r.symbol,
+        r.slice,
+        r.window_sec,
+        r.d.auc.auc,
+        r.d.auc.ci_low,
+        r.d.auc.ci_high,
+        r.d.auc.n,
+        r.d.auc.n_pos,
+        r.d.auc.n_neg,
+        r.d.ece?.value ?? null,
+        r.d.ece?.n ?? 0,
+        num(r.d.merge_p50),
+        num(r.d.merge_p90),
+        num(r.d.merge_p99),
+        r.d.n_merge,
+        r.calibration_paused ? 1 : 0,
+        ws.ofi * r.multiplier,
+        ws.cvd * r.multiplier,
+        r.merge_tol_ms,
+        r.fingerprint,
+        r.gates_failed.join(';'),
+      ];
     }),
   );
   writeCsv(
     put('merge_time_diff_ms.csv'),
     ['ts_ms', 'time_utc', 'symbol', 'window_sec', 'p50', 'p90', 'p99', 'n', 'match_rate', 'merge_tol_ms'],
-    result.merge.map((m) => [m.ts_ms, iso(m.ts_ms), m.symbol, m.window_sec, num(m.p50), num(m.p90), num(m.p99), m.n, num(m.match_rate), m.merge_tol_ms]),
+    result.merge.map((m) => [
+      m.ts_ms,
+      iso(m.ts_ms),
+      m.symbol,
+      m.window_sec,
+      num(m.p50),
+      num(m.p90),
+      num(m.p99),
+      m.n,
+      num(m.match_rate),
+      m.merge_tol_ms,
+    ]),
   );
   // calibration summary: per fold, test metrics over the fold's samples (retrospective)
   const calRows: (string | number | null)[][] = [];
@@ -240,14 +375,49 @@ export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEn
     const fb = brierOf(p, y);
     const fs_ = skill(tr, (i) => tr.fold.data[i] === f.fold);
     const fa = aucDeLong(s, y, aopt);
-    calRows.push([f.symbol, f.fold, f.fold_start_ms, f.status, f.platt_train_samples, f.platt_test_samples, f.A, f.B, f.train_base_rate, fe.value, fb.value, fs_.value, fa.auc]);
+    calRows.push([
+      f.symbol,
+      f.fold,
+      f.fold_start_ms,
+      f.status,
+      f.platt_train_samples,
+      f.platt_test_samples,
+      f.A,
+      f.B,
+      f.train_base_rate,
+      fe.value,
+      fb.value,
+      fs_.value,
+      fa.auc,
+    ]);
   }
-  writeCsv(put('calibration_summary.csv'), ['symbol', 'fold', 'fold_start_ms', 'status', 'platt_train_samples', 'platt_test_samples', 'A', 'B', 'train_base_rate', 'ece', 'brier', 'brier_skill', 'auc'], calRows);
+  writeCsv(
+    put('calibration_summary.csv'),
+    [
+      'symbol',
+      'fold',
+      'fold_start_ms',
+      'status',
+      'platt_train_samples',
+      'platt_test_samples',
+      'A',
+      'B',
+      'train_base_rate',
+      'ece',
+      'brier',
+      'brier_skill',
+      'auc',
+    ],
+    calRows,
+  );
   writeCsv(put('reliability.csv'), ['symbol', 'bin', 'lo', 'hi', 'count', 'mean_p', 'mean_y'], reliability);
 
   // slices overview: per symbol and ALL
   const sliceRows: (string | number | null)[][] = [];
-  const groups: { name: string; tracks: SymbolTrack[] }[] = [...tracks.map((t) => ({ name: t.symbol, tracks: [t] })), { name: 'ALL', tracks }];
+  const groups: { name: string; tracks: SymbolTrack[] }[] = [
+    ...tracks.map((t) => ({ name: t.symbol, tracks: [t] })),
+    { name: 'ALL', tracks },
+  ];
   for (const g of groups) {
     const cat = concatTracks(g.tracks, refs);
     const dims: SliceDim[] = [
@@ -256,33 +426,93 @@ export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEn
       { name: 'vol_tertile', codes: cat.vol_tertile, names: VOL_TERTILE_NAMES },
       { name: 'scenario_2x2', codes: cat.scenario, names: SCENARIO_NAMES },
     ];
-    const rows = evaluateSlices({ score: cat.score, y: cat.y, prob: cat.prob }, dims, { sample_ms: sampleMs, ece_bins: cfg.calibration.ece_bins, auc: aopt });
+    const rows = evaluateSlices({ score: cat.score, y: cat.y, prob: cat.prob }, dims, {
+      sample_ms: sampleMs,
+      ece_bins: cfg.calibration.ece_bins,
+      auc: aopt,
+    });
     for (const r of rows) {
       const dimCodes = r.dim === 'all' ? null : dims.find((d) => d.name === r.dim)!.codes;
       const sk = brierSkillVsRef(cat.prob, cat.y, cat.ref, (i) => dimCodes === null || dimCodes[i] === r.code);
-      sliceRows.push([g.name, r.dim, r.value, r.rows, r.labeled, r.n_pos, r.n_neg, r.effective_hours, r.auc.auc, r.auc.ci_low, r.auc.ci_high, r.ece.value, r.brier.value, sk.value, r.topk.value, r.auc.reason ?? null]);
+      sliceRows.push([
+        g.name,
+        r.dim,
+        r.value,
+        r.rows,
+        r.labeled,
+        r.n_pos,
+        r.n_neg,
+        r.effective_hours,
+        r.auc.auc,
+        r.auc.ci_low,
+        r.auc.ci_high,
+        r.ece.value,
+        r.brier.value,
+        sk.value,
+        r.topk.value,
+        r.auc.reason ?? null,
+      ]);
     }
   }
-  writeCsv(put('slices_overview.csv'), ['symbol', 'dimension', 'value', 'rows', 'labeled', 'n_pos', 'n_neg', 'effective_hours', 'auc', 'auc_ci_low', 'auc_ci_high', 'ece', 'brier', 'brier_skill', 'topk_hit_rate_5p', 'reason'], sliceRows);
+  writeCsv(
+    put('slices_overview.csv'),
+    [
+      'symbol',
+      'dimension',
+      'value',
+      'rows',
+      'labeled',
+      'n_pos',
+      'n_neg',
+      'effective_hours',
+      'auc',
+      'auc_ci_low',
+      'auc_ci_high',
+      'ece',
+      'brier',
+      'brier_skill',
+      'topk_hit_rate_5p',
+      'reason',
+    ],
+    sliceRows,
+  );
 
   const incidents = result.incidents.map((i) => ({ ...i, rolled_back: undefined }));
   writeFileAtomic(
     put('incidents.json'),
-    JSON.stringify({ incidents, fingerprints: result.fingerprints.map((f) => ({ ...f, from_ms: Number.isFinite(f.from_ms) ? f.from_ms : null })) }, null, 2) + '\n',
+    `${JSON.stringify(
+      {
+        incidents,
+        fingerprints: result.fingerprints.map((f) => ({
+          ...f,
+          from_ms: Number.isFinite(f.from_ms) ? f.from_ms : null,
+        })),
+      },
+      null,
+      2,
+    )}\n`,
   );
   // pooled weight search -> overlay that `--config` accepts
   const pooled = (['Active', 'Quiet'] as const).map((s) => searchWeights(tracks, s, wopts));
-  const usable = pooled.filter((w) => w.w_ofi !== null && w.w_cvd !== null).map((w) => ({ slice: w.slice, w_ofi: w.w_ofi!, w_cvd: w.w_cvd! }));
+  const usable = pooled
+    .filter((w) => w.w_ofi !== null && w.w_cvd !== null)
+    .map((w) => ({ slice: w.slice, w_ofi: w.w_ofi!, w_cvd: w.w_cvd! }));
   const overlayFile = put('slice_weights.yaml');
   if (usable.length > 0) {
     const base = path.relative(reportDir, path.resolve(req.configPath));
-    writeWeightOverlay(overlayFile, base, usable, { source: `canary run ${req.runTag}: walk-forward weight search pooled over ${tracks.map((t) => t.symbol).join(',')}` });
+    writeWeightOverlay(overlayFile, base, usable, {
+      source: `canary run ${req.runTag}: walk-forward weight search pooled over ${tracks.map((t) => t.symbol).join(',')}`,
+    });
   } else {
     files.pop();
   }
   writeFileAtomic(
     put('verdicts.json'),
-    JSON.stringify({ run_tag: req.runTag, config_fingerprint: req.config.fingerprint, pooled_weights: pooled, symbols: verdicts }, null, 2) + '\n',
+    `${JSON.stringify(
+      { run_tag: req.runTag, config_fingerprint: req.config.fingerprint, pooled_weights: pooled, symbols: verdicts },
+      null,
+      2,
+    )}\n`,
   );
   await writeEvalSamples(put('eval_samples.parquet'), tracks, cfg.labels.horizons_s[0]);
   const rendered = renderRampReport(reportDir);
@@ -291,10 +521,15 @@ export async function writeCanaryReport(a: { rep: ReplayResult; engine: CanaryEn
   // run_tag.txt gains the canary's view; the manifest lists the report files with sha256
   const m = JSON.parse(fs.readFileSync(path.join(rep.runDir, REPLAY_MANIFEST), 'utf8'));
   const finalTol = tracks.map((t) => `${t.symbol}:${t.mergeTol}`).join(',');
-  fs.writeFileSync(path.join(rep.runDir, 'run_tag.txt'), runTagText(rep.manifest, req.config) + `canary_merge_tol_ms=${finalTol}\ncanary_incidents=${result.incidents.length}\n`);
+  fs.writeFileSync(
+    path.join(rep.runDir, 'run_tag.txt'),
+    runTagText(rep.manifest, req.config) +
+      `canary_merge_tol_ms=${finalTol}\ncanary_incidents=${result.incidents.length}\n`,
+  );
   m.canary = { report_dir: REPORT_DIR, files: [] as { path: string; sha256: string }[] };
-  for (const f of [...files].sort()) m.canary.files.push({ path: `${REPORT_DIR}/${f}`, sha256: await sha256File(path.join(reportDir, f)) });
-  fs.writeFileSync(path.join(rep.runDir, REPLAY_MANIFEST), JSON.stringify(m, null, 2) + '\n');
+  for (const f of [...files].sort())
+    m.canary.files.push({ path: `${REPORT_DIR}/${f}`, sha256: await sha256File(path.join(reportDir, f)) });
+  fs.writeFileSync(path.join(rep.runDir, REPLAY_MANIFEST), `${JSON.stringify(m, null, 2)}\n`);
   return { replay: rep, result, reportDir, verdicts, files };
 }
 
@@ -318,7 +553,8 @@ function check(
   op: '>=' | '<=',
   reason?: string,
 ): CheckResult {
-  if (value === null || !Number.isFinite(value)) return { name, label, value: null, ci: null, n, threshold, op, status: 'insufficient', detail: reason };
+  if (value === null || !Number.isFinite(value))
+    return { name, label, value: null, ci: null, n, threshold, op, status: 'insufficient', detail: reason };
   const pass = op === '>=' ? value >= threshold : value <= threshold;
   return { name, label, value, ci, n, threshold, op, status: pass ? 'pass' : 'fail' };
 }
@@ -414,4 +650,3 @@ async function writeEvalSamples(file: string, tracks: readonly SymbolTrack[], ho
   ];
   await writeParquet(file, cols, n);
 }
-

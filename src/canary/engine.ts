@@ -142,7 +142,12 @@ export class SymbolTrack {
   readonly open = new Map<GateName, Incident>();
   readonly stable: StableConfig[];
   fingerprint: string;
-  constructor(readonly symbol: string, horizonMs: number, mergeTol: number, stable: StableConfig[]) {
+  constructor(
+    readonly symbol: string,
+    horizonMs: number,
+    mergeTol: number,
+    stable: StableConfig[],
+  ) {
     this.labels = new LabelResolver({ horizon_ms: horizonMs, merge_tol_ms: mergeTol }, (i, y, at) => {
       if (y === 0 || y === 1) {
         this.y.data[i] = y;
@@ -151,14 +156,15 @@ export class SymbolTrack {
     });
     this.stable = stable.slice();
     this.fingerprint = stable[stable.length - 1].fingerprint;
-  }  /** The forward as-of tolerance in force (the merge gate widens it at run time). */
+  }
+
+  /** The forward as-of tolerance in force (the merge gate widens it at run time). */
   get mergeTol(): number {
     return this.labels.mergeTolMs;
   }
   set mergeTol(v: number) {
     this.labels.mergeTolMs = v;
   }
-
 }
 
 export interface CanaryResult {
@@ -261,7 +267,6 @@ export class CanaryEngine implements PipelineObserver {
     this.tracks.get(symbol)?.labels.onQuote(ts, mid);
   }
 
-
   /** Fold at Tf: fit Platt on samples with t in [Tf - train, Tf) and labels resolved by Tf. */
   private startFold(tr: SymbolTrack, Tf: number): void {
     // close the books on the fold that ends here
@@ -313,7 +318,7 @@ export class CanaryEngine implements PipelineObserver {
 
   private recordFoldTestCount(tr: SymbolTrack): void {
     const f = this.lastFold(tr.symbol);
-    if (!f || f.status !== 'ok') return;
+    if (f?.status !== 'ok') return;
     const t = tr.t.view();
     const lo = lowerBound(t, f.fold_start_ms);
     const hi = lowerBound(t, f.fold_start_ms + this.testMs);
@@ -345,13 +350,25 @@ export class CanaryEngine implements PipelineObserver {
     const idx: number[] = [];
     for (let i = lo; i < hi; i++) if (tr.regime.data[i] === want) idx.push(i);
     const pick = (g: GrowableF64) => Float64Array.from(idx, (i) => g.data[i]);
-    return { t: pick(tr.t), score: pick(tr.score), y: pick(tr.y), resolved_at: pick(tr.resolved_at), prob: pick(tr.prob), merge_time_diff_ms: pick(tr.merge) };
+    return {
+      t: pick(tr.t),
+      score: pick(tr.score),
+      y: pick(tr.y),
+      resolved_at: pick(tr.resolved_at),
+      prob: pick(tr.prob),
+      merge_time_diff_ms: pick(tr.merge),
+    };
   }
 
   private decide(tr: SymbolTrack, T: number): void {
     const cc = this.c.canary;
     const winMs = cc.auc_window_sec * 1000;
-    const opts = { window_ms: winMs, merge_window_ms: cc.merge_window_sec * 1000, ece_bins: this.c.calibration.ece_bins, variance_inflation: this.vif };
+    const opts = {
+      window_ms: winMs,
+      merge_window_ms: cc.merge_window_sec * 1000,
+      ece_bins: this.c.calibration.ece_bins,
+      variance_inflation: this.vif,
+    };
     const decisions = new Map<SliceName, Decision>();
     for (const s of EVAL_SLICES) decisions.set(s, evaluateAt(T, this.window(tr, T, s, winMs), opts));
     const all = decisions.get('all')!;
@@ -383,12 +400,22 @@ export class CanaryEngine implements PipelineObserver {
     };
 
     // --- AUC gate: P1, downweight then pause the Active slice; close restores
-    this.gate(tr, T, 'fusion_auc_active', 'Active', 'P1', aucKnown ? failed.includes('fusion_auc_active') : null, metrics, () => {
-      tr.activeMultiplier = 0.5;
-      return 'downweight_slice';
-    }, () => {
-      tr.activeMultiplier = 1;
-    });
+    this.gate(
+      tr,
+      T,
+      'fusion_auc_active',
+      'Active',
+      'P1',
+      aucKnown ? failed.includes('fusion_auc_active') : null,
+      metrics,
+      () => {
+        tr.activeMultiplier = 0.5;
+        return 'downweight_slice';
+      },
+      () => {
+        tr.activeMultiplier = 1;
+      },
+    );
     const auc = tr.open.get('fusion_auc_active');
     if (auc && tr.activeMultiplier === 0.5 && T - auc.opened_at_ms >= winMs) {
       tr.activeMultiplier = 0;
@@ -398,23 +425,44 @@ export class CanaryEngine implements PipelineObserver {
     // --- calibration gates: P2, pause calibration; close resumes
     for (const g of ['ece', 'platt_test_samples'] as const) {
       const evaluated = tr.calibrationGateLive ? failed.includes(g) : null;
-      this.gate(tr, T, g, 'all', 'P2', evaluated, metrics, () => {
-        tr.calibrationPaused = true;
-        return 'pause_calibration';
-      }, () => {
-        if (!tr.open.has('ece') && !tr.open.has('platt_test_samples')) tr.calibrationPaused = false;
-      });
+      this.gate(
+        tr,
+        T,
+        g,
+        'all',
+        'P2',
+        evaluated,
+        metrics,
+        () => {
+          tr.calibrationPaused = true;
+          return 'pause_calibration';
+        },
+        () => {
+          if (!tr.open.has('ece') && !tr.open.has('platt_test_samples')) tr.calibrationPaused = false;
+        },
+      );
     }
-    if (tr.calibrationGateLive && !tr.open.has('ece') && !tr.open.has('platt_test_samples') && tr.fitted) tr.calibrationPaused = false;
+    if (tr.calibrationGateLive && !tr.open.has('ece') && !tr.open.has('platt_test_samples') && tr.fitted)
+      tr.calibrationPaused = false;
     // --- merge gate: P2, widen merge_tol_ms by a step (bounded); close restores the configured value
     const [lo, hi] = cc.merge_tol_bounds_ms;
-    this.gate(tr, T, 'merge_p99', 'all', 'P2', Number.isFinite(p99) ? failed.includes('merge_p99') : null, metrics, () => {
-      const before = tr.mergeTol;
-      tr.mergeTol = Math.min(hi, Math.max(lo, before + cc.merge_tol_step_ms));
-      return `merge_tol_ms ${before}->${tr.mergeTol}`;
-    }, () => {
-      tr.mergeTol = Math.min(hi, Math.max(lo, this.c.labels.merge_tol_ms));
-    });
+    this.gate(
+      tr,
+      T,
+      'merge_p99',
+      'all',
+      'P2',
+      Number.isFinite(p99) ? failed.includes('merge_p99') : null,
+      metrics,
+      () => {
+        const before = tr.mergeTol;
+        tr.mergeTol = Math.min(hi, Math.max(lo, before + cc.merge_tol_step_ms));
+        return `merge_tol_ms ${before}->${tr.mergeTol}`;
+      },
+      () => {
+        tr.mergeTol = Math.min(hi, Math.max(lo, this.c.labels.merge_tol_ms));
+      },
+    );
     // --- P1 open too long: roll back to the previous stable fingerprint (once per incident)
     for (const inc of tr.open.values()) {
       if (inc.severity !== 'P1' || inc.rolled_back || T - inc.opened_at_ms < cc.p1_rollback_min * 60_000) continue;
@@ -428,7 +476,12 @@ export class CanaryEngine implements PipelineObserver {
         tr.fingerprint = prev.fingerprint;
         tr.stable.pop();
         action = 'rollback';
-        this.fingerprints.push({ symbol: tr.symbol, fingerprint: prev.fingerprint, from_ms: T, reason: `rollback: ${inc.id} open ${cc.p1_rollback_min} min` });
+        this.fingerprints.push({
+          symbol: tr.symbol,
+          fingerprint: prev.fingerprint,
+          from_ms: T,
+          reason: `rollback: ${inc.id} open ${cc.p1_rollback_min} min`,
+        });
       } else {
         action = 'rollback unavailable: no previous stable fingerprint';
       }
@@ -463,7 +516,8 @@ export class CanaryEngine implements PipelineObserver {
         multiplier: s === 'Quiet' ? 1 : s === 'Active' ? tr.activeMultiplier : 1,
         merge_tol_ms: tr.mergeTol,
         fingerprint: tr.fingerprint,
-        gates_failed: s === 'all' ? failed : s === 'Active' && failed.includes('fusion_auc_active') ? ['fusion_auc_active'] : [],
+        gates_failed:
+          s === 'all' ? failed : s === 'Active' && failed.includes('fusion_auc_active') ? ['fusion_auc_active'] : [],
       });
     }
     // merge match rate over the merge window under the tolerance in force
@@ -557,10 +611,23 @@ export class CanaryEngine implements PipelineObserver {
       this.recordFoldTestCount(tr);
     }
     // stable order: by symbol, then time
-    this.timeseries.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.ts_ms - b.ts_ms || EVAL_SLICES.indexOf(a.slice) - EVAL_SLICES.indexOf(b.slice)));
+    this.timeseries.sort((a, b) =>
+      a.symbol < b.symbol
+        ? -1
+        : a.symbol > b.symbol
+          ? 1
+          : a.ts_ms - b.ts_ms || EVAL_SLICES.indexOf(a.slice) - EVAL_SLICES.indexOf(b.slice),
+    );
     this.merge.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.ts_ms - b.ts_ms));
     this.folds.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.fold - b.fold));
-    return { tracks: this.tracks, timeseries: this.timeseries, merge: this.merge, incidents: this.incidents, folds: this.folds, fingerprints: this.fingerprints };
+    return {
+      tracks: this.tracks,
+      timeseries: this.timeseries,
+      merge: this.merge,
+      incidents: this.incidents,
+      folds: this.folds,
+      fingerprints: this.fingerprints,
+    };
   }
 }
 

@@ -30,7 +30,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync(argv as string[]);
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return 0;
       return 2;
     }
     throw e;

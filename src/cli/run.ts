@@ -38,5 +38,5 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
 
 /** Print to stdout (one place, so tests can capture). */
 export function out(line: string): void {
-  process.stdout.write(line + '\n');
+  process.stdout.write(`${line}\n`);
 }

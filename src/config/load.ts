@@ -60,10 +60,14 @@ function readYaml(file: string, chain: readonly string[]): { raw: Obj; files: st
     throw new UsageError(`${file}: not valid YAML: ${msg}`);
   }
   if (doc === null || doc === undefined) doc = {};
-  if (!isObj(doc)) throw new UsageError(`${file}: expected a mapping of keys at the top level, got ${Array.isArray(doc) ? 'a list' : typeof doc}`);
+  if (!isObj(doc))
+    throw new UsageError(
+      `${file}: expected a mapping of keys at the top level, got ${Array.isArray(doc) ? 'a list' : typeof doc}`,
+    );
   const { extends: ext, ...rest } = doc;
   if (ext === undefined) return { raw: rest, files: [abs] };
-  if (typeof ext !== 'string' || ext.length === 0) throw new UsageError(`${file}: extends: expected a relative path to a base config, got ${JSON.stringify(ext)}`);
+  if (typeof ext !== 'string' || ext.length === 0)
+    throw new UsageError(`${file}: extends: expected a relative path to a base config, got ${JSON.stringify(ext)}`);
   const base = readYaml(path.resolve(path.dirname(abs), ext), [...chain, abs]);
   return { raw: deepMerge(base.raw, rest) as Obj, files: [...base.files, abs] };
 }
@@ -89,25 +93,42 @@ function getPath(obj: unknown, keys: readonly PropertyKey[]): unknown {
 
 function parseEnvValue(name: string, raw: string, keys: readonly string[]): unknown {
   const key = keys.join('.');
-  if (key === 'symbols') return raw.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s.length > 0);
+  if (key === 'symbols')
+    return raw
+      .split(',')
+      .map((s) => s.trim().toUpperCase())
+      .filter((s) => s.length > 0);
   const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`environment ${name}='${raw}' (overrides ${key}): expected a number`);
+  if (raw.trim() === '' || !Number.isFinite(v))
+    throw new UsageError(`environment ${name}='${raw}' (overrides ${key}): expected a number`);
   return v;
 }
 
 /** Load + validate. `env` defaults to process.env; pass {} to ignore the environment. */
-export function loadConfig(file: string = DEFAULT_CONFIG_PATH, env: Readonly<Record<string, string | undefined>> = process.env): LoadedConfig {
+export function loadConfig(
+  file: string = DEFAULT_CONFIG_PATH,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): LoadedConfig {
   const { raw, files } = readYaml(file, []);
   return finish(raw, files, file, env);
 }
 
 /** Validate an in-memory config object (tests, notebooks). */
-export function configFromObject(raw: unknown, env: Readonly<Record<string, string | undefined>> = {}, label = '(config object)'): LoadedConfig {
+export function configFromObject(
+  raw: unknown,
+  env: Readonly<Record<string, string | undefined>> = {},
+  label = '(config object)',
+): LoadedConfig {
   if (!isObj(raw)) throw new UsageError(`${label}: expected a mapping of keys`);
   return finish(structuredClone(raw), [], label, env);
 }
 
-function finish(raw: Obj, files: string[], label: string, env: Readonly<Record<string, string | undefined>>): LoadedConfig {
+function finish(
+  raw: Obj,
+  files: string[],
+  label: string,
+  env: Readonly<Record<string, string | undefined>>,
+): LoadedConfig {
   const envApplied: Record<string, string> = {};
   const fromEnv = new Map<string, string>();
   for (const [name, keys] of Object.entries(ENV_OVERRIDES)) {
@@ -133,11 +154,15 @@ function finish(raw: Obj, files: string[], label: string, env: Readonly<Record<s
     }
     const value = getPath(raw, issue.path);
     const shown = value === undefined ? '(not set: default used)' : `= ${JSON.stringify(value)}`;
-    throw new UsageError(`${where}: ${key} ${shown} is not allowed: ${describeIssue(issue as unknown as { code: string; message: string } & Record<string, unknown>)}`);
+    throw new UsageError(
+      `${where}: ${key} ${shown} is not allowed: ${describeIssue(issue as unknown as { code: string; message: string } & Record<string, unknown>)}`,
+    );
   }
   const config = parsed.data;
   if (config.canary.merge_tol_bounds_ms[0] > config.canary.merge_tol_bounds_ms[1]) {
-    throw new UsageError(`${label}: canary.merge_tol_bounds_ms = ${JSON.stringify(config.canary.merge_tol_bounds_ms)} is not allowed: expected [low, high] with low <= high`);
+    throw new UsageError(
+      `${label}: canary.merge_tol_bounds_ms = ${JSON.stringify(config.canary.merge_tol_bounds_ms)} is not allowed: expected [low, high] with low <= high`,
+    );
   }
   const full = sha256(canonicalJson(config));
   return { config, fingerprint: full.slice(0, 16), fingerprintFull: full, files, envApplied };

@@ -24,7 +24,13 @@ function isZone(tz: string): boolean {
 export const ConfigSchema = z.strictObject({
   version: z.string().min(1).max(64).default('v2.0-prod'),
   symbols: z.array(SYMBOL).min(1).default(['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'XRPUSDT', 'ADAUSDT', 'SOLUSDT']),
-  run: z.strictObject({ hours: num(0.001, 24 * 366).nullable().default(null) }).prefault({}),
+  run: z
+    .strictObject({
+      hours: num(0.001, 24 * 366)
+        .nullable()
+        .default(null),
+    })
+    .prefault({}),
   sequencer: z
     .strictObject({
       watermark_ms: int(0, 60_000).default(500),
@@ -78,7 +84,9 @@ export const ConfigSchema = z.strictObject({
       window_ms: int(100, 86_400_000).default(60_000),
       weights: WEIGHTS.default({ ofi: 0.6, cvd: 0.4 }),
       gate: num(0, 100).default(0),
-      slice_overrides: z.record(z.string().regex(/^[A-Za-z_]+$/, 'a slice value such as Active or NY'), WEIGHTS).default({ Active: { ofi: 0.7, cvd: 0.3 } }),
+      slice_overrides: z
+        .record(z.string().regex(/^[A-Za-z_]+$/, 'a slice value such as Active or NY'), WEIGHTS)
+        .default({ Active: { ofi: 0.7, cvd: 0.3 } }),
       slice_precedence: z
         .array(z.enum(['scenario_2x2', 'regime', 'vol_bucket', 'session']))
         .default(['scenario_2x2', 'regime', 'vol_bucket', 'session']),
@@ -97,7 +105,10 @@ export const ConfigSchema = z.strictObject({
         })
         .prefault({}),
     })
-    .refine((f) => f.window_ms % f.sample_ms === 0, { message: 'window_ms must be a multiple of sample_ms', path: ['window_ms'] })
+    .refine((f) => f.window_ms % f.sample_ms === 0, {
+      message: 'window_ms must be a multiple of sample_ms',
+      path: ['window_ms'],
+    })
     .prefault({}),
   slices: z
     .strictObject({
@@ -134,7 +145,9 @@ export const ConfigSchema = z.strictObject({
           gap_sec: num(0.1, 86_400).default(30),
         })
         .prefault({}),
-      fee_tier: z.strictObject({ default: FEE_TIER.default('TM'), per_symbol: z.record(SYMBOL, FEE_TIER).default({}) }).prefault({}),
+      fee_tier: z
+        .strictObject({ default: FEE_TIER.default('TM'), per_symbol: z.record(SYMBOL, FEE_TIER).default({}) })
+        .prefault({}),
     })
     .prefault({}),
   events: z
@@ -183,9 +196,11 @@ export const ConfigSchema = z.strictObject({
       latency_p50_max_ms: num(0, 600_000).default(60),
     })
     .prefault({}),
-  fee_tiers: z
-    .record(FEE_TIER, z.strictObject({ maker_bps: num(-100, 1000), taker_bps: num(-100, 1000) }))
-    .default({ TL: { maker_bps: 0, taker_bps: 2 }, TM: { maker_bps: 1, taker_bps: 4 }, TH: { maker_bps: 2, taker_bps: 7.5 } }),
+  fee_tiers: z.record(FEE_TIER, z.strictObject({ maker_bps: num(-100, 1000), taker_bps: num(-100, 1000) })).default({
+    TL: { maker_bps: 0, taker_bps: 2 },
+    TM: { maker_bps: 1, taker_bps: 4 },
+    TH: { maker_bps: 2, taker_bps: 7.5 },
+  }),
 });
 
 export type FlowlabConfig = z.output<typeof ConfigSchema>;

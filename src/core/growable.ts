@@ -19,7 +19,10 @@ export abstract class Growable<T extends Float64Array | Int32Array | Int8Array |
   protected buf: T;
   length = 0;
 
-  constructor(private readonly ctor: TypedCtor<T>, initialCapacity: number) {
+  constructor(
+    private readonly ctor: TypedCtor<T>,
+    initialCapacity: number,
+  ) {
     this.buf = new ctor(Math.max(4, initialCapacity | 0));
   }
 

@@ -15,7 +15,10 @@ export function validateSymbol(raw: string, where = 'symbol'): string {
 }
 
 export function parseSymbolList(raw: string, where = '--symbols'): string[] {
-  const parts = raw.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const parts = raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
   if (parts.length === 0) throw new UsageError(`${where}: '${raw}' names no symbol (expected e.g. BTCUSDT,ETHUSDT)`);
   const out = parts.map((p) => validateSymbol(p, where));
   return [...new Set(out)];
@@ -23,7 +26,9 @@ export function parseSymbolList(raw: string, where = '--symbols'): string[] {
 
 export function validateTag(raw: string, where = '--run-tag'): string {
   if (!TAG_RE.test(raw) || raw.includes('..')) {
-    throw new UsageError(`${where}: '${raw}' is not a valid tag (expected 1-64 of A-Z a-z 0-9 . _ -, not starting with '.')`);
+    throw new UsageError(
+      `${where}: '${raw}' is not a valid tag (expected 1-64 of A-Z a-z 0-9 . _ -, not starting with '.')`,
+    );
   }
   return raw;
 }
@@ -35,7 +40,8 @@ export function validateTag(raw: string, where = '--run-tag'): string {
  */
 export function validatePath(raw: string, where = 'path'): string {
   if (raw.length === 0) throw new UsageError(`${where}: empty path`);
-  if (/[\0'"\n\r]/.test(raw)) throw new UsageError(`${where}: '${raw}' contains a forbidden character (quote, newline or NUL)`);
+  if (/[\0'"\n\r]/.test(raw))
+    throw new UsageError(`${where}: '${raw}' contains a forbidden character (quote, newline or NUL)`);
   return path.resolve(raw);
 }
 
@@ -56,15 +62,27 @@ export function parseTime(raw: string, where: string): number {
   const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(iso);
   const ms = Date.parse(hasZone ? iso : `${iso}Z`);
   if (!Number.isFinite(ms)) {
-    throw new UsageError(`${where}: '${raw}' is not a time (expected epoch ms or ISO date such as 2024-08-09T00:00:00Z)`);
+    throw new UsageError(
+      `${where}: '${raw}' is not a time (expected epoch ms or ISO date such as 2024-08-09T00:00:00Z)`,
+    );
   }
   return ms;
 }
 
-export function parsePositiveNumber(raw: string, where: string, opts: { integer?: boolean; min?: number; max?: number } = {}): number {
+export function parsePositiveNumber(
+  raw: string,
+  where: string,
+  opts: { integer?: boolean; min?: number; max?: number } = {},
+): number {
   const v = Number(raw);
   const min = opts.min ?? 0;
-  if (raw.trim() === '' || !Number.isFinite(v) || (opts.integer && !Number.isInteger(v)) || v < min || (opts.max !== undefined && v > opts.max)) {
+  if (
+    raw.trim() === '' ||
+    !Number.isFinite(v) ||
+    (opts.integer && !Number.isInteger(v)) ||
+    v < min ||
+    (opts.max !== undefined && v > opts.max)
+  ) {
     const range = `${opts.integer ? 'an integer' : 'a number'} >= ${min}${opts.max !== undefined ? ` and <= ${opts.max}` : ''}`;
     throw new UsageError(`${where}: '${raw}' is not valid (expected ${range})`);
   }

@@ -15,7 +15,11 @@ type Msg =
   | { type: 'end' }
   | ErrorMessage;
 
-export async function* arrivalBlocksAhead(root: string, opts: ReadOptions = {}, ahead = 2): AsyncGenerator<ArrivalBlock> {
+export async function* arrivalBlocksAhead(
+  root: string,
+  opts: ReadOptions = {},
+  ahead = 2,
+): AsyncGenerator<ArrivalBlock> {
   const worker = startWorker(new URL('./arrival-worker.ts', import.meta.url), { root, opts, ahead });
   const queue: Msg[] = [];
   let failure: Error | null = null;

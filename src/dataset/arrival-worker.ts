@@ -42,7 +42,10 @@ async function run(): Promise<void> {
       if (!sent.has(id)) fresh.push([id, b.batches[k]]);
     }
     sent = current;
-    port.postMessage({ type: 'block', n: b.n, src: b.src, row: b.row, batchIds: b.batchIds, fresh }, [b.src.buffer, b.row.buffer]);
+    port.postMessage({ type: 'block', n: b.n, src: b.src, row: b.row, batchIds: b.batchIds, fresh }, [
+      b.src.buffer,
+      b.row.buffer,
+    ]);
   }
   port.postMessage({ type: 'end' });
 }

@@ -44,7 +44,9 @@ export interface DatasetManifest extends DatasetSummary {
 }
 
 const PartSchema = z.object({
-  path: z.string().regex(/^date=\d{4}-\d{2}-\d{2}\/symbol=[A-Z0-9_]+\/kind=(trades|quotes|depth)\/part-\d+-\d+\.parquet$/),
+  path: z
+    .string()
+    .regex(/^date=\d{4}-\d{2}-\d{2}\/symbol=[A-Z0-9_]+\/kind=(trades|quotes|depth)\/part-\d+-\d+\.parquet$/),
   symbol: z.string(),
   kind: z.enum(['trades', 'quotes', 'depth']),
   date: z.string(),
@@ -65,7 +67,10 @@ const ManifestSchema = z.object({
   source: z.record(z.string(), z.unknown()),
   stats: z.record(z.string(), z.unknown()),
   symbols: z.array(z.string()),
-  time_range: z.object({ recv_ts_ms: z.tuple([z.number(), z.number()]).nullable(), ts_ms: z.tuple([z.number(), z.number()]).nullable() }),
+  time_range: z.object({
+    recv_ts_ms: z.tuple([z.number(), z.number()]).nullable(),
+    ts_ms: z.tuple([z.number(), z.number()]).nullable(),
+  }),
   rows: z.record(z.string(), z.record(z.string(), z.number())),
   files: z.array(PartSchema),
 });

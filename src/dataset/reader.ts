@@ -66,7 +66,9 @@ export class Dataset {
     const symbols = opts.symbols ?? m.symbols;
     for (const s of symbols) {
       if (!m.symbols.includes(s)) {
-        throw new FlowlabError(`symbol '${s}' is not in dataset '${this.root}' (it has: ${m.symbols.join(', ') || 'none'})`);
+        throw new FlowlabError(
+          `symbol '${s}' is not in dataset '${this.root}' (it has: ${m.symbols.join(', ') || 'none'})`,
+        );
       }
     }
     const from = opts.fromMs ?? -Infinity;
@@ -74,7 +76,8 @@ export class Dataset {
     if (!(from < to)) throw new FlowlabError(`empty time range: from ${fmt(from)} is not before to ${fmt(to)}`);
     const kinds = opts.kinds ?? KINDS;
     const files = m.files.filter(
-      (f) => symbols.includes(f.symbol) && kinds.includes(f.kind) && f.last_recv_ts_ms >= from && f.first_recv_ts_ms < to,
+      (f) =>
+        symbols.includes(f.symbol) && kinds.includes(f.kind) && f.last_recv_ts_ms >= from && f.first_recv_ts_ms < to,
     );
     if (files.length === 0) {
       const tr = m.time_range.recv_ts_ms;
@@ -87,7 +90,9 @@ export class Dataset {
 
   /** One (symbol, kind) stream in arrival order. */
   async *stream(symbol: string, kind: Kind, opts: ReadOptions = {}): AsyncGenerator<TickBatch> {
-    const files = this.select({ ...opts, symbols: [symbol], kinds: [kind] }).sort((a, b) => a.first_recv_seq - b.first_recv_seq);
+    const files = this.select({ ...opts, symbols: [symbol], kinds: [kind] }).sort(
+      (a, b) => a.first_recv_seq - b.first_recv_seq,
+    );
     const batchRows = opts.batchRows ?? 65536;
     let builder = new BatchBuilder(kind, symbol, batchRows, this.manifest.depth_levels);
     for (const f of files) {
@@ -98,7 +103,8 @@ export class Dataset {
         if (h !== f.sha256) throw new FlowlabError(`part file '${file}' changed: sha256 ${h} != manifest ${f.sha256}`);
       }
       const where: string[] = [];
-      if (opts.fromMs !== undefined && Number.isFinite(opts.fromMs)) where.push(`recv_ts_ms >= ${Math.trunc(opts.fromMs)}`);
+      if (opts.fromMs !== undefined && Number.isFinite(opts.fromMs))
+        where.push(`recv_ts_ms >= ${Math.trunc(opts.fromMs)}`);
       if (opts.toMs !== undefined && Number.isFinite(opts.toMs)) where.push(`recv_ts_ms < ${Math.trunc(opts.toMs)}`);
       const sql =
         `SELECT ${SELECT[kind]} FROM read_parquet(${sqlString(file)})` +
@@ -196,7 +202,8 @@ export class Dataset {
 export async function* arrivalBlocks(ds: Dataset, opts: ReadOptions = {}): AsyncGenerator<ArrivalBlock> {
   const files = ds.select(opts);
   const pairs = [...new Set(files.map((f) => `${f.symbol}\u0000${f.kind}`))].sort();
-  if (pairs.length > 255) throw new FlowlabError(`too many streams in one replay (${pairs.length}); select fewer symbols`);
+  if (pairs.length > 255)
+    throw new FlowlabError(`too many streams in one replay (${pairs.length}); select fewer symbols`);
   const its: AsyncGenerator<TickBatch>[] = [];
   const cur: (TickBatch | null)[] = [];
   const ids: number[] = [];
@@ -306,11 +313,23 @@ const SELECT: Readonly<Record<Kind, string>> = {
     'recv_ts_ms::DOUBLE, recv_seq::DOUBLE, ts_ms::DOUBLE, event_ts_ms::DOUBLE, agg_trade_id::DOUBLE, price, qty, ' +
     '(CASE WHEN is_buyer_maker IS NULL THEN -1 WHEN is_buyer_maker THEN 1 ELSE 0 END)::TINYINT, first_trade_id::DOUBLE, last_trade_id::DOUBLE',
   quotes: 'recv_ts_ms::DOUBLE, recv_seq::DOUBLE, ts_ms::DOUBLE, update_id::DOUBLE, bid_px, bid_qty, ask_px, ask_qty',
-  depth: 'recv_ts_ms::DOUBLE, recv_seq::DOUBLE, ts_ms::DOUBLE, last_update_id::DOUBLE, bid_px, bid_qty, ask_px, ask_qty',
+  depth:
+    'recv_ts_ms::DOUBLE, recv_seq::DOUBLE, ts_ms::DOUBLE, last_update_id::DOUBLE, bid_px, bid_qty, ask_px, ask_qty',
 };
 
 const F64_COLS: Readonly<Record<Kind, readonly string[]>> = {
-  trades: ['recv_ts_ms', 'recv_seq', 'ts_ms', 'event_ts_ms', 'agg_trade_id', 'price', 'qty', '', 'first_trade_id', 'last_trade_id'],
+  trades: [
+    'recv_ts_ms',
+    'recv_seq',
+    'ts_ms',
+    'event_ts_ms',
+    'agg_trade_id',
+    'price',
+    'qty',
+    '',
+    'first_trade_id',
+    'last_trade_id',
+  ],
   quotes: ['recv_ts_ms', 'recv_seq', 'ts_ms', 'update_id', 'bid_px', 'bid_qty', 'ask_px', 'ask_qty'],
   depth: ['recv_ts_ms', 'recv_seq', 'ts_ms', 'last_update_id'],
 };
@@ -333,7 +352,8 @@ class BatchBuilder {
     for (const c of F64_COLS[kind]) if (c) this.cols[c] = new Float64Array(cap);
     if (kind === 'trades') this.side = new Int8Array(cap);
     if (kind === 'depth') {
-      for (const c of ['bid_px', 'bid_qty', 'ask_px', 'ask_qty']) this.cols[c] = new Float64Array(cap * levels).fill(NaN);
+      for (const c of ['bid_px', 'bid_qty', 'ask_px', 'ask_qty'])
+        this.cols[c] = new Float64Array(cap * levels).fill(NaN);
       this.nBid = new Uint8Array(cap);
       this.nAsk = new Uint8Array(cap);
     }

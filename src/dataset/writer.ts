@@ -21,7 +21,14 @@ import type { Kind, RawSink } from '../core/types.js';
 import { FlowlabError } from '../core/errors.js';
 import { validateSymbol } from '../core/validate.js';
 import { sha256File } from '../core/hash.js';
-import { MANIFEST_FILE, SCHEMA_VERSION, type DatasetManifest, type PartFileInfo, readManifest, summarize } from './manifest.js';
+import {
+  MANIFEST_FILE,
+  SCHEMA_VERSION,
+  type DatasetManifest,
+  type PartFileInfo,
+  readManifest,
+  summarize,
+} from './manifest.js';
 
 export interface WriterOptions {
   /** Rotate part files every this many seconds of receive time (recorder: PARQUET_ROTATE_SEC = 60). */
@@ -50,7 +57,11 @@ class Buf {
   rows = 0;
   startMs = 0;
   day = -1;
-  constructor(readonly kind: Kind, readonly symbol: string, names: readonly string[]) {
+  constructor(
+    readonly kind: Kind,
+    readonly symbol: string,
+    names: readonly string[],
+  ) {
     this.cols = {};
     for (const n of names) this.cols[n] = new GrowableF64(4096);
     if (kind === 'trades') this.side = new GrowableI8(4096);
@@ -72,7 +83,17 @@ interface Sealed {
 }
 
 const F64_NAMES: Readonly<Record<Kind, readonly string[]>> = {
-  trades: ['recv_ts_ms', 'recv_seq', 'ts_ms', 'event_ts_ms', 'agg_trade_id', 'price', 'qty', 'first_trade_id', 'last_trade_id'],
+  trades: [
+    'recv_ts_ms',
+    'recv_seq',
+    'ts_ms',
+    'event_ts_ms',
+    'agg_trade_id',
+    'price',
+    'qty',
+    'first_trade_id',
+    'last_trade_id',
+  ],
   quotes: ['recv_ts_ms', 'recv_seq', 'ts_ms', 'update_id', 'bid_px', 'bid_qty', 'ask_px', 'ask_qty'],
   depth: ['recv_ts_ms', 'recv_seq', 'ts_ms', 'last_update_id', 'bid_px', 'bid_qty', 'ask_px', 'ask_qty'],
 };
@@ -187,7 +208,16 @@ export class DatasetWriter implements RawSink {
     b.rows++;
   }
 
-  quote(symbol: string, recvTsMs: number, tsMs: number, updateId: number, bidPx: number, bidQty: number, askPx: number, askQty: number): void {
+  quote(
+    symbol: string,
+    recvTsMs: number,
+    tsMs: number,
+    updateId: number,
+    bidPx: number,
+    bidQty: number,
+    askPx: number,
+    askQty: number,
+  ): void {
     const b = this.buf('quotes', symbol, recvTsMs);
     const c = b.cols;
     c.recv_ts_ms.push(recvTsMs);
@@ -336,7 +366,15 @@ export class DatasetWriter implements RawSink {
   /** Write manifest.json for the files written so far (also used for checkpoints). */
   writeManifest(): DatasetManifest {
     const files = [...this.files].sort((a, b) =>
-      a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.first_recv_seq - b.first_recv_seq,
+      a.symbol < b.symbol
+        ? -1
+        : a.symbol > b.symbol
+          ? 1
+          : a.kind < b.kind
+            ? -1
+            : a.kind > b.kind
+              ? 1
+              : a.first_recv_seq - b.first_recv_seq,
     );
     const manifest: DatasetManifest = {
       schema_version: SCHEMA_VERSION,
@@ -348,7 +386,7 @@ export class DatasetWriter implements RawSink {
     };
     const target = path.join(this.root, MANIFEST_FILE);
     const tmp = `${target}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, JSON.stringify(manifest, null, 2) + '\n');
+    fs.writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
     fs.renameSync(tmp, target);
     return manifest;
   }

@@ -157,7 +157,9 @@ function latency(measure: string, agg: KindAgg | undefined, p: DqParams, notMeas
   if (notMeasurable) return none(notMeasurable);
   if (samples === 0 || !agg?.lat_q) return none('no rows with both a receive and an exchange time in scope');
   if (samples < p.min_latency_samples) {
-    return none(`only ${samples} latency samples in scope (need >= ${p.min_latency_samples} for p99 and the skew quantile)`);
+    return none(
+      `only ${samples} latency samples in scope (need >= ${p.min_latency_samples} for p99 and the skew quantile)`,
+    );
   }
   const [s, p50, p90, p99] = agg.lat_q;
   const skew = r3(s);
@@ -174,7 +176,12 @@ function latency(measure: string, agg: KindAgg | undefined, p: DqParams, notMeas
 const SPOT_QUOTE_REASON =
   'quotes carry no exchange time (ts_ms == recv_ts_ms on every row, e.g. spot bookTicker): quote latency is not measurable';
 
-export function tradeFigures(ctx: SymbolContext, a: KindAgg | undefined, hour: number | null, p: DqParams): TradeFigures {
+export function tradeFigures(
+  ctx: SymbolContext,
+  a: KindAgg | undefined,
+  hour: number | null,
+  p: DqParams,
+): TradeFigures {
   const rows = a?.rows ?? 0;
   return {
     rows,
@@ -185,12 +192,22 @@ export function tradeFigures(ctx: SymbolContext, a: KindAgg | undefined, hour: n
         ? { missing_ids: 0, events: 0, reason: 'no trade rows in scope' }
         : { missing_ids: a?.gap_missing ?? 0, events: a?.gap_events ?? 0 },
     out_of_order: rate(a?.ooo ?? 0, rows, 'trade'),
-    latency: latency('recv_ts_ms - event_ts_ms', a, p, ctx.has.trades ? null : 'no trade rows for this symbol in the dataset'),
+    latency: latency(
+      'recv_ts_ms - event_ts_ms',
+      a,
+      p,
+      ctx.has.trades ? null : 'no trade rows for this symbol in the dataset',
+    ),
     bad_rows: badRows(a, 'trade'),
   };
 }
 
-export function quoteFigures(ctx: SymbolContext, a: KindAgg | undefined, hour: number | null, p: DqParams): QuoteFigures {
+export function quoteFigures(
+  ctx: SymbolContext,
+  a: KindAgg | undefined,
+  hour: number | null,
+  p: DqParams,
+): QuoteFigures {
   const rows = a?.rows ?? 0;
   const clock = ctx.quote_clock ?? 'exchange';
   const notMeasurable = !ctx.has.quotes
@@ -263,7 +280,9 @@ export function warnings(t: TradeFigures, q: QuoteFigures, d: DepthFigures, p: D
     skewWarning('trades', t.latency, p),
     skewWarning('quotes', q.latency, p),
     t.id_gaps.events > 0 ? `trades: ${t.id_gaps.missing_ids} missing aggTrade ids in ${t.id_gaps.events} gaps` : null,
-    t.out_of_order.count > 0 ? `trades: ${t.out_of_order.count} out-of-order ids (lower than an id received earlier)` : null,
+    t.out_of_order.count > 0
+      ? `trades: ${t.out_of_order.count} out-of-order ids (lower than an id received earlier)`
+      : null,
     q.out_of_order.count > 0 ? `quotes: ${q.out_of_order.count} non-monotonic update ids` : null,
     q.crossed.count + q.locked.count > 0 ? `quotes: ${q.crossed.count} crossed, ${q.locked.count} locked` : null,
     d.unordered.count > 0 ? `depth: ${d.unordered.count} rows with bids not descending or asks not ascending` : null,
@@ -315,7 +334,10 @@ export function overallVerdict(symbols: Readonly<Record<string, SymbolReport>>):
   if (failed.length > 0) {
     const shown = failed.slice(0, 6).map((x) => `${x.sym} ${x.c.name} ${fmtValue(x.c)} >= ${x.c.max}`);
     const more = failed.length > shown.length ? `; +${failed.length - shown.length} more` : '';
-    return { verdict: 'FAIL', reason: `${failed.length} of ${computable} computable checks fail: ${shown.join('; ')}${more}` };
+    return {
+      verdict: 'FAIL',
+      reason: `${failed.length} of ${computable} computable checks fail: ${shown.join('; ')}${more}`,
+    };
   }
   if (rows === 0) return { verdict: 'FAIL', reason: 'no data in scope' };
   if (computable === 0) return { verdict: 'FAIL', reason: `no computable check (${na} n/a): nothing was verified` };

@@ -13,7 +13,15 @@ import { sha256 } from '../core/hash.js';
 import { safeJoin } from '../core/validate.js';
 import { KINDS, type Kind } from '../core/types.js';
 import { HOUR_MS, MINUTE_MS, scanKind, type KindAgg } from './sql.js';
-import { bucketSpan, buildSymbol, overallVerdict, type BucketSpan, type MinuteSpan, type ScopeAggs, type SymbolContext } from './figures.js';
+import {
+  bucketSpan,
+  buildSymbol,
+  overallVerdict,
+  type BucketSpan,
+  type MinuteSpan,
+  type ScopeAggs,
+  type SymbolContext,
+} from './figures.js';
 import {
   DEFAULT_DQ_THRESHOLDS,
   type DqOptions,
@@ -47,7 +55,9 @@ export function resolveDqParams(opts: DqOptions = {}): DqParams {
   const th: DqThresholds = { ...DEFAULT_DQ_THRESHOLDS, ...(opts.thresholds ?? {}) };
   const inRange = (name: string, v: number, max = Infinity): void => {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) {
-      throw new UsageError(`dq.${name}: ${String(v)} is not valid (expected a number >= 0${max < Infinity ? ` and <= ${max}` : ''})`);
+      throw new UsageError(
+        `dq.${name}: ${String(v)} is not valid (expected a number >= 0${max < Infinity ? ` and <= ${max}` : ''})`,
+      );
     }
   };
   inRange('empty_bucket_max', th.empty_bucket_max, 1);
@@ -178,7 +188,9 @@ export async function runDq(datasetRoot: string, opts: DqOptions = {}): Promise<
   const symbols = [...(opts.symbols ?? m.symbols)].sort();
   for (const s of symbols) {
     if (!m.symbols.includes(s)) {
-      throw new FlowlabError(`symbol '${s}' is not in dataset '${ds.root}' (it has: ${m.symbols.join(', ') || 'none'})`);
+      throw new FlowlabError(
+        `symbol '${s}' is not in dataset '${ds.root}' (it has: ${m.symbols.join(', ') || 'none'})`,
+      );
     }
   }
   const selected = m.files.filter((f) => symbols.includes(f.symbol));
@@ -241,16 +253,27 @@ export async function runDq(datasetRoot: string, opts: DqOptions = {}): Promise<
     const syms: Record<string, SymbolReport> = {};
     for (const sym of symbols) {
       const s = scans.get(sym)!;
-      const aggs: ScopeAggs = { trades: s.trades?.hours.get(h), quotes: s.quotes?.hours.get(h), depth: s.depth?.hours.get(h) };
+      const aggs: ScopeAggs = {
+        trades: s.trades?.hours.get(h),
+        quotes: s.quotes?.hours.get(h),
+        depth: s.depth?.hours.get(h),
+      };
       syms[sym] = buildSymbol(contexts.get(sym)!, aggs, h, params);
     }
-    hours.push(scopeReport(base, { kind: 'hour', hour: hourLabel(h), from_ms: h * HOUR_MS, to_ms: (h + 1) * HOUR_MS }, syms));
+    hours.push(
+      scopeReport(base, { kind: 'hour', hour: hourLabel(h), from_ms: h * HOUR_MS, to_ms: (h + 1) * HOUR_MS }, syms),
+    );
   }
 
   const syms: Record<string, SymbolReport> = {};
   for (const sym of symbols) {
     const s = scans.get(sym)!;
-    syms[sym] = buildSymbol(contexts.get(sym)!, { trades: s.trades?.total, quotes: s.quotes?.total, depth: s.depth?.total }, null, params);
+    syms[sym] = buildSymbol(
+      contexts.get(sym)!,
+      { trades: s.trades?.total, quotes: s.quotes?.total, depth: s.depth?.total },
+      null,
+      params,
+    );
   }
   const scope: DqScope = Number.isFinite(t0)
     ? { kind: 'summary', hour: null, from_ms: t0, to_ms: t1 + 1 }

@@ -254,7 +254,8 @@ export async function scanKind(
       gap_missing: num(r.gap_missing),
       gap_events: num(r.gap_events),
       lat_n: num(r.lat_n),
-      lat_q: q && q.length === 4 && q.every((x) => x !== null) ? (q.map(Number) as [number, number, number, number]) : null,
+      lat_q:
+        q && q.length === 4 && q.every((x) => x !== null) ? (q.map(Number) as [number, number, number, number]) : null,
       crossed: num(r.crossed),
       locked: num(r.locked),
       unordered: num(r.unordered),

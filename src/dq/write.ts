@@ -14,7 +14,7 @@ export const HOUR_FILE_RE = /^dq_\d{8}_\d{2}\.json$/;
 
 /** The bytes of a dq file. */
 export function dqJson(x: unknown): string {
-  return JSON.stringify(x, null, 2) + '\n';
+  return `${JSON.stringify(x, null, 2)}\n`;
 }
 
 function writeAtomic(file: string, text: string): void {
@@ -71,7 +71,12 @@ function cell(c: DqCheck | undefined, kind: 'rate' | 'ms'): string {
 
 function pad(rows: string[][]): string[] {
   const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  return rows.map((r) => r.map((c, j) => (j === 0 ? c.padEnd(w[j]) : c.padStart(w[j]))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, j) => (j === 0 ? c.padEnd(w[j]) : c.padStart(w[j])))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /**

@@ -99,11 +99,25 @@ export function aucDeLong(score: ArrayLike<number>, y: ArrayLike<number>, opts: 
  * The same from already split, unsorted positive / negative scores (no NaN):
  * sorts pos[0..m) and neg[0..n) in place.
  */
-export function aucFromSplit(pos: Float64Array, m: number, neg: Float64Array, n: number, excluded = 0, minPer = DEFAULT_MIN_SAMPLES, z = Z95, vif = 1): AucResult {
+export function aucFromSplit(
+  pos: Float64Array,
+  m: number,
+  neg: Float64Array,
+  n: number,
+  excluded = 0,
+  minPer = DEFAULT_MIN_SAMPLES,
+  z = Z95,
+  vif = 1,
+): AucResult {
   const base = { n: m + n, n_pos: m, n_neg: n, n_excluded: excluded };
   if (m < minPer || n < minPer) {
     return {
-      ...base, value: null, auc: null, var: null, ci_low: null, ci_high: null,
+      ...base,
+      value: null,
+      auc: null,
+      var: null,
+      ci_low: null,
+      ci_high: null,
       reason: `insufficient samples (n_pos=${m}, n_neg=${n}; need >= ${minPer} each)`,
     };
   }
@@ -121,9 +135,15 @@ export function aucFromSplit(pos: Float64Array, m: number, neg: Float64Array, n:
   while (i < m || j < n) {
     const v = i < m && (j >= n || X[i] <= Y[j]) ? X[i] : Y[j];
     let p = 0;
-    while (i < m && X[i] === v) { i++; p++; }
+    while (i < m && X[i] === v) {
+      i++;
+      p++;
+    }
     let q = 0;
-    while (j < n && Y[j] === v) { j++; q++; }
+    while (j < n && Y[j] === v) {
+      j++;
+      q++;
+    }
     if (p > 0) {
       const d = (negBelow + q / 2) / n - 0.5;
       s10 += p * d;
@@ -141,10 +161,22 @@ export function aucFromSplit(pos: Float64Array, m: number, neg: Float64Array, n:
   const var10 = m > 1 ? Math.max(0, (q10 - (s10 * s10) / m) / (m - 1)) : NaN;
   const var01 = n > 1 ? Math.max(0, (q01 - (s01 * s01) / n) / (n - 1)) : NaN;
   const vr = (var10 / m + var01 / n) * vif;
-  if (!Number.isFinite(vr)) return { ...base, value: auc, auc, var: null, ci_low: null, ci_high: null, reason: 'variance undefined (need >= 2 per class)' };
+  if (!Number.isFinite(vr))
+    return {
+      ...base,
+      value: auc,
+      auc,
+      var: null,
+      ci_low: null,
+      ci_high: null,
+      reason: 'variance undefined (need >= 2 per class)',
+    };
   const h = z * Math.sqrt(vr);
   return {
-    ...base, value: auc, auc, var: vr,
+    ...base,
+    value: auc,
+    auc,
+    var: vr,
     ci_low: Math.max(0, auc - h),
     ci_high: Math.min(1, auc + h),
   };
@@ -165,7 +197,12 @@ export interface BootstrapResult {
  * estimates): `reps` resamples from a seeded EvalRng. O(reps · n log n).
  * Used as a cross-check of the DeLong variance; not needed for reports.
  */
-export function bootstrapAuc(score: ArrayLike<number>, y: ArrayLike<number>, reps: number, seed: number): BootstrapResult {
+export function bootstrapAuc(
+  score: ArrayLike<number>,
+  y: ArrayLike<number>,
+  reps: number,
+  seed: number,
+): BootstrapResult {
   checkInt('reps', reps, 2);
   const P: number[] = [];
   const N: number[] = [];

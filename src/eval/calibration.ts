@@ -150,7 +150,8 @@ export function brierSkillVsRef(
   opts: CalibOptions = {},
 ): Metric {
   const minN = checkInt('min_samples', opts.min_samples ?? DEFAULT_MIN_SAMPLES, 1);
-  if (y.length !== prob.length || ref.length !== prob.length) throw new RangeError(`brierSkillVsRef: prob ${prob.length}, y ${y.length}, ref ${ref.length} rows differ`);
+  if (y.length !== prob.length || ref.length !== prob.length)
+    throw new RangeError(`brierSkillVsRef: prob ${prob.length}, y ${y.length}, ref ${ref.length} rows differ`);
   const { n, s, r } = brierSums(prob, y, (i) => ref[i], keep);
   if (n < minN) return insufficient(n, minN);
   if (!(r > 0)) return { value: null, n, reason: 'reference Brier is 0' };
@@ -158,15 +159,29 @@ export function brierSkillVsRef(
 }
 
 /** 1 - Brier / Brier_ref with the training window's base rate as the reference forecast (the constant-reference case of brierSkillVsRef). */
-export function brierSkill(prob: ArrayLike<number>, y: ArrayLike<number>, baseRate: number, opts: CalibOptions = {}): BrierSkillResult {
-  if (!(baseRate >= 0 && baseRate <= 1)) throw new RangeError(`brierSkill: baseRate must be in [0, 1], got ${baseRate}`);
+export function brierSkill(
+  prob: ArrayLike<number>,
+  y: ArrayLike<number>,
+  baseRate: number,
+  opts: CalibOptions = {},
+): BrierSkillResult {
+  if (!(baseRate >= 0 && baseRate <= 1))
+    throw new RangeError(`brierSkill: baseRate must be in [0, 1], got ${baseRate}`);
   const minN = checkInt('min_samples', opts.min_samples ?? DEFAULT_MIN_SAMPLES, 1);
   if (y.length !== prob.length) throw new RangeError(`brierSkill: prob has ${prob.length} rows but y has ${y.length}`);
   const { n, s, r } = brierSums(prob, y, () => baseRate, KEEP_ALL);
   if (n < minN) return { ...insufficient(n, minN), brier: null, brier_ref: null, base_rate: baseRate };
   const b = s / n;
   const ref = r / n;
-  if (ref === 0) return { value: null, n, reason: 'reference Brier is 0 (base rate 0 or 1 and every label equal to it)', brier: b, brier_ref: 0, base_rate: baseRate };
+  if (ref === 0)
+    return {
+      value: null,
+      n,
+      reason: 'reference Brier is 0 (base rate 0 or 1 and every label equal to it)',
+      brier: b,
+      brier_ref: 0,
+      base_rate: baseRate,
+    };
   return { value: 1 - b / ref, n, brier: b, brier_ref: ref, base_rate: baseRate };
 }
 
@@ -226,8 +241,13 @@ export function plattFit(score: ArrayLike<number>, y: ArrayLike<number>): PlattF
   const { t_pos, t_neg } = plattTargets(nPos, nNeg);
   for (let i = 0, k = 0; i < len; i++) {
     if (!Number.isFinite(score[i])) continue;
-    if (y[i] === 1) { s[k] = score[i]; t[k++] = t_pos; }
-    else if (y[i] === 0) { s[k] = score[i]; t[k++] = t_neg; }
+    if (y[i] === 1) {
+      s[k] = score[i];
+      t[k++] = t_pos;
+    } else if (y[i] === 0) {
+      s[k] = score[i];
+      t[k++] = t_neg;
+    }
   }
   const obj = (A: number, B: number): number => {
     let f = 0;
@@ -371,7 +391,8 @@ export function upperBound(a: ArrayLike<number>, x: number, lo = 0, hi = a.lengt
 export function checkNonDecreasing(name: string, a: ArrayLike<number>): void {
   for (let i = 0; i < a.length; i++) {
     if (!Number.isFinite(a[i])) throw new RangeError(`${name}[${i}] = ${a[i]}: times must be finite`);
-    if (i > 0 && a[i] < a[i - 1]) throw new RangeError(`${name}[${i}] = ${a[i]} < ${name}[${i - 1}] = ${a[i - 1]}: samples must be sorted by time`);
+    if (i > 0 && a[i] < a[i - 1])
+      throw new RangeError(`${name}[${i}] = ${a[i]} < ${name}[${i - 1}] = ${a[i - 1]}: samples must be sorted by time`);
   }
 }
 
@@ -401,7 +422,9 @@ export function walkForwardPlatt(
 ): WalkForwardResult {
   const n = t.length;
   if (score.length !== n || y.length !== n || resolvedAt.length !== n) {
-    throw new RangeError(`walkForwardPlatt: column lengths differ (t ${n}, score ${score.length}, y ${y.length}, resolved_at ${resolvedAt.length})`);
+    throw new RangeError(
+      `walkForwardPlatt: column lengths differ (t ${n}, score ${score.length}, y ${y.length}, resolved_at ${resolvedAt.length})`,
+    );
   }
   checkNonDecreasing('t', t);
   const trainMs = checkPos('train_sec', opts.train_sec ?? 7200) * 1000;
@@ -486,7 +509,18 @@ export function walkForwardPlatt(
       eceM = { value: null, n: 0, reason: why };
       brierM = { value: null, n: 0, reason: why };
       skillM = { value: null, n: 0, reason: why };
-      aucM = { value: null, auc: null, var: null, ci_low: null, ci_high: null, n: 0, n_pos: 0, n_neg: 0, n_excluded: 0, reason: why };
+      aucM = {
+        value: null,
+        auc: null,
+        var: null,
+        ci_low: null,
+        ci_high: null,
+        n: 0,
+        n_pos: 0,
+        n_neg: 0,
+        n_excluded: 0,
+        reason: why,
+      };
     } else {
       eceM = ece(tp, ty, bins, { min_samples: minTest });
       brierM = brier(tp, ty, { min_samples: minTest });
@@ -494,14 +528,24 @@ export function walkForwardPlatt(
       aucM = aucDeLong(tp, ty, { min_per_class: minTest, scratch: aucScratch });
     }
     folds.push({
-      fold: k, start_ms: T, end_ms: end,
+      fold: k,
+      start_ms: T,
+      end_ms: end,
       status: A === null ? 'insufficient' : 'ok',
       ...(reason !== undefined ? { reason } : {}),
-      platt_train_samples: m, train_pos: nPos, train_neg: nNeg, train_base_rate: baseRate,
-      A, B, converged,
+      platt_train_samples: m,
+      train_pos: nPos,
+      train_neg: nNeg,
+      train_base_rate: baseRate,
+      A,
+      B,
+      converged,
       platt_test_samples: A === null ? 0 : testN,
       test_labeled: q,
-      ece: eceM, brier: brierM, brier_skill: skillM, auc: aucM,
+      ece: eceM,
+      brier: brierM,
+      brier_skill: skillM,
+      auc: aucM,
     });
   }
   return { prob, fold, folds };

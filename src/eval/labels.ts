@@ -68,8 +68,10 @@ export interface LabelResult {
 }
 
 function checkOpts(o: LabelOptions): void {
-  if (!(Number.isFinite(o.horizon_ms) && o.horizon_ms > 0)) throw new RangeError(`labels: horizon_ms must be a finite number > 0, got ${o.horizon_ms}`);
-  if (!(Number.isFinite(o.merge_tol_ms) && o.merge_tol_ms >= 0)) throw new RangeError(`labels: merge_tol_ms must be a finite number >= 0, got ${o.merge_tol_ms}`);
+  if (!(Number.isFinite(o.horizon_ms) && o.horizon_ms > 0))
+    throw new RangeError(`labels: horizon_ms must be a finite number > 0, got ${o.horizon_ms}`);
+  if (!(Number.isFinite(o.merge_tol_ms) && o.merge_tol_ms >= 0))
+    throw new RangeError(`labels: merge_tol_ms must be a finite number >= 0, got ${o.merge_tol_ms}`);
 }
 
 export function emptyCounts(): LabelCounts {
@@ -79,7 +81,8 @@ export function emptyCounts(): LabelCounts {
 function checkSorted(name: string, a: ArrayLike<number>): void {
   for (let i = 0; i < a.length; i++) {
     if (!Number.isFinite(a[i])) throw new RangeError(`${name}[${i}] = ${a[i]}: times must be finite`);
-    if (i > 0 && a[i] < a[i - 1]) throw new RangeError(`${name}[${i}] = ${a[i]} < ${name}[${i - 1}] = ${a[i - 1]}: times must be non-decreasing`);
+    if (i > 0 && a[i] < a[i - 1])
+      throw new RangeError(`${name}[${i}] = ${a[i]} < ${name}[${i - 1}] = ${a[i - 1]}: times must be non-decreasing`);
   }
 }
 
@@ -98,7 +101,8 @@ export function forwardLabels(
   const n = t.length;
   const M = quoteTs.length;
   if (quoteMid.length !== M) throw new RangeError(`labels: quoteTs has ${M} rows but quoteMid has ${quoteMid.length}`);
-  if (sampleMid !== null && sampleMid.length !== n) throw new RangeError(`labels: t has ${n} rows but sampleMid has ${sampleMid.length}`);
+  if (sampleMid !== null && sampleMid.length !== n)
+    throw new RangeError(`labels: t has ${n} rows but sampleMid has ${sampleMid.length}`);
   checkSorted('t', t);
   checkSorted('quoteTs', quoteTs);
   const H = opts.horizon_ms;
@@ -206,16 +210,23 @@ export class LabelResolver {
   /** Register the sample at time t (index = number of samples added before); returns its index. */
   addSample(t: number, mid?: number): number {
     if (!Number.isFinite(t)) throw new RangeError(`LabelResolver.addSample: t = ${t} must be finite`);
-    if (t < this.lastSampleT) throw new RangeError(`LabelResolver.addSample: t = ${t} < previous sample t = ${this.lastSampleT}: samples must be non-decreasing`);
+    if (t < this.lastSampleT)
+      throw new RangeError(
+        `LabelResolver.addSample: t = ${t} < previous sample t = ${this.lastSampleT}: samples must be non-decreasing`,
+      );
     let m0: number;
     if (mid === undefined) {
       if (this.lastQuoteTs > t) {
-        throw new RangeError(`LabelResolver.addSample(${t}) without a mid after a quote at ${this.lastQuoteTs}: the as-of mid would see the future (add samples before later quotes, or pass the sample's mid)`);
+        throw new RangeError(
+          `LabelResolver.addSample(${t}) without a mid after a quote at ${this.lastQuoteTs}: the as-of mid would see the future (add samples before later quotes, or pass the sample's mid)`,
+        );
       }
       m0 = this.lastMid;
     } else {
       if (this.lastQuoteTs >= t + this.H) {
-        throw new RangeError(`LabelResolver.addSample(${t}) after a quote at ${this.lastQuoteTs} >= t + H = ${t + this.H}: its resolving quote may already have passed`);
+        throw new RangeError(
+          `LabelResolver.addSample(${t}) after a quote at ${this.lastQuoteTs} >= t + H = ${t + this.H}: its resolving quote may already have passed`,
+        );
       }
       m0 = mid;
     }
@@ -231,7 +242,10 @@ export class LabelResolver {
   /** Feed the next quote (ts non-decreasing); labels it resolves are emitted before it returns. */
   onQuote(ts: number, mid: number): void {
     if (!Number.isFinite(ts)) throw new RangeError(`LabelResolver.onQuote: ts = ${ts} must be finite`);
-    if (ts < this.lastQuoteTs) throw new RangeError(`LabelResolver.onQuote: ts = ${ts} < previous quote ts = ${this.lastQuoteTs}: quotes must be non-decreasing`);
+    if (ts < this.lastQuoteTs)
+      throw new RangeError(
+        `LabelResolver.onQuote: ts = ${ts} < previous quote ts = ${this.lastQuoteTs}: quotes must be non-decreasing`,
+      );
     this.lastQuoteTs = ts;
     if (!Number.isFinite(mid)) return; // ignored, as in the batch version
     this.lastMid = mid;

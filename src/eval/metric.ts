@@ -38,7 +38,10 @@ export function formatMetric(m: Metric, digits = 3): string {
 }
 
 /** A value with its CI, e.g. `0.612 [0.590, 0.634]`, or the reason when null. */
-export function formatWithCi(m: Metric & { readonly ci_low?: number | null; readonly ci_high?: number | null }, digits = 3): string {
+export function formatWithCi(
+  m: Metric & { readonly ci_low?: number | null; readonly ci_high?: number | null },
+  digits = 3,
+): string {
   const v = formatMetric(m, digits);
   if (m.value === null || m.ci_low == null || m.ci_high == null) return v;
   return `${v} [${m.ci_low.toFixed(digits)}, ${m.ci_high.toFixed(digits)}]`;

@@ -85,7 +85,8 @@ export interface RollingSeries {
 /** Decision times start, start + step, ... <= end. */
 export function decisionGrid(startMs: number, endMs: number, stepMs = 60_000): Float64Array {
   checkPos('step_ms', stepMs);
-  if (!(Number.isFinite(startMs) && Number.isFinite(endMs))) throw new RangeError(`decisionGrid: start ${startMs} / end ${endMs} must be finite`);
+  if (!(Number.isFinite(startMs) && Number.isFinite(endMs)))
+    throw new RangeError(`decisionGrid: start ${startMs} / end ${endMs} must be finite`);
   const k = endMs >= startMs ? Math.floor((endMs - startMs) / stepMs) + 1 : 0;
   const out = new Float64Array(k);
   for (let i = 0; i < k; i++) out[i] = startMs + i * stepMs;
@@ -119,7 +120,13 @@ export class RollingEvaluator {
 
   constructor(input: RollingInput, opts: RollingOptions = {}) {
     const n = input.t.length;
-    for (const [k, v] of [['score', input.score], ['y', input.y], ['resolved_at', input.resolved_at], ['prob', input.prob], ['merge_time_diff_ms', input.merge_time_diff_ms]] as const) {
+    for (const [k, v] of [
+      ['score', input.score],
+      ['y', input.y],
+      ['resolved_at', input.resolved_at],
+      ['prob', input.prob],
+      ['merge_time_diff_ms', input.merge_time_diff_ms],
+    ] as const) {
       if (v && v.length !== n) throw new RangeError(`rolling: ${k} has ${v.length} rows but t has ${n}`);
     }
     checkNonDecreasing('t', input.t);
@@ -162,7 +169,11 @@ export class RollingEvaluator {
         }
       }
     }
-    const auc = aucDeLong(this.s.subarray(0, k), this.y.subarray(0, k), { min_per_class: this.minPer, scratch: this.scratch, variance_inflation: this.vif });
+    const auc = aucDeLong(this.s.subarray(0, k), this.y.subarray(0, k), {
+      min_per_class: this.minPer,
+      scratch: this.scratch,
+      variance_inflation: this.vif,
+    });
     const e = prob ? ece(this.p.subarray(0, kp), this.py.subarray(0, kp), this.bins, { min_samples: this.minN }) : null;
     let nm = 0;
     if (md) {
@@ -175,8 +186,14 @@ export class RollingEvaluator {
     }
     const sorted = this.md.subarray(0, nm).sort();
     return {
-      T, auc, ece: e, n_unresolved: unresolved,
-      merge_p50: q7(sorted, nm, 0.5), merge_p90: q7(sorted, nm, 0.9), merge_p99: q7(sorted, nm, 0.99), n_merge: nm,
+      T,
+      auc,
+      ece: e,
+      n_unresolved: unresolved,
+      merge_p50: q7(sorted, nm, 0.5),
+      merge_p90: q7(sorted, nm, 0.9),
+      merge_p99: q7(sorted, nm, 0.99),
+      n_merge: nm,
     };
   }
 
@@ -200,14 +217,30 @@ export function evaluateAt(T: number, input: RollingInput, opts: RollingOptions 
 }
 
 /** Decisions at every T of `decisionTimes`, as columns. */
-export function rollingEval(input: RollingInput, decisionTimes: ArrayLike<number>, opts: RollingOptions = {}): RollingSeries {
+export function rollingEval(
+  input: RollingInput,
+  decisionTimes: ArrayLike<number>,
+  opts: RollingOptions = {},
+): RollingSeries {
   const ev = new RollingEvaluator(input, opts);
   const K = decisionTimes.length;
   const f = (): Float64Array => new Float64Array(K).fill(NaN);
   const out = {
-    T: Float64Array.from(decisionTimes), auc: f(), auc_var: f(), ci_low: f(), ci_high: f(),
-    n: new Int32Array(K), n_pos: new Int32Array(K), n_neg: new Int32Array(K), n_unresolved: new Int32Array(K),
-    ece: f(), ece_n: new Int32Array(K), merge_p50: f(), merge_p90: f(), merge_p99: f(), n_merge: new Int32Array(K),
+    T: Float64Array.from(decisionTimes),
+    auc: f(),
+    auc_var: f(),
+    ci_low: f(),
+    ci_high: f(),
+    n: new Int32Array(K),
+    n_pos: new Int32Array(K),
+    n_neg: new Int32Array(K),
+    n_unresolved: new Int32Array(K),
+    ece: f(),
+    ece_n: new Int32Array(K),
+    merge_p50: f(),
+    merge_p90: f(),
+    merge_p99: f(),
+    n_merge: new Int32Array(K),
     auc_reason: new Array<string | null>(K).fill(null),
   };
   for (let j = 0; j < K; j++) {

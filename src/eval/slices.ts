@@ -76,7 +76,10 @@ const NO_PROB: Metric = { value: null, n: 0, reason: 'no calibrated probabilitie
 export function evaluateSlices(input: SliceInput, dims: readonly SliceDim[], opts: SliceOptions = {}): SliceRow[] {
   const { score, y, prob } = input;
   const len = score.length;
-  if (y.length !== len || (prob && prob.length !== len)) throw new RangeError(`evaluateSlices: column lengths differ (score ${len}, y ${y.length}${prob ? `, prob ${prob.length}` : ''})`);
+  if (y.length !== len || (prob && prob.length !== len))
+    throw new RangeError(
+      `evaluateSlices: column lengths differ (score ${len}, y ${y.length}${prob ? `, prob ${prob.length}` : ''})`,
+    );
   const sampleMs = checkPos('sample_ms', opts.sample_ms ?? 1000);
   const scratch = new AucScratch();
   const gs = new Float64Array(len);
@@ -101,7 +104,13 @@ export function evaluateSlices(input: SliceInput, dims: readonly SliceDim[], opt
     const yy = gy.subarray(0, m);
     const p = gp.subarray(0, m);
     out.push({
-      dim, value, code, rows: m, labeled: pos + neg, n_pos: pos, n_neg: neg,
+      dim,
+      value,
+      code,
+      rows: m,
+      labeled: pos + neg,
+      n_pos: pos,
+      n_neg: neg,
       effective_hours: (m * sampleMs) / 3.6e6,
       auc: aucDeLong(s, yy, { ...opts.auc, scratch }),
       topk: topkHitRate(s, yy, opts.topk),
@@ -115,7 +124,8 @@ export function evaluateSlices(input: SliceInput, dims: readonly SliceDim[], opt
   evalGroup('all', 'all', -2, all, 0, len);
 
   for (const d of dims) {
-    if (d.codes.length !== len) throw new RangeError(`slice dimension '${d.name}' has ${d.codes.length} codes for ${len} rows`);
+    if (d.codes.length !== len)
+      throw new RangeError(`slice dimension '${d.name}' has ${d.codes.length} codes for ${len} rows`);
     const G = d.names.length;
     // counting sort of row indices by code; bucket G = unknown (-1)
     const cnt = new Int32Array(G + 2);
@@ -123,7 +133,10 @@ export function evaluateSlices(input: SliceInput, dims: readonly SliceDim[], opt
       const c = d.codes[i];
       if (c === -1) cnt[G + 1]++;
       else if (Number.isInteger(c) && c >= 0 && c < G) cnt[c + 1]++;
-      else throw new RangeError(`slice dimension '${d.name}': code ${c} at row ${i} is not -1 or an index into its ${G} names`);
+      else
+        throw new RangeError(
+          `slice dimension '${d.name}': code ${c} at row ${i} is not -1 or an index into its ${G} names`,
+        );
     }
     for (let g = 1; g <= G + 1; g++) cnt[g] += cnt[g - 1];
     const start = cnt.slice();

@@ -56,7 +56,17 @@ export function topkHitRate(score: ArrayLike<number>, y: ArrayLike<number>, opts
     abs[n++] = s < 0 ? -s : s;
   }
   if (n === 0) {
-    return { value: null, n: 0, reason: `insufficient samples (bucket=0; need >= ${minB})`, k: 0, cut: NaN, bucket: 0, hits: 0, ties_at_cut: 0, zeros_dropped: 0 };
+    return {
+      value: null,
+      n: 0,
+      reason: `insufficient samples (bucket=0; need >= ${minB})`,
+      k: 0,
+      cut: NaN,
+      bucket: 0,
+      hits: 0,
+      ties_at_cut: 0,
+      zeros_dropped: 0,
+    };
   }
   const k = Math.max(1, Math.ceil(frac * n - 1e-9)); // guard: 0.05 · 60 = 3.0000000000000004
   const sorted = abs.subarray(0, n).sort();
@@ -80,6 +90,7 @@ export function topkHitRate(score: ArrayLike<number>, y: ArrayLike<number>, opts
     if ((s > 0 && yi === 1) || (s < 0 && yi === 0)) hits++;
   }
   const base = { n, k, cut, bucket, hits, ties_at_cut: ties, zeros_dropped: zeros };
-  if (bucket < minB) return { ...base, value: null, reason: `insufficient samples (bucket=${bucket} of n=${n}; need >= ${minB})` };
+  if (bucket < minB)
+    return { ...base, value: null, reason: `insufficient samples (bucket=${bucket} of n=${n}; need >= ${minB})` };
   return { ...base, value: hits / bucket };
 }

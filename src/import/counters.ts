@@ -136,7 +136,8 @@ export function warn(c: ImportCounters, msg: string, onWarning?: (msg: string) =
 export function nonZero(c: ImportCounters): string[] {
   const out: string[] = [];
   for (const [k, v] of Object.entries(c)) {
-    if (k === 'warnings' || k === 'rows' || k === 'messages' || k === 'files' || k === 'lines' || k.endsWith('_range')) continue;
+    if (k === 'warnings' || k === 'rows' || k === 'messages' || k === 'files' || k === 'lines' || k.endsWith('_range'))
+      continue;
     if (typeof v === 'number') {
       if (v !== 0) out.push(`${k}=${v}`);
     } else if (v && typeof v === 'object') {
@@ -167,7 +168,10 @@ export function exchangeTsToMs(v: unknown): number {
 }
 
 /** Exact powers of ten (10^0 .. 10^22 are exactly representable doubles). */
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+const POW10 = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+  1e21, 1e22,
+];
 
 /**
  * A decimal string (or JSON number) as a finite float, else NaN. Empty strings are NaN, not 0.

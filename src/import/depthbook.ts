@@ -214,13 +214,31 @@ function isNums(v: unknown): v is number[] {
 export function checkBookStateJson(v: unknown): string | null {
   if (v === null || typeof v !== 'object') return 'not an object';
   const o = v as Record<string, unknown>;
-  if (o.state !== 'waiting' && o.state !== 'syncing' && o.state !== 'synced') return `bad state ${JSON.stringify(o.state)}`;
+  if (o.state !== 'waiting' && o.state !== 'syncing' && o.state !== 'synced')
+    return `bad state ${JSON.stringify(o.state)}`;
   if (o.state !== 'waiting' && !isNum(o.lastUpdateId)) return 'no lastUpdateId';
   if (!isLevels(o.bids) || !isLevels(o.asks)) return 'bad levels';
   if (!Array.isArray(o.buffer)) return 'no buffer';
   for (const d of o.buffer as Record<string, unknown>[]) {
-    if (d === null || typeof d !== 'object' || !isNum(d.U) || !isNum(d.u) || !(d.pu === null || isNum(d.pu)) || !isNum(d.ts) || !isNum(d.recv)) return 'bad buffered diff';
-    if (!isNums(d.bp) || !isNums(d.bq) || !isNums(d.ap) || !isNums(d.aq) || d.bp.length !== d.bq.length || d.ap.length !== d.aq.length) return 'bad buffered diff levels';
+    if (
+      d === null ||
+      typeof d !== 'object' ||
+      !isNum(d.U) ||
+      !isNum(d.u) ||
+      !(d.pu === null || isNum(d.pu)) ||
+      !isNum(d.ts) ||
+      !isNum(d.recv)
+    )
+      return 'bad buffered diff';
+    if (
+      !isNums(d.bp) ||
+      !isNums(d.bq) ||
+      !isNums(d.ap) ||
+      !isNums(d.aq) ||
+      d.bp.length !== d.bq.length ||
+      d.ap.length !== d.aq.length
+    )
+      return 'bad buffered diff levels';
   }
   return null;
 }

@@ -36,7 +36,6 @@ export interface ParsedDiff {
   askQty: Float64Array;
 }
 
-
 const Q = 34; // "
 const BS = 92; // backslash
 const PREFIX = '{"stream":"';
@@ -83,7 +82,8 @@ export function parseDepthDiff(text: string, stream: string): ParsedDiff | null 
     let key = 0; // 1 E, 2 T, 3 s, 4 U, 5 u, 6 pu, 7 b, 8 a, 0 other
     if (klen === 1) {
       const c = text.charCodeAt(k0);
-      key = c === 69 ? 1 : c === 84 ? 2 : c === 115 ? 3 : c === 85 ? 4 : c === 117 ? 5 : c === 98 ? 7 : c === 97 ? 8 : 0;
+      key =
+        c === 69 ? 1 : c === 84 ? 2 : c === 115 ? 3 : c === 85 ? 4 : c === 117 ? 5 : c === 98 ? 7 : c === 97 ? 8 : 0;
       if (c === BS) return null;
     } else if (klen === 2 && text.charCodeAt(k0) === 112 && text.charCodeAt(k0 + 1) === 117) key = 6;
     else {
@@ -163,7 +163,8 @@ export function parseDepthDiff(text: string, stream: string): ParsedDiff | null 
   }
   // data closed: the frame must close right after
   if (i !== n - 1 || text.charCodeAt(i) !== 125) return null;
-  if (Number.isNaN(U) || Number.isNaN(u) || bids === null || asks === null || (Number.isNaN(T) && Number.isNaN(E))) return null;
+  if (Number.isNaN(U) || Number.isNaN(u) || bids === null || asks === null || (Number.isNaN(T) && Number.isNaN(E)))
+    return null;
   const nb = bids.length >> 1;
   const na = asks.length >> 1;
   const bidPx = new Float64Array(nb);
@@ -215,4 +216,3 @@ function parseLevels(text: string, i: number): { levels: Float64Array; end: numb
     return { levels: scratch.slice(0, m), end: i + 1 };
   }
 }
-

@@ -47,7 +47,14 @@ const CHUNK = 1 << 20;
 
 function openError(file: string, e: unknown): FlowlabError {
   const code = (e as NodeJS.ErrnoException)?.code;
-  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : describeError(e);
+  const why =
+    code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : describeError(e);
   return new FlowlabError(`cannot read input file '${file}': ${why}`);
 }
 
@@ -114,7 +121,8 @@ function zipFirstEntry(file: string, fd: number, fileSize: number): ZipEntry {
   const name = readAt(fd, localAt + 30, nameLen).toString('utf8');
   const localSize = lh.readUInt32LE(18);
   const size = cdSize >= 0 ? cdSize : flags & 8 ? -1 : localSize;
-  if (method !== 0 && method !== 8) throw bad(`entry '${name}' uses compression method ${method}; only stored and deflate are supported`);
+  if (method !== 0 && method !== 8)
+    throw bad(`entry '${name}' uses compression method ${method}; only stored and deflate are supported`);
   return { name, method, start: localAt + 30 + nameLen + extraLen, size, entries };
 }
 
@@ -122,7 +130,10 @@ function zipFirstEntry(file: string, fd: number, fileSize: number): ZipEntry {
  * Lines of `file`, in order, in arrays (one per chunk). `\r\n` endings are
  * accepted. Closing the generator early (break / return) releases the file.
  */
-export async function* readLines(file: string, status: ReadStatus = newReadStatus()): AsyncGenerator<string[], void, undefined> {
+export async function* readLines(
+  file: string,
+  status: ReadStatus = newReadStatus(),
+): AsyncGenerator<string[], void, undefined> {
   let fd: number;
   let size: number;
   try {

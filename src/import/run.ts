@@ -57,17 +57,20 @@ export async function runImport(req: ImportRequest): Promise<ImportResult> {
     throw new UsageError(`--format: '${req.format}' is not a known format (expected ${IMPORT_FORMATS.join(' or ')})`);
   }
   if (req.inputs.length === 0) throw new UsageError('--in: no input file given');
-  if (req.symbol !== undefined && req.format !== 'binance-vision') throw new UsageError('--symbol applies to --format binance-vision only (ws-capture messages carry their symbol)');
+  if (req.symbol !== undefined && req.format !== 'binance-vision')
+    throw new UsageError('--symbol applies to --format binance-vision only (ws-capture messages carry their symbol)');
   const out = validatePath(req.out, '--out');
   if (fs.existsSync(out)) {
     const st = fs.statSync(out);
     if (!st.isDirectory()) throw new UsageError(`--out: '${out}' exists and is not a directory`);
-    if (fs.readdirSync(out).length > 0) throw new UsageError(`--out: '${out}' is not empty (import writes a new dataset; choose a new directory)`);
+    if (fs.readdirSync(out).length > 0)
+      throw new UsageError(`--out: '${out}' is not empty (import writes a new dataset; choose a new directory)`);
   }
   const files = req.inputs.map((f) => validatePath(f, '--in'));
   for (const f of files) checkReadable(f);
   const inputs: InputInfo[] = [];
-  for (const f of files) inputs.push({ file: path.basename(f), sha256: await sha256File(f), bytes: fs.statSync(f).size });
+  for (const f of files)
+    inputs.push({ file: path.basename(f), sha256: await sha256File(f), bytes: fs.statSync(f).size });
   const plans: VisionPlan[] = [];
   if (req.format === 'binance-vision') {
     for (const f of files) plans.push(await planVisionFile(f, req.symbol));

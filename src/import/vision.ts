@@ -30,7 +30,17 @@ import path from 'node:path';
 import { SIDE_UNKNOWN } from '../core/types.js';
 import { FlowlabError, UsageError } from '../core/errors.js';
 import { validateSymbol } from '../core/validate.js';
-import { DRAIN_EVERY_LINES, IdTracker, bump, exchangeTsToMs, newCounters, warn, widen, type DrainableSink, type ImportCounters } from './counters.js';
+import {
+  DRAIN_EVERY_LINES,
+  IdTracker,
+  bump,
+  exchangeTsToMs,
+  newCounters,
+  warn,
+  widen,
+  type DrainableSink,
+  type ImportCounters,
+} from './counters.js';
 import { newReadStatus, readLines } from './lines.js';
 
 export type VisionKind = 'aggTrades' | 'bookTicker' | 'trades';
@@ -55,9 +65,32 @@ export interface VisionPlan {
 }
 
 const HEADERS: Readonly<Record<VisionKind, readonly string[][]>> = {
-  aggTrades: [['agg_trade_id'], ['price'], ['quantity', 'qty'], ['first_trade_id'], ['last_trade_id'], ['transact_time', 'timestamp', 'time'], ['is_buyer_maker']],
-  bookTicker: [['update_id'], ['best_bid_price'], ['best_bid_qty'], ['best_ask_price'], ['best_ask_qty'], ['transaction_time'], ['event_time']],
-  trades: [['id', 'trade_id'], ['price'], ['qty', 'quantity'], ['quote_qty'], ['time', 'transact_time'], ['is_buyer_maker']],
+  aggTrades: [
+    ['agg_trade_id'],
+    ['price'],
+    ['quantity', 'qty'],
+    ['first_trade_id'],
+    ['last_trade_id'],
+    ['transact_time', 'timestamp', 'time'],
+    ['is_buyer_maker'],
+  ],
+  bookTicker: [
+    ['update_id'],
+    ['best_bid_price'],
+    ['best_bid_qty'],
+    ['best_ask_price'],
+    ['best_ask_qty'],
+    ['transaction_time'],
+    ['event_time'],
+  ],
+  trades: [
+    ['id', 'trade_id'],
+    ['price'],
+    ['qty', 'quantity'],
+    ['quote_qty'],
+    ['time', 'transact_time'],
+    ['is_buyer_maker'],
+  ],
 };
 /** Field names in the order of HEADERS (the plan's `col` keys). */
 const FIELDS: Readonly<Record<VisionKind, readonly string[]>> = {
@@ -83,11 +116,15 @@ export function planFromFirstLine(file: string, firstLine: string, symbolOpt?: s
   let symbol: string;
   if (named && symbolOpt !== undefined) {
     const s = validateSymbol(symbolOpt, '--symbol');
-    if (s !== named.symbol) throw new UsageError(`--symbol ${s} contradicts the file name '${path.basename(file)}' (symbol ${named.symbol})`);
+    if (s !== named.symbol)
+      throw new UsageError(`--symbol ${s} contradicts the file name '${path.basename(file)}' (symbol ${named.symbol})`);
     symbol = s;
   } else if (named) symbol = validateSymbol(named.symbol, `symbol in file name '${path.basename(file)}'`);
   else if (symbolOpt !== undefined) symbol = validateSymbol(symbolOpt, '--symbol');
-  else throw new UsageError(`cannot infer the symbol of '${path.basename(file)}' (expected a name like BTCUSDT-aggTrades-2024-08-08.csv); pass --symbol`);
+  else
+    throw new UsageError(
+      `cannot infer the symbol of '${path.basename(file)}' (expected a name like BTCUSDT-aggTrades-2024-08-08.csv); pass --symbol`,
+    );
 
   const cells = firstLine.split(',').map((c) => c.trim());
   const header = cells.length > 0 && !isInt(cells[0]);
@@ -103,15 +140,24 @@ export function planFromFirstLine(file: string, firstLine: string, symbolOpt?: s
         break;
       }
     }
-    if (kind === null) throw new FlowlabError(`'${path.basename(file)}': unrecognised header '${firstLine.slice(0, 200)}' (expected binance public-data aggTrades, bookTicker or trades columns)`);
-    if (named && named.kind !== kind) throw new FlowlabError(`'${path.basename(file)}': header is ${kind} columns but the file name says ${named.kind}`);
+    if (kind === null)
+      throw new FlowlabError(
+        `'${path.basename(file)}': unrecognised header '${firstLine.slice(0, 200)}' (expected binance public-data aggTrades, bookTicker or trades columns)`,
+      );
+    if (named && named.kind !== kind)
+      throw new FlowlabError(
+        `'${path.basename(file)}': header is ${kind} columns but the file name says ${named.kind}`,
+      );
   } else {
     const n = cells.length;
     if (named) kind = named.kind;
     else if (n === 8) kind = 'aggTrades';
     else if (n === 6) kind = 'trades';
     else if (n === 7) kind = isBool(cells[6]) ? (isBool(cells[5]) ? 'trades' : 'aggTrades') : 'bookTicker';
-    if (kind === null) throw new FlowlabError(`'${path.basename(file)}': cannot tell the file kind from ${n} columns in '${firstLine.slice(0, 200)}'`);
+    if (kind === null)
+      throw new FlowlabError(
+        `'${path.basename(file)}': cannot tell the file kind from ${n} columns in '${firstLine.slice(0, 200)}'`,
+      );
     FIELDS[kind].forEach((f, j) => (col[f] = j));
   }
   const width = Math.max(...Object.values(col)) + 1;
@@ -188,11 +234,20 @@ export class VisionImporter {
         await this.sink.drain();
       }
     }
-    if (status.zipEntries > 1) warn(c, `${path.basename(plan.file)}: zip holds ${status.zipEntries} entries; only '${status.zipEntry}' was read`, this.opts.onWarning);
+    if (status.zipEntries > 1)
+      warn(
+        c,
+        `${path.basename(plan.file)}: zip holds ${status.zipEntries} entries; only '${status.zipEntry}' was read`,
+        this.opts.onWarning,
+      );
     if (status.damaged) {
       c.files_damaged++;
       if (status.tailDropped) c.lines_truncated++;
-      warn(c, `${path.basename(plan.file)}: compressed stream damaged (${status.error}); stopped reading there, earlier rows kept`, this.opts.onWarning);
+      warn(
+        c,
+        `${path.basename(plan.file)}: compressed stream damaged (${status.error}); stopped reading there, earlier rows kept`,
+        this.opts.onWarning,
+      );
     }
   }
 
@@ -260,13 +315,23 @@ export class VisionImporter {
 }
 
 /** Plan every file first (so a bad name or header fails before anything is written), then import in order. */
-export async function importVision(files: readonly string[], sink: DrainableSink, opts: VisionOptions = {}, counters?: ImportCounters): Promise<ImportCounters> {
+export async function importVision(
+  files: readonly string[],
+  sink: DrainableSink,
+  opts: VisionOptions = {},
+  counters?: ImportCounters,
+): Promise<ImportCounters> {
   const plans: VisionPlan[] = [];
   for (const f of files) plans.push(await planVisionFile(f, opts.symbol));
   return importVisionPlanned(plans, sink, opts, counters);
 }
 
-export async function importVisionPlanned(plans: readonly VisionPlan[], sink: DrainableSink, opts: VisionOptions = {}, counters?: ImportCounters): Promise<ImportCounters> {
+export async function importVisionPlanned(
+  plans: readonly VisionPlan[],
+  sink: DrainableSink,
+  opts: VisionOptions = {},
+  counters?: ImportCounters,
+): Promise<ImportCounters> {
   const imp = new VisionImporter(sink, opts, counters);
   for (const p of plans) await imp.importFile(p);
   return imp.counters;

@@ -53,7 +53,13 @@ import {
   type DrainableSink,
   type ImportCounters,
 } from './counters.js';
-import { DEFAULT_MAX_BUFFERED_DIFFS, SyncedBook, type BookStateJson, type DepthDiff, type DepthSnapshot } from './depthbook.js';
+import {
+  DEFAULT_MAX_BUFFERED_DIFFS,
+  SyncedBook,
+  type BookStateJson,
+  type DepthDiff,
+  type DepthSnapshot,
+} from './depthbook.js';
 import { newReadStatus, readLines } from './lines.js';
 import type { ParsedDiff } from './fastdepth.js';
 
@@ -143,7 +149,11 @@ export class WsCaptureImporter {
     if (status.damaged) {
       c.files_damaged++;
       if (status.tailDropped) c.lines_truncated++;
-      warn(c, `${path.basename(file)}: compressed stream damaged (${status.error}); stopped reading there, earlier lines kept`, this.opts.onWarning);
+      warn(
+        c,
+        `${path.basename(file)}: compressed stream damaged (${status.error}); stopped reading there, earlier lines kept`,
+        this.opts.onWarning,
+      );
     }
     this.endFile(file);
   }
@@ -163,7 +173,11 @@ export class WsCaptureImporter {
         if (sym) this.book(sym).onSnapshot(p.snap, p.recvTsMs);
         else {
           this.counters.depth_snapshots_unassigned++;
-          warn(this.counters, `${file ? path.basename(file) : 'input'}: depth snapshot with no stream message to take its symbol from; ignored`, this.opts.onWarning);
+          warn(
+            this.counters,
+            `${file ? path.basename(file) : 'input'}: depth snapshot with no stream message to take its symbol from; ignored`,
+            this.opts.onWarning,
+          );
         }
       }
       this.pendingSnapshots = [];
@@ -305,7 +319,18 @@ export class WsCaptureImporter {
     }
     const symbol = this.streamPrologue(p.stream, type, Number.isNaN(p.E) ? undefined : p.E, p.s ?? undefined);
     if (symbol === null) return;
-    this.diffFields(symbol, p.U, p.u, p.pu, Number.isNaN(p.T) ? p.E : p.T, p.bidPx, p.bidQty, p.askPx, p.askQty, recvTsMs);
+    this.diffFields(
+      symbol,
+      p.U,
+      p.u,
+      p.pu,
+      Number.isNaN(p.T) ? p.E : p.T,
+      p.bidPx,
+      p.bidQty,
+      p.askPx,
+      p.askQty,
+      recvTsMs,
+    );
   }
 
   private streamType(stream: string): StreamType | null {
@@ -385,7 +410,8 @@ export class WsCaptureImporter {
     const id = safeId(agg ? d.a : d.t);
     const first = agg ? safeId(d.f) : id;
     const last = agg ? safeId(d.l) : id;
-    if (Number.isNaN(id) || Number.isNaN(first) || Number.isNaN(last) || first > last) return this.bad(idReason(agg ? [d.a, d.f, d.l] : [d.t]));
+    if (Number.isNaN(id) || Number.isNaN(first) || Number.isNaN(last) || first > last)
+      return this.bad(idReason(agg ? [d.a, d.f, d.l] : [d.t]));
     const ts = exchangeTsToMs(d.T);
     const ev = exchangeTsToMs(d.E);
     if (Number.isNaN(ts) || Number.isNaN(ev)) return this.bad('trade_ts');
@@ -442,19 +468,41 @@ export class WsCaptureImporter {
     const U = safeId(d.U);
     const u = safeId(d.u);
     const pu = d.pu === undefined ? NaN : safeId(d.pu);
-    if (Number.isNaN(U) || Number.isNaN(u) || (d.pu !== undefined && Number.isNaN(pu))) return this.bad(idReason([d.U, d.u, d.pu]));
+    if (Number.isNaN(U) || Number.isNaN(u) || (d.pu !== undefined && Number.isNaN(pu)))
+      return this.bad(idReason([d.U, d.u, d.pu]));
     if (U > u) return this.bad('depth_ids');
     const ts = exchangeTsToMs(d.T !== undefined ? d.T : d.E);
     if (Number.isNaN(ts)) return this.bad('depth_ts');
     const bids = parseLevels(d.b, true);
     const asks = parseLevels(d.a, true);
     if (bids === null || asks === null) return this.bad('depth_level');
-    const diff: DepthDiff = { U, u, pu, tsMs: ts, recvTsMs, bidPx: bids[0], bidQty: bids[1], askPx: asks[0], askQty: asks[1] };
+    const diff: DepthDiff = {
+      U,
+      u,
+      pu,
+      tsMs: ts,
+      recvTsMs,
+      bidPx: bids[0],
+      bidQty: bids[1],
+      askPx: asks[0],
+      askQty: asks[1],
+    };
     this.book(symbol).onDiff(diff);
   }
 
   /** `onDiff` after its JSON checks, for fast-parsed diffs (ids exact, levels valid by construction). */
-  private diffFields(symbol: string, U: number, u: number, pu: number, rawTs: number, bidPx: Float64Array, bidQty: Float64Array, askPx: Float64Array, askQty: Float64Array, recvTsMs: number): void {
+  private diffFields(
+    symbol: string,
+    U: number,
+    u: number,
+    pu: number,
+    rawTs: number,
+    bidPx: Float64Array,
+    bidQty: Float64Array,
+    askPx: Float64Array,
+    askQty: Float64Array,
+    recvTsMs: number,
+  ): void {
     if (U > u) return this.bad('depth_ids');
     const ts = exchangeTsToMs(rawTs);
     if (Number.isNaN(ts)) return this.bad('depth_ts');
@@ -494,7 +542,10 @@ export class WsCaptureImporter {
       this.pendingSnapshots.push({ snap, recvTsMs });
       return;
     }
-    const owner = this.fileNameSymbol !== null && this.fileSymbols.has(this.fileNameSymbol) ? this.fileNameSymbol : this.firstStreamSymbol;
+    const owner =
+      this.fileNameSymbol !== null && this.fileSymbols.has(this.fileNameSymbol)
+        ? this.fileNameSymbol
+        : this.firstStreamSymbol;
     this.book(owner).onSnapshot(snap, recvTsMs);
   }
 }
@@ -511,7 +562,8 @@ function parsedDiffJson(p: ParsedDiff): Json {
 }
 
 function idReason(vals: unknown[]): string {
-  for (const v of vals) if (typeof v === 'number' && Number.isInteger(v) && v > Number.MAX_SAFE_INTEGER) return 'id_unsafe';
+  for (const v of vals)
+    if (typeof v === 'number' && Number.isInteger(v) && v > Number.MAX_SAFE_INTEGER) return 'id_unsafe';
   return 'id_invalid';
 }
 
@@ -538,7 +590,12 @@ function parseLevels(v: unknown, zeroOk: boolean): [Float64Array, Float64Array] 
 }
 
 /** Import ws-capture files in order into `sink`; returns the counters (also after damaged files). */
-export async function importWsCapture(files: readonly string[], sink: DrainableSink, opts: WsCaptureOptions = {}, counters?: ImportCounters): Promise<ImportCounters> {
+export async function importWsCapture(
+  files: readonly string[],
+  sink: DrainableSink,
+  opts: WsCaptureOptions = {},
+  counters?: ImportCounters,
+): Promise<ImportCounters> {
   const imp = new WsCaptureImporter(sink, opts, counters);
   for (const f of files) await imp.importFile(f);
   return imp.finish();

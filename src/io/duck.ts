@@ -10,10 +10,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  DuckDBConnection,
+  type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
-  DuckDBVector,
+  type DuckDBVector,
   DOUBLE,
   ENUM,
   VARCHAR,
@@ -35,7 +35,11 @@ export async function duck(): Promise<DuckDBConnection> {
   if (!instancePromise) {
     // enable_external_file_cache (DuckDB >= 1.3, on by default) keeps the bytes of every file
     // read in memory: a 96 h replay's RSS grew ~2 MiB per hour of data with it on, flat with it off
-    instancePromise = DuckDBInstance.create(':memory:', { threads: '2', preserve_insertion_order: 'true', enable_external_file_cache: 'false' });
+    instancePromise = DuckDBInstance.create(':memory:', {
+      threads: '2',
+      preserve_insertion_order: 'true',
+      enable_external_file_cache: 'false',
+    });
   }
   const inst = await instancePromise;
   return inst.connect();
@@ -75,7 +79,13 @@ export type OutColumn =
   /** Strings from a small dictionary: row i is names[codes[i]], or NULL when codes[i] < 0. */
   | { readonly name: string; readonly type: 'codes'; readonly codes: Int8Array; readonly names: readonly string[] }
   /** A list column stored flat: row i owns values[i*stride .. i*stride + counts[i]). */
-  | { readonly name: string; readonly type: 'f64list'; readonly data: Float64Array; readonly stride: number; readonly counts: Uint8Array };
+  | {
+      readonly name: string;
+      readonly type: 'f64list';
+      readonly data: Float64Array;
+      readonly stride: number;
+      readonly counts: Uint8Array;
+    };
 
 const CHUNK = 2048;
 
@@ -139,7 +149,11 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
       case 'i64':
         // staged as DOUBLE (bulk copy into the vector); i64 is cast on the way out (exact below 2^53)
         select.push(c.type === 'i64' ? `${id}::BIGINT AS ${id}` : id);
-        flat.push({ name: c.name, type: DOUBLE, fill: (vec, from, n) => fillF64(vec, c.data, from, n, c.type === 'f64' && c.nullNaN === true) });
+        flat.push({
+          name: c.name,
+          type: DOUBLE,
+          fill: (vec, from, n) => fillF64(vec, c.data, from, n, c.type === 'f64' && c.nullNaN === true),
+        });
         break;
       case 'bool':
         // staged as TINYINT 1 / 0 / -1 (null)
@@ -156,7 +170,11 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
           // string is built, and the Parquet writer copies the enum dictionary (written as UTF8,
           // read back as VARCHAR); a 65536-row ofi block writes in 746 ns per row, 1147 with VARCHAR staging
           select.push(id);
-          flat.push({ name: c.name, type: ENUM(c.names), fill: (vec, from, n) => fillEnum(vec, c.codes, c.names.length, c.name, from, n) });
+          flat.push({
+            name: c.name,
+            type: ENUM(c.names),
+            fill: (vec, from, n) => fillEnum(vec, c.codes, c.names.length, c.name, from, n),
+          });
           break;
         }
         // staged as TINYINT codes; names looked up in the select (code < 0 = NULL)
@@ -229,7 +247,13 @@ export async function writeParquet(
   return using(opts.conn, (conn) => writeWith(conn, file, cols, rows, opts.orderBy));
 }
 
-async function writeWith(conn: DuckDBConnection, file: string, cols: readonly OutColumn[], rows: number, orderBy?: readonly string[]): Promise<void> {
+async function writeWith(
+  conn: DuckDBConnection,
+  file: string,
+  cols: readonly OutColumn[],
+  rows: number,
+  orderBy?: readonly string[],
+): Promise<void> {
   const { flat, select } = flatten(cols);
   const table = `flowlab_w${process.pid}_${tableSeq++}`;
   const ddl = flat.map((f) => `${sqlIdent(f.name)} ${f.type.toString()}`).join(', ');
@@ -290,7 +314,7 @@ export function readF64(chunk: DuckDBDataChunk, col: number, out: Float64Array, 
   if (items instanceof Float64Array) {
     out.set(items.subarray(0, n), offset);
     const validity = (vec as unknown as { validity?: { data?: unknown; itemValid(i: number): boolean } }).validity;
-    if (validity && validity.data) {
+    if (validity?.data) {
       for (let i = 0; i < n; i++) if (!validity.itemValid(i)) out[offset + i] = NaN;
     }
     return;

@@ -40,7 +40,12 @@ export interface ErrorMessage {
 /** The message a worker posts for an error it cannot handle. */
 export function errorMessage(e: unknown): ErrorMessage {
   if (e instanceof FlowlabError) return { type: 'error', message: e.message, exitCode: e.exitCode, flowlab: true };
-  return { type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e), exitCode: 1, flowlab: false };
+  return {
+    type: 'error',
+    message: e instanceof Error ? (e.stack ?? e.message) : String(e),
+    exitCode: 1,
+    flowlab: false,
+  };
 }
 
 /** The error to throw in the calling thread for a worker's error message. */

@@ -42,7 +42,17 @@ interface Stream {
   rows: number;
 }
 
-const TRADE_COLS = ['recv_ts_ms', 'recv_seq', 'ts_ms', 'event_ts_ms', 'agg_trade_id', 'price', 'qty', 'first_trade_id', 'last_trade_id'] as const;
+const TRADE_COLS = [
+  'recv_ts_ms',
+  'recv_seq',
+  'ts_ms',
+  'event_ts_ms',
+  'agg_trade_id',
+  'price',
+  'qty',
+  'first_trade_id',
+  'last_trade_id',
+] as const;
 const QUOTE_COLS = ['recv_ts_ms', 'recv_seq', 'ts_ms', 'update_id', 'bid_px', 'bid_qty', 'ask_px', 'ask_qty'] as const;
 
 /** Collects tapped ticks into columnar arrival blocks (no per-tick objects). */
@@ -61,7 +71,14 @@ export class LiveBatcher implements LiveTap {
       if (this.streams.length >= 255) throw new FlowlabError('live: more than 255 streams');
       k = this.streams.length;
       const names = kind === 'trades' ? TRADE_COLS : QUOTE_COLS;
-      this.streams.push({ index: k, symbol, kind, cols: names.map(() => new GrowableF64(1024)), side: kind === 'trades' ? new GrowableI8(1024) : null, rows: 0 });
+      this.streams.push({
+        index: k,
+        symbol,
+        kind,
+        cols: names.map(() => new GrowableF64(1024)),
+        side: kind === 'trades' ? new GrowableI8(1024) : null,
+        rows: 0,
+      });
       this.index.set(key, k);
     }
     return this.streams[k];
@@ -73,7 +90,19 @@ export class LiveBatcher implements LiveTap {
     this.ticks++;
   }
 
-  trade(recvSeq: number, symbol: string, recv: number, ts: number, ev: number, id: number, price: number, qty: number, side: number, first: number, last: number): void {
+  trade(
+    recvSeq: number,
+    symbol: string,
+    recv: number,
+    ts: number,
+    ev: number,
+    id: number,
+    price: number,
+    qty: number,
+    side: number,
+    first: number,
+    last: number,
+  ): void {
     const st = this.stream(symbol, 'trades');
     const c = st.cols;
     c[0].push(recv);
@@ -89,7 +118,17 @@ export class LiveBatcher implements LiveTap {
     this.arrive(st);
   }
 
-  quote(recvSeq: number, symbol: string, recv: number, ts: number, updateId: number, bp: number, bq: number, ap: number, aq: number): void {
+  quote(
+    recvSeq: number,
+    symbol: string,
+    recv: number,
+    ts: number,
+    updateId: number,
+    bp: number,
+    bq: number,
+    ap: number,
+    aq: number,
+  ): void {
     const st = this.stream(symbol, 'quotes');
     const c = st.cols;
     c[0].push(recv);
@@ -113,15 +152,34 @@ export class LiveBatcher implements LiveTap {
       const v = st.cols.map((g) => g.view().slice());
       if (st.kind === 'trades') {
         const b: TradeBatch = {
-          kind: 'trades', symbol: st.symbol, length: st.rows,
-          recv_ts_ms: v[0], recv_seq: v[1], ts_ms: v[2], event_ts_ms: v[3], agg_trade_id: v[4], price: v[5], qty: v[6],
-          is_buyer_maker: st.side!.view().slice(), first_trade_id: v[7], last_trade_id: v[8],
+          kind: 'trades',
+          symbol: st.symbol,
+          length: st.rows,
+          recv_ts_ms: v[0],
+          recv_seq: v[1],
+          ts_ms: v[2],
+          event_ts_ms: v[3],
+          agg_trade_id: v[4],
+          price: v[5],
+          qty: v[6],
+          is_buyer_maker: st.side!.view().slice(),
+          first_trade_id: v[7],
+          last_trade_id: v[8],
         };
         batches.push(b);
       } else {
         const b: QuoteBatch = {
-          kind: 'quotes', symbol: st.symbol, length: st.rows,
-          recv_ts_ms: v[0], recv_seq: v[1], ts_ms: v[2], update_id: v[3], bid_px: v[4], bid_qty: v[5], ask_px: v[6], ask_qty: v[7],
+          kind: 'quotes',
+          symbol: st.symbol,
+          length: st.rows,
+          recv_ts_ms: v[0],
+          recv_seq: v[1],
+          ts_ms: v[2],
+          update_id: v[3],
+          bid_px: v[4],
+          bid_qty: v[5],
+          ask_px: v[6],
+          ask_qty: v[7],
         };
         batches.push(b);
       }
@@ -164,7 +222,8 @@ export async function runLive(req: LiveRequest): Promise<CanaryRun> {
   validateTag(req.runTag);
   const runDir = safeJoin(req.out, req.runTag);
   if (fs.existsSync(runDir)) {
-    if (!req.overwrite) throw new FlowlabError(`run folder '${runDir}' already exists (choose another --run-tag or pass --overwrite)`);
+    if (!req.overwrite)
+      throw new FlowlabError(`run folder '${runDir}' already exists (choose another --run-tag or pass --overwrite)`);
     fs.rmSync(runDir, { recursive: true, force: true });
   }
   const rawDir = path.join(runDir, 'raw');
@@ -217,7 +276,8 @@ export async function runLive(req: LiveRequest): Promise<CanaryRun> {
   await writer.done();
   const ds = new Dataset(rawDir);
   const symbols = req.symbols.filter((s) => ds.manifest.symbols.includes(s));
-  if (symbols.length === 0) throw new FlowlabError(`live: nothing was recorded from ${req.endpoint} for ${req.symbols.join(',')}`);
+  if (symbols.length === 0)
+    throw new FlowlabError(`live: nothing was recorded from ${req.endpoint} for ${req.symbols.join(',')}`);
   const inputs = ds.select({ symbols, kinds: ['trades', 'quotes'] });
   const manifest = await finalizeRun({
     runDir,
@@ -231,5 +291,11 @@ export async function runLive(req: LiveRequest): Promise<CanaryRun> {
     pipeline,
     outputs,
   });
-  return writeCanaryReport({ rep: { runDir, manifest, ticks: batcher.ticks }, engine, config: req.config, configPath: req.configPath, runTag: req.runTag });
+  return writeCanaryReport({
+    rep: { runDir, manifest, ticks: batcher.ticks },
+    engine,
+    config: req.config,
+    configPath: req.configPath,
+    runTag: req.runTag,
+  });
 }

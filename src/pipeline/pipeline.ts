@@ -15,7 +15,15 @@
  * Depth rows are not used by the derived tables (the `ofi` table is L1 OFI per
  * quote update, ARCHITECTURE §3); replay does not read them.
  */
-import { Sequencer, packHandle, handleBatch, handleRow, CLOCK_EXCHANGE, CLOCK_LOCAL, FLAG_LATE } from '../calc/sequencer.js';
+import {
+  Sequencer,
+  packHandle,
+  handleBatch,
+  handleRow,
+  CLOCK_EXCHANGE,
+  CLOCK_LOCAL,
+  FLAG_LATE,
+} from '../calc/sequencer.js';
 import { SymbolCalc } from '../calc/symbol-calc.js';
 import { REGIME_NAMES, RegimeTracker, SCENARIO_NAMES, VOL_BUCKET_NAMES } from '../calc/slices.js';
 import type { CalcParams } from '../calc/params.js';
@@ -132,7 +140,6 @@ export class Pipeline {
   private finished = false;
   private liveBatchId = -1;
 
-
   private readonly observer: PipelineObserver | null;
 
   constructor(params: CalcParams, opts: { mergeTolMs: number; observer?: PipelineObserver }) {
@@ -203,7 +210,8 @@ export class Pipeline {
   pushTick(batch: TickBatch, row = 0): void {
     this.liveBatchId = (this.liveBatchId + 1) % LIVE_ID_BASE;
     const key = LIVE_ID_BASE + this.liveBatchId;
-    if (this.batches.has(key)) throw new FlowlabError(`pipeline: more than ${LIVE_ID_BASE} live ticks pending in the sequencer`);
+    if (this.batches.has(key))
+      throw new FlowlabError(`pipeline: more than ${LIVE_ID_BASE} live ticks pending in the sequencer`);
     this.hold(key, batch, 1);
     if (batch.kind === 'depth') {
       this.done(key);
@@ -347,14 +355,24 @@ export class Pipeline {
     const f64 = (g: GrowableF64) => g.view().slice(0, n);
     const i8 = (g: GrowableI8) => g.view().slice(0, n);
     const sessions = c.sessionNames;
-    const sliceCols = (sl: { session: GrowableI8; regime: GrowableI8; vol_bucket: GrowableI8; scenario_2x2: GrowableI8 }): OutColumn[] => [
+    const sliceCols = (sl: {
+      session: GrowableI8;
+      regime: GrowableI8;
+      vol_bucket: GrowableI8;
+      scenario_2x2: GrowableI8;
+    }): OutColumn[] => [
       { name: 'session', type: 'codes', codes: i8(sl.session), names: sessions },
       { name: 'regime', type: 'codes', codes: i8(sl.regime), names: REGIME_NAMES },
       { name: 'vol_bucket', type: 'codes', codes: i8(sl.vol_bucket), names: VOL_BUCKET_NAMES },
       { name: 'scenario_2x2', type: 'codes', codes: i8(sl.scenario_2x2), names: SCENARIO_NAMES },
       { name: 'fee_tier', type: 'const', value: c.fee_tier },
     ];
-    const drop = (sl: { session: GrowableI8; regime: GrowableI8; vol_bucket: GrowableI8; scenario_2x2: GrowableI8 }) => {
+    const drop = (sl: {
+      session: GrowableI8;
+      regime: GrowableI8;
+      vol_bucket: GrowableI8;
+      scenario_2x2: GrowableI8;
+    }) => {
       sl.session.dropFront(n);
       sl.regime.dropFront(n);
       sl.vol_bucket.dropFront(n);
@@ -378,7 +396,8 @@ export class Pipeline {
           { name: 'recv_rate_tps', type: 'f64', data: f64(p.recv_rate_tps) },
           ...sliceCols(p.slices),
         ];
-        for (const g of [p.ts, p.event_ts, p.price, p.qty, p.agg_trade_id, p.latency_ms, p.recv_rate_tps]) g.dropFront(n);
+        for (const g of [p.ts, p.event_ts, p.price, p.qty, p.agg_trade_id, p.latency_ms, p.recv_rate_tps])
+          g.dropFront(n);
         drop(p.slices);
         break;
       }
@@ -441,7 +460,21 @@ export class Pipeline {
           { name: 'scenario_2x2', type: 'codes', codes: i8(r.scenario_2x2), names: SCENARIO_NAMES },
           { name: 'fee_tier', type: 'const', value: c.fee_tier },
         ];
-        for (const g of [r.ts, r.score, r.score_z, r.z_ofi, r.z_cvd, r.w_ofi, r.w_cvd, r.dir, r.gate, r.mid, r.ofi_flow, r.cvd_flow, r.merge_time_diff_ms]) {
+        for (const g of [
+          r.ts,
+          r.score,
+          r.score_z,
+          r.z_ofi,
+          r.z_cvd,
+          r.w_ofi,
+          r.w_cvd,
+          r.dir,
+          r.gate,
+          r.mid,
+          r.ofi_flow,
+          r.cvd_flow,
+          r.merge_time_diff_ms,
+        ]) {
           g.dropFront(n);
         }
         drop(r);

@@ -164,12 +164,15 @@ export class WorkerWriteBehind implements BlockWriter {
     private readonly maxInFlight = 3,
   ) {
     this.worker = startWorker(new URL('./write-worker.ts', import.meta.url), null);
-    this.worker.on('message', (m: { type: 'done'; id: number; files: OutputFile[] } | (ErrorMessage & { id: number })) => {
-      if (m.type === 'done') this.outputs.push(...m.files);
-      else this.failure ??= toError(m, 'replay writer');
-      this.inFlight--;
-      this.wakeAll();
-    });
+    this.worker.on(
+      'message',
+      (m: { type: 'done'; id: number; files: OutputFile[] } | (ErrorMessage & { id: number })) => {
+        if (m.type === 'done') this.outputs.push(...m.files);
+        else this.failure ??= toError(m, 'replay writer');
+        this.inFlight--;
+        this.wakeAll();
+      },
+    );
     this.worker.on('error', (e) => {
       this.failure ??= workerDied('replay writer', e);
       this.wakeAll();
@@ -211,7 +214,8 @@ export class WorkerWriteBehind implements BlockWriter {
 function transferables(b: DerivedBlock): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
   const add = (a: ArrayBufferView) => {
-    if (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer) out.add(a.buffer);
+    if (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer)
+      out.add(a.buffer);
   };
   add(b.ts);
   for (const c of b.columns) {
@@ -231,27 +235,43 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
   const cfg = req.config.config;
   const ds = new Dataset(req.data);
   const symbols = req.symbols && req.symbols.length > 0 ? [...req.symbols] : ds.manifest.symbols;
-  let fromMs = req.fromMs;
+  const fromMs = req.fromMs;
   let toMs = req.toMs;
   if (cfg.run.hours !== null && toMs === undefined) {
     const start = fromMs ?? ds.manifest.time_range.recv_ts_ms?.[0];
     if (start !== undefined) toMs = start + cfg.run.hours * 3_600_000;
   }
-  const readOpts: ReadOptions = { symbols, kinds: ['trades', 'quotes'], fromMs, toMs, verifyHashes: true, batchRows: REPLAY_BATCH_ROWS };
+  const readOpts: ReadOptions = {
+    symbols,
+    kinds: ['trades', 'quotes'],
+    fromMs,
+    toMs,
+    verifyHashes: true,
+    batchRows: REPLAY_BATCH_ROWS,
+  };
   const inputs = ds.select(readOpts).sort((a, b) => (a.path < b.path ? -1 : 1));
 
   if (fs.existsSync(runDir)) {
-    if (!req.overwrite) throw new FlowlabError(`run folder '${runDir}' already exists (choose another --run-tag or pass --overwrite)`);
+    if (!req.overwrite)
+      throw new FlowlabError(`run folder '${runDir}' already exists (choose another --run-tag or pass --overwrite)`);
     fs.rmSync(runDir, { recursive: true, force: true });
   }
   const dataDir = path.join(runDir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
 
-  const pipeline = new Pipeline(calcParamsFromConfig(cfg), { mergeTolMs: cfg.labels.merge_tol_ms, observer: req.observer });
+  const pipeline = new Pipeline(calcParamsFromConfig(cfg), {
+    mergeTolMs: cfg.labels.merge_tol_ms,
+    observer: req.observer,
+  });
   const outputs: OutputFile[] = [];
   const totalRows = inputs.reduce((s, f) => s + f.rows, 0);
   const showBar = req.progress ?? Boolean(process.stderr.isTTY);
-  const bar = showBar ? new cliProgress.SingleBar({ stream: process.stderr, format: 'replay {bar} {percentage}% | {value}/{total} ticks | eta {eta}s' }, cliProgress.Presets.shades_classic) : null;
+  const bar = showBar
+    ? new cliProgress.SingleBar(
+        { stream: process.stderr, format: 'replay {bar} {percentage}% | {value}/{total} ticks | eta {eta}s' },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
   bar?.start(totalRows, 0);
   const speed = req.speed === undefined || req.speed === 'max' ? Infinity : req.speed;
   if (!(speed > 0)) throw new FlowlabError(`speed must be 'max' or a number > 0, got ${req.speed}`, 2);
@@ -288,7 +308,18 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
     bar?.stop();
     await writer.close();
   }
-  const manifest = await finalizeRun({ runDir, runTag: req.runTag, datasetRoot: ds.root, inputs, selection: { symbols, from_ms: fromMs ?? null, to_ms: toMs ?? null }, config: req.config, blockRows, ticks, pipeline, outputs });
+  const manifest = await finalizeRun({
+    runDir,
+    runTag: req.runTag,
+    datasetRoot: ds.root,
+    inputs,
+    selection: { symbols, from_ms: fromMs ?? null, to_ms: toMs ?? null },
+    config: req.config,
+    blockRows,
+    ticks,
+    pipeline,
+    outputs,
+  });
   return { runDir, manifest, ticks };
 }
 
@@ -322,7 +353,7 @@ export async function finalizeRun(a: {
     symbols: a.pipeline.symbolSummary(),
     outputs: a.outputs,
   };
-  fs.writeFileSync(path.join(a.runDir, REPLAY_MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+  fs.writeFileSync(path.join(a.runDir, REPLAY_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   fs.writeFileSync(path.join(a.runDir, RUN_TAG_FILE), runTagText(manifest, a.config));
   return manifest;
 }
@@ -344,5 +375,5 @@ export function runTagText(m: ReplayManifest, c: LoadedConfig): string {
     `code_sha256=${m.code_sha256}`,
     `flowlab_version=${m.flowlab_version}`,
   ];
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

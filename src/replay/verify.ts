@@ -34,7 +34,8 @@ function readRunManifest(runDir: string): ReplayManifest {
   }
   try {
     const m = JSON.parse(text) as ReplayManifest;
-    if (!Array.isArray(m.outputs) || !Array.isArray(m.inputs) || !m.dataset) throw new Error('missing outputs / inputs / dataset');
+    if (!Array.isArray(m.outputs) || !Array.isArray(m.inputs) || !m.dataset)
+      throw new Error('missing outputs / inputs / dataset');
     return m;
   } catch (e) {
     throw new FlowlabError(`${file}: not a replay manifest (${describeError(e)})`, 2);
@@ -51,7 +52,8 @@ async function firstDifferingRow(a: string, b: string): Promise<string> {
        SELECT min(rn)::DOUBLE AS rn, (SELECT count(*) FROM x)::DOUBLE AS nx, (SELECT count(*) FROM y)::DOUBLE AS ny FROM d`,
     );
     const r = rows[0];
-    if (r.rn === null) return r.nx !== r.ny ? `row counts differ (${r.nx} vs ${r.ny})` : 'same rows, different bytes (file metadata)';
+    if (r.rn === null)
+      return r.nx !== r.ny ? `row counts differ (${r.nx} vs ${r.ny})` : 'same rows, different bytes (file metadata)';
     return `row ${r.rn}`;
   } catch (e) {
     return `unreadable (${describeError(e)})`;
@@ -66,10 +68,16 @@ export async function verifyRun(runDir: string, opts: { keepTemp?: boolean } = {
     const file = path.join(m.dataset.path, inp.path);
     if (!fs.existsSync(file)) return { code: 2, message: `input missing: ${file}`, notes };
     const h = await sha256File(file);
-    if (h !== inp.sha256) return { code: 2, message: `input changed: ${file} (sha256 ${h.slice(0, 12)}.. != manifest ${inp.sha256.slice(0, 12)}..)`, notes };
+    if (h !== inp.sha256)
+      return {
+        code: 2,
+        message: `input changed: ${file} (sha256 ${h.slice(0, 12)}.. != manifest ${inp.sha256.slice(0, 12)}..)`,
+        notes,
+      };
   }
   const code = await codeHash();
-  if (code !== m.code_sha256) notes.push(`code differs from the run's (code_sha256 ${code.slice(0, 12)}.. vs ${m.code_sha256.slice(0, 12)}..)`);
+  if (code !== m.code_sha256)
+    notes.push(`code differs from the run's (code_sha256 ${code.slice(0, 12)}.. vs ${m.code_sha256.slice(0, 12)}..)`);
   // 2. outputs on disk match the manifest
   let firstBad: { path: string; why: string } | null = null;
   for (const o of m.outputs) {
@@ -81,13 +89,14 @@ export async function verifyRun(runDir: string, opts: { keepTemp?: boolean } = {
     if ((await sha256File(file)) !== o.sha256) firstBad ??= { path: o.path, why: 'changed on disk' };
   }
   // 3. re-run and compare
-  let config;
+  let config: ReturnType<typeof configFromObject>;
   try {
     config = configFromObject(m.config, {}, `${path.join(runDir, REPLAY_MANIFEST)} config`);
   } catch (e) {
     return { code: 2, message: describeError(e), notes };
   }
-  if (config.fingerprint !== m.config_fingerprint) notes.push(`config fingerprint recomputes as ${config.fingerprint}, manifest says ${m.config_fingerprint}`);
+  if (config.fingerprint !== m.config_fingerprint)
+    notes.push(`config fingerprint recomputes as ${config.fingerprint}, manifest says ${m.config_fingerprint}`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-verify-'));
   try {
     const again = await replay({

@@ -38,7 +38,15 @@ export async function writeBlock(dataDir: string, b: DerivedBlock): Promise<Outp
     const file = path.join(dataDir, rel);
     const cols = start === 0 && end === b.rows ? b.columns : b.columns.map((c) => sliceColumn(c, start, end));
     await writeParquet(file, cols, end - start);
-    out.push({ path: `data/${rel}`, kind: b.kind, symbol: b.symbol, date, first_row: offset, rows: end - start, sha256: await sha256File(file) });
+    out.push({
+      path: `data/${rel}`,
+      kind: b.kind,
+      symbol: b.symbol,
+      date,
+      first_row: offset,
+      rows: end - start,
+      sha256: await sha256File(file),
+    });
     start = end;
   }
   return out;
@@ -61,4 +69,3 @@ function sliceColumn(c: OutColumn, a: number, b: number): OutColumn {
       return { ...c, data: c.data.subarray(a * c.stride, b * c.stride), counts: c.counts.subarray(a, b) };
   }
 }
-

@@ -80,7 +80,8 @@ export function formatCell(v: CsvInput): string {
 /** CSV text of a header and rows (arrays in header order, or objects keyed by the header). */
 export function formatCsv(header: readonly string[], rows: Iterable<CsvRowInput>): string {
   if (header.length === 0) throw new RangeError('formatCsv: the header has no columns');
-  if (new Set(header).size !== header.length) throw new RangeError(`formatCsv: duplicate column in header ${header.join(',')}`);
+  if (new Set(header).size !== header.length)
+    throw new RangeError(`formatCsv: duplicate column in header ${header.join(',')}`);
   const lines = [header.map((h) => formatCell(h)).join(',')];
   let i = 0;
   for (const row of rows) {
@@ -88,12 +89,14 @@ export function formatCsv(header: readonly string[], rows: Iterable<CsvRowInput>
     let cells: readonly CsvInput[];
     if (Array.isArray(row)) {
       cells = row as readonly CsvInput[];
-      if (cells.length !== header.length) throw new RangeError(`formatCsv: row ${i} has ${cells.length} fields, the header has ${header.length}`);
+      if (cells.length !== header.length)
+        throw new RangeError(`formatCsv: row ${i} has ${cells.length} fields, the header has ${header.length}`);
     } else {
       const obj = row as Readonly<Record<string, CsvInput | undefined>>;
       cells = header.map((h) => {
         const v = obj[h];
-        if (v === undefined) throw new RangeError(`formatCsv: row ${i} has no value for column '${h}' (use null for an empty cell)`);
+        if (v === undefined)
+          throw new RangeError(`formatCsv: row ${i} has no value for column '${h}' (use null for an empty cell)`);
         return v;
       });
     }
@@ -121,14 +124,17 @@ export function parseCsv(text: string, opts: CsvReadOptions = {}): CsvTable {
   const records = splitRecords(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, label);
   if (records.length === 0) throw new FlowlabError(`${label}: empty file (expected a header line)`);
   const header = records[0].fields.map((f) => f.text);
-  if (new Set(header).size !== header.length) throw new FlowlabError(`${label}: duplicate column in header '${header.join(',')}'`);
+  if (new Set(header).size !== header.length)
+    throw new FlowlabError(`${label}: duplicate column in header '${header.join(',')}'`);
   const textCols = new Set(opts.text ?? []);
   const keepText = header.map((h) => textCols.has(h));
   const rows: CsvCell[][] = [];
   for (let r = 1; r < records.length; r++) {
     const rec = records[r];
     if (rec.fields.length !== header.length) {
-      throw new FlowlabError(`${label}: line ${rec.line} has ${rec.fields.length} fields, the header has ${header.length}`);
+      throw new FlowlabError(
+        `${label}: line ${rec.line} has ${rec.fields.length} fields, the header has ${header.length}`,
+      );
     }
     rows.push(rec.fields.map((f, j) => toCell(f, keepText[j])));
   }
@@ -159,7 +165,8 @@ export function csvRecords(t: CsvTable): Record<string, CsvCell>[] {
 export function requireColumns(t: CsvTable, names: readonly string[], label: string): void {
   const have = new Set(t.header);
   const missing = names.filter((n) => !have.has(n));
-  if (missing.length > 0) throw new FlowlabError(`${label}: missing column(s) ${missing.join(', ')} (header: ${t.header.join(',')})`);
+  if (missing.length > 0)
+    throw new FlowlabError(`${label}: missing column(s) ${missing.join(', ')} (header: ${t.header.join(',')})`);
 }
 
 interface Field {

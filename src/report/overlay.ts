@@ -33,15 +33,26 @@ export interface OverlayOptions {
 const SLICE = /^[A-Za-z_]+$/;
 
 /** The overlay text (pure). `extendsPath` is written as given (relative to the overlay's folder). */
-export function weightOverlayYaml(extendsPath: string, weights: readonly OverlayWeight[], opts: OverlayOptions = {}): string {
+export function weightOverlayYaml(
+  extendsPath: string,
+  weights: readonly OverlayWeight[],
+  opts: OverlayOptions = {},
+): string {
   if (weights.length === 0) throw new UsageError('weight overlay: no weights given');
   const seen = new Set<string>();
   for (const w of weights) {
-    if (!SLICE.test(w.slice)) throw new UsageError(`weight overlay: slice '${w.slice}' is not allowed: expected a slice value such as Active or NY`);
+    if (!SLICE.test(w.slice))
+      throw new UsageError(
+        `weight overlay: slice '${w.slice}' is not allowed: expected a slice value such as Active or NY`,
+      );
     if (seen.has(w.slice)) throw new UsageError(`weight overlay: slice '${w.slice}' given twice`);
     seen.add(w.slice);
-    for (const [k, v] of [['w_ofi', w.w_ofi], ['w_cvd', w.w_cvd]] as const) {
-      if (!(Number.isFinite(v) && v >= -10 && v <= 10)) throw new UsageError(`weight overlay: ${w.slice}.${k} = ${v} is not allowed: expected a number in [-10, 10]`);
+    for (const [k, v] of [
+      ['w_ofi', w.w_ofi],
+      ['w_cvd', w.w_cvd],
+    ] as const) {
+      if (!(Number.isFinite(v) && v >= -10 && v <= 10))
+        throw new UsageError(`weight overlay: ${w.slice}.${k} = ${v} is not allowed: expected a number in [-10, 10]`);
     }
   }
   const source = (opts.source ?? 'not stated').replace(/\r?\n|\r/g, ' ');
@@ -53,7 +64,9 @@ export function weightOverlayYaml(extendsPath: string, weights: readonly Overlay
     `extends: ${JSON.stringify(extendsPath)}`,
     'fusion:',
     '  slice_overrides:',
-    ...[...weights].sort((a, b) => (a.slice < b.slice ? -1 : a.slice > b.slice ? 1 : 0)).map((w) => `    ${w.slice}: { ofi: ${yamlNum(w.w_ofi)}, cvd: ${yamlNum(w.w_cvd)} }`),
+    ...[...weights]
+      .sort((a, b) => (a.slice < b.slice ? -1 : a.slice > b.slice ? 1 : 0))
+      .map((w) => `    ${w.slice}: { ofi: ${yamlNum(w.w_ofi)}, cvd: ${yamlNum(w.w_cvd)} }`),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -75,7 +88,9 @@ export function resolveOverlayBase(file: string, baseConfigPath: string): string
   const dir = path.dirname(path.resolve(file));
   const fromOverlay = path.resolve(dir, baseConfigPath);
   if (fs.existsSync(fromOverlay)) return fromOverlay;
-  throw new UsageError(`weight overlay: base config '${baseConfigPath}' not found (relative to the working directory or to ${dir})`);
+  throw new UsageError(
+    `weight overlay: base config '${baseConfigPath}' not found (relative to the working directory or to ${dir})`,
+  );
 }
 
 /**
@@ -83,10 +98,18 @@ export function resolveOverlayBase(file: string, baseConfigPath: string): string
  * (see `resolveOverlayBase`) relative to the overlay's folder, posix
  * separators; returns the text.
  */
-export function writeWeightOverlay(file: string, baseConfigPath: string, weights: readonly OverlayWeight[], opts: OverlayOptions = {}): string {
+export function writeWeightOverlay(
+  file: string,
+  baseConfigPath: string,
+  weights: readonly OverlayWeight[],
+  opts: OverlayOptions = {},
+): string {
   const base = resolveOverlayBase(file, baseConfigPath);
   if (path.resolve(file) === base) throw new UsageError(`weight overlay: '${file}' would overwrite its base config`);
-  let rel = path.relative(path.dirname(path.resolve(file)), base).split(path.sep).join('/');
+  let rel = path
+    .relative(path.dirname(path.resolve(file)), base)
+    .split(path.sep)
+    .join('/');
   if (!rel.startsWith('.') && !rel.startsWith('/')) rel = `./${rel}`;
   const text = weightOverlayYaml(rel, weights, opts);
   writeFileAtomic(file, text);

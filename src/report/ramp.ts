@@ -23,8 +23,25 @@ import { z } from 'zod';
 import { FlowlabError } from '../core/errors.js';
 import { formatMetric } from '../eval/metric.js';
 import { ConfigSchema } from '../config/schema.js';
-import { csvRecords, formatNumber, readCsv, requireColumns, writeFileAtomic, type CsvCell, type CsvTable } from './csv.js';
-import { barChart, lineChart, percentileChart, reliabilityDiagram, PALETTE, type Bar, type Marker, type ReliabilityBin } from './svg.js';
+import {
+  csvRecords,
+  formatNumber,
+  readCsv,
+  requireColumns,
+  writeFileAtomic,
+  type CsvCell,
+  type CsvTable,
+} from './csv.js';
+import {
+  barChart,
+  lineChart,
+  percentileChart,
+  reliabilityDiagram,
+  PALETTE,
+  type Bar,
+  type Marker,
+  type ReliabilityBin,
+} from './svg.js';
 
 // ---------------------------------------------------------------- file schemas
 
@@ -86,7 +103,10 @@ const IncidentSchema = z.object({
   metrics_after: z.record(z.string(), z.unknown()).nullable().optional().default(null),
   action: z.string().optional().default(''),
   /** Every action taken while the incident was open, in order. */
-  actions: z.array(z.object({ at_ms: NUM, action: z.string() })).optional().default([]),
+  actions: z
+    .array(z.object({ at_ms: NUM, action: z.string() }))
+    .optional()
+    .default([]),
   fingerprint_before: z.string().nullable().optional().default(null),
   fingerprint_after: z.string().nullable().optional().default(null),
 });
@@ -95,7 +115,14 @@ const IncidentsSchema = z.object({
   incidents: z.array(IncidentSchema),
   /** `from_ms` null: in force from the start of the run. */
   fingerprints: z
-    .array(z.object({ symbol: z.string().optional(), fingerprint: z.string(), from_ms: NUM.nullable(), reason: z.string().optional().default('') }))
+    .array(
+      z.object({
+        symbol: z.string().optional(),
+        fingerprint: z.string(),
+        from_ms: NUM.nullable(),
+        reason: z.string().optional().default(''),
+      }),
+    )
     .optional()
     .default([]),
 });
@@ -108,22 +135,90 @@ export type Incident = z.output<typeof IncidentSchema>;
 export type IncidentsFile = z.output<typeof IncidentsSchema>;
 
 export const METRICS_TIMESERIES_HEADER = [
-  'ts_ms', 'time_utc', 'symbol', 'slice', 'window_sec', 'auc', 'auc_ci_low', 'auc_ci_high', 'n', 'n_pos', 'n_neg', 'ece', 'ece_n',
-  'merge_p50', 'merge_p90', 'merge_p99', 'merge_n', 'calibration_paused', 'w_ofi', 'w_cvd', 'merge_tol_ms', 'fingerprint', 'gates_failed',
+  'ts_ms',
+  'time_utc',
+  'symbol',
+  'slice',
+  'window_sec',
+  'auc',
+  'auc_ci_low',
+  'auc_ci_high',
+  'n',
+  'n_pos',
+  'n_neg',
+  'ece',
+  'ece_n',
+  'merge_p50',
+  'merge_p90',
+  'merge_p99',
+  'merge_n',
+  'calibration_paused',
+  'w_ofi',
+  'w_cvd',
+  'merge_tol_ms',
+  'fingerprint',
+  'gates_failed',
 ] as const;
 export const SLICES_OVERVIEW_HEADER = [
-  'symbol', 'dimension', 'value', 'rows', 'labeled', 'n_pos', 'n_neg', 'effective_hours', 'auc', 'auc_ci_low', 'auc_ci_high', 'ece', 'brier',
-  'brier_skill', 'topk_hit_rate_5p', 'reason',
+  'symbol',
+  'dimension',
+  'value',
+  'rows',
+  'labeled',
+  'n_pos',
+  'n_neg',
+  'effective_hours',
+  'auc',
+  'auc_ci_low',
+  'auc_ci_high',
+  'ece',
+  'brier',
+  'brier_skill',
+  'topk_hit_rate_5p',
+  'reason',
 ] as const;
 export const CALIBRATION_SUMMARY_HEADER = [
-  'symbol', 'fold', 'fold_start_ms', 'status', 'platt_train_samples', 'platt_test_samples', 'A', 'B', 'train_base_rate', 'ece', 'brier',
-  'brier_skill', 'auc',
+  'symbol',
+  'fold',
+  'fold_start_ms',
+  'status',
+  'platt_train_samples',
+  'platt_test_samples',
+  'A',
+  'B',
+  'train_base_rate',
+  'ece',
+  'brier',
+  'brier_skill',
+  'auc',
 ] as const;
-export const MERGE_DIFF_HEADER = ['ts_ms', 'time_utc', 'symbol', 'window_sec', 'p50', 'p90', 'p99', 'n', 'match_rate', 'merge_tol_ms'] as const;
+export const MERGE_DIFF_HEADER = [
+  'ts_ms',
+  'time_utc',
+  'symbol',
+  'window_sec',
+  'p50',
+  'p90',
+  'p99',
+  'n',
+  'match_rate',
+  'merge_tol_ms',
+] as const;
 export const RELIABILITY_HEADER = ['symbol', 'bin', 'lo', 'hi', 'count', 'mean_p', 'mean_y'] as const;
 
 /** Columns read as text whatever they look like. */
-const TEXT_COLS = ['time_utc', 'symbol', 'slice', 'dimension', 'value', 'reason', 'status', 'fingerprint', 'gates_failed', 'calibration_paused'];
+const TEXT_COLS = [
+  'time_utc',
+  'symbol',
+  'slice',
+  'dimension',
+  'value',
+  'reason',
+  'status',
+  'fingerprint',
+  'gates_failed',
+  'calibration_paused',
+];
 
 export type Row = Record<string, CsvCell>;
 
@@ -206,14 +301,21 @@ function str(v: CsvCell | undefined): string {
 
 /** Markdown table cell: pipes escaped, line breaks flattened. */
 export function cell(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n|\r/g, ' ');
+  return s
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n|\r/g, ' ');
 }
 
 function row(cells: readonly string[]): string {
   return `| ${cells.map(cell).join(' | ')} |`;
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[], align?: readonly ('l' | 'r')[]): string[] {
+function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  align?: readonly ('l' | 'r')[],
+): string[] {
   const sep = header.map((_, i) => ((align?.[i] ?? 'l') === 'r' ? '---:' : '---'));
   return [row(header), `| ${sep.join(' | ')} |`, ...rows.map(row)];
 }
@@ -234,7 +336,12 @@ function fmtN(n: number | null | undefined): string {
 
 /** A null figure's text: `insufficient samples (n=..)`. */
 function fmtValue(v: number | null, n: number | null | undefined, digits?: number): string {
-  if (v === null) return formatMetric({ value: null, n: n ?? 0, reason: n === null || n === undefined ? 'insufficient samples' : undefined });
+  if (v === null)
+    return formatMetric({
+      value: null,
+      n: n ?? 0,
+      reason: n === null || n === undefined ? 'insufficient samples' : undefined,
+    });
   return digits === undefined ? fmtFigure(v) : v.toFixed(digits);
 }
 
@@ -244,7 +351,11 @@ export function fmtUtc(ms: number | null | undefined): string {
   return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
-const STATUS_ICON: Record<Check['status'], string> = { pass: '✅ pass', fail: '❌ fail', insufficient: '⚠ insufficient' };
+const STATUS_ICON: Record<Check['status'], string> = {
+  pass: '✅ pass',
+  fail: '❌ fail',
+  insufficient: '⚠ insufficient',
+};
 
 function fileSafe(s: string): string {
   return s.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -289,7 +400,11 @@ const DEFAULT_CANARY = ConfigSchema.parse({}).canary;
 /** Gate lines: from the verdict checks when they carry a threshold, else the config defaults. */
 function gatesFor(v: SymbolVerdict | undefined): Gates {
   const th = (name: string, dflt: number) => v?.checks.find((c) => c.name === name)?.threshold ?? dflt;
-  return { auc: th('active_auc', DEFAULT_CANARY.auc_active_min), ece: th('ece', DEFAULT_CANARY.ece_max), mergeP99: th('merge_p99', DEFAULT_CANARY.merge_p99_max_ms) };
+  return {
+    auc: th('active_auc', DEFAULT_CANARY.auc_active_min),
+    ece: th('ece', DEFAULT_CANARY.ece_max),
+    mergeP99: th('merge_p99', DEFAULT_CANARY.merge_p99_max_ms),
+  };
 }
 
 // ---------------------------------------------------------------- charts
@@ -300,7 +415,20 @@ export interface ReportChart {
   readonly svg: string;
 }
 
-const SLICE_HEADER = ['dimension', 'value', 'rows', 'labeled', 'n+ / n−', 'eff. hours', 'AUC [95% CI]', 'ECE', 'Brier', 'Brier skill', 'top-5% hit', 'note'];
+const SLICE_HEADER = [
+  'dimension',
+  'value',
+  'rows',
+  'labeled',
+  'n+ / n−',
+  'eff. hours',
+  'AUC [95% CI]',
+  'ECE',
+  'Brier',
+  'Brier skill',
+  'top-5% hit',
+  'note',
+];
 const SLICE_ALIGN = ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'l'] as const;
 
 const MERGE_GATES = new Set(['merge_p99']);
@@ -327,10 +455,22 @@ function rollingCharts(d: CanaryReportData, incs: readonly Incident[]): Map<stri
       for (const s of ['Active', 'Quiet', 'all']) {
         const rs = sl(s);
         if (rs.length === 0) continue;
-        series.push({ name: `AUC ${s}`, x: rs.map((r) => num(r.ts_ms) ?? NaN), y: rs.map((r) => num(r.auc)), color: colors[s] });
+        series.push({
+          name: `AUC ${s}`,
+          x: rs.map((r) => num(r.ts_ms) ?? NaN),
+          y: rs.map((r) => num(r.auc)),
+          color: colors[s],
+        });
       }
       const eceRows = sl('all');
-      if (eceRows.length > 0) series.push({ name: 'ECE (all)', x: eceRows.map((r) => num(r.ts_ms) ?? NaN), y: eceRows.map((r) => num(r.ece)), color: PALETTE[3], dash: '5 3' });
+      if (eceRows.length > 0)
+        series.push({
+          name: 'ECE (all)',
+          x: eceRows.map((r) => num(r.ts_ms) ?? NaN),
+          y: eceRows.map((r) => num(r.ece)),
+          color: PALETTE[3],
+          dash: '5 3',
+        });
       const suffix = wins.length > 1 ? `_${fileSafe(win)}s` : '';
       const winTxt = win === '' ? '' : `, ${Number(win) / 60}-min window`;
       charts.push({
@@ -377,7 +517,16 @@ function mergeCharts(d: CanaryReportData, incs: readonly Incident[]): Map<string
           p50: rows.map((r) => num(r.p50)),
           p90: rows.map((r) => num(r.p90)),
           p99: rows.map((r) => num(r.p99)),
-          extra: [{ name: 'merge_tol_ms', x, y: rows.map((r) => num(r.merge_tol_ms)), color: '#7f7f7f', dash: '2 2', step: true }],
+          extra: [
+            {
+              name: 'merge_tol_ms',
+              x,
+              y: rows.map((r) => num(r.merge_tol_ms)),
+              color: '#7f7f7f',
+              dash: '2 2',
+              step: true,
+            },
+          ],
           thresholds: [{ y: g.mergeP99, label: `p99 gate ${g.mergeP99} ms`, color: '#d62728' }],
           markers: markersFor(incs, sym, true),
         }),
@@ -389,7 +538,21 @@ function mergeCharts(d: CanaryReportData, incs: readonly Incident[]): Map<string
 }
 
 const DIM_ORDER = ['all', 'regime', 'session', 'vol_tertile', 'scenario_2x2'];
-const VALUE_ORDER = ['all', 'Active', 'Quiet', 'Tokyo', 'London', 'NY', 'Q1', 'Median', 'Q3+', 'A_H', 'A_L', 'Q_H', 'Q_L'];
+const VALUE_ORDER = [
+  'all',
+  'Active',
+  'Quiet',
+  'Tokyo',
+  'London',
+  'NY',
+  'Q1',
+  'Median',
+  'Q3+',
+  'A_H',
+  'A_L',
+  'Q_H',
+  'Q_L',
+];
 
 function orderIndex(list: readonly string[], v: string): number {
   const i = list.indexOf(v);
@@ -466,7 +629,10 @@ function reliabilityCharts(d: CanaryReportData): Map<string, ReportChart> {
         acc += b.count * Math.abs(b.mean_y - b.mean_p);
       }
     }
-    const subtitle = n > 0 ? `ECE over these bins ${(acc / n).toFixed(3)} (n=${n}, ${bins.length} bins)` : `no calibrated samples (${bins.length} bins)`;
+    const subtitle =
+      n > 0
+        ? `ECE over these bins ${(acc / n).toFixed(3)} (n=${n}, ${bins.length} bins)`
+        : `no calibrated samples (${bins.length} bins)`;
     out.set(sym, {
       file: `charts/reliability_${fileSafe(sym)}.svg`,
       alt: `${sym} reliability diagram`,
@@ -484,7 +650,7 @@ function checkRows(v: SymbolVerdict): string[][] {
     fmtValue(c.value, c.n),
     c.value === null ? '—' : fmtCi(c.ci),
     fmtN(c.n),
-    c.threshold === null ? (c.op || '—') : `${c.op} ${formatNumber(c.threshold)}`.trim(),
+    c.threshold === null ? c.op || '—' : `${c.op} ${formatNumber(c.threshold)}`.trim(),
     STATUS_ICON[c.status],
     c.detail ?? '',
   ]);
@@ -521,7 +687,9 @@ function sliceRows(rows: readonly Row[]): string[][] {
       fmtN(num(r.labeled)),
       `${fmtN(np)} / ${fmtN(nn)}`,
       num(r.effective_hours) === null ? '—' : (num(r.effective_hours) as number).toFixed(2),
-      auc === null ? fmtValue(null, n) : `${auc.toFixed(3)}${lo !== null && hi !== null ? ` [${lo.toFixed(3)}, ${hi.toFixed(3)}]` : ''}`,
+      auc === null
+        ? fmtValue(null, n)
+        : `${auc.toFixed(3)}${lo !== null && hi !== null ? ` [${lo.toFixed(3)}, ${hi.toFixed(3)}]` : ''}`,
       opt(num(r.ece)),
       opt(num(r.brier)),
       opt(num(r.brier_skill)),
@@ -542,7 +710,9 @@ function calibrationRows(d: CanaryReportData): string[][] {
   return sortedKeys(bySym).map((sym) => {
     const rows = [...bySym.get(sym)!].sort((a, b) => (num(a.fold) ?? 0) - (num(b.fold) ?? 0));
     const status = groupBy(rows, (r) => str(r.status) || '(none)');
-    const statusTxt = sortedKeys(status).map((s) => `${s} ${status.get(s)!.length}`).join(', ');
+    const statusTxt = sortedKeys(status)
+      .map((s) => `${s} ${status.get(s)!.length}`)
+      .join(', ');
     const test = rows.reduce((a, r) => a + (num(r.platt_test_samples) ?? 0), 0);
     const eces = rows.map((r) => num(r.ece)).filter((v): v is number => v !== null);
     const skills = rows.map((r) => num(r.brier_skill)).filter((v): v is number => v !== null);
@@ -559,7 +729,9 @@ function calibrationRows(d: CanaryReportData): string[][] {
       String(test),
       med(eces),
       med(skills),
-      last ? `A=${(num(last.A) as number).toFixed(3)}, B=${(num(last.B) as number).toFixed(3)} (fold ${str(last.fold)})` : '—',
+      last
+        ? `A=${(num(last.A) as number).toFixed(3)}, B=${(num(last.B) as number).toFixed(3)} (fold ${str(last.fold)})`
+        : '—',
     ];
   });
 }
@@ -592,7 +764,7 @@ function embed(c: ReportChart): string {
 const HOW_TO_READ = [
   '## How to read this',
   '',
-  '- **AUC** — ROC AUC of the fusion score against the 60 s forward mid move (Mann–Whitney, ties ½); the 95% CI is DeLong\'s (AUC ± 1.96·√Var). 0.5 = no skill.',
+  "- **AUC** — ROC AUC of the fusion score against the 60 s forward mid move (Mann–Whitney, ties ½); the 95% CI is DeLong's (AUC ± 1.96·√Var). 0.5 = no skill.",
   '- **ECE** — expected calibration error of the Platt-calibrated probability over 10 equal-width bins of [0, 1]: Σ (n_bin/n)·|observed − mean predicted|. Lower is better.',
   '- **Brier skill** — 1 − Brier / Brier_ref, where the reference always predicts the base rate of the *training window*; > 0 beats that model-free forecast.',
   '- **merge_time_diff_ms** — age of the oldest input joined into a fusion sample; p50/p90/p99 over the rolling window; a sample matches when within `merge_tol_ms`.',
@@ -622,8 +794,12 @@ export function renderRampMarkdown(d: CanaryReportData): { markdown: string; cha
   L.push(`# Canary ramp report — ${v.run_tag}`, '');
   L.push(`- Run tag: \`${v.run_tag}\``);
   L.push(`- Config fingerprint: \`${v.config_fingerprint}\``);
-  L.push(`- Symbols: ${symbols.length}; included in the standard pool: ${included.length} (${included.join(', ') || 'none'})`);
-  L.push(`- Incidents: ${incs.length} (${incs.filter((i) => i.closed_at_ms === null).length} open at the end of the run)`);
+  L.push(
+    `- Symbols: ${symbols.length}; included in the standard pool: ${included.length} (${included.join(', ') || 'none'})`,
+  );
+  L.push(
+    `- Incidents: ${incs.length} (${incs.filter((i) => i.closed_at_ms === null).length} open at the end of the run)`,
+  );
   L.push('');
   L.push('## Ramp recommendation', '');
   L.push(
@@ -643,7 +819,17 @@ export function renderRampMarkdown(d: CanaryReportData): { markdown: string; cha
     L.push(`## ${s}`, '');
     L.push(`**Include in standard pool: ${sv.include_in_pool ? 'yes ✅' : 'no ❌'}** — ${sv.reason}`, '');
     L.push('### DoD checks', '');
-    L.push(...table(['check', 'figure', '95% CI', 'n', 'threshold', 'status', 'detail'], checkRows(sv), ['l', 'r', 'l', 'r', 'l', 'l', 'l']));
+    L.push(
+      ...table(['check', 'figure', '95% CI', 'n', 'threshold', 'status', 'detail'], checkRows(sv), [
+        'l',
+        'r',
+        'l',
+        'r',
+        'l',
+        'l',
+        'l',
+      ]),
+    );
     L.push('');
     L.push('### Slice weights', '');
     if (sv.weights.length === 0) L.push('No slice weights in verdicts.json for this symbol.');
@@ -662,7 +848,13 @@ export function renderRampMarkdown(d: CanaryReportData): { markdown: string; cha
     for (const c of rolling.get(s) ?? []) L.push(...use(c));
     for (const c of merge.get(s) ?? []) L.push(...use(c));
     if (charts.length === before) L.push('No chart data for this symbol.', '');
-    if (!rel.has(s)) L.push(d.reliability ? `No reliability bins for ${s} in reliability.csv.` : 'No reliability diagram: reliability.csv is absent.', '');
+    if (!rel.has(s))
+      L.push(
+        d.reliability
+          ? `No reliability bins for ${s} in reliability.csv.`
+          : 'No reliability diagram: reliability.csv is absent.',
+        '',
+      );
   }
 
   // symbols present in the data but without a verdict (e.g. the ALL aggregate)
@@ -683,28 +875,63 @@ export function renderRampMarkdown(d: CanaryReportData): { markdown: string; cha
 
   if (v.pooled_weights.length > 0) {
     L.push('## Pooled slice weights', '');
-    L.push(`Searched over ${symbols.join(', ')} together; the source of \`slice_weights.yaml\` when the run wrote one.`, '');
+    L.push(
+      `Searched over ${symbols.join(', ')} together; the source of \`slice_weights.yaml\` when the run wrote one.`,
+      '',
+    );
     L.push(...table(WEIGHT_HEADER, weightRows(v.pooled_weights), WEIGHT_ALIGN), '');
   }
 
   L.push('## Calibration (walk-forward Platt)', '');
   if (d.calibration.length === 0) L.push('calibration_summary.csv has no folds.');
-  else L.push(...table(['symbol', 'folds', 'status', 'platt_test_samples', 'median ECE', 'median Brier skill', 'last fit'], calibrationRows(d), ['l', 'r', 'l', 'r', 'l', 'l', 'l']));
+  else
+    L.push(
+      ...table(
+        ['symbol', 'folds', 'status', 'platt_test_samples', 'median ECE', 'median Brier skill', 'last fit'],
+        calibrationRows(d),
+        ['l', 'r', 'l', 'r', 'l', 'l', 'l'],
+      ),
+    );
   L.push('');
 
   L.push('## Incidents', '');
   if (incs.length === 0) L.push('No incidents.');
-  else L.push(...table(['id', 'symbol', 'slice', 'gate', 'severity', 'opened (UTC)', 'closed (UTC)', 'action', 'fingerprint before → after', 'why'], incidentRows(incs)));
+  else
+    L.push(
+      ...table(
+        [
+          'id',
+          'symbol',
+          'slice',
+          'gate',
+          'severity',
+          'opened (UTC)',
+          'closed (UTC)',
+          'action',
+          'fingerprint before → after',
+          'why',
+        ],
+        incidentRows(incs),
+      ),
+    );
   L.push('');
   const fps = [...d.incidents.fingerprints].sort(
-    (a, b) => (a.from_ms ?? -Infinity) - (b.from_ms ?? -Infinity) || cmp(a.symbol ?? '', b.symbol ?? '') || cmp(a.fingerprint, b.fingerprint),
+    (a, b) =>
+      (a.from_ms ?? -Infinity) - (b.from_ms ?? -Infinity) ||
+      cmp(a.symbol ?? '', b.symbol ?? '') ||
+      cmp(a.fingerprint, b.fingerprint),
   );
   if (fps.length > 0) {
     L.push('### Config fingerprints', '');
     L.push(
       ...table(
         ['symbol', 'fingerprint', 'from (UTC)', 'reason'],
-        fps.map((f) => [f.symbol ?? 'all', `\`${f.fingerprint}\``, f.from_ms === null ? 'start of run' : fmtUtc(f.from_ms), f.reason]),
+        fps.map((f) => [
+          f.symbol ?? 'all',
+          `\`${f.fingerprint}\``,
+          f.from_ms === null ? 'start of run' : fmtUtc(f.from_ms),
+          f.reason,
+        ]),
       ),
     );
     L.push('');

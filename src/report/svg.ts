@@ -19,7 +19,16 @@
  * and `data-*` attributes, which the tests count.
  */
 
-export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'] as const;
+export const PALETTE = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#ff7f0e',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+] as const;
 
 export interface Threshold {
   readonly y: number;
@@ -144,7 +153,11 @@ export function niceStep(span: number, count: number): number {
 }
 
 /** Domain widened to nice tick multiples, with the ticks. A flat or empty range is widened. */
-export function niceScale(min: number, max: number, count = 5): { lo: number; hi: number; ticks: number[]; step: number } {
+export function niceScale(
+  min: number,
+  max: number,
+  count = 5,
+): { lo: number; hi: number; ticks: number[]; step: number } {
   if (!isNum(min) || !isNum(max)) {
     min = 0;
     max = 1;
@@ -227,13 +240,21 @@ function linear(d0: number, d1: number, r0: number, r1: number): (v: number) => 
 function yAxis(out: string[], f: Frame, ticks: readonly number[], y: (v: number) => number, label?: string): void {
   for (const t of ticks) {
     const yy = px(y(t));
-    out.push(`<line class="grid" x1="${px(f.left)}" y1="${yy}" x2="${px(f.w - f.right)}" y2="${yy}" stroke="#e5e5e5"/>`);
-    out.push(`<text class="ytick" x="${px(f.left - 6)}" y="${yy}" dy="0.35em" text-anchor="end">${esc(tickLabel(t))}</text>`);
+    out.push(
+      `<line class="grid" x1="${px(f.left)}" y1="${yy}" x2="${px(f.w - f.right)}" y2="${yy}" stroke="#e5e5e5"/>`,
+    );
+    out.push(
+      `<text class="ytick" x="${px(f.left - 6)}" y="${yy}" dy="0.35em" text-anchor="end">${esc(tickLabel(t))}</text>`,
+    );
   }
-  out.push(`<line class="axis" x1="${px(f.left)}" y1="${px(f.top)}" x2="${px(f.left)}" y2="${px(f.h - f.bottom)}" stroke="#333333"/>`);
+  out.push(
+    `<line class="axis" x1="${px(f.left)}" y1="${px(f.top)}" x2="${px(f.left)}" y2="${px(f.h - f.bottom)}" stroke="#333333"/>`,
+  );
   if (label) {
     const cy = (f.top + f.h - f.bottom) / 2;
-    out.push(`<text class="ylabel" x="14" y="${px(cy)}" text-anchor="middle" transform="rotate(-90 14 ${px(cy)})">${esc(label)}</text>`);
+    out.push(
+      `<text class="ylabel" x="14" y="${px(cy)}" text-anchor="middle" transform="rotate(-90 14 ${px(cy)})">${esc(label)}</text>`,
+    );
   }
 }
 
@@ -250,7 +271,9 @@ function thresholdLines(out: string[], f: Frame, ths: readonly Threshold[], y: (
     out.push(
       `<line class="threshold" data-y="${esc(tickLabel(t.y))}" x1="${px(f.left)}" y1="${yy}" x2="${px(f.w - f.right)}" y2="${yy}" stroke="${c}" stroke-dasharray="6 3" stroke-width="1.2"/>`,
     );
-    out.push(`<text class="threshold-label" x="${px(f.w - f.right - 4)}" y="${yy}" dy="-0.35em" text-anchor="end" fill="${c}">${esc(t.label)}</text>`);
+    out.push(
+      `<text class="threshold-label" x="${px(f.w - f.right - 4)}" y="${yy}" dy="-0.35em" text-anchor="end" fill="${c}">${esc(t.label)}</text>`,
+    );
   }
 }
 
@@ -281,7 +304,8 @@ export function lineChart(spec: LineChartSpec): string {
   let ymin = Infinity;
   let ymax = -Infinity;
   for (const s of spec.series) {
-    if (s.x.length !== s.y.length) throw new RangeError(`lineChart: series '${s.name}' has ${s.x.length} x and ${s.y.length} y values`);
+    if (s.x.length !== s.y.length)
+      throw new RangeError(`lineChart: series '${s.name}' has ${s.x.length} x and ${s.y.length} y values`);
     for (let i = 0; i < s.x.length; i++) {
       const xv = s.x[i];
       if (!isNum(xv)) continue;
@@ -321,14 +345,18 @@ export function lineChart(spec: LineChartSpec): string {
   // x ticks
   if (spec.xTime) {
     const tt = timeTicks(xmin, xmax);
-    const withDate = tt.step >= 86_400_000 || new Date(xmin).toISOString().slice(0, 10) !== new Date(xmax).toISOString().slice(0, 10);
+    const withDate =
+      tt.step >= 86_400_000 || new Date(xmin).toISOString().slice(0, 10) !== new Date(xmax).toISOString().slice(0, 10);
     for (const t of tt.ticks) pushXTick(out, f, x(t), timeLabel(t, withDate));
   } else {
     const xs = niceScale(xmin, xmax, 6);
     for (const t of xs.ticks) if (t >= xmin && t <= xmax) pushXTick(out, f, x(t), tickLabel(t));
   }
   const xl = spec.xLabel ?? (spec.xTime ? 'time (UTC)' : undefined);
-  if (xl) out.push(`<text class="xlabel" x="${px((f.left + w - f.right) / 2)}" y="${px(h - 8)}" text-anchor="middle">${esc(xl)}</text>`);
+  if (xl)
+    out.push(
+      `<text class="xlabel" x="${px((f.left + w - f.right) / 2)}" y="${px(h - 8)}" text-anchor="middle">${esc(xl)}</text>`,
+    );
 
   thresholdLines(out, f, ths, y);
   // labels staggered over 4 rows (by x order) so close markers stay readable; past
@@ -338,13 +366,23 @@ export function lineChart(spec: LineChartSpec): string {
   byX.forEach(({ m }, k) => {
     const xx = px(x(m.x));
     const c = m.color ?? '#7f7f7f';
-    out.push(`<line class="marker" data-x="${m.x}" x1="${xx}" y1="${px(f.top)}" x2="${xx}" y2="${px(h - f.bottom)}" stroke="${c}" stroke-width="1" stroke-opacity="${labelled ? 0.7 : 0.25}"/>`);
-    if (labelled) out.push(`<text class="marker-label" x="${xx}" y="${px(f.top + 2 + (k % 4) * 10)}" dx="2" dy="0.8em" font-size="9" fill="${c}">${esc(m.label)}</text>`);
+    out.push(
+      `<line class="marker" data-x="${m.x}" x1="${xx}" y1="${px(f.top)}" x2="${xx}" y2="${px(h - f.bottom)}" stroke="${c}" stroke-width="1" stroke-opacity="${labelled ? 0.7 : 0.25}"/>`,
+    );
+    if (labelled)
+      out.push(
+        `<text class="marker-label" x="${xx}" y="${px(f.top + 2 + (k % 4) * 10)}" dx="2" dy="0.8em" font-size="9" fill="${c}">${esc(m.label)}</text>`,
+      );
   });
   if (!labelled) {
-    out.push(`<text class="marker-note" x="${px(w - f.right)}" y="${px(f.top + 2)}" text-anchor="end" dy="0.8em" font-size="10" fill="#555">${byX.length} incident markers (ids in the incidents table)</text>`);
+    out.push(
+      `<text class="marker-note" x="${px(w - f.right)}" y="${px(f.top + 2)}" text-anchor="end" dy="0.8em" font-size="10" fill="#555">${byX.length} incident markers (ids in the incidents table)</text>`,
+    );
   }
-  if (!hasX) out.push(`<text class="empty" x="${px(w / 2)}" y="${px(h / 2)}" text-anchor="middle" fill="#7f7f7f">no data</text>`);
+  if (!hasX)
+    out.push(
+      `<text class="empty" x="${px(w / 2)}" y="${px(h / 2)}" text-anchor="middle" fill="#7f7f7f">no data</text>`,
+    );
 
   const items: { name: string; color: string; dash?: string }[] = [];
   spec.series.forEach((s, si) => {
@@ -353,7 +391,9 @@ export function lineChart(spec: LineChartSpec): string {
     for (const seg of segments(s)) {
       const pts = s.step ? stepPoints(seg) : seg;
       if (seg.length === 1) {
-        out.push(`<circle class="dot" data-series="${esc(s.name)}" cx="${px(x(seg[0][0]))}" cy="${px(y(clamp(seg[0][1], ys.lo, ys.hi)))}" r="2.5" fill="${color}"/>`);
+        out.push(
+          `<circle class="dot" data-series="${esc(s.name)}" cx="${px(x(seg[0][0]))}" cy="${px(y(clamp(seg[0][1], ys.lo, ys.hi)))}" r="2.5" fill="${color}"/>`,
+        );
         continue;
       }
       const d = pts.map(([a, b], i) => `${i === 0 ? 'M' : 'L'}${px(x(a))} ${px(y(clamp(b, ys.lo, ys.hi)))}`).join(' ');
@@ -456,10 +496,17 @@ export function barChart(spec: BarChartSpec): string {
         );
       }
     } else {
-      out.push(`<text class="na" data-label="${esc(b.label)}" x="${px(cx)}" y="${px(base - 6)}" text-anchor="middle" fill="#7f7f7f">n/a</text>`);
-      if (b.note) out.push(`<text class="na-note" x="${px(cx)}" y="${px(base - 18)}" text-anchor="middle" font-size="9" fill="#7f7f7f">${esc(b.note)}</text>`);
+      out.push(
+        `<text class="na" data-label="${esc(b.label)}" x="${px(cx)}" y="${px(base - 6)}" text-anchor="middle" fill="#7f7f7f">n/a</text>`,
+      );
+      if (b.note)
+        out.push(
+          `<text class="na-note" x="${px(cx)}" y="${px(base - 18)}" text-anchor="middle" font-size="9" fill="#7f7f7f">${esc(b.note)}</text>`,
+        );
     }
-    out.push(`<text class="xtick-label" x="${px(cx)}" y="${px(h - f.bottom + 14)}" text-anchor="middle" font-size="10">${esc(b.label)}</text>`);
+    out.push(
+      `<text class="xtick-label" x="${px(cx)}" y="${px(h - f.bottom + 14)}" text-anchor="middle" font-size="10">${esc(b.label)}</text>`,
+    );
   });
   // group labels under runs of bars with the same group
   let i = 0;
@@ -472,12 +519,17 @@ export function barChart(spec: BarChartSpec): string {
       const x1 = f.left + slot * (j + 1) - 4;
       const yy = h - f.bottom + 26;
       out.push(`<line class="group" x1="${px(x0)}" y1="${px(yy)}" x2="${px(x1)}" y2="${px(yy)}" stroke="#999999"/>`);
-      out.push(`<text class="group-label" x="${px((x0 + x1) / 2)}" y="${px(yy + 13)}" text-anchor="middle" font-size="10" fill="#555555">${esc(g)}</text>`);
+      out.push(
+        `<text class="group-label" x="${px((x0 + x1) / 2)}" y="${px(yy + 13)}" text-anchor="middle" font-size="10" fill="#555555">${esc(g)}</text>`,
+      );
     }
     i = j + 1;
   }
   thresholdLines(out, f, ths, y);
-  if (n === 0) out.push(`<text class="empty" x="${px(w / 2)}" y="${px(h / 2)}" text-anchor="middle" fill="#7f7f7f">no data</text>`);
+  if (n === 0)
+    out.push(
+      `<text class="empty" x="${px(w / 2)}" y="${px(h / 2)}" text-anchor="middle" fill="#7f7f7f">no data</text>`,
+    );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
@@ -496,7 +548,10 @@ export function reliabilityDiagram(spec: ReliabilitySpec): string {
   const x = linear(0, 1, left, left + size);
   const y = linear(0, 1, top + size, top);
   const out = open(w, h, spec.title);
-  if (spec.subtitle) out.push(`<text class="subtitle" x="${px(w / 2)}" y="34" text-anchor="middle" fill="#555555">${esc(spec.subtitle)}</text>`);
+  if (spec.subtitle)
+    out.push(
+      `<text class="subtitle" x="${px(w / 2)}" y="34" text-anchor="middle" fill="#555555">${esc(spec.subtitle)}</text>`,
+    );
   const ticks = [0, 0.2, 0.4, 0.6, 0.8, 1];
   yAxis(out, f, ticks, y, 'observed frequency (y = 1)');
   xAxisLine(out, f);
@@ -506,8 +561,15 @@ export function reliabilityDiagram(spec: ReliabilitySpec): string {
   );
   const pts = spec.bins.filter((b) => b.count > 0 && isNum(b.mean_p) && isNum(b.mean_y));
   if (pts.length > 1) {
-    const d = pts.map((b, i) => `${i === 0 ? 'M' : 'L'}${px(x(clamp(b.mean_p as number, 0, 1)))} ${px(y(clamp(b.mean_y as number, 0, 1)))}`).join(' ');
-    out.push(`<path class="series" data-points="${pts.length}" d="${d}" fill="none" stroke="${PALETTE[0]}" stroke-width="1.6"/>`);
+    const d = pts
+      .map(
+        (b, i) =>
+          `${i === 0 ? 'M' : 'L'}${px(x(clamp(b.mean_p as number, 0, 1)))} ${px(y(clamp(b.mean_y as number, 0, 1)))}`,
+      )
+      .join(' ');
+    out.push(
+      `<path class="series" data-points="${pts.length}" d="${d}" fill="none" stroke="${PALETTE[0]}" stroke-width="1.6"/>`,
+    );
   }
   for (const b of pts) {
     out.push(
@@ -533,8 +595,13 @@ export function reliabilityDiagram(spec: ReliabilitySpec): string {
       `<rect class="count" data-count="${b.count}" x="${px(x0 + 1)}" y="${px(yv)}" width="${px(Math.max(0, x1 - x0 - 2))}" height="${px(cBottom - yv)}" fill="${PALETTE[0]}" fill-opacity="0.35"/>`,
     );
   }
-  out.push(`<text class="xlabel" x="${px(left + size / 2)}" y="${px(h - 8)}" text-anchor="middle">mean predicted probability (bin)</text>`);
-  if (pts.length === 0) out.push(`<text class="empty" x="${px(x(0.5))}" y="${px(y(0.5))}" text-anchor="middle" fill="#7f7f7f">no calibrated bins</text>`);
+  out.push(
+    `<text class="xlabel" x="${px(left + size / 2)}" y="${px(h - 8)}" text-anchor="middle">mean predicted probability (bin)</text>`,
+  );
+  if (pts.length === 0)
+    out.push(
+      `<text class="empty" x="${px(x(0.5))}" y="${px(y(0.5))}" text-anchor="middle" fill="#7f7f7f">no calibrated bins</text>`,
+    );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

@@ -113,7 +113,11 @@ class MsgCols {
   daq: Float64Array;
   dnb: Uint8Array;
   dna: Uint8Array;
-  constructor(cap: number, dcap: number, readonly levels: number) {
+  constructor(
+    cap: number,
+    dcap: number,
+    readonly levels: number,
+  ) {
     this.cap = cap;
     this.f = {} as Record<F64Field, Float64Array>;
     for (const k of F64_FIELDS) this.f[k] = new Float64Array(cap);
@@ -280,7 +284,16 @@ export class Outbox {
     return i;
   }
 
-  trade(ts: number, evt: number, aggId: number, price: number, qty: number, isBuyerMaker: number, firstId: number, lastId: number): void {
+  trade(
+    ts: number,
+    evt: number,
+    aggId: number,
+    price: number,
+    qty: number,
+    isBuyerMaker: number,
+    firstId: number,
+    lastId: number,
+  ): void {
     const recv0 = this.chain(evt);
     if (this.params.gapRate > 0 && this.faults.uniform() < this.params.gapRate) {
       this.counters.lost_trades++;
@@ -291,11 +304,31 @@ export class Outbox {
     this.putTrade(recv, ts, evt, aggId, price, qty, isBuyerMaker, firstId, lastId);
     if (this.params.dupRate > 0 && this.faults.uniform() < this.params.dupRate) {
       this.counters.dup_trades++;
-      this.putTrade(recv + 1 + Math.floor(250 * this.faults.uniform()), ts, evt, aggId, price, qty, isBuyerMaker, firstId, lastId);
+      this.putTrade(
+        recv + 1 + Math.floor(250 * this.faults.uniform()),
+        ts,
+        evt,
+        aggId,
+        price,
+        qty,
+        isBuyerMaker,
+        firstId,
+        lastId,
+      );
     }
   }
 
-  private putTrade(recv: number, ts: number, evt: number, aggId: number, price: number, qty: number, m: number, firstId: number, lastId: number): void {
+  private putTrade(
+    recv: number,
+    ts: number,
+    evt: number,
+    aggId: number,
+    price: number,
+    qty: number,
+    m: number,
+    firstId: number,
+    lastId: number,
+  ): void {
     const i = this.slot(K_TRADE, recv, ts, evt);
     const f = this.cur.f;
     f.id[i] = aggId;
@@ -320,7 +353,16 @@ export class Outbox {
     this.counters.quotes_delivered++;
   }
 
-  depth(ts: number, lastUpdateId: number, bidPx: ArrayLike<number>, bidQty: ArrayLike<number>, nBid: number, askPx: ArrayLike<number>, askQty: ArrayLike<number>, nAsk: number): void {
+  depth(
+    ts: number,
+    lastUpdateId: number,
+    bidPx: ArrayLike<number>,
+    bidQty: ArrayLike<number>,
+    nBid: number,
+    askPx: ArrayLike<number>,
+    askQty: ArrayLike<number>,
+    nAsk: number,
+  ): void {
     const recv0 = this.chain(ts);
     this.advanceChain(recv0, ts);
     const i = this.slot(K_DEPTH, this.holdBack(recv0), ts, ts);

@@ -83,10 +83,30 @@ import type { Outbox } from './channel.js';
 
 /** Activity multiplier per UTC hour (value at the hour's centre). */
 export const SESSION_PROFILE: readonly number[] = [
-  0.8, 0.78, 0.76, 0.74, 0.72, 0.72, 0.8, // 00-06 Tokyo
-  0.98, 1.05, 1.05, 1.02, 1.08, // 07-11 London
-  1.25, 1.4, 1.48, 1.42, 1.3, 1.18, 1.1, 1.05, 1.0, // 12-20 NY (13-16 overlap)
-  0.9, 0.85, 0.82, // 21-23 Tokyo
+  0.8,
+  0.78,
+  0.76,
+  0.74,
+  0.72,
+  0.72,
+  0.8, // 00-06 Tokyo
+  0.98,
+  1.05,
+  1.05,
+  1.02,
+  1.08, // 07-11 London
+  1.25,
+  1.4,
+  1.48,
+  1.42,
+  1.3,
+  1.18,
+  1.1,
+  1.05,
+  1.0, // 12-20 NY (13-16 overlap)
+  0.9,
+  0.85,
+  0.82, // 21-23 Tokyo
 ];
 
 export const MODEL = {
@@ -341,7 +361,10 @@ export class SymbolMarket {
     }
     this.lambdaBar = (this.active ? MODEL.rateActive : MODEL.rateQuiet) * S * this.spec.activity;
     const sigma =
-      this.sigmaBase * Math.exp(this.h - MODEL.volSd * MODEL.volSd) * (this.active ? MODEL.volActive : MODEL.volQuiet) * Math.sqrt(S);
+      this.sigmaBase *
+      Math.exp(this.h - MODEL.volSd * MODEL.volSd) *
+      (this.active ? MODEL.volActive : MODEL.volQuiet) *
+      Math.sqrt(S);
     this.sigmaT = sigma * this.P;
     this.impactScale = (this.sigmaT * Math.sqrt(MODEL.impactShare / this.lambdaBar)) / Math.sqrt(this.meanQNorm);
   }
@@ -447,7 +470,16 @@ export class SymbolMarket {
     const last = first + fills - 1;
     this.tradeId = last + 1;
     const id = this.aggId++;
-    this.out.trade(ts, evt, id, scaled(priceTicks, spec.tickUnits, spec.priceDp), scaled(lots, spec.lotUnits, spec.qtyDp), buy ? 0 : 1, first, last);
+    this.out.trade(
+      ts,
+      evt,
+      id,
+      scaled(priceTicks, spec.tickUnits, spec.priceDp),
+      scaled(lots, spec.lotUnits, spec.qtyDp),
+      buy ? 0 : 1,
+      first,
+      last,
+    );
     this.truth.trades_generated++;
     this.truth.last_agg_id = id;
     this.lastTs = ts;

@@ -96,7 +96,13 @@ export interface SynthSummary {
   readonly outDir: string | null;
   readonly options: SynthOptions;
   readonly rows: { readonly trades: number; readonly quotes: number; readonly depth: number; readonly total: number };
-  readonly injected: { readonly dup_trades: number; readonly lost_trades: number; readonly ooo_delayed: number; readonly ooo_reordered: number; readonly late_over_watermark: number };
+  readonly injected: {
+    readonly dup_trades: number;
+    readonly lost_trades: number;
+    readonly ooo_delayed: number;
+    readonly ooo_reordered: number;
+    readonly late_over_watermark: number;
+  };
   readonly symbols: readonly SymbolSummary[];
 }
 
@@ -106,7 +112,9 @@ export function normalizeOptions(o: SynthOptions): SynthOptions {
   const symbols = [...new Set(o.symbols.map((s) => validateSymbol(s, 'synth symbols')))].sort();
   const num = (name: string, v: number, lo: number, hi: number, integer = false): number => {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) {
-      throw new UsageError(`synth: ${name} = ${v} is not valid (expected ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}])`);
+      throw new UsageError(
+        `synth: ${name} = ${v} is not valid (expected ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}])`,
+      );
     }
     return v;
   };
@@ -134,14 +142,30 @@ export async function generate(
   onChunk?: () => Promise<void>,
 ): Promise<Omit<SynthSummary, 'outDir'>> {
   const opts = normalizeOptions(options);
-  const channel = { ...DEFAULT_CHANNEL, skewMs: opts.skewMs, dupRate: opts.dupRate, gapRate: opts.gapRate, oooRate: opts.oooRate };
+  const channel = {
+    ...DEFAULT_CHANNEL,
+    skewMs: opts.skewMs,
+    dupRate: opts.dupRate,
+    gapRate: opts.gapRate,
+    oooRate: opts.oooRate,
+  };
   const outboxes: Outbox[] = [];
   const markets: SymbolMarket[] = [];
   opts.symbols.forEach((sym, k) => {
     const ob = new Outbox(sym, k, opts.seed, channel, opts.depthLevels);
     outboxes.push(ob);
     markets.push(
-      new SymbolMarket(specFor(sym), { seed: opts.seed, startMs: opts.startMs, effect: opts.effect, depthIntervalMs: opts.depthIntervalMs, depthLevels: opts.depthLevels }, ob),
+      new SymbolMarket(
+        specFor(sym),
+        {
+          seed: opts.seed,
+          startMs: opts.startMs,
+          effect: opts.effect,
+          depthIntervalMs: opts.depthIntervalMs,
+          depthLevels: opts.depthLevels,
+        },
+        ob,
+      ),
     );
   });
   const endMs = opts.startMs + Math.round(opts.hours * 3600) * 1000;
@@ -230,11 +254,20 @@ export interface SynthesizeOptions {
  * carries `source` (the recipe) and `stats.synth` (the injected faults and
  * latent truth).
  */
-export async function synthesize(opts: SynthOptions, outDir: string, so: SynthesizeOptions = {}): Promise<SynthSummary & { readonly manifest: DatasetManifest }> {
+export async function synthesize(
+  opts: SynthOptions,
+  outDir: string,
+  so: SynthesizeOptions = {},
+): Promise<SynthSummary & { readonly manifest: DatasetManifest }> {
   const o = normalizeOptions(opts);
   const root = path.resolve(outDir);
   prepareOutDir(root, so.overwrite === true);
-  const writer = new DatasetWriter(root, { rotateSec: 3600, depthLevels: o.depthLevels, source: synthSource(o), append: false });
+  const writer = new DatasetWriter(root, {
+    rotateSec: 3600,
+    depthLevels: o.depthLevels,
+    source: synthSource(o),
+    append: false,
+  });
   const summary = await generate(o, writer, async () => {
     await writer.drain();
   });
@@ -260,10 +293,15 @@ function prepareOutDir(root: string, overwrite: boolean): void {
       `--out '${root}' is not empty${isDataset ? ' (it holds a dataset; pass --force to replace it)' : ''}`,
     );
   }
-  if (!isDataset) throw new UsageError(`--out '${root}' is not empty and is not a flowlab dataset; refusing to replace it`);
+  if (!isDataset)
+    throw new UsageError(`--out '${root}' is not empty and is not a flowlab dataset; refusing to replace it`);
   for (const e of entries) {
-    if (e === MANIFEST_FILE || /^date=\d{4}-\d{2}-\d{2}$/.test(e)) fs.rmSync(path.join(root, e), { recursive: true, force: true });
+    if (e === MANIFEST_FILE || /^date=\d{4}-\d{2}-\d{2}$/.test(e))
+      fs.rmSync(path.join(root, e), { recursive: true, force: true });
   }
   const left = fs.readdirSync(root);
-  if (left.length > 0) throw new UsageError(`--out '${root}' still holds ${left.join(', ')} after removing the old dataset; refusing to mix`);
+  if (left.length > 0)
+    throw new UsageError(
+      `--out '${root}' still holds ${left.join(', ')} after removing the old dataset; refusing to mix`,
+    );
 }

@@ -46,7 +46,9 @@ describe('Cvd', () => {
   it('oracle: random trades (20% unsided, many equal prices) == batch recomputation', () => {
     const rnd = mulberry32(2024);
     const n = 20_000;
-    const px: number[] = [], q: number[] = [], m: number[] = [];
+    const px: number[] = [],
+      q: number[] = [],
+      m: number[] = [];
     let p = 1000;
     for (let i = 0; i < n; i++) {
       const r = rnd();

@@ -13,7 +13,9 @@ function rows(ev: EventColumns) {
 
 describe('meta_json', () => {
   it('sorted keys, 12 significant digits, null for non-finite, no -0', () => {
-    expect(metaJson({ z: 1 / 3, a: 'x', m: NaN, b: -0, c: 61685.99 })).toBe('{"a":"x","b":0,"c":61685.99,"m":null,"z":0.333333333333}');
+    expect(metaJson({ z: 1 / 3, a: 'x', m: NaN, b: -0, c: 61685.99 })).toBe(
+      '{"a":"x","b":0,"c":61685.99,"m":null,"z":0.333333333333}',
+    );
     expect(fmtNum(1e-7)).toBe('1e-7');
     expect(fmtNum(0.1 + 0.2)).toBe('0.3');
     expect(fmtNum(1723161255342)).toBe('1723161255342'); // integers (epoch ms) exact
@@ -121,8 +123,16 @@ describe('EventDetector', () => {
     d.flush();
     const dv = rows(ev).filter((x) => x.type === 'divergence');
     expect(dv).toEqual([
-      { ts: 5000, type: 'divergence', meta: { cvd: 6, kind: 'bearish', leader: 'price', mid: 13, prior_cvd_max: 7, prior_mid_max: 12, window: 5 } },
-      { ts: 10_000, type: 'divergence', meta: { cvd: 9, kind: 'bullish', leader: 'cvd', mid: 12, prior_cvd_max: 6, prior_mid_max: 13, window: 5 } },
+      {
+        ts: 5000,
+        type: 'divergence',
+        meta: { cvd: 6, kind: 'bearish', leader: 'price', mid: 13, prior_cvd_max: 7, prior_mid_max: 12, window: 5 },
+      },
+      {
+        ts: 10_000,
+        type: 'divergence',
+        meta: { cvd: 9, kind: 'bullish', leader: 'cvd', mid: 12, prior_cvd_max: 6, prior_mid_max: 13, window: 5 },
+      },
     ]);
   });
 
@@ -134,7 +144,9 @@ describe('EventDetector', () => {
       d.onQuote(i * 1000, i - 0.5, i + 0.5); // price makes a new high every second
     }
     d.flush();
-    const dv = rows(ev).filter((x) => x.type === 'divergence').map((x) => x.ts);
+    const dv = rows(ev)
+      .filter((x) => x.type === 'divergence')
+      .map((x) => x.ts);
     expect(dv).toEqual([2000, 12_000]);
   });
 
@@ -143,7 +155,9 @@ describe('EventDetector', () => {
       const ev = new EventColumns();
       const d = new EventDetector(params({ div_window: 10, pivot_k: 5, gap_sec: 5 }), 'X', ev);
       const rnd = mulberry32(31);
-      let t = 0, m = 100, c = 0;
+      let t = 0,
+        m = 100,
+        c = 0;
       for (let i = 0; i < 20_000; i++) {
         t += rnd() < 0.001 ? 7000 : Math.floor(rnd() * 200);
         m += (rnd() - 0.5) * 0.1;
@@ -159,7 +173,8 @@ describe('EventDetector', () => {
       d.flush();
       return ev;
     };
-    const a = run(), b = run();
+    const a = run(),
+      b = run();
     expect(a.length).toBeGreaterThan(100);
     expect(b.meta_json).toEqual(a.meta_json);
     expect(b.ts).toEqual(a.ts);

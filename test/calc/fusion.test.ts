@@ -28,7 +28,14 @@ function randomStream(seed: number, n: number): Ev[] {
     const u = rnd();
     t += u < 0.2 ? 0 : u < 0.995 ? Math.floor(rnd() * 400) : 11_000 + Math.floor(rnd() * 20_000);
     mid += (rnd() - 0.5) * 0.05;
-    if (rnd() < 0.6) out.push({ t, kind: 'q', v: rnd() < 0.02 ? NaN : (rnd() - 0.45) * 3.7 + rnd() * 1e-3, bid: mid - 0.01, ask: mid + 0.01 });
+    if (rnd() < 0.6)
+      out.push({
+        t,
+        kind: 'q',
+        v: rnd() < 0.02 ? NaN : (rnd() - 0.45) * 3.7 + rnd() * 1e-3,
+        bid: mid - 0.01,
+        ask: mid + 0.01,
+      });
     else out.push({ t, kind: 't', v: rnd() < 0.02 ? NaN : (rnd() - 0.5) * 2.3 + rnd() * 1e-3, bid: NaN, ask: NaN });
   }
   return out;
@@ -45,7 +52,9 @@ function feed(f: Fusion, evs: Ev[], each?: (ev: Ev) => void): void {
 
 /** Slow reference of the whole per-sample computation (no slices, no flips). */
 function fusionOracle(evs: Ev[], p: FusionParams) {
-  const S = p.sample_ms, W = p.window_ms, gap = p.robust.gap_sec * 1000;
+  const S = p.sample_ms,
+    W = p.window_ms,
+    gap = p.robust.gap_sec * 1000;
   const samples: number[] = [];
   const last = evs[evs.length - 1].t;
   let j = 0;
@@ -64,7 +73,8 @@ function fusionOracle(evs: Ev[], p: FusionParams) {
       const inW = xs.filter((e) => e.t > s - W && Number.isFinite(e.v));
       return { f: inW.reduce((a, e) => a + e.v, 0), ref: inW.reduce((a, e) => a + Math.abs(e.v), 0) };
     };
-    const o = flow(qs), c = flow(ts);
+    const o = flow(qs),
+      c = flow(ts);
     const lastQ = qs.length ? qs[qs.length - 1].t : NaN;
     const lastT = ts.length ? ts[ts.length - 1].t : NaN;
     const mq = qs.length ? (qs[qs.length - 1].bid + qs[qs.length - 1].ask) / 2 : NaN;
@@ -72,14 +82,20 @@ function fusionOracle(evs: Ev[], p: FusionParams) {
   });
   const zOf = (vals: number[]) => {
     const idx = vals.map((v, i) => (Number.isNaN(v) ? -1 : i)).filter((i) => i >= 0);
-    const r = robustOracle(idx.map((i) => samples[i]), idx.map((i) => vals[i]), p.robust);
+    const r = robustOracle(
+      idx.map((i) => samples[i]),
+      idx.map((i) => vals[i]),
+      p.robust,
+    );
     const z = vals.map(() => NaN);
     idx.forEach((i, k) => (z[i] = r[k].z));
     return z;
   };
   const zo = zOf(rows.map((r) => r.ofi));
   const zc = zOf(rows.map((r) => r.cvd));
-  const raw = rows.map((_, i) => (Number.isNaN(zo[i]) || Number.isNaN(zc[i]) ? NaN : p.weights.ofi * zo[i] + p.cvd_dir * p.weights.cvd * zc[i]));
+  const raw = rows.map((_, i) =>
+    Number.isNaN(zo[i]) || Number.isNaN(zc[i]) ? NaN : p.weights.ofi * zo[i] + p.cvd_dir * p.weights.cvd * zc[i],
+  );
   const sz = zOf(raw);
   return rows.map((r, i) => {
     const gated = !Number.isNaN(raw[i]) && Math.abs(raw[i]) < p.gate;
@@ -162,9 +178,13 @@ describe('Fusion', () => {
 
   it('window_ms must be a multiple of sample_ms; bad weights are named', () => {
     expect(() => new Fusion(fparams({ window_ms: 2500 }), new FusionColumns())).toThrow(/fusion.window_ms/);
-    expect(() => new Fusion(fparams({ weights: { ofi: -1, cvd: 0.4 } }), new FusionColumns())).toThrow(/fusion.weights.ofi/);
+    expect(() => new Fusion(fparams({ weights: { ofi: -1, cvd: 0.4 } }), new FusionColumns())).toThrow(
+      /fusion.weights.ofi/,
+    );
     expect(() => new Fusion(fparams({ cvd_dir: 0 }), new FusionColumns())).toThrow(/fusion.cvd_dir/);
-    expect(() => new Fusion(fparams({ slice_precedence: ['nope' as 'regime'] }), new FusionColumns())).toThrow(/fusion.slice_precedence/);
+    expect(() => new Fusion(fparams({ slice_precedence: ['nope' as 'regime'] }), new FusionColumns())).toThrow(
+      /fusion.slice_precedence/,
+    );
   });
 
   it('slice overrides: precedence scenario_2x2 > regime > vol_bucket > session, first match wins whole', () => {
@@ -177,7 +197,11 @@ describe('Fusion', () => {
     P.slices.vol_min_history = 3;
     const fp = fparams({
       cvd_auto_flip: false,
-      slice_overrides: { Active: { ofi: 0.7, cvd: 0.3 }, A_H: { ofi: 0.9, cvd: 0.1, gate: 0.5 }, Tokyo: { ofi: 0.5, cvd: 0.5 } },
+      slice_overrides: {
+        Active: { ofi: 0.7, cvd: 0.3 },
+        A_H: { ofi: 0.9, cvd: 0.1, gate: 0.5 },
+        Tokyo: { ofi: 0.5, cvd: 0.5 },
+      },
     });
     const st = new SliceTracker(P.slices, 'X');
     const cols = new FusionColumns(st);
@@ -201,7 +225,8 @@ describe('Fusion', () => {
     f.flush();
     const seen = new Set<string>();
     for (let i = 0; i < cols.length; i++) {
-      const scen = cols.scenario_2x2.get(i), reg = cols.regime.get(i);
+      const scen = cols.scenario_2x2.get(i),
+        reg = cols.regime.get(i);
       const want = scen === 3 ? [0.9, 0.1, 0.5] : reg === 1 ? [0.7, 0.3, 0] : [0.5, 0.5, 0]; // session is always Tokyo
       expect([cols.w_ofi.get(i), cols.w_cvd.get(i), cols.gate.get(i)]).toEqual(want);
       seen.add(want.join(','));
@@ -221,7 +246,12 @@ describe('cvd_auto_flip', () => {
   }
 
   /** Drive a stream; resolve every emitted sample's label once s + H <= t; y from `labelOf`. */
-  function drive(p: FusionParams, evs: Ev[], labelOf: (s: number, z: number) => number, extra?: (f: Fusion, t: number) => void) {
+  function drive(
+    p: FusionParams,
+    evs: Ev[],
+    labelOf: (s: number, z: number) => number,
+    extra?: (f: Fusion, t: number) => void,
+  ) {
     const log: LogRow[] = [];
     const cols = new FusionColumns();
     const sink = {
@@ -253,8 +283,10 @@ describe('cvd_auto_flip', () => {
   function resimulate(p: FusionParams, log: LogRow[]): { dirs: number[]; flips: number[] } {
     const zOf = new Map<number, number>();
     const win: Array<[number, number]> = [];
-    let dir = p.cvd_dir, lastFlip = -Infinity;
-    const dirs: number[] = [], flips: number[] = [];
+    let dir = p.cvd_dir,
+      lastFlip = -Infinity;
+    const dirs: number[] = [],
+      flips: number[] = [];
     for (const r of log) {
       if (r.type === 'label') {
         const z = zOf.get(r.s)!;
@@ -264,7 +296,10 @@ describe('cvd_auto_flip', () => {
         continue;
       }
       if (win.length >= p.flip_min_samples && r.s - lastFlip >= p.flip_cooldown_ms) {
-        const rho = slowSpearman(win.map((w) => w[0]), win.map((w) => w[1]));
+        const rho = slowSpearman(
+          win.map((w) => w[0]),
+          win.map((w) => w[1]),
+        );
         if (dir * rho < -p.flip_threshold) {
           dir = -dir;
           lastFlip = r.s;
@@ -303,11 +338,14 @@ describe('cvd_auto_flip', () => {
     expect(cols.flip_rho[0]).toBeLessThan(-0.1);
     // score uses the direction in force
     for (let i = 0; i < cols.length; i++) {
-      const zo = cols.z_ofi.get(i), zc = cols.z_cvd.get(i), sc = cols.score.get(i);
+      const zo = cols.z_ofi.get(i),
+        zc = cols.z_cvd.get(i),
+        sc = cols.score.get(i);
       if (Number.isFinite(sc)) expect(close(sc, 0.6 * zo + cols.dir.get(i) * 0.4 * zc, 1e-12, 1)).toBe(true);
     }
     // cooldown respected
-    for (let i = 1; i < cols.flip_ts.length; i++) expect(cols.flip_ts[i] - cols.flip_ts[i - 1]).toBeGreaterThanOrEqual(60_000);
+    for (let i = 1; i < cols.flip_ts.length; i++)
+      expect(cols.flip_ts[i] - cols.flip_ts[i - 1]).toBeGreaterThanOrEqual(60_000);
   });
 
   it('no look-ahead: labels for samples with s + H > now are rejected and change nothing', () => {
@@ -316,7 +354,8 @@ describe('cvd_auto_flip', () => {
     const t0 = evs[0].t;
     const labelOf = (_s: number, z: number) => ((Number.isNaN(z) ? 0 : z) < 0 ? 1 : 0); // anti-predictive => flips
     const a = drive(p, evs, labelOf);
-    let tried = 0, accepted = 0;
+    let tried = 0,
+      accepted = 0;
     const b = drive(p, evs, labelOf, (f, t) => {
       // try to inject adversarial labels for every sample time in (t - H, t + 10 s]
       for (let s = Math.ceil((t - p.horizon_ms + 1) / 1000) * 1000; s <= t + 10_000; s += 1000) {
@@ -360,7 +399,11 @@ describe('cvd_auto_flip', () => {
     const a = drive(p, evs, labelOf);
     const b = drive(p, evs, labelOf);
     for (const k of ['ts', 'score', 'score_z', 'z_ofi', 'z_cvd', 'dir', 'mid'] as const) {
-      expect(Buffer.from(b.cols[k].view().buffer, 0, b.cols.length * 8).equals(Buffer.from(a.cols[k].view().buffer, 0, a.cols.length * 8))).toBe(true);
+      expect(
+        Buffer.from(b.cols[k].view().buffer, 0, b.cols.length * 8).equals(
+          Buffer.from(a.cols[k].view().buffer, 0, a.cols.length * 8),
+        ),
+      ).toBe(true);
     }
     const cols = new FusionColumns();
     const f = new Fusion(fparams({ cvd_auto_flip: false }), cols);

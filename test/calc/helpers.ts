@@ -82,7 +82,7 @@ export function robustOracle(ts: number[], xs: number[], p: RobustParams): Robus
       let s = 0;
       let w = 0;
       for (let j = 0; j < i; j++) {
-        const wj = Math.pow(2, -(tRef - ts[j]) / (h * 1000));
+        const wj = 2 ** (-(tRef - ts[j]) / (h * 1000));
         s += wj * Math.abs(xs[j]);
         w += wj;
       }
@@ -122,7 +122,9 @@ export function slowSpearman(x: number[], y: number[]): number {
   const ry = rank(y);
   const mx = rx.reduce((s, a) => s + a, 0) / n;
   const my = ry.reduce((s, a) => s + a, 0) / n;
-  let sxy = 0, sxx = 0, syy = 0;
+  let sxy = 0,
+    sxx = 0,
+    syy = 0;
   for (let i = 0; i < n; i++) {
     sxy += (rx[i] - mx) * (ry[i] - my);
     sxx += (rx[i] - mx) ** 2;

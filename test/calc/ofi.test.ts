@@ -54,8 +54,13 @@ describe('L1Ofi: hand-computed e_n, every branch', () => {
   it('oracle: random quotes on a coarse tick grid (many equal prices) == literal formula', () => {
     const rnd = mulberry32(42);
     const o = new L1Ofi();
-    let b = 100, a = 100.02;
-    let pb = NaN, pbq = NaN, pa = NaN, paq = NaN, bad = 0;
+    let b = 100,
+      a = 100.02;
+    let pb = NaN,
+      pbq = NaN,
+      pa = NaN,
+      paq = NaN,
+      bad = 0;
     for (let i = 0; i < 20_000; i++) {
       const r = rnd();
       if (r < 0.2) b += 0.01;
@@ -68,7 +73,10 @@ describe('L1Ofi: hand-computed e_n, every branch', () => {
       const e = o.update(b, bq, a, aq);
       if (i === 0) expect(e).toBeNaN();
       else if (e !== refE(b, bq, a, aq, pb, pbq, pa, paq) + 0) bad++;
-      pb = b; pbq = bq; pa = a; paq = aq;
+      pb = b;
+      pbq = bq;
+      pa = a;
+      paq = aq;
     }
     expect(bad).toBe(0);
   });
@@ -80,8 +88,10 @@ describe('DepthOfi', () => {
     const l1 = new L1Ofi();
     const rnd = mulberry32(3);
     for (let i = 0; i < 2000; i++) {
-      const b = 100 + Math.floor(rnd() * 3), a = b + 1 + Math.floor(rnd() * 2);
-      const bq = Math.floor(rnd() * 5), aq = Math.floor(rnd() * 5);
+      const b = 100 + Math.floor(rnd() * 3),
+        a = b + 1 + Math.floor(rnd() * 2);
+      const bq = Math.floor(rnd() * 5),
+        aq = Math.floor(rnd() * 5);
       const x = d.update([b], [bq], 1, [a], [aq], 1);
       const y = l1.update(b, bq, a, aq);
       expect(x).toEqual(y);
@@ -121,22 +131,28 @@ describe('DepthOfi', () => {
     const rnd = mulberry32(77);
     let prev: { bp: number[]; bq: number[]; ap: number[]; aq: number[] } | null = null;
     for (let i = 0; i < 3000; i++) {
-      const nb = Math.floor(rnd() * (L + 2)), na = Math.floor(rnd() * (L + 2));
+      const nb = Math.floor(rnd() * (L + 2)),
+        na = Math.floor(rnd() * (L + 2));
       const mid = 100 + Math.floor(rnd() * 3);
-      const bp = Array.from({ length: nb }, (_, j) => mid - 1 - j), ap = Array.from({ length: na }, (_, j) => mid + 1 + j);
-      const bq = bp.map(() => Math.floor(rnd() * 4)), aq = ap.map(() => Math.floor(rnd() * 4));
+      const bp = Array.from({ length: nb }, (_, j) => mid - 1 - j),
+        ap = Array.from({ length: na }, (_, j) => mid + 1 + j);
+      const bq = bp.map(() => Math.floor(rnd() * 4)),
+        aq = ap.map(() => Math.floor(rnd() * 4));
       const e = d.update(bp, bq, nb, ap, aq, na);
       const pad = (px: number[], q: number[], inf: number) => ({
         px: Array.from({ length: L }, (_, j) => (j < px.length ? px[j] : inf)),
         q: Array.from({ length: L }, (_, j) => (j < q.length ? q[j] : 0)),
       });
-      const cb = pad(bp, bq, -Infinity), ca = pad(ap, aq, Infinity);
+      const cb = pad(bp, bq, -Infinity),
+        ca = pad(ap, aq, Infinity);
       if (prev === null) {
         expect(e).toBeNaN();
       } else {
-        const pb = pad(prev.bp, prev.bq, -Infinity), pa = pad(prev.ap, prev.aq, Infinity);
+        const pb = pad(prev.bp, prev.bq, -Infinity),
+          pa = pad(prev.ap, prev.aq, Infinity);
         let want = 0;
-        for (let j = 0; j < L; j++) want += (w[j] / 15) * refE(cb.px[j], cb.q[j], ca.px[j], ca.q[j], pb.px[j], pb.q[j], pa.px[j], pa.q[j]);
+        for (let j = 0; j < L; j++)
+          want += (w[j] / 15) * refE(cb.px[j], cb.q[j], ca.px[j], ca.q[j], pb.px[j], pb.q[j], pa.px[j], pa.q[j]);
         expect(Math.abs(e - want)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(want)));
       }
       prev = { bp, bq, ap, aq };

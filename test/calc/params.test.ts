@@ -12,7 +12,12 @@ describe('DEFAULT_CALC_PARAMS', () => {
   it('holds the seed values of ARCHITECTURE §1/§4', () => {
     const d = DEFAULT_CALC_PARAMS;
     expect(d.sequencer.watermark_ms).toBe(500);
-    expect(d.robust).toMatchObject({ half_life_sec: 600, scale_fast_weight: 0.2, mad_multiplier: 1.8, winsor_limit: 8 });
+    expect(d.robust).toMatchObject({
+      half_life_sec: 600,
+      scale_fast_weight: 0.2,
+      mad_multiplier: 1.8,
+      winsor_limit: 8,
+    });
     expect(d.fusion).toMatchObject({ sample_ms: 1000, weights: { ofi: 0.6, cvd: 0.4 }, gate: 0 });
     expect(d.slices).toMatchObject({ win_secs: 300, active_tps: 2.0, vol_split: 0.5, fee_tier_default: 'TM' });
   });
@@ -40,9 +45,13 @@ describe('DEFAULT_CALC_PARAMS', () => {
   it('config errors name the key, the value and what is allowed', () => {
     const c = cloneCalcParams();
     c.fusion.robust.mad_window = 0;
-    expect(() => new Fusion(c.fusion, new FusionColumns())).toThrow("fusion.robust.mad_window: 0 is not valid (expected an integer >= 1 and <= 1000000)");
+    expect(() => new Fusion(c.fusion, new FusionColumns())).toThrow(
+      'fusion.robust.mad_window: 0 is not valid (expected an integer >= 1 and <= 1000000)',
+    );
     const s = cloneCalcParams();
     s.slices.vol_split = 1.5;
-    expect(() => new SliceTracker(s.slices, 'X')).toThrow('slices.vol_split: 1.5 is not valid (expected a number >= 0 and <= 1)');
+    expect(() => new SliceTracker(s.slices, 'X')).toThrow(
+      'slices.vol_split: 1.5 is not valid (expected a number >= 0 and <= 1)',
+    );
   });
 });

@@ -5,7 +5,15 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { createHash } from 'node:crypto';
-import { Sequencer, packHandle, handleBatch, handleRow, CLOCK_EXCHANGE, CLOCK_LOCAL, FLAG_LATE } from '../../src/calc/sequencer.js';
+import {
+  Sequencer,
+  packHandle,
+  handleBatch,
+  handleRow,
+  CLOCK_EXCHANGE,
+  CLOCK_LOCAL,
+  FLAG_LATE,
+} from '../../src/calc/sequencer.js';
 import { L1Ofi } from '../../src/calc/ofi.js';
 import { Cvd } from '../../src/calc/cvd.js';
 import { RobustScale } from '../../src/calc/robust.js';
@@ -18,7 +26,8 @@ import { SymbolCalc } from '../../src/calc/symbol-calc.js';
 import { KIND_RANK } from '../../src/core/types.js';
 import { loadRealFile, type RealFile } from './helpers.js';
 
-const QUOTES = 0, TRADES = 1;
+const QUOTES = 0,
+  TRADES = 1;
 
 /** The whole per-symbol chain, wired in the documented order. */
 function runPipeline(file: RealFile) {
@@ -50,7 +59,8 @@ function runPipeline(file: RealFile) {
   let lateSeen = 0;
 
   const seq = new Sequencer(P.sequencer, (handle, ts, _rank, flags) => {
-    const b = handleBatch(handle), i = handleRow(handle);
+    const b = handleBatch(handle),
+      i = handleRow(handle);
     order.push([b, i]);
     seqTs.push(ts);
     if (flags & FLAG_LATE) lateSeen++;
@@ -93,7 +103,24 @@ function runPipeline(file: RealFile) {
   seq.flush();
   fusion.flush();
   events.flush();
-  return { seq, order, seqTs, ofiE, ofiZ, cvdZ, cvdDelta, cvd, ofiScale, cvdScale, fusion, fCols, evCols, sessions, regimes, lateSeen };
+  return {
+    seq,
+    order,
+    seqTs,
+    ofiE,
+    ofiZ,
+    cvdZ,
+    cvdDelta,
+    cvd,
+    ofiScale,
+    cvdScale,
+    fusion,
+    fCols,
+    evCols,
+    sessions,
+    regimes,
+    lateSeen,
+  };
 }
 
 function digest(...cols: Float64Array[]): string {
@@ -104,7 +131,8 @@ function digest(...cols: Float64Array[]): string {
 
 /** Every value after the first finite one is finite (no NaN after warm-up, no Infinity ever). */
 function finiteAfterWarmup(xs: Float64Array): { first: number; bad: number } {
-  let first = -1, bad = 0;
+  let first = -1,
+    bad = 0;
   for (let i = 0; i < xs.length; i++) {
     if (xs[i] === Infinity || xs[i] === -Infinity) bad++;
     else if (first < 0 && Number.isFinite(xs[i])) first = i;
@@ -144,7 +172,8 @@ describe('real data: spot BTCUSDT 2024-08-08 (hftbacktest)', () => {
   });
 
   it('CVD: final value equals the signed sum of trade quantities', () => {
-    let sum = 0, abs = 0;
+    let sum = 0,
+      abs = 0;
     for (const t of file.trades) {
       sum += t.m ? -t.qty : t.qty;
       abs += t.qty;
@@ -159,7 +188,8 @@ describe('real data: spot BTCUSDT 2024-08-08 (hftbacktest)', () => {
     const qs = file.quotes;
     const hand: number[] = [];
     for (let n = 1; n <= 20; n++) {
-      const c = qs[n], p = qs[n - 1];
+      const c = qs[n],
+        p = qs[n - 1];
       let e = 0;
       if (c.bid >= p.bid) e += c.bidQty;
       if (c.bid <= p.bid) e -= p.bidQty;
@@ -194,7 +224,9 @@ describe('real data: spot BTCUSDT 2024-08-08 (hftbacktest)', () => {
     expect(r.fCols.length).toBeLessThan(360);
     expect(r.fusion.samples_skipped).toBe(0);
     expect(Array.from(r.fCols.mid.view()).every((m) => m > 60_000 && m < 63_000)).toBe(true);
-    const merge = Array.from(r.fCols.merge_time_diff_ms.view()).filter(Number.isFinite).sort((a, b) => a - b);
+    const merge = Array.from(r.fCols.merge_time_diff_ms.view())
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
     expect(merge[Math.floor(merge.length * 0.5)]).toBeLessThan(1000);
   });
 
@@ -219,8 +251,24 @@ describe('real data: spot BTCUSDT 2024-08-08 (hftbacktest)', () => {
       }
     });
     for (const [kind, i] of file.arrival) {
-      if (kind === 0) seq.push(KIND_RANK.quotes, file.quotes[i].recvMs, file.quotes[i].recvMs, file.quotes[i].seq, packHandle(QUOTES, i), CLOCK_LOCAL);
-      else seq.push(KIND_RANK.trades, file.trades[i].T, file.trades[i].recvMs, file.trades[i].seq, packHandle(TRADES, i), CLOCK_EXCHANGE);
+      if (kind === 0)
+        seq.push(
+          KIND_RANK.quotes,
+          file.quotes[i].recvMs,
+          file.quotes[i].recvMs,
+          file.quotes[i].seq,
+          packHandle(QUOTES, i),
+          CLOCK_LOCAL,
+        );
+      else
+        seq.push(
+          KIND_RANK.trades,
+          file.trades[i].T,
+          file.trades[i].recvMs,
+          file.trades[i].seq,
+          packHandle(TRADES, i),
+          CLOCK_EXCHANGE,
+        );
     }
     seq.flush();
     c.flush();
@@ -238,7 +286,13 @@ describe('real data: spot BTCUSDT 2024-08-08 (hftbacktest)', () => {
   it('determinism: a second run gives byte-identical outputs', () => {
     const r2 = runPipeline(file);
     const cols = (x: typeof r) => [
-      x.seqTs.view(), x.ofiE.view(), x.ofiZ.view(), x.cvdZ.view(), x.fCols.score.view(), x.fCols.score_z.view(), x.fCols.mid.view(),
+      x.seqTs.view(),
+      x.ofiE.view(),
+      x.ofiZ.view(),
+      x.cvdZ.view(),
+      x.fCols.score.view(),
+      x.fCols.score_z.view(),
+      x.fCols.mid.view(),
     ];
     expect(digest(...cols(r2))).toBe(digest(...cols(r)));
     expect(r2.evCols.meta_json).toEqual(r.evCols.meta_json);

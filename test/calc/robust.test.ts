@@ -10,7 +10,9 @@ function params(over: Partial<RobustParams> = {}): RobustParams {
 function compare(ts: number[], xs: number[], p: RobustParams): RobustScale {
   const r = new RobustScale(p);
   const ref = robustOracle(ts, xs, p);
-  let emitted = 0, floorHits = 0, winsorHits = 0;
+  let emitted = 0,
+    floorHits = 0,
+    winsorHits = 0;
   for (let i = 0; i < xs.length; i++) {
     const z = r.update(ts[i], xs[i]);
     const o = ref[i];
@@ -48,7 +50,8 @@ describe('RobustScale', () => {
 
   it('oracle: random heavy-tailed x, bursts of identical timestamps, gaps', () => {
     const rnd = mulberry32(1);
-    const ts: number[] = [], xs: number[] = [];
+    const ts: number[] = [],
+      xs: number[] = [];
     let t = 1_700_000_000_000;
     for (let i = 0; i < 1500; i++) {
       const u = rnd();
@@ -65,7 +68,8 @@ describe('RobustScale', () => {
 
   it('oracle: default params (mad_window 300)', () => {
     const rnd = mulberry32(2);
-    const ts: number[] = [], xs: number[] = [];
+    const ts: number[] = [],
+      xs: number[] = [];
     let t = 0;
     for (let i = 0; i < 1200; i++) {
       t += Math.floor(rnd() * 300);

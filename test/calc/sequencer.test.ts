@@ -1,6 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import {
-  Sequencer, packHandle, handleBatch, handleRow, CLOCK_EXCHANGE, CLOCK_LOCAL, FLAG_LATE, FLAG_LOCAL_CLOCK,
+  Sequencer,
+  packHandle,
+  handleBatch,
+  handleRow,
+  CLOCK_EXCHANGE,
+  CLOCK_LOCAL,
+  FLAG_LATE,
+  FLAG_LOCAL_CLOCK,
 } from '../../src/calc/sequencer.js';
 import { DEFAULT_CALC_PARAMS, type SequencerParams } from '../../src/calc/params.js';
 import { KIND_RANK } from '../../src/core/types.js';
@@ -77,7 +84,12 @@ function slowSequencer(ticks: Tick[], watermark: number, skew: number): Out[] {
     maxRecv = Math.max(maxRecv, t.recv);
     const key = t.clock === CLOCK_LOCAL ? t.recv - skew : t.ts;
     if (key < last || (key === last && (t.rank < lastRank || (t.rank === lastRank && t.seq < lastSeq)))) {
-      out.push({ handle: t.handle, ts: last, rank: t.rank, flags: FLAG_LATE | (t.clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0) });
+      out.push({
+        handle: t.handle,
+        ts: last,
+        rank: t.rank,
+        flags: FLAG_LATE | (t.clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0),
+      });
     } else {
       pending.push({ ...t, key, ord: ord++ });
     }
@@ -131,7 +143,12 @@ describe('Sequencer', () => {
     expect(out).toEqual([4, 2, 3, 1]);
   });
 
-  for (const [seed, skewMode] of [[1, 'fixed'], [2, 'auto'], [3, 'fixed'], [4, 'auto']] as const) {
+  for (const [seed, skewMode] of [
+    [1, 'fixed'],
+    [2, 'auto'],
+    [3, 'fixed'],
+    [4, 'auto'],
+  ] as const) {
     it(`random jitter < watermark => output == fully sorted order (seed ${seed}, ${skewMode} skew)`, () => {
       const trueSkew = seed % 2 ? -1270 : 40;
       const ticks = randomTicks(seed, 20_000, 499, trueSkew);
@@ -167,7 +184,8 @@ describe('Sequencer', () => {
     const byHandle = new Map(ticks.map((t) => [t.handle, t]));
     const nonLate = out.filter((o) => !(o.flags & FLAG_LATE)).map((o) => byHandle.get(o.handle)!);
     for (let i = 1; i < nonLate.length; i++) {
-      const a = nonLate[i - 1], b = nonLate[i];
+      const a = nonLate[i - 1],
+        b = nonLate[i];
       const cmp = a.ts - b.ts || a.rank - b.rank || a.seq - b.seq;
       expect(cmp).toBeLessThanOrEqual(0);
     }
@@ -194,7 +212,11 @@ describe('Sequencer', () => {
       const recv = t + offset + lat;
       trueTime.set(i, t);
       ticks.push({
-        rank: isTrade ? 2 : 0, ts: isTrade ? t : recv, recv, seq: 0, handle: i,
+        rank: isTrade ? 2 : 0,
+        ts: isTrade ? t : recv,
+        recv,
+        seq: 0,
+        handle: i,
         clock: isTrade ? CLOCK_EXCHANGE : CLOCK_LOCAL,
       });
     }

@@ -98,7 +98,8 @@ describe('sessions (IANA zones, DST)', () => {
     const counts = new Map<string, number>();
     let mismatches = 0;
     let firstBad = '';
-    const t0 = U(2024, 1, 1, 0), t1 = U(2025, 1, 1, 0);
+    const t0 = U(2024, 1, 1, 0),
+      t1 = U(2025, 1, 1, 0);
     for (let t = t0; t < t1; t += 60_000) {
       const name = c.name(t);
       counts.set(name, (counts.get(name) ?? 0) + 1);
@@ -121,8 +122,12 @@ describe('sessions (IANA zones, DST)', () => {
     expect(w.name(U(2024, 5, 1, 23))).toBe('Night');
     expect(w.name(U(2024, 5, 1, 1, 59))).toBe('Night');
     expect(w.name(U(2024, 5, 1, 2))).toBe('Day');
-    expect(() => new SessionClassifier([{ name: 'X', tz: 'Mars/Olympus', start: '08:00', end: '09:00' }], 'Y')).toThrow(/slices.sessions\[0\].tz/);
-    expect(() => new SessionClassifier([{ name: 'X', tz: 'UTC', start: '8:00', end: '09:00' }], 'Y')).toThrow(/slices.sessions\[0\].start/);
+    expect(() => new SessionClassifier([{ name: 'X', tz: 'Mars/Olympus', start: '08:00', end: '09:00' }], 'Y')).toThrow(
+      /slices.sessions\[0\].tz/,
+    );
+    expect(() => new SessionClassifier([{ name: 'X', tz: 'UTC', start: '8:00', end: '09:00' }], 'Y')).toThrow(
+      /slices.sessions\[0\].start/,
+    );
   });
 });
 
@@ -161,7 +166,9 @@ describe('regime', () => {
     const rnd = mulberry32(6);
     const st = new SliceTracker(params({ win_secs: 20 }), 'X');
     const trades: number[] = [];
-    let t = 5_000_000, start = NaN, bad = 0;
+    let t = 5_000_000,
+      start = NaN,
+      bad = 0;
     for (let i = 0; i < 6000; i++) {
       t += rnd() < 0.01 ? 30_000 : Math.floor(rnd() * 900);
       if (Number.isNaN(start)) start = t;
@@ -182,11 +189,21 @@ describe('regime', () => {
 
 describe('vol bucket and tertiles', () => {
   it('oracle: grid mids, RMS returns, trailing quantile buckets == from-scratch recomputation', () => {
-    const p = params({ vol_window_sec: 20, vol_min_returns: 5, vol_history_sec: 120, vol_min_history: 10, vol_gap_sec: 5, vol_split: 0.5 });
+    const p = params({
+      vol_window_sec: 20,
+      vol_min_returns: 5,
+      vol_history_sec: 120,
+      vol_min_history: 10,
+      vol_gap_sec: 5,
+      vol_split: 0.5,
+    });
     const rnd = mulberry32(12);
     const st = new SliceTracker(p, 'X');
     const mids: Array<[number, number]> = [];
-    let t = 10_000_123, m = 100, bad = 0, checked = 0;
+    let t = 10_000_123,
+      m = 100,
+      bad = 0,
+      checked = 0;
     const labelsAt: number[] = [];
     const got: Array<[number, number, number]> = [];
     for (let i = 0; i < 4000; i++) {
@@ -230,7 +247,8 @@ describe('vol bucket and tertiles', () => {
         prev = last[1];
       }
       const h = hist.slice(-120);
-      let bucket = SLICE_NULL, tert = SLICE_NULL;
+      let bucket = SLICE_NULL,
+        tert = SLICE_NULL;
       if (!Number.isNaN(vol) && h.length >= 10) {
         bucket = vol > slowQuantile(h, 0.5) ? 1 : 0;
         tert = vol <= slowQuantile(h, 1 / 3) ? 0 : vol > slowQuantile(h, 2 / 3) ? 2 : 1;
@@ -261,7 +279,14 @@ describe('vol bucket and tertiles', () => {
   });
 
   it('scenario_2x2 combines regime and vol', () => {
-    const p = params({ vol_window_sec: 5, vol_min_returns: 2, vol_history_sec: 10, vol_min_history: 2, win_secs: 10, active_tps: 1 });
+    const p = params({
+      vol_window_sec: 5,
+      vol_min_returns: 2,
+      vol_history_sec: 10,
+      vol_min_history: 2,
+      win_secs: 10,
+      active_tps: 1,
+    });
     const st = new SliceTracker(p, 'X');
     let m = 100;
     for (let i = 0; i < 40; i++) {
@@ -284,6 +309,8 @@ describe('vol bucket and tertiles', () => {
 
   it('fee tier from config', () => {
     expect(new SliceTracker(params({ fee_tiers: { BTCUSDT: 'TL' } }), 'BTCUSDT').fee_tier).toBe('TL');
-    expect(() => new SliceTracker(params({ fee_tiers: { BTCUSDT: 'XX' as 'TL' } }), 'BTCUSDT')).toThrow(/slices.fee_tiers.BTCUSDT/);
+    expect(() => new SliceTracker(params({ fee_tiers: { BTCUSDT: 'XX' as 'TL' } }), 'BTCUSDT')).toThrow(
+      /slices.fee_tiers.BTCUSDT/,
+    );
   });
 });

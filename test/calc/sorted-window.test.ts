@@ -20,7 +20,14 @@ describe('SortedWindow', () => {
     expect(() => w.push(Infinity)).toThrow(RangeError);
   });
 
-  for (const [cap, distinct] of [[1, 1000], [2, 5], [7, 3], [50, 1000], [301, 20], [300, 1e9]] as const) {
+  for (const [cap, distinct] of [
+    [1, 1000],
+    [2, 5],
+    [7, 3],
+    [50, 1000],
+    [301, 20],
+    [300, 1e9],
+  ] as const) {
     it(`oracle: capacity ${cap}, ~${distinct} distinct values (median, MAD, quantiles exact)`, () => {
       const rnd = mulberry32(cap * 7919 + 1);
       const w = new SortedWindow(cap);

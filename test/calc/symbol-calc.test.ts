@@ -4,17 +4,35 @@ import { cloneCalcParams } from '../../src/calc/params.js';
 import { SIDE_UNKNOWN } from '../../src/core/types.js';
 import { mulberry32 } from './helpers.js';
 
-interface Tick { t: number; q: boolean; bid: number; ask: number; px: number; qty: number; m: number }
+interface Tick {
+  t: number;
+  q: boolean;
+  bid: number;
+  ask: number;
+  px: number;
+  qty: number;
+  m: number;
+}
 
 function stream(seed: number, n: number): Tick[] {
   const rnd = mulberry32(seed);
   const out: Tick[] = [];
-  let t = 1_723_161_255_123, mid = 61_000;
+  let t = 1_723_161_255_123,
+    mid = 61_000;
   for (let i = 0; i < n; i++) {
     t += rnd() < 0.2 ? 0 : rnd() < 0.995 ? Math.floor(rnd() * 300) : 3000 + Math.floor(rnd() * 4000);
     if (rnd() < 0.3) mid += Math.round((rnd() - 0.5) * 4) * 0.01;
     if (rnd() < 0.6) out.push({ t, q: true, bid: mid - 0.005, ask: mid + 0.005, px: NaN, qty: NaN, m: 0 });
-    else out.push({ t, q: false, bid: NaN, ask: NaN, px: mid, qty: Math.floor(rnd() * 1000) / 1e4, m: rnd() < 0.05 ? SIDE_UNKNOWN : rnd() < 0.5 ? 1 : 0 });
+    else
+      out.push({
+        t,
+        q: false,
+        bid: NaN,
+        ask: NaN,
+        px: mid,
+        qty: Math.floor(rnd() * 1000) / 1e4,
+        m: rnd() < 0.05 ? SIDE_UNKNOWN : rnd() < 0.5 ? 1 : 0,
+      });
   }
   return out;
 }
@@ -55,10 +73,14 @@ describe('SymbolCalc', () => {
     const c = run(ticks, tol);
     const quotes = ticks.filter((k) => k.q);
     const H = 10_000;
-    let up = 0, down = 0, eq = 0, unmatched = 0;
+    let up = 0,
+      down = 0,
+      eq = 0,
+      unmatched = 0;
     const lastQ = quotes[quotes.length - 1].t;
     for (let i = 0; i < c.fusionRows.length; i++) {
-      const s = c.fusionRows.ts.get(i), m0 = c.fusionRows.mid.get(i);
+      const s = c.fusionRows.ts.get(i),
+        m0 = c.fusionRows.mid.get(i);
       if (s + H > lastQ) continue; // never resolved
       const q = quotes.find((x) => x.t >= s + H)!;
       const m1 = (q.bid + q.ask) / 2;
@@ -76,7 +98,8 @@ describe('SymbolCalc', () => {
 
   it('determinism: identical inputs => identical rows', () => {
     const ticks = stream(3, 10_000);
-    const a = run(ticks), b = run(ticks);
+    const a = run(ticks),
+      b = run(ticks);
     expect(Array.from(b.cvdRows.z_cvd.view())).toEqual(Array.from(a.cvdRows.z_cvd.view()));
     expect(Array.from(b.ofiRows.ofi_z.view())).toEqual(Array.from(a.ofiRows.ofi_z.view()));
     expect(Array.from(b.fusionRows.score_z.view())).toEqual(Array.from(a.fusionRows.score_z.view()));

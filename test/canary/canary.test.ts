@@ -26,7 +26,14 @@ beforeAll(async () => {
   await synthesize(base, path.join(tmp, 'd-effect'));
   await synthesize({ ...base, effect: 0 }, path.join(tmp, 'd-null'));
   const run = (data: string, tag: string) =>
-    runCanary({ data: path.join(tmp, data), config: CONFIG, configPath: PROD, out: path.join(tmp, 'runs'), runTag: tag, progress: false });
+    runCanary({
+      data: path.join(tmp, data),
+      config: CONFIG,
+      configPath: PROD,
+      out: path.join(tmp, 'runs'),
+      runTag: tag,
+      progress: false,
+    });
   withEffect = await run('d-effect', 'effect');
   noEffect = await run('d-null', 'null');
 }, 300_000);
@@ -36,7 +43,11 @@ const aucAll = (r: CanaryRun, sym: string) => {
   const t = readCsv(path.join(r.reportDir, 'slices_overview.csv'));
   const col = (n: string) => t.header.indexOf(n);
   const row = rows.find((x) => x[col('symbol')] === sym && x[col('dimension')] === 'all')!;
-  return { auc: row[col('auc')] as number, lo: row[col('auc_ci_low')] as number, hi: row[col('auc_ci_high')] as number };
+  return {
+    auc: row[col('auc')] as number,
+    lo: row[col('auc_ci_low')] as number,
+    hi: row[col('auc_ci_high')] as number,
+  };
 };
 
 describe('flowlab canary on the synthetic market', () => {
@@ -63,13 +74,28 @@ describe('flowlab canary on the synthetic market', () => {
     for (const s of SYMBOLS) expect(md).toContain(`## ${s}`);
     const charts = [...md.matchAll(/\]\((charts\/[^)]+\.svg)\)/g)].map((m) => m[1]);
     expect(charts.length).toBeGreaterThanOrEqual(4);
-    for (const c of charts) expect(fs.readFileSync(path.join(withEffect.reportDir, c), 'utf8')).toMatch(/^<svg[^>]+viewBox/);
+    for (const c of charts)
+      expect(fs.readFileSync(path.join(withEffect.reportDir, c), 'utf8')).toMatch(/^<svg[^>]+viewBox/);
   });
 
   it('eval_samples.parquet lets anyone recompute the figures', async () => {
     const f = sqlString(path.join(withEffect.reportDir, 'eval_samples.parquet'));
     const cols = (await queryRows(`DESCRIBE SELECT * FROM read_parquet(${f})`)).map((r) => r.column_name);
-    for (const c of ['ts_ms', 'symbol', 'horizon_s', 'score', 'prob', 'y', 'fold', 'session', 'regime', 'vol_bucket', 'scenario_2x2', 'fee_tier']) expect(cols).toContain(c);
+    for (const c of [
+      'ts_ms',
+      'symbol',
+      'horizon_s',
+      'score',
+      'prob',
+      'y',
+      'fold',
+      'session',
+      'regime',
+      'vol_bucket',
+      'scenario_2x2',
+      'fee_tier',
+    ])
+      expect(cols).toContain(c);
     const [n] = await queryRows(`SELECT count(*)::DOUBLE AS n, count(y)::DOUBLE AS ny FROM read_parquet(${f})`);
     expect(n.n).toBe(SYMBOLS.length * HOURS * 3600);
     expect(n.ny as number).toBeGreaterThan((n.n as number) * 0.8);
@@ -107,14 +133,40 @@ describe('flowlab canary on the synthetic market', () => {
   });
 
   it('is deterministic: the same run gives byte-identical report files', async () => {
-    const again = await runCanary({ data: path.join(tmp, 'd-effect'), config: CONFIG, configPath: PROD, out: path.join(tmp, 'runs'), runTag: 'effect2', progress: false });
-    for (const f of ['metrics_timeseries.csv', 'slices_overview.csv', 'calibration_summary.csv', 'merge_time_diff_ms.csv', 'incidents.json', 'reliability.csv']) {
-      expect(fs.readFileSync(path.join(again.reportDir, f), 'utf8'), f).toBe(fs.readFileSync(path.join(withEffect.reportDir, f), 'utf8'));
+    const again = await runCanary({
+      data: path.join(tmp, 'd-effect'),
+      config: CONFIG,
+      configPath: PROD,
+      out: path.join(tmp, 'runs'),
+      runTag: 'effect2',
+      progress: false,
+    });
+    for (const f of [
+      'metrics_timeseries.csv',
+      'slices_overview.csv',
+      'calibration_summary.csv',
+      'merge_time_diff_ms.csv',
+      'incidents.json',
+      'reliability.csv',
+    ]) {
+      expect(fs.readFileSync(path.join(again.reportDir, f), 'utf8'), f).toBe(
+        fs.readFileSync(path.join(withEffect.reportDir, f), 'utf8'),
+      );
     }
   });
 
   it('CLI: bad input gives one line and the right exit code', () => {
-    const u = runCli(['canary', '--data', path.join(tmp, 'd-effect'), '--symbols', 'DOGEUSDT', '--out', path.join(tmp, 'runs'), '--run-tag', 'x']);
+    const u = runCli([
+      'canary',
+      '--data',
+      path.join(tmp, 'd-effect'),
+      '--symbols',
+      'DOGEUSDT',
+      '--out',
+      path.join(tmp, 'runs'),
+      '--run-tag',
+      'x',
+    ]);
     expect(u.code).toBe(1);
     expect(u.stderr.trim().split('\n')).toHaveLength(1);
     expect(u.stderr).toMatch(/DOGEUSDT/);

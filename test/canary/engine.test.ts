@@ -15,7 +15,10 @@ class FakeCalc {
   readonly fusionRows = new FusionColumns(null);
   readonly sessionNames = ['London', 'NY', 'Tokyo'];
   readonly fee_tier = 'TM';
-  weights: { defaults: FusionWeights; overrides: Record<string, FusionWeights> } = { defaults: { ofi: 0.6, cvd: 0.4 }, overrides: { Active: { ofi: 0.9, cvd: 0.1 } } };
+  weights: { defaults: FusionWeights; overrides: Record<string, FusionWeights> } = {
+    defaults: { ofi: 0.6, cvd: 0.4 },
+    overrides: { Active: { ofi: 0.9, cvd: 0.1 } },
+  };
   readonly fusion = {
     setWeights: (slice: string | null, w: FusionWeights | null) => {
       if (slice === null) this.weights.defaults = { ...w! };
@@ -36,12 +39,19 @@ class FakeCalc {
   }
 }
 
-
 const T0 = Date.UTC(2024, 7, 8, 0, 0, 0);
 const MIN = 60_000;
 const config = configFromObject({ calibration: { train_sec: 600, test_sec: 300 } }, {});
-const BASE: StableConfig = { fingerprint: 'base000000000000', defaults: { ofi: 0.6, cvd: 0.4 }, overrides: { Active: { ofi: 0.7, cvd: 0.3 } } };
-const HERE: StableConfig = { fingerprint: 'overlay000000000', defaults: { ofi: 0.6, cvd: 0.4 }, overrides: { Active: { ofi: 0.9, cvd: 0.1 } } };
+const BASE: StableConfig = {
+  fingerprint: 'base000000000000',
+  defaults: { ofi: 0.6, cvd: 0.4 },
+  overrides: { Active: { ofi: 0.7, cvd: 0.3 } },
+};
+const HERE: StableConfig = {
+  fingerprint: 'overlay000000000',
+  defaults: { ofi: 0.6, cvd: 0.4 },
+  overrides: { Active: { ofi: 0.9, cvd: 0.1 } },
+};
 
 interface Phase {
   readonly untilMin: number;
@@ -159,7 +169,9 @@ describe('canary engine', () => {
     expect(e).toBeDefined();
     expect(e.action).toBe('pause_calibration');
     expect(e.metrics_before.ece!).toBeGreaterThan(0.1);
-    const paused = result.timeseries.find((r) => r.symbol === 'AAAUSDT' && r.ts_ms === e.opened_at_ms && r.slice === 'all')!;
+    const paused = result.timeseries.find(
+      (r) => r.symbol === 'AAAUSDT' && r.ts_ms === e.opened_at_ms && r.slice === 'all',
+    )!;
     expect(paused.calibration_paused).toBe(true);
     const [p] = inc('BBBUSDT', 'platt_test_samples');
     expect(p).toBeDefined();
@@ -168,7 +180,11 @@ describe('canary engine', () => {
     expect(p.opened_at_ms).toBeGreaterThanOrEqual(T0 + 600_000);
     const folds = result.folds.filter((f) => f.symbol === 'AAAUSDT');
     expect(folds.some((f) => f.status === 'ok' && f.platt_test_samples > 0 && f.A !== null)).toBe(true);
-    expect(result.folds.filter((f) => f.symbol === 'BBBUSDT').every((f) => f.status === 'insufficient' && f.platt_train_samples === 0)).toBe(true);
+    expect(
+      result.folds
+        .filter((f) => f.symbol === 'BBBUSDT')
+        .every((f) => f.status === 'insufficient' && f.platt_train_samples === 0),
+    ).toBe(true);
   });
 
   it('no look-ahead: changing every label resolved after T changes no decision, incident or fold at or before T', () => {
@@ -177,9 +193,19 @@ describe('canary engine', () => {
       const tampered = runFixture({ tamperAfter: T, withUnlabeled: true }).result;
       const upTo = (rows: typeof result.timeseries) => JSON.stringify(rows.filter((r) => r.ts_ms <= T));
       expect(upTo(tampered.timeseries)).toBe(upTo(result.timeseries));
-      const opened = (xs: typeof result.incidents) => JSON.stringify(xs.filter((i) => i.opened_at_ms <= T).map((i) => [i.id, i.gate, i.opened_at_ms, i.metrics_before, i.action === 'restore' ? '' : i.actions[0]]));
+      const opened = (xs: typeof result.incidents) =>
+        JSON.stringify(
+          xs
+            .filter((i) => i.opened_at_ms <= T)
+            .map((i) => [i.id, i.gate, i.opened_at_ms, i.metrics_before, i.action === 'restore' ? '' : i.actions[0]]),
+        );
       expect(opened(tampered.incidents)).toBe(opened(result.incidents));
-      const folds = (xs: typeof result.folds) => JSON.stringify(xs.filter((f) => f.fold_start_ms <= T).map((f) => [f.symbol, f.fold, f.status, f.A, f.B, f.platt_train_samples]));
+      const folds = (xs: typeof result.folds) =>
+        JSON.stringify(
+          xs
+            .filter((f) => f.fold_start_ms <= T)
+            .map((f) => [f.symbol, f.fold, f.status, f.A, f.B, f.platt_train_samples]),
+        );
       expect(folds(tampered.folds)).toBe(folds(result.folds));
       // and the tampering did change later decisions (the test is not vacuous)
       expect(JSON.stringify(tampered.timeseries)).not.toBe(JSON.stringify(result.timeseries));

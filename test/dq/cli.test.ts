@@ -89,10 +89,27 @@ describe('flowlab dq', () => {
   it('--config takes the thresholds from the config key dq:', async () => {
     const cfg = path.join(tmp, 'dq.yaml');
     fs.writeFileSync(cfg, 'dq:\n  dup_rate_max: 0.02\n  empty_bucket_max: 0.2\n');
-    const r = await cli(['dq', '--data', ds, '--out', path.join(tmp, 'o5'), '--symbols', 'ETHUSDT', '--config', cfg, '--json', '--strict']);
+    const r = await cli([
+      'dq',
+      '--data',
+      ds,
+      '--out',
+      path.join(tmp, 'o5'),
+      '--symbols',
+      'ETHUSDT',
+      '--config',
+      cfg,
+      '--json',
+      '--strict',
+    ]);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
-    expect(s.params.thresholds).toEqual({ empty_bucket_max: 0.2, dup_rate_max: 0.02, latency_p99_max_ms: 120, latency_p50_max_ms: 60 });
+    expect(s.params.thresholds).toEqual({
+      empty_bucket_max: 0.2,
+      dup_rate_max: 0.02,
+      latency_p99_max_ms: 120,
+      latency_p50_max_ms: 60,
+    });
     expect(s.verdict).toBe('PASS');
   });
 

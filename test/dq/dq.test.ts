@@ -56,8 +56,20 @@ describe('dq summary on the crafted fixture', () => {
   it('clean symbol: every figure zero, skew = constant offset + minimum latency, PASS', () => {
     const b = sym(report.summary, 'BTCUSDT');
     expect(b.rows).toEqual({ trades: 360, quotes: 360, depth: 0 });
-    expect(b.trades.empty_buckets).toEqual({ clock: 'exchange', minutes: 6, empty_minutes: 0, edges_excluded: 0, rate: 0 });
-    expect(b.quotes.empty_buckets).toEqual({ clock: 'exchange', minutes: 6, empty_minutes: 0, edges_excluded: 0, rate: 0 });
+    expect(b.trades.empty_buckets).toEqual({
+      clock: 'exchange',
+      minutes: 6,
+      empty_minutes: 0,
+      edges_excluded: 0,
+      rate: 0,
+    });
+    expect(b.quotes.empty_buckets).toEqual({
+      clock: 'exchange',
+      minutes: 6,
+      empty_minutes: 0,
+      edges_excluded: 0,
+      rate: 0,
+    });
     expect(b.trades.duplicates).toEqual({ count: 0, rate: 0 });
     expect(b.trades.id_gaps).toEqual({ missing_ids: 0, events: 0 });
     expect(b.trades.out_of_order).toEqual({ count: 0, rate: 0 });
@@ -81,11 +93,25 @@ describe('dq summary on the crafted fixture', () => {
     const e = sym(report.summary, 'ETHUSDT');
     expect(e.rows).toEqual({ trades: 303, quotes: 151, depth: 20 });
     const t = e.trades;
-    expect(t.empty_buckets).toEqual({ clock: 'exchange', minutes: 6, empty_minutes: 1, edges_excluded: 0, rate: 1 / 6 });
+    expect(t.empty_buckets).toEqual({
+      clock: 'exchange',
+      minutes: 6,
+      empty_minutes: 1,
+      edges_excluded: 0,
+      rate: 1 / 6,
+    });
     expect(t.duplicates).toEqual({ count: 3, rate: 3 / 303 });
     expect(t.id_gaps).toEqual({ missing_ids: 11, events: 4 });
     expect(t.out_of_order).toEqual({ count: 1, rate: 1 / 303 });
-    expect(t.bad_rows).toEqual({ count: 2, rate: 2 / 303, null_fields: 0, bad_price: 1, bad_qty: 1, bad_time: 0, symbol_mismatch: 0 });
+    expect(t.bad_rows).toEqual({
+      count: 2,
+      rate: 2 / 303,
+      null_fields: 0,
+      bad_price: 1,
+      bad_qty: 1,
+      bad_time: 0,
+      symbol_mismatch: 0,
+    });
     expectLatency(t.latency, exp.tradeRaw.ETHUSDT);
 
     const q = e.quotes;
@@ -96,7 +122,15 @@ describe('dq summary on the crafted fixture', () => {
     expect(q.out_of_order).toEqual({ count: 1, rate: 1 / 151 });
     expect(q.crossed).toEqual({ count: 3, rate: 3 / 151 });
     expect(q.locked).toEqual({ count: 2, rate: 2 / 151 });
-    expect(q.bad_rows).toEqual({ count: 2, rate: 2 / 151, null_fields: 0, bad_price: 1, bad_qty: 1, bad_time: 0, symbol_mismatch: 0 });
+    expect(q.bad_rows).toEqual({
+      count: 2,
+      rate: 2 / 151,
+      null_fields: 0,
+      bad_price: 1,
+      bad_qty: 1,
+      bad_time: 0,
+      symbol_mismatch: 0,
+    });
     expect(q.latency.raw_ms).toBeNull();
     expect(q.latency.net_ms).toBeNull();
     expect(q.latency.skew_ms).toBeNull();
@@ -125,10 +159,18 @@ describe('dq summary on the crafted fixture', () => {
     });
     expect(check(e, 'quotes_latency_p99_net').value).toBeNull();
     expect(check(e, 'quotes_latency_p99_net').reason).toMatch(/not measurable/);
-    expect(check(e, 'trades_dup_rate')).toEqual({ name: 'trades_dup_rate', value: 3 / 303, op: '<', max: 0.005, status: 'fail' });
+    expect(check(e, 'trades_dup_rate')).toEqual({
+      name: 'trades_dup_rate',
+      value: 3 / 303,
+      op: '<',
+      max: 0.005,
+      status: 'fail',
+    });
     expect(e.verdict).toBe('FAIL');
     expect(report.summary.verdict).toBe('FAIL');
-    expect(report.summary.verdict_reason).toMatch(/^4 of 14 computable checks fail: ETHUSDT trades_empty_buckets 0\.1667 >= 0\.001/);
+    expect(report.summary.verdict_reason).toMatch(
+      /^4 of 14 computable checks fail: ETHUSDT trades_empty_buckets 0\.1667 >= 0\.001/,
+    );
     expect(report.summary.params.thresholds).toEqual(DEFAULT_DQ_THRESHOLDS);
     expect(report.summary.warnings).toContain('ETHUSDT: trades: 11 missing aggTrade ids in 4 gaps');
     expect(report.summary.warnings).toContain('ETHUSDT: quotes: 3 crossed, 2 locked');
@@ -145,7 +187,12 @@ describe('dq summary on the crafted fixture', () => {
 
   it('thresholds are parameters', async () => {
     const loose = await runDq(ds, { symbols: ['ETHUSDT'], thresholds: { dup_rate_max: 0.02, empty_bucket_max: 0.2 } });
-    expect(loose.summary.params.thresholds).toEqual({ empty_bucket_max: 0.2, dup_rate_max: 0.02, latency_p99_max_ms: 120, latency_p50_max_ms: 60 });
+    expect(loose.summary.params.thresholds).toEqual({
+      empty_bucket_max: 0.2,
+      dup_rate_max: 0.02,
+      latency_p99_max_ms: 120,
+      latency_p50_max_ms: 60,
+    });
     expect(loose.summary.verdict).toBe('PASS');
     const tight = await runDq(ds, { symbols: ['BTCUSDT'], thresholds: { latency_p50_max_ms: 40 } });
     expect(check(sym(tight.summary, 'BTCUSDT'), 'trades_latency_p50_net').status).toBe('fail');
@@ -164,13 +211,24 @@ describe('dq hourly reports', () => {
       { hour: '2024-08-08T23', file: 'dq_20240808_23.json', verdict: 'FAIL' },
     ]);
     const h = report.hours[H22];
-    expect(h.scope).toEqual({ kind: 'hour', hour: '2024-08-08T22', from_ms: Date.UTC(2024, 7, 8, 22), to_ms: Date.UTC(2024, 7, 8, 23) });
+    expect(h.scope).toEqual({
+      kind: 'hour',
+      hour: '2024-08-08T22',
+      from_ms: Date.UTC(2024, 7, 8, 22),
+      to_ms: Date.UTC(2024, 7, 8, 23),
+    });
   });
 
   it('hour 22: defects that fall in it', () => {
     const e = sym(report.hours[H22], 'ETHUSDT');
     expect(e.rows).toEqual({ trades: 122, quotes: 61, depth: 8 });
-    expect(e.trades.empty_buckets).toEqual({ clock: 'exchange', minutes: 2, empty_minutes: 0, edges_excluded: 0, rate: 0 });
+    expect(e.trades.empty_buckets).toEqual({
+      clock: 'exchange',
+      minutes: 2,
+      empty_minutes: 0,
+      edges_excluded: 0,
+      rate: 0,
+    });
     expect(e.trades.duplicates).toEqual({ count: 2, rate: 2 / 122 });
     expect(e.trades.id_gaps).toEqual({ missing_ids: 2, events: 1 });
     expect(e.trades.out_of_order.count).toBe(0);
@@ -194,13 +252,25 @@ describe('dq hourly reports', () => {
   it('hour 23: gap at the hour boundary belongs to the later hour; empty minute 23:01', () => {
     const e = sym(report.hours[H23], 'ETHUSDT');
     expect(e.rows).toEqual({ trades: 181, quotes: 90, depth: 12 });
-    expect(e.trades.empty_buckets).toEqual({ clock: 'exchange', minutes: 4, empty_minutes: 1, edges_excluded: 0, rate: 0.25 });
+    expect(e.trades.empty_buckets).toEqual({
+      clock: 'exchange',
+      minutes: 4,
+      empty_minutes: 1,
+      edges_excluded: 0,
+      rate: 0.25,
+    });
     expect(e.trades.id_gaps).toEqual({ missing_ids: 9, events: 3 });
     expect(e.trades.duplicates.count).toBe(1);
     expect(e.trades.out_of_order.count).toBe(1);
     expect(e.trades.bad_rows.bad_qty).toBe(1);
     expectLatency(e.trades.latency, exp.tradeRawByHour.ETHUSDT[Math.floor(Date.UTC(2024, 7, 8, 23) / 3_600_000)]);
-    expect(e.quotes.empty_buckets).toEqual({ clock: 'recv', minutes: 4, empty_minutes: 1, edges_excluded: 0, rate: 0.25 });
+    expect(e.quotes.empty_buckets).toEqual({
+      clock: 'recv',
+      minutes: 4,
+      empty_minutes: 1,
+      edges_excluded: 0,
+      rate: 0.25,
+    });
     expect(e.depth.unordered.count).toBe(0);
   });
 
@@ -229,7 +299,11 @@ describe('dq files', () => {
     const out1 = path.join(tmp, 'out1');
     const out2 = path.join(tmp, 'out2');
     const files1 = writeDqReport(report, out1);
-    expect(files1.map((f) => path.basename(f))).toEqual(['dq_summary.json', 'dq_20240808_22.json', 'dq_20240808_23.json']);
+    expect(files1.map((f) => path.basename(f))).toEqual([
+      'dq_summary.json',
+      'dq_20240808_22.json',
+      'dq_20240808_23.json',
+    ]);
     expect(fs.readFileSync(path.join(out1, 'dq_summary.json'), 'utf8')).toBe(dqJson(report.summary));
     expect(JSON.parse(fs.readFileSync(path.join(out1, 'dq_20240808_23.json'), 'utf8'))).toEqual(report.hours[H23]);
     const again = await runDq(ds);
@@ -249,6 +323,11 @@ describe('dq files', () => {
     fs.writeFileSync(path.join(out, 'dq_20000101_00.json'), '{}');
     fs.writeFileSync(path.join(out, 'notes.txt'), 'keep me');
     writeDqReport(report, out);
-    expect(fs.readdirSync(out).sort()).toEqual(['dq_20240808_22.json', 'dq_20240808_23.json', 'dq_summary.json', 'notes.txt']);
+    expect(fs.readdirSync(out).sort()).toEqual([
+      'dq_20240808_22.json',
+      'dq_20240808_23.json',
+      'dq_summary.json',
+      'notes.txt',
+    ]);
   });
 });

@@ -19,7 +19,9 @@ let report: DqReport;
 async function rewrite(file: string, select: string): Promise<void> {
   const conn = await duck();
   const tmpFile = `${file}.rewrite`;
-  await conn.run(`COPY (SELECT ${select} FROM read_parquet(${sqlString(file)})) TO ${sqlString(tmpFile)} (FORMAT parquet)`);
+  await conn.run(
+    `COPY (SELECT ${select} FROM read_parquet(${sqlString(file)})) TO ${sqlString(tmpFile)} (FORMAT parquet)`,
+  );
   conn.closeSync();
   fs.renameSync(tmpFile, file);
 }
@@ -42,7 +44,8 @@ beforeAll(async () => {
   // ADAUSDT: quotes only
   for (let i = 0; i < 150; i++) w.quote('ADAUSDT', T + i * 1000 + 20, T + i * 1000, 10 + i, 0.5, 1, 0.51, 1);
   // DOTUSDT: depth only
-  for (let i = 0; i < 5; i++) w.depth('DOTUSDT', T + i * 1000 + 20, T + i * 1000, 100 + i, [5, 4.9], [1, 1], 2, [5.1, 5.2], [1, 1], 2);
+  for (let i = 0; i < 5; i++)
+    w.depth('DOTUSDT', T + i * 1000 + 20, T + i * 1000, 100 + i, [5, 4.9], [1, 1], 2, [5.1, 5.2], [1, 1], 2);
   const m = await w.close();
   const part = m.files.find((f) => f.symbol === 'SOLUSDT' && f.kind === 'trades')!;
   await rewrite(
@@ -60,7 +63,15 @@ describe('dq edge cases', () => {
   it('null fields, symbol mismatch and non-positive times are bad rows; a row without a time belongs to no hour', () => {
     const s = report.summary.symbols.SOLUSDT;
     expect(s.trades.rows).toBe(200);
-    expect(s.trades.bad_rows).toEqual({ count: 3, rate: 3 / 200, null_fields: 1, bad_price: 0, bad_qty: 0, bad_time: 1, symbol_mismatch: 1 });
+    expect(s.trades.bad_rows).toEqual({
+      count: 3,
+      rate: 3 / 200,
+      null_fields: 1,
+      bad_price: 0,
+      bad_qty: 0,
+      bad_time: 1,
+      symbol_mismatch: 1,
+    });
     expect(report.hours).toHaveLength(1);
     expect(report.hours[0].symbols.SOLUSDT.trades.rows).toBe(199);
     expect(s.trades.id_gaps).toEqual({ missing_ids: 0, events: 0 });
@@ -70,8 +81,20 @@ describe('dq edge cases', () => {
   it('a partly recorded edge minute without rows of a kind is left out, not counted empty', () => {
     const s = report.summary.symbols.SOLUSDT;
     // symbol span 00:00..00:04 (quotes reach 00:04:00.5); trades end 00:03:29
-    expect(s.trades.empty_buckets).toEqual({ clock: 'exchange', minutes: 4, empty_minutes: 0, edges_excluded: 1, rate: 0 });
-    expect(s.quotes.empty_buckets).toEqual({ clock: 'exchange', minutes: 5, empty_minutes: 0, edges_excluded: 0, rate: 0 });
+    expect(s.trades.empty_buckets).toEqual({
+      clock: 'exchange',
+      minutes: 4,
+      empty_minutes: 0,
+      edges_excluded: 1,
+      rate: 0,
+    });
+    expect(s.quotes.empty_buckets).toEqual({
+      clock: 'exchange',
+      minutes: 5,
+      empty_minutes: 0,
+      edges_excluded: 0,
+      rate: 0,
+    });
   });
 
   it('small skew is not flagged; net latency of a constant latency is 0', () => {

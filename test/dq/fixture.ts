@@ -42,7 +42,11 @@ function pushH(m: Record<number, number[]>, hour: number, v: number): void {
 
 export async function buildFixture(root: string): Promise<Expected> {
   const w = new DatasetWriter(root, { depthLevels: 5, rotateSec: 60, source: { fixture: 'dq' } });
-  const exp: Expected = { tradeRaw: { BTCUSDT: [], ETHUSDT: [] }, tradeRawByHour: { BTCUSDT: {}, ETHUSDT: {} }, quoteRaw: { BTCUSDT: [] } };
+  const exp: Expected = {
+    tradeRaw: { BTCUSDT: [], ETHUSDT: [] },
+    tradeRawByHour: { BTCUSDT: {}, ETHUSDT: {} },
+    quoteRaw: { BTCUSDT: [] },
+  };
   const H = (ms: number) => Math.floor(ms / 3_600_000);
 
   // Ticks are collected with their recv time and emitted in arrival order (the
@@ -101,15 +105,17 @@ export async function buildFixture(root: string): Promise<Expected> {
     if (recv >= T0 + 3 * MIN && recv < T0 + 4 * MIN) continue;
     let bid = 2999.5;
     let ask = 3000.5;
-    let bidQty = 1;
+    const bidQty = 1;
     let askQty = 1;
     if (qi === 10 || qi === 11 || qi === 100) ask = bid - 0.5; // crossed x3
     if (qi === 20 || qi === 120) ask = bid; // locked x2
     if (qi === 30) bid = 0; // bad price (and not counted as crossed/locked)
     if (qi === 40) askQty = NaN; // bad qty
     let u = uid;
-    if (qi === 50 || qi === 130) u = uid - 7; // duplicate of the previous id
-    else if (qi === 60) u = uid - 67; // non-monotonic, not a duplicate (ids step by 7: this one falls between earlier ids)
+    if (qi === 50 || qi === 130)
+      u = uid - 7; // duplicate of the previous id
+    else if (qi === 60)
+      u = uid - 67; // non-monotonic, not a duplicate (ids step by 7: this one falls between earlier ids)
     else uid += 7;
     const ub = u;
     const r = recv;

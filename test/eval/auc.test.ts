@@ -47,7 +47,9 @@ function twoNormals(rng: EvalRng, m: number, n: number, d: number): { s: Float64
 
 describe('aucDeLong', () => {
   it('doc example', () => {
-    expect(aucDeLong(Float64Array.of(0.1, 0.4, 0.35, 0.8), Float64Array.of(0, 0, 1, 1), { min_per_class: 1 }).auc).toBe(0.75);
+    expect(aucDeLong(Float64Array.of(0.1, 0.4, 0.35, 0.8), Float64Array.of(0, 0, 1, 1), { min_per_class: 1 }).auc).toBe(
+      0.75,
+    );
   });
 
   it('oracle: equals the O(n²) pair count and the O(n²) DeLong variance on random data with many ties', () => {
@@ -86,11 +88,19 @@ describe('aucDeLong', () => {
     const eq = aucDeLong(new Float64Array(80).fill(3), y);
     expect(eq.auc).toBe(0.5);
     expect(eq.var).toBe(0);
-    const perfect = aucDeLong(Float64Array.from(y, (v, i) => v * 100 + i), y);
+    const perfect = aucDeLong(
+      Float64Array.from(y, (v, i) => v * 100 + i),
+      y,
+    );
     expect(perfect.auc).toBe(1);
     expect(perfect.ci_low).toBe(1);
     expect(perfect.ci_high).toBe(1);
-    expect(aucDeLong(Float64Array.from(y, (v, i) => -v * 100 + i), y).auc).toBe(0);
+    expect(
+      aucDeLong(
+        Float64Array.from(y, (v, i) => -v * 100 + i),
+        y,
+      ).auc,
+    ).toBe(0);
     // NaN scores and NaN labels are excluded and counted
     const s = Float64Array.from(y, (v, i) => v * 100 + i);
     s[3] = NaN;
@@ -103,10 +113,16 @@ describe('aucDeLong', () => {
   });
 
   it('insufficient samples: single class or < min_per_class → null with reason', () => {
-    const one = aucDeLong(new Float64Array(100).map((_, i) => i), new Float64Array(100).fill(1));
+    const one = aucDeLong(
+      new Float64Array(100).map((_, i) => i),
+      new Float64Array(100).fill(1),
+    );
     expect(one.auc).toBeNull();
     expect(one.reason).toBe('insufficient samples (n_pos=100, n_neg=0; need >= 30 each)');
-    const few = aucDeLong(Float64Array.from({ length: 59 }, (_, i) => i), Float64Array.from({ length: 59 }, (_, i) => (i < 30 ? 1 : 0)));
+    const few = aucDeLong(
+      Float64Array.from({ length: 59 }, (_, i) => i),
+      Float64Array.from({ length: 59 }, (_, i) => (i < 30 ? 1 : 0)),
+    );
     expect(few.auc).toBeNull();
     expect(few.reason).toBe('insufficient samples (n_pos=30, n_neg=29; need >= 30 each)');
     expect(formatMetric(few)).toBe('insufficient samples (n_pos=30, n_neg=29; need >= 30 each)');
@@ -116,7 +132,11 @@ describe('aucDeLong', () => {
   });
 
   it('DeLong variance agrees with a seeded stratified bootstrap (2000 resamples) within 15%', () => {
-    for (const [seed, d] of [[1, 0.5], [2, 1.0], [3, 1.5]] as const) {
+    for (const [seed, d] of [
+      [1, 0.5],
+      [2, 1.0],
+      [3, 1.5],
+    ] as const) {
       const { s, y } = twoNormals(new EvalRng(seed), 300, 300, d);
       const r = aucDeLong(s, y);
       const b = bootstrapAuc(s, y, 2000, 100 + seed);

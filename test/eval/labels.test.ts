@@ -89,7 +89,8 @@ describe('LabelResolver (streaming)', () => {
         t[i] = s;
       }
       const opts: LabelOptions = { horizon_ms: (1 + rng.int(3)) * 20_000, merge_tol_ms: rng.int(3) * 1000 };
-      const givenMid = rng.uniform() < 0.5 ? Float64Array.from(t, () => (rng.uniform() < 0.05 ? NaN : 100 + rng.int(4))) : null;
+      const givenMid =
+        rng.uniform() < 0.5 ? Float64Array.from(t, () => (rng.uniform() < 0.05 ? NaN : 100 + rng.int(4))) : null;
       const batch = forwardLabels(t, givenMid, qTs, qMid, opts);
 
       const y = new Float64Array(N).fill(-1);
@@ -131,7 +132,10 @@ describe('LabelResolver (streaming)', () => {
     expect(got).toEqual([]);
     expect(lr.pending).toBe(2);
     lr.onQuote(H, 102);
-    expect(got).toEqual([[0, 1, H], [1, 1, H]]);
+    expect(got).toEqual([
+      [0, 1, H],
+      [1, 1, H],
+    ]);
     lr.addSample(H + 1, 102);
     lr.onQuote(2 * H + TOL + 2, 1); // too late: proves unmatched
     expect(got[2][0]).toBe(2);
@@ -155,7 +159,10 @@ describe('LabelResolver (streaming)', () => {
     lr.addSample(10, 100);
     lr.addSample(20, 100);
     lr.onQuote(10 + H + TOL + 5, 101); // both late by > TOL for sample 10, TOL - 5 for sample 20
-    expect(got.map((g) => [g[0], g[3]])).toEqual([[0, 10], [1, 20]]);
+    expect(got.map((g) => [g[0], g[3]])).toEqual([
+      [0, 10],
+      [1, 20],
+    ]);
     expect(got[0][1]).toBeNaN(); // unmatched
     expect(got[1][1]).toBe(1);
     const t2 = 10 + H + TOL + 5; // no quote at or after t2 + H yet

@@ -27,9 +27,14 @@ describe('topkHitRate', () => {
     // 100 valid rows: 3 rows |s| = 10, 4 rows |s| = 5, rest |s| = 1; k = 5 → cut = 5, bucket = 3 + 4 = 7
     const s: number[] = [10, -10, 10, 5, -5, 5, -5];
     const y: number[] = [1, 0, 0, 1, 0, 1, 1];
-    for (let i = 0; i < 93; i++) { s.push(i % 2 ? 1 : -1); y.push(1); }
-    s.push(NaN); y.push(1);
-    s.push(100); y.push(NaN);
+    for (let i = 0; i < 93; i++) {
+      s.push(i % 2 ? 1 : -1);
+      y.push(1);
+    }
+    s.push(NaN);
+    y.push(1);
+    s.push(100);
+    y.push(NaN);
     const r = topkHitRate(s, y, { min_bucket: 1 });
     expect(r).toMatchObject({ n: 100, k: 5, cut: 5, bucket: 7, ties_at_cut: 4, hits: 5 });
     const rev = topkHitRate([...s].reverse(), [...y].reverse(), { min_bucket: 1 });
@@ -65,12 +70,22 @@ describe('evaluateSlices / effectiveHours', () => {
       prob[i] = y[i] ? 0.8 : 0.2;
     }
     y[0] = NaN; // one unresolved label in Active
-    const rows = evaluateSlices({ score, y, prob }, [
-      { name: 'regime', codes: regime, names: REGIME_NAMES },
-      { name: 'vol_tertile', codes: tert, names: VOL_TERTILE_NAMES },
-    ], { sample_ms: 1000 });
+    const rows = evaluateSlices(
+      { score, y, prob },
+      [
+        { name: 'regime', codes: regime, names: REGIME_NAMES },
+        { name: 'vol_tertile', codes: tert, names: VOL_TERTILE_NAMES },
+      ],
+      { sample_ms: 1000 },
+    );
     expect(rows.map((r) => `${r.dim}:${r.value}`)).toEqual([
-      'all:all', 'regime:Quiet', 'regime:Active', 'vol_tertile:Q1', 'vol_tertile:Median', 'vol_tertile:Q3+', 'vol_tertile:(unknown)',
+      'all:all',
+      'regime:Quiet',
+      'regime:Active',
+      'vol_tertile:Q1',
+      'vol_tertile:Median',
+      'vol_tertile:Q3+',
+      'vol_tertile:(unknown)',
     ]);
     const [all, quiet, active] = rows;
     expect(all).toMatchObject({ rows: 400, labeled: 399 });
@@ -86,14 +101,23 @@ describe('evaluateSlices / effectiveHours', () => {
     expect(tRows[3]).toMatchObject({ code: -1, rows: 10 });
     // the same as computing on the subset directly
     const idx = [...Array(n).keys()].filter((i) => tert[i] === 1);
-    expect(tRows[1].auc).toEqual(aucDeLong(idx.map((i) => score[i]), idx.map((i) => y[i])));
+    expect(tRows[1].auc).toEqual(
+      aucDeLong(
+        idx.map((i) => score[i]),
+        idx.map((i) => y[i]),
+      ),
+    );
   });
 
   it('empty slice values are reported with zero counts; without prob, calibration says why; bad codes throw', () => {
-    const rows = evaluateSlices({ score: [1, 2], y: [1, 0] }, [{ name: 'regime', codes: Int8Array.of(0, 0), names: REGIME_NAMES }]);
+    const rows = evaluateSlices({ score: [1, 2], y: [1, 0] }, [
+      { name: 'regime', codes: Int8Array.of(0, 0), names: REGIME_NAMES },
+    ]);
     expect(rows[2]).toMatchObject({ value: 'Active', rows: 0, labeled: 0 });
     expect(rows[2].auc.auc).toBeNull();
     expect(rows[1].ece.reason).toBe('no calibrated probabilities given');
-    expect(() => evaluateSlices({ score: [1], y: [1] }, [{ name: 'regime', codes: [5], names: REGIME_NAMES }])).toThrow(/code 5 at row 0/);
+    expect(() => evaluateSlices({ score: [1], y: [1] }, [{ name: 'regime', codes: [5], names: REGIME_NAMES }])).toThrow(
+      /code 5 at row 0/,
+    );
   });
 });

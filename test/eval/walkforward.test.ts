@@ -88,8 +88,15 @@ describe('walkForwardPlatt', () => {
       for (const g of base.folds) {
         if (g.start_ms > T) break;
         const h = pert.folds[g.fold];
-        expect([h.status, h.A, h.B, h.platt_train_samples, h.train_pos, h.train_base_rate, h.platt_test_samples])
-          .toEqual([g.status, g.A, g.B, g.platt_train_samples, g.train_pos, g.train_base_rate, g.platt_test_samples]);
+        expect([
+          h.status,
+          h.A,
+          h.B,
+          h.platt_train_samples,
+          h.train_pos,
+          h.train_base_rate,
+          h.platt_test_samples,
+        ]).toEqual([g.status, g.A, g.B, g.platt_train_samples, g.train_pos, g.train_base_rate, g.platt_test_samples]);
       }
       // probabilities of every sample in folds starting at or before T
       for (let i = 0; i < d.t.length; i++) {
@@ -115,8 +122,14 @@ describe('rolling evaluation', () => {
       if (d.t[i] > T) continue;
       if (d.t[i] > T - 300_000 && Number.isFinite(d.md[i])) md.push(d.md[i]);
       if (d.t[i] <= T - 600_000) continue;
-      if (!(d.ra[i] <= T)) { unresolved++; continue; }
-      if (d.y[i] === 0 || d.y[i] === 1) { s.push(d.score[i]); y.push(d.y[i]); }
+      if (!(d.ra[i] <= T)) {
+        unresolved++;
+        continue;
+      }
+      if (d.y[i] === 0 || d.y[i] === 1) {
+        s.push(d.score[i]);
+        y.push(d.y[i]);
+      }
     }
     expect(r.auc).toEqual(aucDeLong(s, y));
     expect(r.n_unresolved).toBe(unresolved);

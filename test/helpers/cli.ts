@@ -12,7 +12,10 @@ export interface CliResult {
 }
 
 /** Run the real CLI (`node bin/flowlab.mjs ...`) in a child process. */
-export function runCli(args: readonly string[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): CliResult {
+export function runCli(
+  args: readonly string[],
+  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [path.join(REPO, 'bin/flowlab.mjs'), ...args], {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, ...opts.env },

@@ -60,10 +60,30 @@ describe('flowlab import (CLI)', () => {
     const fmt = await run(['import', '--format', 'csv', '--in', capture, '--out', path.join(tmp, 'u1')]);
     expect(fmt.code).toBe(2);
     expect(fmt.stderr.split('\n')[0]).toMatch(/--format.*'csv' is invalid/);
-    const lv = await run(['import', '--format', 'ws-capture', '--in', capture, '--out', path.join(tmp, 'u2'), '--depth-levels', '0']);
+    const lv = await run([
+      'import',
+      '--format',
+      'ws-capture',
+      '--in',
+      capture,
+      '--out',
+      path.join(tmp, 'u2'),
+      '--depth-levels',
+      '0',
+    ]);
     expect(lv.code).toBe(2);
     expect(lv.stderr).toMatch(/^flowlab: --depth-levels: '0' is not valid/);
-    const sym = await run(['import', '--format', 'ws-capture', '--in', capture, '--out', path.join(tmp, 'u3'), '--symbol', 'BTCUSDT']);
+    const sym = await run([
+      'import',
+      '--format',
+      'ws-capture',
+      '--in',
+      capture,
+      '--out',
+      path.join(tmp, 'u3'),
+      '--symbol',
+      'BTCUSDT',
+    ]);
     expect(sym.code).toBe(2);
     expect(sym.stderr).toMatch(/--symbol applies to --format binance-vision only/);
     const full = path.join(tmp, 'full');
@@ -72,7 +92,17 @@ describe('flowlab import (CLI)', () => {
     const ne = await run(['import', '--format', 'ws-capture', '--in', capture, '--out', full]);
     expect(ne.code).toBe(2);
     expect(ne.stderr).toMatch(/is not empty/);
-    const bad = await run(['import', '--format', 'binance-vision', '--in', capture, '--out', path.join(tmp, 'u4'), '--symbol', 'btc usdt']);
+    const bad = await run([
+      'import',
+      '--format',
+      'binance-vision',
+      '--in',
+      capture,
+      '--out',
+      path.join(tmp, 'u4'),
+      '--symbol',
+      'btc usdt',
+    ]);
     expect(bad.code).toBe(2);
     for (const r of [fmt, lv, sym, ne, bad]) expect(r.stderr).not.toMatch(/\n\s+at /); // never a stack trace
   });

@@ -18,7 +18,18 @@ function collector(): { sink: RawSink; rows: string[] } {
     trade: () => undefined,
     quote: () => undefined,
     depth: (s, r, ts, u, bp, bq, nb, ap, aq, na) => {
-      rows.push(JSON.stringify([s, r, ts, u, Array.from(bp).slice(0, nb), Array.from(bq).slice(0, nb), Array.from(ap).slice(0, na), Array.from(aq).slice(0, na)]));
+      rows.push(
+        JSON.stringify([
+          s,
+          r,
+          ts,
+          u,
+          Array.from(bp).slice(0, nb),
+          Array.from(bq).slice(0, nb),
+          Array.from(ap).slice(0, na),
+          Array.from(aq).slice(0, na),
+        ]),
+      );
     },
   };
   return { sink, rows };
@@ -37,7 +48,7 @@ function both(lines: string[]): { a: string[]; b: string[]; ca: unknown; cb: unk
     const sp = line.indexOf(' ');
     const recv = Number(line.slice(0, sp - 6));
     const text = line.slice(sp + 1);
-    let msg: unknown = undefined;
+    let msg: unknown;
     try {
       msg = JSON.parse(text);
     } catch {
@@ -56,7 +67,12 @@ function both(lines: string[]): { a: string[]; b: string[]; ca: unknown; cb: unk
 }
 
 function captureLines(rel: string): string[] {
-  return zlib.gunzipSync(fs.readFileSync(path.join(REALDATA, rel))).toString('utf8').split('\n').filter((l) => l.length > 0).slice(0, 40_000);
+  return zlib
+    .gunzipSync(fs.readFileSync(path.join(REALDATA, rel)))
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .slice(0, 40_000);
 }
 
 describe('depth-diff fast path', () => {
@@ -74,12 +90,13 @@ describe('depth-diff fast path', () => {
 
   it('declines or matches on variants of a diff', () => {
     const base = (data: string) => `{"stream":"btcusdt@depth@100ms","data":{${data}}}`;
-    const ok = '"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":101,"u":105,"b":[["61737.63000000","0.5"],["61730.17","0.00000000"]],"a":[["61837.64","1.54698000"]]';
+    const ok =
+      '"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":101,"u":105,"b":[["61737.63000000","0.5"],["61730.17","0.00000000"]],"a":[["61837.64","1.54698000"]]';
     const snap = '1723161253000000000 {"lastUpdateId":100,"bids":[["61700.00","1"]],"asks":[["61900.00","1"]]}';
     const variants = [
       ok,
       ok.replace('"E":1723161255208', '"E":1723161255208,"T":1723161255207'),
-      ok + ',"pu":100',
+      `${ok},"pu":100`,
       ok.replace('"0.5"', '"0.50000000000000001"'), // > 15 digits: declined
       ok.replace('"0.5"', '"5e-1"'),
       ok.replace('"0.5"', '"-0.5"'),
@@ -108,9 +125,19 @@ describe('depth-diff fast path', () => {
       ok.replace('"E":1723161255208', '"E":1.7e12'),
     ];
     const frames = variants.map((v) => base(v));
-    frames.push(base(ok) + ' ', base(ok).replace('"data":{', '"data" :{'), base(ok).slice(0, -1), base(ok) + '}', `{"stream":"btcusdt@depth@100ms","data":{${ok}},"x":1}`);
+    frames.push(
+      `${base(ok)} `,
+      base(ok).replace('"data":{', '"data" :{'),
+      base(ok).slice(0, -1),
+      `${base(ok)}}`,
+      `{"stream":"btcusdt@depth@100ms","data":{${ok}},"x":1}`,
+    );
     for (const f of frames) {
-      const lines = [snap, `1723161254000000000 ${base(ok.replace('"U":101,"u":105', '"U":99,"u":100'))}`, `1723161255000000000 ${f}`];
+      const lines = [
+        snap,
+        `1723161254000000000 ${base(ok.replace('"U":101,"u":105', '"U":99,"u":100'))}`,
+        `1723161255000000000 ${f}`,
+      ];
       const r = both(lines);
       expect(r.b, f).toEqual(r.a);
       expect(r.cb, f).toEqual(r.ca);

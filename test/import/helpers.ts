@@ -45,7 +45,18 @@ export class RecordingSink implements RawSink {
   readonly depths: DepthRow[] = [];
   /** Kinds in call order (arrival order). */
   readonly order: string[] = [];
-  trade(symbol: string, recv: number, ts: number, ev: number, id: number, price: number, qty: number, m: number, first: number, last: number): void {
+  trade(
+    symbol: string,
+    recv: number,
+    ts: number,
+    ev: number,
+    id: number,
+    price: number,
+    qty: number,
+    m: number,
+    first: number,
+    last: number,
+  ): void {
     this.trades.push({ symbol, recv, ts, ev, id, price, qty, m, first, last });
     this.order.push('trade');
   }
@@ -80,7 +91,7 @@ export function tmpDir(prefix: string): string {
 
 /** Write capture lines as a gzip file. */
 export function writeGz(file: string, lines: readonly string[]): string {
-  fs.writeFileSync(file, zlib.gzipSync(Buffer.from(lines.join('\n') + '\n')));
+  fs.writeFileSync(file, zlib.gzipSync(Buffer.from(`${lines.join('\n')}\n`)));
   return file;
 }
 
@@ -90,13 +101,39 @@ export const line = (ms: number, obj: unknown) => `${ns(ms)} ${JSON.stringify(ob
 
 export const T0 = Date.UTC(2024, 7, 8, 23, 54, 15);
 
-export function tradeMsg(sym: string, t: number, price: string, qty: string, ms: number, extra: Record<string, unknown> = {}) {
-  return { stream: `${sym.toLowerCase()}@trade`, data: { e: 'trade', E: ms + 1, s: sym, t, p: price, q: qty, T: ms, m: true, M: true, ...extra } };
+export function tradeMsg(
+  sym: string,
+  t: number,
+  price: string,
+  qty: string,
+  ms: number,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    stream: `${sym.toLowerCase()}@trade`,
+    data: { e: 'trade', E: ms + 1, s: sym, t, p: price, q: qty, T: ms, m: true, M: true, ...extra },
+  };
 }
-export function bookTickerMsg(sym: string, u: number, b: string, B: string, a: string, A: string, extra: Record<string, unknown> = {}) {
+export function bookTickerMsg(
+  sym: string,
+  u: number,
+  b: string,
+  B: string,
+  a: string,
+  A: string,
+  extra: Record<string, unknown> = {},
+) {
   return { stream: `${sym.toLowerCase()}@bookTicker`, data: { u, s: sym, b, B, a, A, ...extra } };
 }
-export function diffMsg(sym: string, U: number, u: number, b: [string, string][], a: [string, string][], ms: number, pu?: number) {
+export function diffMsg(
+  sym: string,
+  U: number,
+  u: number,
+  b: [string, string][],
+  a: [string, string][],
+  ms: number,
+  pu?: number,
+) {
   const data: Record<string, unknown> = { e: 'depthUpdate', E: ms, s: sym, U, u, b, a };
   if (pu !== undefined) {
     data.pu = pu;

@@ -117,7 +117,9 @@ const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 describe('the real-data table covers every capture file', () => {
   it('lists each file in the folder exactly once, and each exists', () => {
     const listed = CASES.flatMap((c) => c.files).sort();
-    const onDisk = ['spot', 'usdm', 'cm'].flatMap((d) => fs.readdirSync(path.join(REALDATA, d)).map((f) => `${d}/${f}`)).sort();
+    const onDisk = ['spot', 'usdm', 'cm']
+      .flatMap((d) => fs.readdirSync(path.join(REALDATA, d)).map((f) => `${d}/${f}`))
+      .sort();
     expect(onDisk).toEqual(listed);
     for (const f of listed) expect(fs.statSync(path.join(REALDATA, f)).isFile()).toBe(true);
   });
@@ -148,7 +150,8 @@ describe.each(CASES)('ws-capture import of $name', (tc) => {
     expect(c.crossed_quotes).toBe(0);
     // SOURCE.md rounds ns to the nearest ms (ETHUSDT starts at ...14.024619 ns -> "14.025"); we floor: allow 1 ms.
     const lr = c.recv_ts_ms_range!;
-    for (let i = 0; i < 2; i++) expect(Math.abs(lr[i] - Date.parse(tc.local[i])), `local ${iso(lr[i])} vs ${tc.local[i]}`).toBeLessThanOrEqual(1);
+    for (let i = 0; i < 2; i++)
+      expect(Math.abs(lr[i] - Date.parse(tc.local[i])), `local ${iso(lr[i])} vs ${tc.local[i]}`).toBeLessThanOrEqual(1);
     expect(c.event_ts_ms_range!.map(iso)).toEqual(tc.E);
     // rows per kind, and per input file through the date partitions (each file holds one local date)
     const m = r.manifest;
@@ -204,7 +207,7 @@ describe.each(CASES)('ws-capture import of $name', (tc) => {
     expect(evMax).toBeLessThanOrEqual(Date.parse(tc.E[1]));
   });
 
-  it("depth top of book agrees with bookTicker (same update-id sequence, and in arrival order)", async () => {
+  it('depth top of book agrees with bookTicker (same update-id sequence, and in arrival order)', async () => {
     const qU: number[] = [];
     const qSeq: number[] = [];
     const qBid: number[] = [];

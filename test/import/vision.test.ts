@@ -66,14 +66,47 @@ const FUT_BOOK = [
 
 describe('binance-vision kinds, headers and timestamps', () => {
   it('spot aggTrades without header, µs timestamps converted to ms, plain csv', async () => {
-    const f = put('BTCUSDT-aggTrades-2025-01-01.csv', SPOT_AGG_US + '\n');
+    const f = put('BTCUSDT-aggTrades-2025-01-01.csv', `${SPOT_AGG_US}\n`);
     const sink = new RecordingSink();
     const c = await importVision([f], sink);
     const t0 = US / 1000;
     expect(sink.trades).toEqual([
-      { symbol: 'BTCUSDT', recv: t0 + 1, ts: t0 + 1, ev: t0 + 1, id: 4000000001, price: 93000.01, qty: 0.001, m: 1, first: 5000000001, last: 5000000003 },
-      { symbol: 'BTCUSDT', recv: t0 + 2, ts: t0 + 2, ev: t0 + 2, id: 4000000002, price: 93000.02, qty: 0.2, m: 0, first: 5000000004, last: 5000000004 },
-      { symbol: 'BTCUSDT', recv: t0 + 1000, ts: t0 + 1000, ev: t0 + 1000, id: 4000000003, price: 93000.03, qty: 0.3, m: 1, first: 5000000005, last: 5000000006 },
+      {
+        symbol: 'BTCUSDT',
+        recv: t0 + 1,
+        ts: t0 + 1,
+        ev: t0 + 1,
+        id: 4000000001,
+        price: 93000.01,
+        qty: 0.001,
+        m: 1,
+        first: 5000000001,
+        last: 5000000003,
+      },
+      {
+        symbol: 'BTCUSDT',
+        recv: t0 + 2,
+        ts: t0 + 2,
+        ev: t0 + 2,
+        id: 4000000002,
+        price: 93000.02,
+        qty: 0.2,
+        m: 0,
+        first: 5000000004,
+        last: 5000000004,
+      },
+      {
+        symbol: 'BTCUSDT',
+        recv: t0 + 1000,
+        ts: t0 + 1000,
+        ev: t0 + 1000,
+        id: 4000000003,
+        price: 93000.03,
+        qty: 0.3,
+        m: 1,
+        first: 5000000005,
+        last: 5000000006,
+      },
     ]);
     expect(c.messages).toEqual({ aggTrades: 3 });
     expect(c.bad_rows).toEqual({});
@@ -123,7 +156,10 @@ describe('binance-vision kinds, headers and timestamps', () => {
   });
 
   it('raw trades files map like @trade: agg_trade_id = first = last = id', async () => {
-    const f = put('ETHUSDT-trades-2024-08-08.csv', `id,price,qty,quote_qty,time,is_buyer_maker\n7,2500.5,1.5,3750.75,${MS + 3},true\n8,2500.6,0.5,1250.3,${MS + 4},false\n`);
+    const f = put(
+      'ETHUSDT-trades-2024-08-08.csv',
+      `id,price,qty,quote_qty,time,is_buyer_maker\n7,2500.5,1.5,3750.75,${MS + 3},true\n8,2500.6,0.5,1250.3,${MS + 4},false\n`,
+    );
     const sink = new RecordingSink();
     await importVision([f], sink);
     expect(sink.trades.map((t) => [t.symbol, t.id, t.first, t.last, t.m])).toEqual([
@@ -147,13 +183,24 @@ describe('binance-vision kinds, headers and timestamps', () => {
     const f = put('SOLUSDT-aggTrades-2024-08-08.csv', rows.join('\n'));
     const sink = new RecordingSink();
     const c = await importVision([f], sink);
-    expect(c.bad_rows).toEqual({ csv_columns: 1, trade_price: 1, trade_qty: 1, trade_side: 1, trade_ts: 1, id_unsafe: 1, id_invalid: 1 });
+    expect(c.bad_rows).toEqual({
+      csv_columns: 1,
+      trade_price: 1,
+      trade_qty: 1,
+      trade_side: 1,
+      trade_ts: 1,
+      id_unsafe: 1,
+      id_invalid: 1,
+    });
     expect(sink.trades.map((t) => t.id)).toEqual([1, 9]);
   });
 
   it('a truncated zip keeps the rows before the damage and counts the file', async () => {
     const lines: string[] = [];
-    for (let i = 0; i < 20000; i++) lines.push(`${i + 1},${100 + (i % 7)},0.${(i % 9) + 1},${i + 1},${i + 1},${MS + i},${i % 2 ? 'true' : 'false'},true`);
+    for (let i = 0; i < 20000; i++)
+      lines.push(
+        `${i + 1},${100 + (i % 7)},0.${(i % 9) + 1},${i + 1},${i + 1},${MS + i},${i % 2 ? 'true' : 'false'},true`,
+      );
     const zip = zipOf('BTCUSDT-aggTrades-2024-08-08.csv', lines.join('\n'));
     const f = put('BTCUSDT-aggTrades-2024-08-08.zip', zip.subarray(0, Math.floor(zip.length / 2)));
     const sink = new RecordingSink();
@@ -170,7 +217,10 @@ describe('binance-vision kinds, headers and timestamps', () => {
 describe('binance-vision symbol and kind inference', () => {
   it('parses Binance file names', () => {
     expect(parseVisionName('/d/BTCUSDT-aggTrades-2024-08-08.zip')).toEqual({ symbol: 'BTCUSDT', kind: 'aggTrades' });
-    expect(parseVisionName('BTCUSD_PERP-bookTicker-2024-08.zip')).toEqual({ symbol: 'BTCUSD_PERP', kind: 'bookTicker' });
+    expect(parseVisionName('BTCUSD_PERP-bookTicker-2024-08.zip')).toEqual({
+      symbol: 'BTCUSD_PERP',
+      kind: 'bookTicker',
+    });
     expect(parseVisionName('data.csv')).toBeNull();
   });
 
@@ -192,7 +242,10 @@ describe('binance-vision symbol and kind inference', () => {
     const r = await runImport({ format: 'binance-vision', inputs: [f1, f2], out });
     const ds = new Dataset(out);
     expect(ds.manifest.rows.BTCUSDT).toEqual({ trades: 3, quotes: 3, depth: 0 });
-    expect(ds.manifest.source).toMatchObject({ type: 'binance-vision', inputs: [{ file: path.basename(f1) }, { file: path.basename(f2) }] });
+    expect(ds.manifest.source).toMatchObject({
+      type: 'binance-vision',
+      inputs: [{ file: path.basename(f1) }, { file: path.basename(f2) }],
+    });
     for await (const b of ds.stream('BTCUSDT', 'trades')) {
       if (b.kind !== 'trades') throw new Error('kind');
       expect(Array.from(b.recv_ts_ms)).toEqual(Array.from(b.ts_ms));

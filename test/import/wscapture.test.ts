@@ -29,7 +29,20 @@ const file = (name: string, lines: readonly string[]) => {
 function spotBook(sym = 'BTCUSDT'): string[] {
   return [
     line(T0, diffMsg(sym, 90, 95, [['99', '1']], [], T0 + 1)),
-    line(T0 + 5, snapshotMsg(100, [['99', '1'], ['98', '2']], [['101', '1'], ['102', '2']])),
+    line(
+      T0 + 5,
+      snapshotMsg(
+        100,
+        [
+          ['99', '1'],
+          ['98', '2'],
+        ],
+        [
+          ['101', '1'],
+          ['102', '2'],
+        ],
+      ),
+    ),
     line(T0 + 10, diffMsg(sym, 96, 110, [['99', '1.5']], [], T0 + 11)),
     line(T0 + 20, diffMsg(sym, 111, 115, [], [['101', '0']], T0 + 21)),
     line(T0 + 30, diffMsg(sym, 116, 120, [['99.5', '3']], [], T0 + 31)),
@@ -41,14 +54,57 @@ describe('ws-capture line parsing and mapping', () => {
     const sink = new RecordingSink();
     const f = file('btcusdt_20240808.gz', [
       `1723161253937999999 ${JSON.stringify(tradeMsg('BTCUSDT', 7, '61837.63', '0.02', T0))}`,
-      line(T0 + 1, { stream: 'btcusdt@aggTrade', data: { e: 'aggTrade', E: T0 + 3, s: 'BTCUSDT', a: 50, p: '61837.64', q: '0.5', f: 8, l: 10, T: T0 + 2, m: false } }),
+      line(T0 + 1, {
+        stream: 'btcusdt@aggTrade',
+        data: {
+          e: 'aggTrade',
+          E: T0 + 3,
+          s: 'BTCUSDT',
+          a: 50,
+          p: '61837.64',
+          q: '0.5',
+          f: 8,
+          l: 10,
+          T: T0 + 2,
+          m: false,
+        },
+      }),
       line(T0 + 2, bookTickerMsg('BTCUSDT', 1000, '61837.63', '3.7', '61837.64', '1.5')),
-      line(T0 + 3, bookTickerMsg('BTCUSDT', 1001, '61837.63', '3.6', '61837.64', '1.5', { e: 'bookTicker', T: T0 + 9, E: T0 + 10 })),
+      line(
+        T0 + 3,
+        bookTickerMsg('BTCUSDT', 1001, '61837.63', '3.6', '61837.64', '1.5', {
+          e: 'bookTicker',
+          T: T0 + 9,
+          E: T0 + 10,
+        }),
+      ),
     ]);
     const c = await importWsCapture([f], sink);
     expect(sink.trades).toEqual([
-      { symbol: 'BTCUSDT', recv: 1723161253937, ts: T0, ev: T0 + 1, id: 7, price: 61837.63, qty: 0.02, m: 1, first: 7, last: 7 },
-      { symbol: 'BTCUSDT', recv: T0 + 1, ts: T0 + 2, ev: T0 + 3, id: 50, price: 61837.64, qty: 0.5, m: 0, first: 8, last: 10 },
+      {
+        symbol: 'BTCUSDT',
+        recv: 1723161253937,
+        ts: T0,
+        ev: T0 + 1,
+        id: 7,
+        price: 61837.63,
+        qty: 0.02,
+        m: 1,
+        first: 7,
+        last: 7,
+      },
+      {
+        symbol: 'BTCUSDT',
+        recv: T0 + 1,
+        ts: T0 + 2,
+        ev: T0 + 3,
+        id: 50,
+        price: 61837.64,
+        qty: 0.5,
+        m: 0,
+        first: 8,
+        last: 10,
+      },
     ]);
     // spot bookTicker has no exchange time: ts = recv; futures: T
     expect(sink.quotes.map((q) => [q.recv, q.ts, q.u])).toEqual([
@@ -101,7 +157,15 @@ describe('ws-capture line parsing and mapping', () => {
       line(T0, tradeMsg('BTCUSDT', 6, '100', '1', T0)),
     ]);
     const c = await importWsCapture([f], sink);
-    expect(c.bad_rows).toEqual({ trade_qty: 2, trade_price: 2, id_unsafe: 1, trade_ts: 1, quote_qty: 1, quote_price: 1, depth_level: 1 });
+    expect(c.bad_rows).toEqual({
+      trade_qty: 2,
+      trade_price: 2,
+      id_unsafe: 1,
+      trade_ts: 1,
+      quote_qty: 1,
+      quote_price: 1,
+      depth_level: 1,
+    });
     expect(sink.trades.map((t) => t.id)).toEqual([6]);
     expect(sink.quotes).toHaveLength(0);
   });
@@ -163,7 +227,7 @@ describe('ws-capture line parsing and mapping', () => {
   it('keeps rows read before a truncated gzip, warns, and counts the damaged file and dropped tail', async () => {
     const lines: string[] = [];
     for (let i = 0; i < 3000; i++) lines.push(line(T0 + i, tradeMsg('BTCUSDT', i + 1, '100', '1', T0 + i)));
-    const gz = zlib.gzipSync(Buffer.from(lines.join('\n') + '\n'));
+    const gz = zlib.gzipSync(Buffer.from(`${lines.join('\n')}\n`));
     const f = path.join(tmp, 'trunc.gz');
     fs.writeFileSync(f, gz.subarray(0, Math.floor(gz.length * 0.6)));
     const warnings: string[] = [];
@@ -183,7 +247,10 @@ describe('ws-capture line parsing and mapping', () => {
 
   it('reads plain-text captures too (container sniffed from the bytes)', async () => {
     const f = path.join(tmp, 'plain.txt');
-    fs.writeFileSync(f, [line(T0, tradeMsg('BTCUSDT', 1, '100', '1', T0)), line(T0, tradeMsg('BTCUSDT', 2, '100', '1', T0))].join('\r\n'));
+    fs.writeFileSync(
+      f,
+      [line(T0, tradeMsg('BTCUSDT', 1, '100', '1', T0)), line(T0, tradeMsg('BTCUSDT', 2, '100', '1', T0))].join('\r\n'),
+    );
     const sink = new RecordingSink();
     const c = await importWsCapture([f], sink);
     expect(sink.trades.map((t) => t.id)).toEqual([1, 2]);
@@ -201,9 +268,43 @@ describe('depth book sync (spot and futures rules)', () => {
     expect(c.depth_seq_breaks).toBe(0);
     expect(sink.depths).toEqual([
       // the diff buffered before the snapshot (u=95) is stale; the first applied one straddles lastUpdateId+1 = 101
-      { symbol: 'BTCUSDT', recv: T0 + 10, ts: T0 + 11, u: 110, bids: [[99, 1.5], [98, 2]], asks: [[101, 1], [102, 2]] },
-      { symbol: 'BTCUSDT', recv: T0 + 20, ts: T0 + 21, u: 115, bids: [[99, 1.5], [98, 2]], asks: [[102, 2]] },
-      { symbol: 'BTCUSDT', recv: T0 + 30, ts: T0 + 31, u: 120, bids: [[99.5, 3], [99, 1.5], [98, 2]], asks: [[102, 2]] },
+      {
+        symbol: 'BTCUSDT',
+        recv: T0 + 10,
+        ts: T0 + 11,
+        u: 110,
+        bids: [
+          [99, 1.5],
+          [98, 2],
+        ],
+        asks: [
+          [101, 1],
+          [102, 2],
+        ],
+      },
+      {
+        symbol: 'BTCUSDT',
+        recv: T0 + 20,
+        ts: T0 + 21,
+        u: 115,
+        bids: [
+          [99, 1.5],
+          [98, 2],
+        ],
+        asks: [[102, 2]],
+      },
+      {
+        symbol: 'BTCUSDT',
+        recv: T0 + 30,
+        ts: T0 + 31,
+        u: 120,
+        bids: [
+          [99.5, 3],
+          [99, 1.5],
+          [98, 2],
+        ],
+        asks: [[102, 2]],
+      },
     ]);
   });
 
@@ -241,7 +342,9 @@ describe('depth book sync (spot and futures rules)', () => {
     expect(c.depth_seq_breaks).toBe(1);
     expect(c.depth_diffs_dropped_unsynced).toBe(3);
     expect(sink.depths.map((d) => d.u)).toEqual([110, 115, 120]);
-    expect(c.depth_diffs).toBe(c.depth_diffs_applied + c.depth_diffs_stale + c.depth_diffs_duplicate + c.depth_diffs_dropped_unsynced);
+    expect(c.depth_diffs).toBe(
+      c.depth_diffs_applied + c.depth_diffs_stale + c.depth_diffs_duplicate + c.depth_diffs_dropped_unsynced,
+    );
     expect(warnings.join('\n')).toMatch(/BTCUSDT: 3 depth diffs never applied/);
   });
 
@@ -263,7 +366,12 @@ describe('depth book sync (spot and futures rules)', () => {
   it('a snapshot older than the first diff (gap) is a break, not a silent start', async () => {
     const sink = new RecordingSink();
     const c = await importWsCapture(
-      [file('old.gz', [line(T0, snapshotMsg(100, [['99', '1']], [['101', '1']])), line(T0 + 1, diffMsg('BTCUSDT', 105, 110, [], [], T0 + 1))])],
+      [
+        file('old.gz', [
+          line(T0, snapshotMsg(100, [['99', '1']], [['101', '1']])),
+          line(T0 + 1, diffMsg('BTCUSDT', 105, 110, [], [], T0 + 1)),
+        ]),
+      ],
       sink,
     );
     expect(c.depth_seq_breaks).toBe(1);
@@ -296,7 +404,10 @@ describe('depth book sync (spot and futures rules)', () => {
     const sink = new RecordingSink();
     const book = new SyncedBook('BTCUSDT', sink, c, 5);
     const f = (xs: number[]) => Float64Array.from(xs);
-    book.onSnapshot({ lastUpdateId: 10, bidPx: f([100, 99]), bidQty: f([1, 1]), askPx: f([101, 102, 103]), askQty: f([1, 1, 1]) }, T0);
+    book.onSnapshot(
+      { lastUpdateId: 10, bidPx: f([100, 99]), bidQty: f([1, 1]), askPx: f([101, 102, 103]), askQty: f([1, 1, 1]) },
+      T0,
+    );
     const diff = (U: number, u: number, b: number[][], a: number[][]): DepthDiff => ({
       U,
       u,
@@ -325,8 +436,14 @@ describe('depth book sync (spot and futures rules)', () => {
   it('continues book state and ids across files; a file without a snapshot still syncs from the previous one', async () => {
     const sink = new RecordingSink();
     const lines = spotBook();
-    const f1 = file('btcusdt_20240808.gz', [...lines.slice(0, 3), line(T0 + 10, tradeMsg('BTCUSDT', 1, '100', '1', T0 + 10))]);
-    const f2 = file('btcusdt_20240809.gz', [...lines.slice(3), line(T0 + 40, tradeMsg('BTCUSDT', 2, '100', '1', T0 + 40))]);
+    const f1 = file('btcusdt_20240808.gz', [
+      ...lines.slice(0, 3),
+      line(T0 + 10, tradeMsg('BTCUSDT', 1, '100', '1', T0 + 10)),
+    ]);
+    const f2 = file('btcusdt_20240809.gz', [
+      ...lines.slice(3),
+      line(T0 + 40, tradeMsg('BTCUSDT', 2, '100', '1', T0 + 40)),
+    ]);
     const c = await importWsCapture([f1, f2], sink);
     expect(c.files).toBe(2);
     expect(c.depth_seq_breaks).toBe(0);
@@ -352,7 +469,10 @@ describe('depth book sync (spot and futures rules)', () => {
 
     // a snapshot before any stream message waits for the first one
     const sink2 = new RecordingSink();
-    const c2 = await importWsCapture([file('capture.gz', [line(T0, snapshotMsg(100, [['99', '1']], [['101', '1']])), ...spotBook().slice(2)])], sink2);
+    const c2 = await importWsCapture(
+      [file('capture.gz', [line(T0, snapshotMsg(100, [['99', '1']], [['101', '1']])), ...spotBook().slice(2)])],
+      sink2,
+    );
     expect(c2.depth_seq_breaks).toBe(0);
     expect(sink2.depths.map((d) => d.u)).toEqual([110, 115, 120]);
   });
@@ -366,7 +486,8 @@ describe('depth book sync (spot and futures rules)', () => {
   it('bounds the pre-snapshot buffer and counts overflow', async () => {
     const sink = new RecordingSink();
     const imp = new WsCaptureImporter(sink, { maxBufferedDiffs: 3 });
-    for (let i = 0; i < 5; i++) imp.handleLine(line(T0 + i, diffMsg('BTCUSDT', 10 * i + 1, 10 * i + 10, [], [], T0 + i)));
+    for (let i = 0; i < 5; i++)
+      imp.handleLine(line(T0 + i, diffMsg('BTCUSDT', 10 * i + 1, 10 * i + 10, [], [], T0 + i)));
     const c = imp.finish();
     expect(c.depth_buffer_overflow).toBe(2);
     expect(c.depth_diffs_dropped_unsynced).toBe(5);
@@ -376,7 +497,7 @@ describe('depth book sync (spot and futures rules)', () => {
 describe('BookSide against a Map oracle', () => {
   it('matches a slow reference over random updates (insert, update, delete, delete-missing), both sides', () => {
     let s = 12345;
-    const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (const sign of [1, -1] as const) {
       const side = new BookSide(sign, 4);
       const ref = new Map<number, number>();
@@ -402,11 +523,18 @@ describe('BookSide against a Map oracle', () => {
 
 describe('ws-capture through runImport into a dataset', () => {
   it('writes the counters to manifest stats.import and the source inputs with sha256', async () => {
-    const f = file('btcusdt_20240808.gz', [...spotBook(), line(T0 + 40, tradeMsg('BTCUSDT', 1, '100', '-1', T0 + 40)), line(T0 + 41, tradeMsg('BTCUSDT', 2, '100', '1', T0 + 41))]);
+    const f = file('btcusdt_20240808.gz', [
+      ...spotBook(),
+      line(T0 + 40, tradeMsg('BTCUSDT', 1, '100', '-1', T0 + 40)),
+      line(T0 + 41, tradeMsg('BTCUSDT', 2, '100', '1', T0 + 41)),
+    ]);
     const out = path.join(tmp, 'ds-small');
     const r = await runImport({ format: 'ws-capture', inputs: [f], out, depthLevels: 2 });
     const m = new Dataset(out).manifest;
-    expect(m.source).toEqual({ type: 'ws-capture', inputs: [{ file: path.basename(f), sha256: expect.stringMatching(/^[0-9a-f]{64}$/), bytes: fs.statSync(f).size }] });
+    expect(m.source).toEqual({
+      type: 'ws-capture',
+      inputs: [{ file: path.basename(f), sha256: expect.stringMatching(/^[0-9a-f]{64}$/), bytes: fs.statSync(f).size }],
+    });
     const st = m.stats.import as Record<string, unknown>;
     expect(st.bad_rows).toEqual({ trade_qty: 1 });
     expect(st.depth_diffs_applied).toBe(3);

@@ -31,7 +31,10 @@ async function until(cond: () => boolean, ms: number): Promise<void> {
 describe('live == canary on what live recorded', () => {
   it('identical derived tables and gate decisions; verify passes on the live run', async () => {
     const D = path.join(tmp, 'D');
-    await synthesize({ ...DEFAULT_SYNTH, symbols: ['ADAUSDT', 'SOLUSDT'], hours: 0.75, dupRate: 0, gapRate: 0, oooRate: 0 }, D);
+    await synthesize(
+      { ...DEFAULT_SYNTH, symbols: ['ADAUSDT', 'SOLUSDT'], hours: 0.75, dupRate: 0, gapRate: 0, oooRate: 0 },
+      D,
+    );
     const mock = new MockExchange({ source: await loadDataset(D) });
     const { url } = await mock.start(0);
     const config = loadConfig(PROD, {});
@@ -52,12 +55,21 @@ describe('live == canary on what live recorded', () => {
     }
     if (!live) throw new Error('live run did not finish');
     expect(live.replay.ticks).toBeGreaterThan(10_000);
-    const replayed = await runCanary({ data: path.join(live.replay.runDir, 'raw'), config, configPath: PROD, out: tmp, runTag: 'replayed', progress: false });
+    const replayed = await runCanary({
+      data: path.join(live.replay.runDir, 'raw'),
+      config,
+      configPath: PROD,
+      out: tmp,
+      runTag: 'replayed',
+      progress: false,
+    });
     const outs = (r: CanaryRun) => r.replay.manifest.outputs.map((o) => `${o.path} ${o.rows} ${o.sha256}`);
     expect(outs(replayed)).toEqual(outs(live));
     expect(live.replay.manifest.outputs.length).toBeGreaterThanOrEqual(10);
     for (const f of ['metrics_timeseries.csv', 'merge_time_diff_ms.csv', 'incidents.json', 'calibration_summary.csv']) {
-      expect(fs.readFileSync(path.join(replayed.reportDir, f), 'utf8'), f).toBe(fs.readFileSync(path.join(live.reportDir, f), 'utf8'));
+      expect(fs.readFileSync(path.join(replayed.reportDir, f), 'utf8'), f).toBe(
+        fs.readFileSync(path.join(live.reportDir, f), 'utf8'),
+      );
     }
     expect(live.result.timeseries.length).toBeGreaterThan(0);
     const v = await verifyRun(live.replay.runDir);

@@ -16,10 +16,13 @@ const BIN = path.join(ROOT, 'node_modules', '.bin');
 const env = { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ''}` };
 
 const hasJupyter = spawnSync('jupyter', ['nbconvert', '--version'], { env }).status === 0;
-const hasKernel = hasJupyter && /\btslab\b/.test(spawnSync('jupyter', ['kernelspec', 'list'], { env, encoding: 'utf8' }).stdout ?? '');
+const hasKernel =
+  hasJupyter && /\btslab\b/.test(spawnSync('jupyter', ['kernelspec', 'list'], { env, encoding: 'utf8' }).stdout ?? '');
 const ready = hasJupyter && hasKernel;
 if (process.env.CI === 'true' && !ready) {
-  throw new Error(`notebooks: Jupyter ${hasJupyter ? 'found but the tslab kernel is not registered' : 'is not installed'} (run: bash scripts/setup-jupyter.sh); CI must run the notebooks`);
+  throw new Error(
+    `notebooks: Jupyter ${hasJupyter ? 'found but the tslab kernel is not registered' : 'is not installed'} (run: bash scripts/setup-jupyter.sh); CI must run the notebooks`,
+  );
 }
 
 interface Output {
@@ -42,73 +45,112 @@ const join = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join(''
 /** All text a reader sees: streams, errors, text/plain and markdown. */
 function textOf(file: string): string {
   return outputs(file)
-    .map((o) => join(o.text) + join(o.data?.['text/plain']) + join(o.data?.['text/markdown']) + (o.traceback ?? []).join('\n') + (o.ename ?? ''))
+    .map(
+      (o) =>
+        join(o.text) +
+        join(o.data?.['text/plain']) +
+        join(o.data?.['text/markdown']) +
+        (o.traceback ?? []).join('\n') +
+        (o.ename ?? ''),
+    )
     .join('\n');
 }
 
-describe.skipIf(!ready)(`notebooks${ready ? '' : ' (skipped: jupyter / tslab kernel not installed; run bash scripts/setup-jupyter.sh)'}`, () => {
-  it('all five execute headless with no cell error (scripts/run-notebooks.sh)', { timeout: 330_000 }, () => {
-    fs.rmSync(OUT, { recursive: true, force: true });
-    const r = spawnSync('bash', ['scripts/run-notebooks.sh'], { cwd: ROOT, env: { ...env, NOTEBOOK_OUT: OUT }, encoding: 'utf8', timeout: 320_000 });
-    expect(r.stderr, r.stdout).not.toMatch(/FAIL/);
-    expect(r.status).toBe(0);
-    for (const n of ['01_quickstart', '02_slice_robustness', '03_calibration', '04_weight_tuning', '05_ramp_recommendation']) {
-      expect(fs.existsSync(path.join(OUT, `${n}.ipynb`)), n).toBe(true);
-      expect(fs.existsSync(path.join(OUT, `${n}.html`)), n).toBe(true);
-      for (const o of outputs(path.join(OUT, `${n}.ipynb`))) expect(o.output_type, n).not.toBe('error');
-    }
-  });
+describe.skipIf(!ready)(
+  `notebooks${ready ? '' : ' (skipped: jupyter / tslab kernel not installed; run bash scripts/setup-jupyter.sh)'}`,
+  () => {
+    it('all five execute headless with no cell error (scripts/run-notebooks.sh)', { timeout: 330_000 }, () => {
+      fs.rmSync(OUT, { recursive: true, force: true });
+      const r = spawnSync('bash', ['scripts/run-notebooks.sh'], {
+        cwd: ROOT,
+        env: { ...env, NOTEBOOK_OUT: OUT },
+        encoding: 'utf8',
+        timeout: 320_000,
+      });
+      expect(r.stderr, r.stdout).not.toMatch(/FAIL/);
+      expect(r.status).toBe(0);
+      for (const n of [
+        '01_quickstart',
+        '02_slice_robustness',
+        '03_calibration',
+        '04_weight_tuning',
+        '05_ramp_recommendation',
+      ]) {
+        expect(fs.existsSync(path.join(OUT, `${n}.ipynb`)), n).toBe(true);
+        expect(fs.existsSync(path.join(OUT, `${n}.html`)), n).toBe(true);
+        for (const o of outputs(path.join(OUT, `${n}.ipynb`))) expect(o.output_type, n).not.toBe('error');
+      }
+    });
 
-  it('05 shows the verdicts of verdicts.json and writes the acceptance report', () => {
-    const text = textOf(path.join(OUT, '05_ramp_recommendation.ipynb'));
-    const verdicts = JSON.parse(fs.readFileSync(path.join(REPORT, 'verdicts.json'), 'utf8'));
-    const lines = [...text.matchAll(/^VERDICT (\S+) include_in_pool=(true|false) active_auc=(\S+)$/gm)];
-    expect(lines.map((m) => m[1]).sort()).toEqual(['ADAUSDT', 'SOLUSDT']);
-    for (const [, sym, pool, auc] of lines) {
-      const v = verdicts.symbols[sym];
-      expect(String(v.include_in_pool)).toBe(pool);
-      const a = v.checks.find((c: { name: string }) => c.name === 'active_auc').value;
-      expect(auc).toBe(a === null ? 'null' : a.toFixed(4));
-    }
-    const md = fs.readFileSync(path.join(REPORT, 'ramp_batch_summary.md'), 'utf8');
-    expect(md.length).toBeGreaterThan(200);
-    expect(text).toContain(md.split('\n')[0]); // the notebook displays the report it wrote
-  });
+    it('05 shows the verdicts of verdicts.json and writes the acceptance report', () => {
+      const text = textOf(path.join(OUT, '05_ramp_recommendation.ipynb'));
+      const verdicts = JSON.parse(fs.readFileSync(path.join(REPORT, 'verdicts.json'), 'utf8'));
+      const lines = [...text.matchAll(/^VERDICT (\S+) include_in_pool=(true|false) active_auc=(\S+)$/gm)];
+      expect(lines.map((m) => m[1]).sort()).toEqual(['ADAUSDT', 'SOLUSDT']);
+      for (const [, sym, pool, auc] of lines) {
+        const v = verdicts.symbols[sym];
+        expect(String(v.include_in_pool)).toBe(pool);
+        const a = v.checks.find((c: { name: string }) => c.name === 'active_auc').value;
+        expect(auc).toBe(a === null ? 'null' : a.toFixed(4));
+      }
+      const md = fs.readFileSync(path.join(REPORT, 'ramp_batch_summary.md'), 'utf8');
+      expect(md.length).toBeGreaterThan(200);
+      expect(text).toContain(md.split('\n')[0]); // the notebook displays the report it wrote
+    });
 
-  it('03 ECE equals verdicts.json; 02 regime AUCs equal slices_overview.csv', () => {
-    const t3 = textOf(path.join(OUT, '03_calibration.ipynb'));
-    expect(t3.match(/^ECE \S+ .* equal$/gm)?.length).toBe(2);
-    expect(t3).not.toMatch(/DIFFERENT/);
-    const html2 = outputs(path.join(OUT, '02_slice_robustness.ipynb')).map((o) => join(o.data?.['text/html'])).join('');
-    const cross = html2.slice(html2.indexOf('auc_slices_overview'));
-    expect(cross).toContain('true');
-    expect(cross.slice(0, cross.indexOf('</table>'))).not.toContain('false');
-  });
+    it('03 ECE equals verdicts.json; 02 regime AUCs equal slices_overview.csv', () => {
+      const t3 = textOf(path.join(OUT, '03_calibration.ipynb'));
+      expect(t3.match(/^ECE \S+ .* equal$/gm)?.length).toBe(2);
+      expect(t3).not.toMatch(/DIFFERENT/);
+      const html2 = outputs(path.join(OUT, '02_slice_robustness.ipynb'))
+        .map((o) => join(o.data?.['text/html']))
+        .join('');
+      const cross = html2.slice(html2.indexOf('auc_slices_overview'));
+      expect(cross).toContain('true');
+      expect(cross.slice(0, cross.indexOf('</table>'))).not.toContain('false');
+    });
 
-  it('04 wrote a slice-weight overlay that extends the base config and loads', () => {
-    const file = path.join(ROOT, 'artifacts', 'notebooks', 'nb-default_slice_weights.yaml');
-    const yaml = fs.readFileSync(file, 'utf8');
-    expect(yaml).toMatch(/^extends: ".*config\/ofi_cvd\/prod\.yaml"$/m);
-    const lc = loadConfig(file, {});
-    expect(lc.files.map((f) => path.relative(ROOT, f))).toEqual(['config/ofi_cvd/prod.yaml', path.relative(ROOT, file)]);
-    expect(Object.keys(lc.config.fusion.slice_overrides)).toEqual(expect.arrayContaining(['Active', 'Quiet']));
-    expect(fs.existsSync(path.join(ROOT, 'artifacts', 'runtime', 'nb-default-overlay', 'canary_report', 'verdicts.json'))).toBe(true);
-  });
+    it('04 wrote a slice-weight overlay that extends the base config and loads', () => {
+      const file = path.join(ROOT, 'artifacts', 'notebooks', 'nb-default_slice_weights.yaml');
+      const yaml = fs.readFileSync(file, 'utf8');
+      expect(yaml).toMatch(/^extends: ".*config\/ofi_cvd\/prod\.yaml"$/m);
+      const lc = loadConfig(file, {});
+      expect(lc.files.map((f) => path.relative(ROOT, f))).toEqual([
+        'config/ofi_cvd/prod.yaml',
+        path.relative(ROOT, file),
+      ]);
+      expect(Object.keys(lc.config.fusion.slice_overrides)).toEqual(expect.arrayContaining(['Active', 'Quiet']));
+      expect(
+        fs.existsSync(path.join(ROOT, 'artifacts', 'runtime', 'nb-default-overlay', 'canary_report', 'verdicts.json')),
+      ).toBe(true);
+    });
 
-  it('a bad parameter (unknown symbol) shows one error line, no stack trace', { timeout: 120_000 }, () => {
-    fs.mkdirSync(OUT, { recursive: true });
-    const r = spawnSync(
-      'jupyter',
-      ['nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.kernel_name=tslab', '--output-dir', OUT, '--output', 'bad_symbol', 'notebooks/01_quickstart.ipynb'],
-      { cwd: ROOT, env: { ...env, FLOWLAB_NB_SYMBOLS: 'DOGEUSDT' }, encoding: 'utf8', timeout: 110_000 },
-    );
-    expect(r.status, r.stderr).toBe(0);
-    const text = textOf(path.join(OUT, 'bad_symbol.ipynb'));
-    const errors = text.split('\n').filter((l) => l.startsWith('error: '));
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/DOGEUSDT/);
-    expect(text).not.toMatch(/^\s{4}at /m);
-    expect(text).toMatch(/^skipped: replay/m);
-    expect(outputs(path.join(OUT, 'bad_symbol.ipynb')).some((o) => o.output_type === 'error')).toBe(false);
-  });
-});
+    it('a bad parameter (unknown symbol) shows one error line, no stack trace', { timeout: 120_000 }, () => {
+      fs.mkdirSync(OUT, { recursive: true });
+      const r = spawnSync(
+        'jupyter',
+        [
+          'nbconvert',
+          '--to',
+          'notebook',
+          '--execute',
+          '--ExecutePreprocessor.kernel_name=tslab',
+          '--output-dir',
+          OUT,
+          '--output',
+          'bad_symbol',
+          'notebooks/01_quickstart.ipynb',
+        ],
+        { cwd: ROOT, env: { ...env, FLOWLAB_NB_SYMBOLS: 'DOGEUSDT' }, encoding: 'utf8', timeout: 110_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const text = textOf(path.join(OUT, 'bad_symbol.ipynb'));
+      const errors = text.split('\n').filter((l) => l.startsWith('error: '));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/DOGEUSDT/);
+      expect(text).not.toMatch(/^\s{4}at /m);
+      expect(text).toMatch(/^skipped: replay/m);
+      expect(outputs(path.join(OUT, 'bad_symbol.ipynb')).some((o) => o.output_type === 'error')).toBe(false);
+    });
+  },
+);

@@ -67,7 +67,9 @@ describe('backoff', () => {
     s.fail();
     const d0 = backoffDelay(0, us[6]);
     clock.advance(d0);
-    expect(conn.connectTimes[conn.connectTimes.length - 1] - conn.connectTimes[conn.connectTimes.length - 2]).toBeGreaterThanOrEqual(d0);
+    expect(
+      conn.connectTimes[conn.connectTimes.length - 1] - conn.connectTimes[conn.connectTimes.length - 2],
+    ).toBeGreaterThanOrEqual(d0);
     expect(sockets.length).toBe(8);
     conn.stop();
   });

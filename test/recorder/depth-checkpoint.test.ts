@@ -27,7 +27,8 @@ class Script {
     }
   }
   snapshot(): unknown {
-    const lv = (m: Map<number, number>, dir: number) => [...m].sort((a, b) => dir * (a[0] - b[0])).map(([p, q]) => [p.toFixed(2), q.toFixed(3)]);
+    const lv = (m: Map<number, number>, dir: number) =>
+      [...m].sort((a, b) => dir * (a[0] - b[0])).map(([p, q]) => [p.toFixed(2), q.toFixed(3)]);
     return { lastUpdateId: this.last, bids: lv(this.bids, -1), asks: lv(this.asks, 1) };
   }
   /** The next diff as a combined-stream message (book updated). */

@@ -20,9 +20,12 @@ import { CAPTURE, datasetDepthRows, recordThroughKills, tmpDir } from './helpers
 
 const N = 20_000;
 
-
 /** Depth rows the importer derives from the first `maxLines` lines of a capture (same shape as datasetDepthRows). */
-async function importerDepthRows(file: string, maxLines: number, levels: number): Promise<{ u: number; ts: number; rest: string }[]> {
+async function importerDepthRows(
+  file: string,
+  maxLines: number,
+  levels: number,
+): Promise<{ u: number; ts: number; rest: string }[]> {
   const rows: { u: number; ts: number; rest: string }[] = [];
   const sink: RawSink = {
     trade: () => undefined,
@@ -50,7 +53,8 @@ function snapshotJournaled(out: string): boolean {
   if (snapshotSeen) return true;
   const dir = path.join(out, 'journal');
   if (!fs.existsSync(dir)) return false;
-  for (const f of fs.readdirSync(dir)) if (fs.readFileSync(path.join(dir, f), 'utf8').includes('@depthSnapshot')) return (snapshotSeen = true);
+  for (const f of fs.readdirSync(dir))
+    if (fs.readFileSync(path.join(dir, f), 'utf8').includes('@depthSnapshot')) return (snapshotSeen = true);
   return false;
 }
 
@@ -66,13 +70,24 @@ describe('depth book checkpoint (SIGKILL + restart, real capture)', () => {
     const kills = [0, 1, 2].map((k) => Math.round((k + 1) * 480 + rng.uniform() * 200)); // sent-message counts (1981 diffs in all)
     // a child is killed not before it connected (its start-up recovery + checkpoint are done), nor before
     // the first child journaled its one REST snapshot (the book must exist to be checkpointed)
-    const logs = await recordThroughKills(mock, url, out, cfg, 'depth@100ms', kills, (k, at) => mock.stats.connections > k && mock.stats.sent >= at && snapshotJournaled(out));
+    const logs = await recordThroughKills(
+      mock,
+      url,
+      out,
+      cfg,
+      'depth@100ms',
+      kills,
+      (k, at) => mock.stats.connections > k && mock.stats.sent >= at && snapshotJournaled(out),
+    );
     const got = await datasetDepthRows(out);
     const want = await importerDepthRows(CAPTURE, N, 20);
     if (process.env.DEBUG_KILL) console.log(out, logs.join(''), got.length, mock.stats);
     // one snapshot in all: every restart continued from the restored book (no resync)
     expect(mock.stats.rest_requests).toBe(1);
-    expect(logs.filter((l) => l.includes('depth books of BTCUSDT restored')).length, logs.join('')).toBeGreaterThanOrEqual(2);
+    expect(
+      logs.filter((l) => l.includes('depth books of BTCUSDT restored')).length,
+      logs.join(''),
+    ).toBeGreaterThanOrEqual(2);
     // the first row follows the first snapshot, taken wherever the mock's timeline was (load-dependent); the kills come later
     expect(got.length).toBeGreaterThan(500);
     const from = want.findIndex((r) => r.u === got[0].u);

@@ -92,7 +92,15 @@ describe('hourly outputs', () => {
     const clock = new ManualClock(Date.UTC(2024, 7, 8, 23, 58, 0));
     const out = tmpDir('hourly');
     const { factory, sockets } = fakeFactory();
-    const rec = new Recorder({ symbols: ['BTCUSDT', 'ETHUSDT'], out, endpoint: 'ws://127.0.0.1:9', streams: ['aggTrade', 'bookTicker'], clock, wsFactory: factory, fetchJson: async () => [] });
+    const rec = new Recorder({
+      symbols: ['BTCUSDT', 'ETHUSDT'],
+      out,
+      endpoint: 'ws://127.0.0.1:9',
+      streams: ['aggTrade', 'bookTicker'],
+      clock,
+      wsFactory: factory,
+      fetchJson: async () => [],
+    });
     await rec.start();
     sockets[0].open();
     for (let s = 0; s < 240; s++) {
@@ -105,7 +113,12 @@ describe('hourly outputs', () => {
     await rec.stop();
     const dir = path.join(out, 'hourly');
     const files = fs.readdirSync(dir).sort();
-    expect(files).toEqual(['dq_20240808_23.json', 'dq_20240809_00.json', 'slices_manifest_20240808_23.json', 'slices_manifest_20240809_00.json']);
+    expect(files).toEqual([
+      'dq_20240808_23.json',
+      'dq_20240809_00.json',
+      'slices_manifest_20240808_23.json',
+      'slices_manifest_20240809_00.json',
+    ]);
     const sm = JSON.parse(fs.readFileSync(path.join(dir, 'slices_manifest_20240808_23.json'), 'utf8'));
     expect(sm.partial).toBe(false);
     expect(Object.keys(sm.symbols)).toEqual(['BTCUSDT', 'ETHUSDT']);

@@ -16,7 +16,9 @@ const N = 20_000;
 describe('recorder vs mock exchange (real capture, faults on)', () => {
   it('records every trade id and bookTicker id exactly once', async () => {
     const source = await loadCapture(CAPTURE, N);
-    const faults = parseFaults('disconnect=20s,dup=0.01,reorder=0.01,malformed=0.002,stall=1500ms@60s,ping=300ms,oversize=90s,drop=0.01,seed=7');
+    const faults = parseFaults(
+      'disconnect=20s,dup=0.01,reorder=0.01,malformed=0.002,stall=1500ms@60s,ping=300ms,oversize=90s,drop=0.01,seed=7',
+    );
     const mock = new MockExchange({ source, faults, window: 1000 });
     const { url } = await mock.start(0);
     const out = tmpDir('e2e');

@@ -49,9 +49,26 @@ export function fakeFactory(): { factory: WsFactory; sockets: FakeWs[] } {
 
 let aggId = 1000;
 export function aggTrade(sym: string, tMs: number, id = aggId++): unknown {
-  return { stream: `${sym.toLowerCase()}@aggTrade`, data: { e: 'aggTrade', E: tMs, s: sym, a: id, p: '100.5', q: '0.25', f: id * 2, l: id * 2 + 1, T: tMs, m: id % 2 === 0 } };
+  return {
+    stream: `${sym.toLowerCase()}@aggTrade`,
+    data: {
+      e: 'aggTrade',
+      E: tMs,
+      s: sym,
+      a: id,
+      p: '100.5',
+      q: '0.25',
+      f: id * 2,
+      l: id * 2 + 1,
+      T: tMs,
+      m: id % 2 === 0,
+    },
+  };
 }
 let bookU = 1;
 export function bookTicker(sym: string): unknown {
-  return { stream: `${sym.toLowerCase()}@bookTicker`, data: { u: bookU++, s: sym, b: '100.4', B: '1', a: '100.6', A: '2' } };
+  return {
+    stream: `${sym.toLowerCase()}@bookTicker`,
+    data: { u: bookU++, s: sym, b: '100.4', B: '1', a: '100.6', A: '2' },
+  };
 }

@@ -17,7 +17,10 @@ export function tmpDir(tag: string): string {
 }
 
 /** Trade ids (`t`) and bookTicker ids (`u`) of the first `maxLines` lines of a capture. */
-export async function captureIds(file: string, maxLines: number): Promise<{ trades: number[]; quotes: number[]; depth: number }> {
+export async function captureIds(
+  file: string,
+  maxLines: number,
+): Promise<{ trades: number[]; quotes: number[]; depth: number }> {
   const trades: number[] = [];
   const quotes: number[] = [];
   let depth = 0;
@@ -79,16 +82,43 @@ export async function datasetDepthRows(root: string): Promise<{ u: number; ts: n
   const m = readManifest(root);
   const f = m.files.filter((x) => x.kind === 'depth').map((x) => sqlString(path.join(root, x.path)));
   if (f.length === 0) return [];
-  const rows = await queryRows(`SELECT last_update_id AS u, ts_ms AS ts, bid_px, bid_qty, ask_px, ask_qty FROM read_parquet([${f.join(',')}]) ORDER BY last_update_id, recv_seq`);
-  return rows.map((r) => ({ u: Number(r.u), ts: Number(r.ts), rest: JSON.stringify([r.bid_px, r.bid_qty, r.ask_px, r.ask_qty]) }));
+  const rows = await queryRows(
+    `SELECT last_update_id AS u, ts_ms AS ts, bid_px, bid_qty, ask_px, ask_qty FROM read_parquet([${f.join(',')}]) ORDER BY last_update_id, recv_seq`,
+  );
+  return rows.map((r) => ({
+    u: Number(r.u),
+    ts: Number(r.ts),
+    rest: JSON.stringify([r.bid_px, r.bid_qty, r.ask_px, r.ask_qty]),
+  }));
 }
 
 /** `flowlab record` (via test/recorder/record-child.ts) for BTCUSDT from `url` into `out`, in a child process. */
-export function startRecordChild(url: string, out: string, cfg: string, streams: string): { child: ChildProcess; exit: Promise<number | null>; stderr: string[] } {
+export function startRecordChild(
+  url: string,
+  out: string,
+  cfg: string,
+  streams: string,
+): { child: ChildProcess; exit: Promise<number | null>; stderr: string[] } {
   const stderr: string[] = [];
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(REPO, 'test/recorder/record-child.ts'), 'record', '--symbols', 'BTCUSDT', '--out', out, '--endpoint', url, '--streams', streams, '--config', cfg, '--no-hourly-dq'],
+    [
+      '--import',
+      'tsx',
+      path.join(REPO, 'test/recorder/record-child.ts'),
+      'record',
+      '--symbols',
+      'BTCUSDT',
+      '--out',
+      out,
+      '--endpoint',
+      url,
+      '--streams',
+      streams,
+      '--config',
+      cfg,
+      '--no-hourly-dq',
+    ],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stderr!.on('data', (d) => stderr.push(String(d)));
@@ -104,8 +134,13 @@ export function startRecordChild(url: string, out: string, cfg: string, streams:
  * exit 0. Closes the mock. Returns the children's stderr, with a marker per kill.
  */
 export async function recordThroughKills(
-  mock: MockExchange, url: string, out: string, cfg: string, streams: string,
-  kills: readonly number[], ready: (k: number, at: number) => boolean,
+  mock: MockExchange,
+  url: string,
+  out: string,
+  cfg: string,
+  streams: string,
+  kills: readonly number[],
+  ready: (k: number, at: number) => boolean,
 ): Promise<string[]> {
   const logs: string[] = [];
   try {

@@ -96,7 +96,8 @@ describe('hostile frames', () => {
       ws.send('null');
       ws.send(JSON.stringify({ stream: 'btcusdt@aggTrade', data: { a: -5 } }));
       ws.send(JSON.stringify({ stream: 'btcusdt@kline_1m', data: { k: 1 } }));
-      if (conns === 1) ws.send('x'.repeat(2 * 1024 * 1024)); // > maxPayload: the client drops the socket
+      if (conns === 1)
+        ws.send('x'.repeat(2 * 1024 * 1024)); // > maxPayload: the client drops the socket
       else ws.send(JSON.stringify(aggTrade('BTCUSDT', t, id++)));
     });
     const rec = new Recorder({

@@ -46,15 +46,38 @@ describe('replay on a real Binance capture (spot BTCUSDT, ~11 min)', () => {
       prices: ['ts_ms', 'event_ts_ms', 'symbol', 'price', 'qty', 'agg_trade_id', 'latency_ms', 'recv_rate_tps'],
       ofi: ['ts_ms', 'symbol', 'ofi_value', 'ofi_z', 'scale'],
       cvd: ['ts_ms', 'symbol', 'cvd', 'delta', 'z_raw', 'z_cvd', 'scale', 'sigma_floor', 'floor_used'],
-      fusion: ['ts_ms', 'symbol', 'score', 'score_z', 'z_ofi', 'z_cvd', 'w_ofi', 'w_cvd', 'cvd_dir', 'gate', 'mid', 'ofi_flow', 'cvd_flow', 'merge_time_diff_ms'],
+      fusion: [
+        'ts_ms',
+        'symbol',
+        'score',
+        'score_z',
+        'z_ofi',
+        'z_cvd',
+        'w_ofi',
+        'w_cvd',
+        'cvd_dir',
+        'gate',
+        'mid',
+        'ofi_flow',
+        'cvd_flow',
+        'merge_time_diff_ms',
+      ],
       events: ['ts_ms', 'symbol', 'event_type', 'meta_json'],
     };
     for (const [kind, cols] of Object.entries(want)) {
-      const rows = await queryRows(`DESCRIBE SELECT * FROM read_parquet(${parquetGlob(base.runDir, kind)}, hive_partitioning = false)`);
-      expect(rows.map((r) => r.column_name), kind).toEqual([...cols, ...slices]);
+      const rows = await queryRows(
+        `DESCRIBE SELECT * FROM read_parquet(${parquetGlob(base.runDir, kind)}, hive_partitioning = false)`,
+      );
+      expect(
+        rows.map((r) => r.column_name),
+        kind,
+      ).toEqual([...cols, ...slices]);
     }
     const counts = Object.fromEntries(
-      ['prices', 'ofi', 'cvd', 'fusion', 'events'].map((k) => [k, base.manifest.outputs.filter((o) => o.kind === k).reduce((s, o) => s + o.rows, 0)]),
+      ['prices', 'ofi', 'cvd', 'fusion', 'events'].map((k) => [
+        k,
+        base.manifest.outputs.filter((o) => o.kind === k).reduce((s, o) => s + o.rows, 0),
+      ]),
     );
     expect(counts.prices).toBe(20_051 - 147); // every trade of SOURCE.md's two files (9,757 + 10,147 = 19,904)
     expect(counts.cvd).toBe(19_904);
@@ -69,7 +92,9 @@ describe('replay on a real Binance capture (spot BTCUSDT, ~11 min)', () => {
     const [raw] = await queryRows(
       `SELECT sum(CASE WHEN is_buyer_maker THEN -qty ELSE qty END) AS s, count(*)::DOUBLE AS n FROM read_parquet(${rawGlob(spotData, 'trades')}, hive_partitioning = false)`,
     );
-    const [last] = await queryRows(`SELECT cvd FROM read_parquet(${parquetGlob(base.runDir, 'cvd')}, hive_partitioning = false) ORDER BY ts_ms DESC LIMIT 1`);
+    const [last] = await queryRows(
+      `SELECT cvd FROM read_parquet(${parquetGlob(base.runDir, 'cvd')}, hive_partitioning = false) ORDER BY ts_ms DESC LIMIT 1`,
+    );
     expect(raw.n).toBe(19_904);
     expect(last.cvd as number).toBeCloseTo(raw.s as number, 6);
     expect(base.manifest.symbols.BTCUSDT.cvd_final as number).toBeCloseTo(raw.s as number, 6);
@@ -79,7 +104,9 @@ describe('replay on a real Binance capture (spot BTCUSDT, ~11 min)', () => {
     const q = await queryRows(
       `SELECT bid_px, bid_qty, ask_px, ask_qty FROM read_parquet(${rawGlob(spotData, 'quotes')}, hive_partitioning = false) ORDER BY recv_ts_ms, recv_seq LIMIT 21`,
     );
-    const o = await queryRows(`SELECT ofi_value FROM read_parquet(${parquetGlob(base.runDir, 'ofi')}, hive_partitioning = false) ORDER BY ts_ms LIMIT 21`);
+    const o = await queryRows(
+      `SELECT ofi_value FROM read_parquet(${parquetGlob(base.runDir, 'ofi')}, hive_partitioning = false) ORDER BY ts_ms LIMIT 21`,
+    );
     expect(o[0].ofi_value).toBeNull(); // first update: no previous book, no e_n (not 0)
     for (let n = 1; n <= 20; n++) {
       const [p, c] = [q[n - 1], q[n]] as { bid_px: number; bid_qty: number; ask_px: number; ask_qty: number }[];
@@ -97,17 +124,34 @@ describe('replay on a real Binance capture (spot BTCUSDT, ~11 min)', () => {
       prices: ['price', 'qty', 'latency_ms', 'recv_rate_tps'],
       ofi: ['ofi_value', 'ofi_z', 'scale'],
       cvd: ['cvd', 'delta', 'z_raw', 'z_cvd', 'scale', 'sigma_floor'],
-      fusion: ['score', 'score_z', 'z_ofi', 'z_cvd', 'w_ofi', 'w_cvd', 'cvd_dir', 'gate', 'mid', 'ofi_flow', 'cvd_flow', 'merge_time_diff_ms'],
+      fusion: [
+        'score',
+        'score_z',
+        'z_ofi',
+        'z_cvd',
+        'w_ofi',
+        'w_cvd',
+        'cvd_dir',
+        'gate',
+        'mid',
+        'ofi_flow',
+        'cvd_flow',
+        'merge_time_diff_ms',
+      ],
     };
     for (const [kind, cols] of Object.entries(numeric)) {
       const cond = cols.map((c) => `isnan(${c}) OR isinf(${c})`).join(' OR ');
-      const [r] = await queryRows(`SELECT count(*)::DOUBLE AS bad FROM read_parquet(${parquetGlob(base.runDir, kind)}, hive_partitioning = false) WHERE ${cond}`);
+      const [r] = await queryRows(
+        `SELECT count(*)::DOUBLE AS bad FROM read_parquet(${parquetGlob(base.runDir, kind)}, hive_partitioning = false) WHERE ${cond}`,
+      );
       expect(r.bad, kind).toBe(0);
     }
     // the real capture's -1.27 s recorder clock offset is taken as skew, not latency
     expect(base.manifest.counters.skew_ms).toBeGreaterThan(-1300);
     expect(base.manifest.counters.skew_ms).toBeLessThan(-1240);
-    const [lat] = await queryRows(`SELECT quantile_cont(latency_ms, 0.5) AS p50 FROM read_parquet(${parquetGlob(base.runDir, 'prices')}, hive_partitioning = false)`);
+    const [lat] = await queryRows(
+      `SELECT quantile_cont(latency_ms, 0.5) AS p50 FROM read_parquet(${parquetGlob(base.runDir, 'prices')}, hive_partitioning = false)`,
+    );
     // net of a skew frozen from the first ticks, so a few ms of local clock drift over 11 minutes shows up here
     expect(lat.p50 as number).toBeGreaterThan(-10);
     expect(lat.p50 as number).toBeLessThan(50);
@@ -120,13 +164,36 @@ describe('replay on a real Binance capture (spot BTCUSDT, ~11 min)', () => {
 
   it('reads and writes on worker threads with byte-identical outputs (io: workers vs inline)', async () => {
     expect(base.manifest.inputs.reduce((s, f) => s + f.rows, 0)).toBeLessThan(IO_WORKERS_MIN_ROWS); // base ran inline
-    const w = await replay({ data: spotData60, config: CONFIG, out: tmp, runTag: 'workers', progress: false, io: 'workers', blockRows: 5000 });
-    const i = await replay({ data: spotData60, config: CONFIG, out: tmp, runTag: 'inline', progress: false, io: 'inline', blockRows: 5000 });
+    const w = await replay({
+      data: spotData60,
+      config: CONFIG,
+      out: tmp,
+      runTag: 'workers',
+      progress: false,
+      io: 'workers',
+      blockRows: 5000,
+    });
+    const i = await replay({
+      data: spotData60,
+      config: CONFIG,
+      out: tmp,
+      runTag: 'inline',
+      progress: false,
+      io: 'inline',
+      blockRows: 5000,
+    });
     expect(w.manifest.outputs.length).toBeGreaterThan(10);
     expect(hashes(w)).toEqual(hashes(i));
     expect(w.manifest.symbols).toEqual(i.manifest.symbols);
     expect(w.manifest.counters).toEqual(i.manifest.counters);
-    const full = await replay({ data: spotData, config: CONFIG, out: tmp, runTag: 'workers-full', progress: false, io: 'workers' });
+    const full = await replay({
+      data: spotData,
+      config: CONFIG,
+      out: tmp,
+      runTag: 'workers-full',
+      progress: false,
+      io: 'workers',
+    });
     expect(hashes(full)).toEqual(hashes(base));
   });
 
@@ -136,9 +203,20 @@ describe('replay on a real Binance capture (spot BTCUSDT, ~11 min)', () => {
     const r = await replay({ data: spotData60, config: CONFIG, out: tmp, runTag: 'split', progress: false });
     expect(hashes(r)).toEqual(hashes(base));
     // output parts are cut at fixed row offsets whatever the input, so a smaller block size changes files only by cutting
-    const small = await replay({ data: spotData60, config: CONFIG, out: tmp, runTag: 'small', progress: false, blockRows: 5000 });
-    const [a] = await queryRows(`SELECT sum(hash(cvd, z_cvd, ts_ms))::DOUBLE AS h, count(*)::DOUBLE AS n FROM read_parquet(${parquetGlob(base.runDir, 'cvd')}, hive_partitioning = false)`);
-    const [b] = await queryRows(`SELECT sum(hash(cvd, z_cvd, ts_ms))::DOUBLE AS h, count(*)::DOUBLE AS n FROM read_parquet(${parquetGlob(small.runDir, 'cvd')}, hive_partitioning = false)`);
+    const small = await replay({
+      data: spotData60,
+      config: CONFIG,
+      out: tmp,
+      runTag: 'small',
+      progress: false,
+      blockRows: 5000,
+    });
+    const [a] = await queryRows(
+      `SELECT sum(hash(cvd, z_cvd, ts_ms))::DOUBLE AS h, count(*)::DOUBLE AS n FROM read_parquet(${parquetGlob(base.runDir, 'cvd')}, hive_partitioning = false)`,
+    );
+    const [b] = await queryRows(
+      `SELECT sum(hash(cvd, z_cvd, ts_ms))::DOUBLE AS h, count(*)::DOUBLE AS n FROM read_parquet(${parquetGlob(small.runDir, 'cvd')}, hive_partitioning = false)`,
+    );
     expect(b).toEqual(a);
   });
 
@@ -215,7 +293,14 @@ describe('replay on a real Binance capture (spot BTCUSDT, ~11 min)', () => {
 
   it('a different config gives a different fingerprint and different fusion rows; the run records both', async () => {
     const other = configFromObject({ fusion: { weights: { ofi: 0.2, cvd: 0.8 }, slice_overrides: {} } }, {});
-    const r = await replay({ data: spotData, config: other, out: tmp, runTag: 'w28', progress: false, symbols: ['BTCUSDT'] });
+    const r = await replay({
+      data: spotData,
+      config: other,
+      out: tmp,
+      runTag: 'w28',
+      progress: false,
+      symbols: ['BTCUSDT'],
+    });
     expect(r.manifest.config_fingerprint).not.toBe(base.manifest.config_fingerprint);
     const f1 = base.manifest.outputs.filter((o) => o.kind === 'fusion').map((o) => o.sha256);
     const f2 = r.manifest.outputs.filter((o) => o.kind === 'fusion').map((o) => o.sha256);
@@ -247,7 +332,19 @@ describe('replay: bad input', () => {
     const u = runCli(['replay', '--data', spotData, '--out', tmp, '--run-tag', 'unknown', '--symbols', 'DOGEUSDT']);
     expect(u.code).toBe(1);
     expect(u.stderr).toMatch(/symbol 'DOGEUSDT' is not in dataset .* \(it has: BTCUSDT\)/);
-    const e = runCli(['replay', '--data', spotData, '--out', tmp, '--run-tag', 'empty', '--from', '2020-01-01', '--to', '2020-01-02']);
+    const e = runCli([
+      'replay',
+      '--data',
+      spotData,
+      '--out',
+      tmp,
+      '--run-tag',
+      'empty',
+      '--from',
+      '2020-01-01',
+      '--to',
+      '2020-01-02',
+    ]);
     expect(e.code).toBe(1);
     expect(e.stderr).toMatch(/no data for BTCUSDT in \[2020-01-01.*dataset covers 2024-08-08/);
     const t = runCli(['replay', '--data', spotData, '--out', tmp, '--run-tag', '../escape']);

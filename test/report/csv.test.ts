@@ -2,7 +2,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { csvRecords, formatCell, formatCsv, formatNumber, parseCsv, readCsv, requireColumns, writeCsv } from '../../src/report/csv.js';
+import {
+  csvRecords,
+  formatCell,
+  formatCsv,
+  formatNumber,
+  parseCsv,
+  readCsv,
+  requireColumns,
+  writeCsv,
+} from '../../src/report/csv.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-csv-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -76,7 +85,11 @@ describe('CSV round trip', () => {
 
   it('writeCsv / readCsv through a file are stable; object rows keyed by the header', () => {
     const f = path.join(tmp, 'sub', 'x.csv');
-    writeCsv(f, header, rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]]))));
+    writeCsv(
+      f,
+      header,
+      rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]]))),
+    );
     const a = fs.readFileSync(f, 'utf8');
     expect(a).toBe(formatCsv(header, rows));
     writeCsv(f, header, rows);
@@ -96,7 +109,9 @@ describe('CSV round trip', () => {
   });
 
   it('errors name the file and line', () => {
-    expect(() => parseCsv('a,b\n1,2\n3\n', { label: 'm.csv' })).toThrow(/m\.csv: line 3 has 1 fields, the header has 2/);
+    expect(() => parseCsv('a,b\n1,2\n3\n', { label: 'm.csv' })).toThrow(
+      /m\.csv: line 3 has 1 fields, the header has 2/,
+    );
     expect(() => parseCsv('a,b\n"1,2\n', { label: 'm.csv' })).toThrow(/unterminated quoted field/);
     expect(() => parseCsv('a,b\n1"x,2\n', { label: 'm.csv' })).toThrow(/quote inside an unquoted field/);
     expect(() => parseCsv('', { label: 'm.csv' })).toThrow(/empty file/);

@@ -28,14 +28,23 @@ describe('writeWeightOverlay', () => {
     expect(text).toContain('# source: canary run R1, verdicts.json weights for ADAUSDT');
     const rel = path.relative(path.dirname(file), PROD).split(path.sep).join('/');
     expect(text).toContain(`extends: "${rel}"`);
-    expect(text).toContain('    Active: { ofi: 0.8, cvd: 0.2 }\n    NY: { ofi: 0.3333333333333333, cvd: 0 }\n    Quiet: { ofi: 0.45, cvd: 0.55 }\n');
+    expect(text).toContain(
+      '    Active: { ofi: 0.8, cvd: 0.2 }\n    NY: { ofi: 0.3333333333333333, cvd: 0 }\n    Quiet: { ofi: 0.45, cvd: 0.55 }\n',
+    );
 
     const loaded = loadConfig(file, {});
     const base = loadConfig(PROD, {});
     expect(loaded.files).toEqual([path.resolve(PROD), path.resolve(file)]);
-    expect(loaded.config.fusion.slice_overrides).toEqual({ Active: { ofi: 0.8, cvd: 0.2 }, Quiet: { ofi: 0.45, cvd: 0.55 }, NY: { ofi: 1 / 3, cvd: 0 } });
+    expect(loaded.config.fusion.slice_overrides).toEqual({
+      Active: { ofi: 0.8, cvd: 0.2 },
+      Quiet: { ofi: 0.45, cvd: 0.55 },
+      NY: { ofi: 1 / 3, cvd: 0 },
+    });
     // everything else is the base
-    expect({ ...loaded.config, fusion: { ...loaded.config.fusion, slice_overrides: {} } }).toEqual({ ...base.config, fusion: { ...base.config.fusion, slice_overrides: {} } });
+    expect({ ...loaded.config, fusion: { ...loaded.config.fusion, slice_overrides: {} } }).toEqual({
+      ...base.config,
+      fusion: { ...base.config.fusion, slice_overrides: {} },
+    });
     expect(loaded.fingerprint).not.toBe(base.fingerprint);
   });
 
@@ -45,7 +54,10 @@ describe('writeWeightOverlay', () => {
     const b = writeWeightOverlay(file, PROD, [{ slice: 'Quiet', w_ofi: 0.5, w_cvd: 0.5 }]);
     expect(a).toBe(b);
     expect(a).toContain('# source: not stated');
-    expect(loadConfig(file, {}).config.fusion.slice_overrides).toEqual({ Active: { ofi: 0.7, cvd: 0.3 }, Quiet: { ofi: 0.5, cvd: 0.5 } });
+    expect(loadConfig(file, {}).config.fusion.slice_overrides).toEqual({
+      Active: { ofi: 0.7, cvd: 0.3 },
+      Quiet: { ofi: 0.5, cvd: 0.5 },
+    });
   });
 
   it('a base in the same folder gets ./', () => {
@@ -66,16 +78,27 @@ describe('writeWeightOverlay', () => {
     writeWeightOverlay(file, relToOverlay, [{ slice: 'Active', w_ofi: 0.65, w_cvd: 0.35 }]);
     expect(loadConfig(file, {}).config.fusion.slice_overrides.Active).toEqual({ ofi: 0.65, cvd: 0.35 });
     const relToCwd = path.relative(process.cwd(), PROD);
-    expect(writeWeightOverlay(file, relToCwd, [{ slice: 'Active', w_ofi: 0.65, w_cvd: 0.35 }])).toContain(`extends: "${relToOverlay.split(path.sep).join('/')}"`);
-    expect(() => writeWeightOverlay(file, 'no/such/base.yaml', [{ slice: 'Active', w_ofi: 1, w_cvd: 0 }])).toThrow(/base config 'no\/such\/base\.yaml' not found/);
+    expect(writeWeightOverlay(file, relToCwd, [{ slice: 'Active', w_ofi: 0.65, w_cvd: 0.35 }])).toContain(
+      `extends: "${relToOverlay.split(path.sep).join('/')}"`,
+    );
+    expect(() => writeWeightOverlay(file, 'no/such/base.yaml', [{ slice: 'Active', w_ofi: 1, w_cvd: 0 }])).toThrow(
+      /base config 'no\/such\/base\.yaml' not found/,
+    );
   });
 
   it('rejects bad input before writing', () => {
     expect(() => weightOverlayYaml('./b.yaml', [])).toThrow(/no weights/);
-    expect(() => weightOverlayYaml('./b.yaml', [{ slice: 'Q3+', w_ofi: 1, w_cvd: 0 }])).toThrow(/slice 'Q3\+' is not allowed/);
+    expect(() => weightOverlayYaml('./b.yaml', [{ slice: 'Q3+', w_ofi: 1, w_cvd: 0 }])).toThrow(
+      /slice 'Q3\+' is not allowed/,
+    );
     expect(() => weightOverlayYaml('./b.yaml', [{ slice: 'A', w_ofi: NaN, w_cvd: 0 }])).toThrow(/A\.w_ofi = NaN/);
     expect(() => weightOverlayYaml('./b.yaml', [{ slice: 'A', w_ofi: 1, w_cvd: 11 }])).toThrow(/\[-10, 10\]/);
-    expect(() => weightOverlayYaml('./b.yaml', [{ slice: 'A', w_ofi: 1, w_cvd: 0 }, { slice: 'A', w_ofi: 1, w_cvd: 0 }])).toThrow(/given twice/);
+    expect(() =>
+      weightOverlayYaml('./b.yaml', [
+        { slice: 'A', w_ofi: 1, w_cvd: 0 },
+        { slice: 'A', w_ofi: 1, w_cvd: 0 },
+      ]),
+    ).toThrow(/given twice/);
     expect(() => writeWeightOverlay(PROD, PROD, [{ slice: 'A', w_ofi: 1, w_cvd: 0 }])).toThrow(/overwrite its base/);
   });
 });

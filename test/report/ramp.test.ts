@@ -52,25 +52,43 @@ describe('renderRampReport', () => {
     expect(md.indexOf('\n## ADAUSDT\n')).toBeGreaterThan(0);
     expect(md.indexOf('\n## SOLUSDT\n')).toBeGreaterThan(md.indexOf('\n## ADAUSDT\n'));
     expect(md).toContain('**Include in standard pool: yes ✅** — all DoD checks pass');
-    expect(md).toContain('**Include in standard pool: no ❌** — active_auc fails (0.541 < 0.58); merge_p99 | P1 still open');
+    expect(md).toContain(
+      '**Include in standard pool: no ❌** — active_auc fails (0.541 < 0.58); merge_p99 | P1 still open',
+    );
     const summary = section(md, '## Ramp recommendation');
-    expect(rowOf(summary, 'ADAUSDT')).toBe('| ADAUSDT | ✅ yes | 6 pass, 0 fail, 0 insufficient | all DoD checks pass |');
-    expect(rowOf(summary, 'SOLUSDT')).toContain('| ❌ no | 0 pass, 4 fail, 2 insufficient | active_auc fails (0.541 < 0.58); merge_p99 \\| P1 still open |');
+    expect(rowOf(summary, 'ADAUSDT')).toBe(
+      '| ADAUSDT | ✅ yes | 6 pass, 0 fail, 0 insufficient | all DoD checks pass |',
+    );
+    expect(rowOf(summary, 'SOLUSDT')).toContain(
+      '| ❌ no | 0 pass, 4 fail, 2 insufficient | active_auc fails (0.541 < 0.58); merge_p99 \\| P1 still open |',
+    );
   });
 
   it('every check row has its figure, CI, n, threshold and status; null prints insufficient samples', () => {
     const ada = section(md, '## ADAUSDT');
-    expect(rowOf(ada, 'Active AUC >= 0.58')).toBe('| Active AUC >= 0.58 | 0.612 | [0.590, 0.634] | 2400 | >= 0.58 | ✅ pass |  |');
+    expect(rowOf(ada, 'Active AUC >= 0.58')).toBe(
+      '| Active AUC >= 0.58 | 0.612 | [0.590, 0.634] | 2400 | >= 0.58 | ✅ pass |  |',
+    );
     expect(rowOf(ada, 'ECE <= 0.10')).toBe('| ECE <= 0.10 | 0.043 | — | 5400 | <= 0.1 | ✅ pass |  |');
-    expect(rowOf(ada, 'merge p99 <= 2000 ms')).toBe('| merge p99 <= 2000 ms | 1834.5 | — | 5400 | <= 2000 | ✅ pass |  |');
+    expect(rowOf(ada, 'merge p99 <= 2000 ms')).toBe(
+      '| merge p99 <= 2000 ms | 1834.5 | — | 5400 | <= 2000 | ✅ pass |  |',
+    );
     expect(rowOf(ada, 'Brier skill > 0')).toBe('| Brier skill > 0 | 0.021 | — | 5400 | > 0 | ✅ pass |  |');
-    expect(rowOf(ada, 'best session AUC >= 0.60 and ECE <= 0.10')).toBe('| best session AUC >= 0.60 and ECE <= 0.10 | 0.631 | [0.601, 0.661] | 1800 | >= 0.6 | ✅ pass | London |');
+    expect(rowOf(ada, 'best session AUC >= 0.60 and ECE <= 0.10')).toBe(
+      '| best session AUC >= 0.60 and ECE <= 0.10 | 0.631 | [0.601, 0.661] | 1800 | >= 0.6 | ✅ pass | London |',
+    );
     expect(rowOf(ada, 'no open P1 incident')).toBe('| no open P1 incident | 0 | — | 1 | == 0 | ✅ pass |  |');
     const sol = section(md, '## SOLUSDT');
-    expect(rowOf(sol, 'Active AUC >= 0.58')).toBe('| Active AUC >= 0.58 | 0.541 | [0.512, 0.570] | 1830 | >= 0.58 | ❌ fail |  |');
-    expect(rowOf(sol, 'ECE <= 0.10')).toBe('| ECE <= 0.10 | insufficient samples (n=12) | — | 12 | <= 0.1 | ⚠ insufficient | insufficient samples (n=12; need >= 30) |');
+    expect(rowOf(sol, 'Active AUC >= 0.58')).toBe(
+      '| Active AUC >= 0.58 | 0.541 | [0.512, 0.570] | 1830 | >= 0.58 | ❌ fail |  |',
+    );
+    expect(rowOf(sol, 'ECE <= 0.10')).toBe(
+      '| ECE <= 0.10 | insufficient samples (n=12) | — | 12 | <= 0.1 | ⚠ insufficient | insufficient samples (n=12; need >= 30) |',
+    );
     expect(rowOf(sol, 'merge p99 <= 2000 ms')).toContain('| 2350.3 | — | 5400 | <= 2000 | ❌ fail |');
-    expect(rowOf(sol, 'best session AUC >= 0.60 and ECE <= 0.10')).toContain('| insufficient samples (n=17) | — | 17 | >= 0.6 | ⚠ insufficient | no session meets both |');
+    expect(rowOf(sol, 'best session AUC >= 0.60 and ECE <= 0.10')).toContain(
+      '| insufficient samples (n=17) | — | 17 | >= 0.6 | ⚠ insufficient | no session meets both |',
+    );
     for (const s of [ada, sol]) for (const c of VERDICTS.symbols.ADAUSDT.checks) expect(s).toContain(`| ${c.label} |`);
   });
 
@@ -83,14 +101,35 @@ describe('renderRampReport', () => {
     expect(rowOf(sol, 'Active')).toBe('| Active | 0.7 | 0.3 | insufficient samples (n=22) | 22 | 0.25 |  |');
     const pooled = section(md, '## Pooled slice weights');
     expect(rowOf(pooled, 'Active')).toBe('| Active | 0.8 | 0.2 | 0.591 [0.575, 0.607] | 4230 | 10.48 | 3 folds |');
-    expect(rowOf(pooled, 'Quiet')).toBe('| Quiet | — | — | insufficient samples (n=0) | 0 | 0.00 | 0 folds; no fold with enough samples |');
+    expect(rowOf(pooled, 'Quiet')).toBe(
+      '| Quiet | — | — | insufficient samples (n=0) | 0 | 0.00 | 0 folds; no fold with enough samples |',
+    );
   });
 
   it('slices table per symbol in a fixed order, with the reason of a thin slice', () => {
     const sol = section(section(md, '## SOLUSDT'), '### Slices');
-    const firsts = sol.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| dimension') && !l.startsWith('| ---')).map((l) => l.split(' | ')[1]);
-    expect(firsts).toEqual(['all', 'Active', 'Quiet', 'Tokyo', 'London', 'NY', 'Q1', 'Median', 'Q3+', 'A_H', 'A_L', 'Q_H', 'Q_L']);
-    expect(sol).toContain('| scenario_2x2 | A_L | 40 | 25 | 12 / 13 | 0.01 | insufficient samples (n=25) | — | — | — | — | insufficient samples (n_pos=12, n_neg=13; need >= 30 each) |');
+    const firsts = sol
+      .split('\n')
+      .filter((l) => l.startsWith('| ') && !l.startsWith('| dimension') && !l.startsWith('| ---'))
+      .map((l) => l.split(' | ')[1]);
+    expect(firsts).toEqual([
+      'all',
+      'Active',
+      'Quiet',
+      'Tokyo',
+      'London',
+      'NY',
+      'Q1',
+      'Median',
+      'Q3+',
+      'A_H',
+      'A_L',
+      'Q_H',
+      'Q_L',
+    ]);
+    expect(sol).toContain(
+      '| scenario_2x2 | A_L | 40 | 25 | 12 / 13 | 0.01 | insufficient samples (n=25) | — | — | — | — | insufficient samples (n_pos=12, n_neg=13; need >= 30 each) |',
+    );
     // the ALL aggregate has its own section
     expect(md).toContain('## Aggregates and symbols without a verdict');
     expect(md).toContain('### ALL');
@@ -103,7 +142,9 @@ describe('renderRampReport', () => {
       '| INC-0001 | ADAUSDT | Active | fusion_auc_active | P2 | 2024-08-08 08:12:00 | 2024-08-08 08:18:30 | downweight_slice | a1b2c3d4e5f60718 → a1b2c3d4e5f60718 | fusion_auc_active 0.512 < 0.58 over 10m (n=540) \\| low |',
       `| INC-0002 | SOLUSDT | all | merge_p99 | P1 | 2024-08-08 08:20:00 | open | merge_tol_ms 1500->2000 (actions: 08:20 merge_tol_ms 1500->2000, 08:25 merge_tol_ms 2000->2500) | ${FP_A} → ${FP_B} | merge_p99 2350 > 2000 over 5m (n=300) |`,
     ]);
-    const fps = section(md, '### Config fingerprints').split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| ---') && !l.startsWith('| symbol'));
+    const fps = section(md, '### Config fingerprints')
+      .split('\n')
+      .filter((l) => l.startsWith('| ') && !l.startsWith('| ---') && !l.startsWith('| symbol'));
     expect(fps).toEqual([
       `| ADAUSDT | \`${FP_A}\` | start of run | config at start |`,
       `| SOLUSDT | \`${FP_A}\` | start of run | config at start |`,
@@ -114,13 +155,24 @@ describe('renderRampReport', () => {
 
   it('calibration summary per symbol', () => {
     const cal = section(md, '## Calibration (walk-forward Platt)');
-    expect(rowOf(cal, 'ADAUSDT')).toBe('| ADAUSDT | 4 | insufficient 1, ok 3 | 5400 | 0.050 (folds=3) | 0.020 (folds=3) | A=-1.500, B=0.030 (fold 3) |');
+    expect(rowOf(cal, 'ADAUSDT')).toBe(
+      '| ADAUSDT | 4 | insufficient 1, ok 3 | 5400 | 0.050 (folds=3) | 0.020 (folds=3) | A=-1.500, B=0.030 (fold 3) |',
+    );
     expect(rowOf(cal, 'SOLUSDT')).toContain('| SOLUSDT | 4 | insufficient 2, ok 2 | 3600 |');
   });
 
   it('how-to-read defines each metric', () => {
     const h = section(md, '## How to read this');
-    for (const k of ['**AUC**', 'DeLong', '**ECE**', '10 equal-width bins', '**Brier skill**', 'training window', '**merge_time_diff_ms**']) expect(h).toContain(k);
+    for (const k of [
+      '**AUC**',
+      'DeLong',
+      '**ECE**',
+      '10 equal-width bins',
+      '**Brier skill**',
+      'training window',
+      '**merge_time_diff_ms**',
+    ])
+      expect(h).toContain(k);
   });
 
   it('every referenced chart exists, is well-formed SVG with a viewBox, no NaN / undefined', () => {
@@ -134,8 +186,15 @@ describe('renderRampReport', () => {
     }
     expect(links).toEqual(
       expect.arrayContaining([
-        'charts/reliability_ADAUSDT.svg', 'charts/auc_slices_ADAUSDT.svg', 'charts/rolling_ADAUSDT.svg', 'charts/merge_ADAUSDT.svg',
-        'charts/auc_slices_SOLUSDT.svg', 'charts/rolling_SOLUSDT.svg', 'charts/merge_SOLUSDT.svg', 'charts/reliability_ALL.svg', 'charts/auc_slices_ALL.svg',
+        'charts/reliability_ADAUSDT.svg',
+        'charts/auc_slices_ADAUSDT.svg',
+        'charts/rolling_ADAUSDT.svg',
+        'charts/merge_ADAUSDT.svg',
+        'charts/auc_slices_SOLUSDT.svg',
+        'charts/rolling_SOLUSDT.svg',
+        'charts/merge_SOLUSDT.svg',
+        'charts/reliability_ALL.svg',
+        'charts/auc_slices_ALL.svg',
       ]),
     );
     expect(links).not.toContain('charts/reliability_SOLUSDT.svg');

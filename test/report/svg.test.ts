@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { barChart, lineChart, niceScale, percentileChart, reliabilityDiagram, segments, timeTicks, timeLabel } from '../../src/report/svg.js';
+import {
+  barChart,
+  lineChart,
+  niceScale,
+  percentileChart,
+  reliabilityDiagram,
+  segments,
+  timeTicks,
+  timeLabel,
+} from '../../src/report/svg.js';
 import { checkSvg, count } from './xml.js';
 
 const T0 = Date.UTC(2024, 7, 8, 8, 0, 0);
@@ -33,10 +42,16 @@ describe('lineChart', () => {
     expect(segments({ x, y }).map((s) => s.length)).toEqual([2, 2, 1]);
     const svg = lineChart({
       title: 'AUC <rolling> & ECE',
-      series: [{ name: 'AUC Active', x, y }, { name: 'no values', x, y: x.map(() => null) }],
+      series: [
+        { name: 'AUC Active', x, y },
+        { name: 'no values', x, y: x.map(() => null) },
+      ],
       xTime: true,
       yDomain: [0, 1],
-      thresholds: [{ y: 0.58, label: 'gate 0.58' }, { y: 0.1, label: 'ECE 0.10' }],
+      thresholds: [
+        { y: 0.58, label: 'gate 0.58' },
+        { y: 0.1, label: 'ECE 0.10' },
+      ],
       markers: [{ x: T0 + 3 * MIN, label: 'INC-0001' }],
     });
     expect(checkSvg(svg)).toEqual([]);
@@ -50,7 +65,9 @@ describe('lineChart', () => {
     // y = 0 of the domain is the bottom (y px 294); no point of the data sits there
     const d = [...svg.matchAll(/ d="([^"]+)"/g)].map((m) => m[1]).join(' ');
     expect(d).not.toMatch(/ 294(?:\s|$)/);
-    expect(lineChart({ title: 't', series: [{ name: 'a', x, y }], xTime: true })).toBe(lineChart({ title: 't', series: [{ name: 'a', x, y }], xTime: true }));
+    expect(lineChart({ title: 't', series: [{ name: 'a', x, y }], xTime: true })).toBe(
+      lineChart({ title: 't', series: [{ name: 'a', x, y }], xTime: true }),
+    );
   });
 
   it('empty input still gives a well-formed chart that says so', () => {
@@ -61,7 +78,10 @@ describe('lineChart', () => {
   });
 
   it('step series and a single x value', () => {
-    const svg = lineChart({ title: 's', series: [{ name: 'tol', x: [T0, T0 + MIN, T0 + 2 * MIN], y: [1500, 2000, 2000], step: true }] });
+    const svg = lineChart({
+      title: 's',
+      series: [{ name: 'tol', x: [T0, T0 + MIN, T0 + 2 * MIN], y: [1500, 2000, 2000], step: true }],
+    });
     expect(checkSvg(svg)).toEqual([]);
     const d = /class="series"[^>]* d="([^"]+)"/.exec(svg)![1];
     expect(count(d, /[ML]/)).toBe(5); // 3 points + 2 step corners
@@ -105,7 +125,13 @@ describe('reliabilityDiagram', () => {
   it('a point per non-empty bin, a count bar per bin, the diagonal', () => {
     const bins = Array.from({ length: 10 }, (_, k) => {
       const empty = k === 0 || k === 9;
-      return { lo: k / 10, hi: (k + 1) / 10, count: empty ? 0 : 100 + k, mean_p: empty ? null : k / 10 + 0.05, mean_y: empty ? null : k / 10 + 0.03 };
+      return {
+        lo: k / 10,
+        hi: (k + 1) / 10,
+        count: empty ? 0 : 100 + k,
+        mean_p: empty ? null : k / 10 + 0.05,
+        mean_y: empty ? null : k / 10 + 0.03,
+      };
     });
     const svg = reliabilityDiagram({ title: 'ADAUSDT', subtitle: 'ECE 0.020 (n=836)', bins });
     expect(checkSvg(svg)).toEqual([]);
@@ -116,7 +142,13 @@ describe('reliabilityDiagram', () => {
   });
 
   it('all bins empty', () => {
-    const svg = reliabilityDiagram({ title: 'x', bins: [{ lo: 0, hi: 0.5, count: 0, mean_p: null, mean_y: null }, { lo: 0.5, hi: 1, count: 0, mean_p: null, mean_y: null }] });
+    const svg = reliabilityDiagram({
+      title: 'x',
+      bins: [
+        { lo: 0, hi: 0.5, count: 0, mean_p: null, mean_y: null },
+        { lo: 0.5, hi: 1, count: 0, mean_p: null, mean_y: null },
+      ],
+    });
     expect(checkSvg(svg)).toEqual([]);
     expect(svg).toContain('no calibrated bins');
   });

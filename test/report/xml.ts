@@ -13,7 +13,8 @@ export function checkSvg(svg: string): string[] {
   let m: RegExpExecArray | null;
   while ((m = re.exec(svg))) {
     const between = svg.slice(last, m.index);
-    if (between.includes('<') || between.includes('>')) problems.push(`malformed markup near ${JSON.stringify(between.slice(0, 40))}`);
+    if (between.includes('<') || between.includes('>'))
+      problems.push(`malformed markup near ${JSON.stringify(between.slice(0, 40))}`);
     last = re.lastIndex;
     const [, close, name, , self] = m;
     if (close) {

@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_DATASET_RECIPE, DEFAULT_SYNTH, GENERATOR_VERSION, generate, synthesize, type SynthOptions } from '../../src/synth/index.js';
+import {
+  DEFAULT_DATASET_RECIPE,
+  DEFAULT_SYNTH,
+  GENERATOR_VERSION,
+  generate,
+  synthesize,
+  type SynthOptions,
+} from '../../src/synth/index.js';
 import { Dataset } from '../../src/dataset/reader.js';
 import type { DatasetManifest } from '../../src/dataset/manifest.js';
 import { MemorySink, type SymbolTicks } from './reference.js';
@@ -17,7 +24,12 @@ import { main } from '../../src/cli/main.js';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-synth-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const SMALL: SynthOptions = { ...DEFAULT_SYNTH, symbols: ['ETHUSDT', 'BTCUSDT'], hours: 1, startMs: Date.UTC(2024, 7, 8, 23, 30) };
+const SMALL: SynthOptions = {
+  ...DEFAULT_SYNTH,
+  symbols: ['ETHUSDT', 'BTCUSDT'],
+  hours: 1,
+  startMs: Date.UTC(2024, 7, 8, 23, 30),
+};
 
 const hashes = (m: DatasetManifest) => m.files.map((f) => `${f.path} ${f.sha256}`);
 
@@ -71,7 +83,8 @@ describe('synth dataset on disk', () => {
       expect(p.trades_delivered).toBe(a.rows[sym].trades);
       expect(p.quotes_delivered).toBe(a.rows[sym].quotes);
       expect(p.depth_delivered).toBe(a.rows[sym].depth);
-      for (const k of ['dup_trades', 'lost_trades', 'ooo_delayed', 'ooo_reordered', 'late_over_watermark']) expect(p[k]).toBeTypeOf('number');
+      for (const k of ['dup_trades', 'lost_trades', 'ooo_delayed', 'ooo_reordered', 'late_over_watermark'])
+        expect(p[k]).toBeTypeOf('number');
     }
   });
 
@@ -122,7 +135,19 @@ describe('synth dataset on disk', () => {
     await generate(opts, pair);
     const s = solo.bySymbol.get('BTCUSDT')!;
     const p = pair.bySymbol.get('BTCUSDT')!;
-    for (const k of ['tRecv', 'tTs', 'tId', 'tPx', 'tQty', 'qRecv', 'qTs', 'qBid', 'qAskQty', 'dRecv', 'dBid0'] as const) {
+    for (const k of [
+      'tRecv',
+      'tTs',
+      'tId',
+      'tPx',
+      'tQty',
+      'qRecv',
+      'qTs',
+      'qBid',
+      'qAskQty',
+      'dRecv',
+      'dBid0',
+    ] as const) {
       expect(Array.from(p[k].view()), k).toEqual(Array.from(s[k].view()));
     }
     // no faults: same exchange-side events (ts, ids, prices), different arrivals
@@ -154,7 +179,9 @@ describe('synth dataset on disk', () => {
     await synthesize(tiny, again);
     const r = await synthesize({ ...tiny, seed: 7 }, again, { overwrite: true });
     expect(r.manifest.source.seed).toBe(7);
-    expect(new Dataset(again).manifest.files.map((f) => f.path).sort()).toEqual(r.manifest.files.map((f) => f.path).sort());
+    expect(new Dataset(again).manifest.files.map((f) => f.path).sort()).toEqual(
+      r.manifest.files.map((f) => f.path).sort(),
+    );
   });
 
   it('rejects bad options with a message naming the field', async () => {
@@ -168,18 +195,41 @@ describe('synth dataset on disk', () => {
   it('exports the default dataset recipe', () => {
     expect(DEFAULT_DATASET_RECIPE.dir).toBe('datasets/default');
     expect(DEFAULT_DATASET_RECIPE.options).toMatchObject({ hours: 24, seed: 42, startMs: Date.UTC(2024, 7, 8) });
-    expect([...DEFAULT_DATASET_RECIPE.options.symbols].sort()).toEqual(['ADAUSDT', 'BNBUSDT', 'BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT']);
+    expect([...DEFAULT_DATASET_RECIPE.options.symbols].sort()).toEqual([
+      'ADAUSDT',
+      'BNBUSDT',
+      'BTCUSDT',
+      'ETHUSDT',
+      'SOLUSDT',
+      'XRPUSDT',
+    ]);
   });
 });
 
 describe('flowlab synth (CLI)', () => {
   it('writes a dataset and prints a one-paragraph summary', () => {
     const out = path.join(tmp, 'cli');
-    const r = runCli(['synth', '--out', out, '--symbols', 'xrpusdt', '--hours', '0.1', '--seed', '5', '--effect', '0', '--dup-rate', '0.01']);
+    const r = runCli([
+      'synth',
+      '--out',
+      out,
+      '--symbols',
+      'xrpusdt',
+      '--hours',
+      '0.1',
+      '--seed',
+      '5',
+      '--effect',
+      '0',
+      '--dup-rate',
+      '0.01',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
-    expect(r.stdout).toMatch(/^synth: wrote [\d,]+ rows .*trades [\d,]+, quotes [\d,]+, depth [\d,]+; injected \d+ duplicate trades, \d+ lost trades/);
+    expect(r.stdout).toMatch(
+      /^synth: wrote [\d,]+ rows .*trades [\d,]+, quotes [\d,]+, depth [\d,]+; injected \d+ duplicate trades, \d+ lost trades/,
+    );
     const m = new Dataset(out).manifest;
     expect(m.symbols).toEqual(['XRPUSDT']);
     expect(m.source).toMatchObject({ seed: 5, effect: 0, dup_rate: 0.01, hours: 0.1 });

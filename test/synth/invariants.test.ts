@@ -21,7 +21,10 @@ beforeAll(async () => {
   sink = new MemorySink();
   summary = await generate({ ...DEFAULT_SYNTH, hours: HOURS }, sink);
   faultySink = new MemorySink();
-  faulty = await generate({ ...DEFAULT_SYNTH, hours: 1, dupRate: 0.01, gapRate: 0.005, oooRate: 0.02, symbols: ['BTCUSDT', 'XRPUSDT'] }, faultySink);
+  faulty = await generate(
+    { ...DEFAULT_SYNTH, hours: 1, dupRate: 0.01, gapRate: 0.005, oooRate: 0.02, symbols: ['BTCUSDT', 'XRPUSDT'] },
+    faultySink,
+  );
 }, 60_000);
 
 function onGrid(v: number, dp: number, units: number): boolean {
@@ -56,7 +59,14 @@ function quotesByTs(x: SymbolTicks) {
 
 describe('synthetic market: exchange semantics', () => {
   it('generates all six seed symbols with plausible activity', () => {
-    expect([...sink.bySymbol.keys()].sort()).toEqual(['ADAUSDT', 'BNBUSDT', 'BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT']);
+    expect([...sink.bySymbol.keys()].sort()).toEqual([
+      'ADAUSDT',
+      'BNBUSDT',
+      'BTCUSDT',
+      'ETHUSDT',
+      'SOLUSDT',
+      'XRPUSDT',
+    ]);
     for (const s of summary.symbols) {
       const tps = s.market.trades_generated / (HOURS * 3600);
       expect(tps).toBeGreaterThan(0.7);
@@ -165,12 +175,15 @@ describe('synthetic market: exchange semantics', () => {
       }
       expect(bad, sym).toBe(0);
       expect(x.depthNonMonotone, sym).toBe(0);
-      expect(x.dTs.length).toBe(HOURS * 3600 / 5 - 1);
+      expect(x.dTs.length).toBe((HOURS * 3600) / 5 - 1);
     }
   });
 
   it('numbers aggTrades consecutively with consistent trade ids, except the injected gaps and duplicates', () => {
-    for (const [s, sm] of [[sink, summary], [faultySink, faulty]] as const) {
+    for (const [s, sm] of [
+      [sink, summary],
+      [faultySink, faulty],
+    ] as const) {
       for (const sym of s.bySymbol.keys()) {
         const x = s.bySymbol.get(sym)!;
         const truth = sm.symbols.find((y) => y.symbol === sym)!;
@@ -197,8 +210,14 @@ describe('synthetic market: exchange semantics', () => {
         }
         expect(badIds, sym).toBe(0);
         expect(dups, sym).toBe(truth.channel.dup_trades);
-        expect(missing, sym).toBe(truth.channel.lost_trades - (x.tId.data[order[0]] - truth.market.first_agg_id) - (truth.market.last_agg_id - prevId));
-        expect(truth.channel.trades_delivered).toBe(truth.market.trades_generated - truth.channel.lost_trades + truth.channel.dup_trades);
+        expect(missing, sym).toBe(
+          truth.channel.lost_trades -
+            (x.tId.data[order[0]] - truth.market.first_agg_id) -
+            (truth.market.last_agg_id - prevId),
+        );
+        expect(truth.channel.trades_delivered).toBe(
+          truth.market.trades_generated - truth.channel.lost_trades + truth.channel.dup_trades,
+        );
       }
     }
     // the faulty run really injected something, and at about the asked rates
@@ -213,7 +232,10 @@ describe('synthetic market: exchange semantics', () => {
   });
 
   it('hands ticks to the sink in arrival order, with lognormal latency and counted out-of-order arrivals', () => {
-    for (const [s, sm] of [[sink, summary], [faultySink, faulty]] as const) {
+    for (const [s, sm] of [
+      [sink, summary],
+      [faultySink, faulty],
+    ] as const) {
       for (const [sym, x] of s.bySymbol) {
         // merged arrival order: recv non-decreasing in sink call order (seq)
         const recv: number[] = [];

@@ -42,7 +42,7 @@ for (const effect of effects) {
   }
   const k = acc.n;
   console.log(`effect=${effect} seed=${seed} hours=${hours} (generated in ${(genMs / 1000).toFixed(1)} s)`);
-  for (const r of rows) console.log('  ' + r);
+  for (const r of rows) console.log(`  ${r}`);
   console.log(
     `  MEAN     60s: cvd ${(acc.c60 / k).toFixed(4)} ofi ${(acc.o60 / k).toFixed(4)} fusion ${(acc.f60 / k).toFixed(4)}` +
       `   10s: cvd ${(acc.c10 / k).toFixed(4)} ofi ${(acc.o10 / k).toFixed(4)} fusion ${(acc.f10 / k).toFixed(4)}`,

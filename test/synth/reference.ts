@@ -55,7 +55,18 @@ export class MemorySink implements RawSink {
     }
     return x;
   }
-  trade(symbol: string, recv: number, ts: number, evt: number, id: number, price: number, qty: number, m: number, first: number, last: number): void {
+  trade(
+    symbol: string,
+    recv: number,
+    ts: number,
+    evt: number,
+    id: number,
+    price: number,
+    qty: number,
+    m: number,
+    first: number,
+    last: number,
+  ): void {
     const x = this.sym(symbol);
     x.tRecv.push(recv);
     x.tTs.push(ts);
@@ -161,13 +172,23 @@ export function ofiIncrements(v: EventView): Float64Array {
     const pa = v.ask[i];
     const pa0 = v.ask[i - 1];
     e[i] =
-      (pb >= pb0 ? v.bidQty[i] : 0) - (pb <= pb0 ? v.bidQty[i - 1] : 0) - (pa <= pa0 ? v.askQty[i] : 0) + (pa >= pa0 ? v.askQty[i - 1] : 0);
+      (pb >= pb0 ? v.bidQty[i] : 0) -
+      (pb <= pb0 ? v.bidQty[i - 1] : 0) -
+      (pa <= pa0 ? v.askQty[i] : 0) +
+      (pa >= pa0 ? v.askQty[i - 1] : 0);
   }
   return e;
 }
 
 /** Sum of `vals` over events with ts in (s - windowMs, s], for s = t0, t0 + step, ... (two pointers). */
-export function windowSums(ts: Float64Array, vals: Float64Array, t0: number, t1: number, stepMs: number, windowMs: number): Float64Array {
+export function windowSums(
+  ts: Float64Array,
+  vals: Float64Array,
+  t0: number,
+  t1: number,
+  stepMs: number,
+  windowMs: number,
+): Float64Array {
   const n = Math.floor((t1 - t0) / stepMs) + 1;
   const out = new Float64Array(n);
   let hi = 0;
@@ -187,7 +208,14 @@ export function windowSums(ts: Float64Array, vals: Float64Array, t0: number, t1:
  * mid(s+H) = first quote at or after s+H within tolMs (inclusive);
  * 1 up, 0 down, NaN if equal or unmatched.
  */
-export function labels(v: EventView, t0: number, t1: number, stepMs: number, horizonMs: number, tolMs = 1500): Float64Array {
+export function labels(
+  v: EventView,
+  t0: number,
+  t1: number,
+  stepMs: number,
+  horizonMs: number,
+  tolMs = 1500,
+): Float64Array {
   const n = Math.floor((t1 - t0) / stepMs) + 1;
   const y = new Float64Array(n).fill(NaN);
   const q = v.quoteTs;
@@ -217,10 +245,11 @@ export function aucByRanks(score: Float64Array, y: Float64Array): { auc: number;
     let j = i;
     while (j + 1 < idx.length && score[idx[j + 1]] === score[idx[i]]) j++;
     const avgRank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (y[idx[k]] === 1) {
-      rankSumPos += avgRank;
-      pos++;
-    }
+    for (let k = i; k <= j; k++)
+      if (y[idx[k]] === 1) {
+        rankSumPos += avgRank;
+        pos++;
+      }
     i = j + 1;
   }
   const neg = idx.length - pos;
@@ -230,7 +259,7 @@ export function aucByRanks(score: Float64Array, y: Float64Array): { auc: number;
 
 /** Causal scale-free z: x / EWMA(|x|) of the previous samples (half-life in samples); NaN during warm-up. */
 export function causalZ(x: Float64Array, halfLife: number, warmup: number): Float64Array {
-  const a = Math.pow(0.5, 1 / halfLife);
+  const a = 0.5 ** (1 / halfLife);
   const z = new Float64Array(x.length);
   let m = 0;
   let w = 0;
@@ -271,15 +300,40 @@ export function flowAuc(v: EventView, startMs: number, endMs: number, windowMs: 
 /** Keeps only what the flow/label references need (ts, signed size, L1), much lighter than MemorySink. */
 export class FlowSink implements RawSink {
   private readonly t = new Map<string, { ts: GrowableF64; sq: GrowableF64; id: GrowableF64 }>();
-  private readonly q = new Map<string, { ts: GrowableF64; bid: GrowableF64; ask: GrowableF64; bq: GrowableF64; aq: GrowableF64 }>();
-  trade(symbol: string, _recv: number, ts: number, _evt: number, id: number, _price: number, qty: number, m: number): void {
+  private readonly q = new Map<
+    string,
+    { ts: GrowableF64; bid: GrowableF64; ask: GrowableF64; bq: GrowableF64; aq: GrowableF64 }
+  >();
+  trade(
+    symbol: string,
+    _recv: number,
+    ts: number,
+    _evt: number,
+    id: number,
+    _price: number,
+    qty: number,
+    m: number,
+  ): void {
     let x = this.t.get(symbol);
-    if (!x) this.t.set(symbol, (x = { ts: new GrowableF64(1 << 18), sq: new GrowableF64(1 << 18), id: new GrowableF64(1 << 18) }));
+    if (!x)
+      this.t.set(
+        symbol,
+        (x = { ts: new GrowableF64(1 << 18), sq: new GrowableF64(1 << 18), id: new GrowableF64(1 << 18) }),
+      );
     x.ts.push(ts);
     x.sq.push(m === 1 ? -qty : qty);
     x.id.push(id);
   }
-  quote(symbol: string, _recv: number, ts: number, _id: number, bid: number, bq: number, ask: number, aq: number): void {
+  quote(
+    symbol: string,
+    _recv: number,
+    ts: number,
+    _id: number,
+    bid: number,
+    bq: number,
+    ask: number,
+    aq: number,
+  ): void {
     let x = this.q.get(symbol);
     if (!x) {
       const g = () => new GrowableF64(1 << 18);

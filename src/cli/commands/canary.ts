@@ -25,9 +25,15 @@ interface CanaryCliOptions {
 export function register(program: Command): void {
   program
     .command('canary')
-    .description('replay symbols under a config, evaluate the canary gates every minute, act, and write the acceptance report')
+    .description(
+      'replay symbols under a config, evaluate the canary gates every minute, act, and write the acceptance report',
+    )
     .requiredOption('--data <dataset>', 'raw dataset directory')
-    .option('--config <yaml>', 'config file (may `extends` a base: the base is the rollback target)', DEFAULT_CONFIG_PATH)
+    .option(
+      '--config <yaml>',
+      'config file (may `extends` a base: the base is the rollback target)',
+      DEFAULT_CONFIG_PATH,
+    )
     .option('--out <dir>', 'output root', 'artifacts/runtime')
     .requiredOption('--run-tag <tag>', 'run tag (letters, digits, . _ -)')
     .option('--symbols <list>', 'comma-separated symbols (default: the config symbols present in the dataset)')
@@ -61,10 +67,17 @@ export function verdictLines(run: CanaryRun): string[] {
   const lines = [`report: ${path.relative(process.cwd(), path.join(run.reportDir, 'ramp_batch_summary.md'))}`];
   for (const [sym, v] of Object.entries(run.verdicts)) {
     const auc = v.checks.find((c) => c.name === 'active_auc');
-    const a = auc && auc.value !== null ? `${auc.value.toFixed(3)} [${auc.ci![0].toFixed(3)}, ${auc.ci![1].toFixed(3)}]` : 'insufficient';
-    lines.push(`  ${sym.padEnd(10)} ${v.include_in_pool ? 'INCLUDE' : 'HOLD   '} Active AUC ${a}  ${v.include_in_pool ? '' : v.reason}`);
+    const a =
+      auc && auc.value !== null
+        ? `${auc.value.toFixed(3)} [${auc.ci![0].toFixed(3)}, ${auc.ci![1].toFixed(3)}]`
+        : 'insufficient';
+    lines.push(
+      `  ${sym.padEnd(10)} ${v.include_in_pool ? 'INCLUDE' : 'HOLD   '} Active AUC ${a}  ${v.include_in_pool ? '' : v.reason}`,
+    );
   }
   const inc = run.result.incidents;
-  lines.push(`incidents: ${inc.length} (${inc.filter((i) => i.severity === 'P1').length} P1, ${inc.filter((i) => i.closed_at_ms === null).length} still open)`);
+  lines.push(
+    `incidents: ${inc.length} (${inc.filter((i) => i.severity === 'P1').length} P1, ${inc.filter((i) => i.closed_at_ms === null).length} still open)`,
+  );
   return lines;
 }

@@ -29,8 +29,14 @@ interface DemoOptions {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('the main job on the embedded default: synthesize the default dataset if absent, check its data quality, run the canary on all six symbols and print the verdict')
-    .option('--data <dataset>', 'dataset directory (synthesized with the default recipe if absent)', DEFAULT_DATASET_RECIPE.dir)
+    .description(
+      'the main job on the embedded default: synthesize the default dataset if absent, check its data quality, run the canary on all six symbols and print the verdict',
+    )
+    .option(
+      '--data <dataset>',
+      'dataset directory (synthesized with the default recipe if absent)',
+      DEFAULT_DATASET_RECIPE.dir,
+    )
     .option('--config <yaml>', 'config file', DEFAULT_CONFIG_PATH)
     .option('--out <dir>', 'output root', 'artifacts/runtime')
     .option('--run-tag <tag>', 'run tag', 'demo')
@@ -42,7 +48,9 @@ export function register(program: Command): void {
         out(`config_fingerprint=${config.fingerprint} version=${config.config.version}`);
         const data = validatePath(o.data, '--data');
         if (!fs.existsSync(path.join(data, MANIFEST_FILE))) {
-          out(`[1/3] synthesizing the default dataset into ${path.relative(process.cwd(), data)} (24 h x 6 symbols, seed ${DEFAULT_DATASET_RECIPE.options.seed}) ...`);
+          out(
+            `[1/3] synthesizing the default dataset into ${path.relative(process.cwd(), data)} (24 h x 6 symbols, seed ${DEFAULT_DATASET_RECIPE.options.seed}) ...`,
+          );
           const t = performance.now();
           const s = await synthesize(DEFAULT_DATASET_RECIPE.options, data);
           out(`      ${s.rows.total.toLocaleString('en-US')} rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);

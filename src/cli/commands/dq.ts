@@ -25,7 +25,9 @@ interface DqCliOptions {
 export function register(program: Command): void {
   program
     .command('dq')
-    .description('data-quality report of a raw dataset: gaps, duplicates, empty minutes, clock skew, net latency, bad rows (per symbol and UTC hour)')
+    .description(
+      'data-quality report of a raw dataset: gaps, duplicates, empty minutes, clock skew, net latency, bad rows (per symbol and UTC hour)',
+    )
     .requiredOption('--data <dataset>', 'raw dataset folder (holds manifest.json)')
     .requiredOption('--out <dir>', 'folder for dq_summary.json and dq_YYYYMMDD_HH.json')
     .option('--symbols <list>', 'comma-separated symbols (default: all in the dataset)')

@@ -20,9 +20,14 @@ interface ImportOpts {
 export function register(program: Command): void {
   program
     .command('import')
-    .description('import Binance WebSocket captures (ws-capture) or public-data CSV/zip files (binance-vision) into a raw dataset')
+    .description(
+      'import Binance WebSocket captures (ws-capture) or public-data CSV/zip files (binance-vision) into a raw dataset',
+    )
     .addOption(new Option('--format <format>', 'input format').choices([...IMPORT_FORMATS]).makeOptionMandatory())
-    .requiredOption('--in <files...>', 'input files, imported in the given order (one capture split over several files continues across them)')
+    .requiredOption(
+      '--in <files...>',
+      'input files, imported in the given order (one capture split over several files continues across them)',
+    )
     .requiredOption('--out <dataset>', 'dataset directory to create (must not exist or be empty)')
     .option('--depth-levels <n>', 'depth levels per side kept in depth rows', '20')
     .option('--rotate-sec <s>', 'rotate part files every S seconds of receive time', '3600')
@@ -38,7 +43,11 @@ Bad input rows are counted, not fatal; counters are printed and stored in manife
     )
     .action(
       action(async (opts: ImportOpts) => {
-        const depthLevels = parsePositiveNumber(opts.depthLevels, '--depth-levels', { integer: true, min: 1, max: 100 });
+        const depthLevels = parsePositiveNumber(opts.depthLevels, '--depth-levels', {
+          integer: true,
+          min: 1,
+          max: 100,
+        });
         const rotateSec = parsePositiveNumber(opts.rotateSec, '--rotate-sec', { min: 1 });
         const symbol = opts.symbol !== undefined ? validateSymbol(opts.symbol, '--symbol') : undefined;
         const r = await runImport({
@@ -63,14 +72,20 @@ export function summarize(r: ImportResult): string[] {
   const c = r.counters;
   const lines: string[] = [];
   const rate = r.seconds > 0 ? Math.round(c.lines / r.seconds) : 0;
-  lines.push(`imported ${r.inputs.length} file(s) as ${String(m.source.type)} -> ${r.out}: ${c.lines} lines in ${r.seconds.toFixed(2)} s (${rate} lines/s)`);
+  lines.push(
+    `imported ${r.inputs.length} file(s) as ${String(m.source.type)} -> ${r.out}: ${c.lines} lines in ${r.seconds.toFixed(2)} s (${rate} lines/s)`,
+  );
   for (const s of m.symbols) {
     const k = m.rows[s];
-    lines.push(`  ${s.padEnd(14)} trades ${String(k.trades).padStart(9)}  quotes ${String(k.quotes).padStart(9)}  depth ${String(k.depth).padStart(9)}`);
+    lines.push(
+      `  ${s.padEnd(14)} trades ${String(k.trades).padStart(9)}  quotes ${String(k.quotes).padStart(9)}  depth ${String(k.depth).padStart(9)}`,
+    );
   }
   const tr = m.time_range;
-  if (c.event_ts_ms_range) lines.push(`  input exchange time (E) ${iso(c.event_ts_ms_range[0])} .. ${iso(c.event_ts_ms_range[1])}`);
-  if (c.recv_ts_ms_range) lines.push(`  input receive time      ${iso(c.recv_ts_ms_range[0])} .. ${iso(c.recv_ts_ms_range[1])}`);
+  if (c.event_ts_ms_range)
+    lines.push(`  input exchange time (E) ${iso(c.event_ts_ms_range[0])} .. ${iso(c.event_ts_ms_range[1])}`);
+  if (c.recv_ts_ms_range)
+    lines.push(`  input receive time      ${iso(c.recv_ts_ms_range[0])} .. ${iso(c.recv_ts_ms_range[1])}`);
   if (tr.ts_ms) lines.push(`  rows ts_ms              ${iso(tr.ts_ms[0])} .. ${iso(tr.ts_ms[1])}`);
   const msgs = Object.entries(c.messages).map(([k, v]) => `${k}=${v}`);
   if (msgs.length) lines.push(`  messages: ${msgs.join(' ')}`);

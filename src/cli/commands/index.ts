@@ -11,4 +11,15 @@ import { register as mockExchange } from './mock-exchange.js';
 import { register as live } from './live.js';
 
 /** Every CLI command, in help order. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [demo, config, importCmd, synth, dq, replay, canary, record, mockExchange, live];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  demo,
+  config,
+  importCmd,
+  synth,
+  dq,
+  replay,
+  canary,
+  record,
+  mockExchange,
+  live,
+];

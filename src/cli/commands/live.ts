@@ -28,7 +28,9 @@ interface LiveCliOptions {
 export function register(program: Command): void {
   program
     .command('live')
-    .description('record Binance streams and run the same pipeline and canary gates live; writes the artifacts of `flowlab canary`')
+    .description(
+      'record Binance streams and run the same pipeline and canary gates live; writes the artifacts of `flowlab canary`',
+    )
     .requiredOption('--symbols <list>', 'comma-separated symbols')
     .option('--config <yaml>', 'config file', DEFAULT_CONFIG_PATH)
     .requiredOption('--endpoint <url>', 'WebSocket base URL (e.g. ws://127.0.0.1:<port> for flowlab mock-exchange)')
@@ -44,7 +46,9 @@ export function register(program: Command): void {
         const cfg = config.config;
         const symbols = parseSymbolList(o.symbols);
         out(`config_fingerprint=${config.fingerprint} version=${cfg.version}`);
-        out(`cvd_direction=${symbols.map((s) => `${s}:+1`).join(',')} (initial; cvd_auto_flip ${cfg.fusion.cvd_auto_flip.enabled ? 'on' : 'off'})`);
+        out(
+          `cvd_direction=${symbols.map((s) => `${s}:+1`).join(',')} (initial; cvd_auto_flip ${cfg.fusion.cvd_auto_flip.enabled ? 'on' : 'off'})`,
+        );
         out(`merge_tol_ms=${cfg.labels.merge_tol_ms}`);
         out(`fusion(w,g)=(${cfg.fusion.weights.ofi},${cfg.fusion.weights.cvd},${cfg.fusion.gate})`);
         const duration = o.duration !== undefined ? parseDuration(o.duration, '--duration') : undefined;
@@ -64,7 +68,15 @@ export function register(program: Command): void {
           durationMs: duration,
           stop,
           overwrite: o.overwrite,
-          recorder: o.streams !== undefined ? { streams: o.streams.split(',').map((s) => s.trim()).filter(Boolean) } : {},
+          recorder:
+            o.streams !== undefined
+              ? {
+                  streams: o.streams
+                    .split(',')
+                    .map((s) => s.trim())
+                    .filter(Boolean),
+                }
+              : {},
           onLog: (line) => process.stderr.write(`flowlab: live: ${line}\n`),
         });
         for (const line of verdictLines(run)) out(line);

@@ -30,11 +30,19 @@ interface RecordOpts {
 export function register(program: Command): void {
   program
     .command('record')
-    .description('record Binance combined streams (aggTrade, bookTicker, depth) into a raw dataset, crash-safe and resumable')
+    .description(
+      'record Binance combined streams (aggTrade, bookTicker, depth) into a raw dataset, crash-safe and resumable',
+    )
     .requiredOption('--symbols <list>', 'comma-separated symbols, e.g. BTCUSDT,ETHUSDT')
     .requiredOption('--out <dataset>', 'dataset folder (created, or resumed when it exists)')
-    .option('--endpoint <url>', 'WebSocket base URL (default wss://stream.binance.com:9443; tests: ws://127.0.0.1:<port>)')
-    .option('--rest-endpoint <url>', 'REST base URL for depth snapshots and trade backfill (default: the endpoint host when local, else https://api.binance.com)')
+    .option(
+      '--endpoint <url>',
+      'WebSocket base URL (default wss://stream.binance.com:9443; tests: ws://127.0.0.1:<port>)',
+    )
+    .option(
+      '--rest-endpoint <url>',
+      'REST base URL for depth snapshots and trade backfill (default: the endpoint host when local, else https://api.binance.com)',
+    )
     .option('--streams <list>', 'stream suffixes per symbol (default aggTrade,bookTicker,depth<depth_levels>@100ms)')
     .option('--duration <d>', 'stop after this long (e.g. 60s, 2h); default: until SIGINT/SIGTERM')
     .option('--metrics-port <n>', 'serve Prometheus /metrics on 127.0.0.1:<n> (0 = any free port)')
@@ -45,8 +53,12 @@ export function register(program: Command): void {
       action(async (opts: RecordOpts) => {
         const symbols = parseSymbolList(opts.symbols);
         const outDir = validatePath(opts.out, '--out');
-        const config: Partial<RecorderConfig> | undefined = opts.config !== undefined ? loadConfig(opts.config).config.recorder : undefined;
-        const metricsPort = opts.metricsPort !== undefined ? parsePositiveNumber(opts.metricsPort, '--metrics-port', { integer: true, max: 65535 }) : null;
+        const config: Partial<RecorderConfig> | undefined =
+          opts.config !== undefined ? loadConfig(opts.config).config.recorder : undefined;
+        const metricsPort =
+          opts.metricsPort !== undefined
+            ? parsePositiveNumber(opts.metricsPort, '--metrics-port', { integer: true, max: 65535 })
+            : null;
         const seed = parsePositiveNumber(opts.seed, '--seed', { integer: true });
         const duration = opts.duration !== undefined ? parseDuration(opts.duration, '--duration') : null;
         if (duration !== null && duration <= 0) throw new UsageError(`--duration: '${opts.duration}' must be > 0`);
@@ -55,7 +67,13 @@ export function register(program: Command): void {
           out: outDir,
           endpoint: opts.endpoint,
           restEndpoint: opts.restEndpoint,
-          streams: opts.streams !== undefined ? opts.streams.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+          streams:
+            opts.streams !== undefined
+              ? opts.streams
+                  .split(',')
+                  .map((s) => s.trim())
+                  .filter(Boolean)
+              : undefined,
           config,
           seed,
           metricsPort,
@@ -64,7 +82,9 @@ export function register(program: Command): void {
         });
         await rec.start();
         const m = rec.metricsAddress;
-        out(`recording ${symbols.join(',')} -> ${outDir}${m ? ` (metrics http://${m.address}:${m.port}/metrics)` : ''}`);
+        out(
+          `recording ${symbols.join(',')} -> ${outDir}${m ? ` (metrics http://${m.address}:${m.port}/metrics)` : ''}`,
+        );
         await new Promise<void>((resolve) => {
           const done = () => resolve();
           process.once('SIGINT', done);
@@ -73,8 +93,12 @@ export function register(program: Command): void {
         });
         await rec.stop();
         const k = rec.counters;
-        const msgs = Object.entries(k.messages).map(([t, n]) => `${t}=${n}`).join(' ');
-        out(`stopped: ${msgs || 'no messages'}; dedup_hits=${k.dedup_hits} reconnects=${k.reconnects} malformed=${Object.values(k.malformed).reduce((a, b) => a + b, 0)} backfilled=${k.backfilled} write_errors=${k.write_errors} checkpoints=${k.checkpoints}`);
+        const msgs = Object.entries(k.messages)
+          .map(([t, n]) => `${t}=${n}`)
+          .join(' ');
+        out(
+          `stopped: ${msgs || 'no messages'}; dedup_hits=${k.dedup_hits} reconnects=${k.reconnects} malformed=${Object.values(k.malformed).reduce((a, b) => a + b, 0)} backfilled=${k.backfilled} write_errors=${k.write_errors} checkpoints=${k.checkpoints}`,
+        );
       }),
     );
 }

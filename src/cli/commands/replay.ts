@@ -27,7 +27,9 @@ interface ReplayCliOptions {
 export function register(program: Command): void {
   program
     .command('replay')
-    .description('replay a raw dataset through the pipeline into the five derived tables (prices, ofi, cvd, fusion, events)')
+    .description(
+      'replay a raw dataset through the pipeline into the five derived tables (prices, ofi, cvd, fusion, events)',
+    )
     .requiredOption('--data <dataset>', 'raw dataset directory')
     .option('--config <yaml>', 'config file', DEFAULT_CONFIG_PATH)
     .requiredOption('--out <dir>', 'output root; the run goes to <out>/<run-tag>')
@@ -39,7 +41,10 @@ export function register(program: Command): void {
     .option('--overwrite', 'replace an existing run folder with the same tag')
     .option('--no-progress', 'no progress bar even on a terminal')
     .addOption(
-      new Option('--io <mode>', "where reading and Parquet writing run: 'workers' (threads beside the pipeline), 'inline', or 'auto' (workers for large selections); outputs are identical")
+      new Option(
+        '--io <mode>',
+        "where reading and Parquet writing run: 'workers' (threads beside the pipeline), 'inline', or 'auto' (workers for large selections); outputs are identical",
+      )
         .choices(['auto', 'inline', 'workers'])
         .default('auto'),
     )
@@ -65,17 +70,25 @@ export function register(program: Command): void {
         const rows: Record<string, number> = {};
         for (const f of m.outputs) rows[f.kind] = (rows[f.kind] ?? 0) + f.rows;
         out(`replayed ${r.ticks} ticks of ${m.selection.symbols.join(',')} -> ${r.runDir}`);
-        out(`rows: ${Object.entries(rows).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+        out(
+          `rows: ${Object.entries(rows)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+        );
         out(`sequencer: skew_ms=${m.counters.skew_ms} late_ticks=${m.counters.late_ticks}`);
         for (const [s, v] of Object.entries(m.symbols)) {
-          out(`  ${s}: cvd_final=${Number(v.cvd_final).toPrecision(8)} cvd_direction=${v.cvd_direction} flips=${v.cvd_flips} samples=${v.fusion_samples}`);
+          out(
+            `  ${s}: cvd_final=${Number(v.cvd_final).toPrecision(8)} cvd_direction=${v.cvd_direction} flips=${v.cvd_flips} samples=${v.fusion_samples}`,
+          );
         }
       }),
     );
 
   program
     .command('verify')
-    .description('re-run a replay from its manifest and compare output hashes (exit 0 identical, 1 differs, 2 inputs missing or changed)')
+    .description(
+      're-run a replay from its manifest and compare output hashes (exit 0 identical, 1 differs, 2 inputs missing or changed)',
+    )
     .requiredOption('--run <dir>', 'run folder <out>/<run_tag>')
     .action(
       action(async (o: { run: string }) => {

@@ -38,7 +38,11 @@ export function register(program: Command): void {
     .option('--symbols <list>', 'comma-separated symbols', d.symbols.join(','))
     .option('--hours <h>', 'hours of data', String(d.hours))
     .option('--start <time>', 'start, ISO-8601 UTC or epoch ms', new Date(d.startMs).toISOString())
-    .option('--seed <n>', 'seed (non-negative integer): same seed and options give byte-identical files', String(d.seed))
+    .option(
+      '--seed <n>',
+      'seed (non-negative integer): same seed and options give byte-identical files',
+      String(d.seed),
+    )
     .option('--effect <x>', 'strength of the order-flow effect on the future mid (0 = none)', String(d.effect))
     .option('--dup-rate <r>', 'probability that a trade is delivered twice', String(d.dupRate))
     .option('--gap-rate <r>', 'probability that a trade is lost (agg id gap)', String(d.gapRate))
@@ -93,7 +97,11 @@ function parseOptions(o: SynthCliOptions): SynthOptions {
     gapRate: rate(o.gapRate, '--gap-rate'),
     oooRate: rate(o.oooRate, '--ooo-rate'),
     skewMs: skew,
-    depthIntervalMs: parsePositiveNumber(o.depthIntervalMs, '--depth-interval-ms', { integer: true, min: 1000, max: 3_600_000 }),
+    depthIntervalMs: parsePositiveNumber(o.depthIntervalMs, '--depth-interval-ms', {
+      integer: true,
+      min: 1000,
+      max: 3_600_000,
+    }),
     depthLevels: parsePositiveNumber(o.depthLevels, '--depth-levels', { integer: true, min: 1, max: 100 }),
   };
 }
