@@ -9,6 +9,7 @@ import { register as demo } from './demo.js';
 import { register as record } from './record.js';
 import { register as mockExchange } from './mock-exchange.js';
 import { register as live } from './live.js';
+import { register as sweep } from './sweep.js';
 
 /** Every CLI command, in help order. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -22,4 +23,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   record,
   mockExchange,
   live,
+  sweep,
 ];
