@@ -78,7 +78,13 @@ export async function benchSweep(): Promise<{ name: string; value: number; unit:
         if (url) t.queue.push(timedSweep([...base, '--queue', url, '--out', path.join(tmp, `q-${rep}`)]));
       }
     } finally {
-      for (const p of procs) p.kill('SIGTERM');
+      // workers first (they exit on SIGTERM after closing their connection), Redis last
+      for (const p of procs.slice(1).concat(procs.slice(0, 1))) {
+        const gone = new Promise((r) => p.once('exit', r));
+        p.kill('SIGTERM');
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 10_000))]);
+        if (p.exitCode === null) p.kill('SIGKILL');
+      }
     }
     const m1 = median(t.w1);
     const m2 = median(t.w2);

@@ -160,8 +160,10 @@ Example:
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });
-        await w.close();
+        // a shard in progress is given up (BullMQ hands it to another worker when the lock expires)
+        await Promise.race([w.close(true), new Promise((r) => setTimeout(r, 5_000).unref())]);
         out('worker: stopped');
+        return 0;
       }),
     );
 }
