@@ -10,10 +10,8 @@ import type { ShardJob } from './shard.js';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 
-export interface PoolProgress {
-  /** Called after every shard with (finished, total, ran). */
-  (done: number, total: number, ran: boolean): void;
-}
+/** Called after every shard with (finished, total, ran). */
+export type PoolProgress = (done: number, total: number, ran: boolean) => void;
 
 type Reply = { ready: true } | { id: string; ok: true; ran: boolean } | { id: string; ok: false; error: string };
 
