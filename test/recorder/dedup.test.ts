@@ -1,6 +1,6 @@
 /** DedupMemory: insertion-ordered, bounded across slots, same policy as the LRU it replaced. */
 import { describe, expect, it } from 'vitest';
-import { DedupMemory } from '../../recorder/dedup.js';
+import { DedupMemory } from '../../src/core/dedup.js';
 
 describe('DedupMemory', () => {
   it('forgets the oldest pair across all slots once capacity is reached', () => {

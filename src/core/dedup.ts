@@ -1,8 +1,10 @@
 /**
- * Bounded dedup memory for the recorder: the last `capacity` accepted
- * (stream key, id) pairs, oldest forgotten first.
+ * Bounded dedup memory: the last `capacity` accepted (stream key, id) pairs,
+ * oldest forgotten first. Used by the recorder (across reconnects, one slot per
+ * (symbol, stream kind)) and by the pipeline (aggTrade ids per symbol, so
+ * replay and live drop the same repeats before the calculators).
  *
- * It replaces an `LRUCache<string>` of `"<SYM>|<code>|<id>"` keys. The
+ * In the recorder it replaced an `LRUCache<string>` of `"<SYM>|<code>|<id>"` keys. The
  * recorder only ever inserts a key it has just checked to be absent (or a
  * journal line, unique by construction), and `has()` never refreshed recency,
  * so the LRU was in effect insertion-ordered: this is the same policy without
