@@ -36,11 +36,29 @@ import { GrowableF64, GrowableI8 } from '../core/growable.js';
 import { KIND_RANK, type TickBatch } from '../core/types.js';
 import type { OutColumn } from '../io/duck.js';
 import type { ArrivalBlock } from '../dataset/reader.js';
-import { FlowlabError } from '../core/errors.js';
+import { FlowlabError, UsageError } from '../core/errors.js';
 import { DedupMemory } from '../core/dedup.js';
 
 export type DerivedKind = 'prices' | 'ofi' | 'cvd' | 'fusion' | 'events';
 export const DERIVED_KINDS: readonly DerivedKind[] = ['prices', 'ofi', 'cvd', 'fusion', 'events'];
+
+/**
+ * The derived tables to write, checked and in canonical (DERIVED_KINDS) order,
+ * duplicates removed; from a list (`--tables fusion,cvd`) or names. Throws a
+ * UsageError naming the bad value and the allowed ones.
+ */
+export function checkTables(tables: string | readonly string[], where = '--tables'): DerivedKind[] {
+  const parts = (typeof tables === 'string' ? tables.split(',') : [...tables]).map((t) => t.trim());
+  const names = parts.filter((t) => t.length > 0);
+  const allowed = DERIVED_KINDS.join(', ');
+  const raw = typeof tables === 'string' ? tables : tables.join(',');
+  if (names.length === 0) throw new UsageError(`${where}: '${raw}' names no table (expected some of ${allowed})`);
+  for (const t of names) {
+    if (!(DERIVED_KINDS as readonly string[]).includes(t))
+      throw new UsageError(`${where}: '${t}' is not a derived table (expected some of ${allowed})`);
+  }
+  return DERIVED_KINDS.filter((k) => names.includes(k));
+}
 
 /** A block of derived rows of one (symbol, table): rows [offset, offset + rows) of that stream. */
 export interface DerivedBlock {
@@ -162,11 +180,25 @@ export class Pipeline {
   private readonly dedup: DedupMemory;
 
   private readonly observer: PipelineObserver | null;
+  /** The derived tables `take` hands out (the others are not built, or dropped unwritten). */
+  readonly tables: readonly DerivedKind[];
+  private readonly wantPrices: boolean;
 
-  constructor(params: CalcParams, opts: { mergeTolMs: number; observer?: PipelineObserver }) {
+  /**
+   * @param opts.tables derived tables to produce (default all five). A table
+   *   left out is not built where nothing else needs it (prices, ofi, cvd rows);
+   *   fusion and events rows feed the observer and event detector, so they are
+   *   built and dropped unwritten. The tables kept are byte-identical to a full run's.
+   */
+  constructor(
+    params: CalcParams,
+    opts: { mergeTolMs: number; observer?: PipelineObserver; tables?: readonly DerivedKind[] },
+  ) {
     this.params = params;
     this.mergeTolMs = opts.mergeTolMs;
     this.observer = opts.observer ?? null;
+    this.tables = checkTables(opts.tables ?? DERIVED_KINDS, 'tables');
+    this.wantPrices = this.tables.includes('prices');
     this.seq = new Sequencer(params.sequencer, (h, ts, _rank, flags) => this.release(h, ts, flags));
     this.dedup = new DedupMemory(params.sequencer.dedup_ids);
   }
@@ -178,7 +210,11 @@ export class Pipeline {
         symbol,
         group: this.states.size,
         dedupSlot: this.dedup.newSlot(),
-        calc: new SymbolCalc(this.params, symbol, { merge_tol_ms: this.mergeTolMs }),
+        calc: new SymbolCalc(this.params, symbol, {
+          merge_tol_ms: this.mergeTolMs,
+          ofi_rows: this.tables.includes('ofi'),
+          cvd_rows: this.tables.includes('cvd'),
+        }),
         prices: new PriceRows(),
         rate: new RegimeTracker(RECV_RATE_WINDOW_MS / 1000, 0),
         offsets: { prices: 0, ofi: 0, cvd: 0, fusion: 0, events: 0 },
@@ -285,7 +321,7 @@ export class Pipeline {
     } else if (b.kind === 'trades') {
       s.trades++;
       s.calc.onTrade(ts, b.price[r], b.qty[r], b.is_buyer_maker[r]);
-      this.priceRow(s, b, r, ts);
+      if (this.wantPrices) this.priceRow(s, b, r, ts);
     }
     if (this.observer) this.notify(s, b, r, ts);
     this.release1(h);
@@ -355,6 +391,10 @@ export class Pipeline {
           const have = this.length(s, kind);
           const n = have >= rows ? rows : this.finished ? have : 0;
           if (n === 0) break;
+          if (!this.tables.includes(kind)) {
+            this.cut(s, kind, n); // not asked for: dropped, not handed out
+            continue;
+          }
           if (out.length >= maxBlocks) return out;
           out.push(this.cut(s, kind, n));
         }
