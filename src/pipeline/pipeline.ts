@@ -43,6 +43,15 @@ export type DerivedKind = 'prices' | 'ofi' | 'cvd' | 'fusion' | 'events';
 export const DERIVED_KINDS: readonly DerivedKind[] = ['prices', 'ofi', 'cvd', 'fusion', 'events'];
 
 /**
+ * The sequencer clock of a raw tick: spot bookTicker carries no exchange time
+ * (the importer stored the receive time as ts_ms), so a quote with
+ * ts_ms == recv_ts_ms is on the local clock; everything else on the exchange clock.
+ */
+export function tickClock(kind: TickBatch['kind'], tsMs: number, recvTsMs: number): number {
+  return kind === 'quotes' && tsMs === recvTsMs ? CLOCK_LOCAL : CLOCK_EXCHANGE;
+}
+
+/**
  * The derived tables to write, checked and in canonical (DERIVED_KINDS) order,
  * duplicates removed; from a list (`--tables fusion,cvd`) or names. Throws a
  * UsageError naming the bad value and the allowed ones.
@@ -281,9 +290,15 @@ export class Pipeline {
       }
       const ts = b.ts_ms[r];
       const recv = b.recv_ts_ms[r];
-      // spot bookTicker carries no exchange time: the importer stored the receive time
-      const clock = b.kind === 'quotes' && ts === recv ? CLOCK_LOCAL : CLOCK_EXCHANGE;
-      seq.push(KIND_RANK[b.kind], ts, recv, b.recv_seq[r], packHandle(batchIds[k], r), clock, st.group);
+      seq.push(
+        KIND_RANK[b.kind],
+        ts,
+        recv,
+        b.recv_seq[r],
+        packHandle(batchIds[k], r),
+        tickClock(b.kind, ts, recv),
+        st.group,
+      );
     }
   }
 
