@@ -68,6 +68,13 @@ export const CLOCK_LOCAL = 1;
 export const FLAG_LATE = 1;
 /** Released-tick flag: the ts was derived from the local receive time (`recv - skew`). */
 export const FLAG_LOCAL_CLOCK = 2;
+/**
+ * Released-tick flag: the tick arrived after its watermark had passed (key ts
+ * below the arrival clock minus the watermark when it was pushed), so it went
+ * out at once. Set on late (clamped) ticks and on ticks that were still in
+ * order within their group. Not set on ticks held while the skew estimate warms up.
+ */
+export const FLAG_PAST_WATERMARK = 4;
 
 /** Called once per released tick, in event-time order per group. `tsMs` is the key time (clamped when late). */
 export type ReleaseFn = (handle: number, tsMs: number, kindRank: number, flags: number) => void;
@@ -130,6 +137,8 @@ export class Sequencer {
   late_ticks = 0;
   /** Largest clamp applied to a late tick, ms. */
   max_late_ms = 0;
+  /** Ticks released with FLAG_PAST_WATERMARK (late or not). */
+  past_watermark = 0;
 
   constructor(
     params: SequencerParams,
@@ -204,6 +213,9 @@ export class Sequencer {
     }
 
     const key = clock === CLOCK_LOCAL ? recvTsMs - this.skew : tsMs;
+    const limit = this.maxRecv - this.skew - this.watermark;
+    const past = key < limit ? FLAG_PAST_WATERMARK : 0;
+    if (past) this.past_watermark++;
     const last = this.gLastTs[group];
     const lastRank = this.gLastRank[group];
     if (
@@ -215,13 +227,14 @@ export class Sequencer {
       const lateBy = last - key;
       if (lateBy > this.max_late_ms) this.max_late_ms = lateBy;
       this.released++;
-      this.onRelease(handle, last, kindRank, FLAG_LATE | (clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0));
+      this.onRelease(handle, last, kindRank, FLAG_LATE | past | (clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0));
     } else {
       const s = this.alloc(kindRank, tsMs, recvTsMs, recvSeq, handle, clock, group);
       this.sKey[s] = key;
+      this.sFlags[s] |= past;
       this.heapPush(s);
     }
-    this.drain(this.maxRecv - this.skew - this.watermark);
+    this.drain(limit);
   }
 
   /** Release everything still held (end of stream). Pushing may continue afterwards. */
@@ -249,6 +262,7 @@ export class Sequencer {
     this.released = 0;
     this.late_ticks = 0;
     this.max_late_ms = 0;
+    this.past_watermark = 0;
   }
 
   // ------------------------------------------------------------ internals

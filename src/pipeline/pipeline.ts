@@ -28,6 +28,7 @@ import {
   CLOCK_EXCHANGE,
   CLOCK_LOCAL,
   FLAG_LATE,
+  FLAG_PAST_WATERMARK,
 } from '../calc/sequencer.js';
 import { SymbolCalc } from '../calc/symbol-calc.js';
 import { REGIME_NAMES, RegimeTracker, SCENARIO_NAMES, VOL_BUCKET_NAMES } from '../calc/slices.js';
@@ -142,6 +143,8 @@ interface SymbolState {
   /** Quotes applied (= ofi rows). */
   quotes: number;
   late: number;
+  /** Ticks that arrived after their watermark had passed (late or still in order within the symbol). */
+  pastWatermark: number;
   /** Trades dropped at arrival as repeats of a (symbol, agg_trade_id) already seen. */
   duplicates: number;
   /** Quotes released with update_id <= the last applied one: counted, not applied. */
@@ -169,6 +172,8 @@ export interface PipelineCounters {
   readonly released: number;
   readonly late_ticks: number;
   readonly max_late_ms: number;
+  /** Ticks that arrived after their watermark had passed (late_ticks are among them). */
+  readonly past_watermark: number;
   readonly skew_ms: number;
   readonly skew_samples_used: number;
   /** Totals over symbols (per symbol in `symbolSummary`). */
@@ -231,6 +236,7 @@ export class Pipeline {
         trades: 0,
         quotes: 0,
         late: 0,
+        pastWatermark: 0,
         duplicates: 0,
         stale: 0,
         lastUpdateId: -Infinity,
@@ -322,6 +328,7 @@ export class Pipeline {
     const b = h.batch;
     const s = h.state;
     if (flags & FLAG_LATE) s.late++;
+    if (flags & FLAG_PAST_WATERMARK) s.pastWatermark++;
     if (b.kind === 'quotes') {
       const u = b.update_id[r];
       if (u <= s.lastUpdateId) {
@@ -596,6 +603,7 @@ export class Pipeline {
       released: q.released,
       late_ticks: q.late_ticks,
       max_late_ms: q.max_late_ms,
+      past_watermark: q.past_watermark,
       skew_ms: q.skew_ms,
       skew_samples_used: q.skew_samples_used,
       duplicate_trades: this.sum((s) => s.duplicates),
@@ -619,6 +627,7 @@ export class Pipeline {
         trades: s.trades,
         quotes: s.quotes,
         late_ticks: s.late,
+        past_watermark: s.pastWatermark,
         duplicate_trades: s.duplicates,
         stale_quotes: s.stale,
         cvd_final: c.cvd.cvd,

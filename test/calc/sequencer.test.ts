@@ -8,6 +8,7 @@ import {
   CLOCK_LOCAL,
   FLAG_LATE,
   FLAG_LOCAL_CLOCK,
+  FLAG_PAST_WATERMARK,
 } from '../../src/calc/sequencer.js';
 import { DEFAULT_CALC_PARAMS, type SequencerParams } from '../../src/calc/params.js';
 import { KIND_RANK } from '../../src/core/types.js';
@@ -66,7 +67,7 @@ function tupleSorted(ticks: Tick[]): number[] {
 /** Slow reference: pending list sorted in full at every push; lateness judged per group. */
 function slowSequencer(ticks: Tick[], watermark: number, skew: number): Out[] {
   const out: Out[] = [];
-  let pending: Array<Tick & { key: number; ord: number }> = [];
+  let pending: Array<Tick & { key: number; ord: number; past: number }> = [];
   let maxRecv = -Infinity;
   const lastOf = new Map<number, { ts: number; rank: number; seq: number }>();
   let ord = 0;
@@ -75,12 +76,19 @@ function slowSequencer(ticks: Tick[], watermark: number, skew: number): Out[] {
     while (pending.length > 0 && pending[0].key <= limit) {
       const p = pending.shift()!;
       lastOf.set(p.group ?? 0, { ts: p.key, rank: p.rank, seq: p.seq });
-      out.push({ handle: p.handle, ts: p.key, rank: p.rank, flags: p.clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0 });
+      out.push({
+        handle: p.handle,
+        ts: p.key,
+        rank: p.rank,
+        flags: p.past | (p.clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0),
+      });
     }
   };
   for (const t of ticks) {
     maxRecv = Math.max(maxRecv, t.recv);
     const key = t.clock === CLOCK_LOCAL ? t.recv - skew : t.ts;
+    // arrived after its watermark had passed
+    const past = key < maxRecv - skew - watermark ? FLAG_PAST_WATERMARK : 0;
     const {
       ts: last,
       rank: lastRank,
@@ -95,10 +103,10 @@ function slowSequencer(ticks: Tick[], watermark: number, skew: number): Out[] {
         handle: t.handle,
         ts: last,
         rank: t.rank,
-        flags: FLAG_LATE | (t.clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0),
+        flags: FLAG_LATE | past | (t.clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0),
       });
     } else {
-      pending.push({ ...t, key, ord: ord++ });
+      pending.push({ ...t, key, ord: ord++, past });
     }
     release(maxRecv - skew - watermark);
   }
@@ -212,11 +220,15 @@ describe('Sequencer', () => {
     // group 0's tick at 1900 is behind group 0's 2000: late, clamped to 2000
     seq.push(KIND_RANK.trades, 1900, 2800, 4, 5, CLOCK_EXCHANGE, 0);
     seq.flush();
+    // both arrived after their watermark had passed (clock 2700 / 2800 - 500 > their ts)
     expect(out.slice(3)).toEqual([
-      { handle: 4, ts: 1500, rank: KIND_RANK.trades, flags: 0 },
-      { handle: 5, ts: 2000, rank: KIND_RANK.trades, flags: FLAG_LATE },
+      { handle: 4, ts: 1500, rank: KIND_RANK.trades, flags: FLAG_PAST_WATERMARK },
+      { handle: 5, ts: 2000, rank: KIND_RANK.trades, flags: FLAG_LATE | FLAG_PAST_WATERMARK },
     ]);
+    expect(out[0].flags).toBe(0);
+    expect(out[2].flags).toBe(FLAG_PAST_WATERMARK); // ts 2000 arrived at 2600: 600 ms > watermark, nothing later yet
     expect(seq.late_ticks).toBe(1);
+    expect(seq.past_watermark).toBe(3);
     expect(seq.max_late_ms).toBe(100);
     expect(seq.lastReleasedTs(0)).toBe(2000);
     expect(seq.lastReleasedTs(1)).toBe(1500);

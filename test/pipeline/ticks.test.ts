@@ -69,6 +69,7 @@ interface RefSymbol {
   duplicates: number;
   stale: number;
   late: number;
+  past: number;
   cvdTs: number[];
   cvd: number[];
   ofiTs: number[];
@@ -79,10 +80,10 @@ interface RefSymbol {
 
 /** The slow reference of the tick path (fixed skew 0: synth quotes carry exchange time). */
 function reference(arr: Arrival[], perSymbolLateness: boolean) {
-  type P = Arrival & { key: number; ord: number };
+  type P = Arrival & { key: number; ord: number; past: boolean };
   const seen = new Set<string>();
   const dup = new Map<string, number>();
-  const out: { a: Arrival; ts: number; late: boolean }[] = [];
+  const out: { a: Arrival; ts: number; late: boolean; past: boolean }[] = [];
   let pending: P[] = [];
   const last = new Map<string, { ts: number; rank: number; seq: number }>();
   let maxRecv = -Infinity;
@@ -93,7 +94,7 @@ function reference(arr: Arrival[], perSymbolLateness: boolean) {
     while (pending.length > 0 && pending[0].key <= limit) {
       const p = pending.shift()!;
       last.set(group(p), { ts: p.key, rank: KIND_RANK[p.kind], seq: p.seq });
-      out.push({ a: p, ts: p.key, late: false });
+      out.push({ a: p, ts: p.key, late: false, past: p.past });
     }
   };
   for (const a of arr) {
@@ -108,10 +109,11 @@ function reference(arr: Arrival[], perSymbolLateness: boolean) {
     maxRecv = Math.max(maxRecv, a.recv);
     const l = last.get(group(a)) ?? { ts: -Infinity, rank: -1, seq: -Infinity };
     const rank = KIND_RANK[a.kind];
+    const past = a.ts < maxRecv - WATERMARK;
     if (a.ts < l.ts || (a.ts === l.ts && (rank < l.rank || (rank === l.rank && a.seq < l.seq)))) {
-      out.push({ a, ts: l.ts, late: true });
+      out.push({ a, ts: l.ts, late: true, past });
     } else {
-      pending.push({ ...a, key: a.ts, ord: ord++ });
+      pending.push({ ...a, key: a.ts, ord: ord++, past });
     }
     release(maxRecv - WATERMARK);
   }
@@ -119,13 +121,14 @@ function reference(arr: Arrival[], perSymbolLateness: boolean) {
   pending = [];
   const bySym = new Map<string, RefSymbol>();
   const st = new Map<string, { u: number; pb: number; pbq: number; pa: number; paq: number; c: number; f: number }>();
-  for (const { a, ts, late } of out) {
+  for (const { a, ts, late, past } of out) {
     let r = bySym.get(a.symbol);
     if (!r) {
       r = {
         duplicates: dup.get(a.symbol) ?? 0,
         stale: 0,
         late: 0,
+        past: 0,
         cvdTs: [],
         cvd: [],
         ofiTs: [],
@@ -138,6 +141,7 @@ function reference(arr: Arrival[], perSymbolLateness: boolean) {
     }
     const s = st.get(a.symbol)!;
     if (late) r.late++;
+    if (past) r.past++;
     if (a.kind === 'quotes') {
       if (a.id <= s.u) {
         r.stale++;
@@ -219,6 +223,7 @@ describe('every tick counted once, at the right time', () => {
       expect(s.duplicate_trades, sym).toBe(r.duplicates);
       expect(s.stale_quotes, sym).toBe(r.stale);
       expect(s.late_ticks, sym).toBe(r.late);
+      expect(s.past_watermark, sym).toBe(r.past);
       expect(s.trades, sym).toBe(r.cvd.length);
       expect(s.quotes, sym).toBe(r.ofi.length);
       expect(column(blocks, sym, 'cvd', 'ts_ms'), sym).toEqual(r.cvdTs);
@@ -247,6 +252,10 @@ describe('every tick counted once, at the right time', () => {
     const globalLate = [...reference(arr, false).values()].reduce((a, r) => a + r.late, 0);
     expect(globalLate).toBeGreaterThan(lateRef);
     expect(p.counters.late_ticks).toBe(lateRef);
+    // the ticks no longer clamped still show as having missed their watermark
+    const pastRef = [...ref.values()].reduce((a, r) => a + r.past, 0);
+    expect(p.counters.past_watermark).toBe(pastRef);
+    expect(pastRef).toBeGreaterThanOrEqual(globalLate);
   }, 120_000);
 
   it('CVD at the end equals the deduplicated signed sum of the trade quantities (DuckDB)', async () => {
