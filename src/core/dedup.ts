@@ -111,9 +111,9 @@ export class DedupMemory {
     for (let i = 0; i < os.length; i++) if (os[i] !== -1) this.insert(os[i], oi[i]);
   }
 
-  /** Remember (slot, id); a pair already held is left where it is. */
-  add(slot: number, id: number): void {
-    if (this.find(slot, id) >= 0) return;
+  /** Remember (slot, id); a pair already held is left where it is. Returns false for such a pair (a repeat). */
+  add(slot: number, id: number): boolean {
+    if (this.find(slot, id) >= 0) return false;
     let cap = this.rId.length;
     if (this.size === cap && cap < this.capacity) {
       // grow the ring: unroll it oldest first
@@ -138,5 +138,6 @@ export class DedupMemory {
     this.rId[p] = id;
     this.insert(slot, id);
     this.pos = p + 1 === cap ? 0 : p + 1;
+    return true;
   }
 }

@@ -285,13 +285,10 @@ export class Pipeline {
       const st = held[k]!.state;
       if (b.kind === 'trades') {
         const id = b.agg_trade_id[r];
-        if (Number.isFinite(id)) {
-          if (dedup.has(st.dedupSlot, id)) {
-            st.duplicates++;
-            this.release1(held[k]!);
-            continue;
-          }
-          dedup.add(st.dedupSlot, id);
+        if (Number.isFinite(id) && !dedup.add(st.dedupSlot, id)) {
+          st.duplicates++;
+          this.release1(held[k]!);
+          continue;
         }
       }
       const ts = b.ts_ms[r];
