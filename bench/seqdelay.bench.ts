@@ -58,7 +58,7 @@ async function readArrivals(dir: string): Promise<Arrivals> {
   const rank: number[] = [];
   const clock: number[] = [];
   const symbols: string[] = [];
-  for await (const b of arrivalBlocks(new Dataset(dir), { kinds: ['trades', 'quotes'] })) {
+  for await (const b of arrivalBlocks(new Dataset(dir), { kinds: ['trades', 'quotes', 'depth'] })) {
     for (let i = 0; i < b.n; i++) {
       const batch = b.batches[b.src[i]];
       const r = b.row[i];
@@ -70,15 +70,21 @@ async function readArrivals(dir: string): Promise<Arrivals> {
       recv.push(rv);
       seq.push(batch.recv_seq[r]);
       group.push(g);
-      rank.push(KIND_RANK[batch.kind]);
+      rank.push(batch.kind === 'depth' ? -1 : KIND_RANK[batch.kind]); // -1: a depth message (not sequenced)
       clock.push(tickClock(batch.kind, t, rv));
     }
   }
   return { symbols, group, rank, ts: ts.view().slice(), recv: recv.view().slice(), seq: seq.view().slice(), clock };
 }
 
-/** Per tick: recv of the releasing arrival minus its own recv; NaN when released by flush. */
-function delays(a: Arrivals, perSymbol: boolean): Float64Array {
+type Mode = 'shared' | 'per-symbol' | 'depth-heartbeat';
+
+/**
+ * Per tick: recv of the releasing arrival minus its own recv; NaN when
+ * released by flush, and for depth rows. 'depth-heartbeat': per symbol, and
+ * each depth message of the symbol advances its clock (`Sequencer.advance`).
+ */
+function delays(a: Arrivals, mode: Mode): Float64Array {
   const params = calcParamsFromConfig(loadConfig(path.join(REPO, 'config/ofi_cvd/prod.yaml'), {}).config).sequencer;
   const n = a.ts.length;
   const out = new Float64Array(n).fill(Number.NaN);
@@ -88,7 +94,9 @@ function delays(a: Arrivals, perSymbol: boolean): Float64Array {
   });
   for (let i = 0; i < n; i++) {
     now = a.recv[i];
-    seq.push(a.rank[i], a.ts[i], a.recv[i], a.seq[i], i, a.clock[i], perSymbol ? a.group[i] : 0);
+    const g = mode === 'shared' ? 0 : a.group[i];
+    if (a.rank[i] >= 0) seq.push(a.rank[i], a.ts[i], a.recv[i], a.seq[i], i, a.clock[i], g);
+    else if (mode === 'depth-heartbeat') seq.advance(a.recv[i], g);
   }
   seq.flush(); // NaN stays for these
   return out;
@@ -99,32 +107,47 @@ function quantile(sorted: Float64Array, q: number): number {
 }
 
 function rows(label: string, a: Arrivals): Row[] {
-  const own = delays(a, true);
-  const shared = delays(a, false);
+  // steady state: leave out each symbol's skew warm-up (its first skew_max_wait_ms of arrivals, when
+  // ticks are staged until the estimate freezes): a start-up cost, reported as its own count
+  const wait = calcParamsFromConfig(loadConfig(path.join(REPO, 'config/ofi_cvd/prod.yaml'), {}).config).sequencer
+    .skew_max_wait_ms;
+  const first = a.symbols.map(() => Number.NaN);
+  for (let i = 0; i < a.recv.length; i++) if (Number.isNaN(first[a.group[i]])) first[a.group[i]] = a.recv[i];
+  const own = delays(a, 'per-symbol');
+  const shared = delays(a, 'shared');
+  const beat = delays(a, 'depth-heartbeat');
   const out: Row[] = [];
   const pick = (g: number) => {
     const o: number[] = [];
     const s: number[] = [];
     const x: number[] = [];
+    const h: number[] = [];
     let flushed = 0;
+    let warm = 0;
     for (let i = 0; i < own.length; i++) {
-      if (g >= 0 && a.group[i] !== g) continue;
+      if (a.rank[i] < 0 || (g >= 0 && a.group[i] !== g)) continue;
+      if (a.recv[i] < first[a.group[i]] + wait) {
+        warm++;
+        continue;
+      }
+      if (!Number.isNaN(beat[i])) h.push(beat[i]);
       if (Number.isNaN(own[i])) flushed++;
       else o.push(own[i]);
       if (!Number.isNaN(shared[i])) s.push(shared[i]);
       if (!Number.isNaN(own[i]) && !Number.isNaN(shared[i])) x.push(own[i] - shared[i]);
     }
     const srt = (v: number[]) => Float64Array.from(v).sort();
-    return { o: srt(o), s: srt(s), x: srt(x), flushed };
+    return { o: srt(o), s: srt(s), x: srt(x), h: srt(h), flushed, warm };
   };
   for (let g = -1; g < a.symbols.length; g++) {
     const who = g < 0 ? 'all' : a.symbols[g];
-    const { o, s, x, flushed } = pick(g);
+    const { o, s, x, h, flushed, warm } = pick(g);
     const qs = (v: Float64Array) => QS.map((q) => quantile(v, q).toFixed(0)).join(' / ');
     const name = `seqdelay ${label} ${who}`;
     log(
-      `${name}: ticks ${o.length + flushed} (${flushed} at flush); delay p50/p90/p99/p99.9/max ms: ` +
-        `per symbol ${qs(o)}; shared clock ${qs(s)}; extra ${qs(x)}`,
+      `${name}: ticks ${o.length + flushed + warm} (${warm} in the first ${wait} ms left out, ${flushed} at flush); ` +
+        'delay p50/p90/p99/p99.9/max ms: ' +
+        `per symbol ${qs(o)}; shared clock ${qs(s)}; extra ${qs(x)}; per symbol + depth heartbeat ${qs(h)}`,
     );
     out.push({ name: `${name} per-symbol p50`, value: quantile(o, 0.5), unit: 'ms' });
     out.push({ name: `${name} per-symbol p99`, value: quantile(o, 0.99), unit: 'ms' });
@@ -132,6 +155,7 @@ function rows(label: string, a: Arrivals): Row[] {
     out.push({ name: `${name} shared-clock p99`, value: quantile(s, 0.99), unit: 'ms' });
     out.push({ name: `${name} extra p99`, value: quantile(x, 0.99), unit: 'ms' });
     out.push({ name: `${name} extra max`, value: quantile(x, 1), unit: 'ms' });
+    out.push({ name: `${name} depth-heartbeat p99`, value: quantile(h, 0.99), unit: 'ms' });
   }
   return out;
 }

@@ -274,6 +274,27 @@ export class Sequencer {
   }
 
   /**
+   * A heartbeat of `group` in arrival order: advances the group's arrival
+   * clock to `recvTsMs` (never back) and releases what became due, like a
+   * push without a tick. For a stream of the group's own that is not
+   * sequenced (the pipeline: the symbol's depth messages), so the group's
+   * clock moves between its ticks while it stays a function of the group's
+   * own arrivals. Counts toward `skew_max_wait_ms`; not in `pushed`.
+   */
+  advance(recvTsMs: number, group = 0): void {
+    if (!Number.isFinite(recvTsMs)) throw new FlowlabError(`sequencer: heartbeat with non-finite recv_ts_ms=${recvTsMs}`);
+    const g = group;
+    if (!(g >= 0 && g < this.nGroups)) this.growGroups(g);
+    if (Number.isNaN(this.gFirstRecv[g])) this.gFirstRecv[g] = recvTsMs;
+    if (recvTsMs > this.gMaxRecv[g]) this.gMaxRecv[g] = recvTsMs;
+    if (this.gFrozen[g] === 0) {
+      if (this.gMaxRecv[g] - this.gFirstRecv[g] < this.skewWait) return;
+      this.freeze(g);
+    }
+    this.drain(g, this.gMaxRecv[g] - this.gSkew[g] - this.watermark);
+  }
+
+  /**
    * Release everything still held (end of stream), all groups merged in
    * release-tuple order `(key ts, kind rank, recv_seq, push order)`; a group
    * still warming up its skew estimate freezes first. Pushing may continue afterwards.
