@@ -24,7 +24,11 @@
  * not depend on how the input was batched or partitioned.
  *
  * Depth rows are not used by the derived tables (the `ofi` table is L1 OFI per
- * quote update, ARCHITECTURE §3); replay does not read them.
+ * quote update, ARCHITECTURE §3). When a source includes them in its arrival
+ * blocks, each depth message advances its symbol's sequencer clock
+ * (`Sequencer.advance`): its ticks then go out sooner between the symbol's own
+ * ticks, and the symbol stays independent of the others. Replay and live read
+ * trades and quotes only today (so they agree); see src/calc/README.md.
  */
 import {
   Sequencer,
@@ -285,6 +289,8 @@ export class Pipeline {
       const b = batches[k];
       const r = row[i];
       if (b.kind === 'depth') {
+        // not sequenced: a heartbeat of its symbol's arrival clock (the symbol's own stream)
+        seq.advance(b.recv_ts_ms[r], held[k]!.state.group);
         this.release1(held[k]!);
         continue;
       }

@@ -23,6 +23,8 @@ interface Tick {
   clock: number;
   /** lateness group (a symbol); 0 when omitted */
   group?: number;
+  /** a heartbeat of the group (`advance(recv, group)`), not a tick */
+  beat?: boolean;
 }
 interface Out {
   handle: number;
@@ -38,7 +40,10 @@ function params(over: Partial<SequencerParams> = {}): SequencerParams {
 function run(p: SequencerParams, ticks: Tick[], seq?: Sequencer): { out: Out[]; seq: Sequencer } {
   const out: Out[] = [];
   const s = seq ?? new Sequencer(p, (handle, ts, rank, flags) => out.push({ handle, ts, rank, flags }));
-  for (const t of ticks) s.push(t.rank, t.ts, t.recv, t.seq, t.handle, t.clock, t.group ?? 0);
+  for (const t of ticks) {
+    if (t.beat) s.advance(t.recv, t.group ?? 0);
+    else s.push(t.rank, t.ts, t.recv, t.seq, t.handle, t.clock, t.group ?? 0);
+  }
   s.flush();
   return { out, seq: s };
 }
@@ -136,6 +141,12 @@ function slowSequencer(
       groups.set(gid, g);
     }
     g.maxRecv = Math.max(g.maxRecv, t.recv);
+    if (t.beat) {
+      // heartbeat: the group's clock moves, nothing is pushed
+      if (!g.frozen && g.maxRecv - g.firstRecv >= maxWait) freeze(g);
+      if (g.frozen) release(g, g.maxRecv - g.skew - watermark);
+      continue;
+    }
     if (!g.frozen) {
       if (t.clock === CLOCK_EXCHANGE && g.samples.length < samples) g.samples.push(t.recv - t.ts);
       g.staged.push({ ...t, key: t.ts, ord: ord++, past: 0 });
@@ -366,6 +377,60 @@ describe('Sequencer', () => {
       expect(late).toBeGreaterThan(50);
     });
   }
+
+  it("heartbeats (advance) move only their group's clock; random input with heartbeats matches the slow reference", () => {
+    const out: number[] = [];
+    const seq = new Sequencer(params({ skew_ms: 0, watermark_ms: 500 }), (h) => out.push(h));
+    seq.push(KIND_RANK.trades, 1000, 1000, 0, 1, CLOCK_EXCHANGE, 1);
+    seq.advance(1499, 1);
+    seq.advance(5000, 0); // another group's heartbeat: group 1 untouched
+    expect(out).toEqual([]);
+    seq.advance(1400, 1); // never back
+    seq.advance(1500, 1);
+    expect(out).toEqual([1]);
+    expect(seq.pushed).toBe(1);
+    expect(() => seq.advance(Number.NaN, 0)).toThrow(/non-finite/);
+
+    const rnd = mulberry32(3);
+    const ticks = multiGroupTicks(31, 12_000);
+    // insert heartbeats (a quiet group's depth-like stream) between arrivals, in arrival order
+    const withBeats: Tick[] = [];
+    for (const t of ticks) {
+      withBeats.push(t);
+      if (rnd() < 0.3) withBeats.push({ ...t, beat: true, handle: -1, group: Math.floor(rnd() * 3) });
+    }
+    for (const p of [
+      params({ watermark_ms: 300, skew_ms: -200 }),
+      params({ watermark_ms: 300, skew_samples: 200, skew_max_wait_ms: 4000 }),
+    ]) {
+      const got = run(p, withBeats);
+      const ref = slowSequencer(withBeats, 300, p.skew_ms, p.skew_samples, p.skew_quantile, p.skew_max_wait_ms);
+      expect(got.out).toEqual(ref);
+      expect(got.out.length).toBe(ticks.length);
+      // heartbeats release ticks earlier: at every point fewer are held than without them
+      const held = (ts: Tick[]) => {
+        const q = new Sequencer(p, () => {});
+        let sum = 0;
+        for (const t of ts) {
+          if (t.beat) q.advance(t.recv, t.group ?? 0);
+          else {
+            q.push(t.rank, t.ts, t.recv, t.seq, t.handle, t.clock, t.group ?? 0);
+            sum += q.pending;
+          }
+        }
+        return sum;
+      };
+      expect(held(withBeats)).toBeLessThan(held(ticks));
+      // and keep the groups independent
+      for (let g = 0; g < 3; g++) {
+        const alone = run(
+          p,
+          withBeats.filter((t) => t.group === g).map((t) => ({ ...t, group: 0 })),
+        );
+        expect(ofGroup(got.out, withBeats, g), `group ${g}`).toEqual(alone.out);
+      }
+    }
+  });
 
   it('auto skew per group on random multi-group input matches the slow reference; each group finds its own skew', () => {
     const ticks = multiGroupTicks(8, 15_000);

@@ -96,4 +96,21 @@ describe('symbols are independent in the pipeline', () => {
     // repeats come within a few trades of their original: a memory of 3 ids per symbol still catches some
     expect(caught).toBeGreaterThan(0);
   }, 180_000);
+
+  it("with depth messages in the arrivals (heartbeats of their symbol's clock) symbols stay independent", async () => {
+    const params = calcParamsFromConfig(CONFIG.config);
+    const run = async (symbols: readonly string[], withDepth: boolean) => {
+      const p = new Pipeline(params, { mergeTolMs: CONFIG.config.labels.merge_tol_ms });
+      const kinds = withDepth ? (['trades', 'quotes', 'depth'] as const) : (['trades', 'quotes'] as const);
+      for await (const b of arrivalBlocks(new Dataset(D), { symbols, kinds: [...kinds], batchRows: 4096 })) p.push(b);
+      p.finish();
+      return { summary: p.symbolSummary(), counters: p.counters };
+    };
+    const three = await run(SYMBOLS, true);
+    for (const sym of SYMBOLS) expect((await run([sym], true)).summary[sym], sym).toEqual(three.summary[sym]);
+    // the same ticks, each once
+    const plain = await run(SYMBOLS, false);
+    expect(three.counters.pushed).toBe(plain.counters.pushed);
+    expect(three.counters.released).toBe(plain.counters.released);
+  }, 180_000);
 });
