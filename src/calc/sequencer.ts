@@ -282,7 +282,8 @@ export class Sequencer {
    * own arrivals. Counts toward `skew_max_wait_ms`; not in `pushed`.
    */
   advance(recvTsMs: number, group = 0): void {
-    if (!Number.isFinite(recvTsMs)) throw new FlowlabError(`sequencer: heartbeat with non-finite recv_ts_ms=${recvTsMs}`);
+    if (!Number.isFinite(recvTsMs))
+      throw new FlowlabError(`sequencer: heartbeat with non-finite recv_ts_ms=${recvTsMs}`);
     const g = group;
     if (!(g >= 0 && g < this.nGroups)) this.growGroups(g);
     if (Number.isNaN(this.gFirstRecv[g])) this.gFirstRecv[g] = recvTsMs;
