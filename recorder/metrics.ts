@@ -19,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { RobustScale } from '../src/calc/robust.js';
 import { DEFAULT_CALC_PARAMS } from '../src/calc/params.js';
+import { newMapCounters, type MapCounters } from '../src/binance/mapper.js';
 
 const RING = 8192;
 
@@ -90,10 +91,15 @@ export class SymbolMetrics {
   }
 }
 
-/** Plain counters the recorder bumps. */
-export interface RecorderCounters {
+/**
+ * Plain counters the recorder bumps. The mapping counters (`MapCounters`:
+ * messages, bad_rows, unknown_streams, lines_unrecognized, rows,
+ * trades_dropped_non_market, trades_side_unknown, crossed_quotes) have the
+ * names and meaning of the importer's (src/binance/mapper.ts), counted over
+ * what this process accepted from the exchange.
+ */
+export interface RecorderCounters extends MapCounters {
   frames: number;
-  messages: Record<string, number>;
   malformed: Record<string, number>;
   dedup_hits: number;
   reconnects: number;
@@ -104,7 +110,6 @@ export interface RecorderCounters {
   write_errors: number;
   write_retries: number;
   journal_errors: number;
-  bad_rows: Record<string, number>;
   gaps: number;
   backfill_requests: number;
   backfilled: number;
@@ -120,8 +125,8 @@ export interface RecorderCounters {
 
 export function newCounters(): RecorderCounters {
   return {
+    ...newMapCounters(),
     frames: 0,
-    messages: {},
     malformed: {},
     dedup_hits: 0,
     reconnects: 0,
@@ -132,7 +137,6 @@ export function newCounters(): RecorderCounters {
     write_errors: 0,
     write_retries: 0,
     journal_errors: 0,
-    bad_rows: {},
     gaps: 0,
     backfill_requests: 0,
     backfilled: 0,

@@ -19,7 +19,7 @@ import { Dataset } from '../src/dataset/reader.js';
 import { readLines } from '../src/import/lines.js';
 import { decimal, safeId } from '../src/import/counters.js';
 import { BookSide } from '../src/import/depthbook.js';
-import { classify, type Json } from './messages.js';
+import { classify, type Json } from '../src/binance/mapper.js';
 
 /** Message families a subscription can ask for. */
 export type Family = 'aggTrade' | 'trade' | 'bookTicker' | 'depth_diff' | 'depth_partial';
