@@ -38,6 +38,7 @@
  * the input is fatal except an unreadable file.
  */
 import path from 'node:path';
+import { FlowlabError } from '../core/errors.js';
 import {
   type Json,
   type QuoteGate,
@@ -79,6 +80,23 @@ export interface WsCaptureOptions {
 }
 
 export { streamTypeOf, type StreamType };
+
+/** Receive-timestamp unit of a capture file (recorded per file in `stats.import.recv_ts_units`). */
+export type RecvUnit = 'ns' | 'us' | 'ms';
+
+/** Unit of an epoch receive timestamp of `digits` digits: ns 18-20, µs 15-17, ms 12-14 (1973..5138 each); null = none. */
+export function recvUnitOfDigits(digits: number): RecvUnit | null {
+  if (digits >= 18) return digits <= 20 ? 'ns' : null;
+  if (digits >= 15) return 'us';
+  if (digits >= 12) return 'ms';
+  return null;
+}
+
+/** Digits to drop from a receive timestamp in `unit` to get epoch ms. */
+export const RECV_DROP_DIGITS: Readonly<Record<RecvUnit, number>> = { ns: 6, us: 3, ms: 0 };
+
+/** Largest |receive - exchange time| accepted on a file's first message with `E` (1 day; clock errors are seconds). */
+export const MAX_RECV_EVENT_GAP_MS = 86_400_000;
 
 interface SymState {
   readonly trades: TradeGate;
@@ -125,6 +143,17 @@ export class WsCaptureImporter {
   private fileNameSymbol: string | null = null;
   private firstStreamSymbol: string | null = null;
   private readonly fileSymbols = new Set<string>();
+  // per-file receive-time unit (handleLine)
+  private fileLabel = 'input';
+  private fileLine = 0;
+  private recvUnit: RecvUnit | null = null;
+  private recvUnitLine = 0;
+  /** Digit count of the last timestamp (its unit is known) and the digits to drop for ms. */
+  private recvDigits = -1;
+  private recvDrop = 6;
+  /** The file's first message carrying `E` has not been checked against its receive time yet. */
+  private recvCheckPending = false;
+  private recvCheckMs = NaN;
   private pendingSnapshots: { snap: DepthSnapshot; recvTsMs: number }[] = [];
   private readonly px: Float64Array;
   private readonly qa: Float64Array;
@@ -172,8 +201,52 @@ export class WsCaptureImporter {
     this.endFile(file);
   }
 
+  /**
+   * A receive timestamp of `digits` digits on the current line: its unit
+   * (ns 18-20 digits, µs 15-17, ms 12-14, i.e. epoch 1973..5138 in each),
+   * which must be the file's unit. Throws (exit 1) when it matches none or
+   * differs from the unit of the file's first timestamp.
+   */
+  private recvUnitOf(line: string, digits: number): void {
+    const unit = recvUnitOfDigits(digits);
+    const where = `${this.fileLabel}: line ${this.fileLine}`;
+    const value = line.slice(0, digits);
+    if (unit === null)
+      throw new FlowlabError(
+        `${where}: receive timestamp '${value}' has ${digits} digits, which is no unit (expected epoch ns: 18-20 digits, µs: 15-17, ms: 12-14)`,
+      );
+    if (this.recvUnit !== null && unit !== this.recvUnit)
+      throw new FlowlabError(
+        `${where}: receive timestamp '${value}' is in ${unit} but the file's first one (line ${this.recvUnitLine}) is in ${this.recvUnit}; a file must use one unit`,
+      );
+    if (this.recvUnit === null) {
+      this.recvUnit = unit;
+      this.recvUnitLine = this.fileLine;
+      this.recvCheckPending = true;
+      this.counters.recv_ts_units[this.fileLabel] = unit;
+    }
+    this.recvDigits = digits;
+    this.recvDrop = RECV_DROP_DIGITS[unit];
+  }
+
+  /** The file's first exchange time `E` against its receive time: a unit that is off by ~1000x is caught here. */
+  private checkRecvUnit(eventMs: number): void {
+    this.recvCheckPending = false;
+    const gap = Math.abs(this.recvCheckMs - eventMs);
+    if (gap > MAX_RECV_EVENT_GAP_MS)
+      throw new FlowlabError(
+        `${this.fileLabel}: line ${this.fileLine}: receive time ${this.recvCheckMs} ms (read as ${this.recvUnit}) is ${(gap / 86_400_000).toFixed(1)} days from the exchange time E=${eventMs} ms; expected within 1 day (wrong receive-time unit?)`,
+      );
+  }
+
   /** Start attributing snapshots for a new file. */
   beginFile(file: string | null): void {
+    this.fileLabel = file ? path.basename(file) : 'input';
+    this.fileLine = 0;
+    this.recvUnit = null;
+    this.recvDigits = -1;
+    this.recvDrop = 6;
+    this.recvCheckPending = false;
     this.fileNameSymbol = file ? symbolFromCaptureName(file) : null;
     this.firstStreamSymbol = null;
     this.fileSymbols.clear();
@@ -270,9 +343,9 @@ export class WsCaptureImporter {
       c.lines_empty++;
       return;
     }
+    this.fileLine++;
     const sp = line.indexOf(' ');
-    // ns timestamp: 7..19 digits (ms = all but the last 6 digits; exact, no float division)
-    if (sp < 7 || sp > 19) {
+    if (sp < 1 || sp > 24) {
       c.lines_no_timestamp++;
       return;
     }
@@ -283,7 +356,10 @@ export class WsCaptureImporter {
         return;
       }
     }
-    const recvTsMs = Number(line.slice(0, sp - 6));
+    // receive time: ns, µs or ms by its digit count, one unit per file; ms by string slicing (exact)
+    if (sp !== this.recvDigits) this.recvUnitOf(line, sp);
+    const recvTsMs = Number(line.slice(0, sp - this.recvDrop));
+    if (this.recvCheckPending) this.recvCheckMs = recvTsMs;
     let msg: unknown;
     try {
       msg = JSON.parse(line.slice(sp + 1));
@@ -359,7 +435,10 @@ export class WsCaptureImporter {
     bump(this.counters.messages, type);
     if (typeof E === 'number') {
       const e = exchangeTsToMs(E);
-      if (!Number.isNaN(e)) this.counters.event_ts_ms_range = widen(this.counters.event_ts_ms_range, e);
+      if (!Number.isNaN(e)) {
+        this.counters.event_ts_ms_range = widen(this.counters.event_ts_ms_range, e);
+        if (this.recvCheckPending) this.checkRecvUnit(e);
+      }
     }
     const symbol = symbolOfMessage(parseStreamName(stream), s);
     if (symbol === 'symbol' || symbol === 'symbol_mismatch') {
