@@ -1114,15 +1114,27 @@ export class Recorder {
       last_ids: this.lastIdsJson(),
       depth_books: books,
     };
-    const file = path.join(this.out, CHECKPOINT_FILE);
-    const tmp = `${file}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w');
-    fs.writeSync(fd, `${JSON.stringify(ck)}\n`);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, file);
+    // the manifest (just written) says what is in part files: a writer rebuild restarts from J whatever happens below
     this.checkpointJ = J;
     this.depthCk = books;
+    const file = path.join(this.out, CHECKPOINT_FILE);
+    const tmp = `${file}.tmp-${process.pid}`;
+    try {
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        fs.writeSync(fd, `${JSON.stringify(ck)}\n`);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      // the manifest is written (its J is the source of truth); the checkpoint is retried next time
+      fs.rmSync(tmp, { force: true });
+      this.counters.write_errors++;
+      this.log(`checkpoint.json write failed: ${describeError(e)}; kept the previous one`);
+      return;
+    }
     this.journal.truncate(J, this.cfg.dedup_lru);
     this.counters.checkpoints++;
     this.lastFlush = (performance.now() - t0) / 1000;
@@ -1250,8 +1262,8 @@ export class Recorder {
   }
 
   /**
-   * `--out` must be new, empty, or a recording of the same source (endpoint,
-   * streams, symbols): record never appends to an imported dataset, never
+   * `--out` must be new, empty, or a recording of the same source (endpoint
+   * host, streams, symbols): record never appends to an imported dataset, never
    * writes into a folder holding something else, never mixes two sources.
    */
   private checkOut(): void {
@@ -1278,9 +1290,17 @@ export class Recorder {
       );
     const same = (a: unknown, b: readonly string[]) =>
       Array.isArray(a) && a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
+    // the same exchange = the same endpoint host (its port may change: 443 / 9443, a restarted local mock)
+    const host = (u: unknown) => {
+      try {
+        return typeof u === 'string' ? new URL(u).hostname : null;
+      } catch {
+        return null;
+      }
+    };
     const diff =
-      src.endpoint !== this.endpoint
-        ? `endpoint '${String(src.endpoint)}' (now '${this.endpoint}')`
+      host(src.endpoint) !== host(this.endpoint)
+        ? `endpoint host of '${String(src.endpoint)}' (now '${this.endpoint}')`
         : !same(src.streams, this.streams)
           ? `streams ${JSON.stringify(src.streams)} (now ${JSON.stringify(this.streams)})`
           : !same(src.symbols, this.symbols)

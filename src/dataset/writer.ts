@@ -395,8 +395,20 @@ export class DatasetWriter implements RawSink {
     };
     const target = path.join(this.root, MANIFEST_FILE);
     const tmp = `${target}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
-    fs.renameSync(tmp, target);
+    // temp + fsync + rename: a crash or a full disk leaves the old manifest or the new one, never a torn one
+    try {
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        fs.writeSync(fd, `${JSON.stringify(manifest, null, 2)}\n`);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, target);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
     return manifest;
   }
 }
