@@ -21,8 +21,7 @@ import type { Registry } from 'prom-client';
 import { DatasetWriter } from '../src/dataset/writer.js';
 import type { RawSink } from '../src/core/types.js';
 import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
-import { WsCaptureImporter } from '../src/import/wscapture.js';
-import { checkBookStateJson, type BookStateJson } from '../src/import/depthbook.js';
+import { checkBookStateJson } from '../src/import/depthbook.js';
 import { parseDepthDiff, peekStream, type ParsedDiff } from '../src/import/fastdepth.js';
 import { FlowlabError, UsageError, describeError } from '../src/core/errors.js';
 import { validateSymbol } from '../src/core/validate.js';
@@ -53,6 +52,10 @@ import {
   type StreamType,
 } from '../src/binance/mapper.js';
 import { DedupMemory } from './dedup.js';
+import { TradeGaps, TradeIds } from './trade-ids.js';
+import { DepthSync, type DepthCheckpoint } from './depth-sync.js';
+
+export { TradeIds, type DepthCheckpoint };
 import { safeId } from '../src/import/counters.js';
 import { SymbolMetrics, buildRegistry, newCounters, serveMetrics, type RecorderCounters } from './metrics.js';
 import { HOUR_MS, SliceCoverage, writeHourlyDq } from './hourly.js';
@@ -131,83 +134,6 @@ export interface LiveTap {
   quote(recvSeq: number, ...a: Parameters<RawSink['quote']>): void;
 }
 
-/** Exact trade-id memory for one (symbol, trade stream): contiguous prefix + ids above it. */
-export class TradeIds {
-  floor = NaN;
-  c = NaN;
-  readonly above = new Set<number>();
-  gapSince = NaN;
-  attempts = 0;
-  inFlight = false;
-
-  has(id: number): boolean {
-    return (id > this.floor && id <= this.c) || this.above.has(id);
-  }
-
-  /** Record an id; returns true when it opened a gap. */
-  add(id: number, now: number): boolean {
-    if (Number.isNaN(this.c)) {
-      this.floor = id - 1;
-      this.c = id;
-      return false;
-    }
-    if (id <= this.c) return false;
-    if (id === this.c + 1) {
-      this.c = id;
-      while (this.above.delete(this.c + 1)) this.c++;
-      if (this.above.size === 0) {
-        this.gapSince = NaN;
-        this.attempts = 0;
-      }
-      return false;
-    }
-    this.above.add(id);
-    if (Number.isNaN(this.gapSince)) {
-      this.gapSince = now;
-      return true;
-    }
-    return false;
-  }
-
-  maxAbove(): number {
-    let m = -Infinity;
-    for (const x of this.above) if (x > m) m = x;
-    return m;
-  }
-
-  minAbove(): number {
-    let m = Infinity;
-    for (const x of this.above) if (x < m) m = x;
-    return m;
-  }
-
-  /** Give up on the current gap: ids up to the next seen id are declared lost. Returns how many. */
-  skipGap(): number {
-    const m = this.minAbove();
-    if (!Number.isFinite(m)) return 0;
-    const lost = m - this.c - 1;
-    this.c = m - 1;
-    this.add(m, NaN);
-    this.above.delete(m);
-    this.gapSince = this.above.size > 0 ? this.gapSince : NaN;
-    this.attempts = 0;
-    return lost;
-  }
-
-  toJSON(): { floor: number; contiguous: number; above: number[] } {
-    return { floor: this.floor, contiguous: this.c, above: [...this.above].sort((a, b) => a - b) };
-  }
-
-  static from(o: { floor: number; contiguous: number; above: number[] }): TradeIds {
-    const t = new TradeIds();
-    t.floor = o.floor;
-    t.c = o.contiguous;
-    for (const x of o.above) t.above.add(x);
-    if (t.above.size > 0) t.gapSince = -Infinity;
-    return t;
-  }
-}
-
 /** Per (symbol, stream kind): dedup key space, highest id seen, exact trade ids (trade streams). */
 interface KindState {
   /** `<SYM>|<type>`: the checkpoint's `last_ids` key. */
@@ -231,14 +157,6 @@ interface StreamInfo {
   readonly snapshot: boolean;
 }
 
-interface DepthState {
-  imp: WsCaptureImporter;
-  diffs: boolean;
-  needSnap: boolean;
-  inFlight: boolean;
-  breaks: number;
-}
-
 export interface CheckpointFile {
   /** 2: carries `depth_books`; 1 (older recorders): no book state. */
   readonly version: 1 | 2;
@@ -254,11 +172,6 @@ export interface CheckpointFile {
    * journal_seq through them, so diff-derived rows are rebuilt exactly.
    */
   readonly depth_books?: Record<string, DepthCheckpoint>;
-}
-
-export interface DepthCheckpoint {
-  readonly diffs: boolean;
-  readonly books: Record<string, BookStateJson>;
 }
 
 const EMPTY: Json = Object.freeze({}) as Json;
@@ -315,21 +228,11 @@ export class Recorder {
   private readonly replayCounters = newMapCounters();
   /** Some subscribed stream is a diff depth stream (enables the depth-diff fast path). */
   private readonly diffStreams: boolean;
-  private readonly trades = new Map<string, TradeIds>();
+  /** Exact trade ids per (symbol, trade stream) and their REST backfill. */
+  private readonly gaps: TradeGaps;
   private readonly lastIds = new Map<string, number>();
-  private depth = new Map<string, DepthState>();
-  /** Depth book state at the last checkpoint (checkpointJ): where a writer rebuild restarts the books. */
-  private depthCk: Record<string, DepthCheckpoint> = {};
-  /** Depth rows reach the writer only while true (off while books catch up on already-written journal lines). */
-  private depthEmit = true;
-  /** The depth importers' sink: the current writer (rebuilt on write errors), gated by `depthEmit`. */
-  private readonly depthSink: RawSink = {
-    trade: () => undefined,
-    quote: () => undefined,
-    depth: (...a: Parameters<RawSink['depth']>) => {
-      if (this.depthEmit) this.writer.depth(...a);
-    },
-  };
+  /** Depth books (diff streams) and partial books, per symbol, and their REST snapshots. */
+  private readonly depth: DepthSync;
   private journal: Journal;
   writer!: DatasetWriter;
   private checkpointJ = -1;
@@ -405,6 +308,32 @@ export class Recorder {
     this.random = o.random ?? (() => rng.uniform());
     this.fetchJson = o.fetchJson ?? defaultFetchJson;
     this.dedup = new DedupMemory(this.cfg.dedup_lru);
+    this.depth = new DepthSync({
+      counters: this.counters,
+      replayBadRows: this.replayCounters.bad_rows,
+      depthLevels: this.cfg.depth_levels,
+      rest: this.rest,
+      writer: () => this.writer,
+      stopped: () => this.stopped,
+      fetchJson: (url) => this.fetchJson(url),
+      now: () => this.clock.now(),
+      journal: (recvMs, text) => {
+        this.journal.append(recvMs, text);
+        this.scheduleFlush();
+      },
+      log: (line) => this.log(line),
+      track: (p) => this.track(p),
+    });
+    this.gaps = new TradeGaps({
+      counters: this.counters,
+      rest: this.rest,
+      inflight: this.inflight,
+      fetchJson: (url) => this.fetchJson(url),
+      now: () => this.clock.now(),
+      ingest: (text, recvMs) => this.ingest(text, recvMs, 'rest'),
+      log: (line) => this.log(line),
+      track: (p) => this.track(p),
+    });
     this.coverage = new SliceCoverage(this.symbols);
     this.journal = new Journal(path.join(this.out, JOURNAL_DIR), { fsyncIntervalMs: o.fsyncIntervalMs });
     for (const s of this.symbols) this.symMetrics.set(s, new SymbolMetrics());
@@ -432,7 +361,7 @@ export class Recorder {
     // rebuild from the retained journal and resync from a snapshot where that is not enough.
     let booksJ = -1;
     if (ck?.books && ck.journalSeq <= this.checkpointJ) {
-      this.restoreDepth(ck.books);
+      this.depth.restore(ck.books);
       booksJ = ck.journalSeq;
       this.counters.depth_books_restored = Object.keys(ck.books).length;
       if (booksJ >= 0 && this.counters.depth_books_restored > 0)
@@ -446,7 +375,7 @@ export class Recorder {
       (jseq, recv, json, line) => {
         const apply = jseq > this.checkpointJ;
         if (apply && !ckBooks) {
-          this.depthCk = this.depthBooks(); // the books as of checkpointJ: where a writer rebuild restarts them
+          this.depth.atCheckpoint = this.depth.books(); // the books as of checkpointJ: where a writer rebuild restarts them
           ckBooks = true;
         }
         if (this.ingest(json, recv, apply ? 'replay' : jseq > booksJ ? 'rebook' : 'seed')) {
@@ -456,12 +385,12 @@ export class Recorder {
       },
       (jseq, line) => this.corruptJournalLine(jseq, line, jseq > this.checkpointJ),
     );
-    if (!ckBooks) this.depthCk = this.depthBooks();
+    if (!ckBooks) this.depth.atCheckpoint = this.depth.books();
     this.journal.open(Math.max(next, this.checkpointJ + 1));
     this.counters.replayed = replayed;
     if (replayed > 0 || seeded > 0)
       this.log(`recovered: ${replayed} journaled messages replayed into the dataset, ${seeded} used as dedup memory`);
-    this.afterDepthReplay();
+    this.depth.afterReplay();
     if (replayed > 0) await this.checkpoint();
     if (this.o.metricsPort !== undefined && this.o.metricsPort !== null) {
       this.registry = buildRegistry({
@@ -511,7 +440,7 @@ export class Recorder {
     for (const c of this.conns) c.stop();
     for (const t of [this.ckTimer, this.gapTimer, this.hourTimer, ...this.timers]) this.clock.clearTimeout(t);
     await Promise.allSettled([...this.inflight]);
-    await this.backfillNow();
+    await this.gaps.now();
     this.flushJournal();
     await this.checkpoint();
     if (this.o.hourly !== false) await this.writeHourly(true);
@@ -593,7 +522,7 @@ export class Recorder {
       default:
         break;
     }
-    for (const d of this.depth.values()) if (ev.type === 'close' && d.diffs) d.needSnap = true;
+    if (ev.type === 'close') this.depth.onClose();
   }
 
   private armTimers(): void {
@@ -607,7 +536,7 @@ export class Recorder {
     const grace = this.o.gapGraceMs ?? 1000;
     const gap = () => {
       if (this.stopped) return;
-      this.checkGaps(grace);
+      this.gaps.check(grace);
       this.gapTimer = this.clock.setTimeout(gap, Math.max(50, grace / 2));
     };
     this.gapTimer = this.clock.setTimeout(gap, Math.max(50, grace / 2));
@@ -621,6 +550,11 @@ export class Recorder {
       const now = this.clock.now();
       this.hourTimer = this.clock.setTimeout(hour, (Math.floor(now / HOUR_MS) + 1) * HOUR_MS - now + 1);
     }
+  }
+
+  /** Backfill every open gap now (used before a clean stop and by tests). */
+  backfillNow(): Promise<void> {
+    return this.gaps.now();
   }
 
   private track<T>(p: Promise<T>): void {
@@ -660,8 +594,8 @@ export class Recorder {
         let tr: TradeIds | null = null;
         if (type === 'trade' || type === 'aggTrade') {
           const tk = `${symbol}|${type === 'trade' ? 't' : 'a'}`;
-          tr = this.trades.get(tk) ?? null;
-          if (!tr) this.trades.set(tk, (tr = new TradeIds()));
+          tr = this.gaps.ids.get(tk) ?? null;
+          if (!tr) this.gaps.ids.set(tk, (tr = new TradeIds()));
         }
         ks = { key, slot: this.dedup.newSlot(), lastId: this.lastIds.get(key) ?? -1, tr };
         this.kinds.set(key, ks);
@@ -743,8 +677,8 @@ export class Recorder {
       if (t === null) {
         if (si.snapshot && !live) {
           const sym = si.symbol;
-          if (mode === 'replay' || mode === 'rebuild') this.applySnapshot(sym, recvMs, data);
-          else if (mode === 'rebook') this.rebook(() => this.applySnapshot(sym, recvMs, data));
+          if (mode === 'replay' || mode === 'rebuild') this.depth.applySnapshot(sym, recvMs, data);
+          else if (mode === 'rebook') this.depth.rebook(() => this.depth.applySnapshot(sym, recvMs, data));
           return true;
         }
         if (live) {
@@ -766,7 +700,7 @@ export class Recorder {
       return false;
     }
     if (mode === 'rebuild') {
-      if (fast !== null) this.applyDepth(si.symbol, type, d, fast, stream, recvMs, 'replay');
+      if (fast !== null) this.depth.apply(si.symbol, type, d, fast, stream, recvMs, 'replay');
       else this.apply(si, d, stream, recvMs, 'replay');
       return true;
     }
@@ -781,7 +715,7 @@ export class Recorder {
     if (tr?.add(id, this.clock.now()) && mode !== 'seed' && mode !== 'rebook') this.counters.gaps++;
     if (!(id <= ks.lastId)) ks.lastId = id;
     if (mode === 'rebook' && (type === 'depth_diff' || type === 'depth_partial'))
-      this.rebook(() => this.applyDepth(si.symbol, type, d, fast, stream, recvMs, 'replay'));
+      this.depth.rebook(() => this.depth.apply(si.symbol, type, d, fast, stream, recvMs, 'replay'));
     if (mode === 'seed' || mode === 'rebook') return true;
     if (live) {
       // (a fast-parsed frame has no whitespace at all)
@@ -792,7 +726,7 @@ export class Recorder {
     if (fast !== null) {
       const m = this.counters.messages;
       if (mode !== 'replay') m.depth_diff = (m.depth_diff ?? 0) + 1;
-      this.applyDepth(si.symbol, type, d, fast, stream, recvMs, mode);
+      this.depth.apply(si.symbol, type, d, fast, stream, recvMs, mode);
     } else this.apply(si, d, stream, recvMs, mode);
     return true;
   }
@@ -830,179 +764,7 @@ export class Recorder {
       this.coverage.onMid(sym, lastMapped.ts, (lastMapped.bid + lastMapped.ask) / 2);
       return;
     }
-    this.applyDepth(sym, type, d, null, stream, recvMs, mode);
-  }
-
-  /** Run `fn` with depth rows discarded: journal lines whose rows are already in part files only advance the books. */
-  private rebook(fn: () => void): void {
-    this.depthEmit = false;
-    try {
-      fn();
-    } finally {
-      this.depthEmit = true;
-    }
-  }
-
-  /** A depth message into its symbol's importer: `fast` when scanned by the fast path, else the parsed `d`. */
-  private applyDepth(
-    sym: string,
-    type: StreamType,
-    d: Json,
-    fast: ParsedDiff | null,
-    stream: string,
-    recvMs: number,
-    mode: 'ws' | 'rest' | 'replay',
-  ): void {
-    const k = this.counters;
-    const st = this.depthState(sym);
-    if (type === 'depth_diff') st.diffs = true;
-    // the depth mapping's rejections count with the recorder's (once: not again on a journal replay)
-    st.imp.counters.bad_rows = mode === 'replay' ? this.replayCounters.bad_rows : k.bad_rows;
-    if (fast !== null) st.imp.handleDiff(fast, recvMs);
-    else st.imp.handleMessage({ stream, data: d }, recvMs);
-    const breaks = st.imp.counters.depth_seq_breaks;
-    if (breaks > st.breaks) {
-      st.breaks = breaks;
-      st.needSnap = true;
-      k.depth_resyncs++;
-    }
-    if (type === 'depth_diff' && mode === 'ws' && st.needSnap) this.requestSnapshot(sym, st);
-  }
-
-  private depthState(sym: string): DepthState {
-    let st = this.depth.get(sym);
-    if (!st) {
-      st = {
-        imp: new WsCaptureImporter(this.depthSink, { depthLevels: this.cfg.depth_levels }),
-        diffs: false,
-        needSnap: true,
-        inFlight: false,
-        breaks: 0,
-      };
-      this.depth.set(sym, st);
-    }
-    return st;
-  }
-
-  private applySnapshot(sym: string, recvMs: number, data: unknown, live = false): void {
-    const st = this.depthState(sym);
-    st.imp.counters.bad_rows = live ? this.counters.bad_rows : this.replayCounters.bad_rows;
-    st.imp.handleMessage(data, recvMs);
-    st.needSnap = false;
-    st.breaks = st.imp.counters.depth_seq_breaks;
-  }
-
-  private requestSnapshot(sym: string, st: DepthState): void {
-    if (st.inFlight || this.stopped) return;
-    st.inFlight = true;
-    this.counters.depth_snapshots++;
-    const p = this.fetchJson(`${this.rest}/api/v3/depth?symbol=${sym}&limit=1000`)
-      .then((data) => {
-        const d = data as { lastUpdateId?: unknown; bids?: unknown; asks?: unknown };
-        if (!d || typeof d.lastUpdateId !== 'number' || !Array.isArray(d.bids) || !Array.isArray(d.asks))
-          throw new Error('snapshot without lastUpdateId/bids/asks');
-        if (this.stopped) return;
-        const recv = this.clock.now();
-        const text = JSON.stringify({
-          stream: `${sym.toLowerCase()}@depthSnapshot`,
-          data: { lastUpdateId: d.lastUpdateId, bids: d.bids, asks: d.asks },
-        });
-        this.journal.append(recv, text);
-        this.scheduleFlush();
-        this.applySnapshot(sym, recv, { lastUpdateId: d.lastUpdateId, bids: d.bids, asks: d.asks }, true);
-      })
-      .catch((e) => this.log(`${sym}: depth snapshot failed: ${describeError(e)}`))
-      .finally(() => {
-        st.inFlight = false;
-      });
-    this.track(p);
-  }
-
-  // ------------------------------------------------------------- gaps
-
-  private checkGaps(graceMs: number): void {
-    const now = this.clock.now();
-    for (const [key, tr] of this.trades) {
-      if (tr.above.size === 0 || tr.inFlight) continue;
-      if (!(now - tr.gapSince >= graceMs) && tr.gapSince !== -Infinity) continue;
-      if (tr.attempts >= 5) {
-        const lost = tr.skipGap();
-        this.counters.trade_ids_lost += lost;
-        this.log(`${key}: ${lost} trade ids could not be backfilled; declared lost`);
-        continue;
-      }
-      this.backfill(key, tr);
-    }
-  }
-
-  private backfill(key: string, tr: TradeIds): void {
-    const [sym, t] = key.split('|');
-    const agg = t === 'a';
-    const from = tr.c + 1;
-    // one request covers every open gap up to 1000 ids ahead; ids already held are dropped by dedup
-    const want = Math.min(1000, tr.maxAbove() - from);
-    if (!(want > 0)) return;
-    tr.inFlight = true;
-    tr.attempts++;
-    this.counters.backfill_requests++;
-    const url = `${this.rest}/api/v3/${agg ? 'aggTrades' : 'historicalTrades'}?symbol=${sym}&fromId=${from}&limit=${want}`;
-    const lower = sym.toLowerCase();
-    const p = this.fetchJson(url)
-      .then((rows) => {
-        if (!Array.isArray(rows)) throw new Error('backfill answer is not an array');
-        const before = tr.c;
-        for (const r of rows as Record<string, unknown>[]) {
-          const data = agg
-            ? { e: 'aggTrade', E: r.T, s: sym, a: r.a, p: r.p, q: r.q, f: r.f, l: r.l, T: r.T, m: r.m, M: r.M }
-            : {
-                e: 'trade',
-                E: r.time,
-                s: sym,
-                t: r.id,
-                p: r.price,
-                q: r.qty,
-                T: r.time,
-                m: r.isBuyerMaker,
-                M: r.isBestMatch,
-              };
-          if (
-            this.ingest(
-              JSON.stringify({ stream: `${lower}@${agg ? 'aggTrade' : 'trade'}`, data }),
-              this.clock.now(),
-              'rest',
-            )
-          )
-            this.counters.backfilled++;
-        }
-        if (tr.c > before) tr.attempts = 0;
-        this.log(`${sym}: backfill from id ${from}: ${rows.length} trades received, contiguous up to ${tr.c}`);
-      })
-      .catch((e) => {
-        this.counters.backfill_errors++;
-        this.log(`${sym}: trade backfill failed: ${describeError(e)}`);
-      })
-      .finally(() => {
-        tr.inFlight = false;
-      });
-    this.track(p);
-  }
-
-  /** Backfill every open gap now (used before a clean stop and by tests). */
-  async backfillNow(): Promise<void> {
-    for (let round = 0; round < 1000; round++) {
-      let open = false;
-      const before = [...this.trades.values()].map((t) => t.c);
-      for (const [key, tr] of this.trades) {
-        if (tr.above.size > 0 && !tr.inFlight) {
-          open = true;
-          this.backfill(key, tr);
-        }
-      }
-      if (!open && this.inflight.size === 0) return;
-      await Promise.allSettled([...this.inflight]);
-      const after = [...this.trades.values()].map((t) => t.c);
-      if (before.every((c, i) => c === after[i])) return; // no progress: the timer path retries / gives up
-    }
+    this.depth.apply(sym, type, d, null, stream, recvMs, mode);
   }
 
   // ------------------------------------------------------------- journal
@@ -1071,7 +833,7 @@ export class Recorder {
     const losses = JSON.stringify(this.lossTotals());
     if (J <= this.checkpointJ && this.writer.pendingRows === 0 && losses === this.manifestLosses) return;
     // the books now are the books after every line <= J (taken before the first await)
-    let books = this.depthBooks();
+    let books = this.depth.books();
     const retries = this.cfg.write_retries;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -1101,7 +863,7 @@ export class Recorder {
         this.log(`part-file write failed (attempt ${attempt + 1}): ${describeError(e)}; retrying`);
         this.rebuildWriter();
         J = this.journal.written;
-        books = this.depthBooks();
+        books = this.depth.books();
       }
     }
     this.flushJournal();
@@ -1110,13 +872,13 @@ export class Recorder {
       journal_seq: J,
       next_recv_seq: this.writer.nextSeq,
       written_at_ms: this.clock.now(),
-      trade_ids: Object.fromEntries([...this.trades].map(([k, t]) => [k, t.toJSON()])),
+      trade_ids: Object.fromEntries([...this.gaps.ids].map(([k, t]) => [k, t.toJSON()])),
       last_ids: this.lastIdsJson(),
       depth_books: books,
     };
     // the manifest (just written) says what is in part files: a writer rebuild restarts from J whatever happens below
     this.checkpointJ = J;
-    this.depthCk = books;
+    this.depth.atCheckpoint = books;
     const file = path.join(this.out, CHECKPOINT_FILE);
     const tmp = `${file}.tmp-${process.pid}`;
     try {
@@ -1144,39 +906,6 @@ export class Recorder {
   private lastIdsJson(): Record<string, number> {
     for (const ks of this.kinds.values()) if (ks.lastId >= 0) this.lastIds.set(ks.key, ks.lastId);
     return Object.fromEntries(this.lastIds);
-  }
-
-  /** Every depth book, per recorded symbol (only symbols with a diff stream have books). */
-  private depthBooks(): Record<string, DepthCheckpoint> {
-    const out: Record<string, DepthCheckpoint> = {};
-    for (const [sym, st] of this.depth) {
-      const books = st.imp.bookStates();
-      if (st.diffs || Object.keys(books).length > 0) out[sym] = { diffs: st.diffs, books };
-    }
-    return out;
-  }
-
-  /** Fresh depth state from checkpointed books (replaces `this.depth`). */
-  private restoreDepth(ck: Record<string, DepthCheckpoint>): void {
-    this.depth = new Map();
-    for (const [sym, d] of Object.entries(ck)) {
-      const st = this.depthState(sym);
-      st.diffs = d.diffs;
-      for (const [bsym, b] of Object.entries(d.books)) st.imp.restoreBook(bsym, b);
-    }
-  }
-
-  /**
-   * After a journal replay: a diff book still waiting for a snapshot fetches one at the next live diff; a
-   * synced book (or one holding a snapshot, waiting for the straddling diff) just continues, and a live diff
-   * that does not follow it is a counted sequence break -> resync.
-   */
-  private afterDepthReplay(): void {
-    for (const [sym, d] of this.depth) {
-      d.breaks = d.imp.counters.depth_seq_breaks;
-      const state = d.imp.bookSyncState(sym);
-      d.needSnap = d.diffs && (state === null || state === 'waiting');
-    }
   }
 
   /** journal_seq recorded in the manifest by the last completed checkpoint (-1 when none); loads the loss totals. */
@@ -1231,7 +960,7 @@ export class Recorder {
     } catch (e) {
       throw new FlowlabError(`checkpoint '${file}' is unreadable: ${describeError(e)}`);
     }
-    for (const [k, v] of Object.entries(ck.trade_ids ?? {})) this.trades.set(k, TradeIds.from(v));
+    for (const [k, v] of Object.entries(ck.trade_ids ?? {})) this.gaps.ids.set(k, TradeIds.from(v));
     for (const [k, v] of Object.entries(ck.last_ids ?? {})) this.lastIds.set(k, v);
     const journalSeq = typeof ck.journal_seq === 'number' ? ck.journal_seq : -1;
     if (ck.depth_books === undefined || ck.depth_books === null || typeof ck.depth_books !== 'object')
@@ -1371,12 +1100,12 @@ export class Recorder {
     this.flushJournal();
     this.removeOrphans();
     this.writer = this.newWriter();
-    this.restoreDepth(this.depthCk);
+    this.depth.restore(this.depth.atCheckpoint);
     const J = this.checkpointJ;
     replayJournal(this.journal.dir, (jseq, recv, json) => {
       if (jseq > J) this.ingest(json, recv, 'rebuild');
     });
-    this.afterDepthReplay();
+    this.depth.afterReplay();
   }
 
   // ------------------------------------------------------------- hourly
