@@ -21,9 +21,8 @@ import type { Registry } from 'prom-client';
 import { DatasetWriter } from '../src/dataset/writer.js';
 import type { RawSink } from '../src/core/types.js';
 import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
-import { checkBookStateJson } from '../src/import/depthbook.js';
 import { parseDepthDiff, peekStream, type ParsedDiff } from '../src/import/fastdepth.js';
-import { FlowlabError, UsageError, describeError } from '../src/core/errors.js';
+import { FlowlabError, describeError } from '../src/core/errors.js';
 import { validateSymbol } from '../src/core/validate.js';
 import { Rng } from '../src/synth/rng.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
@@ -37,7 +36,6 @@ import {
 } from './connection.js';
 import { Journal, replayJournal } from './journal.js';
 import {
-  MAX_DROPPED_IDS,
   idReason,
   mapQuote,
   mapTrade,
@@ -54,8 +52,36 @@ import {
 import { DedupMemory } from './dedup.js';
 import { TradeGaps, TradeIds } from './trade-ids.js';
 import { DepthSync, type DepthCheckpoint } from './depth-sync.js';
+import {
+  CHECKPOINT_FILE,
+  HOURLY_DIR,
+  JOURNAL_CORRUPT_DIR,
+  JOURNAL_DIR,
+  LOSS_KEYS,
+  PARTS_PENDING_FILE,
+  RecordingLedger,
+  checkOut,
+  keepCorruptLine,
+  notePart,
+  readCheckpointFile,
+  removeOrphans,
+  writeCheckpointFile,
+  type CheckpointFile,
+  type LossKey,
+} from './store.js';
 
-export { TradeIds, type DepthCheckpoint };
+export {
+  CHECKPOINT_FILE,
+  HOURLY_DIR,
+  JOURNAL_CORRUPT_DIR,
+  JOURNAL_DIR,
+  LOSS_KEYS,
+  PARTS_PENDING_FILE,
+  TradeIds,
+  type CheckpointFile,
+  type DepthCheckpoint,
+  type LossKey,
+};
 import { safeId } from '../src/import/counters.js';
 import { SymbolMetrics, buildRegistry, newCounters, serveMetrics, type RecorderCounters } from './metrics.js';
 import { HOUR_MS, SliceCoverage, writeHourlyDq } from './hourly.js';
@@ -157,42 +183,7 @@ interface StreamInfo {
   readonly snapshot: boolean;
 }
 
-export interface CheckpointFile {
-  /** 2: carries `depth_books`; 1 (older recorders): no book state. */
-  readonly version: 1 | 2;
-  readonly journal_seq: number;
-  readonly next_recv_seq: number;
-  readonly written_at_ms: number;
-  readonly trade_ids: Record<string, { floor: number; contiguous: number; above: number[] }>;
-  readonly last_ids: Record<string, number>;
-  /**
-   * Per recorded symbol with a depth stream: its diff books (importer symbol
-   * -> state) after applying every journal line <= journal_seq, and whether
-   * it saw diffs. A restart restores them and replays the journal after
-   * journal_seq through them, so diff-derived rows are rebuilt exactly.
-   */
-  readonly depth_books?: Record<string, DepthCheckpoint>;
-}
-
 const EMPTY: Json = Object.freeze({}) as Json;
-
-export const CHECKPOINT_FILE = 'checkpoint.json';
-
-/** What a recording lost, cumulated over its runs in the manifest's `stats.recorder` (and read by dq). */
-export const LOSS_KEYS = [
-  'trade_ids_lost',
-  'backfill_errors',
-  'depth_resyncs',
-  'journal_corrupt_lines',
-  'write_errors',
-] as const;
-export type LossKey = (typeof LOSS_KEYS)[number];
-/** Part files this recorder is about to write and has not yet listed in a manifest, one dataset path a line. */
-export const PARTS_PENDING_FILE = 'parts-pending.txt';
-/** Journal lines that failed to parse on recovery, kept byte for byte (one file per line). */
-export const JOURNAL_CORRUPT_DIR = 'journal-corrupt';
-export const JOURNAL_DIR = 'journal';
-export const HOURLY_DIR = 'hourly';
 
 async function defaultFetchJson(url: string): Promise<unknown> {
   const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
@@ -236,18 +227,8 @@ export class Recorder {
   private journal: Journal;
   writer!: DatasetWriter;
   private checkpointJ = -1;
-  /** Loss totals as in the last manifest written (JSON). */
-  private manifestLosses = '';
-  /** Dropped-on-purpose trade ids of earlier runs of this recording (manifest `stats.recorder`). */
-  private readonly droppedBase: Record<string, number[]> = {};
-  /** Loss counters of earlier runs of this recording (manifest `stats.recorder`). */
-  private readonly lossBase: Record<LossKey, number> = {
-    trade_ids_lost: 0,
-    backfill_errors: 0,
-    depth_resyncs: 0,
-    journal_corrupt_lines: 0,
-    write_errors: 0,
-  };
+  /** Losses and dropped trade ids of earlier runs (manifest `stats.recorder`) + this run's. */
+  private readonly ledger = new RecordingLedger();
   private ck: Promise<void> | null = null;
   private flushScheduled = false;
   private timers: TimerHandle[] = [];
@@ -349,10 +330,10 @@ export class Recorder {
   async start(): Promise<void> {
     if (this.started) throw new FlowlabError('recorder started twice');
     this.started = true;
-    this.checkOut();
+    checkOut(this.out, this.endpoint, this.streams, this.symbols);
     fs.mkdirSync(this.out, { recursive: true });
-    this.checkpointJ = this.manifestJseq();
-    this.removeOrphans();
+    this.checkpointJ = this.ledger.load(this.out);
+    removeOrphans(this.out, (line) => this.log(line));
     const ck = this.loadCheckpoint();
     this.writer = this.newWriter();
     // Depth books: restored as of checkpoint.json's journal_seq (B). The manifest's J is normally B; when a
@@ -415,13 +396,10 @@ export class Recorder {
    * counted, logged, its bytes kept in journal-corrupt/ (the journal itself is truncated later).
    */
   private corruptJournalLine(jseq: number, line: string, afterCheckpoint: boolean): void {
-    const dir = path.join(this.out, JOURNAL_CORRUPT_DIR);
-    const file = path.join(dir, `jseq-${String(jseq).padStart(16, '0')}.txt`);
+    const file = keepCorruptLine(this.out, jseq, line);
     // a retained segment is read again at the next start: a line already kept was counted then
-    if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === line) return;
+    if (file === null) return;
     this.counters.journal_corrupt_lines++;
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(file, line);
     this.log(
       `journal line ${jseq} is unreadable (${line.length} bytes, kept in ${path.relative(this.out, file)})${afterCheckpoint ? '; its message is not in the dataset' : '; it was checkpointed already (only its dedup memory is lost)'}`,
     );
@@ -831,7 +809,7 @@ export class Recorder {
     let J = this.journal.written;
     // (a loss counted since the last manifest is written even without new rows)
     const losses = JSON.stringify(this.lossTotals());
-    if (J <= this.checkpointJ && this.writer.pendingRows === 0 && losses === this.manifestLosses) return;
+    if (J <= this.checkpointJ && this.writer.pendingRows === 0 && losses === this.ledger.written) return;
     // the books now are the books after every line <= J (taken before the first await)
     let books = this.depth.books();
     const retries = this.cfg.write_retries;
@@ -844,11 +822,14 @@ export class Recorder {
             journal_seq: J,
             checkpoints: this.counters.checkpoints + 1,
             ...this.lossTotals(),
-            trades_dropped_ids: this.droppedIds(),
+            trades_dropped_ids: this.ledger.droppedIds(
+              this.counters.trades_dropped_ids,
+              this.replayCounters.trades_dropped_ids,
+            ),
           },
         };
         this.writer.writeManifest();
-        this.manifestLosses = losses;
+        this.ledger.written = losses;
         // the manifest lists every part written so far: none is pending any more
         fs.rmSync(path.join(this.out, PARTS_PENDING_FILE), { force: true });
         break;
@@ -879,20 +860,10 @@ export class Recorder {
     // the manifest (just written) says what is in part files: a writer rebuild restarts from J whatever happens below
     this.checkpointJ = J;
     this.depth.atCheckpoint = books;
-    const file = path.join(this.out, CHECKPOINT_FILE);
-    const tmp = `${file}.tmp-${process.pid}`;
     try {
-      const fd = fs.openSync(tmp, 'w');
-      try {
-        fs.writeSync(fd, `${JSON.stringify(ck)}\n`);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, file);
+      writeCheckpointFile(this.out, ck);
     } catch (e) {
       // the manifest is written (its J is the source of truth); the checkpoint is retried next time
-      fs.rmSync(tmp, { force: true });
       this.counters.write_errors++;
       this.log(`checkpoint.json write failed: ${describeError(e)}; kept the previous one`);
       return;
@@ -908,76 +879,18 @@ export class Recorder {
     return Object.fromEntries(this.lastIds);
   }
 
-  /** journal_seq recorded in the manifest by the last completed checkpoint (-1 when none); loads the loss totals. */
-  private manifestJseq(): number {
-    if (!fs.existsSync(path.join(this.out, MANIFEST_FILE))) return -1;
-    const m = readManifest(this.out);
-    const r = (m.stats as { recorder?: Record<string, unknown> }).recorder;
-    for (const key of LOSS_KEYS) {
-      const v = r?.[key];
-      this.lossBase[key] = typeof v === 'number' && Number.isFinite(v) ? v : 0;
-    }
-    const ids = r?.trades_dropped_ids;
-    if (ids && typeof ids === 'object')
-      for (const [sym, list] of Object.entries(ids as Record<string, unknown>))
-        if (Array.isArray(list)) this.droppedBase[sym] = list.filter((x): x is number => Number.isSafeInteger(x));
-    return typeof r?.journal_seq === 'number' ? r.journal_seq : -1;
-  }
-
-  /** Ids of trades dropped on purpose (non-MARKET) over the whole recording, per symbol, ascending, bounded. */
-  private droppedIds(): Record<string, number[]> {
-    const out: Record<string, number[]> = {};
-    const syms = new Set([
-      ...Object.keys(this.droppedBase),
-      ...Object.keys(this.counters.trades_dropped_ids),
-      ...Object.keys(this.replayCounters.trades_dropped_ids),
-    ]);
-    for (const sym of [...syms].sort()) {
-      const all = new Set([
-        ...(this.droppedBase[sym] ?? []),
-        ...(this.counters.trades_dropped_ids[sym] ?? []),
-        ...(this.replayCounters.trades_dropped_ids[sym] ?? []),
-      ]);
-      out[sym] = [...all].sort((a, b) => a - b).slice(0, MAX_DROPPED_IDS);
-    }
-    return out;
-  }
-
   /** Losses over the whole recording (earlier runs from the manifest + this run), for `stats.recorder`. */
   lossTotals(): Record<LossKey, number> {
-    const o = {} as Record<LossKey, number>;
-    for (const key of LOSS_KEYS) o[key] = this.lossBase[key] + this.counters[key];
-    return o;
+    return this.ledger.losses(this.counters);
   }
 
   /** Load checkpoint.json (trade ids, last ids); returns its journal_seq and depth books (null books: none usable). */
   private loadCheckpoint(): { journalSeq: number; books: Record<string, DepthCheckpoint> | null } | null {
-    const file = path.join(this.out, CHECKPOINT_FILE);
-    if (!fs.existsSync(file)) return null;
-    let ck: CheckpointFile;
-    try {
-      ck = JSON.parse(fs.readFileSync(file, 'utf8')) as CheckpointFile;
-    } catch (e) {
-      throw new FlowlabError(`checkpoint '${file}' is unreadable: ${describeError(e)}`);
-    }
-    for (const [k, v] of Object.entries(ck.trade_ids ?? {})) this.gaps.ids.set(k, TradeIds.from(v));
-    for (const [k, v] of Object.entries(ck.last_ids ?? {})) this.lastIds.set(k, v);
-    const journalSeq = typeof ck.journal_seq === 'number' ? ck.journal_seq : -1;
-    if (ck.depth_books === undefined || ck.depth_books === null || typeof ck.depth_books !== 'object')
-      return { journalSeq, books: null };
-    for (const [sym, d] of Object.entries(ck.depth_books)) {
-      const bad =
-        d === null || typeof d !== 'object' || typeof d.books !== 'object' || d.books === null
-          ? 'not an object'
-          : Object.values(d.books)
-              .map(checkBookStateJson)
-              .find((r) => r !== null);
-      if (bad) {
-        this.log(`checkpoint: depth book of ${sym} unusable (${bad}); depth resyncs from a snapshot`);
-        return { journalSeq, books: null };
-      }
-    }
-    return { journalSeq, books: ck.depth_books };
+    const r = readCheckpointFile(this.out, (line) => this.log(line));
+    if (r === null) return null;
+    for (const [k, v] of Object.entries(r.ck.trade_ids ?? {})) this.gaps.ids.set(k, TradeIds.from(v));
+    for (const [k, v] of Object.entries(r.ck.last_ids ?? {})) this.lastIds.set(k, v);
+    return { journalSeq: r.journalSeq, books: r.books };
   }
 
   private newWriter(): DatasetWriter {
@@ -986,119 +899,14 @@ export class Recorder {
       depthLevels: this.cfg.depth_levels,
       append: true,
       source: { type: 'recorder', endpoint: this.endpoint, streams: this.streams, symbols: this.symbols },
-      beforePart: (rel) => this.notePart(rel),
+      beforePart: (rel) => notePart(this.out, rel),
     });
-  }
-
-  /**
-   * `--out` must be new, empty, or a recording of the same source (endpoint
-   * host, streams, symbols): record never appends to an imported dataset, never
-   * writes into a folder holding something else, never mixes two sources.
-   */
-  private checkOut(): void {
-    const out = this.out;
-    if (!fs.existsSync(out)) return;
-    if (!fs.statSync(out).isDirectory()) throw new UsageError(`--out: '${out}' exists and is not a directory`);
-    if (fs.readdirSync(out).length === 0) return;
-    const mf = path.join(out, MANIFEST_FILE);
-    if (!fs.existsSync(mf)) {
-      if (fs.existsSync(path.join(out, JOURNAL_DIR)) || fs.existsSync(path.join(out, CHECKPOINT_FILE))) return;
-      throw new UsageError(
-        `--out: '${out}' is not empty and holds no recording (no manifest.json, journal/ or checkpoint.json); record writes only into a new folder or resumes its own recording: choose another folder`,
-      );
-    }
-    const src = (readManifest(out).source ?? {}) as {
-      type?: unknown;
-      endpoint?: unknown;
-      streams?: unknown;
-      symbols?: unknown;
-    };
-    if (src.type !== 'recorder')
-      throw new UsageError(
-        `--out: '${out}' holds a dataset of source.type '${String(src.type)}' (manifest.json); record appends only to a recording of the same source: choose a new folder`,
-      );
-    const same = (a: unknown, b: readonly string[]) =>
-      Array.isArray(a) && a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
-    // the same exchange = the same endpoint host (its port may change: 443 / 9443, a restarted local mock)
-    const host = (u: unknown) => {
-      try {
-        return typeof u === 'string' ? new URL(u).hostname : null;
-      } catch {
-        return null;
-      }
-    };
-    const diff =
-      host(src.endpoint) !== host(this.endpoint)
-        ? `endpoint host of '${String(src.endpoint)}' (now '${this.endpoint}')`
-        : !same(src.streams, this.streams)
-          ? `streams ${JSON.stringify(src.streams)} (now ${JSON.stringify(this.streams)})`
-          : !same(src.symbols, this.symbols)
-            ? `symbols ${JSON.stringify(src.symbols)} (now ${JSON.stringify(this.symbols)})`
-            : null;
-    if (diff !== null)
-      throw new UsageError(
-        `--out: '${out}' is a recording of another source: ${diff}; record resumes only the same endpoint, streams and symbols: choose a new folder`,
-      );
-  }
-
-  /** Note a part file about to be written (fsynced before the write, so a crash after it leaves it named). */
-  private notePart(rel: string): void {
-    const fd = fs.openSync(path.join(this.out, PARTS_PENDING_FILE), 'a');
-    try {
-      fs.writeSync(fd, `${rel}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-
-  /**
-   * Part files (and their temp files) this recorder wrote (named in
-   * parts-pending.txt) that the manifest does not list: leftovers of an
-   * interrupted flush, deleted. Any other file is left untouched (reported).
-   */
-  private removeOrphans(): void {
-    const listed = new Set<string>();
-    if (fs.existsSync(path.join(this.out, MANIFEST_FILE)))
-      for (const f of readManifest(this.out).files) listed.add(f.path);
-    const pendingFile = path.join(this.out, PARTS_PENDING_FILE);
-    const pending = new Set(
-      fs.existsSync(pendingFile)
-        ? fs
-            .readFileSync(pendingFile, 'utf8')
-            .split('\n')
-            .filter((l) => l.length > 0)
-        : [],
-    );
-    let removed = 0;
-    const foreign: string[] = [];
-    for (const d of fs.readdirSync(this.out)) {
-      if (!d.startsWith('date=')) continue;
-      const entries = fs.readdirSync(path.join(this.out, d), { recursive: true }) as string[];
-      for (const rel of entries) {
-        const full = path.join(this.out, d, rel);
-        const relPath = `${d}/${rel.split(path.sep).join('/')}`;
-        if (listed.has(relPath) || !fs.statSync(full).isFile()) continue;
-        // the part itself, or the writer's temp file of it (`<part>.tmp-<pid>`)
-        const base = relPath.replace(/\.tmp-\d+$/, '');
-        if (pending.has(base)) {
-          fs.rmSync(full, { force: true });
-          removed++;
-        } else foreign.push(relPath);
-      }
-    }
-    if (removed > 0) this.log(`removed ${removed} part files of an interrupted flush (named in ${PARTS_PENDING_FILE})`);
-    if (foreign.length > 0)
-      this.log(
-        `${foreign.length} files under date=* are not in manifest.json and were not written by this recorder; left untouched (e.g. ${foreign[0]})`,
-      );
-    fs.rmSync(pendingFile, { force: true });
   }
 
   /** After a failed write: a fresh writer from the manifest, fed every journal line after the last checkpoint. */
   private rebuildWriter(): void {
     this.flushJournal();
-    this.removeOrphans();
+    removeOrphans(this.out, (line) => this.log(line));
     this.writer = this.newWriter();
     this.depth.restore(this.depth.atCheckpoint);
     const J = this.checkpointJ;
