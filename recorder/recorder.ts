@@ -28,10 +28,9 @@ import { Rng } from '../src/synth/rng.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import {
   DEFAULT_BACKOFF,
-  StreamConnection,
+  type StreamConnection,
   defaultWsFactory,
   type BackoffOptions,
-  type ConnEvent,
   type WsFactory,
 } from './connection.js';
 import { Journal, replayJournal } from './journal.js';
@@ -50,6 +49,7 @@ import {
   type StreamType,
 } from '../src/binance/mapper.js';
 import { DedupMemory } from './dedup.js';
+import { openConnections } from './connections.js';
 import { TradeGaps, TradeIds } from './trade-ids.js';
 import { DepthSync, type DepthCheckpoint } from './depth-sync.js';
 import {
@@ -387,7 +387,23 @@ export class Recorder {
     // Node loads fetch (undici) on its first call: ~150 ms of module compilation that would otherwise stall
     // ingest at the first depth diff (its snapshot request). A data: URL loads it without any I/O.
     if (this.diffStreams && this.o.fetchJson === undefined) await fetch('data:,').catch(() => undefined);
-    this.connectAll();
+    openConnections(this.conns, {
+      symbols: this.symbols,
+      streams: this.streams,
+      endpoint: this.endpoint,
+      perConnection: this.o.symbolsPerConnection ?? 200,
+      clock: this.clock,
+      random: this.random,
+      wsFactory: this.o.wsFactory ?? defaultWsFactory,
+      backoff: this.o.backoff ?? DEFAULT_BACKOFF,
+      cfg: this.cfg,
+      maxPayload: this.o.maxPayload ?? 1024 * 1024,
+      counters: this.counters,
+      onFrame: (text) => this.onFrame(text),
+      flushJournal: () => this.flushJournal(),
+      onClose: () => this.depth.onClose(),
+      log: (line) => this.log(line),
+    });
     this.armTimers();
   }
 
@@ -442,65 +458,6 @@ export class Recorder {
 
   get checkpointSeq(): number {
     return this.checkpointJ;
-  }
-
-  private connectAll(): void {
-    const per = Math.max(1, this.o.symbolsPerConnection ?? 200);
-    for (let i = 0; i < this.symbols.length; i += per) {
-      const batch = this.symbols.slice(i, i + per);
-      const names = batch.flatMap((s) => this.streams.map((st) => `${s.toLowerCase()}@${st}`));
-      const conn = new StreamConnection({
-        id: this.conns.length,
-        url: `${this.endpoint}/stream?streams=${names.join('/')}`,
-        clock: this.clock,
-        random: this.random,
-        wsFactory: this.o.wsFactory ?? defaultWsFactory,
-        backoff: this.o.backoff ?? DEFAULT_BACKOFF,
-        pingMs: this.cfg.wss_ping_interval_sec * 1000,
-        silenceMs: this.cfg.silence_watchdog_sec * 1000,
-        proactiveMs: this.cfg.proactive_reconnect_hours * 3_600_000,
-        maxPayload: this.o.maxPayload ?? 1024 * 1024,
-        onMessage: (text) => this.onFrame(text),
-        onPing: (c) => {
-          const data = c.pendingPing ?? Buffer.alloc(0);
-          if (this.flushJournal()) c.pong(data);
-        },
-        onEvent: (ev, c) => this.onConnEvent(ev, c),
-      });
-      this.conns.push(conn);
-      conn.start();
-    }
-  }
-
-  private onConnEvent(ev: ConnEvent, c: StreamConnection): void {
-    const k = this.counters;
-    switch (ev.type) {
-      case 'reconnect':
-        k.reconnects++;
-        this.log(`conn ${c.o.id}: reconnect #${ev.attempt} in ${ev.delayMs} ms`);
-        break;
-      case 'watchdog':
-        k.watchdog_fires++;
-        this.log(`conn ${c.o.id}: silent for ${ev.silentMs} ms, reconnecting`);
-        break;
-      case 'ping_timeout':
-        k.ping_timeouts++;
-        break;
-      case 'proactive':
-        k.proactive_reconnects++;
-        this.log(`conn ${c.o.id}: proactive reconnect`);
-        break;
-      case 'oversize':
-        k.oversize++;
-        this.log(`conn ${c.o.id}: oversized frame refused (maxPayload)`);
-        break;
-      case 'error':
-        this.log(`conn ${c.o.id}: ${ev.message}`);
-        break;
-      default:
-        break;
-    }
-    if (ev.type === 'close') this.depth.onClose();
   }
 
   private armTimers(): void {
