@@ -21,7 +21,6 @@ import type { Registry } from 'prom-client';
 import { DatasetWriter } from '../src/dataset/writer.js';
 import type { RawSink } from '../src/core/types.js';
 import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
-import { parseDepthDiff, peekStream, type ParsedDiff } from '../src/import/fastdepth.js';
 import { FlowlabError, describeError } from '../src/core/errors.js';
 import { validateSymbol } from '../src/core/validate.js';
 import { Rng } from '../src/synth/rng.js';
@@ -34,21 +33,8 @@ import {
   type WsFactory,
 } from './connection.js';
 import { Journal, replayJournal } from './journal.js';
-import {
-  idReason,
-  mapQuote,
-  mapTrade,
-  lastMapped,
-  newMapCounters,
-  parseStreamName,
-  rawIdOf,
-  streamTypeOf,
-  symbolOfMessage,
-  type Json,
-  type StreamName,
-  type StreamType,
-} from '../src/binance/mapper.js';
-import { DedupMemory } from './dedup.js';
+import { newMapCounters, streamTypeOf } from '../src/binance/mapper.js';
+import { Ingest } from './ingest.js';
 import { openConnections } from './connections.js';
 import { TradeGaps, TradeIds } from './trade-ids.js';
 import { DepthSync, type DepthCheckpoint } from './depth-sync.js';
@@ -82,7 +68,6 @@ export {
   type DepthCheckpoint,
   type LossKey,
 };
-import { safeId } from '../src/import/counters.js';
 import { SymbolMetrics, buildRegistry, newCounters, serveMetrics, type RecorderCounters } from './metrics.js';
 import { HOUR_MS, SliceCoverage, writeHourlyDq } from './hourly.js';
 
@@ -160,31 +145,6 @@ export interface LiveTap {
   quote(recvSeq: number, ...a: Parameters<RawSink['quote']>): void;
 }
 
-/** Per (symbol, stream kind): dedup key space, highest id seen, exact trade ids (trade streams). */
-interface KindState {
-  /** `<SYM>|<type>`: the checkpoint's `last_ids` key. */
-  readonly key: string;
-  readonly slot: number;
-  lastId: number;
-  readonly tr: TradeIds | null;
-}
-
-/** What a stream name is (cached per distinct name). */
-interface StreamInfo {
-  /** null: not a recorded stream. */
-  readonly type: StreamType | null;
-  /** Upper-case symbol ('' when the name has no `@` or no valid symbol). */
-  readonly symbol: string;
-  readonly name: StreamName;
-  readonly kind: KindState | null;
-  readonly subscribed: boolean;
-  readonly metrics: SymbolMetrics | null;
-  /** `<sym>@depthSnapshot`: a journaled REST snapshot. */
-  readonly snapshot: boolean;
-}
-
-const EMPTY: Json = Object.freeze({}) as Json;
-
 async function defaultFetchJson(url: string): Promise<unknown> {
   const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
@@ -212,16 +172,14 @@ export class Recorder {
   private readonly rest: string;
   private readonly random: () => number;
   private readonly fetchJson: (url: string) => Promise<unknown>;
-  private readonly dedup: DedupMemory;
-  private readonly streamInfos = new Map<string, StreamInfo>();
-  private readonly kinds = new Map<string, KindState>();
+  /** Classification, dedup, journal append and rows of every message. */
+  private readonly in: Ingest;
   /** Where journal replays count mapping rejections (they were counted when first accepted). */
   private readonly replayCounters = newMapCounters();
   /** Some subscribed stream is a diff depth stream (enables the depth-diff fast path). */
   private readonly diffStreams: boolean;
   /** Exact trade ids per (symbol, trade stream) and their REST backfill. */
   private readonly gaps: TradeGaps;
-  private readonly lastIds = new Map<string, number>();
   /** Depth books (diff streams) and partial books, per symbol, and their REST snapshots. */
   private readonly depth: DepthSync;
   private journal: Journal;
@@ -288,7 +246,6 @@ export class Recorder {
     const rng = Rng.derive(o.seed ?? 1, 'recorder-backoff');
     this.random = o.random ?? (() => rng.uniform());
     this.fetchJson = o.fetchJson ?? defaultFetchJson;
-    this.dedup = new DedupMemory(this.cfg.dedup_lru);
     this.depth = new DepthSync({
       counters: this.counters,
       replayBadRows: this.replayCounters.bad_rows,
@@ -311,11 +268,27 @@ export class Recorder {
       inflight: this.inflight,
       fetchJson: (url) => this.fetchJson(url),
       now: () => this.clock.now(),
-      ingest: (text, recvMs) => this.ingest(text, recvMs, 'rest'),
+      ingest: (text, recvMs) => this.in.message(text, recvMs, 'rest'),
       log: (line) => this.log(line),
       track: (p) => this.track(p),
     });
     this.coverage = new SliceCoverage(this.symbols);
+    this.in = new Ingest({
+      counters: this.counters,
+      replayCounters: this.replayCounters,
+      symMetrics: this.symMetrics,
+      diffStreams: this.diffStreams,
+      dedupLru: this.cfg.dedup_lru,
+      gaps: this.gaps,
+      depth: this.depth,
+      coverage: this.coverage,
+      now: () => this.clock.now(),
+      journal: (recvMs, text) => {
+        this.journal.append(recvMs, text);
+        this.scheduleFlush();
+      },
+      sink: (counted) => (counted && this.teeSink ? this.teeSink : this.writer),
+    });
     this.journal = new Journal(path.join(this.out, JOURNAL_DIR), { fsyncIntervalMs: o.fsyncIntervalMs });
     for (const s of this.symbols) this.symMetrics.set(s, new SymbolMetrics());
   }
@@ -359,7 +332,7 @@ export class Recorder {
           this.depth.atCheckpoint = this.depth.books(); // the books as of checkpointJ: where a writer rebuild restarts them
           ckBooks = true;
         }
-        if (this.ingest(json, recv, apply ? 'replay' : jseq > booksJ ? 'rebook' : 'seed')) {
+        if (this.in.message(json, recv, apply ? 'replay' : jseq > booksJ ? 'rebook' : 'seed')) {
           if (apply) replayed++;
           else seeded++;
         } else this.corruptJournalLine(jseq, line, apply);
@@ -504,202 +477,9 @@ export class Recorder {
   private onFrame(text: string): void {
     this.counters.frames++;
     const t0 = this.o.measureLatency ? performance.now() : 0;
-    if (this.ingest(text, this.clock.now(), 'ws') && this.o.measureLatency) this.pendingT.push(t0);
+    if (this.in.message(text, this.clock.now(), 'ws') && this.o.measureLatency) this.pendingT.push(t0);
     // bound the batch: ws may deliver thousands of buffered frames in one turn of the event loop
     if (this.journal.pendingLines >= 256) this.flushJournal();
-  }
-
-  private malformed(reason: string): void {
-    const m = this.counters.malformed;
-    m[reason] = (m[reason] ?? 0) + 1;
-  }
-
-  /** Stream name -> what it is, with its per-(symbol, kind) state (one Map lookup per message). */
-  private streamInfo(stream: string): StreamInfo {
-    let si = this.streamInfos.get(stream);
-    if (si) return si;
-    const name = parseStreamName(stream);
-    const type = name.type;
-    const symbol = name.symbol ?? '';
-    let ks: KindState | null = null;
-    if (type !== null && name.symbol !== null) {
-      const key = `${symbol}|${type}`;
-      ks = this.kinds.get(key) ?? null;
-      if (!ks) {
-        let tr: TradeIds | null = null;
-        if (type === 'trade' || type === 'aggTrade') {
-          const tk = `${symbol}|${type === 'trade' ? 't' : 'a'}`;
-          tr = this.gaps.ids.get(tk) ?? null;
-          if (!tr) this.gaps.ids.set(tk, (tr = new TradeIds()));
-        }
-        ks = { key, slot: this.dedup.newSlot(), lastId: this.lastIds.get(key) ?? -1, tr };
-        this.kinds.set(key, ks);
-      }
-    }
-    si = {
-      type,
-      symbol,
-      name,
-      kind: ks,
-      subscribed: this.symMetrics.has(symbol),
-      metrics: this.symMetrics.get(symbol) ?? null,
-      snapshot: type === null && name.symbol !== null && name.suffix === 'depthSnapshot',
-    };
-    // bounded: a feed inventing stream names must not grow this without limit
-    if (this.streamInfos.size < 100_000) this.streamInfos.set(stream, si);
-    return si;
-  }
-
-  /**
-   * One message, classified by the one Binance mapping (src/binance/mapper.ts).
-   * Modes: `ws`/`rest` (live: dedup, journal, apply, count), `replay`
-   * (journal after the checkpoint: dedup memory + apply), `seed` (journal up
-   * to the checkpoint: dedup memory only), `rebook` (advance depth books
-   * only), `rebuild` (a write-retry writer rebuild: apply only). Returns true
-   * when accepted.
-   */
-  private ingest(
-    text: string,
-    recvMs: number,
-    mode: 'ws' | 'rest' | 'replay' | 'seed' | 'rebook' | 'rebuild',
-  ): boolean {
-    const live = mode === 'ws' || mode === 'rest';
-    const k = this.counters;
-    // depth diffs (the biggest frames) are scanned straight into numbers when in the strict Binance form
-    let fast: ParsedDiff | null = null;
-    if (this.diffStreams) {
-      const name = peekStream(text);
-      if (name !== null && this.streamInfo(name).type === 'depth_diff') fast = parseDepthDiff(text, name);
-    }
-    let msg: unknown;
-    let si: StreamInfo;
-    let d: Json;
-    let stream: string;
-    let id: number;
-    if (fast !== null) {
-      stream = fast.stream;
-      si = this.streamInfo(stream);
-      d = EMPTY;
-      id = fast.u;
-      const sym = symbolOfMessage(si.name, fast.s ?? undefined);
-      if (sym !== si.symbol) return this.rejected(live, 'depth_diff', sym);
-    } else {
-      try {
-        msg = JSON.parse(text);
-      } catch {
-        if (mode === 'ws') this.malformed('json');
-        return false;
-      }
-      if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
-        if (live) {
-          this.malformed('not_object');
-          k.lines_unrecognized++;
-        }
-        return false;
-      }
-      const st = (msg as Json).stream;
-      const data = (msg as Json).data;
-      if (typeof st !== 'string' || data === null || typeof data !== 'object' || Array.isArray(data)) {
-        if (live) {
-          this.malformed('no_stream');
-          k.lines_unrecognized++;
-        }
-        return false;
-      }
-      stream = st;
-      si = this.streamInfo(stream);
-      const t = si.type;
-      if (t === null) {
-        if (si.snapshot && !live) {
-          const sym = si.symbol;
-          if (mode === 'replay' || mode === 'rebuild') this.depth.applySnapshot(sym, recvMs, data);
-          else if (mode === 'rebook') this.depth.rebook(() => this.depth.applySnapshot(sym, recvMs, data));
-          return true;
-        }
-        if (live) {
-          this.malformed('unknown_stream');
-          k.unknown_streams[stream] = (k.unknown_streams[stream] ?? 0) + 1;
-        }
-        return false;
-      }
-      d = data as Json;
-      const sym = symbolOfMessage(si.name, d.s);
-      if (sym !== si.symbol) return this.rejected(live, t, sym);
-      const raw = rawIdOf(t, d);
-      id = safeId(raw);
-      if (Number.isNaN(id)) return this.rejected(live, t, idReason([raw]));
-    }
-    const type = si.type!;
-    if (!si.subscribed && live) {
-      this.malformed('unsubscribed_symbol');
-      return false;
-    }
-    if (mode === 'rebuild') {
-      if (fast !== null) this.depth.apply(si.symbol, type, d, fast, stream, recvMs, 'replay');
-      else this.apply(si, d, stream, recvMs, 'replay');
-      return true;
-    }
-    const ks = si.kind!;
-    const tr = ks.tr;
-    // journal lines are unique by construction: replay / seed only rebuild the dedup memory
-    if (live && (this.dedup.has(ks.slot, id) || tr?.has(id))) {
-      this.counters.dedup_hits++;
-      return false;
-    }
-    this.dedup.add(ks.slot, id);
-    if (tr?.add(id, this.clock.now()) && mode !== 'seed' && mode !== 'rebook') this.counters.gaps++;
-    if (!(id <= ks.lastId)) ks.lastId = id;
-    if (mode === 'rebook' && (type === 'depth_diff' || type === 'depth_partial'))
-      this.depth.rebook(() => this.depth.apply(si.symbol, type, d, fast, stream, recvMs, 'replay'));
-    if (mode === 'seed' || mode === 'rebook') return true;
-    if (live) {
-      // (a fast-parsed frame has no whitespace at all)
-      if (fast === null && text.indexOf('\n') >= 0) text = JSON.stringify(msg);
-      this.journal.append(recvMs, text);
-      this.scheduleFlush();
-    }
-    if (fast !== null) {
-      const m = this.counters.messages;
-      if (mode !== 'replay') m.depth_diff = (m.depth_diff ?? 0) + 1;
-      this.depth.apply(si.symbol, type, d, fast, stream, recvMs, mode);
-    } else this.apply(si, d, stream, recvMs, mode);
-    return true;
-  }
-
-  /** A stream message the mapping rejected before dedup (symbol, id): counted as the importer counts it. */
-  private rejected(live: boolean, type: StreamType, reason: string): false {
-    if (live) {
-      const k = this.counters;
-      k.messages[type] = (k.messages[type] ?? 0) + 1;
-      k.bad_rows[reason] = (k.bad_rows[reason] ?? 0) + 1;
-    }
-    return false;
-  }
-
-  private apply(si: StreamInfo, d: Json, stream: string, recvMs: number, mode: 'ws' | 'rest' | 'replay'): void {
-    const k = this.counters;
-    const type = si.type!;
-    const sym = si.symbol;
-    // messages_total / bad_rows_total count what this process accepted from the exchange; a journal
-    // replay (restart recovery, write-retry rebuild) re-applies messages already counted
-    const counted = mode !== 'replay';
-    if (counted) k.messages[type] = (k.messages[type] ?? 0) + 1;
-    const c = counted ? k : this.replayCounters;
-    const sink = counted && this.teeSink ? this.teeSink : this.writer;
-    if (type === 'trade' || type === 'aggTrade') {
-      if (!mapTrade(sink, c, sym, d, recvMs, type === 'aggTrade')) return;
-      const ts = lastMapped.ts;
-      const qty = lastMapped.qty;
-      this.coverage.onTrade(sym, recvMs, ts);
-      if (mode === 'ws') si.metrics?.onTrade(recvMs, lastMapped.event, ts, d.m === true ? -qty : qty);
-      return;
-    }
-    if (type === 'bookTicker') {
-      if (!mapQuote(sink, c, sym, d, recvMs)) return;
-      this.coverage.onMid(sym, lastMapped.ts, (lastMapped.bid + lastMapped.ask) / 2);
-      return;
-    }
-    this.depth.apply(sym, type, d, null, stream, recvMs, mode);
   }
 
   // ------------------------------------------------------------- journal
@@ -811,7 +591,7 @@ export class Recorder {
       next_recv_seq: this.writer.nextSeq,
       written_at_ms: this.clock.now(),
       trade_ids: Object.fromEntries([...this.gaps.ids].map(([k, t]) => [k, t.toJSON()])),
-      last_ids: this.lastIdsJson(),
+      last_ids: this.in.lastIdsJson(),
       depth_books: books,
     };
     // the manifest (just written) says what is in part files: a writer rebuild restarts from J whatever happens below
@@ -830,12 +610,6 @@ export class Recorder {
     this.lastFlush = (performance.now() - t0) / 1000;
   }
 
-  /** Highest id seen per `<SYM>|<type>` (kinds seen in this run, plus those loaded from the last checkpoint). */
-  private lastIdsJson(): Record<string, number> {
-    for (const ks of this.kinds.values()) if (ks.lastId >= 0) this.lastIds.set(ks.key, ks.lastId);
-    return Object.fromEntries(this.lastIds);
-  }
-
   /** Losses over the whole recording (earlier runs from the manifest + this run), for `stats.recorder`. */
   lossTotals(): Record<LossKey, number> {
     return this.ledger.losses(this.counters);
@@ -846,7 +620,7 @@ export class Recorder {
     const r = readCheckpointFile(this.out, (line) => this.log(line));
     if (r === null) return null;
     for (const [k, v] of Object.entries(r.ck.trade_ids ?? {})) this.gaps.ids.set(k, TradeIds.from(v));
-    for (const [k, v] of Object.entries(r.ck.last_ids ?? {})) this.lastIds.set(k, v);
+    for (const [k, v] of Object.entries(r.ck.last_ids ?? {})) this.in.lastIds.set(k, v);
     return { journalSeq: r.journalSeq, books: r.books };
   }
 
@@ -868,7 +642,7 @@ export class Recorder {
     this.depth.restore(this.depth.atCheckpoint);
     const J = this.checkpointJ;
     replayJournal(this.journal.dir, (jseq, recv, json) => {
-      if (jseq > J) this.ingest(json, recv, 'rebuild');
+      if (jseq > J) this.in.message(json, recv, 'rebuild');
     });
     this.depth.afterReplay();
   }
