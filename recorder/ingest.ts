@@ -21,7 +21,7 @@ import {
 import type { RawSink } from '../src/core/types.js';
 import { safeId } from '../src/import/counters.js';
 import { parseDepthDiff, peekStream, type ParsedDiff } from '../src/import/fastdepth.js';
-import { DedupMemory } from './dedup.js';
+import { DedupMemory } from '../src/core/dedup.js';
 import type { DepthSync } from './depth-sync.js';
 import type { SliceCoverage } from './hourly.js';
 import type { RecorderCounters, SymbolMetrics } from './metrics.js';
