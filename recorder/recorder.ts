@@ -1,17 +1,21 @@
 /**
  * Live recorder (ARCHITECTURE §7): Binance combined streams -> journal -> raw
- * dataset (§2). See recorder/README.md for the design; in short:
+ * dataset (§2). See recorder/README.md for the design. This file is the
+ * lifecycle; the work is in:
  *
- *   frame -> parse/classify -> dedup (bounded memory + exact trade-id sets) -> journal.append
- *         -> apply to DatasetWriter (trades/quotes: messages.ts; depth: a
- *            per-symbol WsCaptureImporter) ; journal flushed once per loop turn
+ *   ingest.ts       frame -> classify (src/binance/mapper.ts) -> dedup -> journal.append -> rows
+ *   depth-sync.ts   per-symbol depth books (WsCaptureImporter), resyncs, REST snapshots
+ *   trade-ids.ts    exact trade-id sets, gap timer, REST backfill, ids declared lost
+ *   store.ts        checkpoint.json, part-file ledger, orphans, --out check, cumulated losses
+ *   connections.ts  the sockets and their events
+ *
  *   every rotate_sec: flush journal, writer.drain(true) (atomic parts), manifest
  *         (carrying journal_seq), checkpoint.json (with the depth books as of
  *         journal_seq), journal truncated
- *   start: drop part files the manifest does not list, restore the depth
- *         books, replay the journal (all retained lines seed dedup; lines
- *         after the manifest's journal_seq go to the writer through the
- *         restored books), checkpoint, connect.
+ *   start: check --out, drop part files this recorder wrote but never listed,
+ *         restore the depth books, replay the journal (all retained lines seed
+ *         dedup; lines after the manifest's journal_seq go to the writer
+ *         through the restored books), checkpoint, connect.
  */
 import fs from 'node:fs';
 import path from 'node:path';
