@@ -20,6 +20,7 @@ import { Recorder } from '../../recorder/recorder.js';
 import { readManifest } from '../../src/dataset/manifest.js';
 import { runDq } from '../../src/dq/index.js';
 import { CAPTURE, captureIds, datasetIds, diffIds, waitFor } from './helpers.js';
+import { runCli } from '../helpers/cli.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 let mountPoint: string | null = null;
@@ -118,6 +119,12 @@ describe.skipIf(!isRoot)('record on a full disk', () => {
     expect(dq.summary.symbols.BTCUSDT.rows.trades).toBe(
       m.files.filter((f) => f.kind === 'trades').reduce((s, f) => s + f.rows, 0),
     );
+    // replay (which checks every sha256 too) runs on it, and verify accepts the run it wrote
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-diskfull-runs-'));
+    const rp = runCli(['replay', '--data', out, '--out', runs, '--run-tag', 'afterfull']);
+    expect({ code: rp.code, stderr: rp.stderr }).toMatchObject({ code: 0 });
+    const vf = runCli(['verify', '--run', path.join(runs, 'afterfull')]);
+    expect({ code: vf.code, stderr: vf.stderr }).toMatchObject({ code: 0 });
     // no temp file of the manifest or a part is left for anything to pick up
     expect(filesUnder(out).filter((r) => /\.tmp/.test(r))).toEqual([]);
 
