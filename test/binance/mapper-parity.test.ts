@@ -17,6 +17,8 @@ import { runImport } from '../../src/import/run.js';
 import { queryRows, sqlString } from '../../src/io/duck.js';
 import { fakeFactory } from '../recorder/fake-ws.js';
 import { tmpDir } from '../recorder/helpers.js';
+import { REALDATA } from '../import/helpers.js';
+import { readLines } from '../../src/import/lines.js';
 
 const T0 = Date.UTC(2024, 7, 8, 12); // receive time of the first frame; +1 ms per frame
 const E = (i: number) => T0 - 1200 + i; // exchange times (ms)
@@ -431,4 +433,53 @@ describe('one Binance mapping: importer and recorder agree', () => {
     expect(got).toEqual([['BTCUSDT', T0, E(0), E(0), 1, 1, 1, -1, 1, 1]]);
     expect(c.trades_side_unknown).toBe(1);
   });
+
+  it('gives identical rows and counters on the first 6000 trade / bookTicker lines of real spot and USD-M captures', async () => {
+    for (const rel of ['spot/btcusdt_20240808.gz', 'usdm/btcusdt_20240808.gz']) {
+      const lines: { recvMs: number; text: string }[] = [];
+      outer: for await (const chunk of readLines(path.join(REALDATA, rel))) {
+        for (const l of chunk) {
+          const sp = l.indexOf(' ');
+          const text = l.slice(sp + 1);
+          if (!/"stream":"btcusdt@(trade|bookTicker)"/.test(text)) continue;
+          lines.push({ recvMs: Number(l.slice(0, sp - 6)), text });
+          if (lines.length >= 6000) break outer;
+        }
+      }
+      const dir = tmpDir('parity-real');
+      const file = path.join(dir, 'btcusdt_20240808.txt');
+      fs.writeFileSync(file, `${lines.map((x) => `${x.recvMs}000000 ${x.text}`).join('\n')}\n`);
+      const res = await runImport({ format: 'ws-capture', inputs: [file], out: path.join(dir, 'imported') });
+      const clock = new ManualClock(lines[0].recvMs);
+      const { factory, sockets } = fakeFactory();
+      const rec = new Recorder({
+        symbols: ['BTCUSDT'],
+        out: path.join(dir, 'recorded'),
+        endpoint: 'ws://127.0.0.1:9',
+        streams: ['trade', 'bookTicker'],
+        clock,
+        wsFactory: factory,
+        hourly: false,
+        gapGraceMs: 3_600_000,
+        fetchJson: async () => [],
+      });
+      await rec.start();
+      sockets[0].open();
+      for (const x of lines) {
+        clock.advance(x.recvMs - clock.now());
+        sockets[0].send(x.text);
+      }
+      await new Promise((r) => setImmediate(r));
+      await rec.stop();
+      const imp = await rows(res.out);
+      const got = await rows(path.join(dir, 'recorded'));
+      expect(res.counters.rows.trades).toBeGreaterThan(500);
+      expect(res.counters.rows.quotes).toBeGreaterThan(3000);
+      expect(got.trades).toBe(imp.trades);
+      expect(got.quotes).toBe(imp.quotes);
+      expect(mapCounters(rec.counters as unknown as Record<string, unknown>)).toEqual(
+        mapCounters(res.counters as unknown as Record<string, unknown>),
+      );
+    }
+  }, 60_000);
 });
