@@ -54,8 +54,6 @@ export type Cell = (typeof CELLS)[number];
 /** Slot of trades before the vol bucket exists (scenario_2x2 null). */
 const WARMUP = 4;
 const SLOTS = 5;
-/** Slot (0..3 = SCENARIO_NAMES code: Q_L, Q_H, A_L, A_H) of each report cell. */
-const CELL_SLOT: Readonly<Record<Cell, number>> = { A_H: 3, A_L: 2, Q_H: 1, Q_L: 0 };
 
 export const INSUFFICIENT_COVERAGE = 'insufficient_coverage';
 
