@@ -20,13 +20,13 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { duck, queryRows, sqlString } from '../io/duck.js';
 import { FlowlabError } from '../core/errors.js';
-import { sha256File } from '../core/hash.js';
+import { canonicalJson, sha256File } from '../core/hash.js';
 import { safeJoin } from '../core/validate.js';
 import { configFromObject, type LoadedConfig } from '../config/load.js';
 import { writeFileAtomic } from '../report/csv.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
 import { SessionClassifier } from '../calc/session.js';
-import { runDq } from './run.js';
+import { resolveDqParams, runDq } from './run.js';
 import { writeDqReport } from './write.js';
 import {
   CoverageCounts,
@@ -240,6 +240,12 @@ function readRun(runDir: string): RunManifest {
 export interface HarvestOptions {
   /** Thresholds from this config (default: the config the run was made with, from its manifest). */
   readonly config?: LoadedConfig;
+  /**
+   * The raw dq of the run's dataset, already computed (the demo runs it first);
+   * used only when it covers the run's symbols with the same dq thresholds,
+   * otherwise computed again.
+   */
+  readonly raw?: Awaited<ReturnType<typeof runDq>>;
 }
 
 export interface HarvestSummary {
@@ -290,7 +296,13 @@ export async function runHarvest(runDir: string, opts: HarvestOptions = {}): Pro
   const symbols = [...m.selection.symbols].sort();
   if (!fs.existsSync(m.dataset.path))
     throw new FlowlabError(`${runDir}: the run's raw dataset '${m.dataset.path}' is missing (manifest dataset.path)`);
-  const raw = await runDq(m.dataset.path, { symbols, thresholds: thConfig.config.dq });
+  const given = opts.raw;
+  const reuse =
+    given !== undefined &&
+    canonicalJson(Object.keys(given.summary.symbols).sort()) === canonicalJson(symbols) &&
+    canonicalJson(given.summary.params.thresholds) ===
+      canonicalJson(resolveDqParams({ thresholds: thConfig.config.dq }).thresholds);
+  const raw = reuse ? given : await runDq(m.dataset.path, { symbols, thresholds: thConfig.config.dq });
 
   const conn = await duck();
   let counts: CoverageCounts;

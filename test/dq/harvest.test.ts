@@ -95,6 +95,8 @@ describe('harvest acceptance on six symbols x 4 h, reproduced by DuckDB over the
     for (const r of cells) expect(by[r.symbol as string][r.cell as string], `${r.symbol} ${r.cell}`).toBe(n(r.n));
     const scenFail = cells.filter((r) => !r.ok).map((r) => `${r.symbol}:${r.cell}`);
     expect(check(h, 'scenario_coverage').failing).toEqual(scenFail);
+    expect(scenFail.length).toBeGreaterThan(0); // the 4 h exercise a failing cell (too few A_L trades somewhere)
+    expect(scenFail.length).toBeLessThan(24);
     expect(check(h, 'scenario_coverage').status).toBe(scenFail.length === 0 ? 'pass' : 'fail');
 
     const sess = await queryRows(
