@@ -331,16 +331,17 @@ export class Recorder {
   constructor(o: RecorderOptions) {
     this.o = o;
     const tap = o.tap;
+    const covering = o.hourly !== false;
     // the hourly coverage sees what a live tap sees: accepted ticks in writer order with their recv_seq
     this.teeSink = {
       trade: (...a: Parameters<RawSink['trade']>) => {
         this.writer.trade(...a);
-        this.coverage.trade(this.writer.nextSeq - 1, ...a);
+        if (covering) this.coverage.trade(this.writer.nextSeq - 1, ...a);
         tap?.trade(this.writer.nextSeq - 1, ...a);
       },
       quote: (...a: Parameters<RawSink['quote']>) => {
         this.writer.quote(...a);
-        this.coverage.quote(this.writer.nextSeq - 1, ...a);
+        if (covering) this.coverage.quote(this.writer.nextSeq - 1, ...a);
         tap?.quote(this.writer.nextSeq - 1, ...a);
       },
       depth: (...a: Parameters<RawSink['depth']>) => this.writer.depth(...a),

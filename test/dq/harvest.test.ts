@@ -266,6 +266,26 @@ describe('a dataset built to miss coverage', () => {
       `SELECT count(*)::DOUBLE AS n FROM ${glob(r.runDir, 'prices')} WHERE session <> 'Tokyo'`,
     );
     expect(n(londonRows)).toBe(0);
+    // the slices manifests are deterministic outputs of the replay: a second replay writes the same bytes
+    const again = await replay({
+      data,
+      config: CONFIG,
+      out: path.join(tmp, 'runs'),
+      runTag: 'quiet2',
+      progress: false,
+    });
+    const hourly = fs.readdirSync(path.join(r.runDir, 'slices')).filter((f) => f !== 'slices_summary.json');
+    expect(hourly).toHaveLength(2);
+    for (const f of hourly)
+      expect(fs.readFileSync(path.join(again.runDir, 'slices', f), 'utf8'), f).toBe(
+        fs.readFileSync(path.join(r.runDir, 'slices', f), 'utf8'),
+      );
+    const strip = (dir: string) => {
+      const j = JSON.parse(fs.readFileSync(path.join(dir, 'slices', 'slices_summary.json'), 'utf8'));
+      delete j.run_tag;
+      return j;
+    };
+    expect(strip(again.runDir)).toEqual(strip(r.runDir));
     const out = path.join(tmp, 'dq-quiet');
     writeHarvestReport(rep, out);
     const md = fs.readFileSync(path.join(out, 'harvest_acceptance.md'), 'utf8');
