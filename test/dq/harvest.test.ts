@@ -2,7 +2,8 @@
  * The seed's 1.3.1 harvest acceptance (`flowlab dq --run`, src/dq/harvest*.ts).
  *
  * - Six symbols x 4 h of synth (05:00-09:00 UTC: Tokyo, then London; the
- *   suite's stand-in for `synth --hours 24`, which takes ~2 min here): every
+ *   suite's stand-in for `synth --hours 24`, which takes ~2 min here;
+ *   `HARVEST_TEST_HOURS=24` runs the same tests on the 24 h default day): every
  *   check's figure and verdict is reproduced by independent DuckDB queries over
  *   the derived tables (globs, not the manifest's file list), and the hourly
  *   slices manifests by an hourly GROUP BY.
@@ -36,6 +37,8 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const PROD = path.join(REPO, 'config/ofi_cvd/prod.yaml');
 const CONFIG = loadConfig(PROD, {});
 const SIX = ['ADAUSDT', 'BNBUSDT', 'BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT'];
+const HOURS = Number(process.env.HARVEST_TEST_HOURS ?? 4);
+const SHORT = HOURS === 4;
 
 let run: ReplayResult;
 let h: HarvestSummary;
@@ -72,12 +75,15 @@ async function cli(args: readonly string[]): Promise<{ code: number; stdout: str
 
 beforeAll(async () => {
   const data = path.join(tmp, 'six');
-  await synthesize({ ...DEFAULT_SYNTH, symbols: SIX, hours: 4, startMs: Date.UTC(2024, 7, 8, 5) }, data);
+  await synthesize(
+    { ...DEFAULT_SYNTH, symbols: SIX, hours: HOURS, startMs: SHORT ? Date.UTC(2024, 7, 8, 5) : DEFAULT_SYNTH.startMs },
+    data,
+  );
   run = await replay({ data, config: CONFIG, out: path.join(tmp, 'runs'), runTag: 'six', progress: false });
   h = (await runHarvest(run.runDir)).summary;
-}, 240_000);
+}, 900_000);
 
-describe('harvest acceptance on six symbols x 4 h, reproduced by DuckDB over the derived tables', () => {
+describe(`harvest acceptance on six symbols x ${HOURS} h, reproduced by DuckDB over the derived tables`, () => {
   it('scenario_coverage and session_coverage: counts and failing pairs', async () => {
     const p = glob(run.runDir, 'prices');
     const syms = `[${SIX.map(sqlString).join(', ')}]`;
@@ -95,8 +101,10 @@ describe('harvest acceptance on six symbols x 4 h, reproduced by DuckDB over the
     for (const r of cells) expect(by[r.symbol as string][r.cell as string], `${r.symbol} ${r.cell}`).toBe(n(r.n));
     const scenFail = cells.filter((r) => !r.ok).map((r) => `${r.symbol}:${r.cell}`);
     expect(check(h, 'scenario_coverage').failing).toEqual(scenFail);
-    expect(scenFail.length).toBeGreaterThan(0); // the 4 h exercise a failing cell (too few A_L trades somewhere)
-    expect(scenFail.length).toBeLessThan(24);
+    if (SHORT) {
+      expect(scenFail.length).toBeGreaterThan(0); // the 4 h exercise a failing cell (too few A_L trades somewhere)
+      expect(scenFail.length).toBeLessThan(24);
+    }
     expect(check(h, 'scenario_coverage').status).toBe(scenFail.length === 0 ? 'pass' : 'fail');
 
     const sess = await queryRows(
@@ -108,14 +116,18 @@ describe('harvest acceptance on six symbols x 4 h, reproduced by DuckDB over the
     );
     const sessFail = sess.filter((r) => n(r.ok) < 2).map((r) => `${r.symbol}:${r.session}`);
     expect(check(h, 'session_coverage').failing).toEqual(sessFail);
+    expect(check(h, 'session_coverage').status).toBe(sessFail.length === 0 ? 'pass' : 'fail');
+    const failing = [...scenFail, ...sessFail];
+    expect(h.coverage_failing).toEqual(failing);
+    expect(h.scene_coverage_miss).toBe(failing.length > 0 ? 1 : 0);
+    expect(h.tags).toEqual(failing.length > 0 ? ['insufficient_coverage'] : []);
+    const tag = fs.readFileSync(path.join(run.runDir, 'run_tag.txt'), 'utf8');
+    expect(tag).toContain(`scene_coverage_miss=${h.scene_coverage_miss}\n`);
+    if (failing.length > 0) expect(tag).toContain(`coverage_failing=${failing.join(',')}\n`);
     // 05-09 UTC in August: Tokyo and London only, so every symbol misses NY
-    for (const s of SIX) expect(sessFail).toContain(`${s}:NY`);
-    expect(check(h, 'session_coverage').status).toBe('fail');
-    expect(h.scene_coverage_miss).toBe(1);
-    expect(h.tags).toEqual(['insufficient_coverage']);
-    expect(h.coverage_failing).toEqual([...scenFail, ...sessFail]);
-    expect(fs.readFileSync(path.join(run.runDir, 'run_tag.txt'), 'utf8')).toContain(
-      `coverage_failing=${[...scenFail, ...sessFail].join(',')}\n`,
+    if (SHORT) for (const s of SIX) expect(sessFail).toContain(`${s}:NY`);
+    process.stderr.write(
+      `harvest ${HOURS} h: scenario failing [${scenFail.join(' ')}], session failing [${sessFail.join(' ')}]\n`,
     );
   });
 
@@ -125,7 +137,7 @@ describe('harvest acceptance on six symbols x 4 h, reproduced by DuckDB over the
          FROM ${glob(run.runDir, 'prices')} GROUP BY ALL ORDER BY ALL`,
     );
     const hours = [...new Set(rows.map((r) => n(r.hour)))];
-    expect(hours).toHaveLength(4);
+    expect(hours).toHaveLength(HOURS);
     const dir = path.join(run.runDir, 'slices');
     expect(fs.readdirSync(dir).sort()).toEqual([...hours.map(slicesFileName), 'slices_summary.json'].sort());
     for (const r of rows) {
@@ -158,7 +170,7 @@ describe('harvest acceptance on six symbols x 4 h, reproduced by DuckDB over the
     expect(events.figure).toBe(n(ev.n));
     const required = (1000 * n(span.sh)) / (72 * 6);
     expect(h.run.symbol_hours).toBeCloseTo(n(span.sh), 5);
-    expect(n(span.sh)).toBeGreaterThan(23.9);
+    expect(n(span.sh)).toBeGreaterThan(HOURS * 6 - 0.1);
     expect(events.status).toBe(n(ev.n) >= required ? 'pass' : 'fail');
     expect(events.threshold).toContain('scaled from >= 1000 per 72 h x 6 symbols');
 
@@ -180,8 +192,12 @@ describe('harvest acceptance on six symbols x 4 h, reproduced by DuckDB over the
     expect(c.status).toBe(n(z.ok) === n(z.zn) ? 'pass' : 'fail');
     // the raw checks are flowlab dq's, eight per symbol
     expect(h.raw_checks).toHaveLength(SIX.length * 8);
-    expect(h.verdict).toBe('FAIL');
-    expect(h.failed).toContain('session_coverage');
+    const anyFail = h.checks.some((x) => x.status === 'fail') || h.raw.verdict === 'FAIL';
+    expect(h.verdict).toBe(anyFail ? 'FAIL' : 'PASS');
+    if (SHORT) expect(h.failed).toContain('session_coverage');
+    process.stderr.write(
+      `harvest ${HOURS} h: events ${ev.n} (need ${required.toFixed(1)}), beyond ${z.beyond} of ${z.emitted}, complete ${z.ok}/${z.zn}, verdict ${h.verdict}\n`,
+    );
   });
 
   it('flowlab dq --run writes dq_summary.json and harvest_acceptance.md (verdict first), byte-identical twice', async () => {
@@ -190,14 +206,17 @@ describe('harvest acceptance on six symbols x 4 h, reproduced by DuckDB over the
     const r = await cli(['dq', '--run', run.runDir, '--out', out1]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^harvest six: FAIL; failed: .*session_coverage.*; tags: insufficient_coverage$/m);
-    expect((await cli(['dq', '--run', run.runDir, '--out', out2, '--strict'])).code).toBe(1);
+    expect(r.stdout.split('\n')).toContain(
+      `harvest six: ${h.verdict}${h.failed.length ? `; failed: ${h.failed.join(', ')}` : ''}${h.tags.length ? '; tags: insufficient_coverage' : ''}`,
+    );
+    if (SHORT) expect(h.failed).toContain('session_coverage');
+    expect((await cli(['dq', '--run', run.runDir, '--out', out2, '--strict'])).code).toBe(h.verdict === 'PASS' ? 0 : 1);
     for (const f of ['dq_summary.json', 'harvest_acceptance.md'])
       expect(fs.readFileSync(path.join(out2, f), 'utf8'), f).toBe(fs.readFileSync(path.join(out1, f), 'utf8'));
     const md = fs.readFileSync(path.join(out1, 'harvest_acceptance.md'), 'utf8').split('\n');
-    expect(md[0]).toBe('# Harvest acceptance (seed 1.3.1): FAIL');
-    expect(md[2]).toMatch(/^- failed: .*session_coverage/);
-    expect(md[3]).toMatch(/^- tags: insufficient_coverage \(failing pairs: .*ADAUSDT:NY/);
+    expect(md[0]).toBe(`# Harvest acceptance (seed 1.3.1): ${h.verdict}`);
+    expect(md[2]).toBe(`- failed: ${h.failed.length ? h.failed.join(', ') : 'none'}`);
+    if (SHORT) expect(md[3]).toMatch(/^- tags: insufficient_coverage \(failing pairs: .*ADAUSDT:NY/);
     const j = JSON.parse(fs.readFileSync(path.join(out1, 'dq_summary.json'), 'utf8'));
     expect(j.checks.map((c: { name: string }) => c.name)).toEqual([
       'scenario_coverage',
@@ -211,7 +230,7 @@ describe('harvest acceptance on six symbols x 4 h, reproduced by DuckDB over the
       expect(typeof c.n).toBe('number');
       expect(typeof c.threshold).toBe('string');
     }
-    expect(fs.readdirSync(out1).filter((f) => /^dq_\d{8}_\d{2}\.json$/.test(f))).toHaveLength(4);
+    expect(fs.readdirSync(out1).filter((f) => /^dq_\d{8}_\d{2}\.json$/.test(f))).toHaveLength(HOURS);
     const usage = await cli(['dq', '--run', run.runDir, '--data', run.runDir]);
     expect(usage.code).toBe(2);
     const missing = await cli(['dq', '--run', path.join(tmp, 'nope')]);
