@@ -55,6 +55,7 @@ import {
   type WinsorFigures,
 } from './harvest.js';
 import type { DqSummary } from './types.js';
+import type { ReplayManifest } from '../replay/replay.js';
 
 export const SLICES_DIR = 'slices';
 export const HARVEST_SUMMARY_FILE = 'dq_summary.json';
@@ -72,15 +73,15 @@ export function sessionNames(config: LoadedConfig): readonly string[] {
   return new SessionClassifier(p.sessions, p.session_fallback).names;
 }
 
-function files(runDir: string, outputs: readonly RunOutput[], kind: string): string[] {
+function partFiles(runDir: string, outputs: readonly RunOutput[], kind: string): string[] {
   return outputs
     .filter((o) => o.kind === kind)
     .map((o) => safeJoin(runDir, o.path))
     .sort();
 }
 
-function list(fs_: readonly string[]): string {
-  return `[${fs_.map(sqlString).join(', ')}]`;
+function list(paths: readonly string[]): string {
+  return `[${paths.map(sqlString).join(', ')}]`;
 }
 
 const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
@@ -94,7 +95,7 @@ export async function scanCoverage(
   conn?: DuckDBConnection,
 ): Promise<CoverageCounts> {
   const counts = new CoverageCounts(sessions);
-  const prices = files(runDir, outputs, 'prices');
+  const prices = partFiles(runDir, outputs, 'prices');
   if (prices.length === 0) return counts;
   const rows = await queryRows(
     `SELECT symbol, (ts_ms // 3600000)::DOUBLE AS hour, session, scenario_2x2, count(*)::DOUBLE AS n
@@ -204,17 +205,8 @@ function json(x: unknown): string {
   return `${JSON.stringify(x, null, 2)}\n`;
 }
 
-/** Read a run folder's manifest.json (only what the harvest needs). */
-interface RunManifest {
-  readonly run_tag: string;
-  readonly dataset: { readonly path: string; readonly files_sha256: string };
-  readonly selection: { readonly symbols: string[]; readonly from_ms: number | null; readonly to_ms: number | null };
-  readonly config: unknown;
-  readonly config_fingerprint: string;
-  readonly outputs: RunOutput[];
-}
-
-function readRun(runDir: string): RunManifest {
+/** A run folder's manifest.json, checked for what the harvest reads, every listed output present. */
+function readRun(runDir: string): ReplayManifest {
   const file = path.join(runDir, 'manifest.json');
   let text: string;
   try {
@@ -222,9 +214,9 @@ function readRun(runDir: string): RunManifest {
   } catch {
     throw new FlowlabError(`'${runDir}' has no readable manifest.json (expected a replay, canary or live run folder)`);
   }
-  let m: RunManifest;
+  let m: ReplayManifest;
   try {
-    m = JSON.parse(text) as RunManifest;
+    m = JSON.parse(text) as ReplayManifest;
   } catch (e) {
     throw new FlowlabError(`${file}: not JSON (${(e as Error).message})`);
   }
@@ -317,7 +309,7 @@ export async function runHarvest(runDir: string, opts: HarvestOptions = {}): Pro
       winsor[s] = { emitted: 0, beyond: 0, violations: 0, max_abs_z_cvd: null, z_raw_tails: null, z_cvd_tails: null };
       complete[s] = { emitted: 0, complete: 0, null_z: 0 };
     }
-    const ev = files(runDir, m.outputs, 'events');
+    const ev = partFiles(runDir, m.outputs, 'events');
     if (ev.length > 0) {
       const types = SIGNAL_EVENT_TYPES.map(sqlString).join(', ');
       for (const r of await queryRows(
@@ -329,7 +321,7 @@ export async function runHarvest(runDir: string, opts: HarvestOptions = {}): Pro
         if (e) e[r.event_type as string] = num(r.n);
       }
     }
-    const cvd = files(runDir, m.outputs, 'cvd');
+    const cvd = partFiles(runDir, m.outputs, 'cvd');
     if (cvd.length > 0) {
       const L = String(limit);
       const q = String(th.winsor_tail_q);
@@ -366,10 +358,10 @@ export async function runHarvest(runDir: string, opts: HarvestOptions = {}): Pro
     // each symbol's span of derived rows (trades and quote updates), for the events scaling
     const span = new Map<string, [number, number]>();
     for (const kind of ['prices', 'ofi']) {
-      const fs_ = files(runDir, m.outputs, kind);
-      if (fs_.length === 0) continue;
+      const parts = partFiles(runDir, m.outputs, kind);
+      if (parts.length === 0) continue;
       for (const r of await queryRows(
-        `SELECT symbol, min(ts_ms)::DOUBLE AS lo, max(ts_ms)::DOUBLE AS hi FROM read_parquet(${list(fs_)}) GROUP BY symbol`,
+        `SELECT symbol, min(ts_ms)::DOUBLE AS lo, max(ts_ms)::DOUBLE AS hi FROM read_parquet(${list(parts)}) GROUP BY symbol`,
         conn,
       )) {
         const s = r.symbol as string;
