@@ -493,6 +493,35 @@ export function harvestMarkdown(s: HarvestSummary): string {
       }
     }
   }
+  const ev = s.checks.find((c) => c.name === 'events_volume')?.by_symbol as
+    | Record<string, Record<string, number>>
+    | undefined;
+  if (ev) {
+    L.push('', '## Events per symbol', '');
+    L.push('| symbol | divergence | pivot | anomaly |', '|---|---|---|---|');
+    for (const [sym, e] of Object.entries(ev))
+      L.push(`| ${sym} | ${fmt(e.divergence)} | ${fmt(e.pivot)} | ${fmt(e.anomaly)} |`);
+  }
+  const w = s.checks.find((c) => c.name === 'winsor_separation')?.by_symbol as
+    | Record<string, WinsorFigures>
+    | undefined;
+  if (w) {
+    const q = s.thresholds.harvest.winsor_tail_q;
+    const tails = (t: readonly [number, number] | null) => (t === null ? 'n/a' : `${fmt(t[0])} / ${fmt(t[1])}`);
+    L.push(
+      '',
+      `## Winsor: z_raw and z_cvd in the tails (limit ${s.thresholds.winsor_limit}, quantiles ${q} / ${1 - q})`,
+      '',
+    );
+    L.push(
+      '| symbol | emitted | beyond limit | violations | max abs z_cvd | z_raw tails | z_cvd tails |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const [sym, x] of Object.entries(w))
+      L.push(
+        `| ${sym} | ${fmt(x.emitted)} | ${fmt(x.beyond)} | ${fmt(x.violations)} | ${fmt(x.max_abs_z_cvd)} | ${tails(x.z_raw_tails)} | ${tails(x.z_cvd_tails)} |`,
+      );
+  }
   return `${L.join('\n')}\n`;
 }
 
