@@ -526,15 +526,15 @@ export function harvestMarkdown(s: HarvestSummary): string {
 }
 
 /**
- * Write the harvest files into `outDir`: the raw dq's hourly files (./write.ts),
- * then `dq_summary.json` (the harvest summary, raw summary embedded) and
- * `harvest_acceptance.md`. Returns the paths written.
+ * Write the harvest files into `outDir`: the raw dq's hourly files (./write.ts;
+ * its summary is embedded, not written separately), then `dq_summary.json`
+ * (the harvest summary) and `harvest_acceptance.md`. Returns the paths written.
  */
 export function writeHarvestReport(r: HarvestReport, outDir: string): string[] {
-  const written = writeDqReport(r.rawHours, outDir);
+  const written = writeDqReport(r.rawHours, outDir, { summary: false });
   const summary = path.join(outDir, HARVEST_SUMMARY_FILE);
   writeFileAtomic(summary, json(r.summary));
   const md = path.join(outDir, HARVEST_MD_FILE);
   writeFileAtomic(md, harvestMarkdown(r.summary));
-  return [...new Set([summary, md, ...written])];
+  return [summary, md, ...written];
 }
