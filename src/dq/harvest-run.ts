@@ -238,6 +238,8 @@ export interface HarvestOptions {
    * otherwise computed again.
    */
   readonly raw?: Awaited<ReturnType<typeof runDq>>;
+  /** The raw dq's clock-skew quantile (default 0.01, as `flowlab dq`). */
+  readonly skewQuantile?: number;
 }
 
 export interface HarvestSummary {
@@ -291,10 +293,13 @@ export async function runHarvest(runDir: string, opts: HarvestOptions = {}): Pro
   const given = opts.raw;
   const reuse =
     given !== undefined &&
+    given.summary.params.skew_quantile === (opts.skewQuantile ?? 0.01) &&
     canonicalJson(Object.keys(given.summary.symbols).sort()) === canonicalJson(symbols) &&
     canonicalJson(given.summary.params.thresholds) ===
       canonicalJson(resolveDqParams({ thresholds: thConfig.config.dq }).thresholds);
-  const raw = reuse ? given : await runDq(m.dataset.path, { symbols, thresholds: thConfig.config.dq });
+  const raw = reuse
+    ? given
+    : await runDq(m.dataset.path, { symbols, thresholds: thConfig.config.dq, skewQuantile: opts.skewQuantile });
 
   const conn = await duck();
   let counts: CoverageCounts;

@@ -75,7 +75,8 @@ async function harvest(opts: DqCliOptions): Promise<number> {
   const runDir = validatePath(opts.run as string, '--run');
   const outDir = validatePath(opts.out ?? path.join('artifacts', 'dq', path.basename(runDir)), '--out');
   const config = opts.config !== undefined ? loadConfig(opts.config) : undefined;
-  const r = await runHarvest(runDir, { config });
+  const skewQuantile = parsePositiveNumber(opts.skewQuantile ?? '0.01', '--skew-quantile', { max: 0.49 });
+  const r = await runHarvest(runDir, { config, skewQuantile });
   const files = writeHarvestReport(r, outDir);
   if (opts.json) {
     process.stdout.write(dqJson(r.summary));
