@@ -25,6 +25,7 @@ import { safeJoin } from '../core/validate.js';
 import { configFromObject, type LoadedConfig } from '../config/load.js';
 import { writeFileAtomic } from '../report/csv.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
+import { DERIVED_KINDS } from '../pipeline/pipeline.js';
 import { SessionClassifier } from '../calc/session.js';
 import { resolveDqParams, runDq } from './run.js';
 import { writeDqReport } from './write.js';
@@ -248,7 +249,8 @@ export interface HarvestSummary {
   readonly failed: string[];
   readonly insufficient: string[];
   readonly tags: string[];
-  readonly scene_coverage_miss: 0 | 1;
+  /** null: not known (the run did not write the prices table). */
+  readonly scene_coverage_miss: 0 | 1 | null;
   readonly coverage_failing: string[];
   readonly run: {
     readonly run_tag: string;
@@ -385,23 +387,40 @@ export async function runHarvest(runDir: string, opts: HarvestOptions = {}): Pro
     conn.closeSync();
   }
 
+  // a run made with `replay --tables` may lack a table a check reads: that check is insufficient
+  const written = new Set<string>(m.tables ?? DERIVED_KINDS);
+  const needs = (c: HarvestCheck, ...tables: string[]): HarvestCheck => {
+    const missing = tables.filter((t) => !written.has(t));
+    if (missing.length === 0) return c;
+    return {
+      name: c.name,
+      status: 'insufficient',
+      figure: null,
+      measure: c.measure,
+      n: 0,
+      threshold: c.threshold,
+      reason: `the run did not write the ${missing.join(' and ')} table${missing.length > 1 ? 's' : ''} (replay --tables ${[...written].join(',')})`,
+    };
+  };
   const cov = judgeCoverage(counts, symbols, th);
+  const hasPrices = written.has('prices');
   const checks: HarvestCheck[] = [
-    cov.scenario_coverage,
-    cov.session_coverage,
-    judgeEvents({ by_symbol: events, symbol_hours: symbolHours }, th),
-    judgeWinsor(winsor, limit, th),
-    judgeCompleteness(complete, th),
+    needs(cov.scenario_coverage, 'prices'),
+    needs(cov.session_coverage, 'prices'),
+    needs(judgeEvents({ by_symbol: events, symbol_hours: symbolHours }, th), 'events', hasPrices ? 'prices' : 'ofi'),
+    needs(judgeWinsor(winsor, limit, th), 'cvd'),
+    needs(judgeCompleteness(complete, th), 'cvd'),
   ];
+  const miss = hasPrices ? cov.scene_coverage_miss : null;
   const v = harvestVerdict(checks, raw.summary);
   const summary: HarvestSummary = {
     flowlab_harvest: 1,
     verdict: v.verdict,
     failed: v.failed,
     insufficient: v.insufficient,
-    tags: cov.scene_coverage_miss ? [INSUFFICIENT_COVERAGE] : [],
-    scene_coverage_miss: cov.scene_coverage_miss,
-    coverage_failing: cov.failing,
+    tags: miss === 1 ? [INSUFFICIENT_COVERAGE] : [],
+    scene_coverage_miss: miss,
+    coverage_failing: hasPrices ? cov.failing : [],
     run: {
       run_tag: m.run_tag,
       config_fingerprint: m.config_fingerprint,

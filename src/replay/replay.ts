@@ -364,13 +364,16 @@ export async function finalizeRun(a: {
 }): Promise<ReplayManifest> {
   a.outputs.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
   const inputs = [...a.inputs].sort((x, y) => (x.path < y.path ? -1 : 1));
-  const sl = await writeRunSlices({
-    runDir: a.runDir,
-    runTag: a.runTag,
-    config: a.config,
-    symbols: a.selection.symbols,
-    outputs: a.outputs,
-  });
+  // the coverage is counted from the prices rows: a run without that table (--tables) has no slices
+  const sl = a.pipeline.tables.includes('prices')
+    ? await writeRunSlices({
+        runDir: a.runDir,
+        runTag: a.runTag,
+        config: a.config,
+        symbols: a.selection.symbols,
+        outputs: a.outputs,
+      })
+    : null;
   const manifest: ReplayManifest = {
     flowlab_version: FLOWLAB_VERSION,
     code_sha256: await codeHash(),
@@ -386,13 +389,17 @@ export async function finalizeRun(a: {
     counters: { ticks: a.ticks, ...a.pipeline.counters },
     symbols: a.pipeline.symbolSummary(),
     outputs: a.outputs,
-    slices: {
-      files: sl.files,
-      scene_coverage_miss: sl.judgement.scene_coverage_miss,
-      tags: sl.judgement.scene_coverage_miss ? [INSUFFICIENT_COVERAGE] : [],
-      failing: sl.judgement.failing,
-      thresholds_fingerprint: sl.thresholds_fingerprint,
-    },
+    ...(sl
+      ? {
+          slices: {
+            files: sl.files,
+            scene_coverage_miss: sl.judgement.scene_coverage_miss,
+            tags: sl.judgement.scene_coverage_miss ? [INSUFFICIENT_COVERAGE] : [],
+            failing: sl.judgement.failing,
+            thresholds_fingerprint: sl.thresholds_fingerprint,
+          },
+        }
+      : {}),
   };
   fs.writeFileSync(path.join(a.runDir, REPLAY_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   fs.writeFileSync(path.join(a.runDir, RUN_TAG_FILE), runTagText(manifest, a.config));

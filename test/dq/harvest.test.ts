@@ -305,6 +305,25 @@ describe('a dataset built to miss coverage', () => {
       return j;
     };
     expect(strip(again.runDir)).toEqual(strip(r.runDir));
+    // a run with only some tables (replay --tables): no slices, the checks on missing tables insufficient
+    const part = await replay({
+      data,
+      config: CONFIG,
+      out: path.join(tmp, 'runs'),
+      runTag: 'quiet-fusion',
+      progress: false,
+      tables: ['fusion', 'cvd'],
+    });
+    expect(fs.existsSync(path.join(part.runDir, 'slices'))).toBe(false);
+    expect(fs.readFileSync(path.join(part.runDir, 'run_tag.txt'), 'utf8')).not.toContain('scene_coverage_miss');
+    const ps = (await runHarvest(part.runDir)).summary;
+    expect(check(ps, 'scenario_coverage').status).toBe('insufficient');
+    expect(check(ps, 'scenario_coverage').reason).toMatch(/did not write the prices table/);
+    expect(check(ps, 'events_volume').status).toBe('insufficient');
+    expect(check(ps, 'winsor_separation').figure).toBe(check(s, 'winsor_separation').figure);
+    expect(ps.scene_coverage_miss).toBeNull();
+    expect(ps.tags).toEqual([]);
+    expect(ps.verdict).toBe('INSUFFICIENT');
     const out = path.join(tmp, 'dq-quiet');
     writeHarvestReport(rep, out);
     const md = fs.readFileSync(path.join(out, 'harvest_acceptance.md'), 'utf8');
