@@ -23,7 +23,6 @@ import { safeId } from '../src/import/counters.js';
 import { parseDepthDiff, peekStream, type ParsedDiff } from '../src/import/fastdepth.js';
 import { DedupMemory } from '../src/core/dedup.js';
 import type { DepthSync } from './depth-sync.js';
-import type { SliceCoverage } from './hourly.js';
 import type { RecorderCounters, SymbolMetrics } from './metrics.js';
 import { TradeIds, type TradeGaps } from './trade-ids.js';
 
@@ -65,7 +64,6 @@ export interface IngestHost {
   readonly dedupLru: number;
   readonly gaps: TradeGaps;
   readonly depth: DepthSync;
-  readonly coverage: SliceCoverage;
   now(): number;
   /** Append an accepted message to the journal (and schedule its flush). */
   journal(recvMs: number, text: string): void;
@@ -257,16 +255,14 @@ export class Ingest {
     const c = counted ? k : this.h.replayCounters;
     const sink = this.h.sink(counted);
     if (type === 'trade' || type === 'aggTrade') {
+      // (the hourly coverage sees accepted ticks through the recorder's sink, with their recv_seq)
       if (!mapTrade(sink, c, sym, d, recvMs, type === 'aggTrade')) return;
-      const ts = lastMapped.ts;
       const qty = lastMapped.qty;
-      this.h.coverage.onTrade(sym, recvMs, ts);
-      if (mode === 'ws') si.metrics?.onTrade(recvMs, lastMapped.event, ts, d.m === true ? -qty : qty);
+      if (mode === 'ws') si.metrics?.onTrade(recvMs, lastMapped.event, lastMapped.ts, d.m === true ? -qty : qty);
       return;
     }
     if (type === 'bookTicker') {
-      if (!mapQuote(sink, c, sym, d, recvMs)) return;
-      this.h.coverage.onMid(sym, lastMapped.ts, (lastMapped.bid + lastMapped.ask) / 2);
+      mapQuote(sink, c, sym, d, recvMs);
       return;
     }
     this.h.depth.apply(sym, type, d, null, stream, recvMs, mode);

@@ -24,6 +24,7 @@ import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import { DatasetWriter } from '../src/dataset/writer.js';
 import type { RawSink } from '../src/core/types.js';
+import type { LoadedConfig } from '../src/config/load.js';
 import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
 import { FlowlabError, describeError } from '../src/core/errors.js';
 import { validateSymbol } from '../src/core/validate.js';
@@ -126,6 +127,8 @@ export interface RecorderOptions {
   readonly gapGraceMs?: number;
   /** Serve /metrics on 127.0.0.1:port (0 = free port; undefined/null = no server). */
   readonly metricsPort?: number | null;
+  /** Pipeline parameters and `harvest:` thresholds of the hourly coverage (default: the config defaults). */
+  readonly coverageConfig?: LoadedConfig;
   /** Write hourly slices manifests (default true) and dq reports (default true). */
   readonly hourly?: boolean;
   readonly hourlyDq?: boolean;
@@ -210,25 +213,27 @@ export class Recorder {
   readonly fsyncLatencyMs: number[] = [];
   private batchesAwaitingSync: { upTo: number; t0: number }[] = [];
 
-  /** The writer plus the live tap (null without a tap). */
-  private readonly teeSink: RawSink | null;
+  /** The writer plus the hourly coverage and the live tap. */
+  private readonly teeSink: RawSink;
 
   constructor(o: RecorderOptions) {
     this.o = o;
     const tap = o.tap;
-    this.teeSink = tap
-      ? {
-          trade: (...a: Parameters<RawSink['trade']>) => {
-            this.writer.trade(...a);
-            tap.trade(this.writer.nextSeq - 1, ...a);
-          },
-          quote: (...a: Parameters<RawSink['quote']>) => {
-            this.writer.quote(...a);
-            tap.quote(this.writer.nextSeq - 1, ...a);
-          },
-          depth: (...a: Parameters<RawSink['depth']>) => this.writer.depth(...a),
-        }
-      : null;
+    const covering = o.hourly !== false;
+    // the hourly coverage sees what a live tap sees: accepted ticks in writer order with their recv_seq
+    this.teeSink = {
+      trade: (...a: Parameters<RawSink['trade']>) => {
+        this.writer.trade(...a);
+        if (covering) this.coverage.trade(this.writer.nextSeq - 1, ...a);
+        tap?.trade(this.writer.nextSeq - 1, ...a);
+      },
+      quote: (...a: Parameters<RawSink['quote']>) => {
+        this.writer.quote(...a);
+        if (covering) this.coverage.quote(this.writer.nextSeq - 1, ...a);
+        tap?.quote(this.writer.nextSeq - 1, ...a);
+      },
+      depth: (...a: Parameters<RawSink['depth']>) => this.writer.depth(...a),
+    };
     if (o.symbols.length === 0) throw new FlowlabError('recorder: no symbols', 2);
     this.symbols = [...new Set(o.symbols.map((s) => validateSymbol(s, '--symbols')))];
     this.cfg = { ...DEFAULT_RECORDER_CONFIG, ...(o.config ?? {}) };
@@ -276,7 +281,7 @@ export class Recorder {
       log: (line) => this.log(line),
       track: (p) => this.track(p),
     });
-    this.coverage = new SliceCoverage(this.symbols);
+    this.coverage = new SliceCoverage(this.symbols, o.coverageConfig);
     this.in = new Ingest({
       counters: this.counters,
       replayCounters: this.replayCounters,
@@ -285,13 +290,12 @@ export class Recorder {
       dedupLru: this.cfg.dedup_lru,
       gaps: this.gaps,
       depth: this.depth,
-      coverage: this.coverage,
       now: () => this.clock.now(),
       journal: (recvMs, text) => {
         this.journal.append(recvMs, text);
         this.scheduleFlush();
       },
-      sink: (counted) => (counted && this.teeSink ? this.teeSink : this.writer),
+      sink: (counted) => (counted ? this.teeSink : this.writer),
     });
     this.journal = new Journal(path.join(this.out, JOURNAL_DIR), { fsyncIntervalMs: o.fsyncIntervalMs });
     for (const s of this.symbols) this.symMetrics.set(s, new SymbolMetrics());
@@ -656,6 +660,7 @@ export class Recorder {
   private async writeHourly(final: boolean): Promise<void> {
     const dir = path.join(this.out, HOURLY_DIR);
     const nowHour = Math.floor(this.clock.now() / HOUR_MS);
+    if (final) this.coverage.finish();
     const hours = this.coverage
       .hours()
       .filter((h) => final || h < nowHour)
