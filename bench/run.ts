@@ -19,6 +19,7 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   eval: async () => (await import('./eval.bench.js')).benchEval,
   recorder: async () => (await import('./recorder.bench.js')).benchRecorder,
   replay: async () => (await import('./replay.bench.js')).benchReplay,
+  seqdelay: async () => (await import('./seqdelay.bench.js')).benchSeqDelay,
 };
 
 async function main(): Promise<void> {
