@@ -228,7 +228,13 @@ describe('canary bench summary', () => {
     expect(s.falseAlarmsPerSymbolDay).toBe(1);
     expect(s.medianDelayMin).toBeNull();
     expect(s.recommended).toBe(4);
-    expect(formatSummary([s], ['default'])).toMatch(/disc\+calib incidents per symbol-day \(total\)\s+1\.00 \(4\)/);
+    expect(s.pooledAuc).toEqual([0.51, 0.49, 0.51, 0.49]);
+    expect(s.pooledN).toEqual([100, 60, 100, 60]);
+    expect(s.pooledCiHalf.map((x) => Number(x.toFixed(12)))).toEqual([0.05, 0.05, 0.05, 0.05]);
+    const text = formatSummary([s], ['default']);
+    expect(text).toMatch(/disc\+calib incidents per symbol-day \(total\)\s+1\.00 \(4\)/);
+    expect(text).toMatch(/pooled fusion AUC, mean \(range\)\s+0\.500 \(0\.490\.\.0\.510\)/);
+    expect(text).toMatch(/CI half-width; mean n per symbol-day\s+\+-0\.050; 80/);
   });
 
   it('names the file when a run folder is incomplete, and parses --seeds', () => {
