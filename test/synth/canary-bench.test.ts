@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatSummary, gateKind, readRun, summarize, type RunSpec } from '../../bench/canary-summary.js';
-import { parseSeeds } from '../../bench/canary.bench.js';
+import { parseModes, parseSeeds } from '../../bench/canary.bench.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-canary-bench-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -237,7 +237,7 @@ describe('canary bench summary', () => {
     expect(text).toMatch(/CI half-width; mean n per symbol-day\s+\+-0\.050; 80/);
   });
 
-  it('names the file when a run folder is incomplete, and parses --seeds', () => {
+  it('names the file when a run folder is incomplete, and parses --seeds and --modes', () => {
     const dir = path.join(tmp, 'empty', 'canary_report');
     fs.mkdirSync(dir, { recursive: true });
     expect(() => readRun({ ...DYING(1, dir) })).toThrow(/incidents\.json: cannot be read/);
@@ -245,5 +245,9 @@ describe('canary bench summary', () => {
     expect(parseSeeds(['--seeds', '3'])).toBe(3);
     expect(() => parseSeeds(['--seeds', '0'])).toThrow(/--seeds: '0'/);
     expect(() => parseSeeds(['--seeds'])).toThrow(/--seeds: ''/);
+    expect(parseModes([], ['seed', 'evidence'])).toEqual(['seed', 'evidence']);
+    expect(parseModes(['--modes', 'evidence,seed'], ['seed', 'evidence'])).toEqual(['seed', 'evidence']);
+    expect(parseModes(['--modes', 'evidence'], ['seed', 'evidence'])).toEqual(['evidence']);
+    expect(() => parseModes(['--modes', 'evidence'], ['default'])).toThrow(/--modes: 'evidence'.*default/);
   });
 });
