@@ -29,6 +29,7 @@ import { writeWeightOverlay } from '../report/overlay.js';
 import { renderRampReport } from '../report/ramp.js';
 import { writeParquet, type OutColumn } from '../io/duck.js';
 import { sha256File } from '../core/hash.js';
+import { progressBar, type Progress } from '../core/progress.js';
 
 export const REPORT_DIR = 'canary_report';
 
@@ -106,7 +107,14 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
     progress: req.progress,
     observer: engine,
   });
-  return writeCanaryReport({ rep, engine, config: req.config, configPath: req.configPath, runTag: req.runTag });
+  return writeCanaryReport({
+    rep,
+    engine,
+    config: req.config,
+    configPath: req.configPath,
+    runTag: req.runTag,
+    progress: req.progress,
+  });
 }
 
 /**
@@ -120,7 +128,21 @@ export async function writeCanaryReport(a: {
   config: LoadedConfig;
   configPath: string;
   runTag: string;
+  /** Progress bar of the evaluation steps (default: when stderr is a terminal). */
+  progress?: boolean;
 }): Promise<CanaryRun> {
+  const bar = progressBar(a.progress);
+  try {
+    return await evaluateRun(a, bar);
+  } finally {
+    bar.stop();
+  }
+}
+
+async function evaluateRun(
+  a: { rep: ReplayResult; engine: CanaryEngine; config: LoadedConfig; configPath: string; runTag: string },
+  bar: Progress,
+): Promise<CanaryRun> {
   const { rep, engine } = a;
   const req = { config: a.config, configPath: a.configPath, runTag: a.runTag };
   const cfg = req.config.config;
@@ -128,6 +150,10 @@ export async function writeCanaryReport(a: {
   const reportDir = path.join(rep.runDir, REPORT_DIR);
   fs.mkdirSync(reportDir, { recursive: true });
   const tracks = [...result.tracks.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
+  // steps: a verdict per symbol, a slice table per symbol and ALL, pooled weights, eval samples, the report
+  let step = 0;
+  const stepDone = () => bar.update(++step);
+  bar.start('evaluate', 2 * tracks.length + 4, 'steps');
   const sampleMs = cfg.fusion.sample_ms;
   const vif = overlapInflation(cfg);
   const aopt = { variance_inflation: vif };
@@ -272,6 +298,7 @@ export async function writeCanaryReport(a: {
       checks,
       weights,
     };
+    stepDone();
   }
 
   // ---- files
@@ -453,6 +480,7 @@ export async function writeCanaryReport(a: {
         r.auc.reason ?? null,
       ]);
     }
+    stepDone();
   }
   writeCsv(
     put('slices_overview.csv'),
@@ -494,6 +522,7 @@ export async function writeCanaryReport(a: {
   );
   // pooled weight search -> overlay that `--config` accepts
   const pooled = (['Active', 'Quiet'] as const).map((s) => searchWeights(tracks, s, wopts));
+  stepDone();
   const usable = pooled
     .filter((w) => w.w_ofi !== null && w.w_cvd !== null)
     .map((w) => ({ slice: w.slice, w_ofi: w.w_ofi!, w_cvd: w.w_cvd! }));
@@ -515,7 +544,9 @@ export async function writeCanaryReport(a: {
     )}\n`,
   );
   await writeEvalSamples(put('eval_samples.parquet'), tracks, cfg.labels.horizons_s[0]);
+  stepDone();
   const rendered = renderRampReport(reportDir);
+  stepDone();
   files.push(...rendered.files.filter((f) => !files.includes(f)));
 
   // run_tag.txt gains the canary's view; the manifest lists the report files with sha256

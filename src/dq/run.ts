@@ -11,6 +11,7 @@ import { duck } from '../io/duck.js';
 import { FlowlabError, UsageError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import { safeJoin } from '../core/validate.js';
+import { progressBar } from '../core/progress.js';
 import { KINDS, type Kind } from '../core/types.js';
 import { HOUR_MS, MINUTE_MS, scanKind, type KindAgg } from './sql.js';
 import {
@@ -201,6 +202,9 @@ export async function runDq(datasetRoot: string, opts: DqOptions = {}): Promise<
 
   const conn = await duck();
   const scans = new Map<string, SymbolScans>();
+  const bar = progressBar(opts.progress);
+  bar.start('dq', selected.length, 'part files');
+  let scanned = 0;
   try {
     for (const sym of symbols) {
       const s: SymbolScans = {};
@@ -215,10 +219,12 @@ export async function runDq(datasetRoot: string, opts: DqOptions = {}): Promise<
         }
         const r = await scanKind(conn, kind, sym, files, params.skew_quantile);
         s[kind] = { total: r.total, hours: new Map(r.hours.map((h) => [h.hour as number, h])) };
+        bar.update((scanned += files.length));
       }
       scans.set(sym, s);
     }
   } finally {
+    bar.stop();
     conn.closeSync();
   }
 
