@@ -22,7 +22,7 @@ import { CanaryEngine, overlapInflation, type CanaryResult, type SymbolTrack, ty
 import { searchWeights, type WeightChoice } from './weights.js';
 import { aucDeLong } from '../eval/auc.js';
 import { ece as eceOf, brier as brierOf, brierSkillVsRef } from '../eval/calibration.js';
-import { evaluateSlices, type SliceDim } from '../eval/slices.js';
+import { slicesOverview, overviewCells, SLICES_OVERVIEW_CSV_HEADER } from './overview.js';
 import { REGIME_NAMES, SCENARIO_NAMES, VOL_BUCKET_NAMES, VOL_TERTILE_NAMES } from '../calc/slices.js';
 import { writeCsv, writeFileAtomic } from '../report/csv.js';
 import { writeWeightOverlay } from '../report/overlay.js';
@@ -440,70 +440,19 @@ async function evaluateRun(
   writeCsv(put('reliability.csv'), ['symbol', 'bin', 'lo', 'hi', 'count', 'mean_p', 'mean_y'], reliability);
 
   // slices overview: per symbol and ALL
-  const sliceRows: (string | number | null)[][] = [];
   const groups: { name: string; tracks: SymbolTrack[] }[] = [
     ...tracks.map((t) => ({ name: t.symbol, tracks: [t] })),
     { name: 'ALL', tracks },
   ];
-  for (const g of groups) {
-    const cat = concatTracks(g.tracks, refs);
-    const dims: SliceDim[] = [
-      { name: 'regime', codes: cat.regime, names: REGIME_NAMES },
-      { name: 'session', codes: cat.session, names: g.tracks[0]?.sessionNames ?? [] },
-      { name: 'vol_tertile', codes: cat.vol_tertile, names: VOL_TERTILE_NAMES },
-      { name: 'scenario_2x2', codes: cat.scenario, names: SCENARIO_NAMES },
-    ];
-    const rows = evaluateSlices({ score: cat.score, y: cat.y, prob: cat.prob }, dims, {
-      sample_ms: sampleMs,
-      ece_bins: cfg.calibration.ece_bins,
-      auc: aopt,
-    });
-    for (const r of rows) {
-      const dimCodes = r.dim === 'all' ? null : dims.find((d) => d.name === r.dim)!.codes;
-      const sk = brierSkillVsRef(cat.prob, cat.y, cat.ref, (i) => dimCodes === null || dimCodes[i] === r.code);
-      sliceRows.push([
-        g.name,
-        r.dim,
-        r.value,
-        r.rows,
-        r.labeled,
-        r.n_pos,
-        r.n_neg,
-        r.effective_hours,
-        r.auc.auc,
-        r.auc.ci_low,
-        r.auc.ci_high,
-        r.ece.value,
-        r.brier.value,
-        sk.value,
-        r.topk.value,
-        r.auc.reason ?? null,
-      ]);
-    }
-    stepDone();
-  }
-  writeCsv(
-    put('slices_overview.csv'),
-    [
-      'symbol',
-      'dimension',
-      'value',
-      'rows',
-      'labeled',
-      'n_pos',
-      'n_neg',
-      'effective_hours',
-      'auc',
-      'auc_ci_low',
-      'auc_ci_high',
-      'ece',
-      'brier',
-      'brier_skill',
-      'topk_hit_rate_5p',
-      'reason',
-    ],
-    sliceRows,
+  const overview = slicesOverview(
+    groups.map((g) => ({
+      name: g.name,
+      cols: { ...concatTracks(g.tracks, refs), sessionNames: g.tracks[0]?.sessionNames ?? [] },
+    })),
+    { sample_ms: sampleMs, ece_bins: cfg.calibration.ece_bins, variance_inflation: vif },
   );
+  for (let i = 0; i < groups.length; i++) stepDone();
+  writeCsv(put('slices_overview.csv'), [...SLICES_OVERVIEW_CSV_HEADER], overview.map(overviewCells));
 
   const incidents = result.incidents.map((i) => ({ ...i, rolled_back: undefined }));
   writeFileAtomic(
