@@ -19,6 +19,7 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   eval: async () => (await import('./eval.bench.js')).benchEval,
   recorder: async () => (await import('./recorder.bench.js')).benchRecorder,
   replay: async () => (await import('./replay.bench.js')).benchReplay,
+  evaluate: async () => (await import('./evaluate.bench.js')).benchEvaluate,
 };
 
 async function main(): Promise<void> {

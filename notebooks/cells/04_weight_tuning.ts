@@ -146,7 +146,7 @@ const WF = await nb.cell('search', () => {
 // choice (the walk-forward search above is the out-of-sample route).
 
 // %%
-const GRID = await nb.cell('evaluate grid', async () => {
+const _GRID = await nb.cell('evaluate grid', async () => {
   const t0 = Date.now();
   const E = await nb.evaluator(C!.runDir);
   console.log(`loaded ${E.symbols.join(',')} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -170,7 +170,11 @@ const GRID = await nb.cell('evaluate grid', async () => {
   for (const gate of [0, 0.25, 0.5, 0.75, 1]) {
     for (let k = 0; k < 10; k++) {
       const w = Math.round(k * 10) / 100;
-      const rows = E.evaluate({ slices: { ...base, Active: { ofi: w, cvd: 1 - w, gate } }, dims: ['regime'] });
+      const rows = E.evaluate({
+        slices: { ...base, Active: { ofi: w, cvd: 1 - w, gate } },
+        dims: ['regime'],
+        topk: false,
+      });
       const a = nb.metricsOf(rows, 'ALL', 'Active');
       points.push({
         w_ofi: w,

@@ -33,6 +33,8 @@ export interface OverviewOptions {
   readonly variance_inflation: number;
   /** Dimensions to evaluate (default all four, in this order). */
   readonly dims?: readonly OverviewDim[];
+  /** Compute the top-5% hit rate (default true; ~15% of the cost). */
+  readonly topk?: boolean;
 }
 
 export type OverviewDim = 'regime' | 'session' | 'vol_tertile' | 'scenario_2x2';
@@ -67,6 +69,7 @@ export function slicesOverview(
       sample_ms: o.sample_ms,
       ece_bins: o.ece_bins,
       auc: { variance_inflation: o.variance_inflation },
+      topk: o.topk === false ? false : undefined,
     });
     for (const r of rows) {
       const codes = r.dim === 'all' ? null : dims.find((d) => d.name === r.dim)!.codes;
