@@ -64,6 +64,16 @@ export async function benchEvaluate(): Promise<{ name: string; value: number; un
       for (let k = 0; k < 10; k++)
         rescore(run, { slices: { Active: { ofi: k / 10, cvd: 1 - k / 10, gate } }, dims: ['regime'], topk: false });
   });
+  const gridAuc = timed(() => {
+    for (const gate of [0, 0.25, 0.5, 0.75, 1])
+      for (let k = 0; k < 10; k++)
+        rescore(run, {
+          slices: { Active: { ofi: k / 10, cvd: 1 - k / 10, gate } },
+          dims: ['regime'],
+          topk: false,
+          calibrate: false,
+        });
+  });
   const tag = `${run.symbols.length} symbols, ${samples.toLocaleString('en-US')} samples`;
   return [
     { name: `evaluate: load run (${tag})`, value: loadMs / 1000, unit: 's' },
@@ -81,6 +91,11 @@ export async function benchEvaluate(): Promise<{ name: string; value: number; un
       name: 'evaluate: 50-point weight x gate grid (target < 5 s)',
       value: grid.ms / 1000,
       unit: `s (CPU ${(grid.cpu / 1000).toFixed(1)} s)`,
+    },
+    {
+      name: 'evaluate: the same grid, calibrate: false (AUC, CI, n)',
+      value: gridAuc.ms / 1000,
+      unit: `s (CPU ${(gridAuc.cpu / 1000).toFixed(1)} s)`,
     },
   ];
 }

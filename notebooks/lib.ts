@@ -396,6 +396,8 @@ export interface EvaluateOptions {
   dims?: EvalDimension[];
   /** Top-5% hit rate per slice (default true; false saves ~15%, e.g. in a grid). */
   topk?: boolean;
+  /** Walk-forward Platt for ECE / Brier skill (default true; false saves ~40%: AUC, CI and n only). */
+  calibrate?: boolean;
 }
 
 /** One group (a symbol or ALL) x slice value: what `slices_overview.csv` holds. */

@@ -142,8 +142,9 @@ const WF = await nb.cell('search', () => {
 // re-scores every sample with the pipeline's own score rule (slice overrides and gate included), re-fits the walk-forward
 // Platt and returns, per symbol and pooled (ALL) and per slice, n, AUC with the overlap-corrected CI, ECE and Brier skill —
 // what `flowlab canary` with that config would write to `slices_overview.csv`, without a replay. Here: 10 `w_ofi` × 5 gates
-// for the Active slice (the config's other slice overrides kept). In-sample over the whole run: an exploration, not a
-// choice (the walk-forward search above is the out-of-sample route).
+// for the Active slice (the config's other slice overrides kept), scanned with `calibrate: false` (AUC, CI and n only),
+// then the best five evaluated in full (ECE, Brier skill). In-sample over the whole run: an exploration, not a choice
+// (the walk-forward search above is the out-of-sample route).
 
 // %%
 const _GRID = await nb.cell('evaluate grid', async () => {
@@ -174,6 +175,7 @@ const _GRID = await nb.cell('evaluate grid', async () => {
         slices: { ...base, Active: { ofi: w, cvd: 1 - w, gate } },
         dims: ['regime'],
         topk: false,
+        calibrate: false,
       });
       const a = nb.metricsOf(rows, 'ALL', 'Active');
       points.push({
@@ -183,8 +185,6 @@ const _GRID = await nb.cell('evaluate grid', async () => {
         auc: a.auc,
         ci_low: a.ci_low,
         ci_high: a.ci_high,
-        ece: a.ece,
-        brier_skill: a.brier_skill,
       });
     }
   }
@@ -212,7 +212,19 @@ const _GRID = await nb.cell('evaluate grid', async () => {
     ],
     height: 360,
   });
-  const top = [...points].sort((p, q) => (q.auc as number) - (p.auc as number)).slice(0, 5);
+  // the best five in full (with walk-forward Platt: ECE and Brier skill), as the canary would report them
+  const top = [...points]
+    .sort((p, q) => (q.auc as number) - (p.auc as number))
+    .slice(0, 5)
+    .map((p) => {
+      const w = p.w_ofi as number;
+      const full = nb.metricsOf(
+        E.evaluate({ slices: { ...base, Active: { ofi: w, cvd: 1 - w, gate: p.gate as number } }, dims: ['regime'] }),
+        'ALL',
+        'Active',
+      );
+      return { ...p, ece: full.ece, brier_skill: full.brier_skill };
+    });
   nb.table(top, 4);
   return points;
 });

@@ -16,7 +16,8 @@ import { REGIME_NAMES, SCENARIO_NAMES, VOL_TERTILE_NAMES } from '../calc/slices.
 export interface OverviewColumns {
   readonly score: Float64Array;
   readonly y: Float64Array;
-  readonly prob: Float64Array;
+  /** Calibrated probabilities; absent: ECE, Brier and Brier skill are not computed. */
+  readonly prob?: Float64Array;
   /** Reference forecast for Brier skill: the sample's fold training base rate (NaN: none). */
   readonly ref: Float64Array;
   readonly regime: Int8Array;
@@ -46,6 +47,8 @@ export interface OverviewRow extends SliceRow {
   readonly brier_skill: Metric;
 }
 
+const NOT_CALIBRATED: Metric = { value: null, n: 0, reason: 'no calibrated probabilities given' };
+
 function dimsOf(c: OverviewColumns, want: readonly OverviewDim[]): SliceDim[] {
   const all: Record<OverviewDim, SliceDim> = {
     regime: { name: 'regime', codes: c.regime, names: REGIME_NAMES },
@@ -73,7 +76,9 @@ export function slicesOverview(
     });
     for (const r of rows) {
       const codes = r.dim === 'all' ? null : dims.find((d) => d.name === r.dim)!.codes;
-      const brier_skill = brierSkillVsRef(c.prob, c.y, c.ref, (i) => codes === null || codes[i] === r.code);
+      const brier_skill = c.prob
+        ? brierSkillVsRef(c.prob, c.y, c.ref, (i) => codes === null || codes[i] === r.code)
+        : NOT_CALIBRATED;
       out.push({ ...r, group: g.name, brier_skill });
     }
   }

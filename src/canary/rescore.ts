@@ -70,6 +70,11 @@ export interface RescoreRequest {
   readonly dims?: readonly OverviewDim[];
   /** Top-5% hit rate per slice (default true; false saves ~15%). */
   readonly topk?: boolean;
+  /**
+   * Walk-forward Platt, hence ECE, Brier and Brier skill (default true; false
+   * saves ~40%: AUC, CI and counts only, e.g. to scan a grid, then evaluate the best in full).
+   */
+  readonly calibrate?: boolean;
 }
 
 export interface RescoreResult {
@@ -209,7 +214,7 @@ export function rescore(run: RescoreRun, req: RescoreRequest = {}): RescoreResul
   const trainSec = cfg.calibration.train_sec;
   const testSec = cfg.calibration.test_sec;
   const groups: { name: string; cols: Parameters<typeof slicesOverview>[0][number]['cols'] }[] = [];
-  const parts: { score: Float64Array; prob: Float64Array; ref: Float64Array; tr: RescoreTrack }[] = [];
+  const parts: { score: Float64Array; prob?: Float64Array; ref: Float64Array; tr: RescoreTrack }[] = [];
   for (const s of symbols) {
     const tr = run.tracks.get(s)!;
     const n = tr.t.length;
@@ -218,19 +223,23 @@ export function rescore(run: RescoreRun, req: RescoreRequest = {}): RescoreResul
       const k = comboOf(tr.scenario[i], tr.regime[i], tr.vol_bucket[i], tr.session[i]) * 3;
       score[i] = fusionScore(fusionRaw(combos[k], tr.z_ofi[i], combos[k + 1], tr.z_cvd[i], tr.dir[i]), combos[k + 2]);
     }
-    const wf = walkForwardPlatt(tr.t, score, tr.y, tr.resolved_at, {
-      train_sec: trainSec,
-      test_sec: testSec,
-      ece_bins: cfg.calibration.ece_bins,
-    });
     // Brier skill reference: the fold's training base rate, for samples of a fitted fold (as the canary)
     const ref = new Float64Array(n).fill(NaN);
-    for (let i = 0; i < n; i++) {
-      const f = wf.fold[i] >= 0 ? wf.folds[wf.fold[i]] : undefined;
-      if (f && f.status === 'ok') ref[i] = f.train_base_rate;
+    let prob: Float64Array | undefined;
+    if (req.calibrate !== false) {
+      const wf = walkForwardPlatt(tr.t, score, tr.y, tr.resolved_at, {
+        train_sec: trainSec,
+        test_sec: testSec,
+        ece_bins: cfg.calibration.ece_bins,
+      });
+      prob = wf.prob;
+      for (let i = 0; i < n; i++) {
+        const f = wf.fold[i] >= 0 ? wf.folds[wf.fold[i]] : undefined;
+        if (f && f.status === 'ok') ref[i] = f.train_base_rate;
+      }
     }
-    parts.push({ score, prob: wf.prob, ref, tr });
-    groups.push({ name: s, cols: columnsOf([{ score, prob: wf.prob, ref, tr }], run.sessionNames) });
+    parts.push({ score, prob, ref, tr });
+    groups.push({ name: s, cols: columnsOf([{ score, prob, ref, tr }], run.sessionNames) });
   }
   groups.push({ name: 'ALL', cols: columnsOf(parts, run.sessionNames) });
   const rows = slicesOverview(groups, {
@@ -244,7 +253,7 @@ export function rescore(run: RescoreRun, req: RescoreRequest = {}): RescoreResul
 }
 
 function columnsOf(
-  parts: readonly { score: Float64Array; prob: Float64Array; ref: Float64Array; tr: RescoreTrack }[],
+  parts: readonly { score: Float64Array; prob?: Float64Array; ref: Float64Array; tr: RescoreTrack }[],
   sessionNames: readonly string[],
 ) {
   if (parts.length === 1) {
@@ -273,7 +282,7 @@ function columnsOf(
   return {
     score: cat((p) => p.score),
     y: cat((p) => p.tr.y),
-    prob: cat((p) => p.prob),
+    prob: parts[0]?.prob ? cat((p) => p.prob!) : undefined,
     ref: cat((p) => p.ref),
     regime: cat8((t) => t.regime),
     session: cat8((t) => t.session),

@@ -5,10 +5,10 @@
  * Shared for every command here: `--version`; required options marked
  * "(required)" in `--help` and all missing ones reported in one line (exit 2);
  * a final "done in X s" line on stdout after a command that ran (not after
- * `--json` output, not after an error).
+ * `--json` output or another document on stdout, not after an error).
  */
 import { Command, CommanderError, type Option } from 'commander';
-import { getExit, setExit, threw } from './run.js';
+import { doneLineSuppressed, getExit, setExit, threw } from './run.js';
 import { COMMANDS } from './commands/index.js';
 import { FLOWLAB_VERSION } from '../replay/code.js';
 
@@ -64,7 +64,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     t0 = performance.now();
   });
   program.hook('postAction', (_p, c) => {
-    if (threw() || UNTIMED.has(c.name()) || c.opts().json === true) return;
+    if (threw() || doneLineSuppressed() || UNTIMED.has(c.name()) || c.opts().json === true) return;
     process.stdout.write(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   });
   try {

@@ -10,6 +10,7 @@ export type ExitCode = 0 | 1 | 2;
 
 let lastExit: ExitCode = 0;
 let lastThrew = false;
+let noDoneLine = false;
 
 export function getExit(): ExitCode {
   return lastExit;
@@ -18,6 +19,17 @@ export function getExit(): ExitCode {
 export function setExit(code: ExitCode): void {
   lastExit = code;
   lastThrew = false;
+  noDoneLine = false;
+}
+
+/** The command printed a document on stdout (JSON, markdown): no "done in" line after it. */
+export function documentOnStdout(): void {
+  noDoneLine = true;
+}
+
+/** Whether the "done in" line is left out (see documentOnStdout). */
+export function doneLineSuppressed(): boolean {
+  return noDoneLine;
 }
 
 /** The last command body ended in an error (printed), not in a result. */

@@ -96,6 +96,15 @@ describe('rescore (stored components -> canary metrics)', () => {
     expect(new Set(a.rows.map((x) => x.dim))).toEqual(new Set(['all', 'regime']));
     const full = rescore(run, OTHER).rows.find((x) => x.group === 'ETHUSDT' && x.value === 'Active')!;
     expect(a.rows.find((x) => x.group === 'ETHUSDT' && x.value === 'Active')!.auc).toEqual(full.auc);
+    // without calibration: the same AUCs, CIs and counts; ECE / Brier skill not computed
+    const fast = rescore(run, { ...OTHER, calibrate: false, topk: false });
+    const fullRows = rescore(run, OTHER).rows;
+    expect(fast.rows.map((x) => [x.group, x.dim, x.value, x.auc])).toEqual(
+      fullRows.map((x) => [x.group, x.dim, x.value, x.auc]),
+    );
+    expect(fast.rows.every((x) => x.ece.value === null && x.brier_skill.value === null && x.topk.value === null)).toBe(
+      true,
+    );
     expect(() => rescore(run, { symbols: ['DOGEUSDT'] })).toThrow(/symbols: 'DOGEUSDT' is not in run/);
     expect(() => rescore(run, { weights: { ofi: -1, cvd: 1 } })).toThrow(/weights\.ofi: -1 is not valid/);
   });
