@@ -318,7 +318,7 @@ export function chart(spec: ChartSpec): Figure {
   const json = JSON.stringify(fig).replace(/<\//g, '<\\/');
   tslab.display.html(
     `${lib}<div id="${id}" class="flowlab-chart" style="width:100%;height:${height}px"></div>` +
-      `<script>(function(){var s=${json};var go=function(){if(window.Plotly){window.Plotly.newPlot('${id}',s.data,s.layout,{responsive:true});}else{setTimeout(go,50);}};go();})();</script>`,
+      `<script>(function(){var flowlabFigure=${json};var go=function(){if(window.Plotly){window.Plotly.newPlot('${id}',flowlabFigure.data,flowlabFigure.layout,{responsive:true});}else{setTimeout(go,50);}};go();})();</script>`,
   );
   return fig;
 }

@@ -91,7 +91,9 @@ describe.skipIf(!ready)(
         const html = outputs(path.join(OUT, `${n}.ipynb`))
           .map((o) => join(o.data?.['text/html']))
           .join('');
-        const specs = [...html.matchAll(/var s=(\{.*?\});var go=/gs)].map((m) => JSON.parse(m[1]) as Figure);
+        const specs = [...html.matchAll(/var flowlabFigure=(\{.*?\});var go=/gs)].map(
+          (m) => JSON.parse(m[1]) as Figure,
+        );
         expect(specs.length, n).toBeGreaterThan(0);
         for (const f of specs) {
           const title = (f.layout.title as { text?: string } | undefined)?.text;
