@@ -1,6 +1,7 @@
 /**
  * `flowlab replay --data <dataset> --config <yaml> --out <dir> --run-tag <tag>
- *   [--symbols] [--from] [--to] [--speed max|<factor>] [--overwrite] [--io auto|inline|workers]`
+ *   [--symbols] [--from] [--to] [--speed max|<factor>] [--overwrite] [--io auto|inline|workers]
+ *   [--tables prices,ofi,cvd,fusion,events]`
  * and `flowlab verify --run <out>/<run_tag>`. Parsing and delegation only.
  */
 import { Option, type Command } from 'commander';
@@ -8,6 +9,7 @@ import { action, examples, out, shown } from '../run.js';
 import { parsePositiveNumber, parseSymbolList, parseTime, validatePath, validateTag } from '../../core/validate.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import { replay } from '../../replay/replay.js';
+import { checkTables, DERIVED_KINDS } from '../../pipeline/pipeline.js';
 import { verifyRun } from '../../replay/verify.js';
 
 interface ReplayCliOptions {
@@ -22,6 +24,7 @@ interface ReplayCliOptions {
   overwrite?: boolean;
   progress?: boolean;
   io: 'auto' | 'inline' | 'workers';
+  tables: string;
 }
 
 export function register(program: Command): void {
@@ -48,15 +51,22 @@ export function register(program: Command): void {
         .choices(['auto', 'inline', 'workers'])
         .default('auto'),
     )
+    .option(
+      '--tables <list>',
+      'derived tables to write, comma-separated; the others are not written (recorded in the manifest)',
+      DERIVED_KINDS.join(','),
+    )
     .addHelpText(
       'after',
       examples(
         'flowlab replay --data datasets/default --out artifacts/runtime --run-tag r1',
         'flowlab replay --data datasets/btc --out /tmp/runs --run-tag btc1 --symbols BTCUSDT --from 2024-08-08T08:00:00Z --to 2024-08-08T09:00:00Z',
+        'flowlab replay --data datasets/default --out /tmp/runs --run-tag f1 --tables fusion,events',
       ),
     )
     .action(
       action(async (o: ReplayCliOptions) => {
+        const tables = checkTables(o.tables, '--tables');
         const config = loadConfig(o.config);
         out(`config_fingerprint=${config.fingerprint} version=${config.config.version}`);
         const speed = o.speed === 'max' ? 'max' : parsePositiveNumber(o.speed, '--speed', { min: 1e-6 });
@@ -72,6 +82,7 @@ export function register(program: Command): void {
           overwrite: o.overwrite,
           progress: o.progress === false ? false : undefined,
           io: o.io,
+          tables,
         });
         const m = r.manifest;
         const rows: Record<string, number> = {};
@@ -84,7 +95,10 @@ export function register(program: Command): void {
             .map(([k, v]) => `${k}=${v.toLocaleString('en-US')}`)
             .join(' ')}`,
         );
-        out(`sequencer: skew_ms=${m.counters.skew_ms} late_ticks=${m.counters.late_ticks.toLocaleString('en-US')}`);
+        out(
+          `sequencer: skew_ms=${m.counters.skew_ms} late_ticks=${m.counters.late_ticks.toLocaleString('en-US')} ` +
+            `duplicate_trades=${m.counters.duplicate_trades.toLocaleString('en-US')} stale_quotes=${m.counters.stale_quotes.toLocaleString('en-US')}`,
+        );
         for (const [s, v] of Object.entries(m.symbols)) {
           out(
             `  ${s}: cvd_final=${Number(v.cvd_final).toPrecision(8)} cvd_direction=${v.cvd_direction} flips=${v.cvd_flips} samples=${v.fusion_samples.toLocaleString('en-US')}`,
