@@ -9,8 +9,9 @@
  *   runs (tag, dataset and code hashes, config fingerprint, selection),
  *   verdict per symbol, every check with value, CI and n per run,
  *   incidents by gate (and severity), config differences by dotted key.
- * Runs of different datasets (content hash) are refused unless
- * `allowDifferentData`: their figures are not comparable.
+ * Runs that replayed different input data (the manifest's sha256 over the
+ * replayed part files: another dataset, or another window of the same one)
+ * are refused unless `allowDifferentData`: their figures are not comparable.
  * Deterministic: symbols, checks, gates and keys sorted; no clock.
  */
 import fs from 'node:fs';
@@ -157,13 +158,16 @@ export function renderCompare(runs: readonly CompareRun[], opts: { allowDifferen
   const hashes = new Set(runs.map((r) => r.datasetSha256));
   if (hashes.size > 1 && !opts.allowDifferentData) {
     throw new UsageError(
-      `compare: the runs read different datasets (${runs.map((r) => `${r.dir}: ${short(r.datasetSha256)}`).join(', ')}); their figures are not comparable (pass --allow-different-data to compare anyway)`,
+      `compare: the runs replayed different input data (sha256 of the replayed part files: ${runs.map((r) => `${r.dir}: ${short(r.datasetSha256)}`).join(', ')}); their figures are not comparable (pass --allow-different-data to compare anyway)`,
     );
   }
   const names = runs.map((r, i) => `${String.fromCharCode(65 + (i % 26))}${i >= 26 ? i : ''} ${r.runTag}`);
   const L: string[] = [];
   L.push(`# Canary runs compared — ${runs.map((r) => r.runTag).join(' vs ')}`, '');
-  if (hashes.size > 1) L.push('> ⚠️ **The runs read different datasets**: figures are not directly comparable.', '');
+  if (hashes.size > 1)
+    L.push('> ⚠️ **The runs replayed different input data**: figures are not directly comparable.', '');
+  if (new Set(runs.map((r) => JSON.stringify(r.selection))).size > 1)
+    L.push('> ⚠️ The runs cover different selections (symbols or time range): see the selection row.', '');
   L.push('## Runs', '');
   L.push(
     ...table(
@@ -171,7 +175,7 @@ export function renderCompare(runs: readonly CompareRun[], opts: { allowDifferen
       [
         ['folder', ...runs.map((r) => `\`${r.dir}\``)],
         ['dataset', ...runs.map((r) => `\`${r.datasetPath}\``)],
-        ['dataset content sha256', ...runs.map((r) => `\`${short(r.datasetSha256)}\``)],
+        ['input data sha256 (replayed part files)', ...runs.map((r) => `\`${short(r.datasetSha256)}\``)],
         [
           'selection',
           ...runs.map(

@@ -79,7 +79,7 @@ describe('flowlab compare', () => {
     expect(md.startsWith('# Canary runs compared — run-a vs run-b\n')).toBe(true);
     expect(md).toContain('| config fingerprint | `fp-run-a` | `fp-run-b` |');
     expect(md).toContain('| code sha256 | `code-run-a-01234` | `code-run-b-01234` |');
-    expect(md).toContain('| dataset content sha256 | `aaaa1111bbbb2222` | `aaaa1111bbbb2222` |');
+    expect(md).toContain('| input data sha256 (replayed part files) | `aaaa1111bbbb2222` | `aaaa1111bbbb2222` |');
     expect(md).toMatch(/^\| SOLUSDT \| ❌ hold — active_auc fails .* \| ✅ include — all DoD checks pass \|$/m);
     const sol = md.slice(md.indexOf('### SOLUSDT'));
     expect(sol).toContain('| Active AUC >= 0.58 | ❌ 0.541 [0.512, 0.570] n=1,830 | ✅ 0.601 [0.583, 0.619] n=1,900 |');
@@ -92,6 +92,9 @@ describe('flowlab compare', () => {
     expect(diff).not.toContain('fusion.gate');
     // deterministic
     expect(renderCompare([loadCompareRun(a), loadCompareRun(b)])).toBe(md);
+    expect(md).not.toContain('different selections');
+    const narrow = { ...loadCompareRun(b), selection: { symbols: ['SOLUSDT'], from_ms: null, to_ms: null } };
+    expect(renderCompare([loadCompareRun(a), narrow])).toContain('> ⚠️ The runs cover different selections');
   });
 
   it('config diff by dotted key (arrays are values)', () => {
@@ -117,10 +120,10 @@ describe('flowlab compare', () => {
     const refused = await cli(['compare', a, other]);
     expect(refused.code).toBe(2);
     expect(refused.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(refused.stderr).toMatch(/read different datasets .*--allow-different-data/);
+    expect(refused.stderr).toMatch(/replayed different input data .*--allow-different-data/);
     const allowed = await cli(['compare', a, other, '--allow-different-data']);
     expect(allowed.code).toBe(0);
-    expect(allowed.stdout).toContain('**The runs read different datasets**');
+    expect(allowed.stdout).toContain('**The runs replayed different input data**');
     const one = await cli(['compare', a]);
     expect(one.code).toBe(2);
     const missing = await cli(['compare', a, path.join(tmp, 'nope')]);

@@ -74,7 +74,10 @@ export function register(program: Command): void {
     )
     .argument('<runs...>', 'two or more canary run folders <out>/<run_tag>')
     .option('--out <file>', 'write the markdown here (default: stdout)')
-    .option('--allow-different-data', 'compare runs of different datasets (refused by default)')
+    .option(
+      '--allow-different-data',
+      'compare runs that replayed different input data (another dataset or time window; refused by default)',
+    )
     .addHelpText(
       'after',
       examples(
