@@ -81,7 +81,7 @@ describe('flowlab CLI', () => {
     ['replay', ['--data', '--out', '--run-tag']],
     ['canary', ['--data', '--run-tag']],
     ['import', ['--format', '--in', '--out']],
-    ['dq', ['--data', '--out']],
+    ['dq', []],
     ['config', []],
   ])('%s --help marks exactly its required options', async (name, required) => {
     const help = (await cli([name, '--help'])).stdout;
