@@ -23,6 +23,7 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   replay: async () => (await import('./replay.bench.js')).benchReplay,
   seqdelay: async () => (await import('./seqdelay.bench.js')).benchSeqDelay,
   canary: async () => (await import('./canary.bench.js')).benchCanary,
+  evaluate: async () => (await import('./evaluate.bench.js')).benchEvaluate,
 };
 
 /** Suites that run only when named: the canary bench runs ~60 synth + canary processes (tens of minutes). */

@@ -22,13 +22,14 @@ import { CanaryEngine, overlapInflation, type CanaryResult, type SymbolTrack, ty
 import { searchWeights, type WeightChoice } from './weights.js';
 import { aucDeLong } from '../eval/auc.js';
 import { ece as eceOf, brier as brierOf, brierSkillVsRef } from '../eval/calibration.js';
-import { evaluateSlices, type SliceDim } from '../eval/slices.js';
+import { slicesOverview, overviewCells, SLICES_OVERVIEW_CSV_HEADER } from './overview.js';
 import { REGIME_NAMES, SCENARIO_NAMES, VOL_BUCKET_NAMES, VOL_TERTILE_NAMES } from '../calc/slices.js';
 import { writeCsv, writeFileAtomic } from '../report/csv.js';
 import { writeWeightOverlay } from '../report/overlay.js';
 import { renderRampReport } from '../report/ramp.js';
 import { writeParquet, type OutColumn } from '../io/duck.js';
 import { sha256File } from '../core/hash.js';
+import { progressBar, type Progress } from '../core/progress.js';
 
 export const REPORT_DIR = 'canary_report';
 
@@ -106,7 +107,14 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
     progress: req.progress,
     observer: engine,
   });
-  return writeCanaryReport({ rep, engine, config: req.config, configPath: req.configPath, runTag: req.runTag });
+  return writeCanaryReport({
+    rep,
+    engine,
+    config: req.config,
+    configPath: req.configPath,
+    runTag: req.runTag,
+    progress: req.progress,
+  });
 }
 
 /**
@@ -120,7 +128,21 @@ export async function writeCanaryReport(a: {
   config: LoadedConfig;
   configPath: string;
   runTag: string;
+  /** Progress bar of the evaluation steps (default: when stderr is a terminal). */
+  progress?: boolean;
 }): Promise<CanaryRun> {
+  const bar = progressBar(a.progress);
+  try {
+    return await evaluateRun(a, bar);
+  } finally {
+    bar.stop();
+  }
+}
+
+async function evaluateRun(
+  a: { rep: ReplayResult; engine: CanaryEngine; config: LoadedConfig; configPath: string; runTag: string },
+  bar: Progress,
+): Promise<CanaryRun> {
   const { rep, engine } = a;
   const req = { config: a.config, configPath: a.configPath, runTag: a.runTag };
   const cfg = req.config.config;
@@ -128,6 +150,10 @@ export async function writeCanaryReport(a: {
   const reportDir = path.join(rep.runDir, REPORT_DIR);
   fs.mkdirSync(reportDir, { recursive: true });
   const tracks = [...result.tracks.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
+  // steps: a verdict per symbol, a slice table per symbol and ALL, pooled weights, eval samples, the report
+  let step = 0;
+  const stepDone = () => bar.update(++step);
+  bar.start('evaluate', 2 * tracks.length + 4, 'steps');
   const sampleMs = cfg.fusion.sample_ms;
   const vif = overlapInflation(cfg);
   const aopt = { variance_inflation: vif };
@@ -272,6 +298,7 @@ export async function writeCanaryReport(a: {
       checks,
       weights,
     };
+    stepDone();
   }
 
   // ---- files
@@ -413,69 +440,19 @@ export async function writeCanaryReport(a: {
   writeCsv(put('reliability.csv'), ['symbol', 'bin', 'lo', 'hi', 'count', 'mean_p', 'mean_y'], reliability);
 
   // slices overview: per symbol and ALL
-  const sliceRows: (string | number | null)[][] = [];
   const groups: { name: string; tracks: SymbolTrack[] }[] = [
     ...tracks.map((t) => ({ name: t.symbol, tracks: [t] })),
     { name: 'ALL', tracks },
   ];
-  for (const g of groups) {
-    const cat = concatTracks(g.tracks, refs);
-    const dims: SliceDim[] = [
-      { name: 'regime', codes: cat.regime, names: REGIME_NAMES },
-      { name: 'session', codes: cat.session, names: g.tracks[0]?.sessionNames ?? [] },
-      { name: 'vol_tertile', codes: cat.vol_tertile, names: VOL_TERTILE_NAMES },
-      { name: 'scenario_2x2', codes: cat.scenario, names: SCENARIO_NAMES },
-    ];
-    const rows = evaluateSlices({ score: cat.score, y: cat.y, prob: cat.prob }, dims, {
-      sample_ms: sampleMs,
-      ece_bins: cfg.calibration.ece_bins,
-      auc: aopt,
-    });
-    for (const r of rows) {
-      const dimCodes = r.dim === 'all' ? null : dims.find((d) => d.name === r.dim)!.codes;
-      const sk = brierSkillVsRef(cat.prob, cat.y, cat.ref, (i) => dimCodes === null || dimCodes[i] === r.code);
-      sliceRows.push([
-        g.name,
-        r.dim,
-        r.value,
-        r.rows,
-        r.labeled,
-        r.n_pos,
-        r.n_neg,
-        r.effective_hours,
-        r.auc.auc,
-        r.auc.ci_low,
-        r.auc.ci_high,
-        r.ece.value,
-        r.brier.value,
-        sk.value,
-        r.topk.value,
-        r.auc.reason ?? null,
-      ]);
-    }
-  }
-  writeCsv(
-    put('slices_overview.csv'),
-    [
-      'symbol',
-      'dimension',
-      'value',
-      'rows',
-      'labeled',
-      'n_pos',
-      'n_neg',
-      'effective_hours',
-      'auc',
-      'auc_ci_low',
-      'auc_ci_high',
-      'ece',
-      'brier',
-      'brier_skill',
-      'topk_hit_rate_5p',
-      'reason',
-    ],
-    sliceRows,
+  const overview = slicesOverview(
+    groups.map((g) => ({
+      name: g.name,
+      cols: { ...concatTracks(g.tracks, refs), sessionNames: g.tracks[0]?.sessionNames ?? [] },
+    })),
+    { sample_ms: sampleMs, ece_bins: cfg.calibration.ece_bins, variance_inflation: vif },
   );
+  for (let i = 0; i < groups.length; i++) stepDone();
+  writeCsv(put('slices_overview.csv'), [...SLICES_OVERVIEW_CSV_HEADER], overview.map(overviewCells));
 
   const incidents = result.incidents.map((i) => ({ ...i, rolled_back: undefined }));
   writeFileAtomic(
@@ -494,6 +471,7 @@ export async function writeCanaryReport(a: {
   );
   // pooled weight search -> overlay that `--config` accepts
   const pooled = (['Active', 'Quiet'] as const).map((s) => searchWeights(tracks, s, wopts));
+  stepDone();
   const usable = pooled
     .filter((w) => w.w_ofi !== null && w.w_cvd !== null)
     .map((w) => ({ slice: w.slice, w_ofi: w.w_ofi!, w_cvd: w.w_cvd! }));
@@ -515,7 +493,9 @@ export async function writeCanaryReport(a: {
     )}\n`,
   );
   await writeEvalSamples(put('eval_samples.parquet'), tracks, cfg.labels.horizons_s[0]);
+  stepDone();
   const rendered = renderRampReport(reportDir);
+  stepDone();
   files.push(...rendered.files.filter((f) => !files.includes(f)));
 
   // run_tag.txt gains the canary's view; the manifest lists the report files with sha256

@@ -38,8 +38,9 @@ import {
   percentileChart,
   reliabilityDiagram,
   PALETTE,
+  type Band,
   type Bar,
-  type Marker,
+  type LineSeries,
   type ReliabilityBin,
 } from './svg.js';
 
@@ -433,10 +434,40 @@ const SLICE_ALIGN = ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'l']
 
 const MERGE_GATES = new Set(['merge_p99']);
 
-function markersFor(incs: readonly Incident[], symbol: string, merge: boolean): Marker[] {
-  return incs
-    .filter((i) => i.symbol === symbol && MERGE_GATES.has(i.gate) === merge)
-    .map((i) => ({ x: i.opened_at_ms, label: i.id, color: i.severity === 'P1' ? '#d62728' : '#7f7f7f' }));
+/**
+ * Incidents of a symbol as a strip per gate: the [open, close) intervals
+ * (still open: to `endMs`) merged where they overlap or touch, one band per run.
+ */
+function incidentBands(
+  incs: readonly Incident[],
+  symbol: string,
+  merge: boolean,
+  endMs: number,
+): { bands: Band[]; note: string | undefined } {
+  const mine = incs.filter((i) => i.symbol === symbol && MERGE_GATES.has(i.gate) === merge);
+  const byRow = groupBy(mine, (i) => `${i.gate} ${i.severity}`);
+  const bands: Band[] = [];
+  let periods = 0;
+  for (const row of sortedKeys(byRow)) {
+    const iv = byRow
+      .get(row)!
+      .map((i) => [i.opened_at_ms, i.closed_at_ms ?? Math.max(endMs, i.opened_at_ms)] as [number, number])
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const color = row.endsWith(' P1') ? '#d62728' : '#ff9f40';
+    const start = bands.length;
+    for (const [a, b] of iv) {
+      const last = bands.length > start ? bands[bands.length - 1] : undefined;
+      if (last && a <= last.x1) bands[bands.length - 1] = { ...last, x1: Math.max(last.x1, b) };
+      else bands.push({ x0: a, x1: b, row, color });
+    }
+    periods += bands.length - start;
+  }
+  const p1 = mine.filter((i) => i.severity === 'P1').length;
+  const note =
+    mine.length === 0
+      ? undefined
+      : `incidents (strip below): ${mine.length} (${p1} P1) in ${periods} open period${periods > 1 ? 's' : ''}`;
+  return { bands, note };
 }
 
 function rollingCharts(d: CanaryReportData, incs: readonly Incident[]): Map<string, ReportChart[]> {
@@ -450,18 +481,8 @@ function rollingCharts(d: CanaryReportData, incs: readonly Incident[]): Map<stri
     for (const win of wins.sort((a, b) => Number(a) - Number(b))) {
       const rows = [...byWin.get(win)!].sort((a, b) => (num(a.ts_ms) ?? 0) - (num(b.ts_ms) ?? 0));
       const sl = (s: string) => rows.filter((r) => str(r.slice) === s);
-      const series = [];
-      const colors: Record<string, string> = { Active: PALETTE[0], Quiet: PALETTE[2], all: PALETTE[4] };
-      for (const s of ['Active', 'Quiet', 'all']) {
-        const rs = sl(s);
-        if (rs.length === 0) continue;
-        series.push({
-          name: `AUC ${s}`,
-          x: rs.map((r) => num(r.ts_ms) ?? NaN),
-          y: rs.map((r) => num(r.auc)),
-          color: colors[s],
-        });
-      }
+      const series: LineSeries[] = [];
+      // context first (thin, faded), the gate's own statistic last: drawn on top
       const eceRows = sl('all');
       if (eceRows.length > 0)
         series.push({
@@ -469,8 +490,38 @@ function rollingCharts(d: CanaryReportData, incs: readonly Incident[]): Map<stri
           x: eceRows.map((r) => num(r.ts_ms) ?? NaN),
           y: eceRows.map((r) => num(r.ece)),
           color: PALETTE[3],
-          dash: '5 3',
+          dash: '4 2',
+          width: 1,
+          opacity: 0.8,
         });
+      for (const [s, color] of [
+        ['all', '#9e9e9e'],
+        ['Quiet', PALETTE[2]],
+      ] as const) {
+        const rs = sl(s);
+        if (rs.length > 0)
+          series.push({
+            name: `AUC ${s}`,
+            x: rs.map((r) => num(r.ts_ms) ?? NaN),
+            y: rs.map((r) => num(r.auc)),
+            color,
+            width: 1,
+            opacity: 0.7,
+          });
+      }
+      // the statistic the AUC gate acts on: `gate_auc` when the run writes it, else the Active AUC
+      const gateRows = rows.filter((r) => num(r.gate_auc) !== null);
+      const act = gateRows.length > 0 ? gateRows : sl('Active');
+      if (act.length > 0)
+        series.push({
+          name: gateRows.length > 0 ? 'gate AUC (what the gate acts on)' : 'AUC Active (the gate acts on it)',
+          x: act.map((r) => num(r.ts_ms) ?? NaN),
+          y: act.map((r) => num(gateRows.length > 0 ? r.gate_auc : r.auc)),
+          color: PALETTE[0],
+          width: 2.2,
+        });
+      const end = rows.reduce((m, r) => Math.max(m, num(r.ts_ms) ?? -Infinity), -Infinity);
+      const inc = incidentBands(incs, sym, false, end);
       const suffix = wins.length > 1 ? `_${fileSafe(win)}s` : '';
       const winTxt = win === '' ? '' : `, ${Number(win) / 60}-min window`;
       charts.push({
@@ -486,7 +537,8 @@ function rollingCharts(d: CanaryReportData, incs: readonly Incident[]): Map<stri
             { y: g.auc, label: `AUC gate ${g.auc}`, color: '#d62728' },
             { y: g.ece, label: `ECE gate ${g.ece}`, color: '#ff7f0e' },
           ],
-          markers: markersFor(incs, sym, false),
+          bands: inc.bands,
+          note: inc.note,
         }),
       });
     }
@@ -508,6 +560,12 @@ function mergeCharts(d: CanaryReportData, incs: readonly Incident[]): Map<string
       const x = rows.map((r) => num(r.ts_ms) ?? NaN);
       const suffix = wins.length > 1 ? `_${fileSafe(win)}s` : '';
       const winTxt = win === '' ? '' : `, ${Number(win) / 60}-min window`;
+      const inc = incidentBands(
+        incs,
+        sym,
+        true,
+        x.reduce((m, v) => Math.max(m, v), -Infinity),
+      );
       charts.push({
         file: `charts/merge_${fileSafe(sym)}${suffix}.svg`,
         alt: `${sym} merge_time_diff_ms percentiles`,
@@ -522,13 +580,15 @@ function mergeCharts(d: CanaryReportData, incs: readonly Incident[]): Map<string
               name: 'merge_tol_ms',
               x,
               y: rows.map((r) => num(r.merge_tol_ms)),
-              color: '#7f7f7f',
-              dash: '2 2',
+              color: '#000000',
+              dash: '6 3',
               step: true,
+              width: 2,
             },
           ],
           thresholds: [{ y: g.mergeP99, label: `p99 gate ${g.mergeP99} ms`, color: '#d62728' }],
-          markers: markersFor(incs, sym, true),
+          bands: inc.bands,
+          note: inc.note,
         }),
       });
     }
@@ -594,10 +654,10 @@ function sliceCharts(d: CanaryReportData): Map<string, ReportChart> {
       file: `charts/auc_slices_${fileSafe(sym)}.svg`,
       alt: `${sym} AUC by slice with 95% CI`,
       svg: barChart({
-        title: `${sym}: AUC by slice (95% DeLong CI)`,
+        title: `${sym}: AUC by slice (95% DeLong CI, overlap-corrected)`,
         bars,
-        yLabel: 'AUC',
-        yDomain: [0, 1],
+        yLabel: 'AUC (bars from chance 0.5)',
+        baseline: 0.5,
         thresholds: [
           { y: 0.5, label: 'chance 0.5', color: '#999999' },
           { y: g.auc, label: `AUC gate ${g.auc}`, color: '#d62728' },

@@ -20,6 +20,7 @@ import path from 'node:path';
 import type { RawSink } from '../core/types.js';
 import { FlowlabError, UsageError } from '../core/errors.js';
 import { validateSymbol } from '../core/validate.js';
+import { progressBar } from '../core/progress.js';
 import { DatasetWriter } from '../dataset/writer.js';
 import { MANIFEST_FILE, type DatasetManifest } from '../dataset/manifest.js';
 import { DEFAULT_CHANNEL, Outbox, releaseUntil, type ChannelCounters } from './channel.js';
@@ -177,12 +178,13 @@ function scheduleFor(opts: SynthOptions, symbol: string): { atMs: number; effect
 
 /**
  * Generate the synthetic market into any RawSink, in arrival order.
- * `onChunk` is awaited after every released chunk (the writer drains there).
+ * `onChunk` is awaited after every released chunk (the writer drains there),
+ * with the generated and total milliseconds of market time.
  */
 export async function generate(
   options: SynthOptions,
   sink: RawSink,
-  onChunk?: () => Promise<void>,
+  onChunk?: (doneMs: number, totalMs: number) => Promise<void>,
 ): Promise<Omit<SynthSummary, 'outDir'>> {
   const opts = normalizeOptions(options);
   const channel = {
@@ -218,10 +220,10 @@ export async function generate(
     for (const m of markets) m.run(ce);
     releaseUntil(outboxes, ce + opts.skewMs, sink);
     for (const ob of outboxes) ob.compact();
-    if (onChunk) await onChunk();
+    if (onChunk) await onChunk(ce - opts.startMs, endMs - opts.startMs);
   }
   releaseUntil(outboxes, Infinity, sink);
-  if (onChunk) await onChunk();
+  if (onChunk) await onChunk(endMs - opts.startMs, endMs - opts.startMs);
 
   const symbols: SymbolSummary[] = markets.map((m, k) => ({
     symbol: opts.symbols[k],
@@ -352,6 +354,8 @@ export function synthOptionsFromSource(source: Record<string, unknown>, where = 
 export interface SynthesizeOptions {
   /** Replace an existing flowlab dataset at outDir (only one that has a manifest.json). */
   readonly overwrite?: boolean;
+  /** Progress bar of generated market minutes (default: when stderr is a terminal). */
+  readonly progress?: boolean;
 }
 
 /**
@@ -374,9 +378,12 @@ export async function synthesize(
     source: synthSource(o),
     append: false,
   });
-  const summary = await generate(o, writer, async () => {
+  const bar = progressBar(so.progress);
+  bar.start('synth', Math.round((o.hours * 3600) / 60), 'market minutes');
+  const summary = await generate(o, writer, async (doneMs) => {
+    bar.update(Math.round(doneMs / 60_000));
     await writer.drain();
-  });
+  }).finally(() => bar.stop());
   writer.stats = { synth: statsBlock(summary) };
   const manifest = await writer.close();
   return { outDir: root, ...summary, manifest };

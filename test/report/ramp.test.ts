@@ -206,16 +206,20 @@ describe('renderRampReport', () => {
     expect(count(rolling, /<line class="threshold"/)).toBe(2);
     expect(rolling).toContain('data-y="0.58"');
     expect(rolling).toContain('data-y="0.1"');
-    expect(count(rolling, /<line class="marker"/)).toBe(1);
-    expect(rolling).toContain('INC-0001');
-    // 4 series (AUC Active/Quiet/all, ECE): minutes 1-4 are null, so each is one run of 26 points
+    // incidents: one strip row per gate and severity under the plot, one band per open period
+    expect(count(rolling, /<rect class="strip"/)).toBe(1);
+    expect(count(rolling, /<rect class="band"/)).toBe(1);
+    expect(rolling).toMatch(/class="strip-label"[^>]*>fusion_auc_active P2</);
+    // 4 series (ECE, AUC all/Quiet, then the gate's Active AUC on top): minutes 1-4 are null, one run of 26 points each
     expect(count(rolling, /<path class="series"[^>]*data-points="26"/)).toBe(4);
+    const order = [...rolling.matchAll(/<path class="series" data-series="([^"]+)"/g)].map((m) => m[1]);
+    expect(order.at(-1)).toBe('AUC Active (the gate acts on it)');
     const solRolling = fs.readFileSync(path.join(dir, 'charts/rolling_SOLUSDT.svg'), 'utf8');
-    expect(solRolling).not.toContain('INC-0002'); // a merge incident goes on the merge chart
+    expect(solRolling).not.toMatch(/strip-label[^>]*>merge_p99/); // a merge incident goes on the merge chart
     // SOL ECE is null at minutes 7, 14, 21, 28: 5 runs
     expect(count(solRolling, /<path class="series" data-series="ECE \(all\)"/)).toBe(5);
     const merge = fs.readFileSync(path.join(dir, 'charts/merge_SOLUSDT.svg'), 'utf8');
-    expect(merge).toContain('INC-0002');
+    expect(merge).toMatch(/class="strip-label"[^>]*>merge_p99 P1</);
     expect(merge).toContain('data-y="2000"');
     expect(count(merge, /<path class="series" data-series="p99"/)).toBe(2); // gap at minute 15
     const rel = fs.readFileSync(path.join(dir, 'charts/reliability_ADAUSDT.svg'), 'utf8');

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { action, out } from '../run.js';
+import { action, examples, out, shown } from '../run.js';
 import { parseSymbolList, parseTime, validatePath, validateTag } from '../../core/validate.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import { runCanary, type CanaryRun } from '../../canary/canary.js';
@@ -41,6 +41,13 @@ export function register(program: Command): void {
     .option('--to <time>', 'receive-time end (exclusive)')
     .option('--overwrite', 'replace an existing run folder with the same tag')
     .option('--no-progress', 'no progress bar even on a terminal')
+    .addHelpText(
+      'after',
+      examples(
+        'flowlab canary --data datasets/default --symbols ADAUSDT,SOLUSDT --run-tag c1',
+        'flowlab canary --data datasets/default --config artifacts/runtime/c1/canary_report/slice_weights.yaml --run-tag c2',
+      ),
+    )
     .action(
       action(async (o: CanaryCliOptions) => {
         const config = loadConfig(o.config);
@@ -57,14 +64,14 @@ export function register(program: Command): void {
           overwrite: o.overwrite,
           progress: o.progress === false ? false : undefined,
         });
-        for (const line of verdictLines(run)) out(line);
+        for (const line of verdictLines(run, o.out)) out(line);
       }),
     );
 }
 
-/** The short verdict: where the report is, one line per symbol, the incident count. */
-export function verdictLines(run: CanaryRun): string[] {
-  const lines = [`report: ${path.relative(process.cwd(), path.join(run.reportDir, 'ramp_batch_summary.md'))}`];
+/** The short verdict: where the report is (spelled like `--out`), one line per symbol, the incident count. */
+export function verdictLines(run: CanaryRun, outGiven: string = run.reportDir): string[] {
+  const lines = [`report: ${shown(outGiven, path.join(run.reportDir, 'ramp_batch_summary.md'))}`];
   for (const [sym, v] of Object.entries(run.verdicts)) {
     const auc = v.checks.find((c) => c.name === 'active_auc');
     const a =

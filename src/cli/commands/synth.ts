@@ -7,7 +7,7 @@
  * and prints a one-paragraph summary. Parsing and delegation only.
  */
 import type { Command } from 'commander';
-import { action, out } from '../run.js';
+import { action, out, shown } from '../run.js';
 import { parsePositiveNumber, parseSymbolList, parseTime, validatePath } from '../../core/validate.js';
 import { UsageError } from '../../core/errors.js';
 import { DEFAULT_SYNTH, synthesize, type EffectChange, type SynthOptions } from '../../synth/index.js';
@@ -80,7 +80,7 @@ The model, its parameters and the AUC a correct pipeline should find are in src/
           .join(', ');
         const lat = s.symbols.map((x) => x.latency_ms.p50);
         out(
-          `synth: wrote ${s.rows.total.toLocaleString('en-US')} rows to ${outDir} in ${sec.toFixed(1)} s ` +
+          `synth: wrote ${s.rows.total.toLocaleString('en-US')} rows to ${shown(o.out, outDir)} in ${sec.toFixed(1)} s ` +
             `(${s.options.symbols.length} symbols x ${s.options.hours} h from ${new Date(s.options.startMs).toISOString()}, seed ${s.options.seed}, effect ${s.options.effect}${sched ? `; ${sched}` : ''}): ` +
             `trades ${s.rows.trades.toLocaleString('en-US')}, quotes ${s.rows.quotes.toLocaleString('en-US')}, depth ${s.rows.depth.toLocaleString('en-US')}; ` +
             `injected ${inj.dup_trades} duplicate trades, ${inj.lost_trades} lost trades (agg id gaps), ` +
