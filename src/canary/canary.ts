@@ -307,14 +307,12 @@ export async function writeCanaryReport(a: {
       'merge_tol_ms',
       'fingerprint',
       'gates_failed',
+      'gate_mode',
+      'gate_auc',
+      'gate_cusum',
+      'gate_ece',
     ],
     result.timeseries.map((r) => {
-      const ws =
-        r.slice === 'Quiet'
-          ? (cfg.fusion.slice_overrides.Quiet ?? cfg.fusion.weights)
-          : r.slice === 'Active'
-            ? (cfg.fusion.slice_overrides.Active ?? cfg.fusion.weights)
-            : cfg.fusion.weights;
       return [
         r.ts_ms,
         iso(r.ts_ms),
@@ -334,17 +332,21 @@ export async function writeCanaryReport(a: {
         num(r.d.merge_p99),
         r.d.n_merge,
         r.calibration_paused ? 1 : 0,
-        ws.ofi * r.multiplier,
-        ws.cvd * r.multiplier,
+        r.w_ofi,
+        r.w_cvd,
         r.merge_tol_ms,
         r.fingerprint,
         r.gates_failed.join(';'),
+        result.gateMode,
+        num(r.gate_auc),
+        num(r.cusum),
+        num(r.gate_ece),
       ];
     }),
   );
   writeCsv(
     put('merge_time_diff_ms.csv'),
-    ['ts_ms', 'time_utc', 'symbol', 'window_sec', 'p50', 'p90', 'p99', 'n', 'match_rate', 'merge_tol_ms'],
+    ['ts_ms', 'time_utc', 'symbol', 'window_sec', 'p50', 'p90', 'p99', 'n', 'match_rate', 'merge_tol_ms', 'definition'],
     result.merge.map((m) => [
       m.ts_ms,
       iso(m.ts_ms),
@@ -356,6 +358,7 @@ export async function writeCanaryReport(a: {
       m.n,
       num(m.match_rate),
       m.merge_tol_ms,
+      m.definition,
     ]),
   );
   // calibration summary: per fold, test metrics over the fold's samples (retrospective)
