@@ -29,6 +29,10 @@ import { writeWeightOverlay } from '../report/overlay.js';
 import { renderRampReport } from '../report/ramp.js';
 import { writeParquet, type OutColumn } from '../io/duck.js';
 import { sha256File } from '../core/hash.js';
+import { EvalRng } from '../eval/rng.js';
+import { blockBootstrapCi } from '../eval/sequential.js';
+import type { FlowlabConfig } from '../config/schema.js';
+import type { GateMode } from './gates.js';
 
 export const REPORT_DIR = 'canary_report';
 
@@ -150,10 +154,13 @@ export async function writeCanaryReport(a: {
   const skill = (tr: SymbolTrack, keep: (i: number) => boolean) =>
     brierSkillVsRef(tr.prob.view(), tr.y.view(), refs.get(tr.symbol)!, keep);
 
-  // ---- verdicts per symbol
+  // ---- verdicts per symbol (thresholds and minimum samples from config: canary.verdict)
   const cc = cfg.canary;
+  const vc = cc.verdict;
+  const blockRows = Math.max(1, Math.round((vc.bootstrap_block_sec * 1000) / sampleMs));
   const verdicts: Record<string, SymbolVerdict> = {};
   const reliability: (string | number | null)[][] = [];
+  const aoptV = { variance_inflation: vif, min_per_class: vc.auc_min_per_class };
   for (const tr of tracks) {
     const n = tr.t.length;
     const pick = (keep: (i: number) => boolean) => {
@@ -168,9 +175,13 @@ export async function writeCanaryReport(a: {
       }
       return { s, y, p };
     };
+    // the deterministic bootstrap stream of this symbol's CIs
+    const rng = new EvalRng(seedOf(tr.symbol));
+    const boot = (rows: number, stat: (idx: Int32Array, k: number) => number) =>
+      blockBootstrapCi(rows, blockRows, vc.bootstrap_reps, rng, stat);
     const checks: CheckResult[] = [];
     const act = pick((i) => tr.regime.data[i] === 1);
-    const aAuc = aucDeLong(act.s, act.y, aopt);
+    const aAuc = aucDeLong(act.s, act.y, aoptV);
     checks.push(
       check(
         'active_auc',
@@ -185,37 +196,83 @@ export async function writeCanaryReport(a: {
     );
     const all = pick(() => true);
     const e = eceOf(all.p, all.y, cfg.calibration.ece_bins);
-    checks.push(check('ece', `ECE <= ${cc.ece_max}`, e.value, null, e.n, cc.ece_max, '<=', e.reason));
+    // ECE CI: moving-block bootstrap over the rows with a prob and a label, in time order
+    const ep: number[] = [];
+    const ey: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = all.p[i];
+      const y = all.y[i];
+      if (p === p && (y === 0 || y === 1)) {
+        ep.push(p);
+        ey.push(y);
+      }
+    }
+    const eceCi =
+      e.value === null
+        ? null
+        : boot(ep.length, (idx, k) => {
+            const bp = new Float64Array(k);
+            const by = new Float64Array(k);
+            for (let j = 0; j < k; j++) {
+              bp[j] = ep[idx[j]];
+              by[j] = ey[idx[j]];
+            }
+            return eceOf(bp, by, cfg.calibration.ece_bins).value ?? NaN;
+          });
+    checks.push(check('ece', `ECE <= ${cc.ece_max}`, e.value, eceCi, e.n, cc.ece_max, '<=', e.reason));
     for (const b of e.bins) reliability.push([tr.symbol, e.bins.indexOf(b), b.lo, b.hi, b.count, b.mean_p, b.mean_y]);
-    const merges = Array.from(tr.merge.view())
-      .filter(Number.isFinite)
-      .sort((a, b) => a - b);
-    const p99 = merges.length >= 100 ? quantile(merges, 0.99) : null;
+    checks.push(mergeCheck(tr, result.gateMode, cfg, boot));
+    const sk = skill(tr, () => true);
+    const ref = refs.get(tr.symbol)!;
+    const sp: number[] = [];
+    const sy: number[] = [];
+    const sr: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = tr.prob.data[i];
+      const y = tr.y.data[i];
+      if (p === p && (y === 0 || y === 1) && ref[i] === ref[i]) {
+        sp.push(p);
+        sy.push(y);
+        sr.push(ref[i]);
+      }
+    }
+    const skCi =
+      sk.value === null
+        ? null
+        : boot(sp.length, (idx, k) => {
+            let a = 0;
+            let b = 0;
+            for (let j = 0; j < k; j++) {
+              const i = idx[j];
+              a += (sp[i] - sy[i]) ** 2;
+              b += (sy[i] - sr[i]) ** 2;
+            }
+            return b > 0 ? 1 - a / b : NaN;
+          });
     checks.push(
       check(
-        'merge_p99',
-        `merge_time_diff_ms p99 <= ${cc.merge_p99_max_ms}`,
-        p99,
-        null,
-        merges.length,
-        cc.merge_p99_max_ms,
-        '<=',
-        p99 === null ? `insufficient samples (n=${merges.length}; need >= 100)` : undefined,
+        'brier_skill',
+        `Brier skill >= ${vc.brier_skill_min}`,
+        sk.value,
+        skCi,
+        sk.n,
+        vc.brier_skill_min,
+        '>=',
+        sk.reason,
       ),
     );
-    const sk = skill(tr, () => true);
-    checks.push(check('brier_skill', 'Brier skill >= 0.05', sk.value, null, sk.n, 0.05, '>=', sk.reason));
-    // best of Tokyo / London / NY with AUC >= 0.60 and ECE <= 0.10
+    // best of Tokyo / London / NY with AUC >= session_auc_min and ECE <= ece_max
+    const sessLabel = `a session (Tokyo/London/NY) with AUC >= ${vc.session_auc_min} and ECE <= ${cc.ece_max}`;
     let best: { name: string; auc: number; ci: [number, number]; n: number; ece: number | null; ok: boolean } | null =
       null;
     for (const sess of ['Tokyo', 'London', 'NY']) {
       const code = tr.sessionNames.indexOf(sess);
       if (code < 0) continue;
       const g = pick((i) => tr.session.data[i] === code);
-      const a = aucDeLong(g.s, g.y, aopt);
+      const a = aucDeLong(g.s, g.y, aoptV);
       if (a.auc === null) continue;
       const ge = eceOf(g.p, g.y, cfg.calibration.ece_bins);
-      const ok = a.auc >= 0.6 && ge.value !== null && ge.value <= cc.ece_max;
+      const ok = a.auc >= vc.session_auc_min && ge.value !== null && ge.value <= cc.ece_max;
       const cand = {
         name: sess,
         auc: a.auc,
@@ -230,22 +287,22 @@ export async function writeCanaryReport(a: {
       best
         ? {
             name: 'session_best',
-            label: 'a session (Tokyo/London/NY) with AUC >= 0.60 and ECE <= 0.10',
+            label: sessLabel,
             value: best.auc,
             ci: best.ci,
             n: best.n,
-            threshold: 0.6,
+            threshold: vc.session_auc_min,
             op: '>=',
             status: best.ok ? 'pass' : 'fail',
             detail: `${best.name} (ECE ${best.ece === null ? 'insufficient' : best.ece.toFixed(3)})`,
           }
         : check(
             'session_best',
-            'a session (Tokyo/London/NY) with AUC >= 0.60 and ECE <= 0.10',
+            sessLabel,
             null,
             null,
             0,
-            0.6,
+            vc.session_auc_min,
             '>=',
             'insufficient samples in every session',
           ),
@@ -443,8 +500,8 @@ export async function writeCanaryReport(a: {
         r.value,
         r.rows,
         r.labeled,
-        r.n_pos,
-        r.n_neg,
+        r.auc.n_pos,
+        r.auc.n_neg,
         r.effective_hours,
         r.auc.auc,
         r.auc.ci_low,
@@ -517,7 +574,7 @@ export async function writeCanaryReport(a: {
       2,
     )}\n`,
   );
-  await writeEvalSamples(put('eval_samples.parquet'), tracks, cfg.labels.horizons_s[0]);
+  await writeEvalSamples(put('eval_samples.parquet'), tracks, cfg.labels.horizons_s[0], result.gateMode);
   const rendered = renderRampReport(reportDir);
   files.push(...rendered.files.filter((f) => !files.includes(f)));
 
@@ -536,11 +593,91 @@ export async function writeCanaryReport(a: {
   return { replay: rep, result, reportDir, verdicts, files };
 }
 
+/** A stable 32-bit seed from a symbol name (FNV-1a): the bootstrap of each symbol is reproducible. */
+function seedOf(symbol: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < symbol.length; i++) h = Math.imul(h ^ symbol.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * The merge check. seed: p99 of the pipeline's input age (merge_time_diff_ms as the seed defined it) <=
+ * merge_p99_max_ms. evidence: the label match rate (labels whose alignment gap, first quote at or after
+ * t + H minus t + H, is within the tolerance they were resolved under) >= evidence.merge_match_min; the
+ * alignment p99 is reported beside it. Both with a moving-block bootstrap CI.
+ */
+function mergeCheck(
+  tr: SymbolTrack,
+  mode: GateMode,
+  cfg: FlowlabConfig,
+  boot: (rows: number, stat: (idx: Int32Array, k: number) => number) => [number, number] | null,
+): CheckResult {
+  const cc = cfg.canary;
+  const minN = cc.verdict.merge_p99_min_samples;
+  const p99Of = (v: Float64Array) => (idx: Int32Array, k: number) => {
+    const b = new Float64Array(k);
+    for (let j = 0; j < k; j++) b[j] = v[idx[j]];
+    b.sort();
+    return quantile(b, 0.99);
+  };
+  if (mode === 'seed') {
+    const merges = Float64Array.from(tr.merge.view()).filter(Number.isFinite);
+    const sorted = Float64Array.from(merges).sort();
+    const p99 = sorted.length >= minN ? quantile(sorted, 0.99) : null;
+    return check(
+      'merge_p99',
+      `merge_time_diff_ms p99 <= ${cc.merge_p99_max_ms}`,
+      p99,
+      p99 === null ? null : boot(merges.length, p99Of(merges)),
+      merges.length,
+      cc.merge_p99_max_ms,
+      '<=',
+      p99 === null ? `insufficient samples (n=${merges.length}; need >= ${minN})` : undefined,
+    );
+  }
+  const n = tr.t.length;
+  const gaps: number[] = [];
+  const hit: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = tr.align.data[i];
+    if (!Number.isFinite(a)) continue;
+    gaps.push(a);
+    hit.push(a <= tr.label_tol.data[i] ? 1 : 0);
+  }
+  const g = Float64Array.from(gaps);
+  const k = g.length;
+  let m = 0;
+  for (const h of hit) m += h;
+  const rate = k >= minN ? m / k : null;
+  const c = check(
+    'label_match_rate',
+    `label match rate >= ${cc.evidence.merge_match_min}`,
+    rate,
+    rate === null
+      ? null
+      : boot(k, (idx, kk) => {
+          let s = 0;
+          for (let j = 0; j < kk; j++) s += hit[idx[j]];
+          return s / kk;
+        }),
+    k,
+    cc.evidence.merge_match_min,
+    '>=',
+    rate === null ? `insufficient samples (n=${k}; need >= ${minN})` : undefined,
+  );
+  if (rate !== null) {
+    const p99 = quantile(Float64Array.from(g).sort(), 0.99);
+    const ci = boot(k, p99Of(g));
+    c.detail = `merge_time_diff_ms (label alignment) p99 ${p99.toFixed(0)} ms${ci ? ` [${ci[0].toFixed(0)}, ${ci[1].toFixed(0)}]` : ''}, tolerance ${cfg.labels.merge_tol_ms} ms`;
+  }
+  return c;
+}
+
 function num(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-function quantile(sorted: number[], q: number): number {
+function quantile(sorted: ArrayLike<number>, q: number): number {
   const h = (sorted.length - 1) * q;
   const lo = Math.floor(h);
   return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (h - lo);
@@ -609,13 +746,20 @@ function concatTracks(tracks: readonly SymbolTrack[], refs?: ReadonlyMap<string,
 }
 
 /** eval_samples.parquet: every fusion sample with its label, calibrated prob, fold and slices. */
-async function writeEvalSamples(file: string, tracks: readonly SymbolTrack[], horizonS: number): Promise<void> {
+async function writeEvalSamples(
+  file: string,
+  tracks: readonly SymbolTrack[],
+  horizonS: number,
+  mode: GateMode,
+): Promise<void> {
   const cat = concatTracks(tracks);
   const n = cat.y.length;
   const t = new Float64Array(n);
   const res = new Float64Array(n);
   const pub = new Float64Array(n);
   const merge = new Float64Array(n);
+  const align = new Float64Array(n);
+  const tol = new Float64Array(n);
   const volB = new Int8Array(n);
   const paused = new Int8Array(n);
   const fee: string[] = [];
@@ -626,6 +770,8 @@ async function writeEvalSamples(file: string, tracks: readonly SymbolTrack[], ho
     res.set(tr.resolved_at.view(), o);
     pub.set(tr.published.view(), o);
     merge.set(tr.merge.view(), o);
+    align.set(tr.align.view(), o);
+    tol.set(tr.label_tol.view(), o);
     volB.set(tr.vol_bucket.view(), o);
     paused.set(tr.calib_paused.view(), o);
     for (let i = 0; i < tr.t.length; i++) fee.push(tr.feeTier);
@@ -643,7 +789,16 @@ async function writeEvalSamples(file: string, tracks: readonly SymbolTrack[], ho
     { name: 'resolved_at_ms', type: 'f64', data: res, nullNaN: true },
     { name: 'fold', type: 'i64', data: Float64Array.from(cat.fold) },
     { name: 'calibration_paused', type: 'bool', data: paused },
-    { name: 'merge_time_diff_ms', type: 'f64', data: merge, nullNaN: true },
+    // merge_time_diff_ms in the run's definition (evidence: label alignment; seed: input age), both kept
+    { name: 'merge_time_diff_ms', type: 'f64', data: mode === 'seed' ? merge : align, nullNaN: true },
+    {
+      name: 'merge_definition',
+      type: 'str',
+      data: new Array<string>(n).fill(mode === 'seed' ? 'input_age' : 'label_alignment'),
+    },
+    { name: 'input_age_ms', type: 'f64', data: merge, nullNaN: true },
+    { name: 'label_align_ms', type: 'f64', data: align, nullNaN: true },
+    { name: 'label_tol_ms', type: 'f64', data: tol, nullNaN: true },
     { name: 'session', type: 'codes', codes: cat.session, names: sessions },
     { name: 'regime', type: 'codes', codes: cat.regime, names: REGIME_NAMES },
     { name: 'vol_bucket', type: 'codes', codes: volB, names: VOL_BUCKET_NAMES },

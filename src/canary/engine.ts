@@ -43,7 +43,7 @@ import { evaluateAt, type Decision } from '../eval/rolling.js';
 import { plattFit, plattProb, upperBound, lowerBound } from '../eval/calibration.js';
 import { LabelResolver } from '../eval/labels.js';
 import { ece as eceOf } from '../eval/calibration.js';
-import { aucContribution, Cusum, eceNoiseFloor, llrBernoulli, percentileRank } from '../eval/sequential.js';
+import { aucContribution, Cusum, eceNoiseFloor, percentileRank } from '../eval/sequential.js';
 import type { GateActions, GateMode, GateName, SliceName } from './gates.js';
 
 export type { GateName, SliceName } from './gates.js';
@@ -154,8 +154,6 @@ export class SymbolTrack {
   readonly label_tol = new GrowableF64(4096);
   /** Evidence mode: percentile of a stride sample's score in the trailing scores (NaN elsewhere). */
   readonly rank_u = new GrowableF64(4096);
-  /** Base rate of the fold's training window in force at the sample (NaN when unfitted). */
-  readonly base_rate = new GrowableF64(4096);
   sessionNames: readonly string[] = [];
   feeTier = 'TM';
   /** Forward as-of labels of this track's samples (index = sample index); writes y / resolved_at. */
@@ -170,7 +168,6 @@ export class SymbolTrack {
   calibrationGateLive = false;
   activeMultiplier = 1;
   quietMultiplier = 1;
-  baseRate = NaN;
   // evidence-mode state
   lastStrideBucket = -Infinity;
   /** Stride sample indices whose labels are not yet consumed by the sequential tests. */
@@ -315,7 +312,6 @@ export class CanaryEngine implements PipelineObserver {
     tr.merge.push(r.merge_time_diff_ms.data[row]);
     tr.prob.push(tr.fitted && Number.isFinite(score) ? plattProb(tr.A, tr.B, score) : NaN);
     tr.fold.push(tr.fitted ? tr.foldIndex : -1);
-    tr.base_rate.push(tr.fitted ? tr.baseRate : NaN);
     tr.rank_u.push(u);
     tr.y.push(NaN);
     tr.resolved_at.push(NaN);
@@ -373,7 +369,6 @@ export class CanaryEngine implements PipelineObserver {
     tr.fitted = A !== null;
     tr.A = A ?? NaN;
     tr.B = B ?? NaN;
-    tr.baseRate = ys.length > 0 ? pos / ys.length : NaN;
     this.folds.push({
       symbol: tr.symbol,
       fold: tr.foldIndex,
@@ -611,30 +606,29 @@ export class CanaryEngine implements PipelineObserver {
     };
     // the 10-minute windows stay in the timeseries as a display (they are not what the gates act on)
     const decisions = new Map<SliceName, Decision>();
-    const align = this.alignment(tr, T);
+    const align = this.alignment(tr, T, cc.merge_window_sec * 1000);
+    const alignLong = this.alignment(tr, T, ev.merge_window_sec * 1000);
     for (const s of EVAL_SLICES) {
       const d = evaluateAt(T, this.window(tr, T, s, winMs), opts);
       decisions.set(s, { ...d, merge_p50: align.p50, merge_p90: align.p90, merge_p99: align.p99, n_merge: align.n });
     }
     const failed: GateName[] = [];
 
-    // --- discrimination: consume the stride labels resolved by T, in sample order
+    // --- discrimination: consume the stride labels resolved by T, in sample order; CUSUM for a drop of
+    // the per-label AUC contribution from auc_ok to auc_dead (reference value k halfway)
     const open = tr.open.get('fusion_auc');
+    const k = (ev.auc_ok + ev.auc_dead) / 2;
     const keep: number[] = [];
     for (const i of tr.pendingStride) {
       const y = tr.y.data[i];
       if ((y === 0 || y === 1) && tr.resolved_at.data[i] <= T) {
         const u = tr.rank_u.data[i];
         if (Number.isFinite(u)) {
+          const x = aucContribution(y, u);
           tr.evT.push(tr.t.data[i]);
-          tr.evX.push(aucContribution(y, u));
-        }
-        const p = tr.prob.data[i];
-        const b = tr.base_rate.data[i];
-        if (Number.isFinite(p) && Number.isFinite(b)) {
-          const l = llrBernoulli(y, p, b, ev.p_clip);
-          tr.cusumDead.add(-l);
-          if (open) tr.cusumUp.add(l);
+          tr.evX.push(x);
+          tr.cusumDead.add(k - x);
+          if (open) tr.cusumUp.add(x - k);
         }
       } else if (y === 0 || y === 1 || !Number.isFinite(tr.label_tol.data[i])) keep.push(i); // not known by T
       // else: final without a usable label (unmatched or equal mids): dropped
@@ -685,8 +679,9 @@ export class CanaryEngine implements PipelineObserver {
     if (eceFail) failed.push('ece');
     const plattFail = tr.calibrationGateLive ? !tr.fitted : null;
     if (plattFail) failed.push('platt_test_samples');
-    const mergeFail = align.n >= 30 ? align.p99 > cc.merge_p99_max_ms : null;
-    if (mergeFail) failed.push('merge_alignment_p99');
+    const matchRate = alignLong.n >= 30 ? alignLong.matched / alignLong.n : NaN;
+    const mergeFail = Number.isFinite(matchRate) ? matchRate < ev.merge_match_min : null;
+    if (mergeFail) failed.push('merge_label_match');
 
     const metrics = {
       gate_auc: Number.isFinite(gateAuc) ? gateAuc : null,
@@ -697,8 +692,10 @@ export class CanaryEngine implements PipelineObserver {
       ece: eceV,
       ece_n: eceN,
       platt_fitted: tr.fitted ? 1 : 0,
-      merge_alignment_p99: Number.isFinite(align.p99) ? align.p99 : null,
-      merge_alignment_n: align.n,
+      merge_alignment_p99: Number.isFinite(alignLong.p99) ? alignLong.p99 : null,
+      label_match_rate: Number.isFinite(matchRate) ? matchRate : null,
+      label_match_n: alignLong.n,
+      merge_tol_ms: tr.mergeTol,
     };
 
     // --- discrimination gate: P1; downweight every slice, pause after the window; close on recovery evidence
@@ -769,14 +766,14 @@ export class CanaryEngine implements PipelineObserver {
     }
     if (tr.calibrationGateLive && !tr.open.has('ece') && !tr.open.has('platt_test_samples') && tr.fitted)
       act_.setCalibrationPaused(false);
-    // --- merge alignment: P2 alert, no automatic action (the label definition stays fixed)
+    // --- label matching: P2 alert, no automatic action (the label definition stays fixed)
     this.gate(
       tr,
       T,
-      'merge_alignment_p99',
+      'merge_label_match',
       'all',
       'P2',
-      persist('merge_alignment_p99', mergeFail),
+      persist('merge_label_match', mergeFail),
       metrics,
       () => 'alert',
       () => {},
@@ -803,8 +800,7 @@ export class CanaryEngine implements PipelineObserver {
    * t + H arrived in (T - merge_window, T]; gap = that quote's ts - (t + H).
    * A label matches when its gap is within the tolerance it was resolved under.
    */
-  private alignment(tr: SymbolTrack, T: number) {
-    const mw = this.c.canary.merge_window_sec * 1000;
+  private alignment(tr: SymbolTrack, T: number, mw: number) {
     const t = tr.t.view();
     const hi = upperBound(t, T - this.H);
     const lo = upperBound(t, T - mw - this.H - 600_000);
@@ -1030,9 +1026,9 @@ function whyText(gate: GateName, m: Record<string, number | null>, c: FlowlabCon
       return 'P1 open too long';
     case 'fusion_auc': {
       const ev = cc.evidence;
-      return `fusion_auc: CUSUM ${fmt(m.cusum, 2)} > ${ev.cusum_open} (evidence the signal is dead) and gate_auc ${fmt(m.gate_auc)} < ${ev.auc_confirm_max} over ${ev.auc_window_sec / 60}m (n=${m.gate_auc_n} labels, one per ${ev.label_stride_sec}s)`;
+      return `fusion_auc: CUSUM ${fmt(m.cusum, 2)} > ${ev.cusum_open} (evidence AUC fell from ${ev.auc_ok} to ${ev.auc_dead}) and gate_auc ${fmt(m.gate_auc)} < ${ev.auc_confirm_max} over ${ev.auc_window_sec / 60}m (n=${m.gate_auc_n} labels, one per ${ev.label_stride_sec}s)`;
     }
-    case 'merge_alignment_p99':
-      return `merge_time_diff_ms (label alignment) p99 ${fmt(m.merge_alignment_p99, 0)} > ${cc.merge_p99_max_ms} over ${cc.merge_window_sec / 60}m for ${cc.evidence.open_looks} looks (n=${m.merge_alignment_n})`;
+    case 'merge_label_match':
+      return `label match rate ${fmt(m.label_match_rate)} < ${cc.evidence.merge_match_min} over ${cc.evidence.merge_window_sec / 60}m for ${cc.evidence.open_looks} looks (n=${m.label_match_n} labels; alignment p99 ${fmt(m.merge_alignment_p99, 0)} ms; tolerance ${m.merge_tol_ms} ms, fixed)`;
   }
 }

@@ -19,7 +19,7 @@ export type GateName =
   | 'ece'
   | 'platt_test_samples'
   | 'merge_p99'
-  | 'merge_alignment_p99'
+  | 'merge_label_match'
   | 'p1_timeout';
 export type SliceName = 'all' | 'Active' | 'Quiet';
 export type Severity = 'P1' | 'P2';
@@ -140,13 +140,13 @@ export function gateTable(c: FlowlabConfig, mode: GateMode = c.canary.gate_mode)
       kind: 'discrimination',
       mode,
       slice: 'all',
-      metric: `CUSUM of -LLR per label (walk-forward Platt prob vs the fold's base rate), one label per ${min(ev.label_stride_sec)}; gate_auc = mean per-label AUC contribution`,
+      metric: `CUSUM of k - x per label, x = ½ + 2(2y-1)(U-½) (U = score percentile in the trailing ${min(ev.rank_ref_sec)}), k = (${ev.auc_ok} + ${ev.auc_dead})/2, one label per ${min(ev.label_stride_sec)}; gate_auc = mean x`,
       window: `CUSUM since the last reset; gate_auc over ${min(ev.auc_window_sec)} (>= ${ev.auc_min_labels} labels)`,
       threshold: `CUSUM > ${ev.cusum_open} and gate_auc < ${ev.auc_confirm_max}`,
-      evidence: `non-overlapping labels (stride ${min(ev.label_stride_sec)} >= H ${min(H)}); CUSUM threshold sets the false-alarm rate`,
+      evidence: `non-overlapping labels (stride ${min(ev.label_stride_sec)} >= H ${min(H)}); the CUSUM threshold sets the false-alarm rate`,
       severity: 'P1',
       action: `downweight x0.5 every slice, pause x0 after ${min(cc.auc_window_sec)}`,
-      close: `recovery CUSUM of +LLR > ${ev.cusum_close} and gate_auc >= ${ev.auc_close_min}`,
+      close: `recovery CUSUM of x - k > ${ev.cusum_close} and gate_auc >= ${ev.auc_close_min}`,
     },
     {
       gate: 'ece',
@@ -163,13 +163,13 @@ export function gateTable(c: FlowlabConfig, mode: GateMode = c.canary.gate_mode)
     },
     platt,
     {
-      gate: 'merge_alignment_p99',
+      gate: 'merge_label_match',
       kind: 'merge',
       mode,
       slice: 'all',
-      metric: 'merge_time_diff_ms p99 = first quote at or after t+H minus t+H (label alignment)',
-      window: min(cc.merge_window_sec),
-      threshold: `> ${cc.merge_p99_max_ms} ms`,
+      metric: `label match rate: share of labels whose merge_time_diff_ms (first quote at or after t+H minus t+H) is within the tolerance (${c.labels.merge_tol_ms} ms)`,
+      window: `${min(ev.merge_window_sec)} (>= 30 labels)`,
+      threshold: `< ${ev.merge_match_min}`,
       evidence: `${ev.open_looks} consecutive failing looks`,
       severity: 'P2',
       action: 'alert only (the label tolerance never changes mid-run)',
@@ -183,6 +183,6 @@ export function gateTable(c: FlowlabConfig, mode: GateMode = c.canary.gate_mode)
 export function gateKind(g: GateName): GateKind {
   if (g === 'fusion_auc' || g === 'fusion_auc_active') return 'discrimination';
   if (g === 'ece' || g === 'platt_test_samples') return 'calibration';
-  if (g === 'merge_p99' || g === 'merge_alignment_p99') return 'merge';
+  if (g === 'merge_p99' || g === 'merge_label_match') return 'merge';
   return 'rollback';
 }

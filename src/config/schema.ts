@@ -206,18 +206,23 @@ export const ConfigSchema = z.strictObject({
           auc_window_sec: num(60, 86_400 * 7).default(3600),
           /** gate_auc needs this many stride labels in its window, else it is undefined. */
           auc_min_labels: int(1, 1_000_000).default(30),
-          /** Open when the CUSUM of -LLR (walk-forward Platt vs the fold's base rate) exceeds this (nats). */
-          cusum_open: num(0.1, 1000).default(6),
-          /** ... and gate_auc is below this (a miscalibrated but discriminating model is not a dead one). */
+          /** The CUSUM tests a drop of the per-label AUC contribution from auc_ok (healthy) to auc_dead. */
+          auc_ok: num(0, 1).default(0.7),
+          auc_dead: num(0, 1).default(0.5),
+          /** Open when that CUSUM exceeds this (sets the false-alarm rate; README) ... */
+          cusum_open: num(0.1, 1000).default(7),
+          /** ... and gate_auc is below this. */
           auc_confirm_max: num(0, 1).default(0.62),
-          /** Close when the recovery CUSUM (of +LLR) exceeds this and gate_auc is at least auc_close_min. */
-          cusum_close: num(0.1, 1000).default(6),
-          auc_close_min: num(0, 1).default(0.6),
-          /** Per-label probabilities are clipped to [p_clip, 1 - p_clip] in the LLR (bounds one label's weight). */
-          p_clip: num(0.001, 0.4).default(0.05),
+          /** Close when the recovery CUSUM (auc_dead -> auc_ok) exceeds this and gate_auc is at least auc_close_min. */
+          cusum_close: num(0.1, 1000).default(7),
+          auc_close_min: num(0, 1).default(0.62),
           /** Calibration gate: ECE over this trailing window of resolved 1 s labels, minus its noise floor. */
           ece_window_sec: num(60, 86_400 * 7).default(14_400),
           ece_min_samples: int(1, 100_000_000).default(3600),
+          /** Label matching alert: share of labels resolved within the tolerance over this trailing window ... */
+          merge_window_sec: num(60, 86_400 * 7).default(3600),
+          /** ... below this for open_looks looks raises a P2 alert (no action: the label definition stays fixed). */
+          merge_match_min: num(0, 1).default(0.8),
           /** Calibration and merge gates: consecutive failing looks before an incident opens, passing looks before it closes. */
           open_looks: int(1, 100_000).default(30),
           close_looks: int(1, 100_000).default(30),

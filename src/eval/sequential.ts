@@ -36,16 +36,6 @@ export function aucContribution(y: number, u: number): number {
   return 0.5 + 2 * (2 * y - 1) * (u - 0.5);
 }
 
-/**
- * Log-likelihood ratio of outcome y under probability p against base rate b,
- * both clipped to [clip, 1 − clip]: positive when p explains y better than b.
- */
-export function llrBernoulli(y: number, p: number, b: number, clip: number): number {
-  const pc = Math.min(1 - clip, Math.max(clip, p));
-  const bc = Math.min(1 - clip, Math.max(clip, b));
-  return y === 1 ? Math.log(pc / bc) : Math.log((1 - pc) / (1 - bc));
-}
-
 /** One-sided CUSUM (Page 1954): S = max(0, S + x) per increment; `exceeds(h)` once S > h. */
 export class Cusum {
   value = 0;
