@@ -32,7 +32,8 @@ import { sha256File } from '../core/hash.js';
 import { EvalRng } from '../eval/rng.js';
 import { blockBootstrapCi } from '../eval/sequential.js';
 import type { FlowlabConfig } from '../config/schema.js';
-import type { GateMode } from './gates.js';
+import { gateKind, gateTable, type GateKind, type GateMode } from './gates.js';
+import type { PipelineObserver } from '../pipeline/pipeline.js';
 
 export const REPORT_DIR = 'canary_report';
 
@@ -96,8 +97,32 @@ export function stableChain(c: LoadedConfig): StableConfig[] {
   ];
 }
 
+/**
+ * A shadow engine in the other gate mode, fed the same samples: the report
+ * says how many incidents each mode raises. It never changes weights, so after
+ * a rollback of the main engine its inputs differ from a run in that mode.
+ */
+export function shadowEngine(c: LoadedConfig): CanaryEngine {
+  const cfg = c.config;
+  const other: GateMode = cfg.canary.gate_mode === 'seed' ? 'evidence' : 'seed';
+  return new CanaryEngine({ ...cfg, canary: { ...cfg.canary, gate_mode: other } }, stableChain(c), true);
+}
+
+/** One observer feeding several engines, in order. */
+export function teeObserver(...engines: CanaryEngine[]): PipelineObserver {
+  return {
+    onQuote: (symbol, ts, mid) => {
+      for (const e of engines) e.onQuote(symbol, ts, mid);
+    },
+    onSample: (symbol, calc, row) => {
+      for (const e of engines) e.onSample(symbol, calc, row);
+    },
+  };
+}
+
 export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
   const engine = new CanaryEngine(req.config.config, stableChain(req.config));
+  const shadow = shadowEngine(req.config);
   const rep = await replay({
     data: req.data,
     config: req.config,
@@ -108,9 +133,9 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
     toMs: req.toMs,
     overwrite: req.overwrite,
     progress: req.progress,
-    observer: engine,
+    observer: teeObserver(engine, shadow),
   });
-  return writeCanaryReport({ rep, engine, config: req.config, configPath: req.configPath, runTag: req.runTag });
+  return writeCanaryReport({ rep, engine, shadow, config: req.config, configPath: req.configPath, runTag: req.runTag });
 }
 
 /**
@@ -121,6 +146,8 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
 export async function writeCanaryReport(a: {
   rep: ReplayResult;
   engine: CanaryEngine;
+  /** The other gate mode's shadow (shadowEngine), fed the same samples; optional. */
+  shadow?: CanaryEngine;
   config: LoadedConfig;
   configPath: string;
   runTag: string;
@@ -129,6 +156,7 @@ export async function writeCanaryReport(a: {
   const req = { config: a.config, configPath: a.configPath, runTag: a.runTag };
   const cfg = req.config.config;
   const result = engine.finish();
+  const shadowResult = a.shadow?.finish() ?? null;
   const reportDir = path.join(rep.runDir, REPORT_DIR);
   fs.mkdirSync(reportDir, { recursive: true });
   const tracks = [...result.tracks.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
@@ -569,7 +597,15 @@ export async function writeCanaryReport(a: {
   writeFileAtomic(
     put('verdicts.json'),
     `${JSON.stringify(
-      { run_tag: req.runTag, config_fingerprint: req.config.fingerprint, pooled_weights: pooled, symbols: verdicts },
+      {
+        run_tag: req.runTag,
+        config_fingerprint: req.config.fingerprint,
+        gate_mode: result.gateMode,
+        gate_table: gateTable(cfg, result.gateMode),
+        incident_summary: incidentSummary(result, shadowResult),
+        pooled_weights: pooled,
+        symbols: verdicts,
+      },
       null,
       2,
     )}\n`,
@@ -591,6 +627,55 @@ export async function writeCanaryReport(a: {
     m.canary.files.push({ path: `${REPORT_DIR}/${f}`, sha256: await sha256File(path.join(reportDir, f)) });
   fs.writeFileSync(path.join(rep.runDir, REPLAY_MANIFEST), `${JSON.stringify(m, null, 2)}\n`);
   return { replay: rep, result, reportDir, verdicts, files };
+}
+
+export interface IncidentSummaryRow {
+  kind: GateKind;
+  symbol: string;
+  severity: 'P1' | 'P2';
+  /** Gates of that kind that raised incidents, per mode. */
+  gates: Record<GateMode, string[]>;
+  /** Incidents opened, per mode (null: that mode was not run). */
+  count: Record<GateMode, number | null>;
+}
+
+/** Incidents by gate kind x symbol x severity, for the run's mode and the shadow's. */
+export function incidentSummary(main: CanaryResult, shadow: CanaryResult | null): IncidentSummaryRow[] {
+  const rows = new Map<string, IncidentSummaryRow>();
+  const symbols = [...main.tracks.keys()];
+  const add = (r: CanaryResult) => {
+    for (const i of r.incidents) {
+      const kind = gateKind(i.gate);
+      const key = `${kind}|${i.symbol}|${i.severity}`;
+      let row = rows.get(key);
+      if (!row) {
+        row = {
+          kind,
+          symbol: i.symbol,
+          severity: i.severity,
+          gates: { evidence: [], seed: [] },
+          count: { evidence: null, seed: null },
+        };
+        rows.set(key, row);
+      }
+      row.count[r.gateMode] = (row.count[r.gateMode] ?? 0) + 1;
+      if (!row.gates[r.gateMode].includes(i.gate)) row.gates[r.gateMode].push(i.gate);
+    }
+  };
+  add(main);
+  if (shadow) add(shadow);
+  // a mode that ran has 0 where it raised nothing
+  for (const row of rows.values()) {
+    for (const m of [main.gateMode, ...(shadow ? [shadow.gateMode] : [])]) row.count[m] ??= 0;
+  }
+  const kinds: GateKind[] = ['discrimination', 'calibration', 'merge', 'rollback'];
+  return [...rows.values()].sort(
+    (a, b) =>
+      kinds.indexOf(a.kind) - kinds.indexOf(b.kind) ||
+      symbols.indexOf(a.symbol) - symbols.indexOf(b.symbol) ||
+      (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0) ||
+      (a.severity < b.severity ? -1 : 1),
+  );
 }
 
 /** A stable 32-bit seed from a symbol name (FNV-1a): the bootstrap of each symbol is reproducible. */

@@ -244,8 +244,14 @@ export class CanaryEngine implements PipelineObserver {
   /**
    * @param stable the rollback chain, oldest first, the config in force last
    *   (length 1 when the run's config extends nothing).
+   * @param shadow see the field.
    */
-  constructor(config: FlowlabConfig, stable: StableConfig[]) {
+  constructor(
+    config: FlowlabConfig,
+    stable: StableConfig[],
+    /** A shadow engine only records what its gates would do: it never changes the pipeline's weights. */
+    readonly shadow = false,
+  ) {
     this.c = config;
     this.mode = config.canary.gate_mode;
     this.H = config.labels.horizons_s[0] * 1000;
@@ -450,7 +456,7 @@ export class CanaryEngine implements PipelineObserver {
         const prev = tr.stable.length >= 2 ? tr.stable[tr.stable.length - 2] : null;
         if (!prev || prev.fingerprint === tr.fingerprint) return null;
         const calc = this.calcs.get(tr.symbol);
-        if (calc) applyWeights(calc, prev);
+        if (calc && !this.shadow) applyWeights(calc, prev);
         tr.fingerprint = prev.fingerprint;
         tr.stable.pop();
         return reason;

@@ -214,8 +214,8 @@ export const ConfigSchema = z.strictObject({
           /** ... and gate_auc is below this. */
           auc_confirm_max: num(0, 1).default(0.62),
           /** Close when the recovery CUSUM (auc_dead -> auc_ok) exceeds this and gate_auc is at least auc_close_min. */
-          cusum_close: num(0.1, 1000).default(7),
-          auc_close_min: num(0, 1).default(0.62),
+          cusum_close: num(0.1, 1000).default(10),
+          auc_close_min: num(0, 1).default(0.65),
           /** Calibration gate: ECE over this trailing window of resolved 1 s labels, minus its noise floor. */
           ece_window_sec: num(60, 86_400 * 7).default(14_400),
           ece_min_samples: int(1, 100_000_000).default(3600),

@@ -45,7 +45,14 @@ beforeAll(async () => {
     null,
     2,
   )}\n`;
-  run = await runCanary({ data, config, configPath: overlay, out: path.join(tmp, 'new'), runTag: 'new', progress: false });
+  run = await runCanary({
+    data,
+    config,
+    configPath: overlay,
+    out: path.join(tmp, 'new'),
+    runTag: 'new',
+    progress: false,
+  });
 }, 300_000);
 
 describe('gate_mode seed', () => {
