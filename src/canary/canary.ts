@@ -76,6 +76,8 @@ export interface CanaryRun {
   readonly reportDir: string;
   readonly verdicts: Record<string, SymbolVerdict>;
   readonly files: string[];
+  /** Incidents by gate kind x symbol x severity, this run's mode and the shadow's. */
+  readonly summary: IncidentSummaryRow[];
 }
 
 /** The rollback chain: the config in force last, its `extends` base before it. */
@@ -359,6 +361,7 @@ export async function writeCanaryReport(a: {
     };
   }
 
+  const summary = incidentSummary(result, shadowResult);
   // ---- files
   const files: string[] = [];
   const put = (name: string) => {
@@ -602,7 +605,7 @@ export async function writeCanaryReport(a: {
         config_fingerprint: req.config.fingerprint,
         gate_mode: result.gateMode,
         gate_table: gateTable(cfg, result.gateMode),
-        incident_summary: incidentSummary(result, shadowResult),
+        incident_summary: summary,
         pooled_weights: pooled,
         symbols: verdicts,
       },
@@ -626,7 +629,7 @@ export async function writeCanaryReport(a: {
   for (const f of [...files].sort())
     m.canary.files.push({ path: `${REPORT_DIR}/${f}`, sha256: await sha256File(path.join(reportDir, f)) });
   fs.writeFileSync(path.join(rep.runDir, REPLAY_MANIFEST), `${JSON.stringify(m, null, 2)}\n`);
-  return { replay: rep, result, reportDir, verdicts, files };
+  return { replay: rep, result, reportDir, verdicts, files, summary };
 }
 
 export interface IncidentSummaryRow {

@@ -845,6 +845,12 @@ export class CanaryEngine implements PipelineObserver {
         action = 'rollback unavailable: no previous stable fingerprint';
       }
       inc.actions.push({ at_ms: T, action });
+      // evidence mode: the rollback is an escalation of the open P1 (one of its actions), not a new breach
+      if (this.mode === 'evidence') {
+        inc.action = action;
+        inc.fingerprint_after = tr.fingerprint;
+        continue;
+      }
       this.incidents.push({
         id: this.nextId(),
         symbol: tr.symbol,

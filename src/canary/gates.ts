@@ -73,7 +73,7 @@ export function gateTable(c: FlowlabConfig, mode: GateMode = c.canary.gate_mode)
     threshold: `> ${cc.p1_rollback_min} min`,
     evidence: 'the P1 itself',
     severity: 'P1',
-    action: `roll back to the previous stable fingerprint (keep last ${cc.keep_fingerprints})`,
+    action: `roll back to the previous stable fingerprint (keep last ${cc.keep_fingerprints})${mode === 'evidence' ? ': recorded as an action of that P1, not as an incident of its own' : ': recorded as an incident of its own'}`,
     close: 'immediately (one rollback per incident)',
   };
   const platt: GateSpec = {

@@ -88,8 +88,11 @@ export function verdictLines(run: CanaryRun): string[] {
     );
   }
   const inc = run.result.incidents;
+  const other = run.result.gateMode === 'seed' ? 'evidence' : 'seed';
+  const shadow = run.summary.reduce((a, r) => a + (r.count[other] ?? 0), 0);
+  const hasShadow = run.summary.some((r) => r.count[other] !== null);
   lines.push(
-    `incidents: ${inc.length} (${inc.filter((i) => i.severity === 'P1').length} P1, ${inc.filter((i) => i.closed_at_ms === null).length} still open; gate mode ${run.result.gateMode})`,
+    `incidents: ${inc.length} (${inc.filter((i) => i.severity === 'P1').length} P1, ${inc.filter((i) => i.closed_at_ms === null).length} still open; gate mode ${run.result.gateMode}${hasShadow ? `; the ${other} rules would have raised ${shadow}` : ''})`,
   );
   return lines;
 }
