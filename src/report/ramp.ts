@@ -495,6 +495,19 @@ function rollingCharts(d: CanaryReportData, incs: readonly Incident[]): Map<stri
           color: colors[s],
         });
       }
+      // the statistic the discrimination gate acts on (evidence mode: all; seed mode: Active), when the file has it
+      for (const s of ['all', 'Active']) {
+        const gr = sl(s).filter((r) => num(r.gate_auc) !== null);
+        if (gr.length === 0) continue;
+        const m = sl(s);
+        series.push({
+          name: `gate_auc (${s})`,
+          x: m.map((r) => num(r.ts_ms) ?? NaN),
+          y: m.map((r) => num(r.gate_auc)),
+          color: PALETTE[1],
+        });
+        break;
+      }
       const eceRows = sl('all');
       if (eceRows.length > 0)
         series.push({
