@@ -399,6 +399,7 @@ export async function writeCanaryReport(a: {
       'gate_auc',
       'gate_cusum',
       'gate_ece',
+      'merge_definition',
     ],
     result.timeseries.map((r) => {
       return [
@@ -429,6 +430,7 @@ export async function writeCanaryReport(a: {
         num(r.gate_auc),
         num(r.cusum),
         num(r.gate_ece),
+        result.gateMode === 'seed' ? 'input_age' : 'label_alignment',
       ];
     }),
   );
