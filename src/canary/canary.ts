@@ -647,7 +647,7 @@ export interface IncidentSummaryRow {
 /** Incidents by gate kind x symbol x severity, for the run's mode and the shadow's. */
 export function incidentSummary(main: CanaryResult, shadow: CanaryResult | null): IncidentSummaryRow[] {
   const rows = new Map<string, IncidentSummaryRow>();
-  const symbols = [...main.tracks.keys()];
+  const symbols = [...main.tracks.keys()].sort();
   const add = (r: CanaryResult) => {
     for (const i of r.incidents) {
       const kind = gateKind(i.gate);

@@ -803,6 +803,13 @@ function actionText(i: Incident): string {
   return `${i.action} (actions: ${i.actions.map((a) => `${fmtUtc(a.at_ms).slice(11, 16)} ${a.action}`).join(', ')})`;
 }
 
+const KIND_ORDER = ['discrimination', 'calibration', 'merge', 'rollback'];
+
+function summaryOrder(a: Verdicts['incident_summary'][number], b: Verdicts['incident_summary'][number]): number {
+  const k = (x: string) => (KIND_ORDER.includes(x) ? KIND_ORDER.indexOf(x) : KIND_ORDER.length);
+  return k(a.kind) - k(b.kind) || cmp(a.kind, b.kind) || cmp(a.symbol, b.symbol) || cmp(a.severity, b.severity);
+}
+
 /** A check's figure [CI] (n). */
 function figureCell(c: Check): string {
   return c.value === null
@@ -907,13 +914,15 @@ function decisionScreen(v: Verdicts, symbols: readonly string[], incs: readonly 
           ...modes.map((m) => `${m}${m === v.gate_mode ? ' (this run)' : ''}`),
           'gates',
         ],
-        v.incident_summary.map((r) => [
-          r.kind,
-          r.symbol,
-          r.severity,
-          ...modes.map((m) => (r.count[m] === null || r.count[m] === undefined ? '—' : String(r.count[m]))),
-          modes.map((m) => `${m}: ${(r.gates[m] ?? []).join(', ') || '—'}`).join('; '),
-        ]),
+        [...v.incident_summary]
+          .sort(summaryOrder)
+          .map((r) => [
+            r.kind,
+            r.symbol,
+            r.severity,
+            ...modes.map((m) => (r.count[m] === null || r.count[m] === undefined ? '—' : String(r.count[m]))),
+            modes.map((m) => `${m}: ${(r.gates[m] ?? []).join(', ') || '—'}`).join('; '),
+          ]),
       ),
     );
   } else {
