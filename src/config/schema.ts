@@ -212,7 +212,7 @@ export const ConfigSchema = z.strictObject({
           auc_ok: num(0, 1).default(0.7),
           auc_dead: num(0, 1).default(0.5),
           /** Open when that CUSUM exceeds this (sets the false-alarm rate; README) ... */
-          cusum_open: num(0.1, 1000).default(9),
+          cusum_open: num(0.1, 1000).default(10),
           /** ... and gate_auc is below this. */
           auc_confirm_max: num(0, 1).default(0.62),
           /** Close when the recovery CUSUM (auc_dead -> auc_ok) exceeds this and gate_auc is at least auc_close_min. */

@@ -135,7 +135,7 @@ describe('evidence gates on a random walk', () => {
   });
 
   it('the gate table lists every gate the engine raises, with config figures', () => {
-    const cfg = configFromObject({ canary: { evidence: { cusum_open: 9.5 } } }, {}).config;
+    const cfg = configFromObject({ canary: { evidence: { cusum_open: 11.5 } } }, {}).config;
     const t = gateTable(cfg);
     expect(t.map((g) => g.gate)).toEqual([
       'fusion_auc',
@@ -144,7 +144,7 @@ describe('evidence gates on a random walk', () => {
       'merge_label_match',
       'p1_timeout',
     ]);
-    expect(t[0].threshold).toContain('9.5');
+    expect(t[0].threshold).toContain('11.5');
     expect(gateTable(cfg, 'seed').map((g) => g.gate)).toEqual([
       'fusion_auc_active',
       'ece',
