@@ -250,6 +250,9 @@ export interface CaseSummary {
   readonly biasColumn: string;
   readonly biasSlice: string;
   readonly pooledAuc: readonly number[];
+  /** Half-widths of the pooled AUCs' (overlap-inflated DeLong) 95% CIs, and their n (labelled samples the AUC used). */
+  readonly pooledCiHalf: readonly number[];
+  readonly pooledN: readonly number[];
   readonly gateModes: readonly string[];
 }
 
@@ -308,6 +311,8 @@ export function summarize(runs: readonly RunFigures[]): CaseSummary[] {
       biasColumn: [...new Set(stats.map((s) => s.column))].join('/'),
       biasSlice: [...new Set(stats.map((s) => s.slice))].join('/'),
       pooledAuc: g.flatMap((r) => r.pooled.map((p) => p.auc).filter((a): a is number => a !== null)),
+      pooledCiHalf: g.flatMap((r) => r.pooled.filter((p) => p.ci !== null).map((p) => (p.ci![1] - p.ci![0]) / 2)),
+      pooledN: g.flatMap((r) => r.pooled.filter((p) => p.auc !== null).map((p) => p.n)),
       gateModes: [...new Set(g.flatMap((r) => r.gateModes))],
     });
   }
@@ -341,6 +346,8 @@ export function formatSummary(sums: readonly CaseSummary[], modes: readonly stri
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([g, n]) => `${g} ${n}`)
       .join(', ') || 'none';
+  const pooledCell = (s: CaseSummary) => `${f(mean(s.pooledAuc), 3)} (${range(s.pooledAuc)})`;
+  const pooledCiCell = (s: CaseSummary) => `+-${f(mean(s.pooledCiHalf), 3)}; ${f(mean(s.pooledN), 0)}`;
   const any = (c: CaseName) => modes.map((m) => get(c, m)).find((s) => s !== undefined);
 
   const h = any('healthy');
@@ -352,7 +359,8 @@ export function formatSummary(sums: readonly CaseSummary[], modes: readonly stri
       'healthy',
     );
     row('symbols recommended', (s) => `${s.recommended}/${s.symbols}`, 'healthy');
-    row('pooled fusion AUC, mean (range)', (s) => `${f(mean(s.pooledAuc), 3)} (${range(s.pooledAuc)})`, 'healthy');
+    row('pooled fusion AUC, mean (range)', pooledCell, 'healthy');
+    row('... mean 95% CI half-width; mean n per symbol-day', pooledCiCell, 'healthy');
   }
   const d = any('dying');
   if (d) {
@@ -375,7 +383,8 @@ export function formatSummary(sums: readonly CaseSummary[], modes: readonly stri
     row('symbols recommended', (s) => `${s.recommended}/${s.symbols}`, 'null');
     row('gate AUC stat: day mean - pooled, mean (range)', (s) => `${f(mean(s.bias), 3)} (${range(s.bias)})`, 'null');
     row('... statistic used (column, slice)', (s) => `${s.biasColumn}, ${s.biasSlice}`, 'null');
-    row('pooled fusion AUC, mean (range)', (s) => `${f(mean(s.pooledAuc), 3)} (${range(s.pooledAuc)})`, 'null');
+    row('pooled fusion AUC, mean (range)', pooledCell, 'null');
+    row('... mean 95% CI half-width; mean n per symbol-day', pooledCiCell, 'null');
   }
   lines.push('incidents opened, by gate (all symbols, all seeds)');
   for (const c of ['healthy', 'dying', 'null'] as const) {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- canary [--seeds N]`: the canary gates against known ground
+ * `npm run bench -- canary [--seeds N] [--modes seed,evidence]`: the canary gates against known ground
  * truth (issue 10). Seeds 1..N (default 10) of three synthetic 24 h cases:
  *
  *   healthy  BTCUSDT,SOLUSDT  --effect 0.15
@@ -100,10 +100,21 @@ export function parseSeeds(args: readonly string[]): number {
   return v;
 }
 
+/** `--modes a,b`: a subset of the gate modes the CLI offers (all of them by default). */
+export function parseModes(args: readonly string[], available: readonly string[]): string[] {
+  const i = args.indexOf('--modes');
+  if (i < 0) return [...available];
+  const want = (args[i + 1] ?? '').split(',').filter((m) => m !== '');
+  const bad = want.filter((m) => !available.includes(m));
+  if (want.length === 0 || bad.length > 0)
+    throw new Error(`--modes: '${args[i + 1] ?? ''}' is not valid (expected a comma list of ${available.join(', ')})`);
+  return available.filter((m) => want.includes(m));
+}
+
 export async function benchCanary(args: readonly string[] = []): Promise<BenchResult[]> {
   const nSeeds = parseSeeds(args);
   const help = await flowlab(['canary', '--help']);
-  const modes = help.includes('--gate-mode') ? ['seed', 'evidence'] : ['default'];
+  const modes = parseModes(args, help.includes('--gate-mode') ? ['seed', 'evidence'] : ['default']);
   log(
     modes[0] === 'default'
       ? 'this canary has no --gate-mode: one run per dataset, column "default" (current behaviour)'
