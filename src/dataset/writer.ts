@@ -41,6 +41,12 @@ export interface WriterOptions {
   readonly source?: Record<string, unknown>;
   /** Keep files listed in an existing manifest (append / resume). Default true. */
   readonly append?: boolean;
+  /**
+   * Called with each part file's dataset-relative path before the file is
+   * written (the recorder journals it, so a restart deletes only part files
+   * it wrote itself and never listed).
+   */
+  readonly beforePart?: (relPath: string) => void;
 }
 
 const DAY_MS = 86_400_000;
@@ -108,6 +114,7 @@ export class DatasetWriter implements RawSink {
   private readonly files: PartFileInfo[] = [];
   private readonly source: Record<string, unknown>;
   private closed = false;
+  private readonly beforePart: ((relPath: string) => void) | undefined;
   /** Extra statistics a producer wants in the manifest (e.g. import counters). */
   stats: Record<string, unknown> = {};
 
@@ -120,6 +127,7 @@ export class DatasetWriter implements RawSink {
       throw new FlowlabError(`depthLevels must be an integer in 1..100, got ${opts.depthLevels}`, 2);
     }
     this.source = opts.source ?? {};
+    this.beforePart = opts.beforePart;
     fs.mkdirSync(this.root, { recursive: true });
     let startSeq = opts.startSeq ?? 0;
     if (opts.append !== false && fs.existsSync(path.join(this.root, MANIFEST_FILE))) {
@@ -326,6 +334,7 @@ export class DatasetWriter implements RawSink {
         { name: 'ask_qty', type: 'f64list', data: c.ask_qty, stride: L, counts: s.nAsk! },
       ];
     }
+    this.beforePart?.(rel);
     await writeParquet(file, cols, s.rows);
     let minTs = Infinity;
     let maxTs = -Infinity;
@@ -386,8 +395,20 @@ export class DatasetWriter implements RawSink {
     };
     const target = path.join(this.root, MANIFEST_FILE);
     const tmp = `${target}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
-    fs.renameSync(tmp, target);
+    // temp + fsync + rename: a crash or a full disk leaves the old manifest or the new one, never a torn one
+    try {
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        fs.writeSync(fd, `${JSON.stringify(manifest, null, 2)}\n`);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, target);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
     return manifest;
   }
 }

@@ -40,6 +40,8 @@ export interface DqOptions {
   readonly skewWarnMs?: number;
   /** Fewer latency samples than this in a scope: latency is null with a reason. Default 100. */
   readonly minLatencySamples?: number;
+  /** Progress bar of scanned part files (default: when stderr is a terminal). */
+  readonly progress?: boolean;
 }
 
 /** The parameters a report was computed with (written into every file). */
@@ -196,7 +198,18 @@ export interface HourIndexEntry {
   readonly verdict: Verdict;
 }
 
+/** What a recording lost, from its manifest (`stats.recorder`, cumulated over the recorder's runs). */
+export interface RecordingLosses {
+  readonly trade_ids_lost: number;
+  readonly backfill_errors: number;
+  readonly depth_resyncs: number;
+  readonly journal_corrupt_lines: number;
+  readonly write_errors: number;
+}
+
 export interface DqSummary extends DqScopeReport {
+  /** Only for a dataset recorded by `flowlab record`: its losses (each non-zero one is also a warning). */
+  readonly recording?: RecordingLosses;
   /** Every hourly file, in time order. */
   readonly hours: HourIndexEntry[];
 }

@@ -15,7 +15,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
 import { Dataset, arrivalBlocks, type ReadOptions } from '../dataset/reader.js';
 import type { PartFileInfo } from '../dataset/manifest.js';
 import {
@@ -29,6 +28,7 @@ import {
 import { calcParamsFromConfig } from '../pipeline/params.js';
 import { sha256, canonicalJson } from '../core/hash.js';
 import { FlowlabError } from '../core/errors.js';
+import { progressBar } from '../core/progress.js';
 import { validateTag, safeJoin } from '../core/validate.js';
 import type { LoadedConfig } from '../config/load.js';
 import { codeHash, FLOWLAB_VERSION } from './code.js';
@@ -36,6 +36,8 @@ import { writeBlock, type OutputFile } from './write-block.js';
 import { arrivalBlocksAhead } from '../dataset/arrival-ahead.js';
 import { startWorker, toError, workerDied, type ErrorMessage } from '../io/workers.js';
 import type { Worker } from 'node:worker_threads';
+import { writeRunSlices } from '../dq/harvest-run.js';
+import { INSUFFICIENT_COVERAGE } from '../dq/harvest.js';
 
 export { writeBlock, type OutputFile } from './write-block.js';
 
@@ -100,6 +102,17 @@ export interface ReplayManifest {
   readonly counters: Record<string, number>;
   readonly symbols: Record<string, Record<string, number | string>>;
   readonly outputs: OutputFile[];
+  /**
+   * The run's slices manifests (`slices/`, src/dq/harvest-run.ts) with sha256,
+   * and the seed's 2x2 coverage gate over the whole run.
+   */
+  readonly slices?: {
+    readonly files: { readonly path: string; readonly sha256: string }[];
+    readonly scene_coverage_miss: 0 | 1;
+    readonly tags: string[];
+    readonly failing: string[];
+    readonly thresholds_fingerprint: string;
+  };
 }
 
 export interface ReplayResult {
@@ -278,14 +291,8 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
   });
   const outputs: OutputFile[] = [];
   const totalRows = inputs.reduce((s, f) => s + f.rows, 0);
-  const showBar = req.progress ?? Boolean(process.stderr.isTTY);
-  const bar = showBar
-    ? new cliProgress.SingleBar(
-        { stream: process.stderr, format: 'replay {bar} {percentage}% | {value}/{total} ticks | eta {eta}s' },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
-  bar?.start(totalRows, 0);
+  const bar = progressBar(req.progress);
+  bar.start('replay', totalRows, 'ticks');
   const speed = req.speed === undefined || req.speed === 'max' ? Infinity : req.speed;
   if (!(speed > 0)) throw new FlowlabError(`speed must be 'max' or a number > 0, got ${req.speed}`, 2);
   const io = req.io ?? 'auto';
@@ -309,7 +316,7 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
       }
       pipeline.push(block);
       ticks += block.n;
-      bar?.update(ticks);
+      bar.update(ticks);
       for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
     }
     pipeline.finish();
@@ -318,7 +325,7 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
     for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
     await writer.done();
   } finally {
-    bar?.stop();
+    bar.stop();
     await writer.close();
   }
   const manifest = await finalizeRun({
@@ -351,6 +358,16 @@ export async function finalizeRun(a: {
 }): Promise<ReplayManifest> {
   a.outputs.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
   const inputs = [...a.inputs].sort((x, y) => (x.path < y.path ? -1 : 1));
+  // the coverage is counted from the prices rows: a run without that table (--tables) has no slices
+  const sl = a.pipeline.tables.includes('prices')
+    ? await writeRunSlices({
+        runDir: a.runDir,
+        runTag: a.runTag,
+        config: a.config,
+        symbols: a.selection.symbols,
+        outputs: a.outputs,
+      })
+    : null;
   const manifest: ReplayManifest = {
     flowlab_version: FLOWLAB_VERSION,
     code_sha256: await codeHash(),
@@ -366,6 +383,17 @@ export async function finalizeRun(a: {
     counters: { ticks: a.ticks, ...a.pipeline.counters },
     symbols: a.pipeline.symbolSummary(),
     outputs: a.outputs,
+    ...(sl
+      ? {
+          slices: {
+            files: sl.files,
+            scene_coverage_miss: sl.judgement.scene_coverage_miss,
+            tags: sl.judgement.scene_coverage_miss ? [INSUFFICIENT_COVERAGE] : [],
+            failing: sl.judgement.failing,
+            thresholds_fingerprint: sl.thresholds_fingerprint,
+          },
+        }
+      : {}),
   };
   fs.writeFileSync(path.join(a.runDir, REPLAY_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   fs.writeFileSync(path.join(a.runDir, RUN_TAG_FILE), runTagText(manifest, a.config));
@@ -389,5 +417,11 @@ export function runTagText(m: ReplayManifest, c: LoadedConfig): string {
     `code_sha256=${m.code_sha256}`,
     `flowlab_version=${m.flowlab_version}`,
   ];
+  if (m.slices) {
+    // the seed's 2x2 coverage gate (slices/slices_summary.json has the counts)
+    lines.push(`scene_coverage_miss=${m.slices.scene_coverage_miss}`);
+    if (m.slices.tags.length > 0) lines.push(`tags=${m.slices.tags.join(',')}`);
+    if (m.slices.failing.length > 0) lines.push(`coverage_failing=${m.slices.failing.join(',')}`);
+  }
   return `${lines.join('\n')}\n`;
 }

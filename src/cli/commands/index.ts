@@ -9,6 +9,7 @@ import { register as demo } from './demo.js';
 import { register as record } from './record.js';
 import { register as mockExchange } from './mock-exchange.js';
 import { register as live } from './live.js';
+import { register as report } from './report.js';
 import { register as sweep } from './sweep.js';
 
 /** Every CLI command, in help order. */
@@ -20,6 +21,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   dq,
   replay,
   canary,
+  report,
   record,
   mockExchange,
   live,

@@ -98,7 +98,6 @@ Examples:
             )
           : null;
         let started = false;
-        const t0 = performance.now();
         const r = await runSweep({
           data: validatePath(o.data, '--data'),
           configPath: o.config,
@@ -124,7 +123,6 @@ Examples:
         );
         out(`results: ${r.resultsFile}`);
         out(`summary: ${r.summaryFile}${r.chosenIndex !== null ? ` (chosen: config ${r.chosenIndex})` : ''}`);
-        out(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       }),
     );
 
