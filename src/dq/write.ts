@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FlowlabError, describeError } from '../core/errors.js';
 import { SUMMARY_FILE } from './run.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import type { DqCheck, DqReport, DqSummary } from './types.js';
 
 /** Hourly dq file names (`dq_YYYYMMDD_HH.json`). */
@@ -15,17 +16,6 @@ export const HOUR_FILE_RE = /^dq_\d{8}_\d{2}\.json$/;
 /** The bytes of a dq file. */
 export function dqJson(x: unknown): string {
   return `${JSON.stringify(x, null, 2)}\n`;
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new FlowlabError(`cannot write '${file}': ${describeError(e)}`);
-  }
 }
 
 /**
@@ -46,11 +36,11 @@ export function writeDqReport(report: DqReport, outDir: string): string[] {
   }
   const written: string[] = [];
   const summaryFile = path.join(outDir, SUMMARY_FILE);
-  writeAtomic(summaryFile, dqJson(report.summary));
+  writeFileAtomic(summaryFile, dqJson(report.summary));
   written.push(summaryFile);
   report.hours.forEach((h, i) => {
     const file = path.join(outDir, report.summary.hours[i].file);
-    writeAtomic(file, dqJson(h));
+    writeFileAtomic(file, dqJson(h));
     written.push(file);
   });
   return written;

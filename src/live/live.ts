@@ -29,6 +29,7 @@ import type { QuoteBatch, TickBatch, TradeBatch } from '../core/types.js';
 import type { LoadedConfig } from '../config/load.js';
 import { FlowlabError } from '../core/errors.js';
 import { safeJoin, validateTag } from '../core/validate.js';
+import { LIVE_RAW_DIR, prepareRunFolder } from '../replay/run-folder.js';
 
 /** Replay batch ids must stay below 2^20 (src/pipeline); live ids wrap, long after their ticks were released. */
 const ID_SPACE = 2 ** 20;
@@ -221,12 +222,8 @@ export interface LiveRequest {
 export async function runLive(req: LiveRequest): Promise<CanaryRun> {
   validateTag(req.runTag);
   const runDir = safeJoin(req.out, req.runTag);
-  if (fs.existsSync(runDir)) {
-    if (!req.overwrite)
-      throw new FlowlabError(`run folder '${runDir}' already exists (choose another --run-tag or pass --overwrite)`);
-    fs.rmSync(runDir, { recursive: true, force: true });
-  }
-  const rawDir = path.join(runDir, 'raw');
+  prepareRunFolder(runDir, { overwrite: req.overwrite, inputs: req.config.files, what: 'live run' });
+  const rawDir = path.join(runDir, LIVE_RAW_DIR);
   const dataDir = path.join(runDir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
   const cfg = req.config.config;
