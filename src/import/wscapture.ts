@@ -100,6 +100,9 @@ export function streamTypeOf(suffix: string): StreamType | null {
 
 type Json = Record<string, unknown>;
 
+/** symbolOf: `data.s` and the stream name disagree. */
+const MISMATCH = Symbol('symbol mismatch');
+
 export class WsCaptureImporter {
   readonly counters: ImportCounters;
   private readonly levels: number;
@@ -355,6 +358,11 @@ export class WsCaptureImporter {
       this.bad('symbol');
       return null;
     }
+    if (symbol === MISMATCH) {
+      // `data.s` names another symbol than the stream: neither can be trusted, and it must not become a new symbol
+      this.bad('symbol_mismatch');
+      return null;
+    }
     if (this.firstStreamSymbol === null) {
       this.firstStreamSymbol = symbol;
       this.fileSymbols.add(symbol);
@@ -390,9 +398,20 @@ export class WsCaptureImporter {
     }
   }
 
-  /** `s` when present, else the stream name's prefix; validated once per distinct spelling. */
-  private symbolOf(stream: string, s: unknown): string | null {
-    const raw = typeof s === 'string' ? s : stream.slice(0, stream.indexOf('@'));
+  /**
+   * The message's symbol: `s` when present, else the stream name's prefix, each
+   * validated once per distinct spelling. `s` disagreeing with a valid stream
+   * prefix is MISMATCH (counted as bad_rows.symbol_mismatch, the row dropped).
+   */
+  private symbolOf(stream: string, s: unknown): string | null | typeof MISMATCH {
+    const fromStream = this.validSymbol(stream.slice(0, stream.indexOf('@')));
+    if (typeof s !== 'string') return fromStream;
+    const fromS = this.validSymbol(s);
+    if (fromS !== null && fromStream !== null && fromS !== fromStream) return MISMATCH;
+    return fromS;
+  }
+
+  private validSymbol(raw: string): string | null {
     let v = this.validSymbols.get(raw);
     if (v === undefined) {
       try {
@@ -403,6 +422,11 @@ export class WsCaptureImporter {
       this.validSymbols.set(raw, v);
     }
     return v;
+  }
+
+  /** Prices and quantities sent as JSON numbers (Binance sends strings: a number may have lost digits): kept, counted. */
+  private numeric(kind: string, ...vs: unknown[]): void {
+    for (const v of vs) if (typeof v === 'number') bump(this.counters.json_number_values, kind);
   }
 
   private onTrade(symbol: string, d: Json, recvTsMs: number, agg: boolean): void {
@@ -419,6 +443,7 @@ export class WsCaptureImporter {
     if (!(price > 0) || !Number.isFinite(price)) return this.bad('trade_price');
     const qty = decimal(d.q);
     if (!(qty > 0) || !Number.isFinite(qty)) return this.bad('trade_qty');
+    if (typeof d.p === 'number' || typeof d.q === 'number') this.numeric('trade', d.p, d.q);
     const s = this.sym(symbol);
     // Continuity is tracked over every well-formed trade, including dropped non-MARKET ones, so they do not look like gaps.
     if (!(agg ? s.aggTrades : s.trades).accept(c, first, last)) return;
@@ -453,6 +478,8 @@ export class WsCaptureImporter {
     const bq = decimal(d.B);
     const aq = decimal(d.A);
     if (!(bq >= 0 && aq >= 0) || !Number.isFinite(bq) || !Number.isFinite(aq)) return this.bad('quote_qty');
+    if (typeof d.b === 'number' || typeof d.a === 'number' || typeof d.B === 'number' || typeof d.A === 'number')
+      this.numeric('quote', d.b, d.a, d.B, d.A);
     const s = this.sym(symbol);
     if (u <= s.lastQuoteId) {
       c.quotes_duplicate++;
