@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FlowlabError, describeError } from '../core/errors.js';
 import { SUMMARY_FILE } from './run.js';
-import { writeFileAtomic } from '../core/atomic.js';
+import { markComplete, markIncomplete, writeFileAtomic } from '../core/atomic.js';
 import type { DqCheck, DqReport, DqSummary } from './types.js';
 
 /** Hourly dq file names (`dq_YYYYMMDD_HH.json`). */
@@ -30,20 +30,23 @@ export function writeDqReport(report: DqReport, outDir: string): string[] {
   } catch (e) {
     throw new FlowlabError(`cannot create output folder '${outDir}': ${describeError(e)}`);
   }
+  // marked incomplete until the summary (written last) is in place: a crash never leaves a
+  // summary beside another run's hourly files without saying so
+  markIncomplete(outDir, 'dq');
   const keep = new Set(report.summary.hours.map((h) => h.file));
   for (const name of fs.readdirSync(outDir)) {
     if (HOUR_FILE_RE.test(name) && !keep.has(name)) fs.rmSync(path.join(outDir, name), { force: true });
   }
-  const written: string[] = [];
-  const summaryFile = path.join(outDir, SUMMARY_FILE);
-  writeFileAtomic(summaryFile, dqJson(report.summary));
-  written.push(summaryFile);
+  const hours: string[] = [];
   report.hours.forEach((h, i) => {
     const file = path.join(outDir, report.summary.hours[i].file);
     writeFileAtomic(file, dqJson(h));
-    written.push(file);
+    hours.push(file);
   });
-  return written;
+  const summaryFile = path.join(outDir, SUMMARY_FILE);
+  writeFileAtomic(summaryFile, dqJson(report.summary));
+  markComplete(outDir);
+  return [summaryFile, ...hours];
 }
 
 function pct(x: number): string {
