@@ -14,7 +14,7 @@ import { INCOMPLETE_MARKER, markComplete, markIncomplete } from '../core/atomic.
 import { validatePath } from '../core/validate.js';
 import { sha256File } from '../core/hash.js';
 import { DatasetWriter } from '../dataset/writer.js';
-import type { DatasetManifest } from '../dataset/manifest.js';
+import { MANIFEST_FILE, type DatasetManifest } from '../dataset/manifest.js';
 import { newCounters, nonZero, type ImportCounters } from './counters.js';
 import { checkReadable } from './lines.js';
 import { WsCaptureImporter } from './wscapture.js';
@@ -132,7 +132,10 @@ function realOr(p: string): string {
 }
 
 /** What an import writes into its --out: the marker, the manifest (and its temp), the date= partitions. */
-const IMPORT_ENTRY = /^(?:_INCOMPLETE|manifest\.json(?:\.tmp-\d+)?|date=\d{4}-\d{2}-\d{2})$/;
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const IMPORT_ENTRY = new RegExp(
+  `^(?:${esc(INCOMPLETE_MARKER)}|${esc(MANIFEST_FILE)}(?:\\.tmp-\\d+)?|date=\\d{4}-\\d{2}-\\d{2})$`,
+);
 
 /**
  * `--out` must be new, empty, or an interrupted import (its _INCOMPLETE marker

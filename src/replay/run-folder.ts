@@ -151,7 +151,10 @@ export function unlistedFiles(runDir: string, m: RunManifestChecked): string[] {
 }
 
 /** Where an unfinished run writes: files outside these are not flowlab's. */
-const INCOMPLETE_RUN_FILE = /^(?:data\/|canary_report\/|raw\/|manifest\.json|run_tag\.txt|_INCOMPLETE$)/;
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const INCOMPLETE_RUN_FILE = new RegExp(
+  `^(?:data/|canary_report/|${esc(LIVE_RAW_DIR)}/|${[REPLAY_MANIFEST, RUN_TAG_FILE, INCOMPLETE_MARKER].map((f) => `${esc(f)}(?:\\.tmp-\\d+)?$`).join('|')})`,
+);
 
 function sameOrInside(inner: string, outer: string): boolean {
   return inner === outer || inner.startsWith(outer + path.sep);

@@ -17,6 +17,8 @@ import { replay } from '../../src/replay/replay.js';
 import { runCanary } from '../../src/canary/canary.js';
 import { loadConfig } from '../../src/config/load.js';
 import { sha256 } from '../../src/core/hash.js';
+import { MANIFEST_FILE } from '../../src/dataset/manifest.js';
+import { REPLAY_MANIFEST } from '../../src/replay/run-folder.js';
 import { runCli, REPO } from '../helpers/cli.js';
 import { line, tradeMsg, writeGz, T0 } from '../import/helpers.js';
 import { diffSnapshots, errorLines, flowlab, snapshot, type Ran } from './helpers.js';
@@ -58,7 +60,7 @@ type Json = Record<string, unknown> & { files: Record<string, unknown>[] };
 function copyDataset(name: string, edit: (m: Json) => void): string {
   const dir = path.join(root, name);
   fs.cpSync(ds, dir, { recursive: true });
-  const mf = path.join(dir, 'manifest.json');
+  const mf = path.join(dir, MANIFEST_FILE);
   const m = JSON.parse(fs.readFileSync(mf, 'utf8')) as Json;
   edit(m);
   fs.writeFileSync(mf, `${JSON.stringify(m, null, 2)}\n`);
@@ -215,7 +217,7 @@ const ROWS: Row[] = [
       return ['replay', '--data', d, '--out', run('out_escape'), '--run-tag', 'r'];
     },
     code: 1,
-    stderr: /manifest\.json: (symbols\.0|files\.\d+\.symbol).*a symbol such as BTCUSDT/,
+    stderr: /: (symbols\.0|files\.\d+\.symbol).*a symbol such as BTCUSDT/,
   },
   {
     defect: '3',
@@ -262,7 +264,7 @@ const ROWS: Row[] = [
     input: "run manifest: outputs[0].path 'data/../../../../escape.parquet'",
     args: () => {
       const r = copyRun('v_outpath');
-      editJson(path.join(r, 'manifest.json'), (m) => {
+      editJson(path.join(r, REPLAY_MANIFEST), (m) => {
         (m.outputs as { path: string }[])[0].path = 'data/../../../../escape.parquet';
       });
       return ['verify', '--run', r];
@@ -275,7 +277,7 @@ const ROWS: Row[] = [
     input: 'run manifest: dataset.path with a quote (SQL / path injection)',
     args: () => {
       const r = copyRun('v_dspath');
-      editJson(path.join(r, 'manifest.json'), (m) => {
+      editJson(path.join(r, REPLAY_MANIFEST), (m) => {
         (m.dataset as { path: string }).path = "/tmp/x'; DROP TABLE y;--";
       });
       return ['verify', '--run', r];
@@ -311,12 +313,12 @@ const ROWS: Row[] = [
     input: 'run folder whose manifest.json is torn at 4096 bytes',
     args: () => {
       const r = copyRun('v_tornmf');
-      const mf = path.join(r, 'manifest.json');
+      const mf = path.join(r, REPLAY_MANIFEST);
       fs.writeFileSync(mf, fs.readFileSync(mf).subarray(0, 4096));
       return ['verify', '--run', r];
     },
     code: 2,
-    stderr: /manifest\.json: not valid JSON/,
+    stderr: /: not valid JSON/,
   },
   {
     defect: '6',
@@ -359,7 +361,7 @@ const ROWS: Row[] = [
     input: 'an extra part file in a kind folder',
     args: () => {
       const r = copyRun('v_extrapart');
-      const m = JSON.parse(fs.readFileSync(path.join(r, 'manifest.json'), 'utf8'));
+      const m = JSON.parse(fs.readFileSync(path.join(r, REPLAY_MANIFEST), 'utf8'));
       const first = path.join(r, m.outputs[0].path);
       fs.copyFileSync(first, path.join(path.dirname(first), 'part-000999999.parquet'));
       return ['verify', '--run', r];
@@ -398,7 +400,7 @@ const ROWS: Row[] = [
       const f = path.join(r, 'run_tag.txt');
       const text = fs.readFileSync(f, 'utf8').replace(/config_fingerprint=\w+/, 'config_fingerprint=0000000000000000');
       fs.writeFileSync(f, text);
-      editJson(path.join(r, 'manifest.json'), (m) => {
+      editJson(path.join(r, REPLAY_MANIFEST), (m) => {
         m.run_tag_sha256 = sha256(text);
       });
       return ['verify', '--run', r];
@@ -411,7 +413,7 @@ const ROWS: Row[] = [
     input: "manifest whose config_fingerprint is not its embedded config's",
     args: () => {
       const r = copyRun('v_fp');
-      editJson(path.join(r, 'manifest.json'), (m) => {
+      editJson(path.join(r, REPLAY_MANIFEST), (m) => {
         m.config_fingerprint = '0123456789abcdef';
       });
       return ['verify', '--run', r];
@@ -532,7 +534,7 @@ const ROWS: Row[] = [
     code: 0,
     stdout: /bad_rows\.symbol_mismatch=1/,
     also: () => {
-      const m = JSON.parse(fs.readFileSync(path.join(run('imp_mismatch'), 'manifest.json'), 'utf8'));
+      const m = JSON.parse(fs.readFileSync(path.join(run('imp_mismatch'), MANIFEST_FILE), 'utf8'));
       expect(m.symbols).toEqual(['BTCUSDT']);
     },
   },
@@ -569,9 +571,9 @@ const ROWS: Row[] = [
   {
     defect: '11',
     input: '--out under a regular file (ENOTDIR)',
-    args: () => ['replay', '--data', ds, '--out', path.join(ds, 'manifest.json'), '--run-tag', 'r'],
+    args: () => ['replay', '--data', ds, '--out', path.join(ds, MANIFEST_FILE), '--run-tag', 'r'],
     code: 2,
-    stderr: /'.*manifest\.json\/r': a path component is a file, not a directory \(ENOTDIR\)/,
+    stderr: /\/r': a path component is a file, not a directory \(ENOTDIR\)/,
   },
   {
     defect: '11',

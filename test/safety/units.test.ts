@@ -10,8 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INCOMPLETE_MARKER, markComplete, markIncomplete, writeFileAtomic } from '../../src/core/atomic.js';
 import { FlowlabError, UsageError } from '../../src/core/errors.js';
 import { parseTime, parseTimeRange } from '../../src/core/validate.js';
-import { readManifest } from '../../src/dataset/manifest.js';
-import { prepareRunFolder, readRunManifest, unlistedFiles } from '../../src/replay/run-folder.js';
+import { MANIFEST_FILE, readManifest } from '../../src/dataset/manifest.js';
+import {
+  prepareRunFolder,
+  readRunManifest,
+  REPLAY_MANIFEST,
+  RUN_TAG_FILE,
+  unlistedFiles,
+} from '../../src/replay/run-folder.js';
 import { replay } from '../../src/replay/replay.js';
 import { loadConfig } from '../../src/config/load.js';
 import { DEFAULT_SYNTH, synthesize } from '../../src/synth/synth.js';
@@ -93,7 +99,7 @@ describe('strict manifests', () => {
   function tampered(name: string, edit: (m: Record<string, unknown> & { files: Record<string, unknown>[] }) => void) {
     const dir = path.join(tmp, name);
     fs.cpSync(ds, dir, { recursive: true });
-    const f = path.join(dir, 'manifest.json');
+    const f = path.join(dir, MANIFEST_FILE);
     const m = JSON.parse(fs.readFileSync(f, 'utf8'));
     edit(m);
     fs.writeFileSync(f, JSON.stringify(m));
@@ -118,7 +124,7 @@ describe('run folders', () => {
   it('same inputs give byte-identical manifest.json and run_tag.txt, with no marker left', async () => {
     const a = await replay({ data: ds, config: CONFIG, out: path.join(tmp, 'a'), runTag: 'same', progress: false });
     const b = await replay({ data: ds, config: CONFIG, out: path.join(tmp, 'b'), runTag: 'same', progress: false });
-    for (const f of ['manifest.json', 'run_tag.txt'])
+    for (const f of [REPLAY_MANIFEST, RUN_TAG_FILE])
       expect(fs.readFileSync(path.join(b.runDir, f))).toEqual(fs.readFileSync(path.join(a.runDir, f)));
     expect(fs.existsSync(path.join(a.runDir, INCOMPLETE_MARKER))).toBe(false);
     const m = readRunManifest(a.runDir);
