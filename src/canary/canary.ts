@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { replay, runTagText, writeRunMetadata, type ReplayResult } from '../replay/replay.js';
 import { markComplete } from '../core/atomic.js';
+import { discardRunFolder } from '../replay/run-folder.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { CanaryEngine, overlapInflation, type CanaryResult, type SymbolTrack, type StableConfig } from './engine.js';
 import { searchWeights, type WeightChoice } from './weights.js';
@@ -109,7 +110,13 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
     // the folder stays marked incomplete until the report files are listed in the manifest
     keepIncomplete: true,
   });
-  return writeCanaryReport({ rep, engine, config: req.config, configPath: req.configPath, runTag: req.runTag });
+  try {
+    return await writeCanaryReport({ rep, engine, config: req.config, configPath: req.configPath, runTag: req.runTag });
+  } catch (e) {
+    // this run's folder, still marked incomplete: nothing of it is worth keeping
+    discardRunFolder(rep.runDir);
+    throw e;
+  }
 }
 
 /**

@@ -24,7 +24,7 @@ import { sha256, canonicalJson } from '../core/hash.js';
 import { FlowlabError } from '../core/errors.js';
 import { validateTag, safeJoin } from '../core/validate.js';
 import { markComplete, writeFileAtomic } from '../core/atomic.js';
-import { prepareRunFolder, REPLAY_MANIFEST, RUN_TAG_FILE } from './run-folder.js';
+import { discardRunFolder, prepareRunFolder, REPLAY_MANIFEST, RUN_TAG_FILE } from './run-folder.js';
 import type { LoadedConfig } from '../config/load.js';
 import { codeHash, FLOWLAB_VERSION } from './code.js';
 import { writeBlock, type OutputFile } from './write-block.js';
@@ -236,7 +236,22 @@ function transferables(b: DerivedBlock): ArrayBuffer[] {
   return [...out];
 }
 
+/**
+ * Replay `req` into `<out>/<run_tag>`. A run that fails after creating its
+ * folder removes it again (everything in it is this run's); one that is killed
+ * leaves it marked _INCOMPLETE.
+ */
 export async function replay(req: ReplayRequest): Promise<ReplayResult> {
+  const created = { dir: null as string | null };
+  try {
+    return await replayInto(req, created);
+  } catch (e) {
+    if (created.dir !== null) discardRunFolder(created.dir);
+    throw e;
+  }
+}
+
+async function replayInto(req: ReplayRequest, created: { dir: string | null }): Promise<ReplayResult> {
   validateTag(req.runTag);
   const runDir = safeJoin(req.out, req.runTag);
   const blockRows = req.blockRows ?? DERIVED_BLOCK_ROWS;
@@ -260,6 +275,7 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
   const inputs = ds.select(readOpts).sort((a, b) => (a.path < b.path ? -1 : 1));
 
   prepareRunFolder(runDir, { overwrite: req.overwrite, inputs: [ds.root, ...req.config.files], what: 'replay' });
+  created.dir = runDir;
   const dataDir = path.join(runDir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
 

@@ -219,4 +219,18 @@ export function prepareRunFolder(
   markIncomplete(runDir, opts.what);
 }
 
+/**
+ * Remove the folder of a run that failed in this process, after prepareRunFolder
+ * created it: only while it still holds the marker (so never a finished run),
+ * and best effort (if removal fails too, the marker stays and readers refuse it).
+ */
+export function discardRunFolder(runDir: string): void {
+  if (!isIncomplete(runDir)) return;
+  try {
+    fs.rmSync(runDir, { recursive: true, force: true });
+  } catch {
+    /* left marked incomplete */
+  }
+}
+
 export { INCOMPLETE_MARKER };

@@ -616,6 +616,285 @@ const ROWS: Row[] = [
     code: 0,
     stdout: /replayed \d+ ticks/,
   },
+  // bad inputs of every command (already handled before issue 11; kept so they stay handled)
+  {
+    defect: '-',
+    input: 'replay --run-tag with a path (../x)',
+    args: () => ['replay', '--data', ds, '--out', run('out_tag'), '--run-tag', '../x'],
+    code: 2,
+    stderr: /--run-tag: '\.\.\/x' is not a valid tag/,
+  },
+  {
+    defect: '-',
+    input: 'replay --data with a quote in the path',
+    args: () => ['replay', '--data', `${ds}'x`, '--out', run('out_q'), '--run-tag', 'r'],
+    code: 2,
+    stderr: /--data: .* contains a forbidden character/,
+  },
+  {
+    defect: '-',
+    input: 'replay --symbols naming a symbol the dataset lacks',
+    args: () => ['replay', '--data', ds, '--out', run('out_sym'), '--run-tag', 'r', '--symbols', 'DOGEUSDT'],
+    code: 1,
+    stderr: /symbol 'DOGEUSDT' is not in dataset/,
+  },
+  {
+    defect: '-',
+    input: 'replay --speed 0',
+    args: () => ['replay', '--data', ds, '--out', run('out_speed'), '--run-tag', 'r', '--speed', '0'],
+    code: 2,
+    stderr: /--speed: '0' is not valid/,
+  },
+  {
+    defect: '-',
+    input: 'replay of a dataset whose part file was changed',
+    args: () => {
+      const d = copyDataset('ds_changed', () => {});
+      const m = JSON.parse(fs.readFileSync(path.join(d, MANIFEST_FILE), 'utf8'));
+      fs.appendFileSync(path.join(d, m.files.find((f: { kind: string }) => f.kind === 'trades').path), 'x');
+      return ['replay', '--data', d, '--out', run('out_changed'), '--run-tag', 'r'];
+    },
+    code: 1,
+    stderr: /part file '.*' changed: sha256/,
+  },
+  {
+    defect: '-',
+    input: 'replay of a dataset whose part file is missing',
+    args: () => {
+      const d = copyDataset('ds_missing', () => {});
+      const m = JSON.parse(fs.readFileSync(path.join(d, MANIFEST_FILE), 'utf8'));
+      fs.rmSync(path.join(d, m.files.find((f: { kind: string }) => f.kind === 'quotes').path));
+      return ['replay', '--data', d, '--out', run('out_missing'), '--run-tag', 'r'];
+    },
+    code: 1,
+    stderr: /listed in the manifest is missing/,
+  },
+  {
+    defect: '3',
+    input: "dataset manifest: kind 'orders'",
+    args: () => {
+      const d = copyDataset('ds_kind', (m) => {
+        m.files[0].kind = 'orders';
+      });
+      return ['dq', '--data', d, '--out', run('dq_kind')];
+    },
+    code: 1,
+    stderr: /files\.0\.kind = "orders"/,
+  },
+  {
+    defect: '-',
+    input: 'dataset manifest: schema_version 2',
+    args: () => {
+      const d = copyDataset('ds_schema', (m) => {
+        m.schema_version = 2;
+      });
+      return ['replay', '--data', d, '--out', run('out_schema'), '--run-tag', 'r'];
+    },
+    code: 1,
+    stderr: /schema_version = 2/,
+  },
+  {
+    defect: '-',
+    input: 'dq of a folder that does not exist',
+    args: () => ['dq', '--data', run('nothing_here'), '--out', run('dq_nothing')],
+    code: 1,
+    stderr: /dataset '.*nothing_here' does not exist/,
+  },
+  {
+    defect: '-',
+    input: 'verify of a folder that does not exist',
+    args: () => ['verify', '--run', run('no_run')],
+    code: 2,
+    stderr: /does not exist or is not a directory/,
+  },
+  {
+    defect: '-',
+    input: 'verify after an input part file changed',
+    args: () => {
+      const r = copyRun('v_input');
+      const m = JSON.parse(fs.readFileSync(path.join(r, REPLAY_MANIFEST), 'utf8'));
+      const d = copyDataset('ds_for_v_input', () => {});
+      fs.appendFileSync(path.join(d, m.inputs[0].path), 'x');
+      editJson(path.join(r, REPLAY_MANIFEST), (mm) => {
+        (mm.dataset as { path: string }).path = d;
+      });
+      return ['verify', '--run', r];
+    },
+    code: 2,
+    stderr: /input changed: /,
+  },
+  {
+    defect: '-',
+    input: 'verify after an output part file was deleted',
+    args: () => {
+      const r = copyRun('v_outdel');
+      const m = JSON.parse(fs.readFileSync(path.join(r, REPLAY_MANIFEST), 'utf8'));
+      fs.rmSync(path.join(r, m.outputs[0].path));
+      return ['verify', '--run', r];
+    },
+    code: 1,
+    stderr: /output missing on disk: data\//,
+  },
+  {
+    defect: '3',
+    input: "run manifest: inputs[0].path '../../etc/passwd'",
+    args: () => {
+      const r = copyRun('v_inpath');
+      editJson(path.join(r, REPLAY_MANIFEST), (m) => {
+        (m.inputs as { path: string }[])[0].path = '../../etc/passwd';
+      });
+      return ['verify', '--run', r];
+    },
+    code: 2,
+    stderr: /inputs\.0\.path: a dataset part path/,
+  },
+  {
+    defect: '3',
+    input: "canary run manifest: canary.files[0].path 'canary_report/../../x'",
+    args: () => {
+      const r = copyRun('v_canpath', 'can');
+      editJson(path.join(r, REPLAY_MANIFEST), (m) => {
+        (m.canary as { files: { path: string }[] }).files[0].path = 'canary_report/../../x';
+      });
+      return ['verify', '--run', r];
+    },
+    code: 2,
+    stderr: /canary\.files\.0\.path/,
+  },
+  {
+    defect: '3',
+    input: 'run manifest: block_rows 0',
+    args: () => {
+      const r = copyRun('v_block');
+      editJson(path.join(r, REPLAY_MANIFEST), (m) => {
+        m.block_rows = 0;
+      });
+      return ['verify', '--run', r];
+    },
+    code: 2,
+    stderr: /block_rows/,
+  },
+  {
+    defect: '3',
+    input: 'run manifest: run_tag not the folder name',
+    args: () => {
+      const r = copyRun('v_tagname');
+      editJson(path.join(r, REPLAY_MANIFEST), (m) => {
+        m.run_tag = 'other';
+      });
+      return ['verify', '--run', r];
+    },
+    code: 2,
+    stderr: /run_tag 'other' is not the folder's name 'base'/,
+  },
+  {
+    defect: '-',
+    input: 'import --out that is not empty',
+    args: () => ['import', '--format', 'ws-capture', '--in', file('one.gz', ''), '--out', run('notes')],
+    code: 2,
+    stderr: /--out: '.*notes' is not empty/,
+  },
+  {
+    defect: '6',
+    input: 'import rerun into an interrupted import (marker and a part left) replaces it',
+    args: () => {
+      const out = run('imp_again');
+      fs.mkdirSync(path.join(out, 'date=2024-08-08'), { recursive: true });
+      fs.writeFileSync(path.join(out, '_INCOMPLETE'), 'flowlab import in progress\n');
+      fs.writeFileSync(path.join(out, 'date=2024-08-08', 'torn.parquet.tmp-1'), 'x');
+      return [
+        'import',
+        '--format',
+        'ws-capture',
+        '--in',
+        writeGz(path.join(root, 'inputs', 'again.gz'), [line(T0, tradeMsg('BTCUSDT', 1, '100', '1', T0))]),
+        '--out',
+        out,
+      ];
+    },
+    code: 0,
+    stdout: /imported 1 file/,
+    replaces: 'imp_again/',
+    also: () => expect(fs.existsSync(path.join(run('imp_again'), '_INCOMPLETE'))).toBe(false),
+  },
+  {
+    defect: '-',
+    input: 'import --depth-levels 0',
+    args: () => [
+      'import',
+      '--format',
+      'ws-capture',
+      '--in',
+      file('d.gz', ''),
+      '--out',
+      run('imp_lv'),
+      '--depth-levels',
+      '0',
+    ],
+    code: 2,
+    stderr: /--depth-levels: '0' is not valid/,
+  },
+  {
+    defect: '-',
+    input: 'import of a file that does not exist',
+    args: () => ['import', '--format', 'ws-capture', '--in', run('nope.gz'), '--out', run('imp_nope')],
+    code: 1,
+    stderr: /nope\.gz/,
+  },
+  {
+    defect: '-',
+    input: 'config with an unknown key',
+    args: () => ['config', '--config', file('typo.yaml', 'fusion:\n  wieghts:\n    ofi: 1\n')],
+    code: 2,
+    stderr: /unknown key 'fusion\.wieghts'/,
+  },
+  {
+    defect: '-',
+    input: 'config extends itself',
+    args: () => ['config', '--config', file('loop.yaml', 'extends: loop.yaml\n')],
+    code: 2,
+    stderr: /'extends' cycle/,
+  },
+  {
+    defect: '11',
+    input: 'canary --to 2023-02-29',
+    args: () => [
+      'canary',
+      '--data',
+      ds,
+      '--symbols',
+      'BTCUSDT',
+      '--out',
+      run('can_feb'),
+      '--run-tag',
+      'c',
+      '--to',
+      '2023-02-29',
+    ],
+    code: 2,
+    stderr: /day 29 does not exist in 2023-02/,
+  },
+  {
+    defect: '11',
+    input: 'canary into an existing run folder without --overwrite',
+    args: () => ['canary', '--data', ds, '--symbols', 'BTCUSDT', '--out', path.join(root, 'runs'), '--run-tag', 'can'],
+    code: 2,
+    stderr: /already exists/,
+  },
+  {
+    defect: '-',
+    input: 'mock-exchange --port 99999',
+    args: () => ['mock-exchange', '--data', ds, '--port', '99999'],
+    code: 2,
+    stderr: /--port/,
+  },
+  {
+    defect: '-',
+    input: 'synth --out onto a regular file',
+    args: () => ['synth', '--out', path.join(root, 'notes', 'n.txt'), '--hours', '0.01'],
+    code: 2,
+    stderr: /exists and is not a directory/,
+  },
 ];
 
 describe('data-safety battery (issue 11)', () => {
