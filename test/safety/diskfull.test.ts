@@ -6,8 +6,8 @@
  * run and a notes file that were there before). Afterwards:
  *   - the command failed with exit 1 and one line naming the full disk (or it fitted: exit 0);
  *   - every file that existed before (on the tmpfs and the inputs) is byte-identical;
- *   - nothing half-written is accepted: a run folder left behind is refused by
- *     `verify`, a dataset left behind by `replay` and `dq`.
+ *   - nothing is left behind (a failed command removes what it wrote), and
+ *     `verify` (runs) or `replay` and `dq` (datasets) accept nothing there.
  * Needs root (mount); otherwise skipped with the reason printed.
  */
 import { execFileSync } from 'node:child_process';
@@ -183,14 +183,12 @@ describe('full disk (tmpfs)', () => {
             expect(errs.length, what).toBe(1);
             expect(errs[0], what).toMatch(/no space left|ENOSPC/i);
             expect(errs[0], what).not.toMatch(/internal error/);
-            if (fs.existsSync(target)) {
-              // left behind: only as a folder marked incomplete, which every reader refuses
-              expect(fs.existsSync(path.join(target, '_INCOMPLETE')), what).toBe(true);
-              for (const check of cmd.refuse(target)) {
-                const c = runCli(check);
-                expect(c.code, `${what}\n${check.join(' ')} -> ${c.code} ${c.stdout} ${c.stderr}`).not.toBe(0);
-                expect(c.stderr).toMatch(/incomplete/);
-              }
+            // a failed command removes what it wrote (a killed one would leave it marked incomplete)
+            expect(fs.existsSync(target), what).toBe(false);
+            // and nothing under its name is accepted by the commands that read it
+            for (const check of cmd.refuse(target)) {
+              const c = runCli(check);
+              expect(c.code, `${what}\n${check.join(' ')} -> ${c.code} ${c.stdout} ${c.stderr}`).not.toBe(0);
             }
           }
         } finally {
