@@ -213,7 +213,11 @@ export function prepareRunFolder(
           );
       }
     }
-    fs.rmSync(runDir, { recursive: true, force: true });
+    // mark first, then empty it: a kill half-way leaves an incomplete run that the next --overwrite may replace
+    markIncomplete(runDir, opts.what);
+    for (const e of fs.readdirSync(runDir))
+      if (e !== INCOMPLETE_MARKER) fs.rmSync(path.join(runDir, e), { recursive: true, force: true });
+    return;
   }
   fs.mkdirSync(runDir, { recursive: true });
   markIncomplete(runDir, opts.what);
