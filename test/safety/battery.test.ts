@@ -895,6 +895,20 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /exists and is not a directory/,
   },
+  {
+    defect: '6',
+    input: 'synth --force over an interrupted synth (marker, a partition, no manifest) replaces it',
+    args: () => {
+      const out = run('syn_again');
+      fs.mkdirSync(path.join(out, 'date=2024-08-08'), { recursive: true });
+      fs.writeFileSync(path.join(out, '_INCOMPLETE'), 'flowlab synth in progress\n');
+      return ['synth', '--out', out, '--symbols', 'BTCUSDT', '--hours', '0.01', '--force'];
+    },
+    code: 0,
+    stdout: /synth: wrote/,
+    replaces: 'syn_again/',
+    also: () => expect(fs.existsSync(path.join(run('syn_again'), '_INCOMPLETE'))).toBe(false),
+  },
 ];
 
 describe('data-safety battery (issue 11)', () => {
