@@ -38,7 +38,7 @@ import {
 } from './connection.js';
 import { Journal, replayJournal } from './journal.js';
 import { emitTradeOrQuote, eventTime, newEmitted, streamTypeOf, type Json, type StreamType } from './messages.js';
-import { DedupMemory } from './dedup.js';
+import { DedupMemory } from '../src/core/dedup.js';
 import { safeId } from '../src/import/counters.js';
 import { SymbolMetrics, buildRegistry, newCounters, serveMetrics, type RecorderCounters } from './metrics.js';
 import { HOUR_MS, SliceCoverage, writeHourlyDq } from './hourly.js';

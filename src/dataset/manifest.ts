@@ -93,8 +93,9 @@ const PartSchema = z
       ctx.addIssue({ code: 'custom', path: ['last_recv_ts_ms'], message: 'expected last >= first and max >= min' });
   });
 
+// known fields strictly; unknown top-level fields are kept (a newer writer's additions survive a rewrite)
 const ManifestSchema = z
-  .object({
+  .looseObject({
     schema_version: z.literal(SCHEMA_VERSION),
     depth_levels: z.number().int().min(1).max(100),
     source: z.record(z.string(), z.unknown()),

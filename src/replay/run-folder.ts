@@ -18,22 +18,27 @@ import { z } from 'zod';
 import { FlowlabError, UsageError, describeError } from '../core/errors.js';
 import { INCOMPLETE_MARKER, isIncomplete, markIncomplete } from '../core/atomic.js';
 import { zCount, zDate, zEpochMs, zSha256, zSymbol, zTag } from '../core/validate.js';
+import { DERIVED_KINDS, type DerivedKind } from '../pipeline/pipeline.js';
 
 export const REPLAY_MANIFEST = 'manifest.json';
 export const RUN_TAG_FILE = 'run_tag.txt';
 /** The recorded dataset inside a live run folder. */
 export const LIVE_RAW_DIR = 'raw';
-export const DERIVED_KINDS = ['prices', 'ofi', 'cvd', 'fusion', 'events'] as const;
 
 const DATASET_PART =
   /^date=\d{4}-\d{2}-\d{2}\/symbol=[A-Z0-9][A-Z0-9_]{1,29}\/kind=(trades|quotes|depth)\/part-\d+-\d+\.parquet$/;
 /** A file the canary wrote: `canary_report/` then plain names (one level of sub-folder, e.g. charts/). */
 const CANARY_FILE = /^canary_report\/(?:[A-Za-z0-9_][A-Za-z0-9_.-]*\/)?[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
+const zDerivedKind = z.custom<DerivedKind>(
+  (k) => typeof k === 'string' && (DERIVED_KINDS as readonly string[]).includes(k),
+  `a derived table (${DERIVED_KINDS.join(', ')})`,
+);
+
 const OutputSchema = z
   .strictObject({
     path: z.string(),
-    kind: z.enum(DERIVED_KINDS),
+    kind: zDerivedKind,
     symbol: zSymbol,
     date: zDate,
     first_row: zCount,
@@ -48,7 +53,11 @@ const OutputSchema = z
 
 const finite = z.number().refine(Number.isFinite, 'a finite number');
 
-export const RunManifestSchema = z.object({
+/**
+ * Known fields are checked strictly; unknown top-level fields are kept as they are
+ * (a newer writer's additions survive) but nothing reads them unchecked.
+ */
+export const RunManifestSchema = z.looseObject({
   flowlab_version: z.string().regex(/^[0-9A-Za-z.+-]{1,64}$/, 'a version such as 0.1.0'),
   code_sha256: zSha256,
   run_tag: zTag,
