@@ -84,6 +84,11 @@ export const RunManifestSchema = z.looseObject({
     .int()
     .min(1)
     .max(1 << 24),
+  tables: z
+    .array(zDerivedKind)
+    .min(1)
+    .refine((t) => new Set(t).size === t.length, 'no table twice')
+    .optional(),
   counters: z.record(z.string(), finite),
   symbols: z.record(zSymbol, z.record(z.string(), z.union([finite, z.string()]))),
   outputs: z.array(OutputSchema),
