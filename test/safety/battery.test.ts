@@ -763,6 +763,19 @@ const ROWS: Row[] = [
   },
   {
     defect: '3',
+    input: "run manifest: tables ['orders']",
+    args: () => {
+      const r = copyRun('v_tables');
+      editJson(path.join(r, REPLAY_MANIFEST), (m) => {
+        m.tables = ['orders'];
+      });
+      return ['verify', '--run', r];
+    },
+    code: 2,
+    stderr: /tables\.0: a derived table \(prices, ofi, cvd, fusion, events\)/,
+  },
+  {
+    defect: '3',
     input: 'run manifest: block_rows 0',
     args: () => {
       const r = copyRun('v_block');
