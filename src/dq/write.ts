@@ -8,6 +8,7 @@ import path from 'node:path';
 import { FlowlabError, describeError } from '../core/errors.js';
 import { SUMMARY_FILE } from './run.js';
 import { markComplete, markIncomplete, writeFileAtomic } from '../core/atomic.js';
+import { MANIFEST_FILE } from '../dataset/manifest.js';
 import type { DqCheck, DqReport, DqSummary } from './types.js';
 
 /** Hourly dq file names (`dq_YYYYMMDD_HH.json`). */
@@ -32,7 +33,9 @@ export function writeDqReport(report: DqReport, outDir: string): string[] {
   }
   // marked incomplete until the summary (written last) is in place: a crash never leaves a
   // summary beside another run's hourly files without saying so
-  markIncomplete(outDir, 'dq');
+  // (not when --out is a dataset folder itself: its marker would make the dataset unreadable after a crash)
+  const mark = !fs.existsSync(path.join(outDir, MANIFEST_FILE));
+  if (mark) markIncomplete(outDir, 'dq');
   const keep = new Set(report.summary.hours.map((h) => h.file));
   for (const name of fs.readdirSync(outDir)) {
     if (HOUR_FILE_RE.test(name) && !keep.has(name)) fs.rmSync(path.join(outDir, name), { force: true });
@@ -45,7 +48,7 @@ export function writeDqReport(report: DqReport, outDir: string): string[] {
   });
   const summaryFile = path.join(outDir, SUMMARY_FILE);
   writeFileAtomic(summaryFile, dqJson(report.summary));
-  markComplete(outDir);
+  if (mark) markComplete(outDir);
   return [summaryFile, ...hours];
 }
 
