@@ -20,6 +20,7 @@ import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import { DatasetWriter } from '../src/dataset/writer.js';
 import type { RawSink } from '../src/core/types.js';
+import type { LoadedConfig } from '../src/config/load.js';
 import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
 import { WsCaptureImporter } from '../src/import/wscapture.js';
 import { checkBookStateJson, type BookStateJson } from '../src/import/depthbook.js';
@@ -94,6 +95,8 @@ export interface RecorderOptions {
   readonly gapGraceMs?: number;
   /** Serve /metrics on 127.0.0.1:port (0 = free port; undefined/null = no server). */
   readonly metricsPort?: number | null;
+  /** Pipeline parameters and `harvest:` thresholds of the hourly coverage (default: the config defaults). */
+  readonly coverageConfig?: LoadedConfig;
   /** Write hourly slices manifests (default true) and dq reports (default true). */
   readonly hourly?: boolean;
   readonly hourlyDq?: boolean;
@@ -322,25 +325,27 @@ export class Recorder {
   readonly fsyncLatencyMs: number[] = [];
   private batchesAwaitingSync: { upTo: number; t0: number }[] = [];
 
-  /** The writer plus the live tap (null without a tap). */
-  private readonly teeSink: RawSink | null;
+  /** The writer plus the hourly coverage and the live tap. */
+  private readonly teeSink: RawSink;
 
   constructor(o: RecorderOptions) {
     this.o = o;
     const tap = o.tap;
-    this.teeSink = tap
-      ? {
-          trade: (...a: Parameters<RawSink['trade']>) => {
-            this.writer.trade(...a);
-            tap.trade(this.writer.nextSeq - 1, ...a);
-          },
-          quote: (...a: Parameters<RawSink['quote']>) => {
-            this.writer.quote(...a);
-            tap.quote(this.writer.nextSeq - 1, ...a);
-          },
-          depth: (...a: Parameters<RawSink['depth']>) => this.writer.depth(...a),
-        }
-      : null;
+    const covering = o.hourly !== false;
+    // the hourly coverage sees what a live tap sees: accepted ticks in writer order with their recv_seq
+    this.teeSink = {
+      trade: (...a: Parameters<RawSink['trade']>) => {
+        this.writer.trade(...a);
+        if (covering) this.coverage.trade(this.writer.nextSeq - 1, ...a);
+        tap?.trade(this.writer.nextSeq - 1, ...a);
+      },
+      quote: (...a: Parameters<RawSink['quote']>) => {
+        this.writer.quote(...a);
+        if (covering) this.coverage.quote(this.writer.nextSeq - 1, ...a);
+        tap?.quote(this.writer.nextSeq - 1, ...a);
+      },
+      depth: (...a: Parameters<RawSink['depth']>) => this.writer.depth(...a),
+    };
     if (o.symbols.length === 0) throw new FlowlabError('recorder: no symbols', 2);
     this.symbols = [...new Set(o.symbols.map((s) => validateSymbol(s, '--symbols')))];
     this.cfg = { ...DEFAULT_RECORDER_CONFIG, ...(o.config ?? {}) };
@@ -363,7 +368,7 @@ export class Recorder {
     this.random = o.random ?? (() => rng.uniform());
     this.fetchJson = o.fetchJson ?? defaultFetchJson;
     this.dedup = new DedupMemory(this.cfg.dedup_lru);
-    this.coverage = new SliceCoverage(this.symbols);
+    this.coverage = new SliceCoverage(this.symbols, o.coverageConfig);
     this.journal = new Journal(path.join(this.out, JOURNAL_DIR), { fsyncIntervalMs: o.fsyncIntervalMs });
     for (const s of this.symbols) this.symMetrics.set(s, new SymbolMetrics());
   }
@@ -734,26 +739,14 @@ export class Recorder {
     if (counted) k.messages[type] = (k.messages[type] ?? 0) + 1;
     if (type === 'trade' || type === 'aggTrade' || type === 'bookTicker') {
       const e = this.emitted;
-      const bad = emitTradeOrQuote(
-        mode !== 'replay' && this.teeSink ? this.teeSink : this.writer,
-        type,
-        sym,
-        id,
-        d,
-        recvMs,
-        e,
-      );
+      const bad = emitTradeOrQuote(mode !== 'replay' ? this.teeSink : this.writer, type, sym, id, d, recvMs, e);
       if (bad !== null) {
         if (counted) k.bad_rows[bad] = (k.bad_rows[bad] ?? 0) + 1;
         return;
       }
-      if (type === 'bookTicker') {
-        const ts = d.T !== undefined || d.E !== undefined ? Number(d.T ?? d.E) : recvMs;
-        this.coverage.onMid(sym, ts, (e.bid + e.ask) / 2);
-      } else {
+      if (type !== 'bookTicker') {
         const ts = Number(d.T);
         const qty = e.qty;
-        this.coverage.onTrade(sym, recvMs, ts);
         if (mode === 'ws') si.metrics?.onTrade(recvMs, eventTime(d), ts, d.m === true ? -qty : qty);
       }
       return;
@@ -1196,6 +1189,7 @@ export class Recorder {
   private async writeHourly(final: boolean): Promise<void> {
     const dir = path.join(this.out, HOURLY_DIR);
     const nowHour = Math.floor(this.clock.now() / HOUR_MS);
+    if (final) this.coverage.finish();
     const hours = this.coverage
       .hours()
       .filter((h) => final || h < nowHour)

@@ -25,7 +25,7 @@ export function dqJson(x: unknown): string {
  * not produce are removed, so the folder always describes one run.
  * Returns the written paths, summary first then hours in time order.
  */
-export function writeDqReport(report: DqReport, outDir: string): string[] {
+export function writeDqReport(report: DqReport, outDir: string, opts: { summary?: boolean } = {}): string[] {
   try {
     fs.mkdirSync(outDir, { recursive: true });
   } catch (e) {
@@ -46,10 +46,15 @@ export function writeDqReport(report: DqReport, outDir: string): string[] {
     writeFileAtomic(file, dqJson(h));
     hours.push(file);
   });
-  const summaryFile = path.join(outDir, SUMMARY_FILE);
-  writeFileAtomic(summaryFile, dqJson(report.summary));
+  const written: string[] = [];
+  if (opts.summary !== false) {
+    // (`flowlab dq --run` writes its own dq_summary.json, with this summary inside)
+    const summaryFile = path.join(outDir, SUMMARY_FILE);
+    writeFileAtomic(summaryFile, dqJson(report.summary));
+    written.push(summaryFile);
+  }
   if (mark) markComplete(outDir);
-  return [summaryFile, ...hours];
+  return [...written, ...hours];
 }
 
 function pct(x: number): string {

@@ -53,8 +53,8 @@ export function register(program: Command): void {
       action(async (opts: RecordOpts) => {
         const symbols = parseSymbolList(opts.symbols);
         const outDir = validatePath(opts.out, '--out');
-        const config: Partial<RecorderConfig> | undefined =
-          opts.config !== undefined ? loadConfig(opts.config).config.recorder : undefined;
+        const loaded = opts.config !== undefined ? loadConfig(opts.config) : undefined;
+        const config: Partial<RecorderConfig> | undefined = loaded?.config.recorder;
         const metricsPort =
           opts.metricsPort !== undefined
             ? parsePositiveNumber(opts.metricsPort, '--metrics-port', { integer: true, max: 65535 })
@@ -75,6 +75,7 @@ export function register(program: Command): void {
                   .filter(Boolean)
               : undefined,
           config,
+          coverageConfig: loaded,
           seed,
           metricsPort,
           hourlyDq: opts.hourlyDq !== false,
