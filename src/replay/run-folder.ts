@@ -4,8 +4,8 @@
  * creates or replaces one.
  *
  * A finished run folder holds exactly: `manifest.json`, `run_tag.txt`, the
- * derived part files the manifest lists under `outputs`, the canary files it
- * lists under `canary.files`, and for a live run the recorded dataset `raw/`
+ * derived part files the manifest lists under `outputs`, the slices coverage
+ * files under `slices.files` and the canary files under `canary.files`, and for a live run the recorded dataset `raw/`
  * (the run's input, checked by its hashes in `inputs`). Anything else is
  * foreign: `verify` rejects it and `--overwrite` refuses to delete it.
  *
@@ -51,6 +51,11 @@ const OutputSchema = z
       ctx.addIssue({ code: 'custom', path: ['path'], message: `expected '${want}' (implied by the entry's fields)` });
   });
 
+/** A file the slices coverage wrote (src/dq/harvest-run.ts): `slices/<plain name>`. */
+const SLICES_FILE = /^slices\/[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** Text that ends up as part of a run_tag.txt line: no line breaks, bounded. */
+const ONE_LINE = /^[^\n\r\0]{1,200}$/;
+
 const finite = z.number().refine(Number.isFinite, 'a finite number');
 
 /**
@@ -92,6 +97,20 @@ export const RunManifestSchema = z.looseObject({
   counters: z.record(z.string(), finite),
   symbols: z.record(zSymbol, z.record(z.string(), z.union([finite, z.string()]))),
   outputs: z.array(OutputSchema),
+  slices: z
+    .strictObject({
+      files: z.array(
+        z.strictObject({
+          path: z.string().regex(SLICES_FILE, 'a file under slices/'),
+          sha256: zSha256,
+        }),
+      ),
+      scene_coverage_miss: z.union([z.literal(0), z.literal(1)]),
+      tags: z.array(z.string().regex(ONE_LINE, 'one line of text')),
+      failing: z.array(z.string().regex(ONE_LINE, 'one line of text')),
+      thresholds_fingerprint: z.string().regex(/^[0-9a-f]{16}$/, '16 hex digits'),
+    })
+    .optional(),
   canary: z
     .strictObject({
       report_dir: z.literal('canary_report'),
@@ -150,6 +169,11 @@ export function listFiles(root: string): string[] {
   return out.sort();
 }
 
+/** The run's files listed with a sha256 besides the derived outputs: slices coverage, canary report. */
+export function hashedFiles(m: RunManifestChecked): { readonly path: string; readonly sha256: string }[] {
+  return [...(m.slices?.files ?? []), ...(m.canary?.files ?? [])];
+}
+
 /** True when the live run's input dataset is this run folder's raw/ (its files are checked as inputs). */
 function rawIsInput(runDir: string, m: RunManifestChecked): boolean {
   return path.resolve(m.dataset.path) === path.join(path.resolve(runDir), LIVE_RAW_DIR);
@@ -159,7 +183,7 @@ function rawIsInput(runDir: string, m: RunManifestChecked): boolean {
 export function unlistedFiles(runDir: string, m: RunManifestChecked): string[] {
   const listed = new Set<string>([REPLAY_MANIFEST, RUN_TAG_FILE]);
   for (const o of m.outputs) listed.add(o.path);
-  for (const f of m.canary?.files ?? []) listed.add(f.path);
+  for (const f of hashedFiles(m)) listed.add(f.path);
   const raw = rawIsInput(runDir, m);
   return listFiles(runDir).filter((f) => !listed.has(f) && !(raw && f.startsWith(`${LIVE_RAW_DIR}/`)));
 }
@@ -167,7 +191,7 @@ export function unlistedFiles(runDir: string, m: RunManifestChecked): string[] {
 /** Where an unfinished run writes: files outside these are not flowlab's. */
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const INCOMPLETE_RUN_FILE = new RegExp(
-  `^(?:data/|canary_report/|${esc(LIVE_RAW_DIR)}/|${[REPLAY_MANIFEST, RUN_TAG_FILE, INCOMPLETE_MARKER].map((f) => `${esc(f)}(?:\\.tmp-\\d+)?$`).join('|')})`,
+  `^(?:data/|slices/|canary_report/|${esc(LIVE_RAW_DIR)}/|${[REPLAY_MANIFEST, RUN_TAG_FILE, INCOMPLETE_MARKER].map((f) => `${esc(f)}(?:\\.tmp-\\d+)?$`).join('|')})`,
 );
 
 function sameOrInside(inner: string, outer: string): boolean {

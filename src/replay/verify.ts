@@ -23,7 +23,7 @@ import { INCOMPLETE_MARKER, isIncomplete } from '../core/atomic.js';
 import { configFromObject } from '../config/load.js';
 import { queryRows, sqlString } from '../io/duck.js';
 import { REPLAY_MANIFEST, RUN_TAG_FILE, replay, runTagText, type ReplayManifest } from './replay.js';
-import { readRunManifest, unlistedFiles } from './run-folder.js';
+import { hashedFiles, readRunManifest, unlistedFiles } from './run-folder.js';
 import { codeHash } from './code.js';
 
 export interface VerifyResult {
@@ -119,11 +119,11 @@ export async function verifyRun(runDir: string, opts: { keepTemp?: boolean } = {
   const code = await codeHash();
   if (code !== m.code_sha256)
     notes.push(`code differs from the run's (code_sha256 ${code.slice(0, 12)}.. vs ${m.code_sha256.slice(0, 12)}..)`);
-  for (const f of m.canary?.files ?? []) {
+  for (const f of hashedFiles(m)) {
+    const what = f.path.startsWith('canary_report/') ? 'canary file' : 'slices file';
     const file = path.join(runDir, f.path);
-    if (!fs.existsSync(file)) return { code: 1, message: `canary file missing on disk: ${f.path}`, notes };
-    if ((await sha256File(file)) !== f.sha256)
-      return { code: 1, message: `canary file changed on disk: ${f.path}`, notes };
+    if (!fs.existsSync(file)) return { code: 1, message: `${what} missing on disk: ${f.path}`, notes };
+    if ((await sha256File(file)) !== f.sha256) return { code: 1, message: `${what} changed on disk: ${f.path}`, notes };
   }
   // 2. outputs on disk match the manifest
   let firstBad: { path: string; why: string } | null = null;

@@ -423,6 +423,18 @@ const ROWS: Row[] = [
   },
   {
     defect: '7',
+    input: 'a slices coverage file edited',
+    args: () => {
+      const r = copyRun('v_slices');
+      const m = JSON.parse(fs.readFileSync(path.join(r, REPLAY_MANIFEST), 'utf8'));
+      fs.appendFileSync(path.join(r, m.slices.files[0].path), ' ');
+      return ['verify', '--run', r];
+    },
+    code: 1,
+    stderr: /slices file changed on disk: slices\//,
+  },
+  {
+    defect: '7',
     input: 'canary run: incidents.json edited',
     args: () => {
       const r = copyRun('v_canedit', 'can');
