@@ -61,6 +61,8 @@ export class Journal {
   private fd = -1;
   private segFirst = 0;
   private segCount = 0;
+  /** Bytes of the open segment that hold whole accepted lines (a failed write is cut back to this). */
+  private segBytes = 0;
   private pending: string[] = [];
   /** jseq the next appended line gets. */
   private next = 0;
@@ -85,11 +87,11 @@ export class Journal {
     this.dir = dir;
     this.fsyncMs = opts.fsyncIntervalMs ?? 20;
     this.segLines = opts.segmentLines ?? 50_000;
-    fs.mkdirSync(dir, { recursive: true });
   }
 
-  /** Start writing at `nextJseq` in a fresh segment. */
+  /** Start writing at `nextJseq` in a fresh segment (creates the folder: nothing is created before). */
   open(nextJseq: number): void {
+    fs.mkdirSync(this.dir, { recursive: true });
     this.next = nextJseq;
     this.written = nextJseq - 1;
     this.synced = nextJseq - 1;
@@ -117,6 +119,7 @@ export class Journal {
     this.segCount = 0;
     const file = path.join(this.dir, `${String(this.segFirst).padStart(16, '0')}.jsonl`);
     this.fd = fs.openSync(file, 'a');
+    this.segBytes = fs.fstatSync(this.fd).size;
   }
 
   /** Buffer one line (no newline inside); returns its jseq. */
@@ -148,8 +151,16 @@ export class Journal {
       const buf = this.wbuf;
       const len = buf.write(text, 0, buf.length, 'utf8');
       let off = 0;
-      while (off < len) off += fs.writeSync(this.fd, buf, off, len - off);
+      try {
+        while (off < len) off += fs.writeSync(this.fd, buf, off, len - off);
+      } catch (e) {
+        // A short write (full disk) left part of the batch in the file: cut it back, or the retry would
+        // write those lines twice (and a torn line inside a segment shifts every later jseq).
+        if (off > 0) fs.ftruncateSync(this.fd, this.segBytes);
+        throw e;
+      }
       this.bytes += len;
+      this.segBytes += len;
     } catch (e) {
       this.errors++;
       this.lastError = describeError(e);
@@ -240,16 +251,28 @@ export class Journal {
   }
 }
 
-/** Every journal line in jseq order: `fn(jseq, recvTsMs, json)`. Returns the next free jseq. */
-export function replayJournal(dir: string, fn: (jseq: number, recvTsMs: number, json: string) => void): number {
+/**
+ * Every journal line in jseq order: `fn(jseq, recvTsMs, json, line)` (`line`
+ * as stored). A line without a `<recv_ns> ` prefix goes to `onUnreadable`.
+ * Returns the next free jseq.
+ */
+export function replayJournal(
+  dir: string,
+  fn: (jseq: number, recvTsMs: number, json: string, line: string) => void,
+  onUnreadable?: (jseq: number, line: string) => void,
+): number {
   let next = 0;
   for (const s of listSegments(dir)) {
     const lines = readSegment(s.file);
     for (let k = 0; k < lines.length; k++) {
       const line = lines[k];
       const sp = line.indexOf(' ');
-      if (sp < 7) continue;
-      fn(s.first + k, Number(line.slice(0, sp - 6)), line.slice(sp + 1));
+      // the journal writes `<recv ms>000000 `: 7..19 digits
+      if (sp < 7 || sp > 19 || !/^\d+$/.test(line.slice(0, sp))) {
+        onUnreadable?.(s.first + k, line);
+        continue;
+      }
+      fn(s.first + k, Number(line.slice(0, sp - 6)), line.slice(sp + 1), line);
     }
     next = Math.max(next, s.first + lines.length);
   }

@@ -19,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { RobustScale } from '../src/calc/robust.js';
 import { DEFAULT_CALC_PARAMS } from '../src/calc/params.js';
+import { newMapCounters, type MapCounters } from '../src/binance/mapper.js';
 
 const RING = 8192;
 
@@ -90,10 +91,15 @@ export class SymbolMetrics {
   }
 }
 
-/** Plain counters the recorder bumps. */
-export interface RecorderCounters {
+/**
+ * Plain counters the recorder bumps. The mapping counters (`MapCounters`:
+ * messages, bad_rows, unknown_streams, lines_unrecognized, rows,
+ * trades_dropped_non_market, trades_side_unknown, crossed_quotes) have the
+ * names and meaning of the importer's (src/binance/mapper.ts), counted over
+ * what this process accepted from the exchange.
+ */
+export interface RecorderCounters extends MapCounters {
   frames: number;
-  messages: Record<string, number>;
   malformed: Record<string, number>;
   dedup_hits: number;
   reconnects: number;
@@ -104,7 +110,6 @@ export interface RecorderCounters {
   write_errors: number;
   write_retries: number;
   journal_errors: number;
-  bad_rows: Record<string, number>;
   gaps: number;
   backfill_requests: number;
   backfilled: number;
@@ -112,6 +117,8 @@ export interface RecorderCounters {
   trade_ids_lost: number;
   depth_snapshots: number;
   depth_resyncs: number;
+  /** Journal lines unreadable on recovery (bytes kept in journal-corrupt/). */
+  journal_corrupt_lines: number;
   /** Symbols whose depth books were restored from checkpoint.json at start. */
   depth_books_restored: number;
   checkpoints: number;
@@ -120,8 +127,8 @@ export interface RecorderCounters {
 
 export function newCounters(): RecorderCounters {
   return {
+    ...newMapCounters(),
     frames: 0,
-    messages: {},
     malformed: {},
     dedup_hits: 0,
     reconnects: 0,
@@ -132,7 +139,6 @@ export function newCounters(): RecorderCounters {
     write_errors: 0,
     write_retries: 0,
     journal_errors: 0,
-    bad_rows: {},
     gaps: 0,
     backfill_requests: 0,
     backfilled: 0,
@@ -140,6 +146,7 @@ export function newCounters(): RecorderCounters {
     trade_ids_lost: 0,
     depth_snapshots: 0,
     depth_resyncs: 0,
+    journal_corrupt_lines: 0,
     depth_books_restored: 0,
     checkpoints: 0,
     replayed: 0,
@@ -193,6 +200,22 @@ export function buildRegistry(src: MetricsSource): Registry {
   });
   counter('ws_reconnects_total', 'WebSocket reconnects (any cause)', () => c.reconnects);
   counter('dedup_hits_total', 'messages dropped as duplicates (dedup memory / trade-id set)', () => c.dedup_hits);
+  counter(
+    'trade_ids_lost_total',
+    'trade ids declared lost: a gap REST backfill could not close after 5 attempts',
+    () => c.trade_ids_lost,
+  );
+  counter('backfill_errors_total', 'REST trade backfill requests that failed', () => c.backfill_errors);
+  counter(
+    'depth_resyncs_total',
+    'depth diff sequence breaks (book cleared, resynced from a snapshot)',
+    () => c.depth_resyncs,
+  );
+  counter(
+    'journal_corrupt_lines_total',
+    'journal lines unreadable on recovery (kept in journal-corrupt/, their message lost)',
+    () => c.journal_corrupt_lines,
+  );
   new Gauge({
     name: 'latency_ms',
     help: 'recv - E net of the estimated clock skew (1st percentile of recv - E over the last 8192 samples), per symbol and quantile',

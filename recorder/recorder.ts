@@ -1,17 +1,21 @@
 /**
  * Live recorder (ARCHITECTURE §7): Binance combined streams -> journal -> raw
- * dataset (§2). See recorder/README.md for the design; in short:
+ * dataset (§2). See recorder/README.md for the design. This file is the
+ * lifecycle; the work is in:
  *
- *   frame -> parse/classify -> dedup (bounded memory + exact trade-id sets) -> journal.append
- *         -> apply to DatasetWriter (trades/quotes: messages.ts; depth: a
- *            per-symbol WsCaptureImporter) ; journal flushed once per loop turn
+ *   ingest.ts       frame -> classify (src/binance/mapper.ts) -> dedup -> journal.append -> rows
+ *   depth-sync.ts   per-symbol depth books (WsCaptureImporter), resyncs, REST snapshots
+ *   trade-ids.ts    exact trade-id sets, gap timer, REST backfill, ids declared lost
+ *   store.ts        checkpoint.json, part-file ledger, orphans, --out check, cumulated losses
+ *   connections.ts  the sockets and their events
+ *
  *   every rotate_sec: flush journal, writer.drain(true) (atomic parts), manifest
  *         (carrying journal_seq), checkpoint.json (with the depth books as of
  *         journal_seq), journal truncated
- *   start: drop part files the manifest does not list, restore the depth
- *         books, replay the journal (all retained lines seed dedup; lines
- *         after the manifest's journal_seq go to the writer through the
- *         restored books), checkpoint, connect.
+ *   start: check --out, drop part files this recorder wrote but never listed,
+ *         restore the depth books, replay the journal (all retained lines seed
+ *         dedup; lines after the manifest's journal_seq go to the writer
+ *         through the restored books), checkpoint, connect.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,25 +26,53 @@ import { DatasetWriter } from '../src/dataset/writer.js';
 import type { RawSink } from '../src/core/types.js';
 import type { LoadedConfig } from '../src/config/load.js';
 import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
-import { WsCaptureImporter } from '../src/import/wscapture.js';
-import { checkBookStateJson, type BookStateJson } from '../src/import/depthbook.js';
-import { parseDepthDiff, peekStream, type ParsedDiff } from '../src/import/fastdepth.js';
 import { FlowlabError, describeError } from '../src/core/errors.js';
 import { validateSymbol } from '../src/core/validate.js';
 import { Rng } from '../src/synth/rng.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import {
   DEFAULT_BACKOFF,
-  StreamConnection,
+  type StreamConnection,
   defaultWsFactory,
   type BackoffOptions,
-  type ConnEvent,
   type WsFactory,
 } from './connection.js';
 import { Journal, replayJournal } from './journal.js';
-import { emitTradeOrQuote, eventTime, newEmitted, streamTypeOf, type Json, type StreamType } from './messages.js';
-import { DedupMemory } from '../src/core/dedup.js';
-import { safeId } from '../src/import/counters.js';
+import { newMapCounters, streamTypeOf } from '../src/binance/mapper.js';
+import { Ingest } from './ingest.js';
+import { openConnections } from './connections.js';
+import { TradeGaps, TradeIds } from './trade-ids.js';
+import { DepthSync, type DepthCheckpoint } from './depth-sync.js';
+import {
+  CHECKPOINT_FILE,
+  HOURLY_DIR,
+  JOURNAL_CORRUPT_DIR,
+  JOURNAL_DIR,
+  LOSS_KEYS,
+  PARTS_PENDING_FILE,
+  RecordingLedger,
+  checkOut,
+  keepCorruptLine,
+  notePart,
+  readCheckpointFile,
+  removeOrphans,
+  writeCheckpointFile,
+  type CheckpointFile,
+  type LossKey,
+} from './store.js';
+
+export {
+  CHECKPOINT_FILE,
+  HOURLY_DIR,
+  JOURNAL_CORRUPT_DIR,
+  JOURNAL_DIR,
+  LOSS_KEYS,
+  PARTS_PENDING_FILE,
+  TradeIds,
+  type CheckpointFile,
+  type DepthCheckpoint,
+  type LossKey,
+};
 import { SymbolMetrics, buildRegistry, newCounters, serveMetrics, type RecorderCounters } from './metrics.js';
 import { HOUR_MS, SliceCoverage, writeHourlyDq } from './hourly.js';
 
@@ -120,141 +152,6 @@ export interface LiveTap {
   quote(recvSeq: number, ...a: Parameters<RawSink['quote']>): void;
 }
 
-/** Exact trade-id memory for one (symbol, trade stream): contiguous prefix + ids above it. */
-export class TradeIds {
-  floor = NaN;
-  c = NaN;
-  readonly above = new Set<number>();
-  gapSince = NaN;
-  attempts = 0;
-  inFlight = false;
-
-  has(id: number): boolean {
-    return (id > this.floor && id <= this.c) || this.above.has(id);
-  }
-
-  /** Record an id; returns true when it opened a gap. */
-  add(id: number, now: number): boolean {
-    if (Number.isNaN(this.c)) {
-      this.floor = id - 1;
-      this.c = id;
-      return false;
-    }
-    if (id <= this.c) return false;
-    if (id === this.c + 1) {
-      this.c = id;
-      while (this.above.delete(this.c + 1)) this.c++;
-      if (this.above.size === 0) {
-        this.gapSince = NaN;
-        this.attempts = 0;
-      }
-      return false;
-    }
-    this.above.add(id);
-    if (Number.isNaN(this.gapSince)) {
-      this.gapSince = now;
-      return true;
-    }
-    return false;
-  }
-
-  maxAbove(): number {
-    let m = -Infinity;
-    for (const x of this.above) if (x > m) m = x;
-    return m;
-  }
-
-  minAbove(): number {
-    let m = Infinity;
-    for (const x of this.above) if (x < m) m = x;
-    return m;
-  }
-
-  /** Give up on the current gap: ids up to the next seen id are declared lost. Returns how many. */
-  skipGap(): number {
-    const m = this.minAbove();
-    if (!Number.isFinite(m)) return 0;
-    const lost = m - this.c - 1;
-    this.c = m - 1;
-    this.add(m, NaN);
-    this.above.delete(m);
-    this.gapSince = this.above.size > 0 ? this.gapSince : NaN;
-    this.attempts = 0;
-    return lost;
-  }
-
-  toJSON(): { floor: number; contiguous: number; above: number[] } {
-    return { floor: this.floor, contiguous: this.c, above: [...this.above].sort((a, b) => a - b) };
-  }
-
-  static from(o: { floor: number; contiguous: number; above: number[] }): TradeIds {
-    const t = new TradeIds();
-    t.floor = o.floor;
-    t.c = o.contiguous;
-    for (const x of o.above) t.above.add(x);
-    if (t.above.size > 0) t.gapSince = -Infinity;
-    return t;
-  }
-}
-
-/** Per (symbol, stream kind): dedup key space, highest id seen, exact trade ids (trade streams). */
-interface KindState {
-  /** `<SYM>|<type>`: the checkpoint's `last_ids` key. */
-  readonly key: string;
-  readonly slot: number;
-  lastId: number;
-  readonly tr: TradeIds | null;
-}
-
-/** What a stream name is (cached per distinct name). */
-interface StreamInfo {
-  /** null: not a recorded stream. */
-  readonly type: StreamType | null;
-  /** Upper-case symbol ('' when the name has no `@`). */
-  readonly symbol: string;
-  readonly kind: KindState | null;
-  readonly subscribed: boolean;
-  readonly metrics: SymbolMetrics | null;
-  /** `<sym>@depthSnapshot`: a journaled REST snapshot. */
-  readonly snapshot: boolean;
-}
-
-interface DepthState {
-  imp: WsCaptureImporter;
-  diffs: boolean;
-  needSnap: boolean;
-  inFlight: boolean;
-  breaks: number;
-}
-
-export interface CheckpointFile {
-  /** 2: carries `depth_books`; 1 (older recorders): no book state. */
-  readonly version: 1 | 2;
-  readonly journal_seq: number;
-  readonly next_recv_seq: number;
-  readonly written_at_ms: number;
-  readonly trade_ids: Record<string, { floor: number; contiguous: number; above: number[] }>;
-  readonly last_ids: Record<string, number>;
-  /**
-   * Per recorded symbol with a depth stream: its diff books (importer symbol
-   * -> state) after applying every journal line <= journal_seq, and whether
-   * it saw diffs. A restart restores them and replays the journal after
-   * journal_seq through them, so diff-derived rows are rebuilt exactly.
-   */
-  readonly depth_books?: Record<string, DepthCheckpoint>;
-}
-
-export interface DepthCheckpoint {
-  readonly diffs: boolean;
-  readonly books: Record<string, BookStateJson>;
-}
-
-const EMPTY: Json = Object.freeze({}) as Json;
-
-export const CHECKPOINT_FILE = 'checkpoint.json';
-export const JOURNAL_DIR = 'journal';
-export const HOURLY_DIR = 'hourly';
-
 async function defaultFetchJson(url: string): Promise<unknown> {
   const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
@@ -282,30 +179,21 @@ export class Recorder {
   private readonly rest: string;
   private readonly random: () => number;
   private readonly fetchJson: (url: string) => Promise<unknown>;
-  private readonly dedup: DedupMemory;
-  private readonly streamInfos = new Map<string, StreamInfo>();
-  private readonly kinds = new Map<string, KindState>();
-  private readonly emitted = newEmitted();
+  /** Classification, dedup, journal append and rows of every message. */
+  private readonly in: Ingest;
+  /** Where journal replays count mapping rejections (they were counted when first accepted). */
+  private readonly replayCounters = newMapCounters();
   /** Some subscribed stream is a diff depth stream (enables the depth-diff fast path). */
   private readonly diffStreams: boolean;
-  private readonly trades = new Map<string, TradeIds>();
-  private readonly lastIds = new Map<string, number>();
-  private depth = new Map<string, DepthState>();
-  /** Depth book state at the last checkpoint (checkpointJ): where a writer rebuild restarts the books. */
-  private depthCk: Record<string, DepthCheckpoint> = {};
-  /** Depth rows reach the writer only while true (off while books catch up on already-written journal lines). */
-  private depthEmit = true;
-  /** The depth importers' sink: the current writer (rebuilt on write errors), gated by `depthEmit`. */
-  private readonly depthSink: RawSink = {
-    trade: () => undefined,
-    quote: () => undefined,
-    depth: (...a: Parameters<RawSink['depth']>) => {
-      if (this.depthEmit) this.writer.depth(...a);
-    },
-  };
+  /** Exact trade ids per (symbol, trade stream) and their REST backfill. */
+  private readonly gaps: TradeGaps;
+  /** Depth books (diff streams) and partial books, per symbol, and their REST snapshots. */
+  private readonly depth: DepthSync;
   private journal: Journal;
   writer!: DatasetWriter;
   private checkpointJ = -1;
+  /** Losses and dropped trade ids of earlier runs (manifest `stats.recorder`) + this run's. */
+  private readonly ledger = new RecordingLedger();
   private ck: Promise<void> | null = null;
   private flushScheduled = false;
   private timers: TimerHandle[] = [];
@@ -367,8 +255,48 @@ export class Recorder {
     const rng = Rng.derive(o.seed ?? 1, 'recorder-backoff');
     this.random = o.random ?? (() => rng.uniform());
     this.fetchJson = o.fetchJson ?? defaultFetchJson;
-    this.dedup = new DedupMemory(this.cfg.dedup_lru);
+    this.depth = new DepthSync({
+      counters: this.counters,
+      replayBadRows: this.replayCounters.bad_rows,
+      depthLevels: this.cfg.depth_levels,
+      rest: this.rest,
+      writer: () => this.writer,
+      stopped: () => this.stopped,
+      fetchJson: (url) => this.fetchJson(url),
+      now: () => this.clock.now(),
+      journal: (recvMs, text) => {
+        this.journal.append(recvMs, text);
+        this.scheduleFlush();
+      },
+      log: (line) => this.log(line),
+      track: (p) => this.track(p),
+    });
+    this.gaps = new TradeGaps({
+      counters: this.counters,
+      rest: this.rest,
+      inflight: this.inflight,
+      fetchJson: (url) => this.fetchJson(url),
+      now: () => this.clock.now(),
+      ingest: (text, recvMs) => this.in.message(text, recvMs, 'rest'),
+      log: (line) => this.log(line),
+      track: (p) => this.track(p),
+    });
     this.coverage = new SliceCoverage(this.symbols, o.coverageConfig);
+    this.in = new Ingest({
+      counters: this.counters,
+      replayCounters: this.replayCounters,
+      symMetrics: this.symMetrics,
+      diffStreams: this.diffStreams,
+      dedupLru: this.cfg.dedup_lru,
+      gaps: this.gaps,
+      depth: this.depth,
+      now: () => this.clock.now(),
+      journal: (recvMs, text) => {
+        this.journal.append(recvMs, text);
+        this.scheduleFlush();
+      },
+      sink: (counted) => (counted ? this.teeSink : this.writer),
+    });
     this.journal = new Journal(path.join(this.out, JOURNAL_DIR), { fsyncIntervalMs: o.fsyncIntervalMs });
     for (const s of this.symbols) this.symMetrics.set(s, new SymbolMetrics());
   }
@@ -383,9 +311,10 @@ export class Recorder {
   async start(): Promise<void> {
     if (this.started) throw new FlowlabError('recorder started twice');
     this.started = true;
+    checkOut(this.out, this.endpoint, this.streams, this.symbols);
     fs.mkdirSync(this.out, { recursive: true });
-    this.checkpointJ = this.manifestJseq();
-    this.removeOrphans();
+    this.checkpointJ = this.ledger.load(this.out);
+    removeOrphans(this.out, (line) => this.log(line));
     const ck = this.loadCheckpoint();
     this.writer = this.newWriter();
     // Depth books: restored as of checkpoint.json's journal_seq (B). The manifest's J is normally B; when a
@@ -394,7 +323,7 @@ export class Recorder {
     // rebuild from the retained journal and resync from a snapshot where that is not enough.
     let booksJ = -1;
     if (ck?.books && ck.journalSeq <= this.checkpointJ) {
-      this.restoreDepth(ck.books);
+      this.depth.restore(ck.books);
       booksJ = ck.journalSeq;
       this.counters.depth_books_restored = Object.keys(ck.books).length;
       if (booksJ >= 0 && this.counters.depth_books_restored > 0)
@@ -403,23 +332,27 @@ export class Recorder {
     let replayed = 0;
     let seeded = 0;
     let ckBooks = false;
-    const next = replayJournal(this.journal.dir, (jseq, recv, json) => {
-      const apply = jseq > this.checkpointJ;
-      if (apply && !ckBooks) {
-        this.depthCk = this.depthBooks(); // the books as of checkpointJ: where a writer rebuild restarts them
-        ckBooks = true;
-      }
-      if (this.ingest(json, recv, apply ? 'replay' : jseq > booksJ ? 'rebook' : 'seed')) {
-        if (apply) replayed++;
-        else seeded++;
-      }
-    });
-    if (!ckBooks) this.depthCk = this.depthBooks();
+    const next = replayJournal(
+      this.journal.dir,
+      (jseq, recv, json, line) => {
+        const apply = jseq > this.checkpointJ;
+        if (apply && !ckBooks) {
+          this.depth.atCheckpoint = this.depth.books(); // the books as of checkpointJ: where a writer rebuild restarts them
+          ckBooks = true;
+        }
+        if (this.in.message(json, recv, apply ? 'replay' : jseq > booksJ ? 'rebook' : 'seed')) {
+          if (apply) replayed++;
+          else seeded++;
+        } else this.corruptJournalLine(jseq, line, apply);
+      },
+      (jseq, line) => this.corruptJournalLine(jseq, line, jseq > this.checkpointJ),
+    );
+    if (!ckBooks) this.depth.atCheckpoint = this.depth.books();
     this.journal.open(Math.max(next, this.checkpointJ + 1));
     this.counters.replayed = replayed;
     if (replayed > 0 || seeded > 0)
       this.log(`recovered: ${replayed} journaled messages replayed into the dataset, ${seeded} used as dedup memory`);
-    this.afterDepthReplay();
+    this.depth.afterReplay();
     if (replayed > 0) await this.checkpoint();
     if (this.o.metricsPort !== undefined && this.o.metricsPort !== null) {
       this.registry = buildRegistry({
@@ -435,8 +368,38 @@ export class Recorder {
     // Node loads fetch (undici) on its first call: ~150 ms of module compilation that would otherwise stall
     // ingest at the first depth diff (its snapshot request). A data: URL loads it without any I/O.
     if (this.diffStreams && this.o.fetchJson === undefined) await fetch('data:,').catch(() => undefined);
-    this.connectAll();
+    openConnections(this.conns, {
+      symbols: this.symbols,
+      streams: this.streams,
+      endpoint: this.endpoint,
+      perConnection: this.o.symbolsPerConnection ?? 200,
+      clock: this.clock,
+      random: this.random,
+      wsFactory: this.o.wsFactory ?? defaultWsFactory,
+      backoff: this.o.backoff ?? DEFAULT_BACKOFF,
+      cfg: this.cfg,
+      maxPayload: this.o.maxPayload ?? 1024 * 1024,
+      counters: this.counters,
+      onFrame: (text) => this.onFrame(text),
+      flushJournal: () => this.flushJournal(),
+      onClose: () => this.depth.onClose(),
+      log: (line) => this.log(line),
+    });
     this.armTimers();
+  }
+
+  /**
+   * A journal line that is not an accepted message (every line the recorder journals is one):
+   * counted, logged, its bytes kept in journal-corrupt/ (the journal itself is truncated later).
+   */
+  private corruptJournalLine(jseq: number, line: string, afterCheckpoint: boolean): void {
+    const file = keepCorruptLine(this.out, jseq, line);
+    // a retained segment is read again at the next start: a line already kept was counted then
+    if (file === null) return;
+    this.counters.journal_corrupt_lines++;
+    this.log(
+      `journal line ${jseq} is unreadable (${line.length} bytes, kept in ${path.relative(this.out, file)})${afterCheckpoint ? '; its message is not in the dataset' : '; it was checkpointed already (only its dedup memory is lost)'}`,
+    );
   }
 
   /** Port of the /metrics server (null when not serving). */
@@ -452,7 +415,7 @@ export class Recorder {
     for (const c of this.conns) c.stop();
     for (const t of [this.ckTimer, this.gapTimer, this.hourTimer, ...this.timers]) this.clock.clearTimeout(t);
     await Promise.allSettled([...this.inflight]);
-    await this.backfillNow();
+    await this.gaps.now();
     this.flushJournal();
     await this.checkpoint();
     if (this.o.hourly !== false) await this.writeHourly(true);
@@ -478,65 +441,6 @@ export class Recorder {
     return this.checkpointJ;
   }
 
-  private connectAll(): void {
-    const per = Math.max(1, this.o.symbolsPerConnection ?? 200);
-    for (let i = 0; i < this.symbols.length; i += per) {
-      const batch = this.symbols.slice(i, i + per);
-      const names = batch.flatMap((s) => this.streams.map((st) => `${s.toLowerCase()}@${st}`));
-      const conn = new StreamConnection({
-        id: this.conns.length,
-        url: `${this.endpoint}/stream?streams=${names.join('/')}`,
-        clock: this.clock,
-        random: this.random,
-        wsFactory: this.o.wsFactory ?? defaultWsFactory,
-        backoff: this.o.backoff ?? DEFAULT_BACKOFF,
-        pingMs: this.cfg.wss_ping_interval_sec * 1000,
-        silenceMs: this.cfg.silence_watchdog_sec * 1000,
-        proactiveMs: this.cfg.proactive_reconnect_hours * 3_600_000,
-        maxPayload: this.o.maxPayload ?? 1024 * 1024,
-        onMessage: (text) => this.onFrame(text),
-        onPing: (c) => {
-          const data = c.pendingPing ?? Buffer.alloc(0);
-          if (this.flushJournal()) c.pong(data);
-        },
-        onEvent: (ev, c) => this.onConnEvent(ev, c),
-      });
-      this.conns.push(conn);
-      conn.start();
-    }
-  }
-
-  private onConnEvent(ev: ConnEvent, c: StreamConnection): void {
-    const k = this.counters;
-    switch (ev.type) {
-      case 'reconnect':
-        k.reconnects++;
-        this.log(`conn ${c.o.id}: reconnect #${ev.attempt} in ${ev.delayMs} ms`);
-        break;
-      case 'watchdog':
-        k.watchdog_fires++;
-        this.log(`conn ${c.o.id}: silent for ${ev.silentMs} ms, reconnecting`);
-        break;
-      case 'ping_timeout':
-        k.ping_timeouts++;
-        break;
-      case 'proactive':
-        k.proactive_reconnects++;
-        this.log(`conn ${c.o.id}: proactive reconnect`);
-        break;
-      case 'oversize':
-        k.oversize++;
-        this.log(`conn ${c.o.id}: oversized frame refused (maxPayload)`);
-        break;
-      case 'error':
-        this.log(`conn ${c.o.id}: ${ev.message}`);
-        break;
-      default:
-        break;
-    }
-    for (const d of this.depth.values()) if (ev.type === 'close' && d.diffs) d.needSnap = true;
-  }
-
   private armTimers(): void {
     const rot = this.cfg.parquet_rotate_sec * 1000;
     const ck = () => {
@@ -548,7 +452,7 @@ export class Recorder {
     const grace = this.o.gapGraceMs ?? 1000;
     const gap = () => {
       if (this.stopped) return;
-      this.checkGaps(grace);
+      this.gaps.check(grace);
       this.gapTimer = this.clock.setTimeout(gap, Math.max(50, grace / 2));
     };
     this.gapTimer = this.clock.setTimeout(gap, Math.max(50, grace / 2));
@@ -564,6 +468,11 @@ export class Recorder {
     }
   }
 
+  /** Backfill every open gap now (used before a clean stop and by tests). */
+  backfillNow(): Promise<void> {
+    return this.gaps.now();
+  }
+
   private track<T>(p: Promise<T>): void {
     const q = p.catch((e) => this.log(`background task failed: ${describeError(e)}`));
     this.inflight.add(q);
@@ -576,351 +485,9 @@ export class Recorder {
   private onFrame(text: string): void {
     this.counters.frames++;
     const t0 = this.o.measureLatency ? performance.now() : 0;
-    if (this.ingest(text, this.clock.now(), 'ws') && this.o.measureLatency) this.pendingT.push(t0);
+    if (this.in.message(text, this.clock.now(), 'ws') && this.o.measureLatency) this.pendingT.push(t0);
     // bound the batch: ws may deliver thousands of buffered frames in one turn of the event loop
     if (this.journal.pendingLines >= 256) this.flushJournal();
-  }
-
-  private malformed(reason: string): void {
-    const m = this.counters.malformed;
-    m[reason] = (m[reason] ?? 0) + 1;
-  }
-
-  /** Stream name -> what it is, with its per-(symbol, kind) state (one Map lookup per message). */
-  private streamInfo(stream: string): StreamInfo {
-    let si = this.streamInfos.get(stream);
-    if (si) return si;
-    const at = stream.indexOf('@');
-    const type = at > 0 ? streamTypeOf(stream.slice(at + 1)) : null;
-    const symbol = at > 0 ? stream.slice(0, at).toUpperCase() : '';
-    let ks: KindState | null = null;
-    if (type !== null) {
-      const key = `${symbol}|${type}`;
-      ks = this.kinds.get(key) ?? null;
-      if (!ks) {
-        let tr: TradeIds | null = null;
-        if (type === 'trade' || type === 'aggTrade') {
-          const tk = `${symbol}|${type === 'trade' ? 't' : 'a'}`;
-          tr = this.trades.get(tk) ?? null;
-          if (!tr) this.trades.set(tk, (tr = new TradeIds()));
-        }
-        ks = { key, slot: this.dedup.newSlot(), lastId: this.lastIds.get(key) ?? -1, tr };
-        this.kinds.set(key, ks);
-      }
-    }
-    si = {
-      type,
-      symbol,
-      kind: ks,
-      subscribed: this.symMetrics.has(symbol),
-      metrics: this.symMetrics.get(symbol) ?? null,
-      snapshot: type === null && at > 0 && stream.slice(at + 1) === 'depthSnapshot',
-    };
-    // bounded: a feed inventing stream names must not grow this without limit
-    if (this.streamInfos.size < 100_000) this.streamInfos.set(stream, si);
-    return si;
-  }
-
-  /**
-   * One message. Modes: `ws`/`rest` (live: dedup, journal, apply), `replay`
-   * (journal after the checkpoint: dedup memory + apply), `seed` (journal up
-   * to the checkpoint: dedup memory only). Returns true when accepted.
-   */
-  private ingest(text: string, recvMs: number, mode: 'ws' | 'rest' | 'replay' | 'seed' | 'rebook'): boolean {
-    const live = mode === 'ws' || mode === 'rest';
-    // depth diffs (the biggest frames) are scanned straight into numbers when in the strict Binance form
-    let fast: ParsedDiff | null = null;
-    if (this.diffStreams) {
-      const name = peekStream(text);
-      if (name !== null && this.streamInfo(name).type === 'depth_diff') fast = parseDepthDiff(text, name);
-    }
-    let msg: unknown;
-    let si: StreamInfo;
-    let d: Json;
-    let stream: string;
-    let id: number;
-    if (fast !== null) {
-      stream = fast.stream;
-      si = this.streamInfo(stream);
-      d = EMPTY;
-      id = fast.u;
-    } else {
-      try {
-        msg = JSON.parse(text);
-      } catch {
-        if (mode === 'ws') this.malformed('json');
-        return false;
-      }
-      // classify (messages.ts `classify`, inlined on the stream-info cache)
-      if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
-        if (live) this.malformed('not_object');
-        return false;
-      }
-      const st = (msg as Json).stream;
-      const data = (msg as Json).data;
-      if (typeof st !== 'string' || data === null || typeof data !== 'object' || Array.isArray(data)) {
-        if (live) this.malformed('no_stream');
-        return false;
-      }
-      stream = st;
-      si = this.streamInfo(stream);
-      const t = si.type;
-      if (t === null) {
-        if (si.snapshot && !live) {
-          const sym = si.symbol;
-          if (mode === 'replay') this.applySnapshot(sym, recvMs, data);
-          else if (mode === 'rebook') this.rebook(() => this.applySnapshot(sym, recvMs, data));
-          return true;
-        }
-        if (live) this.malformed('unknown_stream');
-        return false;
-      }
-      d = data as Json;
-      id = safeId(
-        t === 'trade'
-          ? d.t
-          : t === 'aggTrade'
-            ? d.a
-            : t === 'depth_partial' && d.lastUpdateId !== undefined
-              ? d.lastUpdateId
-              : d.u,
-      );
-      if (Number.isNaN(id)) {
-        if (live) this.malformed('no_id');
-        return false;
-      }
-    }
-    const type = si.type!;
-    if (!si.subscribed && live) {
-      this.malformed('unsubscribed_symbol');
-      return false;
-    }
-    const ks = si.kind!;
-    const tr = ks.tr;
-    // journal lines are unique by construction: replay / seed only rebuild the dedup memory
-    if (live && (this.dedup.has(ks.slot, id) || tr?.has(id))) {
-      this.counters.dedup_hits++;
-      return false;
-    }
-    this.dedup.add(ks.slot, id);
-    if (tr?.add(id, this.clock.now()) && mode !== 'seed' && mode !== 'rebook') this.counters.gaps++;
-    if (!(id <= ks.lastId)) ks.lastId = id;
-    if (mode === 'rebook' && (type === 'depth_diff' || type === 'depth_partial'))
-      this.rebook(() => this.applyDepth(si.symbol, type, d, fast, stream, recvMs, 'replay'));
-    if (mode === 'seed' || mode === 'rebook') return true;
-    if (live) {
-      // (a fast-parsed frame has no whitespace at all)
-      if (fast === null && text.indexOf('\n') >= 0) text = JSON.stringify(msg);
-      this.journal.append(recvMs, text);
-      this.scheduleFlush();
-    }
-    if (fast !== null) {
-      const k = this.counters.messages;
-      if (mode !== 'replay') k.depth_diff = (k.depth_diff ?? 0) + 1;
-      this.applyDepth(si.symbol, type, d, fast, stream, recvMs, mode);
-    } else this.apply(si, id, d, stream, recvMs, mode);
-    return true;
-  }
-
-  private apply(
-    si: StreamInfo,
-    id: number,
-    d: Json,
-    stream: string,
-    recvMs: number,
-    mode: 'ws' | 'rest' | 'replay',
-  ): void {
-    const k = this.counters;
-    const type = si.type!;
-    const sym = si.symbol;
-    // messages_total / bad_rows_total count what this process accepted from the exchange; a journal
-    // replay (restart recovery, write-retry rebuild) re-applies messages already counted
-    const counted = mode !== 'replay';
-    if (counted) k.messages[type] = (k.messages[type] ?? 0) + 1;
-    if (type === 'trade' || type === 'aggTrade' || type === 'bookTicker') {
-      const e = this.emitted;
-      const bad = emitTradeOrQuote(mode !== 'replay' ? this.teeSink : this.writer, type, sym, id, d, recvMs, e);
-      if (bad !== null) {
-        if (counted) k.bad_rows[bad] = (k.bad_rows[bad] ?? 0) + 1;
-        return;
-      }
-      if (type !== 'bookTicker') {
-        const ts = Number(d.T);
-        const qty = e.qty;
-        if (mode === 'ws') si.metrics?.onTrade(recvMs, eventTime(d), ts, d.m === true ? -qty : qty);
-      }
-      return;
-    }
-    this.applyDepth(sym, type, d, null, stream, recvMs, mode);
-  }
-
-  /** Run `fn` with depth rows discarded: journal lines whose rows are already in part files only advance the books. */
-  private rebook(fn: () => void): void {
-    this.depthEmit = false;
-    try {
-      fn();
-    } finally {
-      this.depthEmit = true;
-    }
-  }
-
-  /** A depth message into its symbol's importer: `fast` when scanned by the fast path, else the parsed `d`. */
-  private applyDepth(
-    sym: string,
-    type: StreamType,
-    d: Json,
-    fast: ParsedDiff | null,
-    stream: string,
-    recvMs: number,
-    mode: 'ws' | 'rest' | 'replay',
-  ): void {
-    const k = this.counters;
-    const st = this.depthState(sym);
-    if (type === 'depth_diff') st.diffs = true;
-    if (fast !== null) st.imp.handleDiff(fast, recvMs);
-    else st.imp.handleMessage({ stream, data: d }, recvMs);
-    const breaks = st.imp.counters.depth_seq_breaks;
-    if (breaks > st.breaks) {
-      st.breaks = breaks;
-      st.needSnap = true;
-      k.depth_resyncs++;
-    }
-    if (type === 'depth_diff' && mode === 'ws' && st.needSnap) this.requestSnapshot(sym, st);
-  }
-
-  private depthState(sym: string): DepthState {
-    let st = this.depth.get(sym);
-    if (!st) {
-      st = {
-        imp: new WsCaptureImporter(this.depthSink, { depthLevels: this.cfg.depth_levels }),
-        diffs: false,
-        needSnap: true,
-        inFlight: false,
-        breaks: 0,
-      };
-      this.depth.set(sym, st);
-    }
-    return st;
-  }
-
-  private applySnapshot(sym: string, recvMs: number, data: unknown): void {
-    const st = this.depthState(sym);
-    st.imp.handleMessage(data, recvMs);
-    st.needSnap = false;
-    st.breaks = st.imp.counters.depth_seq_breaks;
-  }
-
-  private requestSnapshot(sym: string, st: DepthState): void {
-    if (st.inFlight || this.stopped) return;
-    st.inFlight = true;
-    this.counters.depth_snapshots++;
-    const p = this.fetchJson(`${this.rest}/api/v3/depth?symbol=${sym}&limit=1000`)
-      .then((data) => {
-        const d = data as { lastUpdateId?: unknown; bids?: unknown; asks?: unknown };
-        if (!d || typeof d.lastUpdateId !== 'number' || !Array.isArray(d.bids) || !Array.isArray(d.asks))
-          throw new Error('snapshot without lastUpdateId/bids/asks');
-        if (this.stopped) return;
-        const recv = this.clock.now();
-        const text = JSON.stringify({
-          stream: `${sym.toLowerCase()}@depthSnapshot`,
-          data: { lastUpdateId: d.lastUpdateId, bids: d.bids, asks: d.asks },
-        });
-        this.journal.append(recv, text);
-        this.scheduleFlush();
-        this.applySnapshot(sym, recv, { lastUpdateId: d.lastUpdateId, bids: d.bids, asks: d.asks });
-      })
-      .catch((e) => this.log(`${sym}: depth snapshot failed: ${describeError(e)}`))
-      .finally(() => {
-        st.inFlight = false;
-      });
-    this.track(p);
-  }
-
-  // ------------------------------------------------------------- gaps
-
-  private checkGaps(graceMs: number): void {
-    const now = this.clock.now();
-    for (const [key, tr] of this.trades) {
-      if (tr.above.size === 0 || tr.inFlight) continue;
-      if (!(now - tr.gapSince >= graceMs) && tr.gapSince !== -Infinity) continue;
-      if (tr.attempts >= 5) {
-        const lost = tr.skipGap();
-        this.counters.trade_ids_lost += lost;
-        this.log(`${key}: ${lost} trade ids could not be backfilled; declared lost`);
-        continue;
-      }
-      this.backfill(key, tr);
-    }
-  }
-
-  private backfill(key: string, tr: TradeIds): void {
-    const [sym, t] = key.split('|');
-    const agg = t === 'a';
-    const from = tr.c + 1;
-    // one request covers every open gap up to 1000 ids ahead; ids already held are dropped by dedup
-    const want = Math.min(1000, tr.maxAbove() - from);
-    if (!(want > 0)) return;
-    tr.inFlight = true;
-    tr.attempts++;
-    this.counters.backfill_requests++;
-    const url = `${this.rest}/api/v3/${agg ? 'aggTrades' : 'historicalTrades'}?symbol=${sym}&fromId=${from}&limit=${want}`;
-    const lower = sym.toLowerCase();
-    const p = this.fetchJson(url)
-      .then((rows) => {
-        if (!Array.isArray(rows)) throw new Error('backfill answer is not an array');
-        const before = tr.c;
-        for (const r of rows as Record<string, unknown>[]) {
-          const data = agg
-            ? { e: 'aggTrade', E: r.T, s: sym, a: r.a, p: r.p, q: r.q, f: r.f, l: r.l, T: r.T, m: r.m, M: r.M }
-            : {
-                e: 'trade',
-                E: r.time,
-                s: sym,
-                t: r.id,
-                p: r.price,
-                q: r.qty,
-                T: r.time,
-                m: r.isBuyerMaker,
-                M: r.isBestMatch,
-              };
-          if (
-            this.ingest(
-              JSON.stringify({ stream: `${lower}@${agg ? 'aggTrade' : 'trade'}`, data }),
-              this.clock.now(),
-              'rest',
-            )
-          )
-            this.counters.backfilled++;
-        }
-        if (tr.c > before) tr.attempts = 0;
-        this.log(`${sym}: backfill from id ${from}: ${rows.length} trades received, contiguous up to ${tr.c}`);
-      })
-      .catch((e) => {
-        this.counters.backfill_errors++;
-        this.log(`${sym}: trade backfill failed: ${describeError(e)}`);
-      })
-      .finally(() => {
-        tr.inFlight = false;
-      });
-    this.track(p);
-  }
-
-  /** Backfill every open gap now (used before a clean stop and by tests). */
-  async backfillNow(): Promise<void> {
-    for (let round = 0; round < 1000; round++) {
-      let open = false;
-      const before = [...this.trades.values()].map((t) => t.c);
-      for (const [key, tr] of this.trades) {
-        if (tr.above.size > 0 && !tr.inFlight) {
-          open = true;
-          this.backfill(key, tr);
-        }
-      }
-      if (!open && this.inflight.size === 0) return;
-      await Promise.allSettled([...this.inflight]);
-      const after = [...this.trades.values()].map((t) => t.c);
-      if (before.every((c, i) => c === after[i])) return; // no progress: the timer path retries / gives up
-    }
   }
 
   // ------------------------------------------------------------- journal
@@ -985,16 +552,31 @@ export class Recorder {
     const t0 = performance.now();
     if (!this.flushJournal()) return;
     let J = this.journal.written;
-    if (J <= this.checkpointJ && this.writer.pendingRows === 0) return;
+    // (a loss counted since the last manifest is written even without new rows)
+    const losses = JSON.stringify(this.lossTotals());
+    if (J <= this.checkpointJ && this.writer.pendingRows === 0 && losses === this.ledger.written) return;
     // the books now are the books after every line <= J (taken before the first await)
-    let books = this.depthBooks();
+    let books = this.depth.books();
     const retries = this.cfg.write_retries;
     for (let attempt = 0; ; attempt++) {
       try {
         this.o.beforeWrite?.();
         await this.writer.drain(true);
-        this.writer.stats = { recorder: { journal_seq: J, checkpoints: this.counters.checkpoints + 1 } };
+        this.writer.stats = {
+          recorder: {
+            journal_seq: J,
+            checkpoints: this.counters.checkpoints + 1,
+            ...this.lossTotals(),
+            trades_dropped_ids: this.ledger.droppedIds(
+              this.counters.trades_dropped_ids,
+              this.replayCounters.trades_dropped_ids,
+            ),
+          },
+        };
         this.writer.writeManifest();
+        this.ledger.written = losses;
+        // the manifest lists every part written so far: none is pending any more
+        fs.rmSync(path.join(this.out, PARTS_PENDING_FILE), { force: true });
         break;
       } catch (e) {
         if (attempt >= retries) {
@@ -1007,7 +589,7 @@ export class Recorder {
         this.log(`part-file write failed (attempt ${attempt + 1}): ${describeError(e)}; retrying`);
         this.rebuildWriter();
         J = this.journal.written;
-        books = this.depthBooks();
+        books = this.depth.books();
       }
     }
     this.flushJournal();
@@ -1016,99 +598,38 @@ export class Recorder {
       journal_seq: J,
       next_recv_seq: this.writer.nextSeq,
       written_at_ms: this.clock.now(),
-      trade_ids: Object.fromEntries([...this.trades].map(([k, t]) => [k, t.toJSON()])),
-      last_ids: this.lastIdsJson(),
+      trade_ids: Object.fromEntries([...this.gaps.ids].map(([k, t]) => [k, t.toJSON()])),
+      last_ids: this.in.lastIdsJson(),
       depth_books: books,
     };
-    const file = path.join(this.out, CHECKPOINT_FILE);
-    const tmp = `${file}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w');
-    fs.writeSync(fd, `${JSON.stringify(ck)}\n`);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, file);
+    // the manifest (just written) says what is in part files: a writer rebuild restarts from J whatever happens below
     this.checkpointJ = J;
-    this.depthCk = books;
+    this.depth.atCheckpoint = books;
+    try {
+      writeCheckpointFile(this.out, ck);
+    } catch (e) {
+      // the manifest is written (its J is the source of truth); the checkpoint is retried next time
+      this.counters.write_errors++;
+      this.log(`checkpoint.json write failed: ${describeError(e)}; kept the previous one`);
+      return;
+    }
     this.journal.truncate(J, this.cfg.dedup_lru);
     this.counters.checkpoints++;
     this.lastFlush = (performance.now() - t0) / 1000;
   }
 
-  /** Highest id seen per `<SYM>|<type>` (kinds seen in this run, plus those loaded from the last checkpoint). */
-  private lastIdsJson(): Record<string, number> {
-    for (const ks of this.kinds.values()) if (ks.lastId >= 0) this.lastIds.set(ks.key, ks.lastId);
-    return Object.fromEntries(this.lastIds);
-  }
-
-  /** Every depth book, per recorded symbol (only symbols with a diff stream have books). */
-  private depthBooks(): Record<string, DepthCheckpoint> {
-    const out: Record<string, DepthCheckpoint> = {};
-    for (const [sym, st] of this.depth) {
-      const books = st.imp.bookStates();
-      if (st.diffs || Object.keys(books).length > 0) out[sym] = { diffs: st.diffs, books };
-    }
-    return out;
-  }
-
-  /** Fresh depth state from checkpointed books (replaces `this.depth`). */
-  private restoreDepth(ck: Record<string, DepthCheckpoint>): void {
-    this.depth = new Map();
-    for (const [sym, d] of Object.entries(ck)) {
-      const st = this.depthState(sym);
-      st.diffs = d.diffs;
-      for (const [bsym, b] of Object.entries(d.books)) st.imp.restoreBook(bsym, b);
-    }
-  }
-
-  /**
-   * After a journal replay: a diff book still waiting for a snapshot fetches one at the next live diff; a
-   * synced book (or one holding a snapshot, waiting for the straddling diff) just continues, and a live diff
-   * that does not follow it is a counted sequence break -> resync.
-   */
-  private afterDepthReplay(): void {
-    for (const [sym, d] of this.depth) {
-      d.breaks = d.imp.counters.depth_seq_breaks;
-      const state = d.imp.bookSyncState(sym);
-      d.needSnap = d.diffs && (state === null || state === 'waiting');
-    }
-  }
-
-  /** journal_seq recorded in the manifest by the last completed checkpoint (-1 when none). */
-  private manifestJseq(): number {
-    if (!fs.existsSync(path.join(this.out, MANIFEST_FILE))) return -1;
-    const m = readManifest(this.out);
-    const r = (m.stats as { recorder?: { journal_seq?: unknown } }).recorder;
-    return typeof r?.journal_seq === 'number' ? r.journal_seq : -1;
+  /** Losses over the whole recording (earlier runs from the manifest + this run), for `stats.recorder`. */
+  lossTotals(): Record<LossKey, number> {
+    return this.ledger.losses(this.counters);
   }
 
   /** Load checkpoint.json (trade ids, last ids); returns its journal_seq and depth books (null books: none usable). */
   private loadCheckpoint(): { journalSeq: number; books: Record<string, DepthCheckpoint> | null } | null {
-    const file = path.join(this.out, CHECKPOINT_FILE);
-    if (!fs.existsSync(file)) return null;
-    let ck: CheckpointFile;
-    try {
-      ck = JSON.parse(fs.readFileSync(file, 'utf8')) as CheckpointFile;
-    } catch (e) {
-      throw new FlowlabError(`checkpoint '${file}' is unreadable: ${describeError(e)}`);
-    }
-    for (const [k, v] of Object.entries(ck.trade_ids ?? {})) this.trades.set(k, TradeIds.from(v));
-    for (const [k, v] of Object.entries(ck.last_ids ?? {})) this.lastIds.set(k, v);
-    const journalSeq = typeof ck.journal_seq === 'number' ? ck.journal_seq : -1;
-    if (ck.depth_books === undefined || ck.depth_books === null || typeof ck.depth_books !== 'object')
-      return { journalSeq, books: null };
-    for (const [sym, d] of Object.entries(ck.depth_books)) {
-      const bad =
-        d === null || typeof d !== 'object' || typeof d.books !== 'object' || d.books === null
-          ? 'not an object'
-          : Object.values(d.books)
-              .map(checkBookStateJson)
-              .find((r) => r !== null);
-      if (bad) {
-        this.log(`checkpoint: depth book of ${sym} unusable (${bad}); depth resyncs from a snapshot`);
-        return { journalSeq, books: null };
-      }
-    }
-    return { journalSeq, books: ck.depth_books };
+    const r = readCheckpointFile(this.out, (line) => this.log(line));
+    if (r === null) return null;
+    for (const [k, v] of Object.entries(r.ck.trade_ids ?? {})) this.gaps.ids.set(k, TradeIds.from(v));
+    for (const [k, v] of Object.entries(r.ck.last_ids ?? {})) this.in.lastIds.set(k, v);
+    return { journalSeq: r.journalSeq, books: r.books };
   }
 
   private newWriter(): DatasetWriter {
@@ -1117,71 +638,21 @@ export class Recorder {
       depthLevels: this.cfg.depth_levels,
       append: true,
       source: { type: 'recorder', endpoint: this.endpoint, streams: this.streams, symbols: this.symbols },
+      beforePart: (rel) => notePart(this.out, rel),
     });
-  }
-
-  /** Part files (and temp files) under the dataset that the manifest does not list: leftovers of an interrupted flush. */
-  private removeOrphans(): void {
-    const listed = new Set<string>();
-    if (fs.existsSync(path.join(this.out, MANIFEST_FILE)))
-      for (const f of readManifest(this.out).files) listed.add(f.path);
-    for (const d of fs.readdirSync(this.out)) {
-      if (!d.startsWith('date=')) continue;
-      const entries = fs.readdirSync(path.join(this.out, d), { recursive: true }) as string[];
-      for (const rel of entries) {
-        const full = path.join(this.out, d, rel);
-        const relPath = `${d}/${rel.split(path.sep).join('/')}`;
-        if (!/\.parquet($|\.tmp)|\.tmp-/.test(rel)) continue;
-        if (listed.has(relPath)) continue;
-        if (fs.statSync(full).isFile()) fs.rmSync(full, { force: true });
-      }
-    }
   }
 
   /** After a failed write: a fresh writer from the manifest, fed every journal line after the last checkpoint. */
   private rebuildWriter(): void {
     this.flushJournal();
-    this.removeOrphans();
+    removeOrphans(this.out, (line) => this.log(line));
     this.writer = this.newWriter();
-    this.restoreDepth(this.depthCk);
+    this.depth.restore(this.depth.atCheckpoint);
     const J = this.checkpointJ;
     replayJournal(this.journal.dir, (jseq, recv, json) => {
-      if (jseq <= J) return;
-      let msg: unknown;
-      try {
-        msg = JSON.parse(json);
-      } catch {
-        return;
-      }
-      const m = msg as Json | null;
-      if (
-        m === null ||
-        typeof m !== 'object' ||
-        typeof m.stream !== 'string' ||
-        m.data === null ||
-        typeof m.data !== 'object'
-      )
-        return;
-      const si = this.streamInfo(m.stream);
-      if (si.type === null) {
-        if (si.snapshot) this.applySnapshot(si.symbol, recv, m.data);
-        return;
-      }
-      const d = m.data as Json;
-      const t = si.type;
-      const id = safeId(
-        t === 'trade'
-          ? d.t
-          : t === 'aggTrade'
-            ? d.a
-            : t === 'depth_partial' && d.lastUpdateId !== undefined
-              ? d.lastUpdateId
-              : d.u,
-      );
-      if (Number.isNaN(id)) return;
-      this.apply(si, id, d, m.stream, recv, 'replay');
+      if (jseq > J) this.in.message(json, recv, 'rebuild');
     });
-    this.afterDepthReplay();
+    this.depth.afterReplay();
   }
 
   // ------------------------------------------------------------- hourly

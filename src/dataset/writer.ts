@@ -43,6 +43,12 @@ export interface WriterOptions {
   readonly source?: Record<string, unknown>;
   /** Keep files listed in an existing manifest (append / resume). Default true. */
   readonly append?: boolean;
+  /**
+   * Called with each part file's dataset-relative path before the file is
+   * written (the recorder journals it, so a restart deletes only part files
+   * it wrote itself and never listed).
+   */
+  readonly beforePart?: (relPath: string) => void;
 }
 
 const DAY_MS = 86_400_000;
@@ -106,6 +112,7 @@ export class DatasetWriter implements RawSink {
   private readonly files: PartFileInfo[] = [];
   private readonly source: Record<string, unknown>;
   private closed = false;
+  private readonly beforePart: ((relPath: string) => void) | undefined;
   /** Extra statistics a producer wants in the manifest (e.g. import counters). */
   stats: Record<string, unknown> = {};
 
@@ -118,6 +125,7 @@ export class DatasetWriter implements RawSink {
       throw new FlowlabError(`depthLevels must be an integer in 1..100, got ${opts.depthLevels}`, 2);
     }
     this.source = opts.source ?? {};
+    this.beforePart = opts.beforePart;
     fs.mkdirSync(this.root, { recursive: true });
     let startSeq = opts.startSeq ?? 0;
     if (opts.append !== false && fs.existsSync(path.join(this.root, MANIFEST_FILE))) {
@@ -330,6 +338,7 @@ export class DatasetWriter implements RawSink {
         { name: 'ask_qty', type: 'f64list', data: c.ask_qty, stride: L, counts: s.nAsk! },
       ];
     }
+    this.beforePart?.(rel);
     await writeParquet(file, cols, s.rows);
     let minTs = Infinity;
     let maxTs = -Infinity;

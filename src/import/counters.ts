@@ -33,6 +33,8 @@ export interface ImportCounters {
   rows: { trades: number; quotes: number; depth: number };
   /** Futures trades with `X` other than MARKET (INSURANCE_FUND, ADL, NA): dropped, by `X`. */
   trades_dropped_non_market: Record<string, number>;
+  /** Their ids per symbol (at most 10,000 each; src/binance/mapper.ts), read by DQ. */
+  trades_dropped_ids: Record<string, number[]>;
   /** Trades whose id is not above the last id seen for the symbol and stream: dropped as re-deliveries. */
   trades_duplicate: number;
   /** Jumps in consecutive trade ids (kept; `trade_ids_missing` ids were never seen). */
@@ -69,6 +71,8 @@ export interface ImportCounters {
   recv_ts_ms_range: [number, number] | null;
   /** Exchange event-time (`E`) span over every stream message carrying one, [min, max] epoch ms. */
   event_ts_ms_range: [number, number] | null;
+  /** Receive-timestamp unit detected per input file (`ns`, `us`, `ms`; ws-capture), by file name. */
+  recv_ts_units: Record<string, string>;
   /** Human-readable warnings (at most MAX_WARNINGS kept; `warnings_dropped` counts the rest). */
   warnings: string[];
   warnings_dropped: number;
@@ -92,6 +96,7 @@ export function newCounters(): ImportCounters {
     json_number_values: {},
     rows: { trades: 0, quotes: 0, depth: 0 },
     trades_dropped_non_market: {},
+    trades_dropped_ids: {},
     trades_duplicate: 0,
     trade_id_gaps: 0,
     trade_ids_missing: 0,
@@ -112,6 +117,7 @@ export function newCounters(): ImportCounters {
     depth_crossed_levels_removed: 0,
     recv_ts_ms_range: null,
     event_ts_ms_range: null,
+    recv_ts_units: {},
     warnings: [],
     warnings_dropped: 0,
   };
@@ -139,7 +145,15 @@ export function warn(c: ImportCounters, msg: string, onWarning?: (msg: string) =
 export function nonZero(c: ImportCounters): string[] {
   const out: string[] = [];
   for (const [k, v] of Object.entries(c)) {
-    if (k === 'warnings' || k === 'rows' || k === 'messages' || k === 'files' || k === 'lines' || k.endsWith('_range'))
+    if (
+      k === 'warnings' ||
+      k === 'recv_ts_units' ||
+      k === 'rows' ||
+      k === 'messages' ||
+      k === 'files' ||
+      k === 'lines' ||
+      k.endsWith('_range')
+    )
       continue;
     if (typeof v === 'number') {
       if (v !== 0) out.push(`${k}=${v}`);

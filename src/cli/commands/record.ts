@@ -4,7 +4,10 @@
  *
  * Live recorder (ARCHITECTURE §7, recorder/README.md). Runs until --duration
  * has passed or SIGINT/SIGTERM, then flushes cleanly (journal, part files,
- * manifest, checkpoint, hourly files). Re-running on the same --out resumes.
+ * manifest, checkpoint, hourly files). Re-running on the same --out resumes
+ * (only a recording of the same endpoint host, streams and symbols).
+ * Exit: 0 clean stop, nothing lost; 1 data lost (trade ids no backfill could
+ * recover, unreadable journal lines; the rest is recorded) or a data error; 2 usage.
  */
 import type { Command } from 'commander';
 import { action, out } from '../run.js';
@@ -34,7 +37,10 @@ export function register(program: Command): void {
       'record Binance combined streams (aggTrade, bookTicker, depth) into a raw dataset, crash-safe and resumable',
     )
     .requiredOption('--symbols <list>', 'comma-separated symbols, e.g. BTCUSDT,ETHUSDT')
-    .requiredOption('--out <dataset>', 'dataset folder (created, or resumed when it exists)')
+    .requiredOption(
+      '--out <dataset>',
+      'dataset folder: new, empty, or a recording of the same source to resume (exit 0 ok, 1 data lost, 2 usage)',
+    )
     .option(
       '--endpoint <url>',
       'WebSocket base URL (default wss://stream.binance.com:9443; tests: ws://127.0.0.1:<port>)',
@@ -87,7 +93,13 @@ export function register(program: Command): void {
           `recording ${symbols.join(',')} -> ${outDir}${m ? ` (metrics http://${m.address}:${m.port}/metrics)` : ''}`,
         );
         await new Promise<void>((resolve) => {
-          const done = () => resolve();
+          // The recorder's own timers are unref'd; this one keeps Node alive while it reconnects
+          // (without it a refused connection ended the process with exit 13 and no word).
+          const keepAlive = setInterval(() => undefined, 60_000);
+          const done = () => {
+            clearInterval(keepAlive);
+            resolve();
+          };
           process.once('SIGINT', done);
           process.once('SIGTERM', done);
           if (duration !== null) setTimeout(done, duration);
@@ -97,9 +109,23 @@ export function register(program: Command): void {
         const msgs = Object.entries(k.messages)
           .map(([t, n]) => `${t}=${n}`)
           .join(' ');
+        const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
         out(
-          `stopped: ${msgs || 'no messages'}; dedup_hits=${k.dedup_hits} reconnects=${k.reconnects} malformed=${Object.values(k.malformed).reduce((a, b) => a + b, 0)} backfilled=${k.backfilled} write_errors=${k.write_errors} checkpoints=${k.checkpoints}`,
+          `stopped: ${msgs || 'no messages'}; dedup_hits=${k.dedup_hits} reconnects=${k.reconnects} malformed=${sum(k.malformed)} bad_rows=${sum(k.bad_rows)} backfilled=${k.backfilled} write_errors=${k.write_errors} checkpoints=${k.checkpoints} trade_ids_lost=${k.trade_ids_lost} backfill_errors=${k.backfill_errors} depth_resyncs=${k.depth_resyncs} journal_corrupt_lines=${k.journal_corrupt_lines}`,
         );
+        // Exit 1 when data was lost (trade ids no backfill could recover, unreadable journal lines): the
+        // dataset holds everything else, consistently; the loss is in the manifest and the DQ report too.
+        const lost: string[] = [];
+        if (k.trade_ids_lost > 0) lost.push(`${k.trade_ids_lost} trade ids declared lost (backfill failed)`);
+        if (k.journal_corrupt_lines > 0)
+          lost.push(
+            `${k.journal_corrupt_lines} journal lines unreadable on recovery (kept in ${outDir}/journal-corrupt)`,
+          );
+        if (lost.length > 0) {
+          process.stderr.write(`flowlab: record: data lost: ${lost.join('; ')}\n`);
+          return 1;
+        }
+        return 0;
       }),
     );
 }
