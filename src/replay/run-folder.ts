@@ -94,8 +94,8 @@ export const RunManifestSchema = z.looseObject({
     .min(1)
     .refine((t) => new Set(t).size === t.length, 'no table twice')
     .optional(),
-  counters: z.record(z.string(), finite),
-  symbols: z.record(zSymbol, z.record(z.string(), z.union([finite, z.string()]))),
+  counters: z.record(z.string(), finite.nullable()),
+  symbols: z.record(zSymbol, z.record(z.string(), z.union([finite, z.string(), z.null()]))),
   outputs: z.array(OutputSchema),
   slices: z
     .strictObject({
