@@ -12,6 +12,7 @@ import path from 'node:path';
 import { FlowlabError, UsageError } from '../core/errors.js';
 import { INCOMPLETE_MARKER, markComplete, markIncomplete } from '../core/atomic.js';
 import { validatePath } from '../core/validate.js';
+import { progressBar } from '../core/progress.js';
 import { sha256File } from '../core/hash.js';
 import { DatasetWriter } from '../dataset/writer.js';
 import { MANIFEST_FILE, type DatasetManifest } from '../dataset/manifest.js';
@@ -36,6 +37,8 @@ export interface ImportRequest {
   /** binance-vision only: symbol for files whose name does not carry one. */
   readonly symbol?: string;
   readonly onWarning?: (msg: string) => void;
+  /** Progress bar of imported files (default: when stderr is a terminal). */
+  readonly progress?: boolean;
 }
 
 export interface InputInfo {
@@ -93,12 +96,23 @@ export async function runImport(req: ImportRequest): Promise<ImportResult> {
       append: false,
     });
     const counters = newCounters();
-    if (req.format === 'ws-capture') {
-      const imp = new WsCaptureImporter(writer, { depthLevels: writer.levels, onWarning: req.onWarning }, counters);
-      for (const f of files) await imp.importFile(f);
-      imp.finish();
-    } else {
-      await importVisionPlanned(plans, writer, { symbol: req.symbol, onWarning: req.onWarning }, counters);
+    const bar = progressBar(req.progress);
+    bar.start('import', files.length, 'files');
+    try {
+      if (req.format === 'ws-capture') {
+        const imp = new WsCaptureImporter(writer, { depthLevels: writer.levels, onWarning: req.onWarning }, counters);
+        for (let i = 0; i < files.length; i++) {
+          await imp.importFile(files[i]);
+          bar.update(i + 1);
+        }
+        imp.finish();
+      } else {
+        await importVisionPlanned(plans, writer, { symbol: req.symbol, onWarning: req.onWarning }, counters, (i) =>
+          bar.update(i + 1),
+        );
+      }
+    } finally {
+      bar.stop();
     }
     const rows = counters.rows.trades + counters.rows.quotes + counters.rows.depth;
     if (rows === 0 && writer.pendingRows === 0) {
@@ -115,7 +129,7 @@ export async function runImport(req: ImportRequest): Promise<ImportResult> {
     // everything under `out` was written by this import (it was new, empty, or an interrupted import)
     try {
       if (created) fs.rmSync(out, { recursive: true, force: true });
-      else clearInterruptedImport(out);
+      else clearInterruptedImport(out, true);
     } catch {
       /* the _INCOMPLETE marker stays: readers refuse the folder, a rerun replaces it */
     }
@@ -151,7 +165,9 @@ function prepareImportOut(out: string): boolean {
   throw new UsageError(`--out: '${out}' is not empty (import writes a new dataset; choose a new directory)`);
 }
 
-function clearInterruptedImport(out: string): void {
+/** Remove what an import writes (the marker too with `marker`: then nothing of it is left). */
+function clearInterruptedImport(out: string, marker = false): void {
   for (const e of fs.readdirSync(out))
-    if (IMPORT_ENTRY.test(e) && e !== INCOMPLETE_MARKER) fs.rmSync(path.join(out, e), { recursive: true, force: true });
+    if (IMPORT_ENTRY.test(e) && (marker || e !== INCOMPLETE_MARKER))
+      fs.rmSync(path.join(out, e), { recursive: true, force: true });
 }

@@ -15,7 +15,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
 import { Dataset, arrivalBlocks, type ReadOptions } from '../dataset/reader.js';
 import type { PartFileInfo } from '../dataset/manifest.js';
 import {
@@ -29,6 +28,7 @@ import {
 import { calcParamsFromConfig } from '../pipeline/params.js';
 import { sha256, canonicalJson } from '../core/hash.js';
 import { FlowlabError } from '../core/errors.js';
+import { progressBar } from '../core/progress.js';
 import { validateTag, safeJoin } from '../core/validate.js';
 import { markComplete, writeFileAtomic } from '../core/atomic.js';
 import { discardRunFolder, prepareRunFolder, REPLAY_MANIFEST, RUN_TAG_FILE } from './run-folder.js';
@@ -311,14 +311,8 @@ async function replayInto(req: ReplayRequest, created: { dir: string | null }): 
   });
   const outputs: OutputFile[] = [];
   const totalRows = inputs.reduce((s, f) => s + f.rows, 0);
-  const showBar = req.progress ?? Boolean(process.stderr.isTTY);
-  const bar = showBar
-    ? new cliProgress.SingleBar(
-        { stream: process.stderr, format: 'replay {bar} {percentage}% | {value}/{total} ticks | eta {eta}s' },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
-  bar?.start(totalRows, 0);
+  const bar = progressBar(req.progress);
+  bar.start('replay', totalRows, 'ticks');
   const speed = req.speed === undefined || req.speed === 'max' ? Infinity : req.speed;
   if (!(speed > 0)) throw new FlowlabError(`speed must be 'max' or a number > 0, got ${req.speed}`, 2);
   const io = req.io ?? 'auto';
@@ -342,7 +336,7 @@ async function replayInto(req: ReplayRequest, created: { dir: string | null }): 
       }
       pipeline.push(block);
       ticks += block.n;
-      bar?.update(ticks);
+      bar.update(ticks);
       for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
     }
     pipeline.finish();
@@ -351,7 +345,7 @@ async function replayInto(req: ReplayRequest, created: { dir: string | null }): 
     for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
     await writer.done();
   } finally {
-    bar?.stop();
+    bar.stop();
     await writer.close();
   }
   const manifest = await finalizeRun({

@@ -227,7 +227,8 @@ describe('flowlab synth (CLI)', () => {
     // lower-case symbols are accepted, and the upper-casing is said (issue 11)
     expect(r.stderr).toBe("flowlab: note: --symbols: 'xrpusdt' taken as XRPUSDT (symbols are upper case)\n");
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout.trim().split('\n')).toHaveLength(2);
+    expect(r.stdout.trim().split('\n')[1]).toMatch(/^done in \d+\.\d s$/);
     expect(r.stdout).toMatch(
       /^synth: wrote [\d,]+ rows .*trades [\d,]+, quotes [\d,]+, depth [\d,]+; injected \d+ duplicate trades, \d+ lost trades/,
     );
