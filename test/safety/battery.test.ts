@@ -626,7 +626,7 @@ const ROWS: Row[] = [
     args: () => ['replay', '--data', 'ds', '--out', 'cwd_runs', '--run-tag', 'r'],
     cwd: '.',
     code: 0,
-    stdout: /replayed \d+ ticks/,
+    stdout: /replayed [\d,]+ ticks/,
   },
   // bad inputs of every command (already handled before issue 11; kept so they stay handled)
   {
