@@ -207,7 +207,12 @@ export async function ensureCanary(tag: string, w: Window, configPath: string = 
   const runDir = rootPath('artifacts', 'runtime', tag);
   const reportDir = path.join(runDir, 'canary_report');
   const symbols = [...w.symbols].sort();
-  if (fs.existsSync(path.join(reportDir, 'verdicts.json')) && fs.existsSync(path.join(runDir, 'manifest.json'))) {
+  // a folder still marked _INCOMPLETE (an interrupted run) is never reused
+  if (
+    fs.existsSync(path.join(reportDir, 'verdicts.json')) &&
+    fs.existsSync(path.join(runDir, 'manifest.json')) &&
+    !fs.existsSync(path.join(runDir, '_INCOMPLETE'))
+  ) {
     const m = JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8'));
     const same =
       m.config_fingerprint === config.fingerprint &&

@@ -91,6 +91,11 @@ export interface MapCounters {
   trades_side_unknown: number;
   /** bookTicker rows with bid >= ask: kept (the DQ module reports them). */
   crossed_quotes: number;
+  /**
+   * Prices / quantities sent as JSON numbers instead of strings (kept: a number
+   * may have lost digits), by row kind; counted when the caller keeps this map (import does).
+   */
+  json_number_values?: Record<string, number>;
 }
 
 /** Ids of deliberately dropped trades kept per symbol (beyond it DQ may count some as gaps; the counts stay exact). */
@@ -270,6 +275,7 @@ export function mapTrade(
   if (!(price > 0) || !Number.isFinite(price)) return badRow(c, 'trade_price');
   const qty = decimal(d.q);
   if (!(qty > 0) || !Number.isFinite(qty)) return badRow(c, 'trade_qty');
+  if (c.json_number_values && (typeof d.p === 'number' || typeof d.q === 'number')) bump(c.json_number_values, 'trade');
   // continuity is judged over every well-formed trade, including dropped non-MARKET ones, so they are not gaps
   if (gate !== null && !gate.acceptTrade(first, last)) return false;
   const x = d.X;
@@ -323,6 +329,11 @@ export function mapQuote(
   const bq = decimal(d.B);
   const aq = decimal(d.A);
   if (!(bq >= 0 && aq >= 0) || !Number.isFinite(bq) || !Number.isFinite(aq)) return badRow(c, 'quote_qty');
+  if (
+    c.json_number_values &&
+    (typeof d.b === 'number' || typeof d.a === 'number' || typeof d.B === 'number' || typeof d.A === 'number')
+  )
+    bump(c.json_number_values, 'quote');
   if (gate !== null && !gate.acceptQuote(u)) return false;
   if (bp >= ap) c.crossed_quotes++;
   sink.quote(symbol, recvTsMs, ts, u, bp, bq, ap, aq);

@@ -16,7 +16,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { replay, runTagText, REPLAY_MANIFEST, type ReplayResult } from '../replay/replay.js';
+import { replay, runTagText, writeRunMetadata, type ReplayResult } from '../replay/replay.js';
+import { markComplete } from '../core/atomic.js';
+import { discardRunFolder } from '../replay/run-folder.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { CanaryEngine, overlapInflation, type CanaryResult, type SymbolTrack, type StableConfig } from './engine.js';
 import { searchWeights, type WeightChoice } from './weights.js';
@@ -137,16 +139,24 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
     overwrite: req.overwrite,
     progress: req.progress,
     observer: teeObserver(engine, shadow),
+    // the folder stays marked incomplete until the report files are listed in the manifest
+    keepIncomplete: true,
   });
-  return writeCanaryReport({
-    rep,
-    engine,
-    shadow,
-    config: req.config,
-    configPath: req.configPath,
-    runTag: req.runTag,
-    progress: req.progress,
-  });
+  try {
+    return await writeCanaryReport({
+      rep,
+      engine,
+      shadow,
+      config: req.config,
+      configPath: req.configPath,
+      runTag: req.runTag,
+      progress: req.progress,
+    });
+  } catch (e) {
+    // this run's folder, still marked incomplete: nothing of it is worth keeping
+    discardRunFolder(rep.runDir);
+    throw e;
+  }
 }
 
 /**
@@ -608,17 +618,16 @@ async function evaluateRun(
   files.push(...rendered.files.filter((f) => !files.includes(f)));
 
   // run_tag.txt gains the canary's view; the manifest lists the report files with sha256
-  const m = JSON.parse(fs.readFileSync(path.join(rep.runDir, REPLAY_MANIFEST), 'utf8'));
+  // (both atomic; the folder is marked complete only after both are in place)
   const finalTol = tracks.map((t) => `${t.symbol}:${t.mergeTol}`).join(',');
-  fs.writeFileSync(
-    path.join(rep.runDir, 'run_tag.txt'),
+  const runTag =
     runTagText(rep.manifest, req.config) +
-      `canary_merge_tol_ms=${finalTol}\ncanary_incidents=${result.incidents.length}\n`,
-  );
-  m.canary = { report_dir: REPORT_DIR, files: [] as { path: string; sha256: string }[] };
+    `canary_merge_tol_ms=${finalTol}\ncanary_incidents=${result.incidents.length}\n`;
+  const canaryFiles: { path: string; sha256: string }[] = [];
   for (const f of [...files].sort())
-    m.canary.files.push({ path: `${REPORT_DIR}/${f}`, sha256: await sha256File(path.join(reportDir, f)) });
-  fs.writeFileSync(path.join(rep.runDir, REPLAY_MANIFEST), `${JSON.stringify(m, null, 2)}\n`);
+    canaryFiles.push({ path: `${REPORT_DIR}/${f}`, sha256: await sha256File(path.join(reportDir, f)) });
+  writeRunMetadata(rep.runDir, { ...rep.manifest, canary: { report_dir: REPORT_DIR, files: canaryFiles } }, runTag);
+  markComplete(rep.runDir);
   return { replay: rep, result, reportDir, verdicts, files, summary };
 }
 

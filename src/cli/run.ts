@@ -46,9 +46,11 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       lastExit = (code ?? 0) as ExitCode;
     } catch (e) {
       lastThrew = true;
-      if (e instanceof FlowlabError) {
-        process.stderr.write(`flowlab: ${e.message}\n`);
-        lastExit = e.exitCode;
+      const sys = e instanceof FlowlabError ? null : systemError(e);
+      if (e instanceof FlowlabError || sys) {
+        const fe = (sys ?? e) as FlowlabError;
+        process.stderr.write(`flowlab: ${fe.message}\n`);
+        lastExit = fe.exitCode;
       } else {
         process.stderr.write(`flowlab: internal error: ${describeError(e)}\n`);
         if (process.env.FLOWLAB_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
@@ -74,4 +76,54 @@ export function shown(given: string, resolved: string): string {
 /** Print to stdout (one place, so tests can capture). */
 export function out(line: string): void {
   process.stdout.write(`${line}\n`);
+}
+
+/**
+ * Operating-system errors a user can act on, as one clear line instead of
+ * "internal error": a path that is not what it should be, or a busy port, is a
+ * usage error (2); a full, read-only or failing disk is a failure (1).
+ */
+const SYSTEM_ERRORS: Readonly<Record<string, { exit: 1 | 2; what: string }>> = {
+  ENOTDIR: { exit: 2, what: 'a path component is a file, not a directory' },
+  EISDIR: { exit: 2, what: 'a directory where a file was expected' },
+  ENOENT: { exit: 2, what: 'no such file or directory' },
+  EEXIST: { exit: 2, what: 'already exists' },
+  EACCES: { exit: 2, what: 'permission denied' },
+  EPERM: { exit: 2, what: 'operation not permitted' },
+  ENAMETOOLONG: { exit: 2, what: 'file name too long' },
+  ELOOP: { exit: 2, what: 'too many symbolic links' },
+  EADDRINUSE: { exit: 2, what: 'the port is already in use (choose another port)' },
+  EADDRNOTAVAIL: { exit: 2, what: 'the address is not available on this machine' },
+  ENOSPC: { exit: 1, what: 'no space left on the device' },
+  EDQUOT: { exit: 1, what: 'disk quota exceeded' },
+  EROFS: { exit: 1, what: 'read-only file system' },
+  EIO: { exit: 1, what: 'input/output error' },
+  EMFILE: { exit: 1, what: 'too many open files' },
+};
+
+export function systemError(e: unknown): FlowlabError | null {
+  const err = e as {
+    code?: unknown;
+    syscall?: unknown;
+    path?: unknown;
+    dest?: unknown;
+    port?: unknown;
+    address?: unknown;
+  };
+  const code = typeof err?.code === 'string' ? err.code : null;
+  const known = code ? SYSTEM_ERRORS[code] : undefined;
+  if (!known) {
+    // DuckDB reports OS errors in its message text, not as a code
+    const msg = describeError(e);
+    if (/no space left on device/i.test(msg)) return new FlowlabError(`no space left on the device: ${msg}`, 1);
+    return null;
+  }
+  const where =
+    typeof err.path === 'string'
+      ? ` '${err.path}'${typeof err.dest === 'string' ? ` -> '${err.dest}'` : ''}`
+      : err.port !== undefined
+        ? ` ${typeof err.address === 'string' ? err.address : '127.0.0.1'}:${String(err.port)}`
+        : '';
+  const op = typeof err.syscall === 'string' ? `${err.syscall}` : 'operation';
+  return new FlowlabError(`${op}${where}: ${known.what} (${code})`, known.exit);
 }

@@ -12,12 +12,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { ConfigSchema, ENV_OVERRIDES, type FlowlabConfig } from './schema.js';
 import { UsageError } from '../core/errors.js';
 import { canonicalJson, sha256 } from '../core/hash.js';
 
-export const DEFAULT_CONFIG_PATH = 'config/ofi_cvd/prod.yaml';
+/**
+ * The bundled default config, resolved from this package (not the current
+ * directory), so commands run from anywhere find it.
+ */
+export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/ofi_cvd/prod.yaml', import.meta.url));
 
 export interface LoadedConfig {
   readonly config: FlowlabConfig;
@@ -59,7 +64,10 @@ function readYaml(file: string, chain: readonly string[]): { raw: Obj; files: st
     const msg = (e as Error).message.split('\n')[0];
     throw new UsageError(`${file}: not valid YAML: ${msg}`);
   }
-  if (doc === null || doc === undefined) doc = {};
+  if (doc === null || doc === undefined)
+    throw new UsageError(
+      `${file}: empty config file (expected a mapping of keys; copy config/ofi_cvd/prod.yaml, or write 'extends: <base.yaml>' and the keys to change)`,
+    );
   if (!isObj(doc))
     throw new UsageError(
       `${file}: expected a mapping of keys at the top level, got ${Array.isArray(doc) ? 'a list' : typeof doc}`,
@@ -163,7 +171,11 @@ function finish(
       );
     }
     const value = getPath(raw, issue.path);
-    const shown = value === undefined ? '(not set: default used)' : `= ${JSON.stringify(value)}`;
+    const shown = value === undefined ? '(not set: default used)' : `= ${showValue(value)}`;
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new UsageError(
+        `${where}: ${key} ${shown} is not allowed: expected a finite number (a literal such as 1e400 overflows a double)`,
+      );
     throw new UsageError(
       `${where}: ${key} ${shown} is not allowed: ${describeIssue(issue as unknown as { code: string; message: string } & Record<string, unknown>)}`,
     );
@@ -176,6 +188,12 @@ function finish(
   }
   const full = sha256(canonicalJson(config));
   return { config, fingerprint: full.slice(0, 16), fingerprintFull: full, files, envApplied };
+}
+
+/** A value for an error message: JSON, except numbers JSON cannot show (Infinity, NaN). */
+function showValue(v: unknown): string {
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  return JSON.stringify(v) ?? String(v);
 }
 
 function allowedKeys(p: readonly PropertyKey[]): string | null {

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { FlowlabError } from '../core/errors.js';
 import { KINDS, type Kind } from '../core/types.js';
+import { INCOMPLETE_MARKER } from '../core/atomic.js';
+import { utcDateOf, zCount, zDate, zEpochMs, zSha256, zSymbol } from '../core/validate.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const SCHEMA_VERSION = 1;
@@ -43,37 +45,85 @@ export interface DatasetManifest extends DatasetSummary {
   readonly files: PartFileInfo[];
 }
 
-const PartSchema = z.object({
-  path: z
-    .string()
-    .regex(/^date=\d{4}-\d{2}-\d{2}\/symbol=[A-Z0-9_]+\/kind=(trades|quotes|depth)\/part-\d+-\d+\.parquet$/),
-  symbol: z.string(),
-  kind: z.enum(['trades', 'quotes', 'depth']),
-  date: z.string(),
-  rows: z.number().int().nonnegative(),
-  first_recv_ts_ms: z.number(),
-  last_recv_ts_ms: z.number(),
-  min_ts_ms: z.number(),
-  max_ts_ms: z.number(),
-  first_recv_seq: z.number(),
-  last_recv_seq: z.number(),
-  bytes: z.number(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-});
+/** The path a part file must have: the writer's naming, implied by its other fields. */
+export function partPath(f: {
+  readonly date: string;
+  readonly symbol: string;
+  readonly kind: string;
+  readonly first_recv_ts_ms: number;
+  readonly first_recv_seq: number;
+}): string {
+  return `date=${f.date}/symbol=${f.symbol}/kind=${f.kind}/part-${f.first_recv_ts_ms}-${f.first_recv_seq}.parquet`;
+}
 
-const ManifestSchema = z.object({
-  schema_version: z.literal(SCHEMA_VERSION),
-  depth_levels: z.number().int().positive(),
-  source: z.record(z.string(), z.unknown()),
-  stats: z.record(z.string(), z.unknown()),
-  symbols: z.array(z.string()),
-  time_range: z.object({
-    recv_ts_ms: z.tuple([z.number(), z.number()]).nullable(),
-    ts_ms: z.tuple([z.number(), z.number()]).nullable(),
-  }),
-  rows: z.record(z.string(), z.record(z.string(), z.number())),
-  files: z.array(PartSchema),
-});
+/**
+ * Every field is checked as strictly as CLI input: symbols by the CLI's
+ * pattern, counts as non-negative integers, hashes as sha256 hex, and `path`
+ * must be exactly the path its date, symbol, kind, first receive time and
+ * first recv_seq imply (so no manifest can point a reader, or a replay's
+ * output names, outside the dataset).
+ */
+const PartSchema = z
+  .strictObject({
+    path: z.string(),
+    symbol: zSymbol,
+    kind: z.enum(['trades', 'quotes', 'depth']),
+    date: zDate,
+    rows: zCount,
+    first_recv_ts_ms: zEpochMs,
+    last_recv_ts_ms: zEpochMs,
+    min_ts_ms: zEpochMs,
+    max_ts_ms: zEpochMs,
+    first_recv_seq: zCount,
+    last_recv_seq: zCount,
+    bytes: zCount,
+    sha256: zSha256,
+  })
+  .superRefine((f, ctx) => {
+    const want = partPath(f);
+    if (f.path !== want)
+      ctx.addIssue({ code: 'custom', path: ['path'], message: `expected '${want}' (implied by the entry's fields)` });
+    if (utcDateOf(f.first_recv_ts_ms) !== f.date)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['date'],
+        message: `expected ${utcDateOf(f.first_recv_ts_ms)} (the UTC date of first_recv_ts_ms)`,
+      });
+    if (f.last_recv_ts_ms < f.first_recv_ts_ms || f.last_recv_seq < f.first_recv_seq || f.max_ts_ms < f.min_ts_ms)
+      ctx.addIssue({ code: 'custom', path: ['last_recv_ts_ms'], message: 'expected last >= first and max >= min' });
+  });
+
+// known fields strictly; unknown top-level fields are kept (a newer writer's additions survive a rewrite)
+const ManifestSchema = z
+  .looseObject({
+    schema_version: z.literal(SCHEMA_VERSION),
+    depth_levels: z.number().int().min(1).max(100),
+    source: z.record(z.string(), z.unknown()),
+    stats: z.record(z.string(), z.unknown()),
+    symbols: z.array(zSymbol),
+    time_range: z.object({
+      recv_ts_ms: z.tuple([zEpochMs, zEpochMs]).nullable(),
+      ts_ms: z.tuple([zEpochMs, zEpochMs]).nullable(),
+    }),
+    rows: z.record(zSymbol, z.record(z.enum(['trades', 'quotes', 'depth']), zCount)),
+    files: z.array(PartSchema),
+  })
+  .superRefine((m, ctx) => {
+    const listed = new Set(m.symbols);
+    m.files.forEach((f, i) => {
+      if (!listed.has(f.symbol))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['files', i, 'symbol'],
+          message: `'${f.symbol}' is not in the manifest's symbols`,
+        });
+    });
+    const seen = new Set<string>();
+    m.files.forEach((f, i) => {
+      if (seen.has(f.path)) ctx.addIssue({ code: 'custom', path: ['files', i, 'path'], message: 'listed twice' });
+      seen.add(f.path);
+    });
+  });
 
 export function summarize(files: readonly PartFileInfo[]): DatasetSummary {
   const symbols = [...new Set(files.map((f) => f.symbol))].sort();
@@ -100,6 +150,10 @@ export function summarize(files: readonly PartFileInfo[]): DatasetSummary {
 /** Read and validate `<root>/manifest.json`; errors name the file and the problem. */
 export function readManifest(root: string): DatasetManifest {
   const file = path.join(root, MANIFEST_FILE);
+  if (fs.existsSync(path.join(root, INCOMPLETE_MARKER)))
+    throw new FlowlabError(
+      `dataset '${root}' is incomplete (${INCOMPLETE_MARKER}: the command that wrote it did not finish); write it again`,
+    );
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -116,7 +170,12 @@ export function readManifest(root: string): DatasetManifest {
   const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new FlowlabError(`${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const value = issue.path.reduce<unknown>(
+      (o, k) => (o !== null && typeof o === 'object' ? (o as Record<PropertyKey, unknown>)[k] : undefined),
+      json,
+    );
+    const shown = value === undefined || typeof value === 'object' ? '' : ` = ${JSON.stringify(value)}`;
+    throw new FlowlabError(`${file}: ${issue.path.join('.') || '(root)'}${shown}: ${issue.message}`);
   }
   for (const f of parsed.data.files) {
     if (!KINDS.includes(f.kind)) throw new FlowlabError(`${file}: unknown kind '${f.kind}'`);

@@ -73,7 +73,7 @@ export class Dataset {
     }
     const from = opts.fromMs ?? -Infinity;
     const to = opts.toMs ?? Infinity;
-    if (!(from < to)) throw new FlowlabError(`empty time range: from ${fmt(from)} is not before to ${fmt(to)}`);
+    if (!(from < to)) throw new FlowlabError(`empty time range: from ${fmt(from)} is not before to ${fmt(to)}`, 2);
     const kinds = opts.kinds ?? KINDS;
     const files = m.files.filter(
       (f) =>

@@ -19,10 +19,12 @@ import { writeParquet, type OutColumn } from '../io/duck.js';
 import { GrowableF64, GrowableI8, GrowableU8 } from '../core/growable.js';
 import type { Kind, RawSink } from '../core/types.js';
 import { FlowlabError } from '../core/errors.js';
-import { validateSymbol } from '../core/validate.js';
+import { utcDateOf, validateSymbol } from '../core/validate.js';
 import { sha256File } from '../core/hash.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import {
   MANIFEST_FILE,
+  partPath,
   SCHEMA_VERSION,
   type DatasetManifest,
   type PartFileInfo,
@@ -50,10 +52,6 @@ export interface WriterOptions {
 }
 
 const DAY_MS = 86_400_000;
-
-function utcDate(ms: number): string {
-  return new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
-}
 
 class Buf {
   readonly cols: Record<string, GrowableF64>;
@@ -291,8 +289,14 @@ export class DatasetWriter implements RawSink {
     const c = s.cols;
     const firstRecv = c.recv_ts_ms[0];
     const firstSeq = c.recv_seq[0];
-    const date = utcDate(firstRecv);
-    const rel = `date=${date}/symbol=${s.symbol}/kind=${s.kind}/part-${firstRecv}-${firstSeq}.parquet`;
+    const date = utcDateOf(firstRecv);
+    const rel = partPath({
+      date,
+      symbol: s.symbol,
+      kind: s.kind,
+      first_recv_ts_ms: firstRecv,
+      first_recv_seq: firstSeq,
+    });
     const file = path.join(this.root, rel);
     const head: OutColumn[] = [
       { name: 'recv_ts_ms', type: 'i64', data: c.recv_ts_ms },
@@ -393,22 +397,7 @@ export class DatasetWriter implements RawSink {
       stats: this.stats,
       files,
     };
-    const target = path.join(this.root, MANIFEST_FILE);
-    const tmp = `${target}.tmp-${process.pid}`;
-    // temp + fsync + rename: a crash or a full disk leaves the old manifest or the new one, never a torn one
-    try {
-      const fd = fs.openSync(tmp, 'w');
-      try {
-        fs.writeSync(fd, `${JSON.stringify(manifest, null, 2)}\n`);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, target);
-    } catch (e) {
-      fs.rmSync(tmp, { force: true });
-      throw e;
-    }
+    writeFileAtomic(path.join(this.root, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     return manifest;
   }
 }

@@ -78,6 +78,9 @@ const ID_WINDOWS = [
 ].join(',\n    ');
 
 function commonAggs(skewQ: number): string {
+  // the only non-literal value in these queries besides sqlString() text: a finite number or nothing
+  if (!(Number.isFinite(skewQ) && skewQ >= 0 && skewQ <= 1))
+    throw new FlowlabError(`skew quantile must be a number in [0, 1], got ${skewQ}`, 2);
   return [
     `GROUPING(hour) AS is_total`,
     `hour::DOUBLE AS hour`,

@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FlowlabError, describeError } from '../core/errors.js';
 import { SUMMARY_FILE } from './run.js';
+import { markComplete, markIncomplete, writeFileAtomic } from '../core/atomic.js';
+import { MANIFEST_FILE } from '../dataset/manifest.js';
 import type { DqCheck, DqReport, DqSummary } from './types.js';
 
 /** Hourly dq file names (`dq_YYYYMMDD_HH.json`). */
@@ -15,17 +17,6 @@ export const HOUR_FILE_RE = /^dq_\d{8}_\d{2}\.json$/;
 /** The bytes of a dq file. */
 export function dqJson(x: unknown): string {
   return `${JSON.stringify(x, null, 2)}\n`;
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new FlowlabError(`cannot write '${file}': ${describeError(e)}`);
-  }
 }
 
 /**
@@ -40,23 +31,30 @@ export function writeDqReport(report: DqReport, outDir: string, opts: { summary?
   } catch (e) {
     throw new FlowlabError(`cannot create output folder '${outDir}': ${describeError(e)}`);
   }
+  // marked incomplete until the summary (written last) is in place: a crash never leaves a
+  // summary beside another run's hourly files without saying so
+  // (not when --out is a dataset folder itself: its marker would make the dataset unreadable after a crash)
+  const mark = !fs.existsSync(path.join(outDir, MANIFEST_FILE));
+  if (mark) markIncomplete(outDir, 'dq');
   const keep = new Set(report.summary.hours.map((h) => h.file));
   for (const name of fs.readdirSync(outDir)) {
     if (HOUR_FILE_RE.test(name) && !keep.has(name)) fs.rmSync(path.join(outDir, name), { force: true });
   }
+  const hours: string[] = [];
+  report.hours.forEach((h, i) => {
+    const file = path.join(outDir, report.summary.hours[i].file);
+    writeFileAtomic(file, dqJson(h));
+    hours.push(file);
+  });
   const written: string[] = [];
   if (opts.summary !== false) {
     // (`flowlab dq --run` writes its own dq_summary.json, with this summary inside)
     const summaryFile = path.join(outDir, SUMMARY_FILE);
-    writeAtomic(summaryFile, dqJson(report.summary));
+    writeFileAtomic(summaryFile, dqJson(report.summary));
     written.push(summaryFile);
   }
-  report.hours.forEach((h, i) => {
-    const file = path.join(outDir, report.summary.hours[i].file);
-    writeAtomic(file, dqJson(h));
-    written.push(file);
-  });
-  return written;
+  if (mark) markComplete(outDir);
+  return [...written, ...hours];
 }
 
 function pct(x: number): string {

@@ -27,6 +27,8 @@ export interface ImportCounters {
   messages: Record<string, number>;
   /** Rows rejected, by reason (e.g. `trade_price`, `quote_qty`, `depth_level`, `id_unsafe`, `csv_columns`). */
   bad_rows: Record<string, number>;
+  /** Prices / quantities sent as JSON numbers instead of strings (accepted; a number may have lost digits), by row kind. */
+  json_number_values: Record<string, number>;
   /** Rows written, by kind. */
   rows: { trades: number; quotes: number; depth: number };
   /** Futures trades with `X` other than MARKET (INSURANCE_FUND, ADL, NA): dropped, by `X`. */
@@ -91,6 +93,7 @@ export function newCounters(): ImportCounters {
     unknown_streams: {},
     messages: {},
     bad_rows: {},
+    json_number_values: {},
     rows: { trades: 0, quotes: 0, depth: 0 },
     trades_dropped_non_market: {},
     trades_dropped_ids: {},

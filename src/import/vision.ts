@@ -126,6 +126,12 @@ export function planFromFirstLine(file: string, firstLine: string, symbolOpt?: s
       `cannot infer the symbol of '${path.basename(file)}' (expected a name like BTCUSDT-aggTrades-2024-08-08.csv); pass --symbol`,
     );
 
+  // binary: control characters or undecodable bytes (U+FFFD) are not CSV text
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: detecting them is the point
+  if (/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(firstLine))
+    throw new FlowlabError(
+      `'${path.basename(file)}': not a zip, gzip or CSV text file (its first bytes are binary; a damaged or incomplete download?)`,
+    );
   const cells = firstLine.split(',').map((c) => c.trim());
   const header = cells.length > 0 && !isInt(cells[0]);
   let kind: VisionKind | null = null;
@@ -142,7 +148,7 @@ export function planFromFirstLine(file: string, firstLine: string, symbolOpt?: s
     }
     if (kind === null)
       throw new FlowlabError(
-        `'${path.basename(file)}': unrecognised header '${firstLine.slice(0, 200)}' (expected binance public-data aggTrades, bookTicker or trades columns)`,
+        `'${path.basename(file)}': unrecognised header ${JSON.stringify(firstLine.length > 120 ? `${firstLine.slice(0, 120)}...` : firstLine)} (expected binance public-data aggTrades, bookTicker or trades columns)`,
       );
     if (named && named.kind !== kind)
       throw new FlowlabError(

@@ -21,6 +21,7 @@ import {
   type DuckDBType,
 } from '@duckdb/node-api';
 import { FlowlabError } from '../core/errors.js';
+import { fsyncFile } from '../core/atomic.js';
 
 let instancePromise: Promise<DuckDBInstance> | null = null;
 
@@ -278,6 +279,8 @@ async function writeWith(
     await conn.run(
       `COPY (SELECT ${select.join(', ')} FROM ${table}${order}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION snappy)`,
     );
+    // durable before it takes the final name: a crash never leaves a named part with torn bytes
+    fsyncFile(tmp);
     fs.renameSync(tmp, file);
   } catch (e) {
     try {

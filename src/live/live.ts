@@ -30,6 +30,7 @@ export { LiveBatcher } from './batcher.js';
 import type { LoadedConfig } from '../config/load.js';
 import { FlowlabError } from '../core/errors.js';
 import { safeJoin, validateTag } from '../core/validate.js';
+import { LIVE_RAW_DIR, prepareRunFolder } from '../replay/run-folder.js';
 
 export interface LiveRequest {
   readonly symbols: readonly string[];
@@ -54,12 +55,8 @@ export interface LiveRequest {
 export async function runLive(req: LiveRequest): Promise<CanaryRun> {
   validateTag(req.runTag);
   const runDir = safeJoin(req.out, req.runTag);
-  if (fs.existsSync(runDir)) {
-    if (!req.overwrite)
-      throw new FlowlabError(`run folder '${runDir}' already exists (choose another --run-tag or pass --overwrite)`);
-    fs.rmSync(runDir, { recursive: true, force: true });
-  }
-  const rawDir = path.join(runDir, 'raw');
+  prepareRunFolder(runDir, { overwrite: req.overwrite, inputs: req.config.files, what: 'live run' });
+  const rawDir = path.join(runDir, LIVE_RAW_DIR);
   const dataDir = path.join(runDir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
   const cfg = req.config.config;

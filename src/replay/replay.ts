@@ -30,6 +30,8 @@ import { sha256, canonicalJson } from '../core/hash.js';
 import { FlowlabError } from '../core/errors.js';
 import { progressBar } from '../core/progress.js';
 import { validateTag, safeJoin } from '../core/validate.js';
+import { markComplete, writeFileAtomic } from '../core/atomic.js';
+import { discardRunFolder, prepareRunFolder, REPLAY_MANIFEST, RUN_TAG_FILE } from './run-folder.js';
 import type { LoadedConfig } from '../config/load.js';
 import { codeHash, FLOWLAB_VERSION } from './code.js';
 import { writeBlock, type OutputFile } from './write-block.js';
@@ -41,8 +43,7 @@ import { INSUFFICIENT_COVERAGE } from '../dq/harvest.js';
 
 export { writeBlock, type OutputFile } from './write-block.js';
 
-export const REPLAY_MANIFEST = 'manifest.json';
-export const RUN_TAG_FILE = 'run_tag.txt';
+export { REPLAY_MANIFEST, RUN_TAG_FILE } from './run-folder.js';
 /** Rows per output part (per symbol and table; the events table uses `eventBlockRows` of this). */
 export const DERIVED_BLOCK_ROWS = 65_536;
 
@@ -60,8 +61,13 @@ export interface ReplayRequest {
   readonly progress?: boolean;
   /** Rows per output part; tests use small values to exercise part cutting. */
   readonly blockRows?: number;
-  /** Replace an existing run folder (default false: refuse). */
+  /** Replace an existing run folder (default false: refuse); only a flowlab run folder is ever replaced. */
   readonly overwrite?: boolean;
+  /**
+   * Leave the folder marked incomplete after the manifest is written: the caller
+   * (the canary) adds files and calls markComplete itself.
+   */
+  readonly keepIncomplete?: boolean;
   /** Online consumer of samples and quotes (the canary). */
   readonly observer?: PipelineObserver;
   /**
@@ -93,6 +99,8 @@ export interface ReplayManifest {
   readonly dataset: { readonly path: string; readonly files_sha256: string };
   readonly selection: { readonly symbols: string[]; readonly from_ms: number | null; readonly to_ms: number | null };
   readonly inputs: { readonly path: string; readonly sha256: string; readonly rows: number }[];
+  /** sha256 of run_tag.txt as written with this manifest (verify checks it). */
+  readonly run_tag_sha256?: string;
   readonly config_fingerprint: string;
   readonly config_version: string;
   readonly config: unknown;
@@ -252,7 +260,22 @@ function transferables(b: DerivedBlock): ArrayBuffer[] {
   return [...out];
 }
 
+/**
+ * Replay `req` into `<out>/<run_tag>`. A run that fails after creating its
+ * folder removes it again (everything in it is this run's); one that is killed
+ * leaves it marked _INCOMPLETE.
+ */
 export async function replay(req: ReplayRequest): Promise<ReplayResult> {
+  const created = { dir: null as string | null };
+  try {
+    return await replayInto(req, created);
+  } catch (e) {
+    if (created.dir !== null) discardRunFolder(created.dir);
+    throw e;
+  }
+}
+
+async function replayInto(req: ReplayRequest, created: { dir: string | null }): Promise<ReplayResult> {
   validateTag(req.runTag);
   const runDir = safeJoin(req.out, req.runTag);
   const blockRows = req.blockRows ?? DERIVED_BLOCK_ROWS;
@@ -276,11 +299,8 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
   };
   const inputs = ds.select(readOpts).sort((a, b) => (a.path < b.path ? -1 : 1));
 
-  if (fs.existsSync(runDir)) {
-    if (!req.overwrite)
-      throw new FlowlabError(`run folder '${runDir}' already exists (choose another --run-tag or pass --overwrite)`);
-    fs.rmSync(runDir, { recursive: true, force: true });
-  }
+  prepareRunFolder(runDir, { overwrite: req.overwrite, inputs: [ds.root, ...req.config.files], what: 'replay' });
+  created.dir = runDir;
   const dataDir = path.join(runDir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
 
@@ -340,6 +360,7 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
     pipeline,
     outputs,
   });
+  if (!req.keepIncomplete) markComplete(runDir);
   return { runDir, manifest, ticks };
 }
 
@@ -395,9 +416,18 @@ export async function finalizeRun(a: {
         }
       : {}),
   };
-  fs.writeFileSync(path.join(a.runDir, REPLAY_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-  fs.writeFileSync(path.join(a.runDir, RUN_TAG_FILE), runTagText(manifest, a.config));
-  return manifest;
+  return writeRunMetadata(a.runDir, manifest, runTagText(manifest, a.config));
+}
+
+/**
+ * run_tag.txt, then manifest.json (which records run_tag.txt's sha256), each
+ * atomically and durably: a failure leaves the folder's _INCOMPLETE marker in place.
+ */
+export function writeRunMetadata<M extends ReplayManifest>(runDir: string, manifest: M, runTag: string): M {
+  const m = { ...manifest, run_tag_sha256: sha256(runTag) };
+  writeFileAtomic(path.join(runDir, RUN_TAG_FILE), runTag);
+  writeFileAtomic(path.join(runDir, REPLAY_MANIFEST), `${JSON.stringify(m, null, 2)}\n`);
+  return m;
 }
 
 /** `run_tag.txt`: the facts a reader needs first, one `key=value` per line. */

@@ -1,45 +1,35 @@
 /**
- * `flowlab verify --run <out>/<run_tag>`: re-run a replay from its manifest and
- * compare output hashes.
+ * `flowlab verify --run <out>/<run_tag>`: check a whole run folder, then re-run
+ * the replay from its manifest and compare output hashes.
+ *
+ * The folder is checked first: the manifest strictly validated
+ * (src/replay/run-folder.ts), every file in the folder listed in it (a stray or
+ * extra part file is an error), run_tag.txt as the manifest wrote it (its
+ * sha256, and its lines recomputed from the manifest), the stated
+ * config_fingerprint recomputed from the embedded config, canary files hashed.
  *
  *   exit 0  identical: every output on disk and every re-computed output has
  *           the sha256 the manifest recorded
- *   exit 1  differs: names the first differing file and row
- *   exit 2  the run cannot be re-run: manifest missing/unreadable, inputs
- *           missing or changed (sha256 differs from the manifest)
+ *   exit 1  differs: names the first differing or unlisted file (and row)
+ *   exit 2  the run cannot be re-run: folder incomplete (_INCOMPLETE), manifest
+ *           missing/malformed, inputs missing or changed
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FlowlabError, describeError } from '../core/errors.js';
-import { sha256File } from '../core/hash.js';
+import { describeError } from '../core/errors.js';
+import { sha256, sha256File } from '../core/hash.js';
+import { INCOMPLETE_MARKER, isIncomplete } from '../core/atomic.js';
 import { configFromObject } from '../config/load.js';
 import { queryRows, sqlString } from '../io/duck.js';
-import { REPLAY_MANIFEST, replay, type ReplayManifest } from './replay.js';
+import { REPLAY_MANIFEST, RUN_TAG_FILE, replay, runTagText, type ReplayManifest } from './replay.js';
+import { hashedFiles, readRunManifest, unlistedFiles } from './run-folder.js';
 import { codeHash } from './code.js';
 
 export interface VerifyResult {
   readonly code: 0 | 1 | 2;
   readonly message: string;
   readonly notes: string[];
-}
-
-function readRunManifest(runDir: string): ReplayManifest {
-  const file = path.join(runDir, REPLAY_MANIFEST);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new FlowlabError(`'${runDir}' has no readable ${REPLAY_MANIFEST} (is it a replay run folder?)`, 2);
-  }
-  try {
-    const m = JSON.parse(text) as ReplayManifest;
-    if (!Array.isArray(m.outputs) || !Array.isArray(m.inputs) || !m.dataset)
-      throw new Error('missing outputs / inputs / dataset');
-    return m;
-  } catch (e) {
-    throw new FlowlabError(`${file}: not a replay manifest (${describeError(e)})`, 2);
-  }
 }
 
 /** 1-based index of the first row where two Parquet files differ, or a reason when that cannot be told. */
@@ -61,8 +51,59 @@ async function firstDifferingRow(a: string, b: string): Promise<string> {
 }
 
 export async function verifyRun(runDir: string, opts: { keepTemp?: boolean } = {}): Promise<VerifyResult> {
-  const m = readRunManifest(runDir);
   const notes: string[] = [];
+  if (!fs.existsSync(runDir) || !fs.statSync(runDir).isDirectory())
+    return { code: 2, message: `run folder '${runDir}' does not exist or is not a directory`, notes };
+  if (isIncomplete(runDir))
+    return {
+      code: 2,
+      message: `run folder '${runDir}' is incomplete (${INCOMPLETE_MARKER}: the run that wrote it did not finish); rerun it with --overwrite`,
+      notes,
+    };
+  const m = readRunManifest(runDir);
+  // 0. the whole folder: every file listed, run_tag.txt as written, the fingerprint recomputed
+  const stray = unlistedFiles(runDir, m);
+  if (stray.length > 0)
+    return {
+      code: 1,
+      message: `file not listed in the manifest: ${stray[0]}${stray.length > 1 ? ` (and ${stray.length - 1} more)` : ''}`,
+      notes,
+    };
+  let config: ReturnType<typeof configFromObject>;
+  try {
+    config = configFromObject(m.config, {}, `${path.join(runDir, REPLAY_MANIFEST)} config`);
+  } catch (e) {
+    return { code: 2, message: describeError(e), notes };
+  }
+  if (config.fingerprint !== m.config_fingerprint)
+    return {
+      code: 1,
+      message: `config_fingerprint ${m.config_fingerprint} in the manifest is not that of its embedded config (${config.fingerprint})`,
+      notes,
+    };
+  const tagFile = path.join(runDir, RUN_TAG_FILE);
+  let tagText: string;
+  try {
+    tagText = fs.readFileSync(tagFile, 'utf8');
+  } catch {
+    return { code: 1, message: `${RUN_TAG_FILE} is missing or unreadable`, notes };
+  }
+  const expected = runTagText(m as unknown as ReplayManifest, config);
+  if (m.run_tag_sha256 !== undefined && sha256(tagText) !== m.run_tag_sha256)
+    return {
+      code: 1,
+      message: `${RUN_TAG_FILE} changed on disk (sha256 differs from the manifest's run_tag_sha256)`,
+      notes,
+    };
+  if (m.canary ? !tagText.startsWith(expected) : tagText !== expected) {
+    const have = tagText.split('\n');
+    const line = expected.split('\n').findIndex((l, i) => l !== have[i]);
+    return {
+      code: 1,
+      message: `${RUN_TAG_FILE} does not match the manifest: line ${line + 1} is '${have[line] ?? ''}', expected '${expected.split('\n')[line]}'`,
+      notes,
+    };
+  }
   // 1. inputs present and unchanged
   for (const inp of m.inputs) {
     const file = path.join(m.dataset.path, inp.path);
@@ -78,6 +119,12 @@ export async function verifyRun(runDir: string, opts: { keepTemp?: boolean } = {
   const code = await codeHash();
   if (code !== m.code_sha256)
     notes.push(`code differs from the run's (code_sha256 ${code.slice(0, 12)}.. vs ${m.code_sha256.slice(0, 12)}..)`);
+  for (const f of hashedFiles(m)) {
+    const what = f.path.startsWith('canary_report/') ? 'canary file' : 'slices file';
+    const file = path.join(runDir, f.path);
+    if (!fs.existsSync(file)) return { code: 1, message: `${what} missing on disk: ${f.path}`, notes };
+    if ((await sha256File(file)) !== f.sha256) return { code: 1, message: `${what} changed on disk: ${f.path}`, notes };
+  }
   // 2. outputs on disk match the manifest
   let firstBad: { path: string; why: string } | null = null;
   for (const o of m.outputs) {
@@ -89,14 +136,6 @@ export async function verifyRun(runDir: string, opts: { keepTemp?: boolean } = {
     if ((await sha256File(file)) !== o.sha256) firstBad ??= { path: o.path, why: 'changed on disk' };
   }
   // 3. re-run and compare
-  let config: ReturnType<typeof configFromObject>;
-  try {
-    config = configFromObject(m.config, {}, `${path.join(runDir, REPLAY_MANIFEST)} config`);
-  } catch (e) {
-    return { code: 2, message: describeError(e), notes };
-  }
-  if (config.fingerprint !== m.config_fingerprint)
-    notes.push(`config fingerprint recomputes as ${config.fingerprint}, manifest says ${m.config_fingerprint}`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-verify-'));
   try {
     const again = await replay({

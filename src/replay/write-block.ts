@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { writeParquet, type OutColumn } from '../io/duck.js';
 import { sha256File } from '../core/hash.js';
+import { utcDateOf } from '../core/validate.js';
 import type { DerivedBlock } from '../pipeline/pipeline.js';
 
 export interface OutputFile {
@@ -19,10 +20,6 @@ export interface OutputFile {
 
 const DAY_MS = 86_400_000;
 
-function dateOf(ms: number): string {
-  return new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
-}
-
 /** Write one derived block, split at UTC date boundaries; returns the files written. */
 export async function writeBlock(dataDir: string, b: DerivedBlock): Promise<OutputFile[]> {
   const out: OutputFile[] = [];
@@ -32,7 +29,7 @@ export async function writeBlock(dataDir: string, b: DerivedBlock): Promise<Outp
     const day = Math.floor(ts[start] / DAY_MS);
     let end = start + 1;
     while (end < b.rows && Math.floor(ts[end] / DAY_MS) === day) end++;
-    const date = dateOf(ts[start]);
+    const date = utcDateOf(ts[start]);
     const offset = b.offset + start;
     const rel = `date=${date}/symbol=${b.symbol}/kind=${b.kind}/part-${String(offset).padStart(9, '0')}.parquet`;
     const file = path.join(dataDir, rel);

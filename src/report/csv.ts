@@ -24,8 +24,8 @@
  *   formatCsv(['a', 'b'], [[1, 'x,y'], [null, 0.1234567]])  // 'a,b\n1,"x,y"\n,0.123457\n'
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { FlowlabError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/atomic.js';
 
 export type CsvCell = string | number | null;
 export type CsvInput = string | number | boolean | null;
@@ -110,19 +110,8 @@ export function writeCsv(file: string, header: readonly string[], rows: Iterable
   writeFileAtomic(file, formatCsv(header, rows));
 }
 
-/** Write text to `file` through a temp file in the same folder, fsync and a rename. */
-export function writeFileAtomic(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
+/** Write text atomically and durably (the one implementation: src/core/atomic.ts). */
+export { writeFileAtomic };
 
 /** Parses CSV text (first record = header). */
 export function parseCsv(text: string, opts: CsvReadOptions = {}): CsvTable {

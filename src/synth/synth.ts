@@ -20,6 +20,7 @@ import path from 'node:path';
 import type { RawSink } from '../core/types.js';
 import { FlowlabError, UsageError } from '../core/errors.js';
 import { validateSymbol } from '../core/validate.js';
+import { INCOMPLETE_MARKER, markComplete, markIncomplete } from '../core/atomic.js';
 import { progressBar } from '../core/progress.js';
 import { DatasetWriter } from '../dataset/writer.js';
 import { MANIFEST_FILE, type DatasetManifest } from '../dataset/manifest.js';
@@ -378,6 +379,8 @@ export async function synthesize(
     source: synthSource(o),
     append: false,
   });
+  // readers refuse the folder until the manifest is in place; a rerun with --force replaces it
+  markIncomplete(root, 'synth');
   const bar = progressBar(so.progress);
   bar.start('synth', Math.round((o.hours * 3600) / 60), 'market minutes');
   const summary = await generate(o, writer, async (doneMs) => {
@@ -386,6 +389,7 @@ export async function synthesize(
   }).finally(() => bar.stop());
   writer.stats = { synth: statsBlock(summary) };
   const manifest = await writer.close();
+  markComplete(root);
   return { outDir: root, ...summary, manifest };
 }
 
@@ -400,7 +404,7 @@ function prepareOutDir(root: string, overwrite: boolean): void {
   if (!fs.statSync(root).isDirectory()) throw new UsageError(`--out '${root}' exists and is not a directory`);
   const entries = fs.readdirSync(root);
   if (entries.length === 0) return;
-  const isDataset = entries.includes(MANIFEST_FILE);
+  const isDataset = entries.includes(MANIFEST_FILE) || entries.includes(INCOMPLETE_MARKER);
   if (!overwrite) {
     throw new UsageError(
       `--out '${root}' is not empty${isDataset ? ' (it holds a dataset; pass --force to replace it)' : ''}`,
@@ -409,7 +413,7 @@ function prepareOutDir(root: string, overwrite: boolean): void {
   if (!isDataset)
     throw new UsageError(`--out '${root}' is not empty and is not a flowlab dataset; refusing to replace it`);
   for (const e of entries) {
-    if (e === MANIFEST_FILE || /^date=\d{4}-\d{2}-\d{2}$/.test(e))
+    if (e === MANIFEST_FILE || e === INCOMPLETE_MARKER || /^date=\d{4}-\d{2}-\d{2}$/.test(e))
       fs.rmSync(path.join(root, e), { recursive: true, force: true });
   }
   const left = fs.readdirSync(root);

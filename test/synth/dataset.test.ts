@@ -224,7 +224,8 @@ describe('flowlab synth (CLI)', () => {
       '--dup-rate',
       '0.01',
     ]);
-    expect(r.stderr).toBe('');
+    // lower-case symbols are accepted, and the upper-casing is said (issue 11)
+    expect(r.stderr).toBe("flowlab: note: --symbols: 'xrpusdt' taken as XRPUSDT (symbols are upper case)\n");
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(2);
     expect(r.stdout.trim().split('\n')[1]).toMatch(/^done in \d+\.\d s$/);

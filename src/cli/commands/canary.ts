@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { action, examples, out, shown } from '../run.js';
-import { parseSymbolList, parseTime, validatePath, validateTag } from '../../core/validate.js';
+import { parseSymbolList, parseTimeRange, validatePath, validateTag } from '../../core/validate.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, overrideConfig } from '../../config/load.js';
 import { UsageError } from '../../core/errors.js';
 import { GATE_MODES, type GateMode } from '../../canary/gates.js';
@@ -71,8 +71,7 @@ export function register(program: Command): void {
           out: validatePath(o.out, '--out'),
           runTag: validateTag(o.runTag),
           symbols: o.symbols !== undefined ? parseSymbolList(o.symbols) : undefined,
-          fromMs: o.from !== undefined ? parseTime(o.from, '--from') : undefined,
-          toMs: o.to !== undefined ? parseTime(o.to, '--to') : undefined,
+          ...parseTimeRange(o.from, o.to),
           overwrite: o.overwrite,
           progress: o.progress === false ? false : undefined,
         });

@@ -6,7 +6,13 @@
  */
 import { Option, type Command } from 'commander';
 import { action, examples, out, shown } from '../run.js';
-import { parsePositiveNumber, parseSymbolList, parseTime, validatePath, validateTag } from '../../core/validate.js';
+import {
+  parsePositiveNumber,
+  parseSymbolList,
+  parseTimeRange,
+  validatePath,
+  validateTag,
+} from '../../core/validate.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import { replay } from '../../replay/replay.js';
 import { checkTables, DERIVED_KINDS } from '../../pipeline/pipeline.js';
@@ -76,8 +82,7 @@ export function register(program: Command): void {
           out: validatePath(o.out, '--out'),
           runTag: validateTag(o.runTag),
           symbols: o.symbols !== undefined ? parseSymbolList(o.symbols) : undefined,
-          fromMs: o.from !== undefined ? parseTime(o.from, '--from') : undefined,
-          toMs: o.to !== undefined ? parseTime(o.to, '--to') : undefined,
+          ...parseTimeRange(o.from, o.to),
           speed,
           overwrite: o.overwrite,
           progress: o.progress === false ? false : undefined,
