@@ -177,7 +177,7 @@ export const NB_RUN_TAG = 'nb-default';
 export async function ensureDefaultDataset(): Promise<string> {
   const { DEFAULT_DATASET_RECIPE, synthesize } = load('synth/index');
   const dir = rootPath(DEFAULT_DATASET_RECIPE.dir);
-  if (fs.existsSync(path.join(dir, 'manifest.json'))) return dir;
+  if (load('dataset/manifest').isDataset(dir)) return dir;
   const t0 = Date.now();
   await synthesize(DEFAULT_DATASET_RECIPE.options, dir);
   console.log(`synthesized ${DEFAULT_DATASET_RECIPE.dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -20,7 +20,7 @@ import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import { DatasetWriter } from '../src/dataset/writer.js';
 import type { RawSink } from '../src/core/types.js';
-import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
+import { isDataset, readManifest } from '../src/dataset/manifest.js';
 import { WsCaptureImporter } from '../src/import/wscapture.js';
 import { checkBookStateJson, type BookStateJson } from '../src/import/depthbook.js';
 import { parseDepthDiff, peekStream, type ParsedDiff } from '../src/import/fastdepth.js';
@@ -248,9 +248,25 @@ export interface DepthCheckpoint {
 
 const EMPTY: Json = Object.freeze({}) as Json;
 
-export const CHECKPOINT_FILE = 'checkpoint.json';
-export const JOURNAL_DIR = 'journal';
-export const HOURLY_DIR = 'hourly';
+// The recorder's own state beside the part files starts with '_', so hive-dataset discovery (pyarrow, pandas,
+// Spark) skips it; a dataset recorded before that has the LEGACY_STATE names, renamed once at start.
+export const CHECKPOINT_FILE = '_checkpoint.json';
+export const JOURNAL_DIR = '_journal';
+export const HOURLY_DIR = '_hourly';
+const LEGACY_STATE: readonly (readonly [string, string])[] = [
+  ['checkpoint.json', CHECKPOINT_FILE],
+  ['journal', JOURNAL_DIR],
+  ['hourly', HOURLY_DIR],
+];
+
+/** Rename a legacy recorder state file / folder to its current name (only where the new name is absent). */
+function migrateLegacyState(out: string): void {
+  for (const [old, cur] of LEGACY_STATE) {
+    const from = path.join(out, old);
+    const to = path.join(out, cur);
+    if (fs.existsSync(from) && !fs.existsSync(to)) fs.renameSync(from, to);
+  }
+}
 
 async function defaultFetchJson(url: string): Promise<unknown> {
   const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
@@ -364,6 +380,7 @@ export class Recorder {
     this.fetchJson = o.fetchJson ?? defaultFetchJson;
     this.dedup = new DedupMemory(this.cfg.dedup_lru);
     this.coverage = new SliceCoverage(this.symbols);
+    if (fs.existsSync(this.out)) migrateLegacyState(this.out);
     this.journal = new Journal(path.join(this.out, JOURNAL_DIR), { fsyncIntervalMs: o.fsyncIntervalMs });
     for (const s of this.symbols) this.symMetrics.set(s, new SymbolMetrics());
   }
@@ -383,7 +400,7 @@ export class Recorder {
     this.removeOrphans();
     const ck = this.loadCheckpoint();
     this.writer = this.newWriter();
-    // Depth books: restored as of checkpoint.json's journal_seq (B). The manifest's J is normally B; when a
+    // Depth books: restored as of the checkpoint's journal_seq (B). The manifest's J is normally B; when a
     // crash fell between the manifest and checkpoint.json, lines (B, J] are already in part files: they
     // only advance the books (rows not emitted). Without usable books (no / old checkpoint) the books
     // rebuild from the retained journal and resync from a snapshot where that is not enough.
@@ -1082,7 +1099,7 @@ export class Recorder {
 
   /** journal_seq recorded in the manifest by the last completed checkpoint (-1 when none). */
   private manifestJseq(): number {
-    if (!fs.existsSync(path.join(this.out, MANIFEST_FILE))) return -1;
+    if (!isDataset(this.out)) return -1;
     const m = readManifest(this.out);
     const r = (m.stats as { recorder?: { journal_seq?: unknown } }).recorder;
     return typeof r?.journal_seq === 'number' ? r.journal_seq : -1;
@@ -1130,8 +1147,7 @@ export class Recorder {
   /** Part files (and temp files) under the dataset that the manifest does not list: leftovers of an interrupted flush. */
   private removeOrphans(): void {
     const listed = new Set<string>();
-    if (fs.existsSync(path.join(this.out, MANIFEST_FILE)))
-      for (const f of readManifest(this.out).files) listed.add(f.path);
+    if (isDataset(this.out)) for (const f of readManifest(this.out).files) listed.add(f.path);
     for (const d of fs.readdirSync(this.out)) {
       if (!d.startsWith('date=')) continue;
       const entries = fs.readdirSync(path.join(this.out, d), { recursive: true }) as string[];
@@ -1204,7 +1220,7 @@ export class Recorder {
     for (const h of hours) this.coverage.write(dir, h, final && h >= nowHour);
     if (this.o.hourlyDq !== false) {
       await this.checkpoint();
-      if (fs.existsSync(path.join(this.out, MANIFEST_FILE)) && readManifest(this.out).files.length > 0) {
+      if (isDataset(this.out) && readManifest(this.out).files.length > 0) {
         try {
           await writeHourlyDq(this.out, dir, hours);
         } catch (e) {

@@ -8,7 +8,7 @@
  * Sealing is synchronous (columns are swapped out); writing is async and
  * happens in `drain()`, which producers await between batches so memory stays
  * bounded. Part files are written atomically (temp + rename). `close()` drains
- * and writes `manifest.json` with the sha256 of every part file.
+ * and writes `_manifest.json` (MANIFEST_FILE) with the sha256 of every part file.
  *
  * `recv_seq` is assigned here, in call order, starting at `startSeq`: call
  * order is arrival order.
@@ -21,7 +21,9 @@ import type { Kind, RawSink } from '../core/types.js';
 import { FlowlabError } from '../core/errors.js';
 import { validateSymbol } from '../core/validate.js';
 import { sha256File } from '../core/hash.js';
+import { UNKNOWN_MARKET, combineMarkets, isKnown, type MarketInfo } from '../core/market.js';
 import {
+  LEGACY_MANIFEST_FILE,
   MANIFEST_FILE,
   SCHEMA_VERSION,
   type DatasetManifest,
@@ -39,6 +41,8 @@ export interface WriterOptions {
   readonly startSeq?: number;
   /** Free-form provenance written to the manifest. */
   readonly source?: Record<string, unknown>;
+  /** Venue and market kind of every symbol's ticks, unless `setMarket` says otherwise for a symbol (default unknown). */
+  readonly market?: MarketInfo;
   /** Keep files listed in an existing manifest (append / resume). Default true. */
   readonly append?: boolean;
 }
@@ -107,6 +111,10 @@ export class DatasetWriter implements RawSink {
   private sealed: Sealed[] = [];
   private readonly files: PartFileInfo[] = [];
   private readonly source: Record<string, unknown>;
+  private readonly defaultMarket: MarketInfo;
+  private readonly markets = new Map<string, MarketInfo>();
+  /** The manifest's file name: the legacy one when appending to a dataset that has it (one manifest per dataset). */
+  private readonly manifestName: string;
   private closed = false;
   /** Extra statistics a producer wants in the manifest (e.g. import counters). */
   stats: Record<string, unknown> = {};
@@ -120,14 +128,36 @@ export class DatasetWriter implements RawSink {
       throw new FlowlabError(`depthLevels must be an integer in 1..100, got ${opts.depthLevels}`, 2);
     }
     this.source = opts.source ?? {};
+    this.defaultMarket = opts.market ?? UNKNOWN_MARKET;
     fs.mkdirSync(this.root, { recursive: true });
     let startSeq = opts.startSeq ?? 0;
-    if (opts.append !== false && fs.existsSync(path.join(this.root, MANIFEST_FILE))) {
+    const legacy =
+      !fs.existsSync(path.join(this.root, MANIFEST_FILE)) && fs.existsSync(path.join(this.root, LEGACY_MANIFEST_FILE));
+    this.manifestName = opts.append !== false && legacy ? LEGACY_MANIFEST_FILE : MANIFEST_FILE;
+    if (opts.append !== false && fs.existsSync(path.join(this.root, this.manifestName))) {
       const m = readManifest(this.root);
       this.files.push(...m.files);
       for (const f of m.files) startSeq = Math.max(startSeq, f.last_recv_seq + 1);
+      for (const [s, mk] of Object.entries(m.markets)) if (isKnown(mk)) this.markets.set(s, mk);
     }
     this.seq = startSeq;
+  }
+
+  /**
+   * Venue and market kind of `symbol`'s ticks (importers learn it from the
+   * data). A symbol already known as another kind (earlier in this import, or
+   * in the dataset appended to) is refused: one dataset never mixes kinds for
+   * a symbol. Setting unknown is a no-op.
+   */
+  setMarket(symbol: string, market: MarketInfo): void {
+    if (!isKnown(market)) return;
+    const had = this.markets.get(symbol) ?? this.defaultMarket;
+    this.markets.set(symbol, combineMarkets([had, market], `dataset '${this.root}': symbol ${symbol}`));
+  }
+
+  /** The market recorded for `symbol`'s parts. */
+  marketOf(symbol: string): MarketInfo {
+    return this.markets.get(symbol) ?? this.defaultMarket;
   }
 
   /** The next recv_seq this writer will assign. */
@@ -291,12 +321,13 @@ export class DatasetWriter implements RawSink {
       { name: 'recv_seq', type: 'i64', data: c.recv_seq },
       { name: 'ts_ms', type: 'i64', data: c.ts_ms },
     ];
+    // No in-file `symbol` column: the hive key `symbol=` carries it, and any in-file type would clash with
+    // what some reader infers for the key (pandas: dictionary, pyarrow.dataset: string). README "Reading".
     let cols: OutColumn[];
     if (s.kind === 'trades') {
       cols = [
         ...head,
         { name: 'event_ts_ms', type: 'i64', data: c.event_ts_ms },
-        { name: 'symbol', type: 'const', value: s.symbol },
         { name: 'agg_trade_id', type: 'i64', data: c.agg_trade_id },
         { name: 'price', type: 'f64', data: c.price },
         { name: 'qty', type: 'f64', data: c.qty },
@@ -307,7 +338,6 @@ export class DatasetWriter implements RawSink {
     } else if (s.kind === 'quotes') {
       cols = [
         ...head,
-        { name: 'symbol', type: 'const', value: s.symbol },
         { name: 'update_id', type: 'i64', data: c.update_id },
         { name: 'bid_px', type: 'f64', data: c.bid_px },
         { name: 'bid_qty', type: 'f64', data: c.bid_qty },
@@ -318,7 +348,6 @@ export class DatasetWriter implements RawSink {
       const L = this.levels;
       cols = [
         ...head,
-        { name: 'symbol', type: 'const', value: s.symbol },
         { name: 'last_update_id', type: 'i64', data: c.last_update_id },
         { name: 'bid_px', type: 'f64list', data: c.bid_px, stride: L, counts: s.nBid! },
         { name: 'bid_qty', type: 'f64list', data: c.bid_qty, stride: L, counts: s.nBid! },
@@ -350,12 +379,13 @@ export class DatasetWriter implements RawSink {
       last_recv_seq: c.recv_seq[s.rows - 1],
       bytes: fs.statSync(file).size,
       sha256: await sha256File(file),
+      ...this.marketOf(s.symbol),
     };
     this.files.push(info);
     return info;
   }
 
-  /** Drain everything and write manifest.json (atomically). Returns the manifest. */
+  /** Drain everything and write the manifest (atomically). Returns the manifest. */
   async close(): Promise<DatasetManifest> {
     if (this.closed) throw new FlowlabError('dataset writer closed twice');
     await this.drain(true);
@@ -363,7 +393,7 @@ export class DatasetWriter implements RawSink {
     return this.writeManifest();
   }
 
-  /** Write manifest.json for the files written so far (also used for checkpoints). */
+  /** Write the manifest for the files written so far (also used for checkpoints). */
   writeManifest(): DatasetManifest {
     const files = [...this.files].sort((a, b) =>
       a.symbol < b.symbol
@@ -384,9 +414,15 @@ export class DatasetWriter implements RawSink {
       stats: this.stats,
       files,
     };
-    const target = path.join(this.root, MANIFEST_FILE);
-    const tmp = `${target}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+    const target = path.join(this.root, this.manifestName);
+    const tmp = path.join(this.root, `_${this.manifestName}.tmp-${process.pid}`);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeFileSync(fd, `${JSON.stringify(manifest, null, 2)}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, target);
     return manifest;
   }

@@ -1,7 +1,7 @@
 /**
  * Import counters: everything an importer skipped, dropped, repaired or
  * doubted, by name, so bad input is visible instead of fatal. They go into
- * `manifest.json` under `stats.import` and the CLI prints the non-zero ones.
+ * `_manifest.json` under `stats.import` and the CLI prints the non-zero ones.
  *
  * Invariants the tests check:
  *   depth_diffs = depth_diffs_applied + depth_diffs_stale + depth_diffs_duplicate + depth_diffs_dropped_unsynced

@@ -1,7 +1,7 @@
 /**
  * `flowlab import` as a library call: check the inputs, hash them, run the
  * format's importer into a DatasetWriter and close it with the provenance
- * (`source`) and counters (`stats.import`) in manifest.json.
+ * (`source`) and counters (`stats.import`) in the dataset manifest.
  *
  * Every input is checked (exists, readable) and hashed before anything is
  * written, and binance-vision files are planned (symbol, kind, header), so a

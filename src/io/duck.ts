@@ -258,7 +258,8 @@ async function writeWith(
   const table = `flowlab_w${process.pid}_${tableSeq++}`;
   const ddl = flat.map((f) => `${sqlIdent(f.name)} ${f.type.toString()}`).join(', ');
   await conn.run(`CREATE TABLE ${table} (${ddl})`);
-  const tmp = `${file}.tmp-${process.pid}`;
+  // A leading '.': dataset discovery (pyarrow, pandas, Spark) and `*.parquet` globs skip a part being written.
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
   try {
     const appender = await conn.createAppender(table);
     const types = flat.map((f) => f.type);

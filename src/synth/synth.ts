@@ -21,7 +21,8 @@ import type { RawSink } from '../core/types.js';
 import { UsageError } from '../core/errors.js';
 import { validateSymbol } from '../core/validate.js';
 import { DatasetWriter } from '../dataset/writer.js';
-import { MANIFEST_FILE, type DatasetManifest } from '../dataset/manifest.js';
+import { SYNTHETIC_SPOT } from '../core/market.js';
+import { LEGACY_MANIFEST_FILE, MANIFEST_FILE, type DatasetManifest } from '../dataset/manifest.js';
 import { DEFAULT_CHANNEL, Outbox, releaseUntil, type ChannelCounters } from './channel.js';
 import { SymbolMarket, type MarketTruth } from './market.js';
 import { SEED_SYMBOL_NAMES, specFor } from './symbols.js';
@@ -244,13 +245,13 @@ export function synthSource(opts: SynthOptions): Record<string, unknown> {
 }
 
 export interface SynthesizeOptions {
-  /** Replace an existing flowlab dataset at outDir (only one that has a manifest.json). */
+  /** Replace an existing flowlab dataset at outDir (only one that has a manifest). */
   readonly overwrite?: boolean;
 }
 
 /**
  * Generate a synthetic dataset into `outDir` (a fresh directory, or an existing
- * flowlab dataset with `overwrite`). Part files rotate hourly; manifest.json
+ * flowlab dataset with `overwrite`). Part files rotate hourly; the manifest
  * carries `source` (the recipe) and `stats.synth` (the injected faults and
  * latent truth).
  */
@@ -266,6 +267,7 @@ export async function synthesize(
     rotateSec: 3600,
     depthLevels: o.depthLevels,
     source: synthSource(o),
+    market: SYNTHETIC_SPOT,
     append: false,
   });
   const summary = await generate(o, writer, async () => {
@@ -287,7 +289,7 @@ function prepareOutDir(root: string, overwrite: boolean): void {
   if (!fs.statSync(root).isDirectory()) throw new UsageError(`--out '${root}' exists and is not a directory`);
   const entries = fs.readdirSync(root);
   if (entries.length === 0) return;
-  const isDataset = entries.includes(MANIFEST_FILE);
+  const isDataset = entries.includes(MANIFEST_FILE) || entries.includes(LEGACY_MANIFEST_FILE);
   if (!overwrite) {
     throw new UsageError(
       `--out '${root}' is not empty${isDataset ? ' (it holds a dataset; pass --force to replace it)' : ''}`,
@@ -296,7 +298,7 @@ function prepareOutDir(root: string, overwrite: boolean): void {
   if (!isDataset)
     throw new UsageError(`--out '${root}' is not empty and is not a flowlab dataset; refusing to replace it`);
   for (const e of entries) {
-    if (e === MANIFEST_FILE || /^date=\d{4}-\d{2}-\d{2}$/.test(e))
+    if (e === MANIFEST_FILE || e === LEGACY_MANIFEST_FILE || /^date=\d{4}-\d{2}-\d{2}$/.test(e))
       fs.rmSync(path.join(root, e), { recursive: true, force: true });
   }
   const left = fs.readdirSync(root);

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetWriter } from '../../src/dataset/writer.js';
+import { MANIFEST_FILE } from '../../src/dataset/manifest.js';
 import { duck, sqlString } from '../../src/io/duck.js';
 import { runDq, type DqReport } from '../../src/dq/index.js';
 
@@ -151,7 +152,7 @@ describe('dq edge cases', () => {
   it('a missing part file is named', async () => {
     const broken = path.join(tmp, 'broken');
     fs.cpSync(ds, broken, { recursive: true });
-    const m = JSON.parse(fs.readFileSync(path.join(broken, 'manifest.json'), 'utf8')) as { files: { path: string }[] };
+    const m = JSON.parse(fs.readFileSync(path.join(broken, MANIFEST_FILE), 'utf8')) as { files: { path: string }[] };
     fs.rmSync(path.join(broken, m.files[0].path));
     await expect(runDq(broken)).rejects.toThrow(/part file '.*' listed in the manifest is missing/);
   });

@@ -6,7 +6,6 @@
  *  3. the canary on all six symbols over the 24 h (artifacts/runtime/demo);
  *  4. where the report is, and a short verdict per symbol.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { action, out } from '../run.js';
@@ -15,7 +14,7 @@ import { formatDqTable, runDq, writeDqReport } from '../../dq/index.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import { runCanary } from '../../canary/canary.js';
 import { verdictLines } from './canary.js';
-import { MANIFEST_FILE } from '../../dataset/manifest.js';
+import { isDataset } from '../../dataset/manifest.js';
 import { validatePath, validateTag } from '../../core/validate.js';
 
 interface DemoOptions {
@@ -47,7 +46,7 @@ export function register(program: Command): void {
         const config = loadConfig(o.config);
         out(`config_fingerprint=${config.fingerprint} version=${config.config.version}`);
         const data = validatePath(o.data, '--data');
-        if (!fs.existsSync(path.join(data, MANIFEST_FILE))) {
+        if (!isDataset(data)) {
           out(
             `[1/3] synthesizing the default dataset into ${path.relative(process.cwd(), data)} (24 h x 6 symbols, seed ${DEFAULT_DATASET_RECIPE.options.seed}) ...`,
           );

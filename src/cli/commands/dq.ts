@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .description(
       'data-quality report of a raw dataset: gaps, duplicates, empty minutes, clock skew, net latency, bad rows (per symbol and UTC hour)',
     )
-    .requiredOption('--data <dataset>', 'raw dataset folder (holds manifest.json)')
+    .requiredOption('--data <dataset>', 'raw dataset folder (holds _manifest.json)')
     .requiredOption('--out <dir>', 'folder for dq_summary.json and dq_YYYYMMDD_HH.json')
     .option('--symbols <list>', 'comma-separated symbols (default: all in the dataset)')
     .option('--config <yaml>', 'take the thresholds from this config file (key dq:)')

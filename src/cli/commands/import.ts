@@ -39,7 +39,7 @@ Examples:
   flowlab import --format ws-capture --in btcusdt_20240808.gz btcusdt_20240809.gz --out datasets/btc
   flowlab import --format binance-vision --in BTCUSDT-aggTrades-2024-08-08.zip --out datasets/btc-vision
 
-Bad input rows are counted, not fatal; counters are printed and stored in manifest.json (stats.import).`,
+Bad input rows are counted, not fatal; counters are printed and stored in _manifest.json (stats.import).`,
     )
     .action(
       action(async (opts: ImportOpts) => {
