@@ -21,6 +21,7 @@ import type { Registry } from 'prom-client';
 import { DatasetWriter } from '../src/dataset/writer.js';
 import type { RawSink } from '../src/core/types.js';
 import { isDataset, readManifest } from '../src/dataset/manifest.js';
+import { binanceMarketFromEndpoint } from '../src/core/market.js';
 import { WsCaptureImporter } from '../src/import/wscapture.js';
 import { checkBookStateJson, type BookStateJson } from '../src/import/depthbook.js';
 import { parseDepthDiff, peekStream, type ParsedDiff } from '../src/import/fastdepth.js';
@@ -1141,6 +1142,7 @@ export class Recorder {
       depthLevels: this.cfg.depth_levels,
       append: true,
       source: { type: 'recorder', endpoint: this.endpoint, streams: this.streams, symbols: this.symbols },
+      market: binanceMarketFromEndpoint(this.endpoint),
     });
   }
 

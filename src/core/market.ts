@@ -55,7 +55,7 @@ export function combineMarkets(ms: Iterable<MarketInfo>, what: string): MarketIn
         `${what} mixes market kinds ${marketLabel(found)} and ${marketLabel(m)} (book sync rules, timestamps and fees differ; keep them in separate datasets)`,
       );
   }
-  return found ?? UNKNOWN_MARKET;
+  return found === null ? UNKNOWN_MARKET : { venue: found.venue, market: found.market };
 }
 
 /**

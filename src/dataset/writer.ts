@@ -113,6 +113,8 @@ export class DatasetWriter implements RawSink {
   private readonly source: Record<string, unknown>;
   private readonly defaultMarket: MarketInfo;
   private readonly markets = new Map<string, MarketInfo>();
+  /** Symbols that have ticks in this writer (their parts so far carry `marketOf` at the time). */
+  private readonly seen = new Set<string>();
   /** The manifest's file name: the legacy one when appending to a dataset that has it (one manifest per dataset). */
   private readonly manifestName: string;
   private closed = false;
@@ -138,7 +140,10 @@ export class DatasetWriter implements RawSink {
       const m = readManifest(this.root);
       this.files.push(...m.files);
       for (const f of m.files) startSeq = Math.max(startSeq, f.last_recv_seq + 1);
-      for (const [s, mk] of Object.entries(m.markets)) if (isKnown(mk)) this.markets.set(s, mk);
+      for (const [s, mk] of Object.entries(m.markets)) {
+        if (!isKnown(mk)) continue;
+        this.markets.set(s, combineMarkets([mk, this.defaultMarket], `dataset '${this.root}': symbol ${s}`));
+      }
     }
     this.seq = startSeq;
   }
@@ -151,7 +156,8 @@ export class DatasetWriter implements RawSink {
    */
   setMarket(symbol: string, market: MarketInfo): void {
     if (!isKnown(market)) return;
-    const had = this.markets.get(symbol) ?? this.defaultMarket;
+    // the default applies to a symbol's ticks only until the symbol is told its own market
+    const had = this.markets.get(symbol) ?? (this.seen.has(symbol) ? this.defaultMarket : UNKNOWN_MARKET);
     this.markets.set(symbol, combineMarkets([had, market], `dataset '${this.root}': symbol ${symbol}`));
   }
 
@@ -175,6 +181,7 @@ export class DatasetWriter implements RawSink {
       let found = this.bufs.get(key);
       if (!found) {
         validateSymbol(symbol, 'tick symbol');
+        this.seen.add(symbol);
         found = new Buf(kind, symbol, F64_NAMES[kind]);
         this.bufs.set(key, found);
       }

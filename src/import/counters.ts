@@ -8,6 +8,7 @@
  *   (diffs rejected as bad rows never reach the book and are in `bad_rows` only)
  */
 import type { RawSink } from '../core/types.js';
+import type { MarketInfo } from '../core/market.js';
 
 export interface ImportCounters {
   files: number;
@@ -147,8 +148,14 @@ export function nonZero(c: ImportCounters): string[] {
   return out;
 }
 
-/** A RawSink that may also flush buffered rows (DatasetWriter does; test sinks need not). */
-export type DrainableSink = RawSink & { drain?: () => Promise<unknown> };
+/**
+ * A RawSink that may also flush buffered rows and record a symbol's venue and
+ * market kind (DatasetWriter does both; test sinks need not).
+ */
+export type DrainableSink = RawSink & {
+  drain?: () => Promise<unknown>;
+  setMarket?: (symbol: string, market: MarketInfo) => void;
+};
 
 /** Lines between two `drain()` calls. */
 export const DRAIN_EVERY_LINES = 50_000;

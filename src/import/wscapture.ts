@@ -39,6 +39,7 @@
  */
 import path from 'node:path';
 import { SIDE_UNKNOWN } from '../core/types.js';
+import { BINANCE_COINM, BINANCE_SPOT, BINANCE_USDM, binanceFuturesKind, type MarketInfo } from '../core/market.js';
 import { validateSymbol } from '../core/validate.js';
 import {
   DRAIN_EVERY_LINES,
@@ -80,6 +81,18 @@ interface SymState {
   readonly aggTrades: IdTracker;
   lastQuoteId: number;
   book: SyncedBook | null;
+  /** Market kind told to the sink (decided by the first message that shows it). */
+  marketKnown: boolean;
+}
+
+/**
+ * Binance market of a symbol from what its messages carry: futures
+ * bookTickers have `T`/`E` (spot: neither), futures trades `X`, futures diffs
+ * `pu`; USD-M vs COIN-M from the symbol (`BTCUSD_PERP` is COIN-M).
+ */
+export function captureMarket(symbol: string, futures: boolean): MarketInfo {
+  if (!futures) return BINANCE_SPOT;
+  return binanceFuturesKind(symbol) === 'coinm' ? BINANCE_COINM : BINANCE_USDM;
 }
 
 /** `btcusd_perp_20240808.gz` -> BTCUSD_PERP; null when the name does not look like `<symbol>_<yyyymmdd>...`. */
@@ -160,6 +173,8 @@ export class WsCaptureImporter {
 
   /** Start attributing snapshots for a new file. */
   beginFile(file: string | null): void {
+    // each file shows its own market again, so spot and futures files of one symbol cannot merge unnoticed
+    for (const st of this.syms.values()) st.marketKnown = false;
     this.fileNameSymbol = file ? symbolFromCaptureName(file) : null;
     this.firstStreamSymbol = null;
     this.fileSymbols.clear();
@@ -226,7 +241,7 @@ export class WsCaptureImporter {
   private sym(symbol: string): SymState {
     let s = this.syms.get(symbol);
     if (!s) {
-      s = { trades: new IdTracker(), aggTrades: new IdTracker(), lastQuoteId: NaN, book: null };
+      s = { trades: new IdTracker(), aggTrades: new IdTracker(), lastQuoteId: NaN, book: null, marketKnown: false };
       this.syms.set(symbol, s);
     }
     return s;
@@ -405,6 +420,12 @@ export class WsCaptureImporter {
     return v;
   }
 
+  /** Tell the sink `symbol`'s market (once; a sink that already holds another kind for it refuses). */
+  private noteMarket(s: SymState, symbol: string, futures: boolean): void {
+    s.marketKnown = true;
+    this.sink.setMarket?.(symbol, captureMarket(symbol, futures));
+  }
+
   private onTrade(symbol: string, d: Json, recvTsMs: number, agg: boolean): void {
     const c = this.counters;
     const id = safeId(agg ? d.a : d.t);
@@ -420,6 +441,7 @@ export class WsCaptureImporter {
     const qty = decimal(d.q);
     if (!(qty > 0) || !Number.isFinite(qty)) return this.bad('trade_qty');
     const s = this.sym(symbol);
+    if (!s.marketKnown && (d.X !== undefined || !agg)) this.noteMarket(s, symbol, d.X !== undefined);
     // Continuity is tracked over every well-formed trade, including dropped non-MARKET ones, so they do not look like gaps.
     if (!(agg ? s.aggTrades : s.trades).accept(c, first, last)) return;
     const x = d.X;
@@ -454,6 +476,7 @@ export class WsCaptureImporter {
     const aq = decimal(d.A);
     if (!(bq >= 0 && aq >= 0) || !Number.isFinite(bq) || !Number.isFinite(aq)) return this.bad('quote_qty');
     const s = this.sym(symbol);
+    if (!s.marketKnown) this.noteMarket(s, symbol, d.T !== undefined || d.E !== undefined);
     if (u <= s.lastQuoteId) {
       c.quotes_duplicate++;
       return;
@@ -487,6 +510,8 @@ export class WsCaptureImporter {
       askPx: asks[0],
       askQty: asks[1],
     };
+    const s = this.sym(symbol);
+    if (!s.marketKnown) this.noteMarket(s, symbol, d.pu !== undefined);
     this.book(symbol).onDiff(diff);
   }
 
@@ -506,6 +531,8 @@ export class WsCaptureImporter {
     if (U > u) return this.bad('depth_ids');
     const ts = exchangeTsToMs(rawTs);
     if (Number.isNaN(ts)) return this.bad('depth_ts');
+    const s = this.sym(symbol);
+    if (!s.marketKnown) this.noteMarket(s, symbol, !Number.isNaN(pu));
     this.book(symbol).onDiff({ U, u, pu, tsMs: ts, recvTsMs, bidPx, bidQty, askPx, askQty });
   }
 
