@@ -345,7 +345,7 @@ export class DatasetWriter implements RawSink {
     } else if (s.kind === 'quotes') {
       cols = [
         ...head,
-        { name: 'update_id', type: 'i64', data: c.update_id },
+        { name: 'update_id', type: 'i64', data: c.update_id, nullNaN: true },
         { name: 'bid_px', type: 'f64', data: c.bid_px },
         { name: 'bid_qty', type: 'f64', data: c.bid_qty },
         { name: 'ask_px', type: 'f64', data: c.ask_px },
@@ -355,7 +355,7 @@ export class DatasetWriter implements RawSink {
       const L = this.levels;
       cols = [
         ...head,
-        { name: 'last_update_id', type: 'i64', data: c.last_update_id },
+        { name: 'last_update_id', type: 'i64', data: c.last_update_id, nullNaN: true },
         { name: 'bid_px', type: 'f64list', data: c.bid_px, stride: L, counts: s.nBid! },
         { name: 'bid_qty', type: 'f64list', data: c.bid_qty, stride: L, counts: s.nBid! },
         { name: 'ask_px', type: 'f64list', data: c.ask_px, stride: L, counts: s.nAsk! },

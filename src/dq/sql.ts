@@ -159,7 +159,8 @@ WITH src AS (
 f AS (
   SELECT id, ts_ms, recv_ts_ms,
     ${commonFlags('quotes', symbol)},
-    (recv_ts_ms IS NULL OR recv_seq IS NULL OR ts_ms IS NULL OR symbol IS NULL OR id IS NULL
+    -- update_id may be NULL: some sources carry none (Tardis CSV); the id checks below skip NULL ids
+    (recv_ts_ms IS NULL OR recv_seq IS NULL OR ts_ms IS NULL OR symbol IS NULL
       OR bid_px IS NULL OR bid_qty IS NULL OR ask_px IS NULL OR ask_qty IS NULL) AS b_null,
     (${positivePrice('bid_px')} OR ${positivePrice('ask_px')}) AS b_price,
     (${badQty('bid_qty')} OR ${badQty('ask_qty')}) AS b_qty,
@@ -194,7 +195,8 @@ WITH src AS (
 f AS (
   SELECT ts_ms, recv_ts_ms,
     ${commonFlags('depth', symbol)},
-    (recv_ts_ms IS NULL OR recv_seq IS NULL OR ts_ms IS NULL OR symbol IS NULL OR last_update_id IS NULL OR ${listNulls}
+    -- last_update_id may be NULL: some sources carry none (Tardis CSV)
+    (recv_ts_ms IS NULL OR recv_seq IS NULL OR ts_ms IS NULL OR symbol IS NULL OR ${listNulls}
       OR coalesce(len(bid_px) <> len(bid_qty) OR len(ask_px) <> len(ask_qty), false)) AS b_null,
     (${listPx('bid_px')} OR ${listPx('ask_px')}) AS b_price,
     (${listQty('bid_qty')} OR ${listQty('ask_qty')}) AS b_qty,

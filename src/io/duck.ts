@@ -71,7 +71,8 @@ export function sqlIdent(s: string): string {
 /** A column to write. `f64`/`i64` from Float64Array (i64 values must be integers), `bool` from Int8Array (1/0/-1 = null). */
 export type OutColumn =
   | { readonly name: string; readonly type: 'f64'; readonly data: Float64Array; readonly nullNaN?: boolean }
-  | { readonly name: string; readonly type: 'i64'; readonly data: Float64Array }
+  /** int64 (staged as DOUBLE, exact below 2^53); with nullNaN, NaN is written as NULL (an id a source does not give). */
+  | { readonly name: string; readonly type: 'i64'; readonly data: Float64Array; readonly nullNaN?: boolean }
   | { readonly name: string; readonly type: 'bool'; readonly data: Int8Array }
   | { readonly name: string; readonly type: 'i8'; readonly data: Int8Array }
   | { readonly name: string; readonly type: 'str'; readonly data: readonly string[] }
@@ -152,7 +153,7 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
         flat.push({
           name: c.name,
           type: DOUBLE,
-          fill: (vec, from, n) => fillF64(vec, c.data, from, n, c.type === 'f64' && c.nullNaN === true),
+          fill: (vec, from, n) => fillF64(vec, c.data, from, n, c.nullNaN === true),
         });
         break;
       case 'bool':
