@@ -4,7 +4,7 @@
  * (`source`) and counters (`stats.import`) in the dataset manifest.
  *
  * Every input is checked (exists, readable) and hashed before anything is
- * written, and binance-vision files are planned (symbol, kind, header), so a
+ * written, and binance-vision and Tardis files are planned (symbol, kind, header, exchange), so a
  * bad argument fails without leaving a half-written dataset.
  */
 import fs from 'node:fs';
@@ -18,8 +18,9 @@ import { newCounters, type ImportCounters } from './counters.js';
 import { checkReadable } from './lines.js';
 import { WsCaptureImporter } from './wscapture.js';
 import { importVisionPlanned, planVisionFile, type VisionPlan } from './vision.js';
+import { importTardisPlanned, planTardis, type TardisPlan } from './tardis.js';
 
-export const IMPORT_FORMATS = ['ws-capture', 'binance-vision'] as const;
+export const IMPORT_FORMATS = ['ws-capture', 'binance-vision', 'tardis'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 export interface ImportRequest {
@@ -54,11 +55,13 @@ export interface ImportResult {
 
 export async function runImport(req: ImportRequest): Promise<ImportResult> {
   if (!(IMPORT_FORMATS as readonly string[]).includes(req.format)) {
-    throw new UsageError(`--format: '${req.format}' is not a known format (expected ${IMPORT_FORMATS.join(' or ')})`);
+    throw new UsageError(`--format: '${req.format}' is not a known format (expected ${IMPORT_FORMATS.join(', ')})`);
   }
   if (req.inputs.length === 0) throw new UsageError('--in: no input file given');
   if (req.symbol !== undefined && req.format !== 'binance-vision')
-    throw new UsageError('--symbol applies to --format binance-vision only (ws-capture messages carry their symbol)');
+    throw new UsageError(
+      '--symbol applies to --format binance-vision only (ws-capture messages and Tardis rows carry their symbol)',
+    );
   const out = validatePath(req.out, '--out');
   if (fs.existsSync(out)) {
     const st = fs.statSync(out);
@@ -75,6 +78,7 @@ export async function runImport(req: ImportRequest): Promise<ImportResult> {
   if (req.format === 'binance-vision') {
     for (const f of files) plans.push(await planVisionFile(f, req.symbol));
   }
+  const tardis: TardisPlan[] = req.format === 'tardis' ? await planTardis(files) : [];
 
   const t0 = performance.now();
   const writer = new DatasetWriter(out, {
@@ -88,6 +92,8 @@ export async function runImport(req: ImportRequest): Promise<ImportResult> {
     const imp = new WsCaptureImporter(writer, { depthLevels: writer.levels, onWarning: req.onWarning }, counters);
     for (const f of files) await imp.importFile(f);
     imp.finish();
+  } else if (req.format === 'tardis') {
+    await importTardisPlanned(tardis, writer, { depthLevels: writer.levels, onWarning: req.onWarning }, counters);
   } else {
     await importVisionPlanned(plans, writer, { symbol: req.symbol, onWarning: req.onWarning }, counters);
   }
