@@ -19,7 +19,8 @@ import { MANIFEST_FILE, isDataset } from '../src/dataset/manifest.js';
 import { readLines } from '../src/import/lines.js';
 import { decimal, safeId } from '../src/import/counters.js';
 import { BookSide } from '../src/import/depthbook.js';
-import { classify, type Json } from './messages.js';
+import { classify, type Json } from '../src/binance/mapper.js';
+import { RECV_DROP_DIGITS, recvUnitOfDigits } from '../src/import/wscapture.js';
 
 /** Message families a subscription can ask for. */
 export type Family = 'aggTrade' | 'trade' | 'bookTicker' | 'depth_diff' | 'depth_partial';
@@ -101,8 +102,9 @@ export async function loadCapture(file: string, maxLines = Infinity): Promise<Mo
     for (const line of chunk) {
       if (lines++ >= maxLines) break outer;
       const sp = line.indexOf(' ');
-      if (sp < 7) continue;
-      const recvMs = Number(line.slice(0, sp - 6));
+      const unit = sp > 0 && /^\d+$/.test(line.slice(0, sp)) ? recvUnitOfDigits(sp) : null;
+      if (unit === null) continue;
+      const recvMs = Number(line.slice(0, sp - RECV_DROP_DIGITS[unit]));
       const text = line.slice(sp + 1);
       let msg: unknown;
       try {

@@ -38,7 +38,20 @@ import {
   type WsFactory,
 } from './connection.js';
 import { Journal, replayJournal } from './journal.js';
-import { emitTradeOrQuote, eventTime, newEmitted, streamTypeOf, type Json, type StreamType } from './messages.js';
+import {
+  idReason,
+  mapQuote,
+  mapTrade,
+  lastMapped,
+  newMapCounters,
+  parseStreamName,
+  rawIdOf,
+  streamTypeOf,
+  symbolOfMessage,
+  type Json,
+  type StreamName,
+  type StreamType,
+} from '../src/binance/mapper.js';
 import { DedupMemory } from './dedup.js';
 import { safeId } from '../src/import/counters.js';
 import { SymbolMetrics, buildRegistry, newCounters, serveMetrics, type RecorderCounters } from './metrics.js';
@@ -208,8 +221,9 @@ interface KindState {
 interface StreamInfo {
   /** null: not a recorded stream. */
   readonly type: StreamType | null;
-  /** Upper-case symbol ('' when the name has no `@`). */
+  /** Upper-case symbol ('' when the name has no `@` or no valid symbol). */
   readonly symbol: string;
+  readonly name: StreamName;
   readonly kind: KindState | null;
   readonly subscribed: boolean;
   readonly metrics: SymbolMetrics | null;
@@ -299,7 +313,8 @@ export class Recorder {
   private readonly dedup: DedupMemory;
   private readonly streamInfos = new Map<string, StreamInfo>();
   private readonly kinds = new Map<string, KindState>();
-  private readonly emitted = newEmitted();
+  /** Where journal replays count mapping rejections (they were counted when first accepted). */
+  private readonly replayCounters = newMapCounters();
   /** Some subscribed stream is a diff depth stream (enables the depth-diff fast path). */
   private readonly diffStreams: boolean;
   private readonly trades = new Map<string, TradeIds>();
@@ -603,11 +618,11 @@ export class Recorder {
   private streamInfo(stream: string): StreamInfo {
     let si = this.streamInfos.get(stream);
     if (si) return si;
-    const at = stream.indexOf('@');
-    const type = at > 0 ? streamTypeOf(stream.slice(at + 1)) : null;
-    const symbol = at > 0 ? stream.slice(0, at).toUpperCase() : '';
+    const name = parseStreamName(stream);
+    const type = name.type;
+    const symbol = name.symbol ?? '';
     let ks: KindState | null = null;
-    if (type !== null) {
+    if (type !== null && name.symbol !== null) {
       const key = `${symbol}|${type}`;
       ks = this.kinds.get(key) ?? null;
       if (!ks) {
@@ -624,10 +639,11 @@ export class Recorder {
     si = {
       type,
       symbol,
+      name,
       kind: ks,
       subscribed: this.symMetrics.has(symbol),
       metrics: this.symMetrics.get(symbol) ?? null,
-      snapshot: type === null && at > 0 && stream.slice(at + 1) === 'depthSnapshot',
+      snapshot: type === null && name.symbol !== null && name.suffix === 'depthSnapshot',
     };
     // bounded: a feed inventing stream names must not grow this without limit
     if (this.streamInfos.size < 100_000) this.streamInfos.set(stream, si);
@@ -635,12 +651,20 @@ export class Recorder {
   }
 
   /**
-   * One message. Modes: `ws`/`rest` (live: dedup, journal, apply), `replay`
+   * One message, classified by the one Binance mapping (src/binance/mapper.ts).
+   * Modes: `ws`/`rest` (live: dedup, journal, apply, count), `replay`
    * (journal after the checkpoint: dedup memory + apply), `seed` (journal up
-   * to the checkpoint: dedup memory only). Returns true when accepted.
+   * to the checkpoint: dedup memory only), `rebook` (advance depth books
+   * only), `rebuild` (a write-retry writer rebuild: apply only). Returns true
+   * when accepted.
    */
-  private ingest(text: string, recvMs: number, mode: 'ws' | 'rest' | 'replay' | 'seed' | 'rebook'): boolean {
+  private ingest(
+    text: string,
+    recvMs: number,
+    mode: 'ws' | 'rest' | 'replay' | 'seed' | 'rebook' | 'rebuild',
+  ): boolean {
     const live = mode === 'ws' || mode === 'rest';
+    const k = this.counters;
     // depth diffs (the biggest frames) are scanned straight into numbers when in the strict Binance form
     let fast: ParsedDiff | null = null;
     if (this.diffStreams) {
@@ -657,6 +681,8 @@ export class Recorder {
       si = this.streamInfo(stream);
       d = EMPTY;
       id = fast.u;
+      const sym = symbolOfMessage(si.name, fast.s ?? undefined);
+      if (sym !== si.symbol) return this.rejected(live, 'depth_diff', sym);
     } else {
       try {
         msg = JSON.parse(text);
@@ -664,15 +690,20 @@ export class Recorder {
         if (mode === 'ws') this.malformed('json');
         return false;
       }
-      // classify (messages.ts `classify`, inlined on the stream-info cache)
       if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
-        if (live) this.malformed('not_object');
+        if (live) {
+          this.malformed('not_object');
+          k.lines_unrecognized++;
+        }
         return false;
       }
       const st = (msg as Json).stream;
       const data = (msg as Json).data;
       if (typeof st !== 'string' || data === null || typeof data !== 'object' || Array.isArray(data)) {
-        if (live) this.malformed('no_stream');
+        if (live) {
+          this.malformed('no_stream');
+          k.lines_unrecognized++;
+        }
         return false;
       }
       stream = st;
@@ -681,32 +712,32 @@ export class Recorder {
       if (t === null) {
         if (si.snapshot && !live) {
           const sym = si.symbol;
-          if (mode === 'replay') this.applySnapshot(sym, recvMs, data);
+          if (mode === 'replay' || mode === 'rebuild') this.applySnapshot(sym, recvMs, data);
           else if (mode === 'rebook') this.rebook(() => this.applySnapshot(sym, recvMs, data));
           return true;
         }
-        if (live) this.malformed('unknown_stream');
+        if (live) {
+          this.malformed('unknown_stream');
+          k.unknown_streams[stream] = (k.unknown_streams[stream] ?? 0) + 1;
+        }
         return false;
       }
       d = data as Json;
-      id = safeId(
-        t === 'trade'
-          ? d.t
-          : t === 'aggTrade'
-            ? d.a
-            : t === 'depth_partial' && d.lastUpdateId !== undefined
-              ? d.lastUpdateId
-              : d.u,
-      );
-      if (Number.isNaN(id)) {
-        if (live) this.malformed('no_id');
-        return false;
-      }
+      const sym = symbolOfMessage(si.name, d.s);
+      if (sym !== si.symbol) return this.rejected(live, t, sym);
+      const raw = rawIdOf(t, d);
+      id = safeId(raw);
+      if (Number.isNaN(id)) return this.rejected(live, t, idReason([raw]));
     }
     const type = si.type!;
     if (!si.subscribed && live) {
       this.malformed('unsubscribed_symbol');
       return false;
+    }
+    if (mode === 'rebuild') {
+      if (fast !== null) this.applyDepth(si.symbol, type, d, fast, stream, recvMs, 'replay');
+      else this.apply(si, d, stream, recvMs, 'replay');
+      return true;
     }
     const ks = si.kind!;
     const tr = ks.tr;
@@ -728,21 +759,24 @@ export class Recorder {
       this.scheduleFlush();
     }
     if (fast !== null) {
-      const k = this.counters.messages;
-      if (mode !== 'replay') k.depth_diff = (k.depth_diff ?? 0) + 1;
+      const m = this.counters.messages;
+      if (mode !== 'replay') m.depth_diff = (m.depth_diff ?? 0) + 1;
       this.applyDepth(si.symbol, type, d, fast, stream, recvMs, mode);
-    } else this.apply(si, id, d, stream, recvMs, mode);
+    } else this.apply(si, d, stream, recvMs, mode);
     return true;
   }
 
-  private apply(
-    si: StreamInfo,
-    id: number,
-    d: Json,
-    stream: string,
-    recvMs: number,
-    mode: 'ws' | 'rest' | 'replay',
-  ): void {
+  /** A stream message the mapping rejected before dedup (symbol, id): counted as the importer counts it. */
+  private rejected(live: boolean, type: StreamType, reason: string): false {
+    if (live) {
+      const k = this.counters;
+      k.messages[type] = (k.messages[type] ?? 0) + 1;
+      k.bad_rows[reason] = (k.bad_rows[reason] ?? 0) + 1;
+    }
+    return false;
+  }
+
+  private apply(si: StreamInfo, d: Json, stream: string, recvMs: number, mode: 'ws' | 'rest' | 'replay'): void {
     const k = this.counters;
     const type = si.type!;
     const sym = si.symbol;
@@ -750,30 +784,19 @@ export class Recorder {
     // replay (restart recovery, write-retry rebuild) re-applies messages already counted
     const counted = mode !== 'replay';
     if (counted) k.messages[type] = (k.messages[type] ?? 0) + 1;
-    if (type === 'trade' || type === 'aggTrade' || type === 'bookTicker') {
-      const e = this.emitted;
-      const bad = emitTradeOrQuote(
-        mode !== 'replay' && this.teeSink ? this.teeSink : this.writer,
-        type,
-        sym,
-        id,
-        d,
-        recvMs,
-        e,
-      );
-      if (bad !== null) {
-        if (counted) k.bad_rows[bad] = (k.bad_rows[bad] ?? 0) + 1;
-        return;
-      }
-      if (type === 'bookTicker') {
-        const ts = d.T !== undefined || d.E !== undefined ? Number(d.T ?? d.E) : recvMs;
-        this.coverage.onMid(sym, ts, (e.bid + e.ask) / 2);
-      } else {
-        const ts = Number(d.T);
-        const qty = e.qty;
-        this.coverage.onTrade(sym, recvMs, ts);
-        if (mode === 'ws') si.metrics?.onTrade(recvMs, eventTime(d), ts, d.m === true ? -qty : qty);
-      }
+    const c = counted ? k : this.replayCounters;
+    const sink = counted && this.teeSink ? this.teeSink : this.writer;
+    if (type === 'trade' || type === 'aggTrade') {
+      if (!mapTrade(sink, c, sym, d, recvMs, type === 'aggTrade')) return;
+      const ts = lastMapped.ts;
+      const qty = lastMapped.qty;
+      this.coverage.onTrade(sym, recvMs, ts);
+      if (mode === 'ws') si.metrics?.onTrade(recvMs, lastMapped.event, ts, d.m === true ? -qty : qty);
+      return;
+    }
+    if (type === 'bookTicker') {
+      if (!mapQuote(sink, c, sym, d, recvMs)) return;
+      this.coverage.onMid(sym, lastMapped.ts, (lastMapped.bid + lastMapped.ask) / 2);
       return;
     }
     this.applyDepth(sym, type, d, null, stream, recvMs, mode);
@@ -802,6 +825,8 @@ export class Recorder {
     const k = this.counters;
     const st = this.depthState(sym);
     if (type === 'depth_diff') st.diffs = true;
+    // the depth mapping's rejections count with the recorder's (once: not again on a journal replay)
+    st.imp.counters.bad_rows = mode === 'replay' ? this.replayCounters.bad_rows : k.bad_rows;
     if (fast !== null) st.imp.handleDiff(fast, recvMs);
     else st.imp.handleMessage({ stream, data: d }, recvMs);
     const breaks = st.imp.counters.depth_seq_breaks;
@@ -828,8 +853,9 @@ export class Recorder {
     return st;
   }
 
-  private applySnapshot(sym: string, recvMs: number, data: unknown): void {
+  private applySnapshot(sym: string, recvMs: number, data: unknown, live = false): void {
     const st = this.depthState(sym);
+    st.imp.counters.bad_rows = live ? this.counters.bad_rows : this.replayCounters.bad_rows;
     st.imp.handleMessage(data, recvMs);
     st.needSnap = false;
     st.breaks = st.imp.counters.depth_seq_breaks;
@@ -852,7 +878,7 @@ export class Recorder {
         });
         this.journal.append(recv, text);
         this.scheduleFlush();
-        this.applySnapshot(sym, recv, { lastUpdateId: d.lastUpdateId, bids: d.bids, asks: d.asks });
+        this.applySnapshot(sym, recv, { lastUpdateId: d.lastUpdateId, bids: d.bids, asks: d.asks }, true);
       })
       .catch((e) => this.log(`${sym}: depth snapshot failed: ${describeError(e)}`))
       .finally(() => {
@@ -1171,40 +1197,7 @@ export class Recorder {
     this.restoreDepth(this.depthCk);
     const J = this.checkpointJ;
     replayJournal(this.journal.dir, (jseq, recv, json) => {
-      if (jseq <= J) return;
-      let msg: unknown;
-      try {
-        msg = JSON.parse(json);
-      } catch {
-        return;
-      }
-      const m = msg as Json | null;
-      if (
-        m === null ||
-        typeof m !== 'object' ||
-        typeof m.stream !== 'string' ||
-        m.data === null ||
-        typeof m.data !== 'object'
-      )
-        return;
-      const si = this.streamInfo(m.stream);
-      if (si.type === null) {
-        if (si.snapshot) this.applySnapshot(si.symbol, recv, m.data);
-        return;
-      }
-      const d = m.data as Json;
-      const t = si.type;
-      const id = safeId(
-        t === 'trade'
-          ? d.t
-          : t === 'aggTrade'
-            ? d.a
-            : t === 'depth_partial' && d.lastUpdateId !== undefined
-              ? d.lastUpdateId
-              : d.u,
-      );
-      if (Number.isNaN(id)) return;
-      this.apply(si, id, d, m.stream, recv, 'replay');
+      if (jseq > J) this.ingest(json, recv, 'rebuild');
     });
     this.afterDepthReplay();
   }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { UsageError } from './errors.js';
 
 /** Exchange symbols as Binance spells them: upper-case letters, digits and `_` (e.g. BTCUSD_PERP). */
-const SYMBOL_RE = /^[A-Z0-9][A-Z0-9_]{1,29}$/;
+export const SYMBOL_RE = /^[A-Z0-9][A-Z0-9_]{1,29}$/;
 /** Run tags and dataset names: letters, digits, `.`, `_`, `-`; no leading dot, at most 64 chars. */
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
 

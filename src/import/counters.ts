@@ -68,6 +68,8 @@ export interface ImportCounters {
   recv_ts_ms_range: [number, number] | null;
   /** Exchange event-time (`E`) span over every stream message carrying one, [min, max] epoch ms. */
   event_ts_ms_range: [number, number] | null;
+  /** Receive-timestamp unit detected per input file (`ns`, `us`, `ms`; ws-capture), by file name. */
+  recv_ts_units: Record<string, string>;
   /** Human-readable warnings (at most MAX_WARNINGS kept; `warnings_dropped` counts the rest). */
   warnings: string[];
   warnings_dropped: number;
@@ -110,6 +112,7 @@ export function newCounters(): ImportCounters {
     depth_crossed_levels_removed: 0,
     recv_ts_ms_range: null,
     event_ts_ms_range: null,
+    recv_ts_units: {},
     warnings: [],
     warnings_dropped: 0,
   };
@@ -137,7 +140,15 @@ export function warn(c: ImportCounters, msg: string, onWarning?: (msg: string) =
 export function nonZero(c: ImportCounters): string[] {
   const out: string[] = [];
   for (const [k, v] of Object.entries(c)) {
-    if (k === 'warnings' || k === 'rows' || k === 'messages' || k === 'files' || k === 'lines' || k.endsWith('_range'))
+    if (
+      k === 'warnings' ||
+      k === 'recv_ts_units' ||
+      k === 'rows' ||
+      k === 'messages' ||
+      k === 'files' ||
+      k === 'lines' ||
+      k.endsWith('_range')
+    )
       continue;
     if (typeof v === 'number') {
       if (v !== 0) out.push(`${k}=${v}`);

@@ -262,6 +262,7 @@ export class TardisImporter {
     const cursors: Cursor[] = [];
     for (let i = 0; i < plans.length; i++) {
       c.files++;
+      c.recv_ts_units[path.basename(plans[i].file)] = 'us'; // local_timestamp: µs since epoch
       const cur = new Cursor(plans[i], i, c);
       if (await cur.next()) cursors.push(cur);
       else this.endFile(cur);

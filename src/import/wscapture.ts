@@ -38,29 +38,36 @@
  * the input is fatal except an unreadable file.
  */
 import path from 'node:path';
-import { SIDE_UNKNOWN } from '../core/types.js';
+import { FlowlabError } from '../core/errors.js';
+import {
+  type Json,
+  type QuoteGate,
+  type StreamType,
+  type TradeGate,
+  diffHead,
+  isSnapshot,
+  mapQuote,
+  mapTrade,
+  parseDiff,
+  parsePartial,
+  parseSnapshot,
+  parseStreamName,
+  streamTypeOf,
+  symbolOfMessage,
+} from '../binance/mapper.js';
 import { BINANCE_COINM, BINANCE_SPOT, BINANCE_USDM, binanceFuturesKind, type MarketInfo } from '../core/market.js';
-import { validateSymbol } from '../core/validate.js';
 import {
   DRAIN_EVERY_LINES,
   IdTracker,
   bump,
-  decimal,
   exchangeTsToMs,
   newCounters,
-  safeId,
   warn,
   widen,
   type DrainableSink,
   type ImportCounters,
 } from './counters.js';
-import {
-  DEFAULT_MAX_BUFFERED_DIFFS,
-  SyncedBook,
-  type BookStateJson,
-  type DepthDiff,
-  type DepthSnapshot,
-} from './depthbook.js';
+import { DEFAULT_MAX_BUFFERED_DIFFS, SyncedBook, type BookStateJson, type DepthSnapshot } from './depthbook.js';
 import { newReadStatus, readLines } from './lines.js';
 import type { ParsedDiff } from './fastdepth.js';
 
@@ -73,13 +80,29 @@ export interface WsCaptureOptions {
   readonly onWarning?: (msg: string) => void;
 }
 
-/** Recognised stream types (null = not a stream flowlab records). */
-export type StreamType = 'trade' | 'aggTrade' | 'bookTicker' | 'depth_diff' | 'depth_partial';
+export { streamTypeOf, type StreamType };
+
+/** Receive-timestamp unit of a capture file (recorded per file in `stats.import.recv_ts_units`). */
+export type RecvUnit = 'ns' | 'us' | 'ms';
+
+/** Unit of an epoch receive timestamp of `digits` digits: ns 18-20, µs 15-17, ms 12-14 (1973..5138 each); null = none. */
+export function recvUnitOfDigits(digits: number): RecvUnit | null {
+  if (digits >= 18) return digits <= 20 ? 'ns' : null;
+  if (digits >= 15) return 'us';
+  if (digits >= 12) return 'ms';
+  return null;
+}
+
+/** Digits to drop from a receive timestamp in `unit` to get epoch ms. */
+export const RECV_DROP_DIGITS: Readonly<Record<RecvUnit, number>> = { ns: 6, us: 3, ms: 0 };
+
+/** Largest |receive - exchange time| accepted on a file's first message with `E` (1 day; clock errors are seconds). */
+export const MAX_RECV_EVENT_GAP_MS = 86_400_000;
 
 interface SymState {
-  readonly trades: IdTracker;
-  readonly aggTrades: IdTracker;
-  lastQuoteId: number;
+  readonly trades: TradeGate;
+  readonly aggTrades: TradeGate;
+  readonly quotes: QuoteGate;
   book: SyncedBook | null;
   /** Market kind told to the sink (decided by the first message that shows it). */
   marketKnown: boolean;
@@ -95,35 +118,55 @@ export function captureMarket(symbol: string, futures: boolean): MarketInfo {
   return binanceFuturesKind(symbol) === 'coinm' ? BINANCE_COINM : BINANCE_USDM;
 }
 
+/** Capture order is arrival order: a trade id not above the last one of its stream is a re-delivery. */
+class CaptureTradeGate implements TradeGate {
+  private readonly ids = new IdTracker();
+  constructor(private readonly c: ImportCounters) {}
+  acceptTrade(first: number, last: number): boolean {
+    return this.ids.accept(this.c, first, last);
+  }
+}
+
+/** A bookTicker whose `u` is not above the last one of the symbol is a re-delivery. */
+class CaptureQuoteGate implements QuoteGate {
+  private last = NaN;
+  constructor(private readonly c: ImportCounters) {}
+  acceptQuote(u: number): boolean {
+    if (u <= this.last) {
+      this.c.quotes_duplicate++;
+      return false;
+    }
+    this.last = u;
+    return true;
+  }
+}
+
 /** `btcusd_perp_20240808.gz` -> BTCUSD_PERP; null when the name does not look like `<symbol>_<yyyymmdd>...`. */
 export function symbolFromCaptureName(file: string): string | null {
   const m = /^([A-Za-z0-9]+(?:_[A-Za-z]+)*)_\d{8}(?:[._]|$)/.exec(path.basename(file));
   return m ? m[1].toUpperCase() : null;
 }
 
-/** Stream suffix (after `<sym>@`) -> type; null = not recorded. */
-export function streamTypeOf(suffix: string): StreamType | null {
-  if (suffix === 'trade') return 'trade';
-  if (suffix === 'aggTrade') return 'aggTrade';
-  if (suffix === 'bookTicker') return 'bookTicker';
-  if (/^depth(@\d+ms)?$/.test(suffix)) return 'depth_diff';
-  if (/^depth\d+(@\d+ms)?$/.test(suffix)) return 'depth_partial';
-  return null;
-}
-
-type Json = Record<string, unknown>;
-
 export class WsCaptureImporter {
   readonly counters: ImportCounters;
   private readonly levels: number;
   private readonly maxBuffered: number;
   private readonly syms = new Map<string, SymState>();
-  private readonly streams = new Map<string, StreamType | null>();
-  private readonly validSymbols = new Map<string, string | null>();
   // per-file snapshot attribution
   private fileNameSymbol: string | null = null;
   private firstStreamSymbol: string | null = null;
   private readonly fileSymbols = new Set<string>();
+  // per-file receive-time unit (handleLine)
+  private fileLabel = 'input';
+  private fileLine = 0;
+  private recvUnit: RecvUnit | null = null;
+  private recvUnitLine = 0;
+  /** Digit count of the last timestamp (its unit is known) and the digits to drop for ms. */
+  private recvDigits = -1;
+  private recvDrop = 6;
+  /** The file's first message carrying `E` has not been checked against its receive time yet. */
+  private recvCheckPending = false;
+  private recvCheckMs = NaN;
   private pendingSnapshots: { snap: DepthSnapshot; recvTsMs: number }[] = [];
   private readonly px: Float64Array;
   private readonly qa: Float64Array;
@@ -171,10 +214,54 @@ export class WsCaptureImporter {
     this.endFile(file);
   }
 
+  /**
+   * A receive timestamp of `digits` digits on the current line: its unit
+   * (ns 18-20 digits, µs 15-17, ms 12-14, i.e. epoch 1973..5138 in each),
+   * which must be the file's unit. Throws (exit 1) when it matches none or
+   * differs from the unit of the file's first timestamp.
+   */
+  private recvUnitOf(line: string, digits: number): void {
+    const unit = recvUnitOfDigits(digits);
+    const where = `${this.fileLabel}: line ${this.fileLine}`;
+    const value = line.slice(0, digits);
+    if (unit === null)
+      throw new FlowlabError(
+        `${where}: receive timestamp '${value}' has ${digits} digits, which is no unit (expected epoch ns: 18-20 digits, µs: 15-17, ms: 12-14)`,
+      );
+    if (this.recvUnit !== null && unit !== this.recvUnit)
+      throw new FlowlabError(
+        `${where}: receive timestamp '${value}' is in ${unit} but the file's first one (line ${this.recvUnitLine}) is in ${this.recvUnit}; a file must use one unit`,
+      );
+    if (this.recvUnit === null) {
+      this.recvUnit = unit;
+      this.recvUnitLine = this.fileLine;
+      this.recvCheckPending = true;
+      this.counters.recv_ts_units[this.fileLabel] = unit;
+    }
+    this.recvDigits = digits;
+    this.recvDrop = RECV_DROP_DIGITS[unit];
+  }
+
+  /** The file's first exchange time `E` against its receive time: a unit that is off by ~1000x is caught here. */
+  private checkRecvUnit(eventMs: number): void {
+    this.recvCheckPending = false;
+    const gap = Math.abs(this.recvCheckMs - eventMs);
+    if (gap > MAX_RECV_EVENT_GAP_MS)
+      throw new FlowlabError(
+        `${this.fileLabel}: line ${this.fileLine}: receive time ${this.recvCheckMs} ms (read as ${this.recvUnit}) is ${(gap / 86_400_000).toFixed(1)} days from the exchange time E=${eventMs} ms; expected within 1 day (wrong receive-time unit?)`,
+      );
+  }
+
   /** Start attributing snapshots for a new file. */
   beginFile(file: string | null): void {
     // each file shows its own market again, so spot and futures files of one symbol cannot merge unnoticed
     for (const st of this.syms.values()) st.marketKnown = false;
+    this.fileLabel = file ? path.basename(file) : 'input';
+    this.fileLine = 0;
+    this.recvUnit = null;
+    this.recvDigits = -1;
+    this.recvDrop = 6;
+    this.recvCheckPending = false;
     this.fileNameSymbol = file ? symbolFromCaptureName(file) : null;
     this.firstStreamSymbol = null;
     this.fileSymbols.clear();
@@ -241,7 +328,14 @@ export class WsCaptureImporter {
   private sym(symbol: string): SymState {
     let s = this.syms.get(symbol);
     if (!s) {
-      s = { trades: new IdTracker(), aggTrades: new IdTracker(), lastQuoteId: NaN, book: null, marketKnown: false };
+      const c = this.counters;
+      s = {
+        trades: new CaptureTradeGate(c),
+        aggTrades: new CaptureTradeGate(c),
+        quotes: new CaptureQuoteGate(c),
+        book: null,
+        marketKnown: false,
+      };
       this.syms.set(symbol, s);
     }
     return s;
@@ -265,9 +359,9 @@ export class WsCaptureImporter {
       c.lines_empty++;
       return;
     }
+    this.fileLine++;
     const sp = line.indexOf(' ');
-    // ns timestamp: 7..19 digits (ms = all but the last 6 digits; exact, no float division)
-    if (sp < 7 || sp > 19) {
+    if (sp < 1 || sp > 24) {
       c.lines_no_timestamp++;
       return;
     }
@@ -278,7 +372,10 @@ export class WsCaptureImporter {
         return;
       }
     }
-    const recvTsMs = Number(line.slice(0, sp - 6));
+    // receive time: ns, µs or ms by its digit count, one unit per file; ms by string slicing (exact)
+    if (sp !== this.recvDigits) this.recvUnitOf(line, sp);
+    const recvTsMs = Number(line.slice(0, sp - this.recvDrop));
+    if (this.recvCheckPending) this.recvCheckMs = recvTsMs;
     let msg: unknown;
     try {
       msg = JSON.parse(line.slice(sp + 1));
@@ -310,7 +407,7 @@ export class WsCaptureImporter {
       this.onStream(stream, data as Json, recvTsMs);
       return;
     }
-    if ('lastUpdateId' in m && Array.isArray(m.bids) && Array.isArray(m.asks)) {
+    if (isSnapshot(m)) {
       this.onSnapshotLine(m, recvTsMs);
       return;
     }
@@ -326,7 +423,7 @@ export class WsCaptureImporter {
     const c = this.counters;
     c.lines++;
     c.recv_ts_ms_range = widen(c.recv_ts_ms_range, recvTsMs);
-    const type = this.streamType(p.stream);
+    const type = parseStreamName(p.stream).type;
     if (type !== 'depth_diff') {
       // only a caller error gets here (the fast path is for diff streams): take the general route
       this.onStream(p.stream, parsedDiffJson(p), recvTsMs);
@@ -334,28 +431,21 @@ export class WsCaptureImporter {
     }
     const symbol = this.streamPrologue(p.stream, type, Number.isNaN(p.E) ? undefined : p.E, p.s ?? undefined);
     if (symbol === null) return;
-    this.diffFields(
-      symbol,
-      p.U,
-      p.u,
-      p.pu,
-      Number.isNaN(p.T) ? p.E : p.T,
-      p.bidPx,
-      p.bidQty,
-      p.askPx,
-      p.askQty,
+    const tsMs = diffHead(c, p.U, p.u, Number.isNaN(p.T) ? p.E : p.T);
+    if (Number.isNaN(tsMs)) return;
+    const s = this.sym(symbol);
+    if (!s.marketKnown) this.noteMarket(s, symbol, !Number.isNaN(p.pu));
+    this.book(symbol).onDiff({
+      U: p.U,
+      u: p.u,
+      pu: p.pu,
+      tsMs,
       recvTsMs,
-    );
-  }
-
-  private streamType(stream: string): StreamType | null {
-    let type = this.streams.get(stream);
-    if (type === undefined) {
-      const at = stream.indexOf('@');
-      type = at > 0 ? streamTypeOf(stream.slice(at + 1)) : null;
-      this.streams.set(stream, type);
-    }
-    return type;
+      bidPx: p.bidPx,
+      bidQty: p.bidQty,
+      askPx: p.askPx,
+      askQty: p.askQty,
+    });
   }
 
   /** Counting, event-time range, symbol and snapshot attribution of a stream message; null = rejected (counted). */
@@ -363,11 +453,14 @@ export class WsCaptureImporter {
     bump(this.counters.messages, type);
     if (typeof E === 'number') {
       const e = exchangeTsToMs(E);
-      if (!Number.isNaN(e)) this.counters.event_ts_ms_range = widen(this.counters.event_ts_ms_range, e);
+      if (!Number.isNaN(e)) {
+        this.counters.event_ts_ms_range = widen(this.counters.event_ts_ms_range, e);
+        if (this.recvCheckPending) this.checkRecvUnit(e);
+      }
     }
-    const symbol = this.symbolOf(stream, s);
-    if (symbol === null) {
-      this.bad('symbol');
+    const symbol = symbolOfMessage(parseStreamName(stream), s);
+    if (symbol === 'symbol' || symbol === 'symbol_mismatch') {
+      this.bad(symbol);
       return null;
     }
     if (this.firstStreamSymbol === null) {
@@ -383,188 +476,68 @@ export class WsCaptureImporter {
     return symbol;
   }
 
+  /** Tell the sink `symbol`'s market (once per file; a sink that already holds another kind for it refuses). */
+  private noteMarket(s: SymState, symbol: string, futures: boolean): void {
+    s.marketKnown = true;
+    this.sink.setMarket?.(symbol, captureMarket(symbol, futures));
+  }
+
   private onStream(stream: string, d: Json, recvTsMs: number): void {
-    const type = this.streamType(stream);
+    const type = parseStreamName(stream).type;
     if (type === null) {
       bump(this.counters.unknown_streams, stream);
       return;
     }
     const symbol = this.streamPrologue(stream, type, d.E, d.s);
     if (symbol === null) return;
+    const c = this.counters;
     switch (type) {
       case 'trade':
-        return this.onTrade(symbol, d, recvTsMs, false);
-      case 'aggTrade':
-        return this.onTrade(symbol, d, recvTsMs, true);
-      case 'bookTicker':
-        return this.onBookTicker(symbol, d, recvTsMs);
-      case 'depth_diff':
-        return this.onDiff(symbol, d, recvTsMs);
+      case 'aggTrade': {
+        const s = this.sym(symbol);
+        const agg = type === 'aggTrade';
+        // futures trades carry X; spot raw trades never do (spot and futures aggTrades look alike)
+        if (!s.marketKnown && (d.X !== undefined || !agg)) this.noteMarket(s, symbol, d.X !== undefined);
+        mapTrade(this.sink, c, symbol, d, recvTsMs, agg, agg ? s.aggTrades : s.trades);
+        return;
+      }
+      case 'bookTicker': {
+        const s = this.sym(symbol);
+        if (!s.marketKnown) this.noteMarket(s, symbol, d.T !== undefined || d.E !== undefined);
+        mapQuote(this.sink, c, symbol, d, recvTsMs, s.quotes);
+        return;
+      }
+      case 'depth_diff': {
+        const f = parseDiff(c, d);
+        if (f === null) return;
+        const s = this.sym(symbol);
+        if (!s.marketKnown) this.noteMarket(s, symbol, !Number.isNaN(f.pu));
+        this.book(symbol).onDiff({ ...f, recvTsMs });
+        return;
+      }
       case 'depth_partial':
         return this.onPartial(symbol, d, recvTsMs);
     }
   }
 
-  /** `s` when present, else the stream name's prefix; validated once per distinct spelling. */
-  private symbolOf(stream: string, s: unknown): string | null {
-    const raw = typeof s === 'string' ? s : stream.slice(0, stream.indexOf('@'));
-    let v = this.validSymbols.get(raw);
-    if (v === undefined) {
-      try {
-        v = validateSymbol(raw, 'symbol');
-      } catch {
-        v = null;
-      }
-      this.validSymbols.set(raw, v);
-    }
-    return v;
-  }
-
-  /** Tell the sink `symbol`'s market (once; a sink that already holds another kind for it refuses). */
-  private noteMarket(s: SymState, symbol: string, futures: boolean): void {
-    s.marketKnown = true;
-    this.sink.setMarket?.(symbol, captureMarket(symbol, futures));
-  }
-
-  private onTrade(symbol: string, d: Json, recvTsMs: number, agg: boolean): void {
-    const c = this.counters;
-    const id = safeId(agg ? d.a : d.t);
-    const first = agg ? safeId(d.f) : id;
-    const last = agg ? safeId(d.l) : id;
-    if (Number.isNaN(id) || Number.isNaN(first) || Number.isNaN(last) || first > last)
-      return this.bad(idReason(agg ? [d.a, d.f, d.l] : [d.t]));
-    const ts = exchangeTsToMs(d.T);
-    const ev = exchangeTsToMs(d.E);
-    if (Number.isNaN(ts) || Number.isNaN(ev)) return this.bad('trade_ts');
-    const price = decimal(d.p);
-    if (!(price > 0) || !Number.isFinite(price)) return this.bad('trade_price');
-    const qty = decimal(d.q);
-    if (!(qty > 0) || !Number.isFinite(qty)) return this.bad('trade_qty');
-    const s = this.sym(symbol);
-    if (!s.marketKnown && (d.X !== undefined || !agg)) this.noteMarket(s, symbol, d.X !== undefined);
-    // Continuity is tracked over every well-formed trade, including dropped non-MARKET ones, so they do not look like gaps.
-    if (!(agg ? s.aggTrades : s.trades).accept(c, first, last)) return;
-    const x = d.X;
-    if (x !== undefined && x !== 'MARKET') {
-      bump(c.trades_dropped_non_market, typeof x === 'string' ? x : String(x));
-      return;
-    }
-    let side: number;
-    if (d.m === true) side = 1;
-    else if (d.m === false) side = 0;
-    else {
-      side = SIDE_UNKNOWN;
-      c.trades_side_unknown++;
-    }
-    this.sink.trade(symbol, recvTsMs, ts, ev, id, price, qty, side, first, last);
-    c.rows.trades++;
-  }
-
-  private onBookTicker(symbol: string, d: Json, recvTsMs: number): void {
-    const c = this.counters;
-    const u = safeId(d.u);
-    if (Number.isNaN(u)) return this.bad(idReason([d.u]));
-    let ts = recvTsMs;
-    if (d.T !== undefined || d.E !== undefined) {
-      ts = exchangeTsToMs(d.T !== undefined ? d.T : d.E);
-      if (Number.isNaN(ts)) return this.bad('quote_ts');
-    }
-    const bp = decimal(d.b);
-    const ap = decimal(d.a);
-    if (!(bp > 0 && ap > 0) || !Number.isFinite(bp) || !Number.isFinite(ap)) return this.bad('quote_price');
-    const bq = decimal(d.B);
-    const aq = decimal(d.A);
-    if (!(bq >= 0 && aq >= 0) || !Number.isFinite(bq) || !Number.isFinite(aq)) return this.bad('quote_qty');
-    const s = this.sym(symbol);
-    if (!s.marketKnown) this.noteMarket(s, symbol, d.T !== undefined || d.E !== undefined);
-    if (u <= s.lastQuoteId) {
-      c.quotes_duplicate++;
-      return;
-    }
-    s.lastQuoteId = u;
-    if (bp >= ap) c.crossed_quotes++;
-    this.sink.quote(symbol, recvTsMs, ts, u, bp, bq, ap, aq);
-    c.rows.quotes++;
-  }
-
-  private onDiff(symbol: string, d: Json, recvTsMs: number): void {
-    const U = safeId(d.U);
-    const u = safeId(d.u);
-    const pu = d.pu === undefined ? NaN : safeId(d.pu);
-    if (Number.isNaN(U) || Number.isNaN(u) || (d.pu !== undefined && Number.isNaN(pu)))
-      return this.bad(idReason([d.U, d.u, d.pu]));
-    if (U > u) return this.bad('depth_ids');
-    const ts = exchangeTsToMs(d.T !== undefined ? d.T : d.E);
-    if (Number.isNaN(ts)) return this.bad('depth_ts');
-    const bids = parseLevels(d.b, true);
-    const asks = parseLevels(d.a, true);
-    if (bids === null || asks === null) return this.bad('depth_level');
-    const diff: DepthDiff = {
-      U,
-      u,
-      pu,
-      tsMs: ts,
-      recvTsMs,
-      bidPx: bids[0],
-      bidQty: bids[1],
-      askPx: asks[0],
-      askQty: asks[1],
-    };
-    const s = this.sym(symbol);
-    if (!s.marketKnown) this.noteMarket(s, symbol, d.pu !== undefined);
-    this.book(symbol).onDiff(diff);
-  }
-
-  /** `onDiff` after its JSON checks, for fast-parsed diffs (ids exact, levels valid by construction). */
-  private diffFields(
-    symbol: string,
-    U: number,
-    u: number,
-    pu: number,
-    rawTs: number,
-    bidPx: Float64Array,
-    bidQty: Float64Array,
-    askPx: Float64Array,
-    askQty: Float64Array,
-    recvTsMs: number,
-  ): void {
-    if (U > u) return this.bad('depth_ids');
-    const ts = exchangeTsToMs(rawTs);
-    if (Number.isNaN(ts)) return this.bad('depth_ts');
-    const s = this.sym(symbol);
-    if (!s.marketKnown) this.noteMarket(s, symbol, !Number.isNaN(pu));
-    this.book(symbol).onDiff({ U, u, pu, tsMs: ts, recvTsMs, bidPx, bidQty, askPx, askQty });
-  }
-
-  /** Partial book stream (`depth5/10/20`): spot `{lastUpdateId,bids,asks}`, futures `{E,T,u,b,a,...}`. Rows as sent. */
+  /** Partial book stream (`depth5/10/20`): rows as sent, top `depthLevels` per side. */
   private onPartial(symbol: string, d: Json, recvTsMs: number): void {
-    const id = safeId(d.lastUpdateId !== undefined ? d.lastUpdateId : d.u);
-    if (Number.isNaN(id)) return this.bad(idReason([d.lastUpdateId !== undefined ? d.lastUpdateId : d.u]));
-    let ts = recvTsMs;
-    if (d.T !== undefined || d.E !== undefined) {
-      ts = exchangeTsToMs(d.T !== undefined ? d.T : d.E);
-      if (Number.isNaN(ts)) return this.bad('depth_ts');
-    }
-    const bids = parseLevels(d.bids !== undefined ? d.bids : d.b, false);
-    const asks = parseLevels(d.asks !== undefined ? d.asks : d.a, false);
-    if (bids === null || asks === null) return this.bad('depth_level');
+    const f = parsePartial(this.counters, d, recvTsMs);
+    if (f === null) return;
+    const { bids, asks } = f;
     const L = this.levels;
     const nb = Math.min(L, bids[0].length);
     const na = Math.min(L, asks[0].length);
     for (let j = 0; j < nb; j++) (this.px[j] = bids[0][j]), (this.qa[j] = bids[1][j]);
     for (let j = 0; j < na; j++) (this.px2[j] = asks[0][j]), (this.qa2[j] = asks[1][j]);
-    this.sink.depth(symbol, recvTsMs, ts, id, this.px, this.qa, nb, this.px2, this.qa2, na);
+    this.sink.depth(symbol, recvTsMs, f.tsMs, f.id, this.px, this.qa, nb, this.px2, this.qa2, na);
     this.counters.rows.depth++;
   }
 
   private onSnapshotLine(m: Json, recvTsMs: number): void {
     bump(this.counters.messages, 'depth_snapshot');
-    const lid = safeId(m.lastUpdateId);
-    if (Number.isNaN(lid)) return this.bad(idReason([m.lastUpdateId]));
-    const bids = parseLevels(m.bids, false);
-    const asks = parseLevels(m.asks, false);
-    if (bids === null || asks === null) return this.bad('snapshot_level');
-    const snap: DepthSnapshot = { lastUpdateId: lid, bidPx: bids[0], bidQty: bids[1], askPx: asks[0], askQty: asks[1] };
+    const snap: DepthSnapshot | null = parseSnapshot(this.counters, m);
+    if (snap === null) return;
     if (this.firstStreamSymbol === null) {
       this.pendingSnapshots.push({ snap, recvTsMs });
       return;
@@ -586,34 +559,6 @@ function parsedDiffJson(p: ParsedDiff): Json {
   if (!Number.isNaN(p.pu)) d.pu = p.pu;
   if (p.s !== null) d.s = p.s;
   return d;
-}
-
-function idReason(vals: unknown[]): string {
-  for (const v of vals)
-    if (typeof v === 'number' && Number.isInteger(v) && v > Number.MAX_SAFE_INTEGER) return 'id_unsafe';
-  return 'id_invalid';
-}
-
-/**
- * `[[price, qty], ...]` as parallel Float64Arrays, or null when any level is
- * malformed: price must be > 0, qty >= 0 in diffs (0 removes) and > 0 in
- * snapshots / partial books, both finite.
- */
-function parseLevels(v: unknown, zeroOk: boolean): [Float64Array, Float64Array] | null {
-  if (!Array.isArray(v)) return null;
-  const n = v.length;
-  const px = new Float64Array(n);
-  const qty = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const lv = v[i];
-    if (!Array.isArray(lv) || lv.length < 2) return null;
-    const p = decimal(lv[0]);
-    const q = decimal(lv[1]);
-    if (!(p > 0) || !Number.isFinite(p) || !Number.isFinite(q) || q < 0 || (!zeroOk && q === 0)) return null;
-    px[i] = p;
-    qty[i] = q;
-  }
-  return [px, qty];
 }
 
 /** Import ws-capture files in order into `sink`; returns the counters (also after damaged files). */
