@@ -85,11 +85,11 @@ export class Journal {
     this.dir = dir;
     this.fsyncMs = opts.fsyncIntervalMs ?? 20;
     this.segLines = opts.segmentLines ?? 50_000;
-    fs.mkdirSync(dir, { recursive: true });
   }
 
-  /** Start writing at `nextJseq` in a fresh segment. */
+  /** Start writing at `nextJseq` in a fresh segment (creates the folder: nothing is created before). */
   open(nextJseq: number): void {
+    fs.mkdirSync(this.dir, { recursive: true });
     this.next = nextJseq;
     this.written = nextJseq - 1;
     this.synced = nextJseq - 1;
@@ -240,16 +240,27 @@ export class Journal {
   }
 }
 
-/** Every journal line in jseq order: `fn(jseq, recvTsMs, json)`. Returns the next free jseq. */
-export function replayJournal(dir: string, fn: (jseq: number, recvTsMs: number, json: string) => void): number {
+/**
+ * Every journal line in jseq order: `fn(jseq, recvTsMs, json, line)` (`line`
+ * as stored). A line without a `<recv_ns> ` prefix goes to `onUnreadable`.
+ * Returns the next free jseq.
+ */
+export function replayJournal(
+  dir: string,
+  fn: (jseq: number, recvTsMs: number, json: string, line: string) => void,
+  onUnreadable?: (jseq: number, line: string) => void,
+): number {
   let next = 0;
   for (const s of listSegments(dir)) {
     const lines = readSegment(s.file);
     for (let k = 0; k < lines.length; k++) {
       const line = lines[k];
       const sp = line.indexOf(' ');
-      if (sp < 7) continue;
-      fn(s.first + k, Number(line.slice(0, sp - 6)), line.slice(sp + 1));
+      if (sp < 7 || !/^\d+$/.test(line.slice(0, sp))) {
+        onUnreadable?.(s.first + k, line);
+        continue;
+      }
+      fn(s.first + k, Number(line.slice(0, sp - 6)), line.slice(sp + 1), line);
     }
     next = Math.max(next, s.first + lines.length);
   }

@@ -152,6 +152,8 @@ export interface RecorderCounters extends MapCounters {
   trade_ids_lost: number;
   depth_snapshots: number;
   depth_resyncs: number;
+  /** Journal lines unreadable on recovery (bytes kept in _journal-corrupt/). */
+  journal_corrupt_lines: number;
   /** Symbols whose depth books were restored from checkpoint.json at start. */
   depth_books_restored: number;
   checkpoints: number;
@@ -179,6 +181,7 @@ export function newCounters(): RecorderCounters {
     trade_ids_lost: 0,
     depth_snapshots: 0,
     depth_resyncs: 0,
+    journal_corrupt_lines: 0,
     depth_books_restored: 0,
     checkpoints: 0,
     replayed: 0,
@@ -232,6 +235,22 @@ export function buildRegistry(src: MetricsSource): Registry {
   });
   counter('ws_reconnects_total', 'WebSocket reconnects (any cause)', () => c.reconnects);
   counter('dedup_hits_total', 'messages dropped as duplicates (dedup memory / trade-id set)', () => c.dedup_hits);
+  counter(
+    'trade_ids_lost_total',
+    'trade ids declared lost: a gap REST backfill could not close after 5 attempts',
+    () => c.trade_ids_lost,
+  );
+  counter('backfill_errors_total', 'REST trade backfill requests that failed', () => c.backfill_errors);
+  counter(
+    'depth_resyncs_total',
+    'depth diff sequence breaks (book cleared, resynced from a snapshot)',
+    () => c.depth_resyncs,
+  );
+  counter(
+    'journal_corrupt_lines_total',
+    'journal lines unreadable on recovery (kept in _journal-corrupt/, their message lost)',
+    () => c.journal_corrupt_lines,
+  );
   new Gauge({
     name: 'latency_ms',
     help: 'recv - E net of the estimated clock skew (1st percentile of recv - E over the last 8192 samples), per symbol and quantile',

@@ -20,12 +20,12 @@ import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import { DatasetWriter } from '../src/dataset/writer.js';
 import type { RawSink } from '../src/core/types.js';
-import { isDataset, readManifest } from '../src/dataset/manifest.js';
+import { MANIFEST_FILE, isDataset, readManifest } from '../src/dataset/manifest.js';
 import { binanceMarketFromEndpoint } from '../src/core/market.js';
 import { WsCaptureImporter } from '../src/import/wscapture.js';
 import { checkBookStateJson, type BookStateJson } from '../src/import/depthbook.js';
 import { parseDepthDiff, peekStream, type ParsedDiff } from '../src/import/fastdepth.js';
-import { FlowlabError, describeError } from '../src/core/errors.js';
+import { FlowlabError, UsageError, describeError } from '../src/core/errors.js';
 import { validateSymbol } from '../src/core/validate.js';
 import { Rng } from '../src/synth/rng.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
@@ -39,6 +39,7 @@ import {
 } from './connection.js';
 import { Journal, replayJournal } from './journal.js';
 import {
+  MAX_DROPPED_IDS,
   idReason,
   mapQuote,
   mapTrade,
@@ -266,16 +267,39 @@ const EMPTY: Json = Object.freeze({}) as Json;
 // The recorder's own state beside the part files starts with '_', so hive-dataset discovery (pyarrow, pandas,
 // Spark) skips it; a dataset recorded before that has the LEGACY_STATE names, renamed once at start.
 export const CHECKPOINT_FILE = '_checkpoint.json';
+
+/** What a recording lost, cumulated over its runs in the manifest's `stats.recorder` (and read by dq). */
+export const LOSS_KEYS = [
+  'trade_ids_lost',
+  'backfill_errors',
+  'depth_resyncs',
+  'journal_corrupt_lines',
+  'write_errors',
+] as const;
+export type LossKey = (typeof LOSS_KEYS)[number];
+/** Part files this recorder is about to write and has not yet listed in a manifest, one dataset path a line. */
+export const PARTS_PENDING_FILE = '_parts-pending.txt';
+/** Journal lines that failed to parse on recovery, kept byte for byte (one file per line). */
+export const JOURNAL_CORRUPT_DIR = '_journal-corrupt';
 export const JOURNAL_DIR = '_journal';
 export const HOURLY_DIR = '_hourly';
 const LEGACY_STATE: readonly (readonly [string, string])[] = [
   ['checkpoint.json', CHECKPOINT_FILE],
+  ['parts-pending.txt', PARTS_PENDING_FILE],
+  ['journal-corrupt', JOURNAL_CORRUPT_DIR],
   ['journal', JOURNAL_DIR],
   ['hourly', HOURLY_DIR],
 ];
 
-/** Rename a legacy recorder state file / folder to its current name (only where the new name is absent). */
-function migrateLegacyState(out: string): void {
+/**
+ * Rename a legacy recorder state file / folder to its current name (only where the new name is absent), in a
+ * folder that is a recording of ours: a legacy checkpoint, or a manifest whose source is the recorder.
+ */
+export function migrateLegacyState(out: string): void {
+  const ours =
+    fs.existsSync(path.join(out, LEGACY_STATE[0][0])) ||
+    (isDataset(out) && (readManifest(out).source as { type?: unknown }).type === 'recorder');
+  if (!ours) return;
   for (const [old, cur] of LEGACY_STATE) {
     const from = path.join(out, old);
     const to = path.join(out, cur);
@@ -335,6 +359,18 @@ export class Recorder {
   private journal: Journal;
   writer!: DatasetWriter;
   private checkpointJ = -1;
+  /** Loss totals as in the last manifest written (JSON). */
+  private manifestLosses = '';
+  /** Dropped-on-purpose trade ids of earlier runs of this recording (manifest `stats.recorder`). */
+  private readonly droppedBase: Record<string, number[]> = {};
+  /** Loss counters of earlier runs of this recording (manifest `stats.recorder`). */
+  private readonly lossBase: Record<LossKey, number> = {
+    trade_ids_lost: 0,
+    backfill_errors: 0,
+    depth_resyncs: 0,
+    journal_corrupt_lines: 0,
+    write_errors: 0,
+  };
   private ck: Promise<void> | null = null;
   private flushScheduled = false;
   private timers: TimerHandle[] = [];
@@ -411,6 +447,7 @@ export class Recorder {
   async start(): Promise<void> {
     if (this.started) throw new FlowlabError('recorder started twice');
     this.started = true;
+    this.checkOut();
     fs.mkdirSync(this.out, { recursive: true });
     this.checkpointJ = this.manifestJseq();
     this.removeOrphans();
@@ -431,17 +468,21 @@ export class Recorder {
     let replayed = 0;
     let seeded = 0;
     let ckBooks = false;
-    const next = replayJournal(this.journal.dir, (jseq, recv, json) => {
-      const apply = jseq > this.checkpointJ;
-      if (apply && !ckBooks) {
-        this.depthCk = this.depthBooks(); // the books as of checkpointJ: where a writer rebuild restarts them
-        ckBooks = true;
-      }
-      if (this.ingest(json, recv, apply ? 'replay' : jseq > booksJ ? 'rebook' : 'seed')) {
-        if (apply) replayed++;
-        else seeded++;
-      }
-    });
+    const next = replayJournal(
+      this.journal.dir,
+      (jseq, recv, json, line) => {
+        const apply = jseq > this.checkpointJ;
+        if (apply && !ckBooks) {
+          this.depthCk = this.depthBooks(); // the books as of checkpointJ: where a writer rebuild restarts them
+          ckBooks = true;
+        }
+        if (this.ingest(json, recv, apply ? 'replay' : jseq > booksJ ? 'rebook' : 'seed')) {
+          if (apply) replayed++;
+          else seeded++;
+        } else this.corruptJournalLine(jseq, line, apply);
+      },
+      (jseq, line) => this.corruptJournalLine(jseq, line, jseq > this.checkpointJ),
+    );
     if (!ckBooks) this.depthCk = this.depthBooks();
     this.journal.open(Math.max(next, this.checkpointJ + 1));
     this.counters.replayed = replayed;
@@ -465,6 +506,23 @@ export class Recorder {
     if (this.diffStreams && this.o.fetchJson === undefined) await fetch('data:,').catch(() => undefined);
     this.connectAll();
     this.armTimers();
+  }
+
+  /**
+   * A journal line that is not an accepted message (every line the recorder journals is one):
+   * counted, logged, its bytes kept in _journal-corrupt/ (the journal itself is truncated later).
+   */
+  private corruptJournalLine(jseq: number, line: string, afterCheckpoint: boolean): void {
+    const dir = path.join(this.out, JOURNAL_CORRUPT_DIR);
+    const file = path.join(dir, `jseq-${String(jseq).padStart(16, '0')}.txt`);
+    // a retained segment is read again at the next start: a line already kept was counted then
+    if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === line) return;
+    this.counters.journal_corrupt_lines++;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(file, line);
+    this.log(
+      `journal line ${jseq} is unreadable (${line.length} bytes, kept in ${path.relative(this.out, file)})${afterCheckpoint ? '; its message is not in the dataset' : '; it was checkpointed already (only its dedup memory is lost)'}`,
+    );
   }
 
   /** Port of the /metrics server (null when not serving). */
@@ -1036,7 +1094,9 @@ export class Recorder {
     const t0 = performance.now();
     if (!this.flushJournal()) return;
     let J = this.journal.written;
-    if (J <= this.checkpointJ && this.writer.pendingRows === 0) return;
+    // (a loss counted since the last manifest is written even without new rows)
+    const losses = JSON.stringify(this.lossTotals());
+    if (J <= this.checkpointJ && this.writer.pendingRows === 0 && losses === this.manifestLosses) return;
     // the books now are the books after every line <= J (taken before the first await)
     let books = this.depthBooks();
     const retries = this.cfg.write_retries;
@@ -1044,8 +1104,18 @@ export class Recorder {
       try {
         this.o.beforeWrite?.();
         await this.writer.drain(true);
-        this.writer.stats = { recorder: { journal_seq: J, checkpoints: this.counters.checkpoints + 1 } };
+        this.writer.stats = {
+          recorder: {
+            journal_seq: J,
+            checkpoints: this.counters.checkpoints + 1,
+            ...this.lossTotals(),
+            trades_dropped_ids: this.droppedIds(),
+          },
+        };
         this.writer.writeManifest();
+        this.manifestLosses = losses;
+        // the manifest lists every part written so far: none is pending any more
+        fs.rmSync(path.join(this.out, PARTS_PENDING_FILE), { force: true });
         break;
       } catch (e) {
         if (attempt >= retries) {
@@ -1124,12 +1194,46 @@ export class Recorder {
     }
   }
 
-  /** journal_seq recorded in the manifest by the last completed checkpoint (-1 when none). */
+  /** journal_seq recorded in the manifest by the last completed checkpoint (-1 when none); loads the loss totals. */
   private manifestJseq(): number {
     if (!isDataset(this.out)) return -1;
     const m = readManifest(this.out);
-    const r = (m.stats as { recorder?: { journal_seq?: unknown } }).recorder;
+    const r = (m.stats as { recorder?: Record<string, unknown> }).recorder;
+    for (const key of LOSS_KEYS) {
+      const v = r?.[key];
+      this.lossBase[key] = typeof v === 'number' && Number.isFinite(v) ? v : 0;
+    }
+    const ids = r?.trades_dropped_ids;
+    if (ids && typeof ids === 'object')
+      for (const [sym, list] of Object.entries(ids as Record<string, unknown>))
+        if (Array.isArray(list)) this.droppedBase[sym] = list.filter((x): x is number => Number.isSafeInteger(x));
     return typeof r?.journal_seq === 'number' ? r.journal_seq : -1;
+  }
+
+  /** Ids of trades dropped on purpose (non-MARKET) over the whole recording, per symbol, ascending, bounded. */
+  private droppedIds(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    const syms = new Set([
+      ...Object.keys(this.droppedBase),
+      ...Object.keys(this.counters.trades_dropped_ids),
+      ...Object.keys(this.replayCounters.trades_dropped_ids),
+    ]);
+    for (const sym of [...syms].sort()) {
+      const all = new Set([
+        ...(this.droppedBase[sym] ?? []),
+        ...(this.counters.trades_dropped_ids[sym] ?? []),
+        ...(this.replayCounters.trades_dropped_ids[sym] ?? []),
+      ]);
+      out[sym] = [...all].sort((a, b) => a - b).slice(0, MAX_DROPPED_IDS);
+    }
+    return out;
+  }
+
+  /** Losses over the whole recording (earlier runs from the manifest + this run), for `stats.recorder`. */
+  lossTotals(): Record<LossKey, number> {
+    const o = {} as Record<LossKey, number>;
+    for (const key of LOSS_KEYS) o[key] = this.lossBase[key] + this.counters[key];
+    return o;
   }
 
   /** Load checkpoint.json (trade ids, last ids); returns its journal_seq and depth books (null books: none usable). */
@@ -1169,24 +1273,103 @@ export class Recorder {
       append: true,
       source: { type: 'recorder', endpoint: this.endpoint, streams: this.streams, symbols: this.symbols },
       market: binanceMarketFromEndpoint(this.endpoint),
+      beforePart: (rel) => this.notePart(rel),
     });
   }
 
-  /** Part files (and temp files) under the dataset that the manifest does not list: leftovers of an interrupted flush. */
+  /**
+   * `--out` must be new, empty, or a recording of the same source (endpoint,
+   * streams, symbols): record never appends to an imported dataset, never
+   * writes into a folder holding something else, never mixes two sources.
+   */
+  private checkOut(): void {
+    const out = this.out;
+    if (!fs.existsSync(out)) return;
+    if (!fs.statSync(out).isDirectory()) throw new UsageError(`--out: '${out}' exists and is not a directory`);
+    if (fs.readdirSync(out).length === 0) return;
+    if (!isDataset(out)) {
+      if (fs.existsSync(path.join(out, JOURNAL_DIR)) || fs.existsSync(path.join(out, CHECKPOINT_FILE))) return;
+      throw new UsageError(
+        `--out: '${out}' is not empty and holds no recording (no ${MANIFEST_FILE}, ${JOURNAL_DIR}/ or ${CHECKPOINT_FILE}); record writes only into a new folder or resumes its own recording: choose another folder`,
+      );
+    }
+    const src = (readManifest(out).source ?? {}) as {
+      type?: unknown;
+      endpoint?: unknown;
+      streams?: unknown;
+      symbols?: unknown;
+    };
+    if (src.type !== 'recorder')
+      throw new UsageError(
+        `--out: '${out}' holds a dataset of source.type '${String(src.type)}' (manifest.json); record appends only to a recording of the same source: choose a new folder`,
+      );
+    const same = (a: unknown, b: readonly string[]) =>
+      Array.isArray(a) && a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
+    const diff =
+      src.endpoint !== this.endpoint
+        ? `endpoint '${String(src.endpoint)}' (now '${this.endpoint}')`
+        : !same(src.streams, this.streams)
+          ? `streams ${JSON.stringify(src.streams)} (now ${JSON.stringify(this.streams)})`
+          : !same(src.symbols, this.symbols)
+            ? `symbols ${JSON.stringify(src.symbols)} (now ${JSON.stringify(this.symbols)})`
+            : null;
+    if (diff !== null)
+      throw new UsageError(
+        `--out: '${out}' is a recording of another source: ${diff}; record resumes only the same endpoint, streams and symbols: choose a new folder`,
+      );
+  }
+
+  /** Note a part file about to be written (fsynced before the write, so a crash after it leaves it named). */
+  private notePart(rel: string): void {
+    const fd = fs.openSync(path.join(this.out, PARTS_PENDING_FILE), 'a');
+    try {
+      fs.writeSync(fd, `${rel}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Part files (and their temp files) this recorder wrote (named in
+   * _parts-pending.txt) that the manifest does not list: leftovers of an
+   * interrupted flush, deleted. Any other file is left untouched (reported).
+   */
   private removeOrphans(): void {
     const listed = new Set<string>();
     if (isDataset(this.out)) for (const f of readManifest(this.out).files) listed.add(f.path);
+    const pendingFile = path.join(this.out, PARTS_PENDING_FILE);
+    const pending = new Set(
+      fs.existsSync(pendingFile)
+        ? fs
+            .readFileSync(pendingFile, 'utf8')
+            .split('\n')
+            .filter((l) => l.length > 0)
+        : [],
+    );
+    let removed = 0;
+    const foreign: string[] = [];
     for (const d of fs.readdirSync(this.out)) {
       if (!d.startsWith('date=')) continue;
       const entries = fs.readdirSync(path.join(this.out, d), { recursive: true }) as string[];
       for (const rel of entries) {
         const full = path.join(this.out, d, rel);
         const relPath = `${d}/${rel.split(path.sep).join('/')}`;
-        if (!/\.parquet($|\.tmp)|\.tmp-/.test(rel)) continue;
-        if (listed.has(relPath)) continue;
-        if (fs.statSync(full).isFile()) fs.rmSync(full, { force: true });
+        if (listed.has(relPath) || !fs.statSync(full).isFile()) continue;
+        // the part itself, or the writer's temp file of it (`<part>.tmp-<pid>`)
+        const base = relPath.replace(/\.tmp-\d+$/, '');
+        if (pending.has(base)) {
+          fs.rmSync(full, { force: true });
+          removed++;
+        } else foreign.push(relPath);
       }
     }
+    if (removed > 0) this.log(`removed ${removed} part files of an interrupted flush (named in ${PARTS_PENDING_FILE})`);
+    if (foreign.length > 0)
+      this.log(
+        `${foreign.length} files under date=* are not in manifest.json and were not written by this recorder; left untouched (e.g. ${foreign[0]})`,
+      );
+    fs.rmSync(pendingFile, { force: true });
   }
 
   /** After a failed write: a fresh writer from the manifest, fed every journal line after the last checkpoint. */

@@ -82,11 +82,19 @@ export interface MapCounters {
   rows: { trades: number; quotes: number; depth: number };
   /** Futures trades with `X` other than MARKET (INSURANCE_FUND, ADL, NA): dropped on purpose, by `X`. */
   trades_dropped_non_market: Record<string, number>;
+  /**
+   * Their ids (`a` / `t`) per symbol, ascending as received, at most
+   * `MAX_DROPPED_IDS` per symbol: DQ does not count an id dropped on purpose as a gap.
+   */
+  trades_dropped_ids: Record<string, number[]>;
   /** Trades without `m` (is_buyer_maker written as null). */
   trades_side_unknown: number;
   /** bookTicker rows with bid >= ask: kept (the DQ module reports them). */
   crossed_quotes: number;
 }
+
+/** Ids of deliberately dropped trades kept per symbol (beyond it DQ may count some as gaps; the counts stay exact). */
+export const MAX_DROPPED_IDS = 10_000;
 
 /** Every bad-row reason the mapping can give. */
 export const BAD_ROW_REASONS = [
@@ -114,6 +122,7 @@ export function newMapCounters(): MapCounters {
     bad_rows: {},
     rows: { trades: 0, quotes: 0, depth: 0 },
     trades_dropped_non_market: {},
+    trades_dropped_ids: {},
     trades_side_unknown: 0,
     crossed_quotes: 0,
   };
@@ -266,6 +275,8 @@ export function mapTrade(
   const x = d.X;
   if (x !== undefined && x !== 'MARKET') {
     bump(c.trades_dropped_non_market, typeof x === 'string' ? x : String(x));
+    const ids = c.trades_dropped_ids[symbol] ?? (c.trades_dropped_ids[symbol] = []);
+    if (ids.length < MAX_DROPPED_IDS) ids.push(id);
     return false;
   }
   let side: number;

@@ -45,6 +45,12 @@ export interface WriterOptions {
   readonly market?: MarketInfo;
   /** Keep files listed in an existing manifest (append / resume). Default true. */
   readonly append?: boolean;
+  /**
+   * Called with each part file's dataset-relative path before the file is
+   * written (the recorder journals it, so a restart deletes only part files
+   * it wrote itself and never listed).
+   */
+  readonly beforePart?: (relPath: string) => void;
 }
 
 const DAY_MS = 86_400_000;
@@ -118,6 +124,7 @@ export class DatasetWriter implements RawSink {
   /** The manifest's file name: the legacy one when appending to a dataset that has it (one manifest per dataset). */
   private readonly manifestName: string;
   private closed = false;
+  private readonly beforePart: ((relPath: string) => void) | undefined;
   /** Extra statistics a producer wants in the manifest (e.g. import counters). */
   stats: Record<string, unknown> = {};
 
@@ -131,6 +138,7 @@ export class DatasetWriter implements RawSink {
     }
     this.source = opts.source ?? {};
     this.defaultMarket = opts.market ?? UNKNOWN_MARKET;
+    this.beforePart = opts.beforePart;
     fs.mkdirSync(this.root, { recursive: true });
     let startSeq = opts.startSeq ?? 0;
     const legacy =
@@ -362,6 +370,7 @@ export class DatasetWriter implements RawSink {
         { name: 'ask_qty', type: 'f64list', data: c.ask_qty, stride: L, counts: s.nAsk! },
       ];
     }
+    this.beforePart?.(rel);
     await writeParquet(file, cols, s.rows);
     let minTs = Infinity;
     let maxTs = -Infinity;

@@ -9,7 +9,7 @@ import { Dataset } from '../dataset/reader.js';
 import type { PartFileInfo } from '../dataset/manifest.js';
 import { duck } from '../io/duck.js';
 import { FlowlabError, UsageError } from '../core/errors.js';
-import { sha256 } from '../core/hash.js';
+import { sha256, sha256File } from '../core/hash.js';
 import { safeJoin } from '../core/validate.js';
 import { KINDS, type Kind } from '../core/types.js';
 import { HOUR_MS, MINUTE_MS, scanKind, type KindAgg } from './sql.js';
@@ -31,6 +31,7 @@ import {
   type DqScopeReport,
   type DqSummary,
   type DqThresholds,
+  type RecordingLosses,
   type SymbolReport,
 } from './types.js';
 
@@ -144,6 +145,38 @@ export function symbolContext(symbol: string, s: SymbolScans): SymbolContext {
   };
 }
 
+/** Ids of trades the importer / recorder dropped on purpose (manifest stats), per symbol: not gaps. */
+function droppedTradeIds(stats: Record<string, Record<string, unknown> | undefined>): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const part of [stats.import, stats.recorder]) {
+    const ids = part?.trades_dropped_ids;
+    if (!ids || typeof ids !== 'object') continue;
+    for (const [sym, list] of Object.entries(ids as Record<string, unknown>)) {
+      if (!Array.isArray(list)) continue;
+      const v = list.filter((x): x is number => Number.isSafeInteger(x));
+      out[sym] = [...(out[sym] ?? []), ...v];
+    }
+  }
+  return out;
+}
+
+/** What a recording lost (manifest `stats.recorder`, cumulated over its runs); null for other sources. */
+function recordingLosses(
+  source: Record<string, unknown>,
+  stats: Record<string, Record<string, unknown> | undefined>,
+): RecordingLosses | null {
+  if (source.type !== 'recorder') return null;
+  const r = stats.recorder ?? {};
+  const n = (k: string) => (typeof r[k] === 'number' && Number.isFinite(r[k]) ? (r[k] as number) : 0);
+  return {
+    trade_ids_lost: n('trade_ids_lost'),
+    backfill_errors: n('backfill_errors'),
+    depth_resyncs: n('depth_resyncs'),
+    journal_corrupt_lines: n('journal_corrupt_lines'),
+    write_errors: n('write_errors'),
+  };
+}
+
 function contentHash(files: readonly PartFileInfo[]): string {
   const lines = files.map((f) => `${f.path} ${f.sha256}\n`).sort();
   return sha256(lines.join(''));
@@ -199,6 +232,8 @@ export async function runDq(datasetRoot: string, opts: DqOptions = {}): Promise<
     params,
   };
 
+  const stats = (m.stats ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const droppedIds = droppedTradeIds(stats);
   const conn = await duck();
   const scans = new Map<string, SymbolScans>();
   try {
@@ -210,10 +245,17 @@ export async function runDq(datasetRoot: string, opts: DqOptions = {}): Promise<
           .map((f) => safeJoin(ds.root, f.path))
           .sort();
         if (files.length === 0) continue;
-        for (const file of files) {
+        for (const f of selected) {
+          if (f.symbol !== sym || f.kind !== kind) continue;
+          const file = safeJoin(ds.root, f.path);
           if (!fs.existsSync(file)) throw new FlowlabError(`part file '${file}' listed in the manifest is missing`);
+          // dq reports on what the manifest describes, as replay does: a changed part file is an error
+          const h = await sha256File(file);
+          if (h !== f.sha256)
+            throw new FlowlabError(`part file '${file}' changed: sha256 ${h} != manifest ${f.sha256}`);
         }
-        const r = await scanKind(conn, kind, sym, files, params.skew_quantile);
+        const dropped = kind === 'trades' ? (droppedIds[sym] ?? []) : [];
+        const r = await scanKind(conn, kind, sym, files, params.skew_quantile, dropped);
         s[kind] = { total: r.total, hours: new Map(r.hours.map((h) => [h.hour as number, h])) };
       }
       scans.set(sym, s);
@@ -279,8 +321,27 @@ export async function runDq(datasetRoot: string, opts: DqOptions = {}): Promise<
     ? { kind: 'summary', hour: null, from_ms: t0, to_ms: t1 + 1 }
     : { kind: 'summary', hour: null, from_ms: null, to_ms: null };
   const summaryBase = scopeReport(base, scope, syms);
+  const losses = recordingLosses(m.source ?? {}, stats);
+  if (losses) {
+    const said: [keyof RecordingLosses, string][] = [
+      ['trade_ids_lost', 'trade ids declared lost by the recorder (REST backfill could not recover them)'],
+      ['journal_corrupt_lines', 'journal lines unreadable on recovery (their messages are lost)'],
+      ['write_errors', 'part-file writes that failed after every retry'],
+      ['depth_resyncs', 'depth resyncs (diff sequence breaks: no depth rows until the next snapshot)'],
+      ['backfill_errors', 'failed REST trade backfill requests'],
+    ];
+    for (const [k, what] of said) if (losses[k] > 0) summaryBase.warnings.push(`recording: ${losses[k]} ${what}`);
+  }
+  for (const sym of symbols) {
+    const n = new Set(droppedIds[sym] ?? []).size;
+    if (n > 0)
+      summaryBase.warnings.push(
+        `${sym}: ${n} trade ids dropped on purpose at import/record (futures non-MARKET: insurance fund, ADL); not counted as gaps`,
+      );
+  }
   const summary: DqSummary = {
     ...summaryBase,
+    ...(losses ? { recording: losses } : {}),
     hours: hours.map((r, i) => ({ hour: r.scope.hour as string, file: hourFileName(h0 + i), verdict: r.verdict })),
   };
   return { summary, hours };

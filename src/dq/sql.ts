@@ -114,7 +114,26 @@ function commonAggs(skewQ: number): string {
   ].join(',\n    ');
 }
 
-function tradesSql(files: readonly string[], symbol: string, skewQ: number, sym: SymbolColumn): string {
+/**
+ * Missing ids per first occurrence, in ascending id order. Ids in `dropped`
+ * (trades the importer / recorder dropped on purpose: futures non-MARKET) are
+ * not missing: a jump over them counts only the ids neither received nor dropped.
+ */
+function missingSql(dropped: readonly number[]): string {
+  if (dropped.length === 0) return 'SELECT hour, id - lag(id) OVER (ORDER BY id) - 1 AS missing FROM f WHERE occ = 1';
+  const list = [...new Set(dropped)].filter((x) => Number.isSafeInteger(x)).sort((a, b) => a - b);
+  const d = `(SELECT unnest([${list.join(',')}]::BIGINT[]) AS id)`;
+  return `SELECT hour, id - prev - 1 - (SELECT count(*) FROM ${d} d WHERE d.id > g0.prev AND d.id < g0.id) AS missing
+    FROM (SELECT hour, id, lag(id) OVER (ORDER BY id) AS prev FROM f WHERE occ = 1) g0`;
+}
+
+function tradesSql(
+  files: readonly string[],
+  symbol: string,
+  skewQ: number,
+  sym: SymbolColumn,
+  dropped: readonly number[] = [],
+): string {
   return `
 WITH src AS (
   SELECT recv_ts_ms, recv_seq, ts_ms, event_ts_ms, ${symbolExpr(symbol, sym)}, agg_trade_id AS id, price, qty, first_trade_id, last_trade_id
@@ -141,7 +160,7 @@ g AS (
   SELECT GROUPING(hour) AS is_total, hour::DOUBLE AS hour,
     ${n('coalesce(sum(missing) FILTER (WHERE missing > 0), 0)')} AS gap_missing,
     ${cnt('missing > 0')} AS gap_events
-  FROM (SELECT hour, id - lag(id) OVER (ORDER BY id) - 1 AS missing FROM f WHERE occ = 1)
+  FROM (${missingSql(dropped)})
   GROUP BY GROUPING SETS ((hour), ())
 )
 SELECT a.*, coalesce(g.gap_missing, 0) AS gap_missing, coalesce(g.gap_events, 0) AS gap_events
@@ -215,7 +234,10 @@ ORDER BY is_total DESC, hour`;
 }
 
 const SQL: Readonly<
-  Record<Kind, (files: readonly string[], symbol: string, skewQ: number, sym: SymbolColumn) => string>
+  Record<
+    Kind,
+    (files: readonly string[], symbol: string, skewQ: number, sym: SymbolColumn, dropped?: readonly number[]) => string
+  >
 > = {
   trades: tradesSql,
   quotes: quotesSql,
@@ -241,6 +263,7 @@ export async function scanKind(
   symbol: string,
   files: readonly string[],
   skewQ: number,
+  dropped: readonly number[] = [],
 ): Promise<{ total: KindAgg; hours: KindAgg[] }> {
   if (!(skewQ > 0 && skewQ < 1)) throw new FlowlabError(`internal: skew quantile ${skewQ} out of (0, 1)`);
   let rows: Record<string, unknown>[];
@@ -251,7 +274,7 @@ export async function scanKind(
     );
     const n = Number(has.n);
     const sym: SymbolColumn = n === 0 ? 'none' : n === files.length ? 'all' : 'some';
-    rows = await queryRows(SQL[kind](files, symbol, skewQ, sym), conn);
+    rows = await queryRows(SQL[kind](files, symbol, skewQ, sym, dropped), conn);
   } catch (e) {
     throw new FlowlabError(`dq: cannot scan ${kind} of ${symbol} (${files.length} part files): ${describeError(e)}`);
   }

@@ -194,7 +194,18 @@ export interface HourIndexEntry {
   readonly verdict: Verdict;
 }
 
+/** What a recording lost, from its manifest (`stats.recorder`, cumulated over the recorder's runs). */
+export interface RecordingLosses {
+  readonly trade_ids_lost: number;
+  readonly backfill_errors: number;
+  readonly depth_resyncs: number;
+  readonly journal_corrupt_lines: number;
+  readonly write_errors: number;
+}
+
 export interface DqSummary extends DqScopeReport {
+  /** Only for a dataset recorded by `flowlab record`: its losses (each non-zero one is also a warning). */
+  readonly recording?: RecordingLosses;
   /** Every hourly file, in time order. */
   readonly hours: HourIndexEntry[];
 }

@@ -32,6 +32,8 @@ export interface ImportCounters {
   rows: { trades: number; quotes: number; depth: number };
   /** Futures trades with `X` other than MARKET (INSURANCE_FUND, ADL, NA): dropped, by `X`. */
   trades_dropped_non_market: Record<string, number>;
+  /** Their ids per symbol (at most 10,000 each; src/binance/mapper.ts), read by DQ. */
+  trades_dropped_ids: Record<string, number[]>;
   /** Trades whose id is not above the last id seen for the symbol and stream: dropped as re-deliveries. */
   trades_duplicate: number;
   /** Jumps in consecutive trade ids (kept; `trade_ids_missing` ids were never seen). */
@@ -92,6 +94,7 @@ export function newCounters(): ImportCounters {
     bad_rows: {},
     rows: { trades: 0, quotes: 0, depth: 0 },
     trades_dropped_non_market: {},
+    trades_dropped_ids: {},
     trades_duplicate: 0,
     trade_id_gaps: 0,
     trade_ids_missing: 0,

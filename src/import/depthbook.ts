@@ -348,6 +348,7 @@ export class SyncedBook {
       this.buffer.shift();
       this.c.depth_buffer_overflow++;
       this.c.depth_diffs_dropped_unsynced++;
+      this.evicted++;
     }
     this.buffer.push(d);
   }
@@ -416,12 +417,19 @@ export class SyncedBook {
     }));
   }
 
-  /** End of input: buffered diffs were never applied. */
-  finish(): number {
+  /** Buffered diffs of this book evicted because the buffer was full (this process; not checkpointed). */
+  evicted = 0;
+
+  /**
+   * End of input: buffered diffs were never applied. Returns how many, with
+   * the ones evicted earlier: every diff of this book counted in
+   * `depth_diffs_dropped_unsynced`, so a warning and the counter agree.
+   */
+  finish(): { buffered: number; evicted: number } {
     const n = this.buffer.length;
     this.c.depth_diffs_dropped_unsynced += n;
     this.buffer = [];
-    return n;
+    return { buffered: n, evicted: this.evicted };
   }
 }
 

@@ -290,13 +290,16 @@ export class WsCaptureImporter {
   finish(): ImportCounters {
     for (const [sym, s] of this.syms) {
       if (!s.book) continue;
-      const n = s.book.finish();
+      const { buffered, evicted } = s.book.finish();
+      const n = buffered + evicted;
       if (n > 0) {
-        warn(
-          this.counters,
-          `${sym}: ${n} depth diffs never applied (${s.book.state === 'waiting' && this.counters.depth_snapshots === 0 ? 'no depth snapshot in the input' : 'book not synced'})`,
-          this.opts.onWarning,
-        );
+        const why =
+          s.book.state === 'waiting' && this.counters.depth_snapshots === 0
+            ? 'no depth snapshot in the input'
+            : 'book not synced';
+        const split =
+          evicted > 0 ? `: ${buffered} buffered at the end, ${evicted} evicted earlier from the full buffer` : '';
+        warn(this.counters, `${sym}: ${n} depth diffs never applied (${why}${split})`, this.opts.onWarning);
       }
     }
     return this.counters;

@@ -86,7 +86,13 @@ export function register(program: Command): void {
           `recording ${symbols.join(',')} -> ${outDir}${m ? ` (metrics http://${m.address}:${m.port}/metrics)` : ''}`,
         );
         await new Promise<void>((resolve) => {
-          const done = () => resolve();
+          // The recorder's own timers are unref'd; this one keeps Node alive while it reconnects
+          // (without it a refused connection ended the process with exit 13 and no word).
+          const keepAlive = setInterval(() => undefined, 60_000);
+          const done = () => {
+            clearInterval(keepAlive);
+            resolve();
+          };
           process.once('SIGINT', done);
           process.once('SIGTERM', done);
           if (duration !== null) setTimeout(done, duration);
@@ -96,9 +102,23 @@ export function register(program: Command): void {
         const msgs = Object.entries(k.messages)
           .map(([t, n]) => `${t}=${n}`)
           .join(' ');
+        const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
         out(
-          `stopped: ${msgs || 'no messages'}; dedup_hits=${k.dedup_hits} reconnects=${k.reconnects} malformed=${Object.values(k.malformed).reduce((a, b) => a + b, 0)} backfilled=${k.backfilled} write_errors=${k.write_errors} checkpoints=${k.checkpoints}`,
+          `stopped: ${msgs || 'no messages'}; dedup_hits=${k.dedup_hits} reconnects=${k.reconnects} malformed=${sum(k.malformed)} bad_rows=${sum(k.bad_rows)} backfilled=${k.backfilled} write_errors=${k.write_errors} checkpoints=${k.checkpoints} trade_ids_lost=${k.trade_ids_lost} backfill_errors=${k.backfill_errors} depth_resyncs=${k.depth_resyncs} journal_corrupt_lines=${k.journal_corrupt_lines}`,
         );
+        // Exit 1 when data was lost (trade ids no backfill could recover, unreadable journal lines): the
+        // dataset holds everything else, consistently; the loss is in the manifest and the DQ report too.
+        const lost: string[] = [];
+        if (k.trade_ids_lost > 0) lost.push(`${k.trade_ids_lost} trade ids declared lost (backfill failed)`);
+        if (k.journal_corrupt_lines > 0)
+          lost.push(
+            `${k.journal_corrupt_lines} journal lines unreadable on recovery (kept in ${outDir}/_journal-corrupt)`,
+          );
+        if (lost.length > 0) {
+          process.stderr.write(`flowlab: record: data lost: ${lost.join('; ')}\n`);
+          return 1;
+        }
+        return 0;
       }),
     );
 }
