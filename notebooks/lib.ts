@@ -205,8 +205,11 @@ export async function ensureCanary(tag: string, w: Window, configPath: string = 
   const runDir = rootPath('artifacts', 'runtime', tag);
   const reportDir = path.join(runDir, 'canary_report');
   const symbols = [...w.symbols].sort();
-  if (fs.existsSync(path.join(reportDir, 'verdicts.json')) && fs.existsSync(path.join(runDir, 'manifest.json'))) {
-    const m = JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8'));
+  if (
+    fs.existsSync(path.join(reportDir, 'verdicts.json')) &&
+    fs.existsSync(path.join(runDir, load('replay/replay').REPLAY_MANIFEST))
+  ) {
+    const m = JSON.parse(fs.readFileSync(path.join(runDir, load('replay/replay').REPLAY_MANIFEST), 'utf8'));
     const same =
       m.config_fingerprint === config.fingerprint &&
       m.selection.from_ms === w.fromMs &&

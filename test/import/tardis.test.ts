@@ -14,7 +14,8 @@ import type { Kind, TickBatch } from '../../src/core/types.js';
 import { Dataset } from '../../src/dataset/reader.js';
 import type { ImportCounters } from '../../src/import/counters.js';
 import { runImport } from '../../src/import/run.js';
-import { runCli } from '../helpers/cli.js';
+import { readLines } from '../../src/import/lines.js';
+import { REALDATA, runCli } from '../helpers/cli.js';
 import { tmpDir, writeGz } from './helpers.js';
 
 const SYM = 'BTCUSDT';
@@ -179,6 +180,64 @@ describe('tardis import', () => {
     const q = (await new Dataset(td.out).stream(SYM, 'quotes').next()).value as { update_id: Float64Array };
     expect(Array.from(q.update_id).every(Number.isNaN)).toBe(true);
   });
+
+  it('real capture (spot BTCUSDT, 08-08): its trades and bookTickers as Tardis files import to the same rows', async () => {
+    const dir = tmpDir('tardis-real');
+    // Tardis files are in local_timestamp (µs) order and merge in input order on equal µs; the collector wrote
+    // lines in the order its streams delivered them (not always receive-time order, and in ns): the ws fixture
+    // is the same lines in the order Tardis gives them, µs first, trades (the first file) before quotes
+    const all: string[] = [];
+    for await (const lines of readLines(path.join(REALDATA, 'spot/btcusdt_20240808.gz'))) all.push(...lines);
+    const us = (l: string) => BigInt(l.slice(0, Math.max(4, l.indexOf(' '))).slice(0, -3));
+    const rank = (l: string) => (l.includes('@trade"') ? 0 : 1);
+    all.sort((x, y) => (us(x) < us(y) ? -1 : us(x) > us(y) ? 1 : rank(x) - rank(y)));
+    const ws: string[] = [];
+    const trades = [TRADES_H];
+    const quotes = [QUOTES_H];
+    for (const l of all) {
+      const sp = l.indexOf(' ');
+      if (sp < 0) continue;
+      const msg = JSON.parse(l.slice(sp + 1)) as { stream?: string; data?: Record<string, unknown> };
+      const d = msg.data;
+      const local = l.slice(0, sp - 3); // ns -> µs
+      if (msg.stream?.endsWith('@trade') && d) {
+        ws.push(l);
+        trades.push(['binance', d.s, Number(d.T) * 1000, local, d.t, d.m ? 'sell' : 'buy', d.p, d.q].join(','));
+      } else if (msg.stream?.endsWith('@bookTicker') && d) {
+        ws.push(l);
+        quotes.push(['binance', d.s, local, local, d.A, d.a, d.b, d.B].join(','));
+      }
+    }
+    expect(trades.length - 1).toBe(9757);
+    expect(quotes.length - 1).toBe(28040);
+    const a = await runImport({
+      format: 'ws-capture',
+      inputs: [writeGz(path.join(dir, 'btcusdt_20240808.gz'), ws)],
+      out: path.join(dir, 'ws'),
+    });
+    const files = [
+      writeGz(path.join(dir, 'binance_trades_2024-08-08_BTCUSDT.csv.gz'), trades),
+      writeGz(path.join(dir, 'binance_quotes_2024-08-08_BTCUSDT.csv.gz'), quotes),
+    ];
+    const t0 = performance.now();
+    const b = await runImport({ format: 'tardis', inputs: files, out: path.join(dir, 'td') });
+    process.stderr.write(
+      `tardis real-capture import: ${trades.length + quotes.length} lines in ${(performance.now() - t0).toFixed(0)} ms\n`,
+    );
+    // Tardis keeps one exchange time per trade (T), the capture also has E: everything else is equal
+    const ra = await rowsOf(a.out);
+    const rb = await rowsOf(b.out);
+    delete ra.trades.event_ts_ms;
+    delete rb.trades.event_ts_ms;
+    expect(rb).toEqual(ra);
+    const { event_ts_ms_range: ea, ...ca } = comparable(a.counters);
+    const { event_ts_ms_range: eb, ...cb } = comparable(b.counters);
+    expect(cb).toEqual(ca);
+    expect(eb).not.toBeNull();
+    expect(ea).not.toBeNull();
+    expect(b.counters.rows).toEqual({ trades: 9757, quotes: 28040, depth: 0 });
+    expect(b.manifest.markets[SYM]).toEqual(BINANCE_SPOT);
+  }, 120_000);
 
   it('is deterministic and independent of the order the files are given in', async () => {
     const dir = tmpDir('tardis-det');
