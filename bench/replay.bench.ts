@@ -14,6 +14,14 @@
  *    - reader: `Dataset.stream(symbol, kind)` for every symbol and kind, the
  *      reader the replay uses (ORDER BY per file, batches of 65536 rows).
  * 3. The ratios replay / scan (target >= 0.5 for the bare scan).
+ * 3b. CPU-seconds per stage, on the same selection, all on this thread (io
+ *    inline) so process CPU time is the stage's: four passes that each add one
+ *    stage, read (reader + arrival merge, sha256 check as replay does) ->
+ *    + sequence (a bare Sequencer, no-op release) -> + calculators (Pipeline
+ *    push + take, blocks discarded: dedup, sequencer, SymbolCalc, derived row
+ *    building and copying) -> + write (the whole replay, `io: 'inline'`); each
+ *    stage is the difference to the pass before. On a shared machine the
+ *    differences carry the noise of two runs each.
  * 4. Peak RSS (`process.resourceUsage().maxRSS`) of a full replay of the
  *    default-recipe dataset (24 h x 6 symbols) and of the same recipe at 96 h,
  *    each in a fresh child process (bench/replay-child.ts), and their ratio;
@@ -42,12 +50,17 @@ import {
   synthSource,
   type SynthOptions,
 } from '../src/synth/index.js';
-import { Dataset, type ReadOptions } from '../src/dataset/reader.js';
+import { Dataset, arrivalBlocks, type ReadOptions } from '../src/dataset/reader.js';
+import { Pipeline, tickClock } from '../src/pipeline/pipeline.js';
+import { calcParamsFromConfig } from '../src/pipeline/params.js';
+import { Sequencer } from '../src/calc/sequencer.js';
+import { KIND_RANK } from '../src/core/types.js';
+import type { LoadedConfig } from '../src/config/load.js';
 import { manifestPath } from '../src/dataset/manifest.js';
 import { readF64, readI8, sqlString, streamChunks } from '../src/io/duck.js';
 import { canonicalJson } from '../src/core/hash.js';
 import { loadConfig } from '../src/config/load.js';
-import { replay } from '../src/replay/replay.js';
+import { DERIVED_BLOCK_ROWS, REPLAY_BATCH_ROWS, replay } from '../src/replay/replay.js';
 import type { Kind } from '../src/core/types.js';
 
 type Row = { name: string; value: number; unit: string };
@@ -145,6 +158,70 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }>
   return { value, ms: performance.now() - t0 };
 }
 
+/** CPU ms of this process while `fn` runs. */
+async function cpuOf(fn: () => Promise<unknown>): Promise<number> {
+  const c0 = process.cpuUsage();
+  await fn();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+}
+
+/** CPU-seconds per stage (see 3b in the header). */
+export async function stageCpu(
+  ds: Dataset,
+  toMs: number | undefined,
+  config: LoadedConfig,
+): Promise<{ read: number; sequence: number; calculators: number; write: number }> {
+  // the read options replay() uses
+  const opts: ReadOptions = {
+    kinds: ['trades', 'quotes'],
+    toMs,
+    verifyHashes: true,
+    batchRows: REPLAY_BATCH_ROWS,
+  };
+  const params = calcParamsFromConfig(config.config);
+  const read = await cpuOf(async () => {
+    for await (const _b of arrivalBlocks(ds, opts));
+  });
+  const sequenced = await cpuOf(async () => {
+    const seq = new Sequencer(params.sequencer, () => {});
+    for await (const b of arrivalBlocks(ds, opts)) {
+      for (let i = 0; i < b.n; i++) {
+        const t = b.batches[b.src[i]];
+        const r = b.row[i];
+        const ts = t.ts_ms[r];
+        const recv = t.recv_ts_ms[r];
+        seq.push(KIND_RANK[t.kind], ts, recv, t.recv_seq[r], i, tickClock(t.kind, ts, recv));
+      }
+    }
+    seq.flush();
+  });
+  const computed = await cpuOf(async () => {
+    const p = new Pipeline(params, { mergeTolMs: config.config.labels.merge_tol_ms });
+    for await (const b of arrivalBlocks(ds, opts)) {
+      p.push(b);
+      p.take(DERIVED_BLOCK_ROWS);
+    }
+    p.finish();
+    p.take(DERIVED_BLOCK_ROWS);
+  });
+  const outDir = path.join(BENCH_DIR, `replay-stages-${process.pid}`);
+  let whole: number;
+  try {
+    whole = await cpuOf(() =>
+      replay({ data: ds.root, config, out: outDir, runTag: 'stages', progress: false, toMs, io: 'inline' }),
+    );
+  } finally {
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+  return {
+    read: read / 1000,
+    sequence: (sequenced - read) / 1000,
+    calculators: (computed - sequenced) / 1000,
+    write: (whole - computed) / 1000,
+  };
+}
+
 interface ChildResult {
   readonly ticks: number;
   readonly wall_ms: number;
@@ -227,6 +304,8 @@ export async function benchReplay(): Promise<Row[]> {
   if (bare.rows !== rep.ticks || reader.rows !== rep.ticks) {
     log(`WARNING: row counts differ: replay ${rep.ticks}, bare scan ${bare.rows}, reader scan ${reader.rows}`);
   }
+  log(`CPU per stage ${label} (four inline passes) ...`);
+  const stages = await stageCpu(ds, toMs, config);
   const repRate = (rep.ticks / rep.ms) * 1000;
   const bareRate = (bare.rows / bare.ms) * 1000;
   const readerRate = (reader.rows / reader.ms) * 1000;
@@ -257,6 +336,10 @@ export async function benchReplay(): Promise<Row[]> {
     { name: `reader scan (Dataset.stream) ${label}`, value: readerRate, unit: 'ticks/s' },
     { name: 'ratio replay / bare DuckDB scan (target >= 0.5)', value: repRate / bareRate, unit: 'x' },
     { name: 'ratio replay / reader scan', value: repRate / readerRate, unit: 'x' },
+    { name: `CPU per stage ${label}: read (reader, merge, sha256)`, value: stages.read, unit: 's' },
+    { name: `CPU per stage ${label}: sequence`, value: stages.sequence, unit: 's' },
+    { name: `CPU per stage ${label}: calculators + derived rows`, value: stages.calculators, unit: 's' },
+    { name: `CPU per stage ${label}: write (Parquet, inline)`, value: stages.write, unit: 's' },
     { name: 'replay 24 h x 6 sym (child): ticks', value: r24.ticks, unit: 'ticks' },
     { name: 'replay 24 h x 6 sym (child): throughput', value: (r24.ticks / r24.wall_ms) * 1000, unit: 'ticks/s' },
     { name: 'replay 24 h x 6 sym (child): peak RSS', value: r24.max_rss_kib / 1024, unit: 'MiB' },

@@ -53,7 +53,7 @@ import {
   type StreamName,
   type StreamType,
 } from '../src/binance/mapper.js';
-import { DedupMemory } from './dedup.js';
+import { DedupMemory } from '../src/core/dedup.js';
 import { safeId } from '../src/import/counters.js';
 import { SymbolMetrics, buildRegistry, newCounters, serveMetrics, type RecorderCounters } from './metrics.js';
 import { HOUR_MS, SliceCoverage, writeHourlyDq } from './hourly.js';

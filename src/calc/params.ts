@@ -27,6 +27,12 @@ export interface SequencerParams {
   skew_quantile: number;
   /** Auto mode: stop waiting for `skew_samples` once the arrival clock has advanced this far. */
   skew_max_wait_ms: number;
+  /**
+   * Pipeline (not the Sequencer class): how many recent (symbol, agg_trade_id)
+   * pairs are remembered to drop repeated trades before the calculators
+   * (`DedupMemory`, all symbols together, oldest forgotten first).
+   */
+  dedup_ids: number;
 }
 
 export interface OfiParams {
@@ -211,7 +217,14 @@ function deepFreeze<T>(o: T): T {
 
 /** Seed defaults, deeply frozen; copy with `cloneCalcParams` before changing. */
 export const DEFAULT_CALC_PARAMS: DeepReadonly<CalcParams> = deepFreeze({
-  sequencer: { watermark_ms: 500, skew_ms: null, skew_samples: 500, skew_quantile: 0.01, skew_max_wait_ms: 10_000 },
+  sequencer: {
+    watermark_ms: 500,
+    skew_ms: null,
+    skew_samples: 500,
+    skew_quantile: 0.01,
+    skew_max_wait_ms: 10_000,
+    dedup_ids: 200_000,
+  },
   ofi: { depth_levels: 5, level_weights: null },
   cvd: { tick_rule: true },
   robust: { ...ROBUST_DEFAULTS },

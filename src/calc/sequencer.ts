@@ -29,14 +29,21 @@
  * ## Order and late ticks
  * Release order: `(key ts, kind rank, recv_seq, push order)`; the last term
  * only makes duplicated `recv_seq`s deterministic.
- * Rule for late ticks: a tick that sorts before the last released tick (key ts
- * earlier than the last released ts, or equal ts with a smaller (rank, recv_seq);
- * it arrived after its watermark passed and after later ticks went out) is
- * **released immediately with its ts clamped up to the last released ts**. The
- * output ts stays monotone non-decreasing and nothing is dropped; such ticks are
- * counted in `late_ticks`, flagged `FLAG_LATE`, and `max_late_ms` records the
- * largest clamp (0 for an equal-ts late tick). The non-late output is sorted by
- * the full tuple.
+ * Every tick belongs to a **group** (the pipeline uses one per symbol; default
+ * 0). Lateness is judged within the group only, because groups are
+ * independent downstream (the calculators are per symbol):
+ * a tick that sorts before the last released tick **of its group** (key ts
+ * earlier than that tick's ts, or equal ts with a smaller (rank, recv_seq); it
+ * arrived after its watermark passed and after later ticks of its group went
+ * out) is **released immediately with its ts clamped up to its group's last
+ * released ts**. Each group's output ts stays monotone non-decreasing and
+ * nothing is dropped; such ticks are counted in `late_ticks`, flagged
+ * `FLAG_LATE`, and `max_late_ms` records the largest clamp (0 for an equal-ts
+ * late tick). A tick that arrives after its watermark but is still in order
+ * within its group keeps its own ts (it is released at once, as the smallest
+ * pending key): the one global release order stays a deterministic function
+ * of the arrival order, but is monotone in ts only per group. With one group
+ * the non-late output is sorted by the full tuple.
  *
  * ## Cost
  * O(log n) per tick (binary heap of slot indices; per-tick fields live in
@@ -61,8 +68,15 @@ export const CLOCK_LOCAL = 1;
 export const FLAG_LATE = 1;
 /** Released-tick flag: the ts was derived from the local receive time (`recv - skew`). */
 export const FLAG_LOCAL_CLOCK = 2;
+/**
+ * Released-tick flag: the tick arrived after its watermark had passed (key ts
+ * below the arrival clock minus the watermark when it was pushed), so it went
+ * out at once. Set on late (clamped) ticks and on ticks that were still in
+ * order within their group. Not set on ticks held while the skew estimate warms up.
+ */
+export const FLAG_PAST_WATERMARK = 4;
 
-/** Called once per released tick, in event-time order. `tsMs` is the key time (clamped when late). */
+/** Called once per released tick, in event-time order per group. `tsMs` is the key time (clamped when late). */
 export type ReleaseFn = (handle: number, tsMs: number, kindRank: number, flags: number) => void;
 
 const ROW_BITS = 2 ** 32;
@@ -94,6 +108,7 @@ export class Sequencer {
   private sHandle = new Float64Array(0);
   private sRank = new Uint8Array(0);
   private sFlags = new Uint8Array(0);
+  private sGroup = new Int32Array(0);
   private free = new Int32Array(0);
   private nFree = 0;
   // binary heap of slot ids
@@ -109,9 +124,10 @@ export class Sequencer {
   private frozen = false;
   private firstRecv = NaN;
   private maxRecv = -Infinity;
-  private lastReleased = -Infinity;
-  private lastRank = -1;
-  private lastSeq = -Infinity;
+  // per group: the last released tick's (ts, rank, recv_seq)
+  private gLastTs = new Float64Array(0);
+  private gLastRank = new Int16Array(0);
+  private gLastSeq = new Float64Array(0);
   private ord = 0;
 
   /** Ticks pushed / released since the last reset. */
@@ -121,6 +137,8 @@ export class Sequencer {
   late_ticks = 0;
   /** Largest clamp applied to a late tick, ms. */
   max_late_ms = 0;
+  /** Ticks released with FLAG_PAST_WATERMARK (late or not). */
+  past_watermark = 0;
 
   constructor(
     params: SequencerParams,
@@ -149,9 +167,9 @@ export class Sequencer {
   get pending(): number {
     return this.nHeap + this.nStaged;
   }
-  /** Last released ts (monotone), -Infinity before the first release. */
-  get last_released_ts(): number {
-    return this.lastReleased;
+  /** Last released ts of `group` (monotone), -Infinity before its first release. */
+  lastReleasedTs(group = 0): number {
+    return group < this.gLastTs.length ? this.gLastTs[group] : -Infinity;
   }
 
   /**
@@ -163,6 +181,7 @@ export class Sequencer {
    * @param recvSeq arrival sequence number
    * @param handle opaque number returned on release (e.g. packHandle(batch, row))
    * @param clock CLOCK_EXCHANGE (default) or CLOCK_LOCAL
+   * @param group lateness group (integer >= 0, e.g. a symbol index; default 0)
    */
   push(
     kindRank: number,
@@ -171,12 +190,14 @@ export class Sequencer {
     recvSeq: number,
     handle: number,
     clock = CLOCK_EXCHANGE,
+    group = 0,
   ): void {
     if (!Number.isFinite(recvTsMs) || (clock === CLOCK_EXCHANGE && !Number.isFinite(tsMs))) {
       throw new FlowlabError(
         `sequencer: tick with non-finite time (ts_ms=${tsMs}, recv_ts_ms=${recvTsMs}, recv_seq=${recvSeq})`,
       );
     }
+    if (group >= this.gLastTs.length) this.growGroups(group);
     this.pushed++;
     if (this.pushed === 1) this.firstRecv = recvTsMs;
     if (recvTsMs > this.maxRecv) this.maxRecv = recvTsMs;
@@ -185,30 +206,35 @@ export class Sequencer {
       if (clock === CLOCK_EXCHANGE && this.nSkewSamples < this.skewCap) {
         this.skewSamples[this.nSkewSamples++] = recvTsMs - tsMs;
       }
-      const s = this.alloc(kindRank, tsMs, recvTsMs, recvSeq, handle, clock);
+      const s = this.alloc(kindRank, tsMs, recvTsMs, recvSeq, handle, clock, group);
       this.stage(s);
       if (this.nSkewSamples >= this.skewCap || this.maxRecv - this.firstRecv >= this.skewWait) this.freeze();
       return;
     }
 
     const key = clock === CLOCK_LOCAL ? recvTsMs - this.skew : tsMs;
+    const limit = this.maxRecv - this.skew - this.watermark;
+    const past = key < limit ? FLAG_PAST_WATERMARK : 0;
+    if (past) this.past_watermark++;
+    const last = this.gLastTs[group];
+    const lastRank = this.gLastRank[group];
     if (
-      key < this.lastReleased ||
-      (key === this.lastReleased &&
-        (kindRank < this.lastRank || (kindRank === this.lastRank && recvSeq < this.lastSeq)))
+      key < last ||
+      (key === last && (kindRank < lastRank || (kindRank === lastRank && recvSeq < this.gLastSeq[group])))
     ) {
-      // late rule: release now, clamped to the last released ts
+      // late rule: release now, clamped to the group's last released ts
       this.late_ticks++;
-      const lateBy = this.lastReleased - key;
+      const lateBy = last - key;
       if (lateBy > this.max_late_ms) this.max_late_ms = lateBy;
       this.released++;
-      this.onRelease(handle, this.lastReleased, kindRank, FLAG_LATE | (clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0));
+      this.onRelease(handle, last, kindRank, FLAG_LATE | past | (clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0));
     } else {
-      const s = this.alloc(kindRank, tsMs, recvTsMs, recvSeq, handle, clock);
+      const s = this.alloc(kindRank, tsMs, recvTsMs, recvSeq, handle, clock, group);
       this.sKey[s] = key;
+      this.sFlags[s] |= past;
       this.heapPush(s);
     }
-    this.drain(this.maxRecv - this.skew - this.watermark);
+    this.drain(limit);
   }
 
   /** Release everything still held (end of stream). Pushing may continue afterwards. */
@@ -228,14 +254,15 @@ export class Sequencer {
     this.skew = this.fixedSkew ?? NaN;
     this.firstRecv = NaN;
     this.maxRecv = -Infinity;
-    this.lastReleased = -Infinity;
-    this.lastRank = -1;
-    this.lastSeq = -Infinity;
+    this.gLastTs.fill(-Infinity);
+    this.gLastRank.fill(-1);
+    this.gLastSeq.fill(-Infinity);
     this.ord = 0;
     this.pushed = 0;
     this.released = 0;
     this.late_ticks = 0;
     this.max_late_ms = 0;
+    this.past_watermark = 0;
   }
 
   // ------------------------------------------------------------ internals
@@ -263,16 +290,25 @@ export class Sequencer {
     while (this.nHeap > 0 && this.sKey[heap[0]] <= limit) {
       const s = this.heapPop();
       const ts = this.sKey[s];
-      this.lastReleased = ts;
-      this.lastRank = this.sRank[s];
-      this.lastSeq = this.sSeq[s];
+      const g = this.sGroup[s];
+      this.gLastTs[g] = ts;
+      this.gLastRank[g] = this.sRank[s];
+      this.gLastSeq[g] = this.sSeq[s];
       this.released++;
       this.free[this.nFree++] = s;
       this.onRelease(this.sHandle[s], ts, this.sRank[s], this.sFlags[s]);
     }
   }
 
-  private alloc(rank: number, ts: number, recv: number, seq: number, handle: number, clock: number): number {
+  private alloc(
+    rank: number,
+    ts: number,
+    recv: number,
+    seq: number,
+    handle: number,
+    clock: number,
+    group: number,
+  ): number {
     if (this.nFree === 0) this.grow(this.cap * 2);
     const s = this.free[--this.nFree];
     this.sKey[s] = ts;
@@ -282,7 +318,24 @@ export class Sequencer {
     this.sHandle[s] = handle;
     this.sRank[s] = rank;
     this.sFlags[s] = clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0;
+    this.sGroup[s] = group;
     return s;
+  }
+
+  /** Make room for groups 0..group (ids are small dense integers). */
+  private growGroups(group: number): void {
+    if (!(Number.isInteger(group) && group >= 0 && group < 1 << 20))
+      throw new FlowlabError(`sequencer: group ${group} is not an integer in [0, 2^20)`);
+    const n = Math.max(8, group + 1, this.gLastTs.length * 2);
+    const ts = new Float64Array(n).fill(-Infinity);
+    ts.set(this.gLastTs);
+    const rank = new Int16Array(n).fill(-1);
+    rank.set(this.gLastRank);
+    const seq = new Float64Array(n).fill(-Infinity);
+    seq.set(this.gLastSeq);
+    this.gLastTs = ts;
+    this.gLastRank = rank;
+    this.gLastSeq = seq;
   }
 
   private stage(s: number): void {
@@ -313,6 +366,9 @@ export class Sequencer {
     this.sHandle = f64(this.sHandle);
     this.sRank = u8(this.sRank);
     this.sFlags = u8(this.sFlags);
+    const g = new Int32Array(n);
+    g.set(this.sGroup);
+    this.sGroup = g;
     const heap = new Int32Array(n);
     heap.set(this.heap.subarray(0, this.nHeap));
     this.heap = heap;

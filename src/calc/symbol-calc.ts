@@ -49,6 +49,9 @@ export interface SymbolCalcOptions {
   auto_labels?: boolean;
   /** Forward as-of join tolerance for labels, ms, inclusive (default 1500 = labels.merge_tol_ms). */
   merge_tol_ms?: number;
+  /** Write `ofiRows` / `cvdRows` (default true; false when the table is not wanted: the calculators still run). */
+  ofi_rows?: boolean;
+  cvd_rows?: boolean;
 }
 
 /** Slice code columns shared by every derived table. */
@@ -107,6 +110,8 @@ export class SymbolCalc {
   readonly eventRows: EventColumns;
 
   private readonly autoLabels: boolean;
+  private readonly keepOfiRows: boolean;
+  private readonly keepCvdRows: boolean;
   /** Forward as-of labels of the fusion samples (eval/labels.ts), fed to cvd_auto_flip. */
   readonly labels: LabelResolver;
 
@@ -134,6 +139,8 @@ export class SymbolCalc {
     this.events = new EventDetector(params.events, symbol, this.eventRows);
     this.fusionRows = new FusionColumns(this.slices);
     this.autoLabels = opts.auto_labels ?? true;
+    this.keepOfiRows = opts.ofi_rows ?? true;
+    this.keepCvdRows = opts.cvd_rows ?? true;
     const mergeTol = checkNumber('labels.merge_tol_ms', opts.merge_tol_ms ?? 1500, 0);
     this.labels = new LabelResolver(
       { horizon_ms: params.fusion.horizon_ms, merge_tol_ms: mergeTol },
@@ -180,6 +187,7 @@ export class SymbolCalc {
     this.events.onQuote(ts, bidPx, askPx);
     this.events.onZ(ts, 'ofi_z', z);
     this.slices.label(ts);
+    if (!this.keepOfiRows) return;
     const r = this.ofiRows;
     r.ts.push(ts);
     r.ofi_value.push(e);
@@ -199,6 +207,7 @@ export class SymbolCalc {
     this.events.onTrade(ts, this.cvd.cvd);
     this.events.onZ(ts, 'cvd_z', valid ? sc.z : NaN);
     this.slices.label(ts);
+    if (!this.keepCvdRows) return;
     const r = this.cvdRows;
     r.ts.push(ts);
     r.cvd.push(this.cvd.cvd);

@@ -39,6 +39,8 @@ export const ConfigSchema = z.strictObject({
       skew_samples: int(1, 1_000_000).default(500),
       skew_quantile: num(0, 0.5).default(0.01),
       skew_max_wait_ms: int(0, 3_600_000).default(10_000),
+      /** Recent (symbol, agg_trade_id) pairs remembered to drop repeated trades before the calculators. */
+      dedup_ids: int(1, 100_000_000).default(200_000),
     })
     .prefault({}),
   recorder: z

@@ -239,22 +239,41 @@ export function depthFigures(a: KindAgg | undefined): DepthFigures {
   };
 }
 
-function check(name: string, value: number | null, max: number, reason: string | undefined): DqCheck {
-  if (value === null) return { name, value: null, op: '<', max, status: 'n/a', reason: reason ?? 'not computable' };
-  return { name, value, op: '<', max, status: value < max ? 'pass' : 'fail' };
+function check(
+  name: string,
+  value: number | null,
+  max: number,
+  reason: string | undefined,
+  measures?: string,
+): DqCheck {
+  const m = measures === undefined ? {} : { measures };
+  if (value === null)
+    return { name, value: null, op: '<', max, status: 'n/a', reason: reason ?? 'not computable', ...m };
+  return { name, value, op: '<', max, status: value < max ? 'pass' : 'fail', ...m };
+}
+
+/**
+ * What a latency check measures: a quantile of the latency above the floor, not
+ * absolute one-way latency (clock offset and minimum latency are both in the
+ * floor and cannot be told apart without a synchronised clock).
+ */
+export function latencyMeasures(q: string, measure: string, skewQuantile: number): string {
+  return `${q} of (${measure}) minus its q${skewQuantile} in scope: latency above the floor, ms (not absolute latency)`;
 }
 
 export function checks(t: TradeFigures, q: QuoteFigures, p: DqParams): DqCheck[] {
   const th = p.thresholds;
+  const tm = (qq: string) => latencyMeasures(qq, t.latency.measure, p.skew_quantile);
+  const qm = (qq: string) => latencyMeasures(qq, q.latency.measure, p.skew_quantile);
   return [
     check('trades_empty_buckets', t.empty_buckets.rate, th.empty_bucket_max, t.empty_buckets.reason),
     check('quotes_empty_buckets', q.empty_buckets.rate, th.empty_bucket_max, q.empty_buckets.reason),
     check('trades_dup_rate', t.duplicates.rate, th.dup_rate_max, t.duplicates.reason),
     check('quotes_dup_rate', q.duplicates.rate, th.dup_rate_max, q.duplicates.reason),
-    check('trades_latency_p50_net', t.latency.net_ms?.p50 ?? null, th.latency_p50_max_ms, t.latency.reason),
-    check('trades_latency_p99_net', t.latency.net_ms?.p99 ?? null, th.latency_p99_max_ms, t.latency.reason),
-    check('quotes_latency_p50_net', q.latency.net_ms?.p50 ?? null, th.latency_p50_max_ms, q.latency.reason),
-    check('quotes_latency_p99_net', q.latency.net_ms?.p99 ?? null, th.latency_p99_max_ms, q.latency.reason),
+    check('trades_latency_p50_net', t.latency.net_ms?.p50 ?? null, th.latency_p50_max_ms, t.latency.reason, tm('p50')),
+    check('trades_latency_p99_net', t.latency.net_ms?.p99 ?? null, th.latency_p99_max_ms, t.latency.reason, tm('p99')),
+    check('quotes_latency_p50_net', q.latency.net_ms?.p50 ?? null, th.latency_p50_max_ms, q.latency.reason, qm('p50')),
+    check('quotes_latency_p99_net', q.latency.net_ms?.p99 ?? null, th.latency_p99_max_ms, q.latency.reason, qm('p99')),
   ];
 }
 

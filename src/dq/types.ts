@@ -155,6 +155,8 @@ export interface DqCheck {
   readonly max: number;
   readonly status: CheckStatus;
   readonly reason?: string;
+  /** What the figure is, where the name alone does not say it (the latency checks). */
+  readonly measures?: string;
 }
 
 export interface SymbolReport {

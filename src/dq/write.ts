@@ -127,8 +127,9 @@ export function formatDqTable(s: DqSummary): string {
         ? `, ts ${new Date(s.scope.from_ms).toISOString()} .. ${new Date(s.scope.to_ms).toISOString()}`
         : ''),
     `thresholds: empty < ${pct(th.empty_bucket_max)}, dup < ${pct(th.dup_rate_max)}, ` +
-      `net latency p50 < ${th.latency_p50_max_ms} ms, p99 < ${th.latency_p99_max_ms} ms ` +
-      `(skew = q${s.params.skew_quantile} of recv - exchange time; ! = |skew| > ${s.params.skew_warn_ms} ms)`,
+      `latency above the floor p50 < ${th.latency_p50_max_ms} ms, p99 < ${th.latency_p99_max_ms} ms ` +
+      `(floor = skew = q${s.params.skew_quantile} of recv - exchange time, so clock offset and minimum latency ` +
+      `are both excluded; ! = |skew| > ${s.params.skew_warn_ms} ms)`,
     '',
     ...pad(rows),
   ];

@@ -14,6 +14,7 @@ export function calcParamsFromConfig(c: FlowlabConfig): CalcParams {
     skew_samples: c.sequencer.skew_samples,
     skew_quantile: c.sequencer.skew_quantile,
     skew_max_wait_ms: c.sequencer.skew_max_wait_ms,
+    dedup_ids: c.sequencer.dedup_ids,
   };
   p.ofi = { depth_levels: c.ofi.levels, level_weights: c.ofi.level_weights ? [...c.ofi.level_weights] : null };
   p.cvd = { tick_rule: c.cvd.tick_rule };

@@ -1,10 +1,15 @@
 /**
  * The pipeline (ARCHITECTURE §1): raw ticks in ARRIVAL order in, the five
  * derived tables out. Pure: no IO, no clock, no randomness. Replay and live
- * feed it the same way (arrival blocks, or single ticks), so they produce the
+ * feed it the same way (arrival blocks through `push`), so they produce the
  * same rows.
  *
- *   arrival (recv_ts_ms, recv_seq) -> Sequencer (watermark, skew) -> event-time order
+ *   arrival (recv_ts_ms, recv_seq)
+ *     -> trade dedup: a (symbol, agg_trade_id) seen before is dropped here, first arrival wins
+ *        (`DedupMemory` of the last `sequencer.dedup_ids` pairs), counted `duplicate_trades`
+ *     -> Sequencer (watermark, skew; lateness judged per symbol) -> event-time order per symbol
+ *     -> stale quotes: a quote whose update_id is not above the last applied one of its symbol
+ *        is counted (`stale_quotes`) and not applied (Binance's rule for bookTicker `u`)
  *     -> per symbol: SymbolCalc (OFI, CVD, robust z, fusion, slices, events) + prices rows
  *     -> derived rows in growable columns -> `take(F)` hands out blocks of exactly F rows
  *
@@ -23,6 +28,7 @@ import {
   CLOCK_EXCHANGE,
   CLOCK_LOCAL,
   FLAG_LATE,
+  FLAG_PAST_WATERMARK,
 } from '../calc/sequencer.js';
 import { SymbolCalc } from '../calc/symbol-calc.js';
 import { REGIME_NAMES, RegimeTracker, SCENARIO_NAMES, VOL_BUCKET_NAMES } from '../calc/slices.js';
@@ -31,10 +37,38 @@ import { GrowableF64, GrowableI8 } from '../core/growable.js';
 import { KIND_RANK, type TickBatch } from '../core/types.js';
 import type { OutColumn } from '../io/duck.js';
 import type { ArrivalBlock } from '../dataset/reader.js';
-import { FlowlabError } from '../core/errors.js';
+import { FlowlabError, UsageError } from '../core/errors.js';
+import { DedupMemory } from '../core/dedup.js';
 
 export type DerivedKind = 'prices' | 'ofi' | 'cvd' | 'fusion' | 'events';
 export const DERIVED_KINDS: readonly DerivedKind[] = ['prices', 'ofi', 'cvd', 'fusion', 'events'];
+
+/**
+ * The sequencer clock of a raw tick: spot bookTicker carries no exchange time
+ * (the importer stored the receive time as ts_ms), so a quote with
+ * ts_ms == recv_ts_ms is on the local clock; everything else on the exchange clock.
+ */
+export function tickClock(kind: TickBatch['kind'], tsMs: number, recvTsMs: number): number {
+  return kind === 'quotes' && tsMs === recvTsMs ? CLOCK_LOCAL : CLOCK_EXCHANGE;
+}
+
+/**
+ * The derived tables to write, checked and in canonical (DERIVED_KINDS) order,
+ * duplicates removed; from a list (`--tables fusion,cvd`) or names. Throws a
+ * UsageError naming the bad value and the allowed ones.
+ */
+export function checkTables(tables: string | readonly string[], where = '--tables'): DerivedKind[] {
+  const parts = (typeof tables === 'string' ? tables.split(',') : [...tables]).map((t) => t.trim());
+  const names = parts.filter((t) => t.length > 0);
+  const allowed = DERIVED_KINDS.join(', ');
+  const raw = typeof tables === 'string' ? tables : tables.join(',');
+  if (names.length === 0) throw new UsageError(`${where}: '${raw}' names no table (expected some of ${allowed})`);
+  for (const t of names) {
+    if (!(DERIVED_KINDS as readonly string[]).includes(t))
+      throw new UsageError(`${where}: '${t}' is not a derived table (expected some of ${allowed})`);
+  }
+  return DERIVED_KINDS.filter((k) => names.includes(k));
+}
 
 /** A block of derived rows of one (symbol, table): rows [offset, offset + rows) of that stream. */
 export interface DerivedBlock {
@@ -63,8 +97,8 @@ export function eventBlockRows(blockRows: number): number {
   return Math.max(1, Math.floor(blockRows / 16));
 }
 
-/** Replay batch ids stay below this; live ticks use [LIVE_ID_BASE, 2 * LIVE_ID_BASE). */
-const LIVE_ID_BASE = 2 ** 20;
+/** Batch ids (replay's and live's) stay below this (they are packed into sequencer handles). */
+const BATCH_ID_LIMIT = 2 ** 20;
 
 class SliceCodes {
   readonly session = new GrowableI8();
@@ -94,6 +128,9 @@ interface HeldBatch {
 
 interface SymbolState {
   readonly symbol: string;
+  /** Sequencer lateness group and dedup key space of this symbol. */
+  readonly group: number;
+  readonly dedupSlot: number;
   readonly calc: SymbolCalc;
   readonly prices: PriceRows;
   /** trades/s over the trailing RECV_RATE_WINDOW_MS, for recv_rate_tps */
@@ -103,8 +140,19 @@ interface SymbolState {
   /** fusion rows (in calc.fusionRows) already shown to the observer */
   samplesSeen: number;
   trades: number;
+  /** Quotes applied (= ofi rows). */
   quotes: number;
   late: number;
+  /** Ticks that arrived after their watermark had passed (late or still in order within the symbol). */
+  pastWatermark: number;
+  /** Trades dropped at arrival as repeats of a (symbol, agg_trade_id) already seen. */
+  duplicates: number;
+  /** Quotes released with update_id <= the last applied one: counted, not applied. */
+  stale: number;
+  /** update_id of the last applied quote. */
+  lastUpdateId: number;
+  /** Lowest `recv_ts_ms - event_ts_ms` of this symbol's trades so far (release order): the latency floor. */
+  latencyFloor: number;
 }
 
 /**
@@ -124,8 +172,13 @@ export interface PipelineCounters {
   readonly released: number;
   readonly late_ticks: number;
   readonly max_late_ms: number;
+  /** Ticks that arrived after their watermark had passed (late_ticks are among them). */
+  readonly past_watermark: number;
   readonly skew_ms: number;
   readonly skew_samples_used: number;
+  /** Totals over symbols (per symbol in `symbolSummary`). */
+  readonly duplicate_trades: number;
+  readonly stale_quotes: number;
 }
 
 export class Pipeline {
@@ -138,15 +191,30 @@ export class Pipeline {
   private lastHeld: HeldBatch | null = null;
   private readonly mergeTolMs: number;
   private finished = false;
-  private liveBatchId = -1;
+  private readonly dedup: DedupMemory;
 
   private readonly observer: PipelineObserver | null;
+  /** The derived tables `take` hands out (the others are not built, or dropped unwritten). */
+  readonly tables: readonly DerivedKind[];
+  private readonly wantPrices: boolean;
 
-  constructor(params: CalcParams, opts: { mergeTolMs: number; observer?: PipelineObserver }) {
+  /**
+   * @param opts.tables derived tables to produce (default all five). A table
+   *   left out is not built where nothing else needs it (prices, ofi, cvd rows);
+   *   fusion and events rows feed the observer and event detector, so they are
+   *   built and dropped unwritten. The tables kept are byte-identical to a full run's.
+   */
+  constructor(
+    params: CalcParams,
+    opts: { mergeTolMs: number; observer?: PipelineObserver; tables?: readonly DerivedKind[] },
+  ) {
     this.params = params;
     this.mergeTolMs = opts.mergeTolMs;
     this.observer = opts.observer ?? null;
+    this.tables = checkTables(opts.tables ?? DERIVED_KINDS, 'tables');
+    this.wantPrices = this.tables.includes('prices');
     this.seq = new Sequencer(params.sequencer, (h, ts, _rank, flags) => this.release(h, ts, flags));
+    this.dedup = new DedupMemory(params.sequencer.dedup_ids);
   }
 
   private state(symbol: string): SymbolState {
@@ -154,7 +222,13 @@ export class Pipeline {
     if (!s) {
       s = {
         symbol,
-        calc: new SymbolCalc(this.params, symbol, { merge_tol_ms: this.mergeTolMs }),
+        group: this.states.size,
+        dedupSlot: this.dedup.newSlot(),
+        calc: new SymbolCalc(this.params, symbol, {
+          merge_tol_ms: this.mergeTolMs,
+          ofi_rows: this.tables.includes('ofi'),
+          cvd_rows: this.tables.includes('cvd'),
+        }),
         prices: new PriceRows(),
         rate: new RegimeTracker(RECV_RATE_WINDOW_MS / 1000, 0),
         offsets: { prices: 0, ofi: 0, cvd: 0, fusion: 0, events: 0 },
@@ -162,6 +236,11 @@ export class Pipeline {
         trades: 0,
         quotes: 0,
         late: 0,
+        pastWatermark: 0,
+        duplicates: 0,
+        stale: 0,
+        lastUpdateId: -Infinity,
+        latencyFloor: Infinity,
       };
       this.states.set(symbol, s);
     }
@@ -173,63 +252,57 @@ export class Pipeline {
     return [...this.states.keys()].sort();
   }
 
-  /** Push one block of arrivals (replay). Batches must stay unmodified until released. */
+  /**
+   * Push one block of arrivals (replay and live). Batches must stay unmodified
+   * until released. Repeated trades are dropped here, in arrival order (the
+   * first arrival of a (symbol, agg_trade_id) is the one kept).
+   */
   push(block: ArrivalBlock): void {
     if (this.finished) throw new FlowlabError('pipeline: push after finish');
     const { batches, batchIds, src, row } = block;
+    const held: (HeldBatch | undefined)[] = new Array(batches.length);
     for (let k = 0; k < batches.length; k++) {
       const id = batchIds[k];
-      if (id >= LIVE_ID_BASE) throw new FlowlabError(`pipeline: replay batch id ${id} exceeds ${LIVE_ID_BASE}`);
-      if (id >= 0 && !this.batches.has(id) && batches[k].length > 0) {
-        this.hold(id, batches[k], batches[k].length);
+      if (id >= BATCH_ID_LIMIT) throw new FlowlabError(`pipeline: batch id ${id} exceeds ${BATCH_ID_LIMIT}`);
+      if (id < 0 || batches[k].length === 0) continue;
+      let h = this.batches.get(id);
+      if (!h) {
+        h = { id, batch: batches[k], state: this.state(batches[k].symbol), remaining: batches[k].length };
+        this.batches.set(id, h);
       }
+      held[k] = h;
     }
     const seq = this.seq;
+    const dedup = this.dedup;
     for (let i = 0; i < block.n; i++) {
       const k = src[i];
       const b = batches[k];
       const r = row[i];
       if (b.kind === 'depth') {
-        this.done(batchIds[k]);
+        this.release1(held[k]!);
         continue;
+      }
+      const st = held[k]!.state;
+      if (b.kind === 'trades') {
+        const id = b.agg_trade_id[r];
+        if (Number.isFinite(id) && !dedup.add(st.dedupSlot, id)) {
+          st.duplicates++;
+          this.release1(held[k]!);
+          continue;
+        }
       }
       const ts = b.ts_ms[r];
       const recv = b.recv_ts_ms[r];
-      // spot bookTicker carries no exchange time: the importer stored the receive time
-      const clock = b.kind === 'quotes' && ts === recv ? CLOCK_LOCAL : CLOCK_EXCHANGE;
-      seq.push(KIND_RANK[b.kind], ts, recv, b.recv_seq[r], packHandle(batchIds[k], r), clock);
+      seq.push(
+        KIND_RANK[b.kind],
+        ts,
+        recv,
+        b.recv_seq[r],
+        packHandle(batchIds[k], r),
+        tickClock(b.kind, ts, recv),
+        st.group,
+      );
     }
-  }
-
-  /**
-   * Push a single tick (live): row `row` of `batch` (typically a one-row batch).
-   * Live batch ids cycle through [LIVE_ID_BASE, 2 * LIVE_ID_BASE), above any
-   * replay batch id; a slot is reused only after its tick was released (the
-   * sequencer holds far fewer than LIVE_ID_BASE ticks).
-   */
-  pushTick(batch: TickBatch, row = 0): void {
-    this.liveBatchId = (this.liveBatchId + 1) % LIVE_ID_BASE;
-    const key = LIVE_ID_BASE + this.liveBatchId;
-    if (this.batches.has(key))
-      throw new FlowlabError(`pipeline: more than ${LIVE_ID_BASE} live ticks pending in the sequencer`);
-    this.hold(key, batch, 1);
-    if (batch.kind === 'depth') {
-      this.done(key);
-      return;
-    }
-    const ts = batch.ts_ms[row];
-    const recv = batch.recv_ts_ms[row];
-    const clock = batch.kind === 'quotes' && ts === recv ? CLOCK_LOCAL : CLOCK_EXCHANGE;
-    this.seq.push(KIND_RANK[batch.kind], ts, recv, batch.recv_seq[row], packHandle(key, row), clock);
-  }
-
-  private hold(id: number, batch: TickBatch, ticks: number): void {
-    this.batches.set(id, { id, batch, state: this.state(batch.symbol), remaining: ticks });
-  }
-
-  private done(id: number): void {
-    const h = this.batches.get(id);
-    if (h) this.release1(h);
   }
 
   /** One tick of `h` is out of the sequencer; forget the batch after its last. */
@@ -252,13 +325,22 @@ export class Pipeline {
     const b = h.batch;
     const s = h.state;
     if (flags & FLAG_LATE) s.late++;
+    if (flags & FLAG_PAST_WATERMARK) s.pastWatermark++;
     if (b.kind === 'quotes') {
+      const u = b.update_id[r];
+      if (u <= s.lastUpdateId) {
+        // stale: a newer book of this symbol was already applied
+        s.stale++;
+        this.release1(h);
+        return;
+      }
+      if (Number.isFinite(u)) s.lastUpdateId = u;
       s.quotes++;
       s.calc.onQuote(ts, b.bid_px[r], b.bid_qty[r], b.ask_px[r], b.ask_qty[r]);
     } else if (b.kind === 'trades') {
       s.trades++;
       s.calc.onTrade(ts, b.price[r], b.qty[r], b.is_buyer_maker[r]);
-      this.priceRow(s, b, r, ts);
+      if (this.wantPrices) this.priceRow(s, b, r, ts);
     }
     if (this.observer) this.notify(s, b, r, ts);
     this.release1(h);
@@ -287,8 +369,10 @@ export class Pipeline {
     p.price.push(b.price[r]);
     p.qty.push(b.qty[r]);
     p.agg_trade_id.push(b.agg_trade_id[r]);
-    // receive minus exchange event time, net of the sequencer's clock-skew estimate
-    p.latency_ms.push(b.recv_ts_ms[r] - b.event_ts_ms[r] - this.seq.skew_ms);
+    // latency above this symbol's floor: (recv - E) minus its lowest value so far, >= 0 by construction
+    const raw = b.recv_ts_ms[r] - b.event_ts_ms[r];
+    if (raw < s.latencyFloor) s.latencyFloor = raw;
+    p.latency_ms.push(raw - s.latencyFloor);
     p.recv_rate_tps.push(s.rate.rate(ts));
     const sl = s.calc.slices;
     p.slices.session.push(sl.session);
@@ -326,6 +410,10 @@ export class Pipeline {
           const have = this.length(s, kind);
           const n = have >= rows ? rows : this.finished ? have : 0;
           if (n === 0) break;
+          if (!this.tables.includes(kind)) {
+            this.cut(s, kind, n); // not asked for: dropped, not handed out
+            continue;
+          }
           if (out.length >= maxBlocks) return out;
           out.push(this.cut(s, kind, n));
         }
@@ -507,9 +595,18 @@ export class Pipeline {
       released: q.released,
       late_ticks: q.late_ticks,
       max_late_ms: q.max_late_ms,
+      past_watermark: q.past_watermark,
       skew_ms: q.skew_ms,
       skew_samples_used: q.skew_samples_used,
+      duplicate_trades: this.sum((s) => s.duplicates),
+      stale_quotes: this.sum((s) => s.stale),
     };
+  }
+
+  private sum(f: (s: SymbolState) => number): number {
+    let n = 0;
+    for (const s of this.states.values()) n += f(s);
+    return n;
   }
 
   /** Per-symbol summary (deterministic, JSON-safe numbers). */
@@ -522,6 +619,9 @@ export class Pipeline {
         trades: s.trades,
         quotes: s.quotes,
         late_ticks: s.late,
+        past_watermark: s.pastWatermark,
+        duplicate_trades: s.duplicates,
+        stale_quotes: s.stale,
         cvd_final: c.cvd.cvd,
         cvd_direction: c.fusion.dir,
         cvd_flips: c.fusion.flips,

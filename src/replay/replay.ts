@@ -18,7 +18,14 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Dataset, arrivalBlocks, type ReadOptions } from '../dataset/reader.js';
 import type { PartFileInfo } from '../dataset/manifest.js';
-import { Pipeline, type DerivedBlock, type PipelineObserver } from '../pipeline/pipeline.js';
+import {
+  Pipeline,
+  checkTables,
+  DERIVED_KINDS,
+  type DerivedBlock,
+  type DerivedKind,
+  type PipelineObserver,
+} from '../pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
 import { sha256, canonicalJson } from '../core/hash.js';
 import { FlowlabError } from '../core/errors.js';
@@ -62,6 +69,8 @@ export interface ReplayRequest {
    * The output bytes are the same either way.
    */
   readonly io?: 'auto' | 'inline' | 'workers';
+  /** Derived tables to write (default all five); the ones written are byte-identical to a full run's. */
+  readonly tables?: readonly DerivedKind[];
 }
 
 /**
@@ -86,6 +95,8 @@ export interface ReplayManifest {
   readonly config_version: string;
   readonly config: unknown;
   readonly block_rows: number;
+  /** Derived tables written (absent in runs from before `--tables`: all five). */
+  readonly tables?: readonly DerivedKind[];
   readonly counters: Record<string, number>;
   readonly symbols: Record<string, Record<string, number | string>>;
   readonly outputs: OutputFile[];
@@ -232,6 +243,7 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
   validateTag(req.runTag);
   const runDir = safeJoin(req.out, req.runTag);
   const blockRows = req.blockRows ?? DERIVED_BLOCK_ROWS;
+  const tables = checkTables(req.tables ?? DERIVED_KINDS, 'tables');
   const cfg = req.config.config;
   const ds = new Dataset(req.data);
   const symbols = req.symbols && req.symbols.length > 0 ? [...req.symbols] : ds.manifest.symbols;
@@ -262,6 +274,7 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
   const pipeline = new Pipeline(calcParamsFromConfig(cfg), {
     mergeTolMs: cfg.labels.merge_tol_ms,
     observer: req.observer,
+    tables,
   });
   const outputs: OutputFile[] = [];
   const totalRows = inputs.reduce((s, f) => s + f.rows, 0);
@@ -349,6 +362,7 @@ export async function finalizeRun(a: {
     config_version: a.config.config.version,
     config: JSON.parse(canonicalJson(a.config.config)),
     block_rows: a.blockRows,
+    tables: a.pipeline.tables,
     counters: { ticks: a.ticks, ...a.pipeline.counters },
     symbols: a.pipeline.symbolSummary(),
     outputs: a.outputs,

@@ -108,6 +108,7 @@ export async function verifyRun(runDir: string, opts: { keepTemp?: boolean } = {
       fromMs: m.selection.from_ms ?? undefined,
       toMs: m.selection.to_ms ?? undefined,
       blockRows: m.block_rows,
+      tables: m.tables,
       progress: false,
     });
     const want = new Map(m.outputs.map((o) => [o.path, o.sha256]));

@@ -8,6 +8,7 @@ import {
   CLOCK_LOCAL,
   FLAG_LATE,
   FLAG_LOCAL_CLOCK,
+  FLAG_PAST_WATERMARK,
 } from '../../src/calc/sequencer.js';
 import { DEFAULT_CALC_PARAMS, type SequencerParams } from '../../src/calc/params.js';
 import { KIND_RANK } from '../../src/core/types.js';
@@ -20,6 +21,8 @@ interface Tick {
   seq: number;
   handle: number;
   clock: number;
+  /** lateness group (a symbol); 0 when omitted */
+  group?: number;
 }
 interface Out {
   handle: number;
@@ -35,7 +38,7 @@ function params(over: Partial<SequencerParams> = {}): SequencerParams {
 function run(p: SequencerParams, ticks: Tick[], seq?: Sequencer): { out: Out[]; seq: Sequencer } {
   const out: Out[] = [];
   const s = seq ?? new Sequencer(p, (handle, ts, rank, flags) => out.push({ handle, ts, rank, flags }));
-  for (const t of ticks) s.push(t.rank, t.ts, t.recv, t.seq, t.handle, t.clock);
+  for (const t of ticks) s.push(t.rank, t.ts, t.recv, t.seq, t.handle, t.clock, t.group ?? 0);
   s.flush();
   return { out, seq: s };
 }
@@ -61,37 +64,49 @@ function tupleSorted(ticks: Tick[]): number[] {
   return [...ticks].sort((a, b) => a.ts - b.ts || a.rank - b.rank || a.seq - b.seq).map((t) => t.handle);
 }
 
-/** Slow reference: pending list sorted in full at every push. */
+/** Slow reference: pending list sorted in full at every push; lateness judged per group. */
 function slowSequencer(ticks: Tick[], watermark: number, skew: number): Out[] {
   const out: Out[] = [];
-  let pending: Array<Tick & { key: number; ord: number }> = [];
+  let pending: Array<Tick & { key: number; ord: number; past: number }> = [];
   let maxRecv = -Infinity;
-  let last = -Infinity;
-  let lastRank = -1;
-  let lastSeq = -Infinity;
+  const lastOf = new Map<number, { ts: number; rank: number; seq: number }>();
   let ord = 0;
   const release = (limit: number) => {
     pending.sort((a, b) => a.key - b.key || a.rank - b.rank || a.seq - b.seq || a.ord - b.ord);
     while (pending.length > 0 && pending[0].key <= limit) {
       const p = pending.shift()!;
-      last = p.key;
-      lastRank = p.rank;
-      lastSeq = p.seq;
-      out.push({ handle: p.handle, ts: p.key, rank: p.rank, flags: p.clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0 });
+      lastOf.set(p.group ?? 0, { ts: p.key, rank: p.rank, seq: p.seq });
+      out.push({
+        handle: p.handle,
+        ts: p.key,
+        rank: p.rank,
+        flags: p.past | (p.clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0),
+      });
     }
   };
   for (const t of ticks) {
     maxRecv = Math.max(maxRecv, t.recv);
     const key = t.clock === CLOCK_LOCAL ? t.recv - skew : t.ts;
+    // arrived after its watermark had passed
+    const past = key < maxRecv - skew - watermark ? FLAG_PAST_WATERMARK : 0;
+    const {
+      ts: last,
+      rank: lastRank,
+      seq: lastSeq,
+    } = lastOf.get(t.group ?? 0) ?? {
+      ts: -Infinity,
+      rank: -1,
+      seq: -Infinity,
+    };
     if (key < last || (key === last && (t.rank < lastRank || (t.rank === lastRank && t.seq < lastSeq)))) {
       out.push({
         handle: t.handle,
         ts: last,
         rank: t.rank,
-        flags: FLAG_LATE | (t.clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0),
+        flags: FLAG_LATE | past | (t.clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0),
       });
     } else {
-      pending.push({ ...t, key, ord: ord++ });
+      pending.push({ ...t, key, ord: ord++, past });
     }
     release(maxRecv - skew - watermark);
   }
@@ -189,6 +204,61 @@ describe('Sequencer', () => {
       const cmp = a.ts - b.ts || a.rank - b.rank || a.seq - b.seq;
       expect(cmp).toBeLessThanOrEqual(0);
     }
+  });
+
+  it('lateness is per group: a tick in order within its own group keeps its ts though another group went ahead', () => {
+    const out: Out[] = [];
+    const seq = new Sequencer(params({ skew_ms: 0, watermark_ms: 500 }), (handle, ts, rank, flags) =>
+      out.push({ handle, ts, rank, flags }),
+    );
+    seq.push(KIND_RANK.trades, 1000, 1000, 0, 1, CLOCK_EXCHANGE, 0); // group 0 at 1000
+    seq.push(KIND_RANK.trades, 1200, 1200, 1, 2, CLOCK_EXCHANGE, 1); // group 1 at 1200
+    seq.push(KIND_RANK.trades, 2000, 2600, 2, 3, CLOCK_EXCHANGE, 0); // clock 2600: releases 1, 2 and 3 (2000)
+    expect(out.map((o) => o.handle)).toEqual([1, 2, 3]);
+    // group 1's next tick at 1500 arrives after group 0's 2000 went out, but after group 1's 1200: not late
+    seq.push(KIND_RANK.trades, 1500, 2700, 3, 4, CLOCK_EXCHANGE, 1);
+    // group 0's tick at 1900 is behind group 0's 2000: late, clamped to 2000
+    seq.push(KIND_RANK.trades, 1900, 2800, 4, 5, CLOCK_EXCHANGE, 0);
+    seq.flush();
+    // both arrived after their watermark had passed (clock 2700 / 2800 - 500 > their ts)
+    expect(out.slice(3)).toEqual([
+      { handle: 4, ts: 1500, rank: KIND_RANK.trades, flags: FLAG_PAST_WATERMARK },
+      { handle: 5, ts: 2000, rank: KIND_RANK.trades, flags: FLAG_LATE | FLAG_PAST_WATERMARK },
+    ]);
+    expect(out[0].flags).toBe(0);
+    expect(out[2].flags).toBe(FLAG_PAST_WATERMARK); // ts 2000 arrived at 2600: 600 ms > watermark, nothing later yet
+    expect(seq.late_ticks).toBe(1);
+    expect(seq.past_watermark).toBe(3);
+    expect(seq.max_late_ms).toBe(100);
+    expect(seq.lastReleasedTs(0)).toBe(2000);
+    expect(seq.lastReleasedTs(1)).toBe(1500);
+  });
+
+  it('per-group late rule on random multi-group input matches the slow reference; ts monotone per group', () => {
+    const rnd = mulberry32(5);
+    const ticks = randomTicks(11, 6000, 300, 0).map((t) => ({ ...t, group: Math.floor(rnd() * 3) }));
+    for (const t of ticks) if (rnd() < 0.05) t.ts -= 600 + Math.floor(rnd() * 3000);
+    const { out, seq } = run(params({ watermark_ms: 200, skew_ms: 0 }), ticks);
+    expect(out).toEqual(slowSequencer(ticks, 200, 0));
+    expect(out.length).toBe(ticks.length);
+    const groupOf = new Map(ticks.map((t) => [t.handle, t.group]));
+    const lastTs = [-Infinity, -Infinity, -Infinity];
+    let globalBackwards = 0;
+    for (let i = 0; i < out.length; i++) {
+      const g = groupOf.get(out[i].handle)!;
+      expect(out[i].ts).toBeGreaterThanOrEqual(lastTs[g]);
+      lastTs[g] = out[i].ts;
+      if (i > 0 && out[i].ts < out[i - 1].ts) globalBackwards++;
+    }
+    // some ticks were in order within their group although another group had gone ahead
+    expect(globalBackwards).toBeGreaterThan(10);
+    expect(seq.late_ticks).toBe(out.filter((o) => o.flags & FLAG_LATE).length);
+    // fewer clamps than one global group would make on the same arrivals
+    const global = run(
+      params({ watermark_ms: 200, skew_ms: 0 }),
+      ticks.map((t) => ({ ...t, group: 0 })),
+    );
+    expect(seq.late_ticks).toBeLessThan(global.seq.late_ticks);
   });
 
   it('adversarial: equal recv, equal ts, duplicated recv_seq => deterministic push-order tie-break', () => {

@@ -176,6 +176,19 @@ describe('dq summary on the crafted fixture', () => {
     expect(report.summary.warnings).toContain('ETHUSDT: quotes: 3 crossed, 2 locked');
   });
 
+  it('latency checks state what they measure: latency above the q0.01 floor, not absolute latency', () => {
+    const b = sym(report.summary, 'BTCUSDT');
+    expect(check(b, 'trades_latency_p50_net').measures).toBe(
+      'p50 of (recv_ts_ms - event_ts_ms) minus its q0.01 in scope: latency above the floor, ms (not absolute latency)',
+    );
+    expect(check(b, 'quotes_latency_p99_net').measures).toBe(
+      'p99 of (recv_ts_ms - ts_ms) minus its q0.01 in scope: latency above the floor, ms (not absolute latency)',
+    );
+    // the clean symbol's trade latencies are 5..100 ms: the figure is that minus the 5 ms floor
+    expect(check(b, 'trades_latency_p50_net').value).toBe(47.5);
+    expect(check(b, 'trades_dup_rate').measures).toBeUndefined();
+  });
+
   it('symbol selection: the clean symbol alone passes', async () => {
     const r = await runDq(ds, { symbols: ['BTCUSDT'] });
     expect(Object.keys(r.summary.symbols)).toEqual(['BTCUSDT']);

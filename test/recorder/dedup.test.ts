@@ -1,6 +1,6 @@
 /** DedupMemory: insertion-ordered, bounded across slots, same policy as the LRU it replaced. */
 import { describe, expect, it } from 'vitest';
-import { DedupMemory } from '../../recorder/dedup.js';
+import { DedupMemory } from '../../src/core/dedup.js';
 
 describe('DedupMemory', () => {
   it('forgets the oldest pair across all slots once capacity is reached', () => {
@@ -14,8 +14,10 @@ describe('DedupMemory', () => {
     d.add(b, 5); // evicts (a, 1)
     expect([d.has(a, 1), d.has(b, 1), d.has(a, 2), d.has(b, 5)]).toEqual([false, true, true, true]);
     expect(d.size).toBe(3);
-    d.add(b, 5); // already held: no eviction
+    expect(d.add(b, 5)).toBe(false); // already held: a repeat, no eviction
     expect(d.has(b, 1)).toBe(true);
+    expect(d.add(b, 6)).toBe(true); // new: remembered (evicts (b, 1))
+    expect(d.has(b, 1)).toBe(false);
   });
 
   it('grows its ring without losing insertion order', () => {

@@ -1,6 +1,7 @@
 /**
  * `flowlab replay --data <dataset> --config <yaml> --out <dir> --run-tag <tag>
- *   [--symbols] [--from] [--to] [--speed max|<factor>] [--overwrite] [--io auto|inline|workers]`
+ *   [--symbols] [--from] [--to] [--speed max|<factor>] [--overwrite] [--io auto|inline|workers]
+ *   [--tables prices,ofi,cvd,fusion,events]`
  * and `flowlab verify --run <out>/<run_tag>`. Parsing and delegation only.
  */
 import { Option, type Command } from 'commander';
@@ -8,6 +9,7 @@ import { action, out } from '../run.js';
 import { parsePositiveNumber, parseSymbolList, parseTime, validatePath, validateTag } from '../../core/validate.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import { replay } from '../../replay/replay.js';
+import { checkTables, DERIVED_KINDS } from '../../pipeline/pipeline.js';
 import { verifyRun } from '../../replay/verify.js';
 
 interface ReplayCliOptions {
@@ -22,6 +24,7 @@ interface ReplayCliOptions {
   overwrite?: boolean;
   progress?: boolean;
   io: 'auto' | 'inline' | 'workers';
+  tables: string;
 }
 
 export function register(program: Command): void {
@@ -48,8 +51,14 @@ export function register(program: Command): void {
         .choices(['auto', 'inline', 'workers'])
         .default('auto'),
     )
+    .option(
+      '--tables <list>',
+      'derived tables to write, comma-separated; the others are not written (recorded in the manifest)',
+      DERIVED_KINDS.join(','),
+    )
     .action(
       action(async (o: ReplayCliOptions) => {
+        const tables = checkTables(o.tables, '--tables');
         const config = loadConfig(o.config);
         out(`config_fingerprint=${config.fingerprint} version=${config.config.version}`);
         const speed = o.speed === 'max' ? 'max' : parsePositiveNumber(o.speed, '--speed', { min: 1e-6 });
@@ -65,6 +74,7 @@ export function register(program: Command): void {
           overwrite: o.overwrite,
           progress: o.progress === false ? false : undefined,
           io: o.io,
+          tables,
         });
         const m = r.manifest;
         const rows: Record<string, number> = {};
@@ -75,7 +85,10 @@ export function register(program: Command): void {
             .map(([k, v]) => `${k}=${v}`)
             .join(' ')}`,
         );
-        out(`sequencer: skew_ms=${m.counters.skew_ms} late_ticks=${m.counters.late_ticks}`);
+        out(
+          `sequencer: skew_ms=${m.counters.skew_ms} late_ticks=${m.counters.late_ticks} ` +
+            `duplicate_trades=${m.counters.duplicate_trades} stale_quotes=${m.counters.stale_quotes}`,
+        );
         for (const [s, v] of Object.entries(m.symbols)) {
           out(
             `  ${s}: cvd_final=${Number(v.cvd_final).toPrecision(8)} cvd_direction=${v.cvd_direction} flips=${v.cvd_flips} samples=${v.fusion_samples}`,

@@ -1,8 +1,10 @@
 /**
- * Bounded dedup memory for the recorder: the last `capacity` accepted
- * (stream key, id) pairs, oldest forgotten first.
+ * Bounded dedup memory: the last `capacity` accepted (stream key, id) pairs,
+ * oldest forgotten first. Used by the recorder (across reconnects, one slot per
+ * (symbol, stream kind)) and by the pipeline (aggTrade ids per symbol, so
+ * replay and live drop the same repeats before the calculators).
  *
- * It replaces an `LRUCache<string>` of `"<SYM>|<code>|<id>"` keys. The
+ * In the recorder it replaced an `LRUCache<string>` of `"<SYM>|<code>|<id>"` keys. The
  * recorder only ever inserts a key it has just checked to be absent (or a
  * journal line, unique by construction), and `has()` never refreshed recency,
  * so the LRU was in effect insertion-ordered: this is the same policy without
@@ -109,9 +111,9 @@ export class DedupMemory {
     for (let i = 0; i < os.length; i++) if (os[i] !== -1) this.insert(os[i], oi[i]);
   }
 
-  /** Remember (slot, id); a pair already held is left where it is. */
-  add(slot: number, id: number): void {
-    if (this.find(slot, id) >= 0) return;
+  /** Remember (slot, id); a pair already held is left where it is. Returns false for such a pair (a repeat). */
+  add(slot: number, id: number): boolean {
+    if (this.find(slot, id) >= 0) return false;
     let cap = this.rId.length;
     if (this.size === cap && cap < this.capacity) {
       // grow the ring: unroll it oldest first
@@ -136,5 +138,6 @@ export class DedupMemory {
     this.rId[p] = id;
     this.insert(slot, id);
     this.pos = p + 1 === cap ? 0 : p + 1;
+    return true;
   }
 }
