@@ -32,7 +32,7 @@ const RING = 8192;
 /** Upper bounds (ms) of latency_ms_histogram's buckets (+Inf implied); 120 is the seed's p99 alert threshold. */
 export const LATENCY_BUCKETS_MS: readonly number[] = [5, 10, 20, 50, 100, 120, 200, 500, 1000, 2000, 5000, 10000];
 /** Latency samples between two skew re-estimates for the histogram (one sort of the ring each). */
-const SKEW_EVERY = 4096;
+const SKEW_EVERY = 16384;
 /** Samples before the histogram's first skew estimate. */
 const SKEW_MIN = 256;
 

@@ -142,7 +142,7 @@ describe('recorder metrics for Prometheus', () => {
     let n = 0;
     for (let i = 0; i < raw.length; i++) {
       since++;
-      if (since >= 4096 || (Number.isNaN(skew) && i + 1 >= 256)) {
+      if (since >= 16384 || (Number.isNaN(skew) && i + 1 >= 256)) {
         since = 0;
         skew = quantileSorted(Float64Array.from(raw.slice(Math.max(0, i + 1 - 8192), i + 1)).sort(), 0.01);
       }
