@@ -22,7 +22,9 @@ import { DatasetWriter } from '../../src/dataset/writer.js';
 import { runImport } from '../../src/import/run.js';
 import { planFromFirstLine } from '../../src/import/vision.js';
 import { DEFAULT_SYNTH, synthesize } from '../../src/synth/index.js';
-import { REALDATA, runCli } from '../helpers/cli.js';
+import { REALDATA, REPO, runCli } from '../helpers/cli.js';
+import { loadConfig } from '../../src/config/load.js';
+import { replay } from '../../src/replay/replay.js';
 import { tmpDir } from '../import/helpers.js';
 
 const real = (f: string) => path.join(REALDATA, f);
@@ -138,9 +140,12 @@ describe('market kind', () => {
     );
   });
 
-  it('replay refuses a dataset whose manifest mixes kinds for one symbol', async () => {
+  it('replay records the markets of its input, and refuses a manifest that mixes kinds for one symbol', async () => {
     const root = path.join(tmpDir('mk-rp'), 'd');
     await synthesize({ ...DEFAULT_SYNTH, symbols: ['BTCUSDT'], hours: 0.02, seed: 3 }, root);
+    const config = loadConfig(path.join(REPO, 'config/ofi_cvd/prod.yaml'), {});
+    const ok = await replay({ data: root, config, out: path.join(root, '..', 'ok'), runTag: 'ok', progress: false });
+    expect(ok.manifest.dataset.markets).toEqual({ BTCUSDT: SYNTHETIC_SPOT });
     const file = path.join(root, MANIFEST_FILE);
     const m = JSON.parse(fs.readFileSync(file, 'utf8'));
     m.files[0].venue = 'binance';
