@@ -45,7 +45,9 @@ export async function benchRecorder(): Promise<{ name: string; value: number; un
     out,
     endpoint: info.url,
     streams: ['trade', 'bookTicker', 'depth@0ms'],
-    hourly: false,
+    // BENCH_HOURLY=1: with the hourly slices coverage (a replay pipeline on every accepted tick), no hourly dq
+    hourly: process.env.BENCH_HOURLY === '1',
+    hourlyDq: false,
     measureLatency: true,
   });
   const accepted = () => Object.values(rec.counters.messages).reduce((a, b) => a + b, 0);

@@ -1,13 +1,26 @@
 /**
- * Hourly recorder outputs, in `<dataset>/hourly/`:
+ * Hourly recorder outputs, in `<dataset>/_hourly/` (HOURLY_DIR):
  *
- * - `slices_manifest_YYYYMMDD_HH.json`: per symbol, trades received in the UTC
- *   hour (by receive time) per scenario_2x2 cell {A_H, A_L, Q_H, Q_L} (plus
- *   `warmup`: trades before the vol bucket exists), from a causal
- *   `SliceTracker` (src/calc/slices.ts, seed parameters) fed trades and
- *   bookTicker mids in arrival order (event time clamped to be non-decreasing);
- *   `scene_coverage_miss` = number of (symbol, cell) pairs with zero trades,
- *   and which ones.
+ * - `slices_manifest_YYYYMMDD_HH.json`: per symbol, trades per scenario_2x2
+ *   cell {A_H, A_L, Q_H, Q_L} (plus `warmup`: trades before the vol bucket
+ *   exists) in the UTC hour of their event time, and `scene_coverage_miss` =
+ *   (symbol, cell) pairs with no trade in the hour. `slices_summary.json`: the
+ *   whole recording so far, with the seed's 2x2 coverage gate
+ *   (`scene_coverage_miss` 0/1, `insufficient_coverage`, failing pairs), the
+ *   thresholds and the fingerprints.
+ *
+ *   One implementation with replay: the ticks the recorder accepts go, in
+ *   writer call order with the writer's recv_seq (the arrival order a replay
+ *   of the dataset reads), through a LiveBatcher into the same `Pipeline` a
+ *   replay runs, with the config's parameters; its trades' slice labels are
+ *   counted by `CoverageCounts`, the files are `sliceManifest` and
+ *   `slicesSummary`, and the gate is `judgeCoverage` with the config's
+ *   `harvest:` thresholds (src/dq/harvest.ts). A replay of the recorded
+ *   dataset writes the same counts and verdict into its run folder (tested
+ *   in test/live/parity.test.ts). Ticks still behind the sequencer's watermark
+ *   when an hour's file is written are counted when released; the final write
+ *   at stop rewrites every hour. Journal replays at start-up are not shown to
+ *   the coverage (like the live tap): after a crash the counts restart.
  * - `dq_YYYYMMDD_HH.json`: the full `runDq` report (src/dq) for that hour,
  *   computed over the dataset's checkpointed part files after the hour closed.
  *   runDq scans the whole dataset (one DuckDB pass per symbol and kind), which
@@ -15,87 +28,91 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SliceTracker, SCENARIO_NAMES } from '../src/calc/slices.js';
-import { DEFAULT_CALC_PARAMS, type SliceParams } from '../src/calc/params.js';
-import { hourFileName, hourLabel, runDq, dqJson } from '../src/dq/index.js';
+import { hourLabel, runDq, dqJson } from '../src/dq/index.js';
+import {
+  CoverageCounts,
+  SLICES_SUMMARY_FILE,
+  judgeCoverage,
+  resolveHarvestThresholds,
+  sliceManifest,
+  slicesFileName,
+  thresholdsFingerprint,
+} from '../src/dq/harvest.js';
+import { sessionNames, slicesSummary } from '../src/dq/harvest-run.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
+import { calcParamsFromConfig } from '../src/pipeline/params.js';
+import { LiveBatcher } from '../src/live/batcher.js';
+import type { SymbolCalc } from '../src/calc/symbol-calc.js';
+import { configFromObject, type LoadedConfig } from '../src/config/load.js';
+import { writeFileAtomic } from '../src/report/csv.js';
+import type { RawSink } from '../src/core/types.js';
 
 export const HOUR_MS = 3_600_000;
-const CELLS = ['A_H', 'A_L', 'Q_H', 'Q_L'] as const;
+export { slicesFileName } from '../src/dq/harvest.js';
 
-export function slicesFileName(hour: number): string {
-  return hourFileName(hour).replace(/^dq_/, 'slices_manifest_');
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
-}
+/** Derived rows are discarded in blocks of this many (the coverage needs only the trades' labels). */
+const DISCARD_ROWS = 4096;
+/** Ticks collected before they are pushed through the pipeline. */
+const PUSH_TICKS = 4096;
 
 export class SliceCoverage {
-  private readonly trackers = new Map<string, SliceTracker>();
-  private readonly last = new Map<string, number>();
-  /** hour -> symbol -> counts [A_H, A_L, Q_H, Q_L, warmup] */
-  private readonly counts = new Map<number, Map<string, number[]>>();
-  private readonly params: SliceParams;
+  private readonly batcher = new LiveBatcher();
+  private readonly pipeline: Pipeline;
+  private readonly counts: CoverageCounts;
+  private readonly config: LoadedConfig;
+  private finished = false;
 
-  constructor(readonly symbols: readonly string[]) {
-    this.params = structuredClone(DEFAULT_CALC_PARAMS.slices) as SliceParams;
-    // trackers up front: their session classifiers build Intl formatters (tens of ms), not at the first tick
-    for (const s of symbols) this.tracker(s);
+  /** `config` (default: the defaults of the config schema) gives the pipeline's parameters and the thresholds. */
+  constructor(
+    readonly symbols: readonly string[],
+    config?: LoadedConfig,
+  ) {
+    this.config = config ?? configFromObject({});
+    const cfg = this.config.config;
+    const counts = (this.counts = new CoverageCounts(sessionNames(this.config)));
+    this.pipeline = new Pipeline(calcParamsFromConfig(cfg), {
+      mergeTolMs: cfg.labels.merge_tol_ms,
+      observer: {
+        onTrade(symbol: string, ts: number, calc: SymbolCalc): void {
+          const sl = calc.slices;
+          counts.add(symbol, Math.floor(ts / HOUR_MS), sl.session, sl.scenario_2x2);
+        },
+      },
+    });
   }
 
-  private tracker(sym: string): SliceTracker {
-    let t = this.trackers.get(sym);
-    if (!t) this.trackers.set(sym, (t = new SliceTracker(this.params, sym)));
-    return t;
+  /** An accepted trade, with the recv_seq the dataset writer gave it (LiveTap). */
+  trade(recvSeq: number, ...a: Parameters<RawSink['trade']>): void {
+    if (this.finished) return;
+    this.batcher.trade(recvSeq, ...a);
+    if (this.batcher.ticks % PUSH_TICKS === 0) this.push();
   }
 
-  private t(sym: string, ts: number): number {
-    const prev = this.last.get(sym) ?? -Infinity;
-    const t = ts > prev ? ts : prev;
-    this.last.set(sym, t);
-    return t;
+  /** An accepted quote (LiveTap). */
+  quote(recvSeq: number, ...a: Parameters<RawSink['quote']>): void {
+    if (this.finished) return;
+    this.batcher.quote(recvSeq, ...a);
+    if (this.batcher.ticks % PUSH_TICKS === 0) this.push();
   }
 
-  onMid(sym: string, ts: number, mid: number): void {
-    if (!(mid > 0)) return;
-    this.tracker(sym).onMid(this.t(sym, ts), mid);
+  private push(): void {
+    const block = this.batcher.flush();
+    if (block) this.pipeline.push(block);
+    this.pipeline.take(DISCARD_ROWS);
   }
 
-  onTrade(sym: string, recvMs: number, ts: number): void {
-    const tr = this.tracker(sym);
-    const t = this.t(sym, ts);
-    tr.onTrade(t);
-    tr.label(t);
-    const hour = Math.floor(recvMs / HOUR_MS);
-    let h = this.counts.get(hour);
-    if (!h) this.counts.set(hour, (h = new Map()));
-    let c = h.get(sym);
-    if (!c) h.set(sym, (c = [0, 0, 0, 0, 0]));
-    const name = tr.scenario_name();
-    c[name === null ? 4 : CELLS.indexOf(name as (typeof CELLS)[number])]++;
+  /** End of the recording: release every tick still in the sequencer (later ticks are ignored). */
+  finish(): void {
+    if (this.finished) return;
+    this.push();
+    this.pipeline.finish();
+    this.pipeline.take(DISCARD_ROWS);
+    this.finished = true;
   }
 
   manifest(hour: number, partial: boolean): Record<string, unknown> {
-    const h = this.counts.get(hour) ?? new Map<string, number[]>();
-    const symbols: Record<string, Record<string, number>> = {};
-    const missing: string[] = [];
-    for (const s of [...this.symbols].sort()) {
-      const c = h.get(s) ?? [0, 0, 0, 0, 0];
-      symbols[s] = { A_H: c[0], A_L: c[1], Q_H: c[2], Q_L: c[3], warmup: c[4] };
-      CELLS.forEach((cell, k) => {
-        if (c[k] === 0) missing.push(`${s}:${cell}`);
-      });
-    }
-    return {
-      hour: hourLabel(hour),
-      partial,
-      cells: [...SCENARIO_NAMES].reverse(),
-      symbols,
-      scene_coverage_miss: missing.length,
-      missing,
-    };
+    if (!this.finished) this.push();
+    return sliceManifest(this.counts, hour, this.symbols, partial);
   }
 
   miss(hour: number): number {
@@ -103,13 +120,29 @@ export class SliceCoverage {
   }
 
   hours(): number[] {
-    return [...this.counts.keys()].sort((a, b) => a - b);
+    if (!this.finished) this.push();
+    return this.counts.hours();
   }
 
+  /** Write the hour's manifest and refresh `slices_summary.json` (the recording so far). */
   write(dir: string, hour: number, partial: boolean): string {
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, slicesFileName(hour));
-    writeAtomic(file, `${JSON.stringify(this.manifest(hour, partial), null, 2)}\n`);
+    writeFileAtomic(file, `${JSON.stringify(this.manifest(hour, partial), null, 2)}\n`);
+    const cfg = this.config.config;
+    const th = resolveHarvestThresholds(cfg.harvest);
+    const symbols = [...this.symbols].sort();
+    const summary = slicesSummary({
+      runTag: path.basename(path.dirname(path.resolve(dir))),
+      config: this.config,
+      counts: this.counts,
+      symbols,
+      judgement: judgeCoverage(this.counts, symbols, th),
+      th,
+      tfp: thresholdsFingerprint(th, cfg.dq, cfg.cvd.winsor_limit),
+      files: this.counts.hours().map(slicesFileName),
+    });
+    writeFileAtomic(path.join(dir, SLICES_SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`);
     return file;
   }
 }
@@ -125,7 +158,7 @@ export async function writeHourlyDq(datasetRoot: string, dir: string, hours: rea
     const label = h.scope.hour;
     if (label === null || !want.has(label)) return;
     const file = path.join(dir, report.summary.hours[i].file);
-    writeAtomic(file, dqJson(h));
+    writeFileAtomic(file, dqJson(h));
     out.push(file);
   });
   return out;

@@ -61,6 +61,8 @@ export class Journal {
   private fd = -1;
   private segFirst = 0;
   private segCount = 0;
+  /** Bytes of the open segment that hold whole accepted lines (a failed write is cut back to this). */
+  private segBytes = 0;
   private pending: string[] = [];
   /** jseq the next appended line gets. */
   private next = 0;
@@ -117,6 +119,7 @@ export class Journal {
     this.segCount = 0;
     const file = path.join(this.dir, `${String(this.segFirst).padStart(16, '0')}.jsonl`);
     this.fd = fs.openSync(file, 'a');
+    this.segBytes = fs.fstatSync(this.fd).size;
   }
 
   /** Buffer one line (no newline inside); returns its jseq. */
@@ -148,8 +151,16 @@ export class Journal {
       const buf = this.wbuf;
       const len = buf.write(text, 0, buf.length, 'utf8');
       let off = 0;
-      while (off < len) off += fs.writeSync(this.fd, buf, off, len - off);
+      try {
+        while (off < len) off += fs.writeSync(this.fd, buf, off, len - off);
+      } catch (e) {
+        // A short write (full disk) left part of the batch in the file: cut it back, or the retry would
+        // write those lines twice (and a torn line inside a segment shifts every later jseq).
+        if (off > 0) fs.ftruncateSync(this.fd, this.segBytes);
+        throw e;
+      }
       this.bytes += len;
+      this.segBytes += len;
     } catch (e) {
       this.errors++;
       this.lastError = describeError(e);
@@ -256,7 +267,8 @@ export function replayJournal(
     for (let k = 0; k < lines.length; k++) {
       const line = lines[k];
       const sp = line.indexOf(' ');
-      if (sp < 7 || !/^\d+$/.test(line.slice(0, sp))) {
+      // the journal writes `<recv ms>000000 `: 7..19 digits
+      if (sp < 7 || sp > 19 || !/^\d+$/.test(line.slice(0, sp))) {
         onUnreadable?.(s.first + k, line);
         continue;
       }

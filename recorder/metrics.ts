@@ -154,7 +154,7 @@ export interface RecorderCounters extends MapCounters {
   depth_resyncs: number;
   /** Journal lines unreadable on recovery (bytes kept in _journal-corrupt/). */
   journal_corrupt_lines: number;
-  /** Symbols whose depth books were restored from checkpoint.json at start. */
+  /** Symbols whose depth books were restored from _checkpoint.json at start. */
   depth_books_restored: number;
   checkpoints: number;
   replayed: number;

@@ -198,6 +198,28 @@ export const ConfigSchema = z.strictObject({
       latency_p50_max_ms: num(0, 600_000).default(60),
     })
     .prefault({}),
+  /** The seed's 1.3.1 harvest acceptance (src/dq/harvest.ts, `flowlab dq --run`). */
+  harvest: z
+    .strictObject({
+      /** Per symbol, each scenario_2x2 cell needs this many trade rows ... */
+      scenario_min_rows: int(0, 1_000_000_000).default(2000),
+      /** ... or this share of the symbol's labelled trade rows (whichever is easier to meet). */
+      scenario_min_share: num(0, 1).default(0.05),
+      /** Per symbol x session, at least `session_min_scenarios` cells need this many trade rows. */
+      session_min_rows: int(0, 1_000_000_000).default(1000),
+      session_min_scenarios: int(0, 4).default(2),
+      /** Events (divergence, pivot, anomaly) needed per `events_per_hours` h x `events_per_symbols` symbols. */
+      events_min: num(0, 1e12).default(1000),
+      events_per_hours: num(0.001, 24 * 366).default(72),
+      events_per_symbols: int(1, 10_000).default(6),
+      /** Fewer emitted (non-null) z_raw rows than this: winsor_separation is insufficient. */
+      winsor_min_samples: int(1, 1_000_000_000).default(1000),
+      /** The tails' quantiles reported: q and 1 - q of z_raw and z_cvd. */
+      winsor_tail_q: num(0, 0.5).default(0.001),
+      /** Share of emitted cvd rows carrying scale, sigma_floor and floor_used. */
+      completeness_min: num(0, 1).default(1),
+    })
+    .prefault({}),
   fee_tiers: z.record(FEE_TIER, z.strictObject({ maker_bps: num(-100, 1000), taker_bps: num(-100, 1000) })).default({
     TL: { maker_bps: 0, taker_bps: 2 },
     TM: { maker_bps: 1, taker_bps: 4 },

@@ -432,14 +432,20 @@ export class DatasetWriter implements RawSink {
     };
     const target = path.join(this.root, this.manifestName);
     const tmp = path.join(this.root, `_${this.manifestName}.tmp-${process.pid}`);
-    const fd = fs.openSync(tmp, 'w');
+    // temp + fsync + rename: a crash or a full disk leaves the old manifest or the new one, never a torn one
     try {
-      fs.writeFileSync(fd, `${JSON.stringify(manifest, null, 2)}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        fs.writeSync(fd, `${JSON.stringify(manifest, null, 2)}\n`);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, target);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
     }
-    fs.renameSync(tmp, target);
     return manifest;
   }
 }

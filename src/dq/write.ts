@@ -34,7 +34,7 @@ function writeAtomic(file: string, text: string): void {
  * not produce are removed, so the folder always describes one run.
  * Returns the written paths, summary first then hours in time order.
  */
-export function writeDqReport(report: DqReport, outDir: string): string[] {
+export function writeDqReport(report: DqReport, outDir: string, opts: { summary?: boolean } = {}): string[] {
   try {
     fs.mkdirSync(outDir, { recursive: true });
   } catch (e) {
@@ -45,9 +45,12 @@ export function writeDqReport(report: DqReport, outDir: string): string[] {
     if (HOUR_FILE_RE.test(name) && !keep.has(name)) fs.rmSync(path.join(outDir, name), { force: true });
   }
   const written: string[] = [];
-  const summaryFile = path.join(outDir, SUMMARY_FILE);
-  writeAtomic(summaryFile, dqJson(report.summary));
-  written.push(summaryFile);
+  if (opts.summary !== false) {
+    // (`flowlab dq --run` writes its own dq_summary.json, with this summary inside)
+    const summaryFile = path.join(outDir, SUMMARY_FILE);
+    writeAtomic(summaryFile, dqJson(report.summary));
+    written.push(summaryFile);
+  }
   report.hours.forEach((h, i) => {
     const file = path.join(outDir, report.summary.hours[i].file);
     writeAtomic(file, dqJson(h));

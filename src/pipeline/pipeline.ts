@@ -165,6 +165,8 @@ export interface PipelineObserver {
   onQuote?(symbol: string, ts: number, mid: number): void;
   /** Fusion sample `row` (index into calc.fusionRows) was emitted. */
   onSample?(symbol: string, calc: SymbolCalc, row: number): void;
+  /** A trade of `symbol` at event time ts was processed; `calc.slices` holds the labels of its prices row. */
+  onTrade?(symbol: string, ts: number, calc: SymbolCalc): void;
 }
 
 export interface PipelineCounters {
@@ -351,6 +353,7 @@ export class Pipeline {
     const o = this.observer!;
     this.notifySamples(s);
     if (b.kind === 'quotes' && o.onQuote) o.onQuote(s.symbol, ts, (b.bid_px[r] + b.ask_px[r]) / 2);
+    else if (b.kind === 'trades' && o.onTrade) o.onTrade(s.symbol, ts, s.calc);
   }
 
   private notifySamples(s: SymbolState): void {

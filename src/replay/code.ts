@@ -1,7 +1,8 @@
 /**
  * Code identity for run manifests: the package version and a sha256 over the
- * TypeScript sources under src/ (sorted by path), so a run can
- * tell whether it is being re-run with the same code. No git needed.
+ * TypeScript sources under src/ and recorder/ (sorted by repo-relative path;
+ * recorder/ because a live run's rows are mapped and written there), so a run
+ * can tell whether it is being re-run with the same code. No git needed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { sha256 } from '../core/hash.js';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const PKG = path.resolve(SRC, '..', 'package.json');
+const ROOT = path.resolve(SRC, '..');
+const PKG = path.join(ROOT, 'package.json');
+/** The source trees `code_sha256` covers, relative to the repository root. */
+export const CODE_DIRS = ['src', 'recorder'] as const;
 
 export const FLOWLAB_VERSION: string = (JSON.parse(fs.readFileSync(PKG, 'utf8')) as { version: string }).version;
 
@@ -23,12 +27,24 @@ function listTs(dir: string, out: string[]): void {
   }
 }
 
+/** Repo-relative paths of every file `code_sha256` covers, sorted. */
+export function codeFiles(root = ROOT): string[] {
+  const files: string[] = [];
+  for (const d of CODE_DIRS) if (fs.existsSync(path.join(root, d))) listTs(path.join(root, d), files);
+  return files.map((f) => path.relative(root, f).split(path.sep).join('/')).sort();
+}
+
+/** sha256 over `<path> <sha256 of file>` lines of `codeFiles(root)`. */
+export function codeHashOf(root: string): string {
+  return sha256(
+    codeFiles(root)
+      .map((rel) => `${rel} ${sha256(fs.readFileSync(path.join(root, rel)))}`)
+      .join('\n'),
+  );
+}
+
 export async function codeHash(): Promise<string> {
   if (cached) return cached;
-  const files: string[] = [];
-  listTs(SRC, files);
-  files.sort();
-  const parts = files.map((f) => `${path.relative(SRC, f).split(path.sep).join('/')} ${sha256(fs.readFileSync(f))}`);
-  cached = sha256(parts.join('\n'));
+  cached = codeHashOf(ROOT);
   return cached;
 }

@@ -37,6 +37,8 @@ import { writeBlock, type OutputFile } from './write-block.js';
 import { arrivalBlocksAhead } from '../dataset/arrival-ahead.js';
 import { startWorker, toError, workerDied, type ErrorMessage } from '../io/workers.js';
 import type { Worker } from 'node:worker_threads';
+import { writeRunSlices } from '../dq/harvest-run.js';
+import { INSUFFICIENT_COVERAGE } from '../dq/harvest.js';
 
 export { writeBlock, type OutputFile } from './write-block.js';
 
@@ -106,6 +108,17 @@ export interface ReplayManifest {
   readonly counters: Record<string, number>;
   readonly symbols: Record<string, Record<string, number | string>>;
   readonly outputs: OutputFile[];
+  /**
+   * The run's slices manifests (`slices/`, src/dq/harvest-run.ts) with sha256,
+   * and the seed's 2x2 coverage gate over the whole run.
+   */
+  readonly slices?: {
+    readonly files: { readonly path: string; readonly sha256: string }[];
+    readonly scene_coverage_miss: 0 | 1;
+    readonly tags: string[];
+    readonly failing: string[];
+    readonly thresholds_fingerprint: string;
+  };
 }
 
 export interface ReplayResult {
@@ -357,6 +370,16 @@ export async function finalizeRun(a: {
 }): Promise<ReplayManifest> {
   a.outputs.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
   const inputs = [...a.inputs].sort((x, y) => (x.path < y.path ? -1 : 1));
+  // the coverage is counted from the prices rows: a run without that table (--tables) has no slices
+  const sl = a.pipeline.tables.includes('prices')
+    ? await writeRunSlices({
+        runDir: a.runDir,
+        runTag: a.runTag,
+        config: a.config,
+        symbols: a.selection.symbols,
+        outputs: a.outputs,
+      })
+    : null;
   const manifest: ReplayManifest = {
     flowlab_version: FLOWLAB_VERSION,
     code_sha256: await codeHash(),
@@ -376,6 +399,17 @@ export async function finalizeRun(a: {
     counters: { ticks: a.ticks, ...a.pipeline.counters },
     symbols: a.pipeline.symbolSummary(),
     outputs: a.outputs,
+    ...(sl
+      ? {
+          slices: {
+            files: sl.files,
+            scene_coverage_miss: sl.judgement.scene_coverage_miss,
+            tags: sl.judgement.scene_coverage_miss ? [INSUFFICIENT_COVERAGE] : [],
+            failing: sl.judgement.failing,
+            thresholds_fingerprint: sl.thresholds_fingerprint,
+          },
+        }
+      : {}),
   };
   fs.writeFileSync(path.join(a.runDir, REPLAY_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   fs.writeFileSync(path.join(a.runDir, RUN_TAG_FILE), runTagText(manifest, a.config));
@@ -399,5 +433,11 @@ export function runTagText(m: ReplayManifest, c: LoadedConfig): string {
     `code_sha256=${m.code_sha256}`,
     `flowlab_version=${m.flowlab_version}`,
   ];
+  if (m.slices) {
+    // the seed's 2x2 coverage gate (slices/slices_summary.json has the counts)
+    lines.push(`scene_coverage_miss=${m.slices.scene_coverage_miss}`);
+    if (m.slices.tags.length > 0) lines.push(`tags=${m.slices.tags.join(',')}`);
+    if (m.slices.failing.length > 0) lines.push(`coverage_failing=${m.slices.failing.join(',')}`);
+  }
   return `${lines.join('\n')}\n`;
 }

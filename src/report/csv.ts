@@ -110,11 +110,17 @@ export function writeCsv(file: string, header: readonly string[], rows: Iterable
   writeFileAtomic(file, formatCsv(header, rows));
 }
 
-/** Write text to `file` through a temp file in the same folder and a rename. */
+/** Write text to `file` through a temp file in the same folder, fsync and a rename. */
 export function writeFileAtomic(file: string, text: string): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
   fs.renameSync(tmp, file);
 }
 

@@ -17,6 +17,8 @@ import { runImport } from '../../src/import/run.js';
 import { queryRows, sqlString } from '../../src/io/duck.js';
 import { fakeFactory } from '../recorder/fake-ws.js';
 import { tmpDir } from '../recorder/helpers.js';
+import { REALDATA } from '../import/helpers.js';
+import { readLines } from '../../src/import/lines.js';
 
 const T0 = Date.UTC(2024, 7, 8, 12); // receive time of the first frame; +1 ms per frame
 const E = (i: number) => T0 - 1200 + i; // exchange times (ms)
@@ -34,6 +36,19 @@ const SNAPSHOT = {
     ['100.50', '1'],
     ['101.00', '2.25'],
     ['101.50', '4'],
+  ],
+};
+
+/** A USD-M book for ETHUSDT diffs (`pu` chain): snapshot at 7000. */
+const ETH_SNAPSHOT = {
+  lastUpdateId: 7000,
+  bids: [
+    ['2999.90', '4'],
+    ['2999.80', '1'],
+  ],
+  asks: [
+    ['3000.20', '5'],
+    ['3000.40', '2'],
   ],
 };
 
@@ -277,6 +292,18 @@ function table(): Frame[] {
   return f;
 }
 
+/** USD-M diffs of ETHUSDT (a second capture file, `ethusdt_...`, whose snapshot follows its first diff). */
+function futuresDiffs(): Frame[] {
+  const f: Frame[] = [];
+  const d = (i: number, U: number, u: number, pu: unknown, b: string[][], a: string[][]) =>
+    st('ethusdt@depth@0ms', { e: 'depthUpdate', E: E(500 + i) + 1, T: E(500 + i), s: 'ETHUSDT', U, u, pu, b, a });
+  f.push(d(0, 6990, 7002, 6989, [['2999.90', '3.5']], [])); // straddles 7000: applied
+  f.push(d(1, 7003, 7005, 7002, [], [['3000.20', '0']])); // pu = last u: applied
+  f.push(d(2, 7006, 7007, 'x', [], [])); // bad pu: a bad row, never reaches the book
+  f.push(d(3, 7006, 7009, 7005, [['2999.95', '1']], [['3000.30', '2']])); // applied
+  return f;
+}
+
 /** Rows of a dataset, every column, in recv_seq order, per kind. */
 async function rows(root: string): Promise<Record<string, string>> {
   const m = readManifest(root);
@@ -309,24 +336,30 @@ function mapCounters(c: Record<string, unknown>): Record<string, unknown> {
   return o;
 }
 
-async function importerPath(frames: Frame[], dir: string) {
-  const lines: string[] = [];
-  frames.forEach((fr, i) => {
-    lines.push(`${T0 + i}000000 ${fr}`);
-    if (i === 0) lines.push(`${T0 + i}000000 ${j(SNAPSHOT)}`);
-  });
-  const file = path.join(dir, 'btcusdt_20240808.txt');
-  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+async function importerPath(frames: Frame[], dir: string, fut = futuresDiffs()) {
+  const capture = (name: string, fr: Frame[], t0: number, snap: unknown) => {
+    const lines: string[] = [];
+    fr.forEach((x, i) => {
+      lines.push(`${t0 + i}000000 ${x}`);
+      if (i === 0) lines.push(`${t0 + i}000000 ${j(snap)}`);
+    });
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    return file;
+  };
   const res = await runImport({
     format: 'ws-capture',
-    inputs: [file],
+    inputs: [
+      capture('btcusdt_20240808.txt', frames, T0, SNAPSHOT),
+      capture('ethusdt_20240808.txt', fut, T0 + frames.length, ETH_SNAPSHOT),
+    ],
     out: path.join(dir, 'imported'),
     depthLevels: 5,
   });
   return { rows: await rows(res.out), counters: res.counters };
 }
 
-async function recorderPath(frames: Frame[], dir: string) {
+async function recorderPath(frames: Frame[], dir: string, fut = futuresDiffs()) {
   const clock = new ManualClock(T0);
   const { factory, sockets } = fakeFactory();
   const out = path.join(dir, 'recorded');
@@ -334,13 +367,14 @@ async function recorderPath(frames: Frame[], dir: string) {
     symbols: ['BTCUSDT', 'ETHUSDT'],
     out,
     endpoint: 'ws://127.0.0.1:9',
-    streams: ['aggTrade', 'trade', 'bookTicker', 'depth5@100ms', 'depth@100ms'],
+    streams: ['aggTrade', 'trade', 'bookTicker', 'depth5@100ms', 'depth@100ms', 'depth@0ms'],
     config: { depth_levels: 5 },
     clock,
     wsFactory: factory,
     hourly: false,
     gapGraceMs: 60_000,
-    fetchJson: async (url) => (url.includes('/depth?symbol=BTCUSDT') ? SNAPSHOT : []),
+    fetchJson: async (url) =>
+      url.includes('/depth?symbol=BTCUSDT') ? SNAPSHOT : url.includes('/depth?symbol=ETHUSDT') ? ETH_SNAPSHOT : [],
   });
   await rec.start();
   sockets[0].open();
@@ -348,6 +382,11 @@ async function recorderPath(frames: Frame[], dir: string) {
     if (i > 0) clock.advance(1);
     sockets[0].send(frames[i]);
     if (i === 0) await new Promise((r) => setImmediate(r)); // the REST snapshot arrives (recv = T0)
+  }
+  for (let i = 0; i < fut.length; i++) {
+    clock.advance(1);
+    sockets[0].send(fut[i]);
+    if (i === 0) await new Promise((r) => setImmediate(r)); // ETHUSDT's snapshot
   }
   await new Promise((r) => setImmediate(r));
   await rec.stop();
@@ -362,12 +401,12 @@ describe('one Binance mapping: importer and recorder agree', () => {
     const rec = await recorderPath(frames, dir);
     // the table exercises what it claims to
     const c = imp.counters;
-    expect(c.rows).toEqual({ trades: 12, quotes: 6, depth: 8 });
+    expect(c.rows).toEqual({ trades: 12, quotes: 6, depth: 11 });
     expect(c.bad_rows).toEqual({
       depth_ids: 1,
       depth_level: 3,
       depth_ts: 2,
-      id_invalid: 7,
+      id_invalid: 8,
       id_unsafe: 1,
       quote_price: 2,
       quote_qty: 1,
@@ -385,7 +424,8 @@ describe('one Binance mapping: importer and recorder agree', () => {
     expect(c.lines_unrecognized).toBe(4);
     expect(c.lines_malformed_json).toBe(1);
     expect(c.trades_duplicate + c.quotes_duplicate).toBe(0);
-    expect(c.depth_diffs_applied).toBe(4);
+    expect(c.depth_diffs_applied).toBe(7);
+    expect(c.depth_snapshots).toBe(2);
     // identical rows, column by column, in the same arrival order
     expect(rec.rows.trades).toBe(imp.rows.trades);
     expect(rec.rows.quotes).toBe(imp.rows.quotes);
@@ -396,7 +436,7 @@ describe('one Binance mapping: importer and recorder agree', () => {
     delete messages.depth_snapshot; // the recorder's snapshot comes over REST (counted as depth_snapshots)
     expect(mapCounters(rec.counters as unknown as Record<string, unknown>)).toEqual({ ...want, messages });
     expect(rec.counters.malformed.json).toBe(c.lines_malformed_json);
-    expect(rec.counters.depth_snapshots).toBe(1);
+    expect(rec.counters.depth_snapshots).toBe(2);
   });
 
   it('drops a repeated message in both paths (importer: not above the last id; recorder: dedup)', async () => {
@@ -431,4 +471,53 @@ describe('one Binance mapping: importer and recorder agree', () => {
     expect(got).toEqual([['BTCUSDT', T0, E(0), E(0), 1, 1, 1, -1, 1, 1]]);
     expect(c.trades_side_unknown).toBe(1);
   });
+
+  it('gives identical rows and counters on the first 6000 trade / bookTicker lines of real spot and USD-M captures', async () => {
+    for (const rel of ['spot/btcusdt_20240808.gz', 'usdm/btcusdt_20240808.gz']) {
+      const lines: { recvMs: number; text: string }[] = [];
+      outer: for await (const chunk of readLines(path.join(REALDATA, rel))) {
+        for (const l of chunk) {
+          const sp = l.indexOf(' ');
+          const text = l.slice(sp + 1);
+          if (!/"stream":"btcusdt@(trade|bookTicker)"/.test(text)) continue;
+          lines.push({ recvMs: Number(l.slice(0, sp - 6)), text });
+          if (lines.length >= 6000) break outer;
+        }
+      }
+      const dir = tmpDir('parity-real');
+      const file = path.join(dir, 'btcusdt_20240808.txt');
+      fs.writeFileSync(file, `${lines.map((x) => `${x.recvMs}000000 ${x.text}`).join('\n')}\n`);
+      const res = await runImport({ format: 'ws-capture', inputs: [file], out: path.join(dir, 'imported') });
+      const clock = new ManualClock(lines[0].recvMs);
+      const { factory, sockets } = fakeFactory();
+      const rec = new Recorder({
+        symbols: ['BTCUSDT'],
+        out: path.join(dir, 'recorded'),
+        endpoint: 'ws://127.0.0.1:9',
+        streams: ['trade', 'bookTicker'],
+        clock,
+        wsFactory: factory,
+        hourly: false,
+        gapGraceMs: 3_600_000,
+        fetchJson: async () => [],
+      });
+      await rec.start();
+      sockets[0].open();
+      for (const x of lines) {
+        clock.advance(x.recvMs - clock.now());
+        sockets[0].send(x.text);
+      }
+      await new Promise((r) => setImmediate(r));
+      await rec.stop();
+      const imp = await rows(res.out);
+      const got = await rows(path.join(dir, 'recorded'));
+      expect(res.counters.rows.trades).toBeGreaterThan(500);
+      expect(res.counters.rows.quotes).toBeGreaterThan(3000);
+      expect(got.trades).toBe(imp.trades);
+      expect(got.quotes).toBe(imp.quotes);
+      expect(mapCounters(rec.counters as unknown as Record<string, unknown>)).toEqual(
+        mapCounters(res.counters as unknown as Record<string, unknown>),
+      );
+    }
+  }, 60_000);
 });

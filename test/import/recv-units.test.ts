@@ -16,6 +16,7 @@ import { runImport } from '../../src/import/run.js';
 import { readLines } from '../../src/import/lines.js';
 import { queryRows, sqlString } from '../../src/io/duck.js';
 import { REALDATA } from './helpers.js';
+import { runCli } from '../helpers/cli.js';
 
 const SRC = path.join(REALDATA, 'spot/btcusdt_20240808.gz');
 const N = 6000;
@@ -87,6 +88,11 @@ describe('ws-capture receive-timestamp units', () => {
     await expect(runImport({ format: 'ws-capture', inputs: [mixed], out: path.join(dir, 'a') })).rejects.toThrow(
       /^mixed\.gz: line 151: receive timestamp '\d{16}' is in us but the file's first one \(line 1\) is in ns; a file must use one unit$/,
     );
+    // the CLI: exit 1, that one line on stderr
+    const cli = runCli(['import', '--format', 'ws-capture', '--in', mixed, '--out', path.join(dir, 'a2')]);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr.trim()).toMatch(/^flowlab: mixed\.gz: line 151: receive timestamp '\d{16}' is in us but/);
+    expect(cli.stderr.trim().split('\n')).toHaveLength(1);
     const secs = restamp(lines, dir, 'secs.gz', () => 9);
     await expect(runImport({ format: 'ws-capture', inputs: [secs], out: path.join(dir, 'b') })).rejects.toThrow(
       /^secs\.gz: line 1: receive timestamp '\d{10}' has 10 digits, which is no unit \(expected epoch ns: 18-20 digits/,

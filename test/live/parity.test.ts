@@ -76,6 +76,47 @@ describe('live == canary on what live recorded', () => {
       );
     }
     expect(live.result.timeseries.length).toBeGreaterThan(0);
+    // the harvest coverage: the live run, the replay of what it recorded and the recorder's own hourly
+    // files (its pipeline fed from the writer) give the same counts and the same verdict
+    const sliceFiles = (dir: string) =>
+      fs
+        .readdirSync(dir)
+        .filter((f) => f.startsWith('slices_'))
+        .sort();
+    const liveSlices = path.join(live.replay.runDir, 'slices');
+    const replayedSlices = path.join(replayed.replay.runDir, 'slices');
+    const hourly = sliceFiles(liveSlices).filter((f) => f !== 'slices_summary.json');
+    expect(hourly.length).toBeGreaterThanOrEqual(1);
+    expect(sliceFiles(replayedSlices)).toEqual(sliceFiles(liveSlices));
+    for (const f of hourly) {
+      expect(fs.readFileSync(path.join(replayedSlices, f), 'utf8'), f).toBe(
+        fs.readFileSync(path.join(liveSlices, f), 'utf8'),
+      );
+    }
+    const summary = (file: string) => {
+      const j = JSON.parse(fs.readFileSync(file, 'utf8'));
+      return {
+        symbols: j.symbols,
+        miss: j.scene_coverage_miss,
+        failing: j.failing,
+        tags: j.tags,
+        th: j.thresholds_fingerprint,
+      };
+    };
+    const recorderDir = path.join(live.replay.runDir, 'raw', 'hourly');
+    const liveSummary = summary(path.join(liveSlices, 'slices_summary.json'));
+    expect(summary(path.join(replayedSlices, 'slices_summary.json'))).toEqual(liveSummary);
+    expect(summary(path.join(recorderDir, 'slices_summary.json'))).toEqual(liveSummary);
+    for (const f of hourly) {
+      const rows = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')).rows;
+      expect(rows(path.join(recorderDir, f)), f).toEqual(rows(path.join(liveSlices, f)));
+    }
+    // 45 min of two symbols cannot meet the 2x2 gate: both runs are tagged
+    expect(liveSummary.miss).toBe(1);
+    for (const r of [live, replayed])
+      expect(fs.readFileSync(path.join(r.replay.runDir, 'run_tag.txt'), 'utf8')).toMatch(
+        /^tags=insufficient_coverage$/m,
+      );
     const v = await verifyRun(live.replay.runDir);
     expect(v.message).toMatch(/identical/);
     expect(v.code).toBe(0);

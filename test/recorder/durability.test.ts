@@ -118,6 +118,7 @@ describe('hourly outputs', () => {
       'dq_20240809_00.json',
       'slices_manifest_20240808_23.json',
       'slices_manifest_20240809_00.json',
+      'slices_summary.json',
     ]);
     const sm = JSON.parse(fs.readFileSync(path.join(dir, 'slices_manifest_20240808_23.json'), 'utf8'));
     expect(sm.partial).toBe(false);

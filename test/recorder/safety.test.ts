@@ -105,13 +105,13 @@ describe('record: never touches what it did not write', () => {
     await new Promise((r) => setImmediate(r));
     await a0.stop();
     expect(readManifest(out).files.length).toBe(1);
-    await expect(mk('ws://127.0.0.1:10').start()).rejects.toThrow(
-      /is a recording of another source: endpoint 'ws:\/\/127\.0\.0\.1:9' \(now 'ws:\/\/127\.0\.0\.1:10'\)/,
+    await expect(mk('ws://127.0.0.2:9').start()).rejects.toThrow(
+      /is a recording of another source: endpoint host of 'ws:\/\/127\.0\.0\.1:9' \(now 'ws:\/\/127\.0\.0\.2:9'\)/,
     );
     await expect(mk('ws://127.0.0.1:9', ['trade']).start()).rejects.toThrow(
       /streams \["aggTrade"\] \(now \["trade"\]\)/,
     );
-    const b = mk('ws://127.0.0.1:9');
+    const b = mk('ws://127.0.0.1:10'); // another port of the same host (a restarted mock): the same source
     await b.start();
     await b.stop();
   });

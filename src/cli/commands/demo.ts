@@ -4,7 +4,8 @@
  *     seed 42) if it is absent;
  *  2. data quality of that dataset (dq files under artifacts/dq/default);
  *  3. the canary on all six symbols over the 24 h (artifacts/runtime/demo);
- *  4. where the report is, and a short verdict per symbol.
+ *  4. where the report is, a short verdict per symbol, and the harvest
+ *     acceptance verdict of the run (artifacts/dq/<run-tag>, `flowlab dq --run`).
  */
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -14,6 +15,7 @@ import { formatDqTable, runDq, writeDqReport } from '../../dq/index.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import { runCanary } from '../../canary/canary.js';
 import { verdictLines } from './canary.js';
+import { harvestVerdictLine, runHarvest, writeHarvestReport } from '../../dq/harvest-run.js';
 import { isDataset } from '../../dataset/manifest.js';
 import { validatePath, validateTag } from '../../core/validate.js';
 
@@ -73,6 +75,12 @@ export function register(program: Command): void {
           progress: o.progress === false ? false : undefined,
         });
         for (const line of verdictLines(run)) out(line);
+        // the seed's 1.3.1 harvest acceptance of the same run (coverage, sessions, events, winsor, completeness + raw dq)
+        const harvest = await runHarvest(run.replay.runDir, { config, raw: dq });
+        const harvestDir = path.join(path.resolve(o.out, '..'), 'dq', o.runTag);
+        writeHarvestReport(harvest, harvestDir);
+        out(harvestVerdictLine(harvest.summary));
+        out(`      harvest report: ${path.relative(process.cwd(), path.join(harvestDir, 'harvest_acceptance.md'))}`);
         out(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       }),
     );

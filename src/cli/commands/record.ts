@@ -4,7 +4,10 @@
  *
  * Live recorder (ARCHITECTURE §7, recorder/README.md). Runs until --duration
  * has passed or SIGINT/SIGTERM, then flushes cleanly (journal, part files,
- * manifest, checkpoint, hourly files). Re-running on the same --out resumes.
+ * manifest, checkpoint, hourly files). Re-running on the same --out resumes
+ * (only a recording of the same endpoint host, streams and symbols).
+ * Exit: 0 clean stop, nothing lost; 1 data lost (trade ids no backfill could
+ * recover, unreadable journal lines; the rest is recorded) or a data error; 2 usage.
  */
 import type { Command } from 'commander';
 import { action, out } from '../run.js';
@@ -34,7 +37,10 @@ export function register(program: Command): void {
       'record Binance combined streams (aggTrade, bookTicker, depth) into a raw dataset, crash-safe and resumable',
     )
     .requiredOption('--symbols <list>', 'comma-separated symbols, e.g. BTCUSDT,ETHUSDT')
-    .requiredOption('--out <dataset>', 'dataset folder (created, or resumed when it exists)')
+    .requiredOption(
+      '--out <dataset>',
+      'dataset folder: new, empty, or a recording of the same source to resume (exit 0 ok, 1 data lost, 2 usage)',
+    )
     .option(
       '--endpoint <url>',
       'WebSocket base URL (default wss://stream.binance.com:9443; tests: ws://127.0.0.1:<port>)',
@@ -53,8 +59,8 @@ export function register(program: Command): void {
       action(async (opts: RecordOpts) => {
         const symbols = parseSymbolList(opts.symbols);
         const outDir = validatePath(opts.out, '--out');
-        const config: Partial<RecorderConfig> | undefined =
-          opts.config !== undefined ? loadConfig(opts.config).config.recorder : undefined;
+        const loaded = opts.config !== undefined ? loadConfig(opts.config) : undefined;
+        const config: Partial<RecorderConfig> | undefined = loaded?.config.recorder;
         const metricsPort =
           opts.metricsPort !== undefined
             ? parsePositiveNumber(opts.metricsPort, '--metrics-port', { integer: true, max: 65535 })
@@ -75,6 +81,7 @@ export function register(program: Command): void {
                   .filter(Boolean)
               : undefined,
           config,
+          coverageConfig: loaded,
           seed,
           metricsPort,
           hourlyDq: opts.hourlyDq !== false,
