@@ -163,8 +163,8 @@ export function removeOrphans(out: string, log: (line: string) => void): void {
       const full = path.join(out, d, rel);
       const relPath = `${d}/${rel.split(path.sep).join('/')}`;
       if (listed.has(relPath) || !fs.statSync(full).isFile()) continue;
-      // the part itself, or the writer's temp file of it (`<part>.tmp-<pid>`)
-      const base = relPath.replace(/\.tmp-\d+$/, '');
+      // the part itself, or the writer's temp file of it (`.<part>.tmp-<pid>`; before: `<part>.tmp-<pid>`)
+      const base = relPath.replace(/\.tmp-\d+$/, '').replace(/(^|\/)\.(part-[^/]*)$/, '$1$2');
       if (pending.has(base)) {
         fs.rmSync(full, { force: true });
         removed++;

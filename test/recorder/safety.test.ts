@@ -70,7 +70,7 @@ describe('record: never touches what it did not write', () => {
     const r1 = runCli([...RECORD, '--out', ds, '--endpoint', `ws://127.0.0.1:${port}`, '--duration', '1s']);
     expect(r1.code).toBe(2);
     expect(r1.stderr).toMatch(
-      /--out: '.*ds' holds a dataset of source\.type 'ws-capture' \(manifest\.json\); record appends only to a recording of the same source/,
+      /--out: '.*ds' holds a dataset of source\.type 'ws-capture' \(_manifest\.json\); record appends only to a recording of the same source/,
     );
     expect(hashTree(ds)).toEqual(before);
     // without it (the issue's reproduction): exit 0 and 0 parquet files before
@@ -150,6 +150,8 @@ describe('record: never touches what it did not write', () => {
     const orphan = `${path.dirname(listed[0])}/part-1723118400000-999.parquet`;
     fs.writeFileSync(path.join(out, orphan), 'half a parquet');
     fs.writeFileSync(path.join(out, `${orphan}.tmp-4242`), 'its temp file');
+    const hiddenTmp = path.join(out, path.dirname(orphan), `.${path.basename(orphan)}.tmp-4243`); // the writer's temp name now
+    fs.writeFileSync(hiddenTmp, 'its temp file');
     fs.writeFileSync(path.join(out, PARTS_PENDING_FILE), `${orphan}\n`);
     // somebody else's file in the same folder
     const stray = path.join(dir, 'part-1-1.parquet');
@@ -160,9 +162,10 @@ describe('record: never touches what it did not write', () => {
     await b.rec.stop();
     expect(fs.existsSync(path.join(out, orphan))).toBe(false);
     expect(fs.existsSync(path.join(out, `${orphan}.tmp-4242`))).toBe(false);
+    expect(fs.existsSync(hiddenTmp)).toBe(false);
     expect(fs.readFileSync(stray, 'utf8')).toBe('not ours');
-    expect(logs.some((l) => /removed 2 part files of an interrupted flush/.test(l))).toBe(true);
-    expect(logs.some((l) => /1 files under date=\* are not in manifest\.json .* left untouched/.test(l))).toBe(true);
+    expect(logs.some((l) => /removed 3 part files of an interrupted flush/.test(l))).toBe(true);
+    expect(logs.some((l) => /1 files under date=\* are not in _manifest\.json .* left untouched/.test(l))).toBe(true);
     expect(readManifest(out).files.map((f) => f.path)).toEqual(listed);
   });
 });
