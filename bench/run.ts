@@ -3,7 +3,9 @@
  * a table. Benchmarks report rates and ratios measured in the same process on
  * the same machine; none of them is a pass/fail timing test.
  *
- * Usage: npm run bench [-- <name-filter>]
+ * Usage: npm run bench [-- <name-filter> [suite options]]
+ * (suite options go to the suites that take them, e.g. `npm run bench -- canary --seeds 3`).
+ * `canary` is opt-in: it runs only when the filter names it.
  */
 export interface BenchResult {
   readonly name: string;
@@ -11,7 +13,7 @@ export interface BenchResult {
   readonly unit: string;
 }
 
-type Bench = () => Promise<BenchResult[]>;
+type Bench = (args: readonly string[]) => Promise<BenchResult[]>;
 
 const SUITES: Record<string, () => Promise<Bench>> = {
   import: async () => (await import('./import.bench.js')).benchImport,
@@ -19,16 +21,22 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   eval: async () => (await import('./eval.bench.js')).benchEval,
   recorder: async () => (await import('./recorder.bench.js')).benchRecorder,
   replay: async () => (await import('./replay.bench.js')).benchReplay,
+  seqdelay: async () => (await import('./seqdelay.bench.js')).benchSeqDelay,
+  canary: async () => (await import('./canary.bench.js')).benchCanary,
+  evaluate: async () => (await import('./evaluate.bench.js')).benchEvaluate,
 };
+
+/** Suites that run only when named: the canary bench runs ~60 synth + canary processes (tens of minutes). */
+const OPT_IN = new Set(['canary']);
 
 async function main(): Promise<void> {
   const filter = process.argv[2];
   const rows: BenchResult[] = [];
   for (const [name, load] of Object.entries(SUITES)) {
-    if (filter && !name.includes(filter)) continue;
+    if (filter ? !name.includes(filter) : OPT_IN.has(name)) continue;
     process.stderr.write(`bench: ${name} ...\n`);
     const fn = await load();
-    const res = await fn();
+    const res = await fn(process.argv.slice(3));
     for (const r of res) {
       rows.push(r);
       process.stdout.write(`${r.name.padEnd(56)} ${fmt(r.value).padStart(14)} ${r.unit}\n`);

@@ -1,7 +1,8 @@
 /**
  * Notebook-only glue for flowlab's tslab notebooks: loading the project's
  * modules, parameters and their validation, one-line errors, the shared canary
- * run, Plotly embedding and a walk-forward weight + gate search.
+ * run, titled Plotly charts (chart.ts), a typed re-scoring `evaluate` of a
+ * canary run under other weights, and a walk-forward weight + gate search.
  *
  * Why the project is loaded with `load('canary/canary')` and not with
  * `import ... from '../src/canary/canary.js'`: tslab compiles cells with
@@ -18,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import * as tslab from 'tslab';
+import { figure, type ChartSpec, type Figure, type Trace } from './chart.js';
 
 /** The project root: the nearest folder up from the working directory whose package.json is flowlab's. */
 export const ROOT: string = findRoot(process.cwd());
@@ -302,23 +304,26 @@ function plotlyScript(): string {
 
 let chartSeq = 0;
 
+export { figure, axisTitles, type Axis, type ChartSpec, type Figure, type Trace } from './chart.js';
+
 /**
- * Shows a Plotly chart. The first chart of a kernel session inlines plotly.js
- * from node_modules (minified when esbuild is available): nothing is fetched at
- * run time, and the exported HTML works offline.
+ * Shows a chart (see chart.ts: title, axis titles and legend are required) and
+ * returns its figure. The first chart of a kernel session inlines plotly.js
+ * from node_modules (minified when esbuild is available): nothing is fetched
+ * at run time, and the exported HTML works offline.
  */
-export function plot(data: unknown[], layout: Record<string, unknown> = {}, height = 420): void {
+export function chart(spec: ChartSpec): Figure {
+  const fig = figure(spec);
+  const height = fig.layout.height as number;
   const id = `flowlab-plot-${process.pid}-${++chartSeq}`;
   const lib = plotlyShown ? '' : plotlyScript();
   plotlyShown = true;
-  const spec = JSON.stringify({ data, layout: { height, margin: { l: 60, r: 20, t: 40, b: 40 }, ...layout } }).replace(
-    /<\//g,
-    '<\\/',
-  );
+  const json = JSON.stringify(fig).replace(/<\//g, '<\\/');
   tslab.display.html(
-    `${lib}<div id="${id}" style="width:100%;height:${height}px"></div>` +
-      `<script>(function(){var s=${spec};var go=function(){if(window.Plotly){window.Plotly.newPlot('${id}',s.data,s.layout,{responsive:true});}else{setTimeout(go,50);}};go();})();</script>`,
+    `${lib}<div id="${id}" class="flowlab-chart" style="width:100%;height:${height}px"></div>` +
+      `<script>(function(){var flowlabFigure=${json};var go=function(){if(window.Plotly){window.Plotly.newPlot('${id}',flowlabFigure.data,flowlabFigure.layout,{responsive:true});}else{setTimeout(go,50);}};go();})();</script>`,
   );
+  return fig;
 }
 
 export const SESSION_COLORS: Record<string, string> = {
@@ -354,6 +359,140 @@ export function sessionShapes(ts: ArrayLike<number>, session: ArrayLike<string |
   return shapes;
 }
 
+/** Legend entries for the session shading (empty traces with the shading colour). */
+export function sessionLegend(): Trace[] {
+  return Object.entries(SESSION_COLORS).map(([name, color]) => ({
+    name: `${name} session (shading)`,
+    x: [null],
+    y: [null],
+    type: 'scatter',
+    mode: 'markers',
+    marker: { size: 12, symbol: 'square', color: color.replace(/0\.10\)$/, '0.35)') },
+    hoverinfo: 'skip',
+  }));
+}
+
+// ------------------------------------------------------------------ re-scoring a run (evaluate)
+
+export interface Weights {
+  ofi: number;
+  cvd: number;
+}
+
+export interface SliceWeights extends Weights {
+  /** Gate of this slice (default: the default gate). */
+  gate?: number;
+}
+
+export type EvalDimension = 'regime' | 'session' | 'vol_tertile' | 'scenario_2x2';
+
+export interface EvaluateOptions {
+  /** Default fusion weights (default: the run's config). */
+  weights?: Weights;
+  /** Default gate: |raw score| below it scores 0 (default: the run's config). */
+  gate?: number;
+  /** Slice overrides, slice value (Active, London, A_H, ...) -> weights (default: the run's config; {} = none). */
+  slices?: Record<string, SliceWeights>;
+  /** Symbols (default: all of the run); ALL pools them. */
+  symbols?: string[];
+  /** Slice dimensions to report (default all four; ['regime'] is the fastest). */
+  dims?: EvalDimension[];
+  /** Top-5% hit rate per slice (default true; false saves ~15%, e.g. in a grid). */
+  topk?: boolean;
+  /** Walk-forward Platt for ECE / Brier skill (default true; false saves ~40%: AUC, CI and n only). */
+  calibrate?: boolean;
+}
+
+/** One group (a symbol or ALL) x slice value: what `slices_overview.csv` holds. */
+export interface SliceMetrics {
+  group: string;
+  dimension: string;
+  value: string;
+  /** Samples in the slice, and those with a resolved label. */
+  rows: number;
+  labeled: number;
+  /** Samples in the AUC (finite score, resolved label) and their classes. */
+  n: number;
+  n_pos: number;
+  n_neg: number;
+  effective_hours: number;
+  auc: number | null;
+  /** DeLong 95% CI with the overlapping-label variance inflation. */
+  ci_low: number | null;
+  ci_high: number | null;
+  ece: number | null;
+  brier: number | null;
+  brier_skill: number | null;
+  /** Why a metric is null (insufficient samples ...). */
+  reason: string | null;
+}
+
+export interface Evaluator {
+  readonly runDir: string;
+  readonly symbols: readonly string[];
+  /** DeLong variance inflation the run's config implies (label horizon / sample interval). */
+  readonly varianceInflation: number;
+  /** Re-scores the run under `o` with the pipeline's own score rule; equal to a canary run with that config. */
+  evaluate(o?: EvaluateOptions): SliceMetrics[];
+}
+
+/**
+ * Loads a canary run once (eval_samples.parquet joined with its fusion
+ * components, ~1-3 s for 24 h x 6 symbols) for repeated `evaluate` calls
+ * (src/canary/rescore.ts): gate and slice overrides included, walk-forward
+ * Platt as the canary, no replay.
+ */
+export async function evaluator(runDir: string): Promise<Evaluator> {
+  const { loadRescoreRun, rescore } = load('canary/rescore');
+  const { overlapInflation } = load('canary/engine');
+  const run = await loadRescoreRun(runDir);
+  const num = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? null : v);
+  return {
+    runDir,
+    symbols: run.symbols,
+    varianceInflation: overlapInflation(run.config),
+    evaluate(o: EvaluateOptions = {}): SliceMetrics[] {
+      // biome-ignore lint/suspicious/noExplicitAny: rows of the untyped project module, typed here
+      return rescore(run, o).rows.map((r: any) => ({
+        group: r.group,
+        dimension: r.dim,
+        value: r.value,
+        rows: r.rows,
+        labeled: r.labeled,
+        n: r.auc.n,
+        n_pos: r.auc.n_pos,
+        n_neg: r.auc.n_neg,
+        effective_hours: r.effective_hours,
+        auc: num(r.auc.auc),
+        ci_low: num(r.auc.ci_low),
+        ci_high: num(r.auc.ci_high),
+        ece: num(r.ece.value),
+        brier: num(r.brier.value),
+        brier_skill: num(r.brier_skill.value),
+        reason: r.auc.reason ?? r.ece.reason ?? null,
+      }));
+    },
+  };
+}
+
+/**
+ * The DeLong variance inflation of a run's samples (its config: label horizon /
+ * sample interval, 60 by default): 1 s samples with 60 s labels overlap, and
+ * the uncorrected CI is ~8x too narrow. Pass it to every AUC CI a notebook shows.
+ */
+export function varianceInflation(runDir: string): number {
+  const { overlapInflation } = load('canary/engine');
+  const m = JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8'));
+  return overlapInflation(m.config);
+}
+
+/** The row of `group` x `value` (e.g. 'ALL', 'Active'); throws when absent. */
+export function metricsOf(rows: readonly SliceMetrics[], group: string, value: string): SliceMetrics {
+  const r = rows.find((x) => x.group === group && x.value === value);
+  if (!r) throw new Error(`evaluate: no row ${group} x ${value}`);
+  return r;
+}
+
 // ------------------------------------------------------------------ walk-forward weight + gate search
 
 /**
@@ -384,7 +523,7 @@ export interface SearchResult {
   readonly w_cvd: number | null;
   readonly gate: number | null;
   readonly folds: number;
-  /** Out-of-sample AUC over the test windows only, with its DeLong CI. */
+  /** Out-of-sample AUC over the test windows only, with its overlap-corrected DeLong CI. */
   readonly auc_oos: number | null;
   readonly ci_low: number | null;
   readonly ci_high: number | null;
@@ -421,6 +560,8 @@ export function walkForwardSearch(
   rows: readonly SearchRow[],
   trainMs: number,
   testMs: number,
+  /** DeLong variance inflation of the reported CI (overlapping labels: horizon / sample interval). */
+  varianceInflation: number,
   base = { w_ofi: 0.6, gate: 0 },
 ): SearchResult {
   const { aucDeLong } = load('eval/auc');
@@ -470,7 +611,7 @@ export function walkForwardSearch(
       }
     }
   }
-  const a = aucDeLong(oosS, oosY, { min_per_class: 30 });
+  const a = aucDeLong(oosS, oosY, { min_per_class: 30, variance_inflation: varianceInflation });
   const b = aucDeLong(baseS, oosY, { min_per_class: 30 });
   return {
     slice,

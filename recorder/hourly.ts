@@ -150,7 +150,7 @@ export class SliceCoverage {
 /** Run the dq over the dataset and write the report of each requested hour. Returns the files written. */
 export async function writeHourlyDq(datasetRoot: string, dir: string, hours: readonly number[]): Promise<string[]> {
   if (hours.length === 0) return [];
-  const report = await runDq(datasetRoot);
+  const report = await runDq(datasetRoot, { progress: false });
   fs.mkdirSync(dir, { recursive: true });
   const want = new Set(hours.map(hourLabel));
   const out: string[] = [];

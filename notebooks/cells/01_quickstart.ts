@@ -88,49 +88,49 @@ await nb.cell('charts', async () => {
     const t = rows.map((r) => nb.iso(r.t as number));
     let acc = 0;
     const cumOfi = rows.map((r) => (acc += (r.ofi as number | null) ?? 0));
-    const line = (y: unknown[], name: string, axis: string) => ({
+    const line = (y: unknown[], name: string, panel: number) => ({
       x: t,
       y,
       name,
-      yaxis: axis,
+      panel,
       type: 'scatter',
       mode: 'lines',
       line: { width: 1 },
     });
-    nb.plot(
-      [
+    nb.chart({
+      title: `${s}: price, order flow and the fusion score, ${nb.iso(W!.fromMs)} .. ${nb.iso(W!.toMs)} (5 s buckets)`,
+      x: { title: 'time (UTC)', type: 'date' },
+      y: [
+        { title: 'last trade price' },
+        { title: 'cumulative OFI (L1)' },
+        { title: 'CVD (base units)' },
+        { title: 'fusion score (z units)' },
+      ],
+      traces: [
         line(
           rows.map((r) => r.price),
           'price',
-          'y',
+          0,
         ),
-        line(cumOfi, 'cumulative OFI', 'y2'),
+        line(cumOfi, 'cumulative OFI', 1),
         line(
           rows.map((r) => r.cvd),
           'CVD',
-          'y3',
+          2,
         ),
         line(
           rows.map((r) => r.score),
           'fusion score',
-          'y4',
+          3,
         ),
+        ...nb.sessionLegend(),
       ],
-      {
-        title: `${s}: ${nb.iso(W!.fromMs)} .. ${nb.iso(W!.toMs)}`,
-        grid: { rows: 4, columns: 1, pattern: 'coupled' },
-        yaxis: { title: 'price' },
-        yaxis2: { title: 'OFI (cum)' },
-        yaxis3: { title: 'CVD' },
-        yaxis4: { title: 'fusion' },
-        shapes: nb.sessionShapes(
-          rows.map((r) => r.t as number),
-          rows.map((r) => (r.session as string | null) ?? null),
-        ),
-        showlegend: false,
-      },
-      720,
-    );
+      shapes: nb.sessionShapes(
+        rows.map((r) => r.t as number),
+        rows.map((r) => (r.session as string | null) ?? null),
+      ),
+      height: 820,
+    });
   }
 });
 

@@ -2,7 +2,9 @@
 // # 02 · Slice robustness
 //
 // AUC of the fusion score with DeLong 95% CIs per slice **session × regime × vol bucket**, per symbol and pooled, from the
-// canary run's `eval_samples.parquet` (every fusion sample with its 60 s label and slices). A slice *clears* when the lower
+// canary run's `eval_samples.parquet` (every fusion sample with its 60 s label and slices). The CIs are overlap-corrected
+// like the canary's: 1 s samples with 60 s labels are not independent, so the DeLong variance is multiplied by
+// horizon / sample interval (60; `nb.varianceInflation`); without it the CIs are ~8x too narrow. A slice *clears* when the lower
 // end of its CI is at least 0.58 (the canary's Active-AUC gate); a point estimate above 0.58 with a CI reaching below is
 // reported as *point only*. Slices with fewer than 30 labels per class say so.
 //
@@ -21,6 +23,8 @@ const C = await nb.cell('canary run', () => nb.sharedCanary(P));
 // %%
 const S = await nb.cell('slice AUCs', async () => {
   const { aucDeLong } = nb.load('eval/auc');
+  const VIF = nb.varianceInflation(C!.runDir);
+  console.log(`DeLong variance inflation (overlapping labels): ${VIF}`);
   const file = `${C!.reportDir}/eval_samples.parquet`;
   const rows = await nb.sql(
     `SELECT symbol, session, regime, vol_bucket, score, y FROM read_parquet('${file}')
@@ -38,6 +42,7 @@ const S = await nb.cell('slice AUCs', async () => {
           const a = aucDeLong(
             sel.map((r) => r.score as number),
             sel.map((r) => r.y as number),
+            { variance_inflation: VIF },
           );
           const verdict =
             a.auc === null
@@ -95,9 +100,13 @@ await nb.cell('heatmaps', () => {
       z.push(zr);
       text.push(tr);
     }
-    nb.plot(
-      [
+    nb.chart({
+      title: `${name}: fusion AUC by slice with overlap-corrected 95% CI (gate ${AUC_MIN})`,
+      x: { title: 'session', type: 'category' },
+      y: { title: 'regime · vol bucket', type: 'category' },
+      traces: [
         {
+          name: 'AUC',
           type: 'heatmap',
           x: xs,
           y: ys,
@@ -110,40 +119,48 @@ await nb.cell('heatmaps', () => {
           zmid: 0.5,
           colorscale: 'RdBu',
           reversescale: true,
-          colorbar: { title: 'AUC' },
+          colorbar: { title: { text: 'AUC' } },
         },
       ],
-      { title: `${name}: fusion AUC by slice (gate ${AUC_MIN})` },
-      380,
-    );
+      height: 400,
+    });
   }
 });
 
 // %% [markdown]
 // ## Cross-check with the canary's slices_overview.csv
-// The regime AUCs recomputed here from eval_samples.parquet must equal the ones the canary wrote (to the CSV's 6 significant digits).
+// The regime AUCs and their overlap-corrected CIs recomputed here from eval_samples.parquet must equal the ones the canary
+// wrote (to the CSV's 6 significant digits).
 
 // %%
 await nb.cell('cross-check', () => {
   const { aucDeLong } = nb.load('eval/auc');
+  const VIF = nb.varianceInflation(C!.runDir);
   const ov = nb.csv(`${C!.reportDir}/slices_overview.csv`);
   const rows: Record<string, unknown>[] = [];
   for (const name of [...C!.w.symbols, 'ALL']) {
     for (const regime of ['Active', 'Quiet']) {
       const sel = S!.rows.filter((r) => (name === 'ALL' || r.symbol === name) && r.regime === regime);
-      const mine = aucDeLong(
+      const a = aucDeLong(
         sel.map((r) => r.score as number),
         sel.map((r) => r.y as number),
-      ).auc as number | null;
+        { variance_inflation: VIF },
+      );
+      const mine = a.auc as number | null;
       const theirs = ov.find((o) => o.symbol === name && o.dimension === 'regime' && o.value === regime);
       const t = theirs ? (theirs.auc as number | null) : null;
       // the CSV keeps 6 significant digits
+      const same = (x: number | null, y: unknown) => x !== null && y !== null && Number(x.toPrecision(6)) === y;
       rows.push({
         symbol: name,
         regime,
         auc_notebook: mine,
         auc_slices_overview: t,
-        equal: mine !== null && t !== null && Number(mine.toPrecision(6)) === t,
+        ci_notebook: a.auc === null ? null : `[${a.ci_low.toFixed(4)}, ${a.ci_high.toFixed(4)}]`,
+        ci_slices_overview: theirs
+          ? `[${(theirs.auc_ci_low as number).toFixed(4)}, ${(theirs.auc_ci_high as number).toFixed(4)}]`
+          : null,
+        equal: same(mine, t) && same(a.ci_low, theirs?.auc_ci_low) && same(a.ci_high, theirs?.auc_ci_high),
       });
     }
   }

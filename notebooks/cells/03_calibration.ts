@@ -56,19 +56,23 @@ const REL = await nb.cell('reliability', async () => {
         line: { color },
       };
     };
-    nb.plot(
-      [
-        { x: [0, 1], y: [0, 1], name: 'perfect', type: 'scatter', mode: 'lines', line: { dash: 'dot', color: '#888' } },
+    nb.chart({
+      title: `${s}: reliability before vs after walk-forward Platt (10 equal-width bins, n=${n.toLocaleString('en-US')})`,
+      x: { title: 'mean predicted P(up) in the bin', range: [0, 1] },
+      y: { title: 'observed frequency of up', range: [0, 1] },
+      traces: [
+        {
+          x: [0, 1],
+          y: [0, 1],
+          name: 'perfectly calibrated',
+          type: 'scatter',
+          mode: 'lines',
+          line: { dash: 'dot', color: '#888' },
+        },
         trace(before, `before: rank-mapped score (ECE ${before.value?.toFixed(3)})`, '#d62728'),
         trace(after, `after: walk-forward Platt (ECE ${after.value?.toFixed(3)})`, '#1f77b4'),
       ],
-      {
-        title: `${s}: reliability (10 equal-width bins)`,
-        xaxis: { title: 'mean predicted P(up)', range: [0, 1] },
-        yaxis: { title: 'observed frequency of up', range: [0, 1] },
-      },
-      420,
-    );
+    });
     out.push({
       symbol: s,
       labelled: n,
@@ -105,42 +109,37 @@ const CAL = await nb.cell('folds', () => {
   const rows = nb
     .csv(`${C!.reportDir}/calibration_summary.csv`)
     .filter((r) => C!.w.symbols.includes(r.symbol as string));
-  const tr = (metric: string, axis: string) =>
+  const tr = (metric: string, panel: number) =>
     C!.w.symbols.map((s: string) => {
       const mine = rows.filter((r) => r.symbol === s);
       return {
         x: mine.map((r) => nb.iso(r.fold_start_ms as number)),
         y: mine.map((r) => r[metric]),
         name: `${s} ${metric}`,
-        yaxis: axis,
+        panel,
         type: 'scatter',
         mode: 'lines+markers',
       };
     });
   const t0 = nb.iso(C!.w.fromMs);
   const t1 = nb.iso(C!.w.toMs);
-  nb.plot(
-    [...tr('ece', 'y'), ...tr('brier', 'y2')],
-    {
-      title: 'per-fold test ECE (top) and Brier (bottom)',
-      grid: { rows: 2, columns: 1, pattern: 'coupled' },
-      yaxis: { title: 'ECE' },
-      yaxis2: { title: 'Brier' },
-      shapes: [
-        {
-          type: 'line',
-          xref: 'x',
-          yref: 'y',
-          x0: t0,
-          x1: t1,
-          y0: ECE_MAX,
-          y1: ECE_MAX,
-          line: { dash: 'dash', color: '#d62728' },
-        },
-      ],
-    },
-    560,
-  );
+  nb.chart({
+    title: `Per-fold test ECE (top, gate ${ECE_MAX} dashed) and Brier score (bottom)`,
+    x: { title: 'fold start (UTC)', type: 'date' },
+    y: [{ title: 'ECE (10 bins)' }, { title: 'Brier score' }],
+    traces: [
+      ...tr('ece', 0),
+      ...tr('brier', 1),
+      {
+        x: [t0, t1],
+        y: [ECE_MAX, ECE_MAX],
+        name: `ECE gate ${ECE_MAX}`,
+        type: 'scatter',
+        mode: 'lines',
+        line: { dash: 'dash', color: '#d62728' },
+      },
+    ],
+  });
   return rows;
 });
 
@@ -151,28 +150,24 @@ const CAL = await nb.cell('folds', () => {
 
 // %%
 await nb.cell('platt drift', () => {
-  const tr = (k: string, axis: string) =>
+  const tr = (k: string, panel: number) =>
     C!.w.symbols.map((s: string) => {
       const mine = CAL!.filter((r) => r.symbol === s && r.status === 'ok');
       return {
         x: mine.map((r) => nb.iso(r.fold_start_ms as number)),
         y: mine.map((r) => r[k]),
         name: `${s} ${k}`,
-        yaxis: axis,
+        panel,
         type: 'scatter',
         mode: 'lines+markers',
       };
     });
-  nb.plot(
-    [...tr('A', 'y'), ...tr('B', 'y2')],
-    {
-      title: 'Platt A (top) and B (bottom) per fold',
-      grid: { rows: 2, columns: 1, pattern: 'coupled' },
-      yaxis: { title: 'A' },
-      yaxis2: { title: 'B' },
-    },
-    520,
-  );
+  nb.chart({
+    title: 'Platt fit per walk-forward fold: slope A (top) and bias B (bottom)',
+    x: { title: 'fold start (UTC)', type: 'date' },
+    y: [{ title: 'A (per score unit)' }, { title: 'B' }],
+    traces: [...tr('A', 0), ...tr('B', 1)],
+  });
   const summary = C!.w.symbols.map((s: string) => {
     const ok = CAL!.filter((r) => r.symbol === s && r.status === 'ok');
     const a = ok.map((r) => r.A as number);

@@ -29,6 +29,7 @@ const C = await nb.cell('canary run', async () => {
     trainMs: cfg.calibration.train_sec * 1000,
     testMs: cfg.calibration.test_sec * 1000,
     sampleMs: cfg.fusion.sample_ms,
+    vif: nb.varianceInflation(c.runDir),
   };
 });
 
@@ -73,7 +74,7 @@ const WF = await nb.cell('search', () => {
       }
     }
     rows.sort((a, b) => a.t - b.t);
-    return nb.walkForwardSearch(slice, rows, C!.trainMs, C!.testMs);
+    return nb.walkForwardSearch(slice, rows, C!.trainMs, C!.testMs, C!.vif);
   });
   nb.table(
     results.map((r) => ({
@@ -90,52 +91,142 @@ const WF = await nb.cell('search', () => {
     })),
   );
   for (const r of results) {
-    nb.plot(
-      [
+    const x = r.per_fold.map((f) => f.fold_start);
+    nb.chart({
+      title: `${r.slice}: walk-forward choice per fold (bottom) and its AUC (top)`,
+      x: { title: 'fold start (UTC)', type: 'date' },
+      y: [{ title: 'AUC' }, { title: 'chosen w_ofi / gate' }],
+      traces: [
         {
-          x: r.per_fold.map((f) => f.fold_start),
+          x,
           y: r.per_fold.map((f) => f.test_auc),
-          name: 'test AUC (OOS)',
+          name: 'test AUC (out of sample)',
           type: 'scatter',
           mode: 'lines+markers',
         },
         {
-          x: r.per_fold.map((f) => f.fold_start),
+          x,
           y: r.per_fold.map((f) => f.train_auc),
-          name: 'train AUC (in-sample)',
+          name: 'train AUC (in sample)',
           type: 'scatter',
           mode: 'lines',
           line: { dash: 'dot' },
         },
         {
-          x: r.per_fold.map((f) => f.fold_start),
+          x,
           y: r.per_fold.map((f) => f.w_ofi),
           name: 'chosen w_ofi',
-          yaxis: 'y2',
+          panel: 1,
           type: 'scatter',
           mode: 'lines',
           line: { shape: 'hv' },
         },
         {
-          x: r.per_fold.map((f) => f.fold_start),
+          x,
           y: r.per_fold.map((f) => f.gate),
           name: 'chosen gate',
-          yaxis: 'y2',
+          panel: 1,
           type: 'scatter',
           mode: 'lines',
           line: { shape: 'hv', dash: 'dash' },
         },
       ],
-      {
-        title: `${r.slice}: per-fold choice and AUC`,
-        grid: { rows: 2, columns: 1, pattern: 'coupled' },
-        yaxis: { title: 'AUC' },
-        yaxis2: { title: 'w_ofi / gate' },
-      },
-      480,
-    );
+    });
   }
   return results;
+});
+
+// %% [markdown]
+// ## A weight × gate grid in milliseconds: `nb.evaluate`
+// `nb.evaluator(runDir)` loads the run's stored fusion components once; each `evaluate({ weights, gate, slices, symbols })`
+// re-scores every sample with the pipeline's own score rule (slice overrides and gate included), re-fits the walk-forward
+// Platt and returns, per symbol and pooled (ALL) and per slice, n, AUC with the overlap-corrected CI, ECE and Brier skill —
+// what `flowlab canary` with that config would write to `slices_overview.csv`, without a replay. Here: 10 `w_ofi` × 5 gates
+// for the Active slice (the config's other slice overrides kept), scanned with `calibrate: false` (AUC, CI and n only),
+// then the best five evaluated in full (ECE, Brier skill). In-sample over the whole run: an exploration, not a choice
+// (the walk-forward search above is the out-of-sample route).
+
+// %%
+const _GRID = await nb.cell('evaluate grid', async () => {
+  const t0 = Date.now();
+  const E = await nb.evaluator(C!.runDir);
+  console.log(`loaded ${E.symbols.join(',')} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const { loadConfig } = nb.load('config/load');
+  const base: Record<string, nb.SliceWeights> = loadConfig(nb.rootPath(nb.DEFAULT_CONFIG), {}).config.fusion
+    .slice_overrides;
+  // the run's own config first: must equal the canary's slices_overview.csv
+  const own = nb.metricsOf(E.evaluate({ dims: ['regime'] }), 'ALL', 'Active');
+  const ov = nb
+    .csv(`${C!.reportDir}/slices_overview.csv`)
+    .find((o) => o.symbol === 'ALL' && o.dimension === 'regime' && o.value === 'Active')!;
+  const same =
+    own.auc !== null &&
+    Number(own.auc.toPrecision(6)) === ov.auc &&
+    Number(own.ci_low!.toPrecision(6)) === ov.auc_ci_low;
+  console.log(
+    `EVALUATE own config ALL Active auc=${own.auc?.toFixed(6)} slices_overview=${ov.auc} ${same ? 'equal' : 'DIFFERENT'}`,
+  );
+  const points: Record<string, unknown>[] = [];
+  const t1 = Date.now();
+  for (const gate of [0, 0.25, 0.5, 0.75, 1]) {
+    for (let k = 0; k < 10; k++) {
+      const w = Math.round(k * 10) / 100;
+      const rows = E.evaluate({
+        slices: { ...base, Active: { ofi: w, cvd: 1 - w, gate } },
+        dims: ['regime'],
+        topk: false,
+        calibrate: false,
+      });
+      const a = nb.metricsOf(rows, 'ALL', 'Active');
+      points.push({
+        w_ofi: w,
+        gate,
+        n: a.n,
+        auc: a.auc,
+        ci_low: a.ci_low,
+        ci_high: a.ci_high,
+      });
+    }
+  }
+  const sec = (Date.now() - t1) / 1000;
+  console.log(
+    `grid: ${points.length} evaluate() calls in ${sec.toFixed(1)} s (${((sec * 1000) / points.length).toFixed(0)} ms each)`,
+  );
+  const gates = [0, 0.25, 0.5, 0.75, 1];
+  const ws = [...new Set(points.map((p) => p.w_ofi as number))];
+  nb.chart({
+    title: 'Pooled Active AUC (in sample) over w_ofi × gate of the Active slice (w_cvd = 1 − w_ofi)',
+    x: { title: 'w_ofi of the Active slice' },
+    y: { title: 'gate of the Active slice', type: 'category' },
+    traces: [
+      {
+        name: 'Active AUC',
+        type: 'heatmap',
+        x: ws,
+        y: gates.map(String),
+        z: gates.map((g) => ws.map((w) => points.find((p) => p.gate === g && p.w_ofi === w)!.auc)),
+        colorscale: 'Viridis',
+        colorbar: { title: { text: 'AUC' } },
+        hovertemplate: 'w_ofi %{x}, gate %{y}: AUC %{z:.4f}<extra></extra>',
+      },
+    ],
+    height: 360,
+  });
+  // the best five in full (with walk-forward Platt: ECE and Brier skill), as the canary would report them
+  const top = [...points]
+    .sort((p, q) => (q.auc as number) - (p.auc as number))
+    .slice(0, 5)
+    .map((p) => {
+      const w = p.w_ofi as number;
+      const full = nb.metricsOf(
+        E.evaluate({ slices: { ...base, Active: { ofi: w, cvd: 1 - w, gate: p.gate as number } }, dims: ['regime'] }),
+        'ALL',
+        'Active',
+      );
+      return { ...p, ece: full.ece, brier_skill: full.brier_skill };
+    });
+  nb.table(top, 4);
+  return points;
 });
 
 // %% [markdown]

@@ -48,26 +48,34 @@ await nb.cell('gates', () => {
   }
   nb.table(rows, 3);
   const act = ts.filter((r) => r.slice === 'Active');
-  nb.plot(
-    C!.w.symbols.map((s: string) => {
-      const mine = act.filter((r) => r.symbol === s);
-      return {
-        x: mine.map((r) => nb.iso(r.ts_ms as number)),
-        y: mine.map((r) => r.auc),
-        name: `${s} Active AUC (10 min)`,
+  const t0 = nb.iso(C!.w.fromMs);
+  const t1 = nb.iso(C!.w.toMs);
+  nb.chart({
+    title: 'Rolling 10-minute Active AUC at each gate decision (labels resolved by then) vs the 0.58 gate',
+    x: { title: 'decision time (UTC)', type: 'date' },
+    y: { title: 'Active AUC (10 min window)' },
+    traces: [
+      ...C!.w.symbols.map((s: string) => {
+        const mine = act.filter((r) => r.symbol === s);
+        return {
+          x: mine.map((r) => nb.iso(r.ts_ms as number)),
+          y: mine.map((r) => r.auc),
+          name: `${s} Active AUC`,
+          type: 'scatter',
+          mode: 'lines',
+          line: { width: 1 },
+        };
+      }),
+      {
+        x: [t0, t1],
+        y: [0.58, 0.58],
+        name: 'gate 0.58 (below: P1 incident)',
         type: 'scatter',
         mode: 'lines',
-      };
-    }),
-    {
-      title: 'rolling Active AUC at each decision (labels resolved by then)',
-      yaxis: { title: 'AUC' },
-      shapes: [
-        { type: 'line', xref: 'paper', x0: 0, x1: 1, y0: 0.58, y1: 0.58, line: { dash: 'dash', color: '#d62728' } },
-      ],
-    },
-    380,
-  );
+        line: { dash: 'dash', color: '#d62728' },
+      },
+    ],
+  });
 });
 
 // %% [markdown]

@@ -388,7 +388,7 @@ export class Fusion {
     let gate = this.gate0;
     if (this.slices !== null) {
       this.slices.label(s);
-      const o = this.overrides.size > 0 ? this.override(this.slices) : undefined;
+      const o = this.overrides.size > 0 ? overrideFor(this.overrides, this.precedence, this.slices) : undefined;
       if (o !== undefined) {
         wo = o.ofi;
         wc = o.cvd;
@@ -406,13 +406,10 @@ export class Fusion {
       }
     }
 
-    const raw = Number.isNaN(zOfi) || Number.isNaN(zCvd) ? NaN : wo * zOfi + this.dir * wc * zCvd;
+    const raw = fusionRaw(wo, zOfi, wc, zCvd, this.dir);
     let scoreZ = Number.isNaN(raw) ? NaN : this.scoreScale.update(s, raw);
-    let score = raw;
-    if (!Number.isNaN(raw) && Math.abs(raw) < gate) {
-      score = 0;
-      if (!Number.isNaN(scoreZ)) scoreZ = 0;
-    }
+    const score = fusionScore(raw, gate);
+    if (gatedOut(raw, gate) && !Number.isNaN(scoreZ)) scoreZ = 0;
 
     const slot = mod(k, this.nLab);
     this.labTs[slot] = s;
@@ -426,31 +423,66 @@ export class Fusion {
     this.samples++;
     this.sink.sample(s, score, scoreZ, zOfi, zCvd, wo, wc, this.dir, gate, this.mid, ofiFlow, cvdFlow, merge);
   }
+}
 
-  private override(sl: SliceTracker): FusionWeights | undefined {
-    for (const d of this.precedence) {
-      let v: string | null;
-      switch (d) {
-        case 'scenario_2x2':
-          v = sl.scenario_name();
-          break;
-        case 'regime':
-          v = sl.regime_name();
-          break;
-        case 'vol_bucket':
-          v = sl.vol_bucket_name();
-          break;
-        default:
-          v = sl.session_name();
-          break;
-      }
-      if (v !== null) {
-        const o = this.overrides.get(v);
-        if (o !== undefined) return o;
-      }
+/**
+ * The score rule, part 1: raw = w_ofi·z_ofi + dir·w_cvd·z_cvd (NaN when either z
+ * is null). The pipeline and every re-scoring of stored components
+ * (src/canary/rescore.ts) use this one function, so they agree to the bit.
+ */
+export function fusionRaw(wOfi: number, zOfi: number, wCvd: number, zCvd: number, dir: number): number {
+  return Number.isNaN(zOfi) || Number.isNaN(zCvd) ? NaN : wOfi * zOfi + dir * wCvd * zCvd;
+}
+
+/** The gate: a known raw score with |raw| < gate is silenced. */
+export function gatedOut(raw: number, gate: number): boolean {
+  return !Number.isNaN(raw) && Math.abs(raw) < gate;
+}
+
+/** The score rule, part 2: the gated score (0 when gated out; otherwise raw, NaN stays NaN). */
+export function fusionScore(raw: number, gate: number): number {
+  return gatedOut(raw, gate) ? 0 : raw;
+}
+
+/** The slice values a sample is in, by dimension name (null = unknown). */
+export interface SliceValues {
+  scenario_name(): string | null;
+  regime_name(): string | null;
+  vol_bucket_name(): string | null;
+  session_name(): string | null;
+}
+
+/**
+ * The slice override in force: dimensions looked up in `precedence` order, the
+ * first whose current value has an override wins whole; undefined = defaults.
+ */
+export function overrideFor(
+  overrides: ReadonlyMap<string, FusionWeights>,
+  precedence: readonly SliceDimension[],
+  sl: SliceValues,
+): FusionWeights | undefined {
+  for (const d of precedence) {
+    let v: string | null;
+    switch (d) {
+      case 'scenario_2x2':
+        v = sl.scenario_name();
+        break;
+      case 'regime':
+        v = sl.regime_name();
+        break;
+      case 'vol_bucket':
+        v = sl.vol_bucket_name();
+        break;
+      default:
+        v = sl.session_name();
+        break;
     }
-    return undefined;
+    if (v !== null) {
+      const o = overrides.get(v);
+      if (o !== undefined) return o;
+    }
   }
+  return undefined;
 }
 
 function mod(a: number, n: number): number {

@@ -28,9 +28,9 @@ export interface SequencerParams {
   /** Auto mode: stop waiting for `skew_samples` once the arrival clock has advanced this far. */
   skew_max_wait_ms: number;
   /**
-   * Pipeline (not the Sequencer class): how many recent (symbol, agg_trade_id)
-   * pairs are remembered to drop repeated trades before the calculators
-   * (`DedupMemory`, all symbols together, oldest forgotten first).
+   * Pipeline (not the Sequencer class): how many recent agg_trade_ids of each
+   * symbol are remembered to drop repeated trades before the calculators
+   * (one `DedupMemory` per symbol, oldest forgotten first).
    */
   dedup_ids: number;
 }

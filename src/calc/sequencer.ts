@@ -3,51 +3,65 @@
  * (ARCHITECTURE §1). Live and replay push the same arrival order through the
  * same code and get the same output.
  *
+ * ## Groups are independent
+ * Every tick belongs to a **group** (the pipeline uses one per symbol; default
+ * 0). Everything that decides when and with which ts a tick is released is
+ * per group: the arrival clock, the skew estimate, the warm-up staging, the
+ * pending heap and the late rule. So the ticks of one group come out in the
+ * same order, at the same points of that group's own arrivals, with the same
+ * ts and flags whatever the other groups do: a group pushed alone gives
+ * exactly its part of a multi-group run (a prerequisite of sharding by
+ * symbol). A push releases only ticks of its own group; the one global release
+ * order is a function of the arrival order (each push's releases, in order;
+ * `flush()` merges what is left of all groups by the release tuple). The price:
+ * a quiet group's tick waits for that group's next arrival (or a flush), not
+ * any group's.
+ *
  * ## Clocks and skew
  * A tick's `ts_ms` is on one of two clocks:
  * - `CLOCK_EXCHANGE` (trades' `T`, futures bookTicker `T`, depth `E`): the exchange clock;
  * - `CLOCK_LOCAL` (spot bookTicker, which carries no time, so `ts_ms = recv_ts_ms`): the local clock.
  * The sequencer orders everything on the **exchange** clock. With
- * `skew = recv_ts - exchange_ts` (negative on the reference captures, about
- * -1270 ms, because the recorder's clock was behind):
+ * `skew = recv_ts - exchange_ts` of the group (negative on the reference
+ * captures, about -1270 ms, because the recorder's clock was behind):
  * - key time of an exchange tick = `ts_ms` (unchanged);
  * - key time of a local tick = `recv_ts_ms - skew` (its estimated exchange time);
- * - arrival clock = `max(recv_ts_ms seen) - skew`.
- * A tick is released once `arrival clock >= key + watermark_ms`.
+ * - the group's arrival clock = `max(recv_ts_ms of the group's ticks) - skew`.
+ * A tick is released once its group's arrival clock `>= key + watermark_ms`.
  *
- * Skew, auto mode (`skew_ms = null`): the `skew_quantile` (default 0.01)
- * order statistic (no interpolation, so integer inputs give an integer) of
- * `recv - ts` over the first `skew_samples` (500) exchange-clock ticks, then
- * frozen. A low quantile estimates clock offset + minimum latency, so a local
- * tick's estimated exchange time is never earlier than its true time for 99% of
- * latencies: quotes are not moved ahead of trades they could not have seen.
- * Until the estimate is frozen nothing is released: ticks wait in a staging
- * FIFO and are keyed at freeze time. The estimate freezes early when the arrival
- * clock has advanced `skew_max_wait_ms` since the first tick, or on `flush()`;
- * with no exchange-clock tick at all the skew is 0. A fixed `skew_ms` skips all of this.
+ * Skew, auto mode (`skew_ms = null`), per group: the `skew_quantile` (default
+ * 0.01) order statistic (no interpolation, so integer inputs give an integer)
+ * of `recv - ts` over the group's first `skew_samples` (500) exchange-clock
+ * ticks, then frozen. A low quantile estimates clock offset + minimum latency,
+ * so a local tick's estimated exchange time is never earlier than its true
+ * time for 99% of latencies: quotes are not moved ahead of trades they could
+ * not have seen. Until a group's estimate is frozen none of its ticks is
+ * released: they wait in the group's staging FIFO and are keyed at freeze
+ * time. The estimate freezes early when the group's arrival clock has advanced
+ * `skew_max_wait_ms` since the group's first tick, or on `flush()`; a group
+ * with no exchange-clock tick by then gets skew 0. A fixed `skew_ms` (all
+ * groups) skips all of this.
  *
  * ## Order and late ticks
- * Release order: `(key ts, kind rank, recv_seq, push order)`; the last term
- * only makes duplicated `recv_seq`s deterministic.
- * Every tick belongs to a **group** (the pipeline uses one per symbol; default
- * 0). Lateness is judged within the group only, because groups are
- * independent downstream (the calculators are per symbol):
- * a tick that sorts before the last released tick **of its group** (key ts
+ * Release order within a group: `(key ts, kind rank, recv_seq, push order)`;
+ * the last term only makes duplicated `recv_seq`s deterministic.
+ * A tick that sorts before the last released tick **of its group** (key ts
  * earlier than that tick's ts, or equal ts with a smaller (rank, recv_seq); it
  * arrived after its watermark passed and after later ticks of its group went
  * out) is **released immediately with its ts clamped up to its group's last
  * released ts**. Each group's output ts stays monotone non-decreasing and
  * nothing is dropped; such ticks are counted in `late_ticks`, flagged
  * `FLAG_LATE`, and `max_late_ms` records the largest clamp (0 for an equal-ts
- * late tick). A tick that arrives after its watermark but is still in order
- * within its group keeps its own ts (it is released at once, as the smallest
- * pending key): the one global release order stays a deterministic function
- * of the arrival order, but is monotone in ts only per group. With one group
- * the non-late output is sorted by the full tuple.
+ * late tick). A tick that arrives after its watermark (on its group's clock)
+ * but is still in order within its group keeps its own ts (it is released at
+ * once, as the smallest pending key). The global release order is monotone in
+ * ts only per group. With one group the non-late output is sorted by the full tuple.
  *
  * ## Cost
- * O(log n) per tick (binary heap of slot indices; per-tick fields live in
- * parallel typed arrays, no object or closure per tick), n = ticks pending.
+ * O(log n) per tick (one binary heap of slot indices per group; per-tick
+ * fields live in one pool of parallel typed arrays, per-group state in typed
+ * arrays indexed by group; no object or closure per tick), n = ticks pending
+ * in the group. `flush()` is O(groups) per remaining tick (a k-way merge).
  *
  * ## Example
  *   const seq = new Sequencer({ ...DEFAULT_CALC_PARAMS.sequencer, skew_ms: 0 },
@@ -99,7 +113,7 @@ export class Sequencer {
   private readonly skewQ: number;
   private readonly skewWait: number;
 
-  // slot pool: per pending tick
+  // slot pool (shared by all groups): per pending tick
   private cap = 0;
   private sKey = new Float64Array(0);
   private sRecv = new Float64Array(0);
@@ -108,23 +122,25 @@ export class Sequencer {
   private sHandle = new Float64Array(0);
   private sRank = new Uint8Array(0);
   private sFlags = new Uint8Array(0);
-  private sGroup = new Int32Array(0);
   private free = new Int32Array(0);
   private nFree = 0;
-  // binary heap of slot ids
-  private heap = new Int32Array(0);
-  private nHeap = 0;
-  // staging FIFO (auto-skew warm-up) of slot ids
-  private staged = new Int32Array(0);
-  private nStaged = 0;
+  private nPending = 0;
 
-  private skewSamples: Float64Array;
-  private nSkewSamples = 0;
-  private skew = NaN;
-  private frozen = false;
-  private firstRecv = NaN;
-  private maxRecv = -Infinity;
-  // per group: the last released tick's (ts, rank, recv_seq)
+  // per group (index = group id): clock, skew estimate, staging FIFO, heap, last released tick
+  private nGroups = 0;
+  private gMaxRecv = new Float64Array(0);
+  private gFirstRecv = new Float64Array(0);
+  private gSkew = new Float64Array(0);
+  private gFrozen = new Uint8Array(0);
+  private gNSamples = new Int32Array(0);
+  /** Skew samples of a group still warming up (null once frozen or never seen). */
+  private gSamples: (Float64Array | null)[] = [];
+  /** Binary heap of slot ids, one per group. */
+  private gHeap: Int32Array[] = [];
+  private gNHeap = new Int32Array(0);
+  /** Staging FIFO of slot ids (auto-skew warm-up), one per group. */
+  private gStaged: Int32Array[] = [];
+  private gNStaged = new Int32Array(0);
   private gLastTs = new Float64Array(0);
   private gLastRank = new Int16Array(0);
   private gLastSeq = new Float64Array(0);
@@ -150,38 +166,51 @@ export class Sequencer {
     this.skewCap = checkNumber('sequencer.skew_samples', params.skew_samples, 1, 1_000_000, true);
     this.skewQ = checkNumber('sequencer.skew_quantile', params.skew_quantile, 0, 1);
     this.skewWait = checkNumber('sequencer.skew_max_wait_ms', params.skew_max_wait_ms, 0);
-    this.skewSamples = new Float64Array(this.skewCap);
     this.grow(1024);
     this.reset();
   }
 
-  /** Current skew estimate (`recv - exchange ts`, ms); NaN while the auto estimate is still warming up. */
+  /** Skew estimate of group 0 (`recv - exchange ts`, ms); NaN while it is still warming up. See `skewOf`. */
   get skew_ms(): number {
-    return this.skew;
+    return this.skewOf(0);
   }
-  /** Number of exchange-clock ticks the skew estimate used (0 when fixed). */
+  /** Number of exchange-clock ticks group 0's skew estimate used (0 when fixed). See `skewSamplesUsed`. */
   get skew_samples_used(): number {
-    return this.fixedSkew === null ? this.nSkewSamples : 0;
+    return this.skewSamplesUsed(0);
   }
-  /** Ticks held (heap + staging). */
+  /** Skew of `group` (ms): the fixed `skew_ms`, or its own estimate (NaN while warming up or never seen). */
+  skewOf(group: number): number {
+    if (group < this.nGroups) return this.gSkew[group];
+    return this.fixedSkew ?? NaN;
+  }
+  /** Exchange-clock ticks of `group` its skew estimate used (0 when fixed). */
+  skewSamplesUsed(group: number): number {
+    return this.fixedSkew === null && group < this.nGroups ? this.gNSamples[group] : 0;
+  }
+  /** Groups seen so far (ids 0 .. groups - 1; an id skipped over counts as seen, with no ticks). */
+  get groups(): number {
+    return this.nGroups;
+  }
+  /** Ticks held (heaps + staging, all groups). */
   get pending(): number {
-    return this.nHeap + this.nStaged;
+    return this.nPending;
   }
   /** Last released ts of `group` (monotone), -Infinity before its first release. */
   lastReleasedTs(group = 0): number {
-    return group < this.gLastTs.length ? this.gLastTs[group] : -Infinity;
+    return group < this.nGroups ? this.gLastTs[group] : -Infinity;
   }
 
   /**
    * Push one tick in arrival order. Releases (through the callback) every tick
-   * that became due, possibly including this one.
+   * of the tick's group that became due, possibly including this one; other
+   * groups are not touched.
    * @param kindRank KIND_RANK[kind] (quotes 0, depth 1, trades 2)
    * @param tsMs event time on the tick's clock (ignored for CLOCK_LOCAL: recvTsMs is used)
    * @param recvTsMs local receive time
    * @param recvSeq arrival sequence number
    * @param handle opaque number returned on release (e.g. packHandle(batch, row))
    * @param clock CLOCK_EXCHANGE (default) or CLOCK_LOCAL
-   * @param group lateness group (integer >= 0, e.g. a symbol index; default 0)
+   * @param group independent group (integer >= 0, e.g. a symbol index; default 0)
    */
   push(
     kindRank: number,
@@ -197,30 +226,37 @@ export class Sequencer {
         `sequencer: tick with non-finite time (ts_ms=${tsMs}, recv_ts_ms=${recvTsMs}, recv_seq=${recvSeq})`,
       );
     }
-    if (group >= this.gLastTs.length) this.growGroups(group);
+    const g = group;
+    if (!(g >= 0 && g < this.nGroups)) this.growGroups(g);
     this.pushed++;
-    if (this.pushed === 1) this.firstRecv = recvTsMs;
-    if (recvTsMs > this.maxRecv) this.maxRecv = recvTsMs;
+    if (Number.isNaN(this.gFirstRecv[g])) this.gFirstRecv[g] = recvTsMs;
+    if (recvTsMs > this.gMaxRecv[g]) this.gMaxRecv[g] = recvTsMs;
 
-    if (!this.frozen) {
-      if (clock === CLOCK_EXCHANGE && this.nSkewSamples < this.skewCap) {
-        this.skewSamples[this.nSkewSamples++] = recvTsMs - tsMs;
+    if (this.gFrozen[g] === 0) {
+      const n = this.gNSamples[g];
+      if (clock === CLOCK_EXCHANGE && n < this.skewCap) {
+        this.gSamples[g]![n] = recvTsMs - tsMs;
+        this.gNSamples[g] = n + 1;
       }
-      const s = this.alloc(kindRank, tsMs, recvTsMs, recvSeq, handle, clock, group);
-      this.stage(s);
-      if (this.nSkewSamples >= this.skewCap || this.maxRecv - this.firstRecv >= this.skewWait) this.freeze();
+      const s = this.alloc(kindRank, tsMs, recvTsMs, recvSeq, handle, clock);
+      this.stage(g, s);
+      if (this.gNSamples[g] >= this.skewCap || this.gMaxRecv[g] - this.gFirstRecv[g] >= this.skewWait) {
+        this.freeze(g);
+        this.drain(g, this.gMaxRecv[g] - this.gSkew[g] - this.watermark);
+      }
       return;
     }
 
-    const key = clock === CLOCK_LOCAL ? recvTsMs - this.skew : tsMs;
-    const limit = this.maxRecv - this.skew - this.watermark;
+    const skew = this.gSkew[g];
+    const key = clock === CLOCK_LOCAL ? recvTsMs - skew : tsMs;
+    const limit = this.gMaxRecv[g] - skew - this.watermark;
     const past = key < limit ? FLAG_PAST_WATERMARK : 0;
     if (past) this.past_watermark++;
-    const last = this.gLastTs[group];
-    const lastRank = this.gLastRank[group];
+    const last = this.gLastTs[g];
+    const lastRank = this.gLastRank[g];
     if (
       key < last ||
-      (key === last && (kindRank < lastRank || (kindRank === lastRank && recvSeq < this.gLastSeq[group])))
+      (key === last && (kindRank < lastRank || (kindRank === lastRank && recvSeq < this.gLastSeq[g])))
     ) {
       // late rule: release now, clamped to the group's last released ts
       this.late_ticks++;
@@ -229,34 +265,64 @@ export class Sequencer {
       this.released++;
       this.onRelease(handle, last, kindRank, FLAG_LATE | past | (clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0));
     } else {
-      const s = this.alloc(kindRank, tsMs, recvTsMs, recvSeq, handle, clock, group);
+      const s = this.alloc(kindRank, tsMs, recvTsMs, recvSeq, handle, clock);
       this.sKey[s] = key;
       this.sFlags[s] |= past;
-      this.heapPush(s);
+      this.heapPush(g, s);
     }
-    this.drain(limit);
+    this.drain(g, limit);
   }
 
-  /** Release everything still held (end of stream). Pushing may continue afterwards. */
+  /**
+   * A heartbeat of `group` in arrival order: advances the group's arrival
+   * clock to `recvTsMs` (never back) and releases what became due, like a
+   * push without a tick. For a stream of the group's own that is not
+   * sequenced (the pipeline: the symbol's depth messages), so the group's
+   * clock moves between its ticks while it stays a function of the group's
+   * own arrivals. Counts toward `skew_max_wait_ms`; not in `pushed`.
+   */
+  advance(recvTsMs: number, group = 0): void {
+    if (!Number.isFinite(recvTsMs))
+      throw new FlowlabError(`sequencer: heartbeat with non-finite recv_ts_ms=${recvTsMs}`);
+    const g = group;
+    if (!(g >= 0 && g < this.nGroups)) this.growGroups(g);
+    if (Number.isNaN(this.gFirstRecv[g])) this.gFirstRecv[g] = recvTsMs;
+    if (recvTsMs > this.gMaxRecv[g]) this.gMaxRecv[g] = recvTsMs;
+    if (this.gFrozen[g] === 0) {
+      if (this.gMaxRecv[g] - this.gFirstRecv[g] < this.skewWait) return;
+      this.freeze(g);
+    }
+    this.drain(g, this.gMaxRecv[g] - this.gSkew[g] - this.watermark);
+  }
+
+  /**
+   * Release everything still held (end of stream), all groups merged in
+   * release-tuple order `(key ts, kind rank, recv_seq, push order)`; a group
+   * still warming up its skew estimate freezes first. Pushing may continue afterwards.
+   */
   flush(): void {
-    if (!this.frozen) this.freeze();
-    this.drain(Infinity);
+    const G = this.nGroups;
+    for (let g = 0; g < G; g++) if (this.gFrozen[g] === 0) this.freeze(g);
+    // k-way merge of the group heaps: O(groups) per tick, only at end of stream
+    for (;;) {
+      let best = -1;
+      for (let g = 0; g < G; g++) {
+        if (this.gNHeap[g] > 0 && (best < 0 || this.less(this.gHeap[g][0], this.gHeap[best][0]))) best = g;
+      }
+      if (best < 0) break;
+      this.releaseSlot(best, this.heapPop(best));
+    }
   }
 
   /** Forget all state (pending ticks are dropped, counters zeroed, auto skew re-estimated). */
   reset(): void {
-    this.nHeap = 0;
-    this.nStaged = 0;
     this.nFree = 0;
     for (let i = this.cap - 1; i >= 0; i--) this.free[this.nFree++] = i;
-    this.nSkewSamples = 0;
-    this.frozen = this.fixedSkew !== null;
-    this.skew = this.fixedSkew ?? NaN;
-    this.firstRecv = NaN;
-    this.maxRecv = -Infinity;
-    this.gLastTs.fill(-Infinity);
-    this.gLastRank.fill(-1);
-    this.gLastSeq.fill(-Infinity);
+    this.nPending = 0;
+    this.nGroups = 0;
+    this.gSamples = [];
+    this.gHeap = [];
+    this.gStaged = [];
     this.ord = 0;
     this.pushed = 0;
     this.released = 0;
@@ -267,50 +333,48 @@ export class Sequencer {
 
   // ------------------------------------------------------------ internals
 
-  private freeze(): void {
-    const n = this.nSkewSamples;
-    if (n === 0) {
-      this.skew = 0;
-    } else {
-      const sorted = this.skewSamples.slice(0, n).sort();
-      this.skew = sorted[Math.floor(this.skewQ * (n - 1))];
+  /** Fix group g's skew (its own samples' quantile; 0 without any) and key + heap its staged ticks. */
+  private freeze(g: number): void {
+    const n = this.gNSamples[g];
+    let skew = 0;
+    if (n > 0) {
+      const sorted = this.gSamples[g]!.slice(0, n).sort();
+      skew = sorted[Math.floor(this.skewQ * (n - 1))];
     }
-    this.frozen = true;
-    for (let i = 0; i < this.nStaged; i++) {
-      const s = this.staged[i];
-      this.sKey[s] = this.sFlags[s] & FLAG_LOCAL_CLOCK ? this.sRecv[s] - this.skew : this.sKey[s];
-      this.heapPush(s);
+    this.gSkew[g] = skew;
+    this.gFrozen[g] = 1;
+    this.gSamples[g] = null;
+    const staged = this.gStaged[g];
+    const m = this.gNStaged[g];
+    for (let i = 0; i < m; i++) {
+      const s = staged[i];
+      if (this.sFlags[s] & FLAG_LOCAL_CLOCK) this.sKey[s] = this.sRecv[s] - skew;
+      this.heapPush(g, s);
     }
-    this.nStaged = 0;
-    this.drain(this.maxRecv - this.skew - this.watermark);
+    this.gNStaged[g] = 0;
+    this.gStaged[g] = new Int32Array(0);
   }
 
-  private drain(limit: number): void {
-    const heap = this.heap;
-    while (this.nHeap > 0 && this.sKey[heap[0]] <= limit) {
-      const s = this.heapPop();
-      const ts = this.sKey[s];
-      const g = this.sGroup[s];
-      this.gLastTs[g] = ts;
-      this.gLastRank[g] = this.sRank[s];
-      this.gLastSeq[g] = this.sSeq[s];
-      this.released++;
-      this.free[this.nFree++] = s;
-      this.onRelease(this.sHandle[s], ts, this.sRank[s], this.sFlags[s]);
-    }
+  private drain(g: number, limit: number): void {
+    const heap = this.gHeap[g];
+    while (this.gNHeap[g] > 0 && this.sKey[heap[0]] <= limit) this.releaseSlot(g, this.heapPop(g));
   }
 
-  private alloc(
-    rank: number,
-    ts: number,
-    recv: number,
-    seq: number,
-    handle: number,
-    clock: number,
-    group: number,
-  ): number {
+  private releaseSlot(g: number, s: number): void {
+    const ts = this.sKey[s];
+    this.gLastTs[g] = ts;
+    this.gLastRank[g] = this.sRank[s];
+    this.gLastSeq[g] = this.sSeq[s];
+    this.released++;
+    this.nPending--;
+    this.free[this.nFree++] = s;
+    this.onRelease(this.sHandle[s], ts, this.sRank[s], this.sFlags[s]);
+  }
+
+  private alloc(rank: number, ts: number, recv: number, seq: number, handle: number, clock: number): number {
     if (this.nFree === 0) this.grow(this.cap * 2);
     const s = this.free[--this.nFree];
+    this.nPending++;
     this.sKey[s] = ts;
     this.sRecv[s] = recv;
     this.sSeq[s] = seq;
@@ -318,33 +382,70 @@ export class Sequencer {
     this.sHandle[s] = handle;
     this.sRank[s] = rank;
     this.sFlags[s] = clock === CLOCK_LOCAL ? FLAG_LOCAL_CLOCK : 0;
-    this.sGroup[s] = group;
     return s;
   }
 
-  /** Make room for groups 0..group (ids are small dense integers). */
+  /** Make room for groups 0..group (ids are small dense integers); new groups start empty. */
   private growGroups(group: number): void {
     if (!(Number.isInteger(group) && group >= 0 && group < 1 << 20))
       throw new FlowlabError(`sequencer: group ${group} is not an integer in [0, 2^20)`);
-    const n = Math.max(8, group + 1, this.gLastTs.length * 2);
-    const ts = new Float64Array(n).fill(-Infinity);
-    ts.set(this.gLastTs);
-    const rank = new Int16Array(n).fill(-1);
-    rank.set(this.gLastRank);
-    const seq = new Float64Array(n).fill(-Infinity);
-    seq.set(this.gLastSeq);
-    this.gLastTs = ts;
-    this.gLastRank = rank;
-    this.gLastSeq = seq;
+    const old = this.nGroups;
+    const n = group + 1;
+    if (n > this.gMaxRecv.length) {
+      const size = Math.max(8, n, this.gMaxRecv.length * 2);
+      const f64 = (a: Float64Array) => {
+        const b = new Float64Array(size);
+        b.set(a);
+        return b;
+      };
+      const i32 = (a: Int32Array) => {
+        const b = new Int32Array(size);
+        b.set(a);
+        return b;
+      };
+      this.gMaxRecv = f64(this.gMaxRecv);
+      this.gFirstRecv = f64(this.gFirstRecv);
+      this.gSkew = f64(this.gSkew);
+      this.gLastTs = f64(this.gLastTs);
+      this.gLastSeq = f64(this.gLastSeq);
+      const frozen = new Uint8Array(size);
+      frozen.set(this.gFrozen);
+      this.gFrozen = frozen;
+      const rank = new Int16Array(size);
+      rank.set(this.gLastRank);
+      this.gLastRank = rank;
+      this.gNSamples = i32(this.gNSamples);
+      this.gNHeap = i32(this.gNHeap);
+      this.gNStaged = i32(this.gNStaged);
+    }
+    const fixed = this.fixedSkew !== null;
+    for (let g = old; g < n; g++) {
+      this.gMaxRecv[g] = -Infinity;
+      this.gFirstRecv[g] = NaN;
+      this.gSkew[g] = this.fixedSkew ?? NaN;
+      this.gFrozen[g] = fixed ? 1 : 0;
+      this.gNSamples[g] = 0;
+      this.gSamples[g] = fixed ? null : new Float64Array(this.skewCap);
+      this.gHeap[g] = new Int32Array(64);
+      this.gNHeap[g] = 0;
+      this.gStaged[g] = new Int32Array(fixed ? 0 : 64);
+      this.gNStaged[g] = 0;
+      this.gLastTs[g] = -Infinity;
+      this.gLastRank[g] = -1;
+      this.gLastSeq[g] = -Infinity;
+    }
+    if (n > old) this.nGroups = n;
   }
 
-  private stage(s: number): void {
-    if (this.nStaged === this.staged.length) {
-      const next = new Int32Array(Math.max(1024, this.staged.length * 2));
-      next.set(this.staged);
-      this.staged = next;
+  private stage(g: number, s: number): void {
+    const n = this.gNStaged[g];
+    if (n === this.gStaged[g].length) {
+      const next = new Int32Array(Math.max(64, n * 2));
+      next.set(this.gStaged[g]);
+      this.gStaged[g] = next;
     }
-    this.staged[this.nStaged++] = s;
+    this.gStaged[g][n] = s;
+    this.gNStaged[g] = n + 1;
   }
 
   private grow(n: number): void {
@@ -366,12 +467,6 @@ export class Sequencer {
     this.sHandle = f64(this.sHandle);
     this.sRank = u8(this.sRank);
     this.sFlags = u8(this.sFlags);
-    const g = new Int32Array(n);
-    g.set(this.sGroup);
-    this.sGroup = g;
-    const heap = new Int32Array(n);
-    heap.set(this.heap.subarray(0, this.nHeap));
-    this.heap = heap;
     const free = new Int32Array(n);
     free.set(this.free.subarray(0, this.nFree));
     this.free = free;
@@ -393,9 +488,15 @@ export class Sequencer {
     return this.sOrd[a] < this.sOrd[b];
   }
 
-  private heapPush(s: number): void {
-    const heap = this.heap;
-    let i = this.nHeap++;
+  private heapPush(g: number, s: number): void {
+    let heap = this.gHeap[g];
+    let i = this.gNHeap[g];
+    if (i === heap.length) {
+      const next = new Int32Array(i * 2);
+      next.set(heap);
+      this.gHeap[g] = heap = next;
+    }
+    this.gNHeap[g] = i + 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!this.less(s, heap[p])) break;
@@ -405,11 +506,12 @@ export class Sequencer {
     heap[i] = s;
   }
 
-  private heapPop(): number {
-    const heap = this.heap;
+  private heapPop(g: number): number {
+    const heap = this.gHeap[g];
     const top = heap[0];
-    const last = heap[--this.nHeap];
-    const n = this.nHeap;
+    const n = this.gNHeap[g] - 1;
+    this.gNHeap[g] = n;
+    const last = heap[n];
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;

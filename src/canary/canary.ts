@@ -22,13 +22,19 @@ import { CanaryEngine, overlapInflation, type CanaryResult, type SymbolTrack, ty
 import { searchWeights, type WeightChoice } from './weights.js';
 import { aucDeLong } from '../eval/auc.js';
 import { ece as eceOf, brier as brierOf, brierSkillVsRef } from '../eval/calibration.js';
-import { evaluateSlices, type SliceDim } from '../eval/slices.js';
+import { slicesOverview, overviewCells, SLICES_OVERVIEW_CSV_HEADER } from './overview.js';
 import { REGIME_NAMES, SCENARIO_NAMES, VOL_BUCKET_NAMES, VOL_TERTILE_NAMES } from '../calc/slices.js';
 import { writeCsv, writeFileAtomic } from '../report/csv.js';
 import { writeWeightOverlay } from '../report/overlay.js';
 import { renderRampReport } from '../report/ramp.js';
 import { writeParquet, type OutColumn } from '../io/duck.js';
 import { sha256File } from '../core/hash.js';
+import { progressBar, type Progress } from '../core/progress.js';
+import { EvalRng } from '../eval/rng.js';
+import { blockBootstrapCi } from '../eval/sequential.js';
+import type { FlowlabConfig } from '../config/schema.js';
+import { gateKind, gateTable, type GateKind, type GateMode } from './gates.js';
+import type { PipelineObserver } from '../pipeline/pipeline.js';
 
 export const REPORT_DIR = 'canary_report';
 
@@ -71,6 +77,8 @@ export interface CanaryRun {
   readonly reportDir: string;
   readonly verdicts: Record<string, SymbolVerdict>;
   readonly files: string[];
+  /** Incidents by gate kind x symbol x severity, this run's mode and the shadow's. */
+  readonly summary: IncidentSummaryRow[];
 }
 
 /** The rollback chain: the config in force last, its `extends` base before it. */
@@ -92,8 +100,32 @@ export function stableChain(c: LoadedConfig): StableConfig[] {
   ];
 }
 
+/**
+ * A shadow engine in the other gate mode, fed the same samples: the report
+ * says how many incidents each mode raises. It never changes weights, so after
+ * a rollback of the main engine its inputs differ from a run in that mode.
+ */
+export function shadowEngine(c: LoadedConfig): CanaryEngine {
+  const cfg = c.config;
+  const other: GateMode = cfg.canary.gate_mode === 'seed' ? 'evidence' : 'seed';
+  return new CanaryEngine({ ...cfg, canary: { ...cfg.canary, gate_mode: other } }, stableChain(c), true);
+}
+
+/** One observer feeding several engines, in order. */
+export function teeObserver(...engines: CanaryEngine[]): PipelineObserver {
+  return {
+    onQuote: (symbol, ts, mid) => {
+      for (const e of engines) e.onQuote(symbol, ts, mid);
+    },
+    onSample: (symbol, calc, row) => {
+      for (const e of engines) e.onSample(symbol, calc, row);
+    },
+  };
+}
+
 export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
   const engine = new CanaryEngine(req.config.config, stableChain(req.config));
+  const shadow = shadowEngine(req.config);
   const rep = await replay({
     data: req.data,
     config: req.config,
@@ -104,9 +136,17 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
     toMs: req.toMs,
     overwrite: req.overwrite,
     progress: req.progress,
-    observer: engine,
+    observer: teeObserver(engine, shadow),
   });
-  return writeCanaryReport({ rep, engine, config: req.config, configPath: req.configPath, runTag: req.runTag });
+  return writeCanaryReport({
+    rep,
+    engine,
+    shadow,
+    config: req.config,
+    configPath: req.configPath,
+    runTag: req.runTag,
+    progress: req.progress,
+  });
 }
 
 /**
@@ -117,17 +157,45 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
 export async function writeCanaryReport(a: {
   rep: ReplayResult;
   engine: CanaryEngine;
+  /** The other gate mode's shadow (shadowEngine), fed the same samples; optional. */
+  shadow?: CanaryEngine;
   config: LoadedConfig;
   configPath: string;
   runTag: string;
+  /** Progress bar of the evaluation steps (default: when stderr is a terminal). */
+  progress?: boolean;
 }): Promise<CanaryRun> {
+  const bar = progressBar(a.progress);
+  try {
+    return await evaluateRun(a, bar);
+  } finally {
+    bar.stop();
+  }
+}
+
+async function evaluateRun(
+  a: {
+    rep: ReplayResult;
+    engine: CanaryEngine;
+    shadow?: CanaryEngine;
+    config: LoadedConfig;
+    configPath: string;
+    runTag: string;
+  },
+  bar: Progress,
+): Promise<CanaryRun> {
   const { rep, engine } = a;
   const req = { config: a.config, configPath: a.configPath, runTag: a.runTag };
   const cfg = req.config.config;
   const result = engine.finish();
+  const shadowResult = a.shadow?.finish() ?? null;
   const reportDir = path.join(rep.runDir, REPORT_DIR);
   fs.mkdirSync(reportDir, { recursive: true });
   const tracks = [...result.tracks.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
+  // steps: a verdict per symbol, a slice table per symbol and ALL, pooled weights, eval samples, the report
+  let step = 0;
+  const stepDone = () => bar.update(++step);
+  bar.start('evaluate', 2 * tracks.length + 4, 'steps');
   const sampleMs = cfg.fusion.sample_ms;
   const vif = overlapInflation(cfg);
   const aopt = { variance_inflation: vif };
@@ -150,10 +218,13 @@ export async function writeCanaryReport(a: {
   const skill = (tr: SymbolTrack, keep: (i: number) => boolean) =>
     brierSkillVsRef(tr.prob.view(), tr.y.view(), refs.get(tr.symbol)!, keep);
 
-  // ---- verdicts per symbol
+  // ---- verdicts per symbol (thresholds and minimum samples from config: canary.verdict)
   const cc = cfg.canary;
+  const vc = cc.verdict;
+  const blockRows = Math.max(1, Math.round((vc.bootstrap_block_sec * 1000) / sampleMs));
   const verdicts: Record<string, SymbolVerdict> = {};
   const reliability: (string | number | null)[][] = [];
+  const aoptV = { variance_inflation: vif, min_per_class: vc.auc_min_per_class };
   for (const tr of tracks) {
     const n = tr.t.length;
     const pick = (keep: (i: number) => boolean) => {
@@ -168,9 +239,13 @@ export async function writeCanaryReport(a: {
       }
       return { s, y, p };
     };
+    // the deterministic bootstrap stream of this symbol's CIs
+    const rng = new EvalRng(seedOf(tr.symbol));
+    const boot = (rows: number, stat: (idx: Int32Array, k: number) => number) =>
+      blockBootstrapCi(rows, blockRows, vc.bootstrap_reps, rng, stat);
     const checks: CheckResult[] = [];
     const act = pick((i) => tr.regime.data[i] === 1);
-    const aAuc = aucDeLong(act.s, act.y, aopt);
+    const aAuc = aucDeLong(act.s, act.y, aoptV);
     checks.push(
       check(
         'active_auc',
@@ -185,37 +260,83 @@ export async function writeCanaryReport(a: {
     );
     const all = pick(() => true);
     const e = eceOf(all.p, all.y, cfg.calibration.ece_bins);
-    checks.push(check('ece', `ECE <= ${cc.ece_max}`, e.value, null, e.n, cc.ece_max, '<=', e.reason));
+    // ECE CI: moving-block bootstrap over the rows with a prob and a label, in time order
+    const ep: number[] = [];
+    const ey: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = all.p[i];
+      const y = all.y[i];
+      if (p === p && (y === 0 || y === 1)) {
+        ep.push(p);
+        ey.push(y);
+      }
+    }
+    const eceCi =
+      e.value === null
+        ? null
+        : boot(ep.length, (idx, k) => {
+            const bp = new Float64Array(k);
+            const by = new Float64Array(k);
+            for (let j = 0; j < k; j++) {
+              bp[j] = ep[idx[j]];
+              by[j] = ey[idx[j]];
+            }
+            return eceOf(bp, by, cfg.calibration.ece_bins).value ?? NaN;
+          });
+    checks.push(check('ece', `ECE <= ${cc.ece_max}`, e.value, eceCi, e.n, cc.ece_max, '<=', e.reason));
     for (const b of e.bins) reliability.push([tr.symbol, e.bins.indexOf(b), b.lo, b.hi, b.count, b.mean_p, b.mean_y]);
-    const merges = Array.from(tr.merge.view())
-      .filter(Number.isFinite)
-      .sort((a, b) => a - b);
-    const p99 = merges.length >= 100 ? quantile(merges, 0.99) : null;
+    checks.push(mergeCheck(tr, result.gateMode, cfg, boot));
+    const sk = skill(tr, () => true);
+    const ref = refs.get(tr.symbol)!;
+    const sp: number[] = [];
+    const sy: number[] = [];
+    const sr: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = tr.prob.data[i];
+      const y = tr.y.data[i];
+      if (p === p && (y === 0 || y === 1) && ref[i] === ref[i]) {
+        sp.push(p);
+        sy.push(y);
+        sr.push(ref[i]);
+      }
+    }
+    const skCi =
+      sk.value === null
+        ? null
+        : boot(sp.length, (idx, k) => {
+            let a = 0;
+            let b = 0;
+            for (let j = 0; j < k; j++) {
+              const i = idx[j];
+              a += (sp[i] - sy[i]) ** 2;
+              b += (sy[i] - sr[i]) ** 2;
+            }
+            return b > 0 ? 1 - a / b : NaN;
+          });
     checks.push(
       check(
-        'merge_p99',
-        `merge_time_diff_ms p99 <= ${cc.merge_p99_max_ms}`,
-        p99,
-        null,
-        merges.length,
-        cc.merge_p99_max_ms,
-        '<=',
-        p99 === null ? `insufficient samples (n=${merges.length}; need >= 100)` : undefined,
+        'brier_skill',
+        `Brier skill >= ${vc.brier_skill_min}`,
+        sk.value,
+        skCi,
+        sk.n,
+        vc.brier_skill_min,
+        '>=',
+        sk.reason,
       ),
     );
-    const sk = skill(tr, () => true);
-    checks.push(check('brier_skill', 'Brier skill >= 0.05', sk.value, null, sk.n, 0.05, '>=', sk.reason));
-    // best of Tokyo / London / NY with AUC >= 0.60 and ECE <= 0.10
+    // best of Tokyo / London / NY with AUC >= session_auc_min and ECE <= ece_max
+    const sessLabel = `a session (Tokyo/London/NY) with AUC >= ${vc.session_auc_min} and ECE <= ${cc.ece_max}`;
     let best: { name: string; auc: number; ci: [number, number]; n: number; ece: number | null; ok: boolean } | null =
       null;
     for (const sess of ['Tokyo', 'London', 'NY']) {
       const code = tr.sessionNames.indexOf(sess);
       if (code < 0) continue;
       const g = pick((i) => tr.session.data[i] === code);
-      const a = aucDeLong(g.s, g.y, aopt);
+      const a = aucDeLong(g.s, g.y, aoptV);
       if (a.auc === null) continue;
       const ge = eceOf(g.p, g.y, cfg.calibration.ece_bins);
-      const ok = a.auc >= 0.6 && ge.value !== null && ge.value <= cc.ece_max;
+      const ok = a.auc >= vc.session_auc_min && ge.value !== null && ge.value <= cc.ece_max;
       const cand = {
         name: sess,
         auc: a.auc,
@@ -230,22 +351,22 @@ export async function writeCanaryReport(a: {
       best
         ? {
             name: 'session_best',
-            label: 'a session (Tokyo/London/NY) with AUC >= 0.60 and ECE <= 0.10',
+            label: sessLabel,
             value: best.auc,
             ci: best.ci,
             n: best.n,
-            threshold: 0.6,
+            threshold: vc.session_auc_min,
             op: '>=',
             status: best.ok ? 'pass' : 'fail',
             detail: `${best.name} (ECE ${best.ece === null ? 'insufficient' : best.ece.toFixed(3)})`,
           }
         : check(
             'session_best',
-            'a session (Tokyo/London/NY) with AUC >= 0.60 and ECE <= 0.10',
+            sessLabel,
             null,
             null,
             0,
-            0.6,
+            vc.session_auc_min,
             '>=',
             'insufficient samples in every session',
           ),
@@ -272,8 +393,10 @@ export async function writeCanaryReport(a: {
       checks,
       weights,
     };
+    stepDone();
   }
 
+  const summary = incidentSummary(result, shadowResult);
   // ---- files
   const files: string[] = [];
   const put = (name: string) => {
@@ -307,14 +430,13 @@ export async function writeCanaryReport(a: {
       'merge_tol_ms',
       'fingerprint',
       'gates_failed',
+      'gate_mode',
+      'gate_auc',
+      'gate_cusum',
+      'gate_ece',
+      'merge_definition',
     ],
     result.timeseries.map((r) => {
-      const ws =
-        r.slice === 'Quiet'
-          ? (cfg.fusion.slice_overrides.Quiet ?? cfg.fusion.weights)
-          : r.slice === 'Active'
-            ? (cfg.fusion.slice_overrides.Active ?? cfg.fusion.weights)
-            : cfg.fusion.weights;
       return [
         r.ts_ms,
         iso(r.ts_ms),
@@ -334,17 +456,22 @@ export async function writeCanaryReport(a: {
         num(r.d.merge_p99),
         r.d.n_merge,
         r.calibration_paused ? 1 : 0,
-        ws.ofi * r.multiplier,
-        ws.cvd * r.multiplier,
+        r.w_ofi,
+        r.w_cvd,
         r.merge_tol_ms,
         r.fingerprint,
         r.gates_failed.join(';'),
+        result.gateMode,
+        num(r.gate_auc),
+        num(r.cusum),
+        num(r.gate_ece),
+        result.gateMode === 'seed' ? 'input_age' : 'label_alignment',
       ];
     }),
   );
   writeCsv(
     put('merge_time_diff_ms.csv'),
-    ['ts_ms', 'time_utc', 'symbol', 'window_sec', 'p50', 'p90', 'p99', 'n', 'match_rate', 'merge_tol_ms'],
+    ['ts_ms', 'time_utc', 'symbol', 'window_sec', 'p50', 'p90', 'p99', 'n', 'match_rate', 'merge_tol_ms', 'definition'],
     result.merge.map((m) => [
       m.ts_ms,
       iso(m.ts_ms),
@@ -356,6 +483,7 @@ export async function writeCanaryReport(a: {
       m.n,
       num(m.match_rate),
       m.merge_tol_ms,
+      m.definition,
     ]),
   );
   // calibration summary: per fold, test metrics over the fold's samples (retrospective)
@@ -413,69 +541,19 @@ export async function writeCanaryReport(a: {
   writeCsv(put('reliability.csv'), ['symbol', 'bin', 'lo', 'hi', 'count', 'mean_p', 'mean_y'], reliability);
 
   // slices overview: per symbol and ALL
-  const sliceRows: (string | number | null)[][] = [];
   const groups: { name: string; tracks: SymbolTrack[] }[] = [
     ...tracks.map((t) => ({ name: t.symbol, tracks: [t] })),
     { name: 'ALL', tracks },
   ];
-  for (const g of groups) {
-    const cat = concatTracks(g.tracks, refs);
-    const dims: SliceDim[] = [
-      { name: 'regime', codes: cat.regime, names: REGIME_NAMES },
-      { name: 'session', codes: cat.session, names: g.tracks[0]?.sessionNames ?? [] },
-      { name: 'vol_tertile', codes: cat.vol_tertile, names: VOL_TERTILE_NAMES },
-      { name: 'scenario_2x2', codes: cat.scenario, names: SCENARIO_NAMES },
-    ];
-    const rows = evaluateSlices({ score: cat.score, y: cat.y, prob: cat.prob }, dims, {
-      sample_ms: sampleMs,
-      ece_bins: cfg.calibration.ece_bins,
-      auc: aopt,
-    });
-    for (const r of rows) {
-      const dimCodes = r.dim === 'all' ? null : dims.find((d) => d.name === r.dim)!.codes;
-      const sk = brierSkillVsRef(cat.prob, cat.y, cat.ref, (i) => dimCodes === null || dimCodes[i] === r.code);
-      sliceRows.push([
-        g.name,
-        r.dim,
-        r.value,
-        r.rows,
-        r.labeled,
-        r.n_pos,
-        r.n_neg,
-        r.effective_hours,
-        r.auc.auc,
-        r.auc.ci_low,
-        r.auc.ci_high,
-        r.ece.value,
-        r.brier.value,
-        sk.value,
-        r.topk.value,
-        r.auc.reason ?? null,
-      ]);
-    }
-  }
-  writeCsv(
-    put('slices_overview.csv'),
-    [
-      'symbol',
-      'dimension',
-      'value',
-      'rows',
-      'labeled',
-      'n_pos',
-      'n_neg',
-      'effective_hours',
-      'auc',
-      'auc_ci_low',
-      'auc_ci_high',
-      'ece',
-      'brier',
-      'brier_skill',
-      'topk_hit_rate_5p',
-      'reason',
-    ],
-    sliceRows,
+  const overview = slicesOverview(
+    groups.map((g) => ({
+      name: g.name,
+      cols: { ...concatTracks(g.tracks, refs), sessionNames: g.tracks[0]?.sessionNames ?? [] },
+    })),
+    { sample_ms: sampleMs, ece_bins: cfg.calibration.ece_bins, variance_inflation: vif },
   );
+  for (let i = 0; i < groups.length; i++) stepDone();
+  writeCsv(put('slices_overview.csv'), [...SLICES_OVERVIEW_CSV_HEADER], overview.map(overviewCells));
 
   const incidents = result.incidents.map((i) => ({ ...i, rolled_back: undefined }));
   writeFileAtomic(
@@ -494,6 +572,7 @@ export async function writeCanaryReport(a: {
   );
   // pooled weight search -> overlay that `--config` accepts
   const pooled = (['Active', 'Quiet'] as const).map((s) => searchWeights(tracks, s, wopts));
+  stepDone();
   const usable = pooled
     .filter((w) => w.w_ofi !== null && w.w_cvd !== null)
     .map((w) => ({ slice: w.slice, w_ofi: w.w_ofi!, w_cvd: w.w_cvd! }));
@@ -509,13 +588,23 @@ export async function writeCanaryReport(a: {
   writeFileAtomic(
     put('verdicts.json'),
     `${JSON.stringify(
-      { run_tag: req.runTag, config_fingerprint: req.config.fingerprint, pooled_weights: pooled, symbols: verdicts },
+      {
+        run_tag: req.runTag,
+        config_fingerprint: req.config.fingerprint,
+        gate_mode: result.gateMode,
+        gate_table: gateTable(cfg, result.gateMode),
+        incident_summary: summary,
+        pooled_weights: pooled,
+        symbols: verdicts,
+      },
       null,
       2,
     )}\n`,
   );
-  await writeEvalSamples(put('eval_samples.parquet'), tracks, cfg.labels.horizons_s[0]);
+  await writeEvalSamples(put('eval_samples.parquet'), tracks, cfg.labels.horizons_s[0], result.gateMode);
+  stepDone();
   const rendered = renderRampReport(reportDir);
+  stepDone();
   files.push(...rendered.files.filter((f) => !files.includes(f)));
 
   // run_tag.txt gains the canary's view; the manifest lists the report files with sha256
@@ -530,14 +619,143 @@ export async function writeCanaryReport(a: {
   for (const f of [...files].sort())
     m.canary.files.push({ path: `${REPORT_DIR}/${f}`, sha256: await sha256File(path.join(reportDir, f)) });
   fs.writeFileSync(path.join(rep.runDir, REPLAY_MANIFEST), `${JSON.stringify(m, null, 2)}\n`);
-  return { replay: rep, result, reportDir, verdicts, files };
+  return { replay: rep, result, reportDir, verdicts, files, summary };
+}
+
+export interface IncidentSummaryRow {
+  kind: GateKind;
+  symbol: string;
+  severity: 'P1' | 'P2';
+  /** Gates of that kind that raised incidents, per mode. */
+  gates: Record<GateMode, string[]>;
+  /** Incidents opened, per mode (null: that mode was not run). */
+  count: Record<GateMode, number | null>;
+}
+
+/** Incidents by gate kind x symbol x severity, for the run's mode and the shadow's. */
+export function incidentSummary(main: CanaryResult, shadow: CanaryResult | null): IncidentSummaryRow[] {
+  const rows = new Map<string, IncidentSummaryRow>();
+  const symbols = [...main.tracks.keys()].sort();
+  const add = (r: CanaryResult) => {
+    for (const i of r.incidents) {
+      const kind = gateKind(i.gate);
+      const key = `${kind}|${i.symbol}|${i.severity}`;
+      let row = rows.get(key);
+      if (!row) {
+        row = {
+          kind,
+          symbol: i.symbol,
+          severity: i.severity,
+          gates: { evidence: [], seed: [] },
+          count: { evidence: null, seed: null },
+        };
+        rows.set(key, row);
+      }
+      row.count[r.gateMode] = (row.count[r.gateMode] ?? 0) + 1;
+      if (!row.gates[r.gateMode].includes(i.gate)) row.gates[r.gateMode].push(i.gate);
+    }
+  };
+  add(main);
+  if (shadow) add(shadow);
+  // a mode that ran has 0 where it raised nothing
+  for (const row of rows.values()) {
+    for (const m of [main.gateMode, ...(shadow ? [shadow.gateMode] : [])]) row.count[m] ??= 0;
+  }
+  const kinds: GateKind[] = ['discrimination', 'calibration', 'merge', 'rollback'];
+  return [...rows.values()].sort(
+    (a, b) =>
+      kinds.indexOf(a.kind) - kinds.indexOf(b.kind) ||
+      symbols.indexOf(a.symbol) - symbols.indexOf(b.symbol) ||
+      (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0) ||
+      (a.severity < b.severity ? -1 : 1),
+  );
+}
+
+/** A stable 32-bit seed from a symbol name (FNV-1a): the bootstrap of each symbol is reproducible. */
+function seedOf(symbol: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < symbol.length; i++) h = Math.imul(h ^ symbol.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * The merge check. seed: p99 of the pipeline's input age (merge_time_diff_ms as the seed defined it) <=
+ * merge_p99_max_ms. evidence: the label match rate (labels whose alignment gap, first quote at or after
+ * t + H minus t + H, is within the tolerance they were resolved under) >= evidence.merge_match_min; the
+ * alignment p99 is reported beside it. Both with a moving-block bootstrap CI.
+ */
+function mergeCheck(
+  tr: SymbolTrack,
+  mode: GateMode,
+  cfg: FlowlabConfig,
+  boot: (rows: number, stat: (idx: Int32Array, k: number) => number) => [number, number] | null,
+): CheckResult {
+  const cc = cfg.canary;
+  const minN = cc.verdict.merge_p99_min_samples;
+  const p99Of = (v: Float64Array) => (idx: Int32Array, k: number) => {
+    const b = new Float64Array(k);
+    for (let j = 0; j < k; j++) b[j] = v[idx[j]];
+    b.sort();
+    return quantile(b, 0.99);
+  };
+  if (mode === 'seed') {
+    const merges = Float64Array.from(tr.merge.view()).filter(Number.isFinite);
+    const sorted = Float64Array.from(merges).sort();
+    const p99 = sorted.length >= minN ? quantile(sorted, 0.99) : null;
+    return check(
+      'merge_p99',
+      `merge_time_diff_ms p99 <= ${cc.merge_p99_max_ms}`,
+      p99,
+      p99 === null ? null : boot(merges.length, p99Of(merges)),
+      merges.length,
+      cc.merge_p99_max_ms,
+      '<=',
+      p99 === null ? `insufficient samples (n=${merges.length}; need >= ${minN})` : undefined,
+    );
+  }
+  const n = tr.t.length;
+  const gaps: number[] = [];
+  const hit: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = tr.align.data[i];
+    if (!Number.isFinite(a)) continue;
+    gaps.push(a);
+    hit.push(a <= tr.label_tol.data[i] ? 1 : 0);
+  }
+  const g = Float64Array.from(gaps);
+  const k = g.length;
+  let m = 0;
+  for (const h of hit) m += h;
+  const rate = k >= minN ? m / k : null;
+  const c = check(
+    'label_match_rate',
+    `label match rate >= ${cc.evidence.merge_match_min}`,
+    rate,
+    rate === null
+      ? null
+      : boot(k, (idx, kk) => {
+          let s = 0;
+          for (let j = 0; j < kk; j++) s += hit[idx[j]];
+          return s / kk;
+        }),
+    k,
+    cc.evidence.merge_match_min,
+    '>=',
+    rate === null ? `insufficient samples (n=${k}; need >= ${minN})` : undefined,
+  );
+  if (rate !== null) {
+    const p99 = quantile(Float64Array.from(g).sort(), 0.99);
+    const ci = boot(k, p99Of(g));
+    c.detail = `merge_time_diff_ms (label alignment) p99 ${p99.toFixed(0)} ms${ci ? ` [${ci[0].toFixed(0)}, ${ci[1].toFixed(0)}]` : ''}, tolerance ${cfg.labels.merge_tol_ms} ms`;
+  }
+  return c;
 }
 
 function num(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-function quantile(sorted: number[], q: number): number {
+function quantile(sorted: ArrayLike<number>, q: number): number {
   const h = (sorted.length - 1) * q;
   const lo = Math.floor(h);
   return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (h - lo);
@@ -606,13 +824,20 @@ function concatTracks(tracks: readonly SymbolTrack[], refs?: ReadonlyMap<string,
 }
 
 /** eval_samples.parquet: every fusion sample with its label, calibrated prob, fold and slices. */
-async function writeEvalSamples(file: string, tracks: readonly SymbolTrack[], horizonS: number): Promise<void> {
+async function writeEvalSamples(
+  file: string,
+  tracks: readonly SymbolTrack[],
+  horizonS: number,
+  mode: GateMode,
+): Promise<void> {
   const cat = concatTracks(tracks);
   const n = cat.y.length;
   const t = new Float64Array(n);
   const res = new Float64Array(n);
   const pub = new Float64Array(n);
   const merge = new Float64Array(n);
+  const align = new Float64Array(n);
+  const tol = new Float64Array(n);
   const volB = new Int8Array(n);
   const paused = new Int8Array(n);
   const fee: string[] = [];
@@ -623,6 +848,8 @@ async function writeEvalSamples(file: string, tracks: readonly SymbolTrack[], ho
     res.set(tr.resolved_at.view(), o);
     pub.set(tr.published.view(), o);
     merge.set(tr.merge.view(), o);
+    align.set(tr.align.view(), o);
+    tol.set(tr.label_tol.view(), o);
     volB.set(tr.vol_bucket.view(), o);
     paused.set(tr.calib_paused.view(), o);
     for (let i = 0; i < tr.t.length; i++) fee.push(tr.feeTier);
@@ -640,7 +867,16 @@ async function writeEvalSamples(file: string, tracks: readonly SymbolTrack[], ho
     { name: 'resolved_at_ms', type: 'f64', data: res, nullNaN: true },
     { name: 'fold', type: 'i64', data: Float64Array.from(cat.fold) },
     { name: 'calibration_paused', type: 'bool', data: paused },
-    { name: 'merge_time_diff_ms', type: 'f64', data: merge, nullNaN: true },
+    // merge_time_diff_ms in the run's definition (evidence: label alignment; seed: input age), both kept
+    { name: 'merge_time_diff_ms', type: 'f64', data: mode === 'seed' ? merge : align, nullNaN: true },
+    {
+      name: 'merge_definition',
+      type: 'str',
+      data: new Array<string>(n).fill(mode === 'seed' ? 'input_age' : 'label_alignment'),
+    },
+    { name: 'input_age_ms', type: 'f64', data: merge, nullNaN: true },
+    { name: 'label_align_ms', type: 'f64', data: align, nullNaN: true },
+    { name: 'label_tol_ms', type: 'f64', data: tol, nullNaN: true },
     { name: 'session', type: 'codes', codes: cat.session, names: sessions },
     { name: 'regime', type: 'codes', codes: cat.regime, names: REGIME_NAMES },
     { name: 'vol_bucket', type: 'codes', codes: volB, names: VOL_BUCKET_NAMES },

@@ -27,6 +27,12 @@
  *
  * Calibration warm-up: no ECE / platt gate before the first fold start that
  * has `train_sec` of history; until a fold fits, calibration is paused.
+ *
+ * Gate modes (`canary.gate_mode`, table in gates.ts, methods in README.md):
+ * `seed` is the seed's point-estimate rules exactly (a test replays the engine
+ * of commit aba3a8c beside it); `evidence` (default) decides on one label per
+ * horizon with CUSUMs, persistence and hysteresis, and never changes the label
+ * tolerance (its merge gate is an alert on label alignment).
  */
 import type { FlowlabConfig } from '../config/schema.js';
 import type { SymbolCalc } from '../calc/symbol-calc.js';
@@ -36,9 +42,11 @@ import { GrowableF64, GrowableI8, GrowableI32 } from '../core/growable.js';
 import { evaluateAt, type Decision } from '../eval/rolling.js';
 import { plattFit, plattProb, upperBound, lowerBound } from '../eval/calibration.js';
 import { LabelResolver } from '../eval/labels.js';
+import { ece as eceOf } from '../eval/calibration.js';
+import { aucContribution, Cusum, eceNoiseFloor, percentileRank } from '../eval/sequential.js';
+import type { GateActions, GateMode, GateName, SliceName } from './gates.js';
 
-export type GateName = 'fusion_auc_active' | 'ece' | 'platt_test_samples' | 'merge_p99' | 'p1_timeout';
-export type SliceName = 'all' | 'Active' | 'Quiet';
+export type { GateName, SliceName } from './gates.js';
 export const EVAL_SLICES: readonly SliceName[] = ['all', 'Active', 'Quiet'];
 
 export interface Incident {
@@ -58,6 +66,7 @@ export interface Incident {
   fingerprint_before: string;
   fingerprint_after: string;
   rolled_back?: boolean;
+  gate_mode: GateMode;
 }
 
 export interface TimeseriesRow {
@@ -71,6 +80,15 @@ export interface TimeseriesRow {
   merge_tol_ms: number;
   fingerprint: string;
   gates_failed: string[];
+  /** The windowed AUC statistic the discrimination gate acts on (NaN where undefined / not this slice). */
+  gate_auc: number;
+  /** Evidence mode: the discrimination CUSUM (NaN in seed mode / other slices). */
+  cusum: number;
+  /** Evidence mode: the calibration gate's ECE minus noise floor (NaN where undefined). */
+  gate_ece: number;
+  /** Fusion weights in force for this slice at T (after rollbacks), times the publish multiplier. */
+  w_ofi: number;
+  w_cvd: number;
 }
 
 export interface MergeRow {
@@ -83,6 +101,8 @@ export interface MergeRow {
   n: number;
   match_rate: number;
   merge_tol_ms: number;
+  /** `input_age` (seed: age of the oldest fusion input at t) or `label_alignment` (first quote at/after t+H minus t+H). */
+  definition: 'input_age' | 'label_alignment';
 }
 
 export interface FoldRecord {
@@ -126,6 +146,14 @@ export class SymbolTrack {
   readonly vol_tertile = new GrowableI8(4096);
   readonly scenario = new GrowableI8(4096);
   readonly calib_paused = new GrowableI8(4096);
+  /** Label alignment: first quote at or after t + H, minus t + H (NaN until that quote / at flush). */
+  readonly align = new GrowableF64(4096);
+  /** Time the alignment became known (that quote's ts). */
+  readonly align_at = new GrowableF64(4096);
+  /** The merge tolerance each label was resolved under (NaN until resolved). */
+  readonly label_tol = new GrowableF64(4096);
+  /** Evidence mode: percentile of a stride sample's score in the trailing scores (NaN elsewhere). */
+  readonly rank_u = new GrowableF64(4096);
   sessionNames: readonly string[] = [];
   feeTier = 'TM';
   /** Forward as-of labels of this track's samples (index = sample index); writes y / resolved_at. */
@@ -139,6 +167,18 @@ export class SymbolTrack {
   calibrationPaused = true;
   calibrationGateLive = false;
   activeMultiplier = 1;
+  quietMultiplier = 1;
+  // evidence-mode state
+  lastStrideBucket = -Infinity;
+  /** Stride sample indices whose labels are not yet consumed by the sequential tests. */
+  pendingStride: number[] = [];
+  /** Consumed stride labels: sample time and AUC contribution, in consumption order. */
+  readonly evT: number[] = [];
+  readonly evX: number[] = [];
+  readonly cusumDead = new Cusum();
+  readonly cusumUp = new Cusum();
+  readonly failLooks = new Map<GateName, number>();
+  readonly passLooks = new Map<GateName, number>();
   readonly open = new Map<GateName, Incident>();
   readonly stable: StableConfig[];
   fingerprint: string;
@@ -148,10 +188,15 @@ export class SymbolTrack {
     mergeTol: number,
     stable: StableConfig[],
   ) {
-    this.labels = new LabelResolver({ horizon_ms: horizonMs, merge_tol_ms: mergeTol }, (i, y, at) => {
+    this.labels = new LabelResolver({ horizon_ms: horizonMs, merge_tol_ms: mergeTol }, (i, y, at, t, quoteTs, tol) => {
       if (y === 0 || y === 1) {
         this.y.data[i] = y;
         this.resolved_at.data[i] = at;
+      }
+      this.label_tol.data[i] = tol;
+      if (Number.isFinite(quoteTs)) {
+        this.align.data[i] = quoteTs - (t + horizonMs);
+        this.align_at.data[i] = quoteTs;
       }
     });
     this.stable = stable.slice();
@@ -174,6 +219,7 @@ export interface CanaryResult {
   readonly incidents: Incident[];
   readonly folds: FoldRecord[];
   readonly fingerprints: { symbol: string; fingerprint: string; from_ms: number; reason: string }[];
+  readonly gateMode: GateMode;
 }
 
 export class CanaryEngine implements PipelineObserver {
@@ -183,6 +229,7 @@ export class CanaryEngine implements PipelineObserver {
   private readonly trainMs: number;
   private readonly testMs: number;
   private readonly stableInit: StableConfig[];
+  readonly mode: GateMode;
   /** DeLong variance inflation: samples per label horizon (overlapping labels). */
   readonly vif: number;
   readonly tracks = new Map<string, SymbolTrack>();
@@ -197,9 +244,16 @@ export class CanaryEngine implements PipelineObserver {
   /**
    * @param stable the rollback chain, oldest first, the config in force last
    *   (length 1 when the run's config extends nothing).
+   * @param shadow see the field.
    */
-  constructor(config: FlowlabConfig, stable: StableConfig[]) {
+  constructor(
+    config: FlowlabConfig,
+    stable: StableConfig[],
+    /** A shadow engine only records what its gates would do: it never changes the pipeline's weights. */
+    readonly shadow = false,
+  ) {
     this.c = config;
+    this.mode = config.canary.gate_mode;
     this.H = config.labels.horizons_s[0] * 1000;
     this.step = config.canary.eval_every_sec * 1000;
     this.trainMs = config.calibration.train_sec * 1000;
@@ -241,9 +295,22 @@ export class CanaryEngine implements PipelineObserver {
     while (t >= tr.foldStart + this.testMs) this.startFold(tr, tr.foldStart + this.testMs);
     const score = r.score.data[row];
     const regime = r.regime.data[row];
+    // evidence mode: the first sample of each stride bucket enters the sequential tests; its score's
+    // percentile among the trailing scores (all known at t) is taken now
+    let u = NaN;
+    if (this.mode === 'evidence') {
+      const ev = this.c.canary.evidence;
+      const bucket = Math.floor(t / (ev.label_stride_sec * 1000));
+      if (bucket > tr.lastStrideBucket) {
+        tr.lastStrideBucket = bucket;
+        const tv = tr.t.view();
+        u = percentileRank(score, tr.score.data, lowerBound(tv, t - ev.rank_ref_sec * 1000), tv.length);
+        tr.pendingStride.push(tr.t.length);
+      }
+    }
     tr.t.push(t);
     tr.score.push(score);
-    tr.published.push(regime === ACTIVE ? score * tr.activeMultiplier : score);
+    tr.published.push(regime === ACTIVE ? score * tr.activeMultiplier : score * tr.quietMultiplier);
     tr.z_ofi.push(r.z_ofi.data[row]);
     tr.z_cvd.push(r.z_cvd.data[row]);
     tr.dir.push(r.dir.data[row]);
@@ -251,8 +318,12 @@ export class CanaryEngine implements PipelineObserver {
     tr.merge.push(r.merge_time_diff_ms.data[row]);
     tr.prob.push(tr.fitted && Number.isFinite(score) ? plattProb(tr.A, tr.B, score) : NaN);
     tr.fold.push(tr.fitted ? tr.foldIndex : -1);
+    tr.rank_u.push(u);
     tr.y.push(NaN);
     tr.resolved_at.push(NaN);
+    tr.align.push(NaN);
+    tr.align_at.push(NaN);
+    tr.label_tol.push(NaN);
     tr.labels.addSample(t, r.mid.data[row]);
     tr.session.push(r.session.data[row]);
     tr.regime.push(regime);
@@ -290,7 +361,8 @@ export class CanaryEngine implements PipelineObserver {
     const neg = ys.length - pos;
     const hasHistory = t.length > 0 && Tf - t[0] >= this.trainMs;
     if (hasHistory) tr.calibrationGateLive = true;
-    const enough = ys.length >= 50 && pos >= 10 && neg >= 10;
+    const cal = this.c.calibration;
+    const enough = ys.length >= cal.min_train && pos >= cal.min_train_per_class && neg >= cal.min_train_per_class;
     let A: number | null = null;
     let B: number | null = null;
     if (enough) {
@@ -361,7 +433,41 @@ export class CanaryEngine implements PipelineObserver {
   }
 
   private decide(tr: SymbolTrack, T: number): void {
+    if (this.mode === 'seed') this.decideSeed(tr, T);
+    else this.decideEvidence(tr, T);
+  }
+
+  /** The narrow interface gates act through (gates.ts). */
+  private actions(tr: SymbolTrack): GateActions {
+    const [lo, hi] = this.c.canary.merge_tol_bounds_ms;
+    return {
+      setMultiplier: (slice, m) => {
+        if (slice === 'Active') tr.activeMultiplier = m;
+        else tr.quietMultiplier = m;
+      },
+      setCalibrationPaused: (p) => {
+        tr.calibrationPaused = p;
+      },
+      setMergeTol: (ms) => {
+        tr.mergeTol = Math.min(hi, Math.max(lo, ms));
+        return tr.mergeTol;
+      },
+      rollback: (reason) => {
+        const prev = tr.stable.length >= 2 ? tr.stable[tr.stable.length - 2] : null;
+        if (!prev || prev.fingerprint === tr.fingerprint) return null;
+        const calc = this.calcs.get(tr.symbol);
+        if (calc && !this.shadow) applyWeights(calc, prev);
+        tr.fingerprint = prev.fingerprint;
+        tr.stable.pop();
+        return reason;
+      },
+    };
+  }
+
+  /** The seed's rules (gate_mode seed): point estimates every look, exactly as commit aba3a8c. */
+  private decideSeed(tr: SymbolTrack, T: number): void {
     const cc = this.c.canary;
+    const act_ = this.actions(tr);
     const winMs = cc.auc_window_sec * 1000;
     const opts = {
       window_ms: winMs,
@@ -409,16 +515,16 @@ export class CanaryEngine implements PipelineObserver {
       aucKnown ? failed.includes('fusion_auc_active') : null,
       metrics,
       () => {
-        tr.activeMultiplier = 0.5;
+        act_.setMultiplier('Active', 0.5);
         return 'downweight_slice';
       },
       () => {
-        tr.activeMultiplier = 1;
+        act_.setMultiplier('Active', 1);
       },
     );
     const auc = tr.open.get('fusion_auc_active');
     if (auc && tr.activeMultiplier === 0.5 && T - auc.opened_at_ms >= winMs) {
-      tr.activeMultiplier = 0;
+      act_.setMultiplier('Active', 0);
       auc.actions.push({ at_ms: T, action: 'pause_slice' });
       auc.action = 'pause_slice';
     }
@@ -434,18 +540,17 @@ export class CanaryEngine implements PipelineObserver {
         evaluated,
         metrics,
         () => {
-          tr.calibrationPaused = true;
+          act_.setCalibrationPaused(true);
           return 'pause_calibration';
         },
         () => {
-          if (!tr.open.has('ece') && !tr.open.has('platt_test_samples')) tr.calibrationPaused = false;
+          if (!tr.open.has('ece') && !tr.open.has('platt_test_samples')) act_.setCalibrationPaused(false);
         },
       );
     }
     if (tr.calibrationGateLive && !tr.open.has('ece') && !tr.open.has('platt_test_samples') && tr.fitted)
-      tr.calibrationPaused = false;
+      act_.setCalibrationPaused(false);
     // --- merge gate: P2, widen merge_tol_ms by a step (bounded); close restores the configured value
-    const [lo, hi] = cc.merge_tol_bounds_ms;
     this.gate(
       tr,
       T,
@@ -456,70 +561,17 @@ export class CanaryEngine implements PipelineObserver {
       metrics,
       () => {
         const before = tr.mergeTol;
-        tr.mergeTol = Math.min(hi, Math.max(lo, before + cc.merge_tol_step_ms));
+        act_.setMergeTol(before + cc.merge_tol_step_ms);
         return `merge_tol_ms ${before}->${tr.mergeTol}`;
       },
       () => {
-        tr.mergeTol = Math.min(hi, Math.max(lo, this.c.labels.merge_tol_ms));
+        act_.setMergeTol(this.c.labels.merge_tol_ms);
       },
     );
-    // --- P1 open too long: roll back to the previous stable fingerprint (once per incident)
-    for (const inc of tr.open.values()) {
-      if (inc.severity !== 'P1' || inc.rolled_back || T - inc.opened_at_ms < cc.p1_rollback_min * 60_000) continue;
-      inc.rolled_back = true;
-      const before = tr.fingerprint;
-      const prev = tr.stable.length >= 2 ? tr.stable[tr.stable.length - 2] : null;
-      let action: string;
-      if (prev && prev.fingerprint !== tr.fingerprint) {
-        const calc = this.calcs.get(tr.symbol);
-        if (calc) applyWeights(calc, prev);
-        tr.fingerprint = prev.fingerprint;
-        tr.stable.pop();
-        action = 'rollback';
-        this.fingerprints.push({
-          symbol: tr.symbol,
-          fingerprint: prev.fingerprint,
-          from_ms: T,
-          reason: `rollback: ${inc.id} open ${cc.p1_rollback_min} min`,
-        });
-      } else {
-        action = 'rollback unavailable: no previous stable fingerprint';
-      }
-      inc.actions.push({ at_ms: T, action });
-      this.incidents.push({
-        id: this.nextId(),
-        symbol: tr.symbol,
-        slice: inc.slice,
-        gate: 'p1_timeout',
-        severity: 'P1',
-        opened_at_ms: T,
-        closed_at_ms: T,
-        who: 'canary',
-        why: `${inc.id} (${inc.gate}) open for ${Math.round((T - inc.opened_at_ms) / 60_000)} min >= ${cc.p1_rollback_min} min`,
-        metrics_before: { ...metrics },
-        metrics_after: { ...metrics },
-        action,
-        actions: [{ at_ms: T, action }],
-        fingerprint_before: before,
-        fingerprint_after: tr.fingerprint,
-      });
-    }
+    this.rollbacks(tr, T, metrics);
 
-    for (const s of EVAL_SLICES) {
-      this.timeseries.push({
-        ts_ms: T,
-        symbol: tr.symbol,
-        slice: s,
-        window_sec: cc.auc_window_sec,
-        d: decisions.get(s)!,
-        calibration_paused: tr.calibrationPaused,
-        multiplier: s === 'Quiet' ? 1 : s === 'Active' ? tr.activeMultiplier : 1,
-        merge_tol_ms: tr.mergeTol,
-        fingerprint: tr.fingerprint,
-        gates_failed:
-          s === 'all' ? failed : s === 'Active' && failed.includes('fusion_auc_active') ? ['fusion_auc_active'] : [],
-      });
-    }
+    const gateAuc = (s: SliceName) => (s === 'Active' && aucKnown ? aucA! : NaN);
+    this.record(tr, T, decisions, failed, gateAuc, NaN, NaN);
     // merge match rate over the merge window under the tolerance in force
     const t = tr.t.view();
     const lo2 = upperBound(t, T - cc.merge_window_sec * 1000);
@@ -542,7 +594,324 @@ export class CanaryEngine implements PipelineObserver {
       n: all.n_merge,
       match_rate: nm > 0 ? matched / nm : NaN,
       merge_tol_ms: tr.mergeTol,
+      definition: 'input_age',
     });
+  }
+
+  /** Evidence gates (gate_mode evidence, the default): see gates.ts and README.md. */
+  private decideEvidence(tr: SymbolTrack, T: number): void {
+    const cc = this.c.canary;
+    const ev = cc.evidence;
+    const act_ = this.actions(tr);
+    const winMs = cc.auc_window_sec * 1000;
+    const opts = {
+      window_ms: winMs,
+      merge_window_ms: cc.merge_window_sec * 1000,
+      ece_bins: this.c.calibration.ece_bins,
+      variance_inflation: this.vif,
+    };
+    // the 10-minute windows stay in the timeseries as a display (they are not what the gates act on)
+    const decisions = new Map<SliceName, Decision>();
+    const align = this.alignment(tr, T, cc.merge_window_sec * 1000);
+    const alignLong = this.alignment(tr, T, ev.merge_window_sec * 1000);
+    for (const s of EVAL_SLICES) {
+      const d = evaluateAt(T, this.window(tr, T, s, winMs), opts);
+      decisions.set(s, { ...d, merge_p50: align.p50, merge_p90: align.p90, merge_p99: align.p99, n_merge: align.n });
+    }
+    const failed: GateName[] = [];
+
+    // --- discrimination: consume the stride labels resolved by T, in sample order; CUSUM for a drop of
+    // the per-label AUC contribution from auc_ok to auc_dead (reference value k halfway)
+    const open = tr.open.get('fusion_auc');
+    const k = (ev.auc_ok + ev.auc_dead) / 2;
+    const keep: number[] = [];
+    for (const i of tr.pendingStride) {
+      const y = tr.y.data[i];
+      if ((y === 0 || y === 1) && tr.resolved_at.data[i] <= T) {
+        const u = tr.rank_u.data[i];
+        if (Number.isFinite(u)) {
+          const x = aucContribution(y, u);
+          tr.evT.push(tr.t.data[i]);
+          tr.evX.push(x);
+          tr.cusumDead.add(k - x);
+          if (open) tr.cusumUp.add(x - k);
+        }
+      } else if (y === 0 || y === 1 || !Number.isFinite(tr.label_tol.data[i])) keep.push(i); // not known by T
+      // else: final without a usable label (unmatched or equal mids): dropped
+    }
+    tr.pendingStride = keep;
+    let sx = 0;
+    let nx = 0;
+    const from = T - ev.auc_window_sec * 1000;
+    for (let k = tr.evT.length - 1; k >= 0; k--) {
+      const tk = tr.evT[k];
+      if (tk <= from - 600_000) break; // consumption order is sample order up to resolution delays
+      if (tk > from) {
+        sx += tr.evX[k];
+        nx++;
+      }
+    }
+    const gateAuc = nx >= ev.auc_min_labels ? sx / nx : NaN;
+    const aucFail = tr.cusumDead.value > ev.cusum_open && gateAuc < ev.auc_confirm_max;
+    if (aucFail) failed.push('fusion_auc');
+    const aucRecovered = tr.cusumUp.value > ev.cusum_close && gateAuc >= ev.auc_close_min;
+
+    // --- calibration: ECE over the long window minus its noise floor; the fold has a fit
+    let gateEce = NaN;
+    let eceV: number | null = null;
+    let eceN = 0;
+    if (tr.calibrationGateLive) {
+      const t = tr.t.view();
+      const lo = upperBound(t, T - ev.ece_window_sec * 1000);
+      const hi = upperBound(t, T);
+      const p: number[] = [];
+      const y: number[] = [];
+      for (let i = lo; i < hi; i++) {
+        const pi = tr.prob.data[i];
+        const yi = tr.y.data[i];
+        if (pi === pi && (yi === 0 || yi === 1) && tr.resolved_at.data[i] <= T) {
+          p.push(pi);
+          y.push(yi);
+        }
+      }
+      eceN = p.length;
+      if (eceN >= ev.ece_min_samples) {
+        const e = eceOf(p, y, this.c.calibration.ece_bins, { min_samples: 1 });
+        eceV = e.value;
+        if (e.value !== null) gateEce = Math.max(0, e.value - eceNoiseFloor(e.bins, this.vif));
+      }
+    }
+    const eceFail = Number.isFinite(gateEce) ? gateEce > cc.ece_max : null;
+    if (eceFail) failed.push('ece');
+    const plattFail = tr.calibrationGateLive ? !tr.fitted : null;
+    if (plattFail) failed.push('platt_test_samples');
+    const matchRate = alignLong.n >= 30 ? alignLong.matched / alignLong.n : NaN;
+    const mergeFail = Number.isFinite(matchRate) ? matchRate < ev.merge_match_min : null;
+    if (mergeFail) failed.push('merge_label_match');
+
+    const metrics = {
+      gate_auc: Number.isFinite(gateAuc) ? gateAuc : null,
+      gate_auc_n: nx,
+      cusum: tr.cusumDead.value,
+      cusum_recovery: tr.cusumUp.value,
+      gate_ece: Number.isFinite(gateEce) ? gateEce : null,
+      ece: eceV,
+      ece_n: eceN,
+      platt_fitted: tr.fitted ? 1 : 0,
+      merge_alignment_p99: Number.isFinite(alignLong.p99) ? alignLong.p99 : null,
+      label_match_rate: Number.isFinite(matchRate) ? matchRate : null,
+      label_match_n: alignLong.n,
+      merge_tol_ms: tr.mergeTol,
+    };
+
+    // --- discrimination gate: P1; downweight every slice, pause after the window; close on recovery evidence
+    const aucDecision = open ? (aucRecovered ? false : null) : aucFail ? true : null;
+    this.gate(
+      tr,
+      T,
+      'fusion_auc',
+      'all',
+      'P1',
+      aucDecision,
+      metrics,
+      () => {
+        act_.setMultiplier('Active', 0.5);
+        act_.setMultiplier('Quiet', 0.5);
+        tr.cusumUp.reset();
+        return 'downweight_slice';
+      },
+      () => {
+        act_.setMultiplier('Active', 1);
+        act_.setMultiplier('Quiet', 1);
+        tr.cusumDead.reset();
+        tr.cusumUp.reset();
+      },
+    );
+    const inc = tr.open.get('fusion_auc');
+    if (inc && tr.activeMultiplier === 0.5 && T - inc.opened_at_ms >= winMs) {
+      act_.setMultiplier('Active', 0);
+      act_.setMultiplier('Quiet', 0);
+      inc.actions.push({ at_ms: T, action: 'pause_slice' });
+      inc.action = 'pause_slice';
+    }
+    // --- calibration gates: P2, pause calibration; close resumes
+    const persist = (g: GateName, failing: boolean | null): boolean | null => {
+      if (failing === null) return null;
+      if (failing) {
+        tr.failLooks.set(g, (tr.failLooks.get(g) ?? 0) + 1);
+        tr.passLooks.set(g, 0);
+      } else {
+        tr.passLooks.set(g, (tr.passLooks.get(g) ?? 0) + 1);
+        tr.failLooks.set(g, 0);
+      }
+      if ((tr.failLooks.get(g) ?? 0) >= ev.open_looks) return true;
+      if ((tr.passLooks.get(g) ?? 0) >= ev.close_looks) return false;
+      return null;
+    };
+    const calibGates: [GateName, boolean | null][] = [
+      ['ece', persist('ece', eceFail)],
+      ['platt_test_samples', plattFail],
+    ];
+    for (const [g, decision] of calibGates) {
+      this.gate(
+        tr,
+        T,
+        g,
+        'all',
+        'P2',
+        decision,
+        metrics,
+        () => {
+          act_.setCalibrationPaused(true);
+          return 'pause_calibration';
+        },
+        () => {
+          if (!tr.open.has('ece') && !tr.open.has('platt_test_samples')) act_.setCalibrationPaused(false);
+        },
+      );
+    }
+    if (tr.calibrationGateLive && !tr.open.has('ece') && !tr.open.has('platt_test_samples') && tr.fitted)
+      act_.setCalibrationPaused(false);
+    // --- label matching: P2 alert, no automatic action (the label definition stays fixed)
+    this.gate(
+      tr,
+      T,
+      'merge_label_match',
+      'all',
+      'P2',
+      persist('merge_label_match', mergeFail),
+      metrics,
+      () => 'alert',
+      () => {},
+    );
+    this.rollbacks(tr, T, metrics);
+
+    this.record(tr, T, decisions, failed, (s) => (s === 'all' ? gateAuc : NaN), tr.cusumDead.value, gateEce);
+    this.merge.push({
+      ts_ms: T,
+      symbol: tr.symbol,
+      window_sec: cc.merge_window_sec,
+      p50: align.p50,
+      p90: align.p90,
+      p99: align.p99,
+      n: align.n,
+      match_rate: align.n > 0 ? align.matched / align.n : NaN,
+      merge_tol_ms: tr.mergeTol,
+      definition: 'label_alignment',
+    });
+  }
+
+  /**
+   * Label alignment over the merge window: labels whose first quote at or after
+   * t + H arrived in (T - merge_window, T]; gap = that quote's ts - (t + H).
+   * A label matches when its gap is within the tolerance it was resolved under.
+   */
+  private alignment(tr: SymbolTrack, T: number, mw: number) {
+    const t = tr.t.view();
+    const hi = upperBound(t, T - this.H);
+    const lo = upperBound(t, T - mw - this.H - 600_000);
+    const v: number[] = [];
+    let matched = 0;
+    for (let i = lo; i < hi; i++) {
+      const at = tr.align_at.data[i];
+      if (!(at > T - mw && at <= T)) continue;
+      const a = tr.align.data[i];
+      v.push(a);
+      if (a <= tr.label_tol.data[i]) matched++;
+    }
+    const s = Float64Array.from(v).sort();
+    const q = (p: number) => {
+      if (s.length === 0) return NaN;
+      const h = (s.length - 1) * p;
+      const l = Math.floor(h);
+      return l >= s.length - 1 ? s[s.length - 1] : s[l] + (h - l) * (s[l + 1] - s[l]);
+    };
+    return { p50: q(0.5), p90: q(0.9), p99: q(0.99), n: s.length, matched };
+  }
+
+  /** P1 open too long: roll back to the previous stable fingerprint (once per incident). */
+  private rollbacks(tr: SymbolTrack, T: number, metrics: Record<string, number | null>): void {
+    const cc = this.c.canary;
+    for (const inc of tr.open.values()) {
+      if (inc.severity !== 'P1' || inc.rolled_back || T - inc.opened_at_ms < cc.p1_rollback_min * 60_000) continue;
+      inc.rolled_back = true;
+      const before = tr.fingerprint;
+      const reason = `rollback: ${inc.id} open ${cc.p1_rollback_min} min`;
+      let action: string;
+      if (this.actions(tr).rollback(reason) !== null) {
+        action = 'rollback';
+        this.fingerprints.push({ symbol: tr.symbol, fingerprint: tr.fingerprint, from_ms: T, reason });
+      } else {
+        action = 'rollback unavailable: no previous stable fingerprint';
+      }
+      inc.actions.push({ at_ms: T, action });
+      // evidence mode: the rollback is an escalation of the open P1 (one of its actions), not a new breach
+      if (this.mode === 'evidence') {
+        inc.action = action;
+        inc.fingerprint_after = tr.fingerprint;
+        continue;
+      }
+      this.incidents.push({
+        id: this.nextId(),
+        symbol: tr.symbol,
+        slice: inc.slice,
+        gate: 'p1_timeout',
+        severity: 'P1',
+        opened_at_ms: T,
+        closed_at_ms: T,
+        who: 'canary',
+        why: `${inc.id} (${inc.gate}) open for ${Math.round((T - inc.opened_at_ms) / 60_000)} min >= ${cc.p1_rollback_min} min`,
+        metrics_before: { ...metrics },
+        metrics_after: { ...metrics },
+        action,
+        actions: [{ at_ms: T, action }],
+        fingerprint_before: before,
+        fingerprint_after: tr.fingerprint,
+        gate_mode: this.mode,
+      });
+    }
+  }
+
+  /** One timeseries row per slice at T, with the weights actually in force. */
+  private record(
+    tr: SymbolTrack,
+    T: number,
+    decisions: Map<SliceName, Decision>,
+    failed: GateName[],
+    gateAuc: (s: SliceName) => number,
+    cusum: number,
+    gateEce: number,
+  ): void {
+    const cc = this.c.canary;
+    const discr: GateName = this.mode === 'seed' ? 'fusion_auc_active' : 'fusion_auc';
+    const w = this.calcs.get(tr.symbol)?.fusion.weightsInForce() ?? {
+      defaults: tr.stable[tr.stable.length - 1].defaults,
+      overrides: tr.stable[tr.stable.length - 1].overrides,
+    };
+    for (const s of EVAL_SLICES) {
+      const am = tr.activeMultiplier;
+      const qm = tr.quietMultiplier;
+      const multiplier = s === 'Active' ? am : s === 'Quiet' ? qm : am === qm ? am : 1;
+      const ws = s === 'all' ? w.defaults : (w.overrides[s] ?? w.defaults);
+      this.timeseries.push({
+        ts_ms: T,
+        symbol: tr.symbol,
+        slice: s,
+        window_sec: cc.auc_window_sec,
+        d: decisions.get(s)!,
+        calibration_paused: tr.calibrationPaused,
+        multiplier,
+        merge_tol_ms: tr.mergeTol,
+        fingerprint: tr.fingerprint,
+        gates_failed:
+          s === 'all' ? failed : s === 'Active' && this.mode === 'seed' && failed.includes(discr) ? [discr] : [],
+        gate_auc: gateAuc(s),
+        cusum: s === 'all' ? cusum : NaN,
+        gate_ece: s === 'all' ? gateEce : NaN,
+        w_ofi: ws.ofi * multiplier,
+        w_cvd: ws.cvd * multiplier,
+      });
+    }
   }
 
   /**
@@ -581,6 +950,7 @@ export class CanaryEngine implements PipelineObserver {
         actions: [{ at_ms: T, action }],
         fingerprint_before: before,
         fingerprint_after: tr.fingerprint,
+        gate_mode: this.mode,
       };
       tr.open.set(gate, inc);
       this.incidents.push(inc);
@@ -627,6 +997,7 @@ export class CanaryEngine implements PipelineObserver {
       incidents: this.incidents,
       folds: this.folds,
       fingerprints: this.fingerprints,
+      gateMode: this.mode,
     };
   }
 }
@@ -656,6 +1027,8 @@ function whyText(gate: GateName, m: Record<string, number | null>, c: FlowlabCon
     case 'fusion_auc_active':
       return `fusion_auc_active ${fmt(m.auc_active)} < ${cc.auc_active_min} over ${cc.auc_window_sec / 60}m (n=${m.auc_active_n})`;
     case 'ece':
+      if (cc.gate_mode === 'evidence')
+        return `ece ${fmt(m.ece)} minus noise floor = ${fmt(m.gate_ece)} > ${cc.ece_max} over ${cc.evidence.ece_window_sec / 60}m (n=${m.ece_n}) for ${cc.evidence.open_looks} looks`;
       return `ece ${fmt(m.ece)} > ${cc.ece_max} over ${cc.auc_window_sec / 60}m`;
     case 'platt_test_samples':
       return 'platt_test_samples = 0: the current calibration fold has no Platt fit (too few resolved training labels)';
@@ -663,5 +1036,11 @@ function whyText(gate: GateName, m: Record<string, number | null>, c: FlowlabCon
       return `merge_time_diff_ms p99 ${fmt(m.merge_p99, 0)} > ${cc.merge_p99_max_ms} over ${cc.merge_window_sec / 60}m`;
     case 'p1_timeout':
       return 'P1 open too long';
+    case 'fusion_auc': {
+      const ev = cc.evidence;
+      return `fusion_auc: CUSUM ${fmt(m.cusum, 2)} > ${ev.cusum_open} (evidence AUC fell from ${ev.auc_ok} to ${ev.auc_dead}) and gate_auc ${fmt(m.gate_auc)} < ${ev.auc_confirm_max} over ${ev.auc_window_sec / 60}m (n=${m.gate_auc_n} labels, one per ${ev.label_stride_sec}s)`;
+    }
+    case 'merge_label_match':
+      return `label match rate ${fmt(m.label_match_rate)} < ${cc.evidence.merge_match_min} over ${cc.evidence.merge_window_sec / 60}m for ${cc.evidence.open_looks} looks (n=${m.label_match_n} labels; alignment p99 ${fmt(m.merge_alignment_p99, 0)} ms; tolerance ${m.merge_tol_ms} ms, fixed)`;
   }
 }

@@ -123,6 +123,16 @@ export function configFromObject(
   return finish(structuredClone(raw), [], label, env);
 }
 
+/**
+ * The loaded config with `patch` merged over it (e.g. a CLI flag that sets a
+ * key), validated again; the fingerprint covers the patched config.
+ */
+export function overrideConfig(c: LoadedConfig, patch: Record<string, unknown>, label: string): LoadedConfig {
+  const raw = deepMerge(structuredClone(c.config), patch) as Obj;
+  const r = finish(raw, [...c.files], label, {});
+  return { ...r, envApplied: c.envApplied };
+}
+
 function finish(
   raw: Obj,
   files: string[],

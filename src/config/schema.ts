@@ -174,6 +174,10 @@ export const ConfigSchema = z.strictObject({
       train_sec: num(60, 86_400 * 30).default(7200),
       test_sec: num(60, 86_400 * 30).default(1800),
       ece_bins: int(2, 1000).default(10),
+      /** A fold fits Platt only with at least this many resolved training labels ... */
+      min_train: int(2, 10_000_000).default(50),
+      /** ... and at least this many of each class. */
+      min_train_per_class: int(1, 10_000_000).default(10),
     })
     .prefault({}),
   canary: z
@@ -188,6 +192,57 @@ export const ConfigSchema = z.strictObject({
       merge_tol_bounds_ms: z.tuple([int(0, 600_000), int(0, 600_000)]).default([500, 3000]),
       p1_rollback_min: num(1, 10_000).default(30),
       keep_fingerprints: int(1, 100).default(2),
+      /**
+       * `evidence` (default): gates decide on evidence that accounts for overlapping labels and repeated
+       * looks (src/canary/README.md). `seed`: the seed's point-estimate rules, exactly as before.
+       */
+      gate_mode: z.enum(['evidence', 'seed']).default('evidence'),
+      /** Evidence-mode gates (src/canary/gates.ts). */
+      evidence: z
+        .strictObject({
+          /** One label per this many seconds enters the sequential tests (60 = one per 60 s horizon: non-overlapping). */
+          label_stride_sec: num(1, 86_400).default(60),
+          /** Trailing window of sample scores that ranks a label's score (percentile) for gate_auc. */
+          rank_ref_sec: num(60, 86_400 * 7).default(7200),
+          /** gate_auc: mean per-label AUC contribution over the stride labels resolved in this trailing window. */
+          auc_window_sec: num(60, 86_400 * 7).default(3600),
+          /** gate_auc needs this many stride labels in its window, else it is undefined. */
+          auc_min_labels: int(1, 1_000_000).default(30),
+          /** The CUSUM tests a drop of the per-label AUC contribution from auc_ok (healthy) to auc_dead. */
+          auc_ok: num(0, 1).default(0.7),
+          auc_dead: num(0, 1).default(0.5),
+          /** Open when that CUSUM exceeds this (sets the false-alarm rate; README) ... */
+          cusum_open: num(0.1, 1000).default(10),
+          /** ... and gate_auc is below this. */
+          auc_confirm_max: num(0, 1).default(0.62),
+          /** Close when the recovery CUSUM (auc_dead -> auc_ok) exceeds this and gate_auc is at least auc_close_min. */
+          cusum_close: num(0.1, 1000).default(10),
+          auc_close_min: num(0, 1).default(0.65),
+          /** Calibration gate: ECE over this trailing window of resolved 1 s labels, minus its noise floor. */
+          ece_window_sec: num(60, 86_400 * 7).default(14_400),
+          ece_min_samples: int(1, 100_000_000).default(3600),
+          /** Label matching alert: share of labels resolved within the tolerance over this trailing window ... */
+          merge_window_sec: num(60, 86_400 * 7).default(3600),
+          /** ... below this for open_looks looks raises a P2 alert (no action: the label definition stays fixed). */
+          merge_match_min: num(0, 1).default(0.8),
+          /** Calibration and merge gates: consecutive failing looks before an incident opens, passing looks before it closes. */
+          open_looks: int(1, 100_000).default(30),
+          close_looks: int(1, 100_000).default(30),
+        })
+        .prefault({}),
+      /** Verdict (ramp DoD) checks: thresholds and minimum samples. */
+      verdict: z
+        .strictObject({
+          brier_skill_min: num(-10, 1).default(0.05),
+          session_auc_min: num(0, 1).default(0.6),
+          merge_p99_min_samples: int(1, 100_000_000).default(100),
+          /** AUC figures need this many samples of each class. */
+          auc_min_per_class: int(1, 100_000_000).default(30),
+          /** Block length (s) of the moving-block bootstrap CIs of ECE, Brier skill and merge p99. */
+          bootstrap_block_sec: num(1, 86_400).default(600),
+          bootstrap_reps: int(10, 100_000).default(200),
+        })
+        .prefault({}),
     })
     .prefault({}),
   dq: z

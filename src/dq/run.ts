@@ -11,6 +11,7 @@ import { duck } from '../io/duck.js';
 import { FlowlabError, UsageError } from '../core/errors.js';
 import { sha256, sha256File } from '../core/hash.js';
 import { safeJoin } from '../core/validate.js';
+import { progressBar } from '../core/progress.js';
 import { KINDS, type Kind } from '../core/types.js';
 import { HOUR_MS, MINUTE_MS, scanKind, type KindAgg } from './sql.js';
 import {
@@ -236,6 +237,9 @@ export async function runDq(datasetRoot: string, opts: DqOptions = {}): Promise<
   const droppedIds = droppedTradeIds(stats);
   const conn = await duck();
   const scans = new Map<string, SymbolScans>();
+  const bar = progressBar(opts.progress);
+  bar.start('dq', selected.length, 'part files');
+  let scanned = 0;
   try {
     for (const sym of symbols) {
       const s: SymbolScans = {};
@@ -257,10 +261,12 @@ export async function runDq(datasetRoot: string, opts: DqOptions = {}): Promise<
         const dropped = kind === 'trades' ? (droppedIds[sym] ?? []) : [];
         const r = await scanKind(conn, kind, sym, files, params.skew_quantile, dropped);
         s[kind] = { total: r.total, hours: new Map(r.hours.map((h) => [h.hour as number, h])) };
+        bar.update((scanned += files.length));
       }
       scans.set(sym, s);
     }
   } finally {
+    bar.stop();
     conn.closeSync();
   }
 

@@ -40,6 +40,8 @@ export interface DqOptions {
   readonly skewWarnMs?: number;
   /** Fewer latency samples than this in a scope: latency is null with a reason. Default 100. */
   readonly minLatencySamples?: number;
+  /** Progress bar of scanned part files (default: when stderr is a terminal). */
+  readonly progress?: boolean;
 }
 
 /** The parameters a report was computed with (written into every file). */

@@ -161,8 +161,19 @@ export function forwardLabels(
 }
 
 /** Called once per sample, in sample order: y = 1 / 0 / NaN (excluded), resolvedAt = NaN when unmatched. */
-/** y: 1 up, 0 down, NaN equal or unmatched; resolvedAt: the resolving quote's ts (NaN if unmatched); sampleT: the sample's t. */
-export type LabelCallback = (index: number, y: number, resolvedAt: number, sampleT: number) => void;
+/**
+ * y: 1 up, 0 down, NaN equal or unmatched; resolvedAt: the resolving quote's ts (NaN if unmatched); sampleT: the
+ * sample's t; firstQuoteTs: the first quote at or after t + H whether or not it matched (NaN at flush), so
+ * `firstQuoteTs - (t + H)` is the label's alignment gap; tolMs: the tolerance the label was resolved under.
+ */
+export type LabelCallback = (
+  index: number,
+  y: number,
+  resolvedAt: number,
+  sampleT: number,
+  firstQuoteTs: number,
+  tolMs: number,
+) => void;
 
 /** Streaming forward as-of labels; see the file doc for the ordering contract. */
 export class LabelResolver {
@@ -260,22 +271,22 @@ export class LabelResolver {
       if (!Number.isFinite(m0)) {
         this.counts.unmatched++;
         this.counts.unmatched_no_start++;
-        this.onLabel(i, NaN, NaN, t);
+        this.onLabel(i, NaN, NaN, t, ts, this.tol);
       } else if (ts - target > this.tol) {
         this.counts.unmatched++;
         this.counts.unmatched_no_end++;
-        this.onLabel(i, NaN, NaN, t);
+        this.onLabel(i, NaN, NaN, t, ts, this.tol);
       } else {
         this.counts.matched++;
         if (mid > m0) {
           this.counts.up++;
-          this.onLabel(i, 1, ts, t);
+          this.onLabel(i, 1, ts, t, ts, this.tol);
         } else if (mid < m0) {
           this.counts.down++;
-          this.onLabel(i, 0, ts, t);
+          this.onLabel(i, 0, ts, t, ts, this.tol);
         } else {
           this.counts.equal++;
-          this.onLabel(i, NaN, ts, t);
+          this.onLabel(i, NaN, ts, t, ts, this.tol);
         }
       }
     }
@@ -290,7 +301,7 @@ export class LabelResolver {
       this.counts.unmatched++;
       if (Number.isFinite(m0)) this.counts.unmatched_no_end++;
       else this.counts.unmatched_no_start++;
-      this.onLabel(this.headIndex++, NaN, NaN, t);
+      this.onLabel(this.headIndex++, NaN, NaN, t, NaN, this.tol);
     }
   }
 

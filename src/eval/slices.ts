@@ -41,7 +41,8 @@ export interface SliceOptions {
   /** Fusion sample period, ms (default 1000). */
   readonly sample_ms?: number;
   readonly auc?: Omit<AucOptions, 'scratch'>;
-  readonly topk?: TopkOptions;
+  /** Top-k hit rate options; `false` skips the metric (its value is null: "not computed"). */
+  readonly topk?: TopkOptions | false;
   readonly ece_bins?: number;
   /** Minimum rows for ECE / Brier (default 30). */
   readonly min_samples?: number;
@@ -72,6 +73,17 @@ export function effectiveHours(ts: ArrayLike<number>, sampleMs: number): number 
 }
 
 const NO_PROB: Metric = { value: null, n: 0, reason: 'no calibrated probabilities given' };
+const NO_TOPK: TopkResult = {
+  value: null,
+  n: 0,
+  k: 0,
+  cut: NaN,
+  bucket: 0,
+  hits: 0,
+  ties_at_cut: 0,
+  zeros_dropped: 0,
+  reason: 'top-k hit rate not computed',
+};
 
 export function evaluateSlices(input: SliceInput, dims: readonly SliceDim[], opts: SliceOptions = {}): SliceRow[] {
   const { score, y, prob } = input;
@@ -113,7 +125,7 @@ export function evaluateSlices(input: SliceInput, dims: readonly SliceDim[], opt
       n_neg: neg,
       effective_hours: (m * sampleMs) / 3.6e6,
       auc: aucDeLong(s, yy, { ...opts.auc, scratch }),
-      topk: topkHitRate(s, yy, opts.topk),
+      topk: opts.topk === false ? NO_TOPK : topkHitRate(s, yy, opts.topk),
       ece: prob ? ece(p, yy, opts.ece_bins ?? 10, { min_samples: opts.min_samples }) : NO_PROB,
       brier: prob ? brier(p, yy, { min_samples: opts.min_samples }) : NO_PROB,
     });

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { validatePath } from '../core/validate.js';
+import { progressBar } from '../core/progress.js';
 import { sha256File } from '../core/hash.js';
 import { DatasetWriter } from '../dataset/writer.js';
 import type { DatasetManifest } from '../dataset/manifest.js';
@@ -36,6 +37,8 @@ export interface ImportRequest {
   /** binance-vision only: symbol for files whose name does not carry one. */
   readonly symbol?: string;
   readonly onWarning?: (msg: string) => void;
+  /** Progress bar of imported files (default: when stderr is a terminal). */
+  readonly progress?: boolean;
 }
 
 export interface InputInfo {
@@ -88,14 +91,26 @@ export async function runImport(req: ImportRequest): Promise<ImportResult> {
     append: false,
   });
   const counters = newCounters();
-  if (req.format === 'ws-capture') {
-    const imp = new WsCaptureImporter(writer, { depthLevels: writer.levels, onWarning: req.onWarning }, counters);
-    for (const f of files) await imp.importFile(f);
-    imp.finish();
-  } else if (req.format === 'tardis') {
-    await importTardisPlanned(tardis, writer, { depthLevels: writer.levels, onWarning: req.onWarning }, counters);
-  } else {
-    await importVisionPlanned(plans, writer, { symbol: req.symbol, onWarning: req.onWarning }, counters);
+  const bar = progressBar(req.progress);
+  bar.start('import', files.length, 'files');
+  try {
+    if (req.format === 'ws-capture') {
+      const imp = new WsCaptureImporter(writer, { depthLevels: writer.levels, onWarning: req.onWarning }, counters);
+      for (let i = 0; i < files.length; i++) {
+        await imp.importFile(files[i]);
+        bar.update(i + 1);
+      }
+      imp.finish();
+    } else if (req.format === 'tardis') {
+      await importTardisPlanned(tardis, writer, { depthLevels: writer.levels, onWarning: req.onWarning }, counters);
+      bar.update(files.length);
+    } else {
+      await importVisionPlanned(plans, writer, { symbol: req.symbol, onWarning: req.onWarning }, counters, (i) =>
+        bar.update(i + 1),
+      );
+    }
+  } finally {
+    bar.stop();
   }
   writer.stats = { import: counters };
   const manifest = await writer.close();

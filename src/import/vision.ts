@@ -357,8 +357,12 @@ export async function importVisionPlanned(
   sink: DrainableSink,
   opts: VisionOptions = {},
   counters?: ImportCounters,
+  onFileDone?: (index: number) => void,
 ): Promise<ImportCounters> {
   const imp = new VisionImporter(sink, opts, counters);
-  for (const p of plans) await imp.importFile(p);
+  for (let i = 0; i < plans.length; i++) {
+    await imp.importFile(plans[i]);
+    onFileDone?.(i);
+  }
   return imp.counters;
 }

@@ -6,19 +6,29 @@
  *
  *   arrival (recv_ts_ms, recv_seq)
  *     -> trade dedup: a (symbol, agg_trade_id) seen before is dropped here, first arrival wins
- *        (`DedupMemory` of the last `sequencer.dedup_ids` pairs), counted `duplicate_trades`
- *     -> Sequencer (watermark, skew; lateness judged per symbol) -> event-time order per symbol
+ *        (one `DedupMemory` per symbol, of its last `sequencer.dedup_ids` trade ids), counted `duplicate_trades`
+ *     -> Sequencer, one group per symbol (own arrival clock, skew estimate, watermark and late
+ *        rule) -> event-time order per symbol
  *     -> stale quotes: a quote whose update_id is not above the last applied one of its symbol
  *        is counted (`stale_quotes`) and not applied (Binance's rule for bookTicker `u`)
  *     -> per symbol: SymbolCalc (OFI, CVD, robust z, fusion, slices, events) + prices rows
  *     -> derived rows in growable columns -> `take(F)` hands out blocks of exactly F rows
+ *
+ * Symbols are independent: everything a symbol's derived rows depend on (dedup
+ * memory, sequencer group, stale-quote state, calculators) is that symbol's
+ * own, so a run over a subset of symbols gives byte-identical rows for them
+ * (what sharding by symbol relies on, issues 13 and 16).
  *
  * Output parts are cut at fixed row offsets of each (symbol, table) stream
  * (`take` only returns full blocks until `finish()`), so the derived files do
  * not depend on how the input was batched or partitioned.
  *
  * Depth rows are not used by the derived tables (the `ofi` table is L1 OFI per
- * quote update, ARCHITECTURE §3); replay does not read them.
+ * quote update, ARCHITECTURE §3). When a source includes them in its arrival
+ * blocks, each depth message advances its symbol's sequencer clock
+ * (`Sequencer.advance`): its ticks then go out sooner between the symbol's own
+ * ticks, and the symbol stays independent of the others. Replay and live read
+ * trades and quotes only today (so they agree); see src/calc/README.md.
  */
 import {
   Sequencer,
@@ -128,9 +138,10 @@ interface HeldBatch {
 
 interface SymbolState {
   readonly symbol: string;
-  /** Sequencer lateness group and dedup key space of this symbol. */
+  /** Sequencer group of this symbol (first-seen order; only the global release order depends on it). */
   readonly group: number;
-  readonly dedupSlot: number;
+  /** This symbol's own memory of recent agg_trade_ids (slot 0), so eviction does not depend on other symbols. */
+  readonly dedup: DedupMemory;
   readonly calc: SymbolCalc;
   readonly prices: PriceRows;
   /** trades/s over the trailing RECV_RATE_WINDOW_MS, for recv_rate_tps */
@@ -176,7 +187,9 @@ export interface PipelineCounters {
   readonly max_late_ms: number;
   /** Ticks that arrived after their watermark had passed (late_ticks are among them). */
   readonly past_watermark: number;
+  /** Lower median over symbols of their skew estimates (each symbol's own in `symbolSummary`); NaN if none yet. */
   readonly skew_ms: number;
+  /** Exchange-clock ticks used by the skew estimates, summed over symbols (0 when fixed). */
   readonly skew_samples_used: number;
   /** Totals over symbols (per symbol in `symbolSummary`). */
   readonly duplicate_trades: number;
@@ -193,7 +206,6 @@ export class Pipeline {
   private lastHeld: HeldBatch | null = null;
   private readonly mergeTolMs: number;
   private finished = false;
-  private readonly dedup: DedupMemory;
 
   private readonly observer: PipelineObserver | null;
   /** The derived tables `take` hands out (the others are not built, or dropped unwritten). */
@@ -216,7 +228,6 @@ export class Pipeline {
     this.tables = checkTables(opts.tables ?? DERIVED_KINDS, 'tables');
     this.wantPrices = this.tables.includes('prices');
     this.seq = new Sequencer(params.sequencer, (h, ts, _rank, flags) => this.release(h, ts, flags));
-    this.dedup = new DedupMemory(params.sequencer.dedup_ids);
   }
 
   private state(symbol: string): SymbolState {
@@ -225,7 +236,7 @@ export class Pipeline {
       s = {
         symbol,
         group: this.states.size,
-        dedupSlot: this.dedup.newSlot(),
+        dedup: new DedupMemory(this.params.sequencer.dedup_ids),
         calc: new SymbolCalc(this.params, symbol, {
           merge_tol_ms: this.mergeTolMs,
           ofi_rows: this.tables.includes('ofi'),
@@ -275,19 +286,20 @@ export class Pipeline {
       held[k] = h;
     }
     const seq = this.seq;
-    const dedup = this.dedup;
     for (let i = 0; i < block.n; i++) {
       const k = src[i];
       const b = batches[k];
       const r = row[i];
       if (b.kind === 'depth') {
+        // not sequenced: a heartbeat of its symbol's arrival clock (the symbol's own stream)
+        seq.advance(b.recv_ts_ms[r], held[k]!.state.group);
         this.release1(held[k]!);
         continue;
       }
       const st = held[k]!.state;
       if (b.kind === 'trades') {
         const id = b.agg_trade_id[r];
-        if (Number.isFinite(id) && !dedup.add(st.dedupSlot, id)) {
+        if (Number.isFinite(id) && !st.dedup.add(0, id)) {
           st.duplicates++;
           this.release1(held[k]!);
           continue;
@@ -599,11 +611,17 @@ export class Pipeline {
       late_ticks: q.late_ticks,
       max_late_ms: q.max_late_ms,
       past_watermark: q.past_watermark,
-      skew_ms: q.skew_ms,
-      skew_samples_used: q.skew_samples_used,
+      skew_ms: this.medianSkew(),
+      skew_samples_used: this.sum((s) => q.skewSamplesUsed(s.group)),
       duplicate_trades: this.sum((s) => s.duplicates),
       stale_quotes: this.sum((s) => s.stale),
     };
+  }
+
+  private medianSkew(): number {
+    const v = this.symbols.map((sym) => this.seq.skewOf(this.states.get(sym)!.group)).filter((x) => !Number.isNaN(x));
+    v.sort((a, b) => a - b);
+    return v.length === 0 ? Number.NaN : v[(v.length - 1) >> 1];
   }
 
   private sum(f: (s: SymbolState) => number): number {
@@ -625,6 +643,8 @@ export class Pipeline {
         past_watermark: s.pastWatermark,
         duplicate_trades: s.duplicates,
         stale_quotes: s.stale,
+        skew_ms: this.seq.skewOf(s.group),
+        skew_samples_used: this.seq.skewSamplesUsed(s.group),
         cvd_final: c.cvd.cvd,
         cvd_direction: c.fusion.dir,
         cvd_flips: c.fusion.flips,

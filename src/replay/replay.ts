@@ -15,7 +15,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
 import { Dataset, arrivalBlocks, type ReadOptions } from '../dataset/reader.js';
 import { summarize, type PartFileInfo } from '../dataset/manifest.js';
 import type { MarketInfo } from '../core/market.js';
@@ -30,6 +29,7 @@ import {
 import { calcParamsFromConfig } from '../pipeline/params.js';
 import { sha256, canonicalJson } from '../core/hash.js';
 import { FlowlabError } from '../core/errors.js';
+import { progressBar } from '../core/progress.js';
 import { validateTag, safeJoin } from '../core/validate.js';
 import type { LoadedConfig } from '../config/load.js';
 import { codeHash, FLOWLAB_VERSION } from './code.js';
@@ -297,14 +297,8 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
   });
   const outputs: OutputFile[] = [];
   const totalRows = inputs.reduce((s, f) => s + f.rows, 0);
-  const showBar = req.progress ?? Boolean(process.stderr.isTTY);
-  const bar = showBar
-    ? new cliProgress.SingleBar(
-        { stream: process.stderr, format: 'replay {bar} {percentage}% | {value}/{total} ticks | eta {eta}s' },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
-  bar?.start(totalRows, 0);
+  const bar = progressBar(req.progress);
+  bar.start('replay', totalRows, 'ticks');
   const speed = req.speed === undefined || req.speed === 'max' ? Infinity : req.speed;
   if (!(speed > 0)) throw new FlowlabError(`speed must be 'max' or a number > 0, got ${req.speed}`, 2);
   const io = req.io ?? 'auto';
@@ -328,7 +322,7 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
       }
       pipeline.push(block);
       ticks += block.n;
-      bar?.update(ticks);
+      bar.update(ticks);
       for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
     }
     pipeline.finish();
@@ -337,7 +331,7 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
     for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
     await writer.done();
   } finally {
-    bar?.stop();
+    bar.stop();
     await writer.close();
   }
   const manifest = await finalizeRun({

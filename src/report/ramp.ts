@@ -38,8 +38,9 @@ import {
   percentileChart,
   reliabilityDiagram,
   PALETTE,
+  type Band,
   type Bar,
-  type Marker,
+  type LineSeries,
   type ReliabilityBin,
 } from './svg.js';
 
@@ -78,6 +79,39 @@ const VerdictsSchema = z.object({
   config_fingerprint: z.string(),
   /** Weights searched over all symbols together (the source of `slice_weights.yaml`). */
   pooled_weights: z.array(WeightSchema).optional().default([]),
+  /** The gate mode of the run (absent in files written before gate modes). */
+  gate_mode: z.string().optional(),
+  /** The gate table in force (src/canary/gates.ts). */
+  gate_table: z
+    .array(
+      z.object({
+        gate: z.string(),
+        kind: z.string(),
+        slice: z.string(),
+        metric: z.string(),
+        window: z.string(),
+        threshold: z.string(),
+        evidence: z.string(),
+        severity: z.string(),
+        action: z.string(),
+        close: z.string(),
+      }),
+    )
+    .optional()
+    .default([]),
+  /** Incidents by gate kind x symbol x severity, for the run's gate mode and the other mode's shadow. */
+  incident_summary: z
+    .array(
+      z.object({
+        kind: z.string(),
+        symbol: z.string(),
+        severity: z.string(),
+        gates: z.record(z.string(), z.array(z.string())),
+        count: z.record(z.string(), NUM.nullable()),
+      }),
+    )
+    .optional()
+    .default([]),
   symbols: z.record(
     z.string(),
     z.object({
@@ -431,12 +465,42 @@ const SLICE_HEADER = [
 ];
 const SLICE_ALIGN = ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'l'] as const;
 
-const MERGE_GATES = new Set(['merge_p99']);
+const MERGE_GATES = new Set(['merge_p99', 'merge_label_match']);
 
-function markersFor(incs: readonly Incident[], symbol: string, merge: boolean): Marker[] {
-  return incs
-    .filter((i) => i.symbol === symbol && MERGE_GATES.has(i.gate) === merge)
-    .map((i) => ({ x: i.opened_at_ms, label: i.id, color: i.severity === 'P1' ? '#d62728' : '#7f7f7f' }));
+/**
+ * Incidents of a symbol as a strip per gate: the [open, close) intervals
+ * (still open: to `endMs`) merged where they overlap or touch, one band per run.
+ */
+function incidentBands(
+  incs: readonly Incident[],
+  symbol: string,
+  merge: boolean,
+  endMs: number,
+): { bands: Band[]; note: string | undefined } {
+  const mine = incs.filter((i) => i.symbol === symbol && MERGE_GATES.has(i.gate) === merge);
+  const byRow = groupBy(mine, (i) => `${i.gate} ${i.severity}`);
+  const bands: Band[] = [];
+  let periods = 0;
+  for (const row of sortedKeys(byRow)) {
+    const iv = byRow
+      .get(row)!
+      .map((i) => [i.opened_at_ms, i.closed_at_ms ?? Math.max(endMs, i.opened_at_ms)] as [number, number])
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const color = row.endsWith(' P1') ? '#d62728' : '#ff9f40';
+    const start = bands.length;
+    for (const [a, b] of iv) {
+      const last = bands.length > start ? bands[bands.length - 1] : undefined;
+      if (last && a <= last.x1) bands[bands.length - 1] = { ...last, x1: Math.max(last.x1, b) };
+      else bands.push({ x0: a, x1: b, row, color });
+    }
+    periods += bands.length - start;
+  }
+  const p1 = mine.filter((i) => i.severity === 'P1').length;
+  const note =
+    mine.length === 0
+      ? undefined
+      : `incidents (strip below): ${mine.length} (${p1} P1) in ${periods} open period${periods > 1 ? 's' : ''}`;
+  return { bands, note };
 }
 
 function rollingCharts(d: CanaryReportData, incs: readonly Incident[]): Map<string, ReportChart[]> {
@@ -450,18 +514,8 @@ function rollingCharts(d: CanaryReportData, incs: readonly Incident[]): Map<stri
     for (const win of wins.sort((a, b) => Number(a) - Number(b))) {
       const rows = [...byWin.get(win)!].sort((a, b) => (num(a.ts_ms) ?? 0) - (num(b.ts_ms) ?? 0));
       const sl = (s: string) => rows.filter((r) => str(r.slice) === s);
-      const series = [];
-      const colors: Record<string, string> = { Active: PALETTE[0], Quiet: PALETTE[2], all: PALETTE[4] };
-      for (const s of ['Active', 'Quiet', 'all']) {
-        const rs = sl(s);
-        if (rs.length === 0) continue;
-        series.push({
-          name: `AUC ${s}`,
-          x: rs.map((r) => num(r.ts_ms) ?? NaN),
-          y: rs.map((r) => num(r.auc)),
-          color: colors[s],
-        });
-      }
+      const series: LineSeries[] = [];
+      // context first (thin, faded), the gate's own statistic last: drawn on top
       const eceRows = sl('all');
       if (eceRows.length > 0)
         series.push({
@@ -469,8 +523,40 @@ function rollingCharts(d: CanaryReportData, incs: readonly Incident[]): Map<stri
           x: eceRows.map((r) => num(r.ts_ms) ?? NaN),
           y: eceRows.map((r) => num(r.ece)),
           color: PALETTE[3],
-          dash: '5 3',
+          dash: '4 2',
+          width: 1,
+          opacity: 0.8,
         });
+      for (const [s, color] of [
+        ['all', '#9e9e9e'],
+        ['Quiet', PALETTE[2]],
+      ] as const) {
+        const rs = sl(s);
+        if (rs.length > 0)
+          series.push({
+            name: `AUC ${s}`,
+            x: rs.map((r) => num(r.ts_ms) ?? NaN),
+            y: rs.map((r) => num(r.auc)),
+            color,
+            width: 1,
+            opacity: 0.7,
+          });
+      }
+      // the statistic the AUC gate acts on: `gate_auc` when the run writes it (evidence mode: slice all;
+      // seed mode: Active), else the Active AUC
+      const gateSlice = ['all', 'Active'].find((s) => sl(s).some((r) => num(r.gate_auc) !== null));
+      const gateRows = gateSlice === undefined ? [] : sl(gateSlice).filter((r) => num(r.gate_auc) !== null);
+      const act = gateRows.length > 0 ? gateRows : sl('Active');
+      if (act.length > 0)
+        series.push({
+          name: gateRows.length > 0 ? 'gate AUC (what the gate acts on)' : 'AUC Active (the gate acts on it)',
+          x: act.map((r) => num(r.ts_ms) ?? NaN),
+          y: act.map((r) => num(gateRows.length > 0 ? r.gate_auc : r.auc)),
+          color: PALETTE[0],
+          width: 2.2,
+        });
+      const end = rows.reduce((m, r) => Math.max(m, num(r.ts_ms) ?? -Infinity), -Infinity);
+      const inc = incidentBands(incs, sym, false, end);
       const suffix = wins.length > 1 ? `_${fileSafe(win)}s` : '';
       const winTxt = win === '' ? '' : `, ${Number(win) / 60}-min window`;
       charts.push({
@@ -486,7 +572,8 @@ function rollingCharts(d: CanaryReportData, incs: readonly Incident[]): Map<stri
             { y: g.auc, label: `AUC gate ${g.auc}`, color: '#d62728' },
             { y: g.ece, label: `ECE gate ${g.ece}`, color: '#ff7f0e' },
           ],
-          markers: markersFor(incs, sym, false),
+          bands: inc.bands,
+          note: inc.note,
         }),
       });
     }
@@ -508,6 +595,12 @@ function mergeCharts(d: CanaryReportData, incs: readonly Incident[]): Map<string
       const x = rows.map((r) => num(r.ts_ms) ?? NaN);
       const suffix = wins.length > 1 ? `_${fileSafe(win)}s` : '';
       const winTxt = win === '' ? '' : `, ${Number(win) / 60}-min window`;
+      const inc = incidentBands(
+        incs,
+        sym,
+        true,
+        x.reduce((m, v) => Math.max(m, v), -Infinity),
+      );
       charts.push({
         file: `charts/merge_${fileSafe(sym)}${suffix}.svg`,
         alt: `${sym} merge_time_diff_ms percentiles`,
@@ -522,13 +615,15 @@ function mergeCharts(d: CanaryReportData, incs: readonly Incident[]): Map<string
               name: 'merge_tol_ms',
               x,
               y: rows.map((r) => num(r.merge_tol_ms)),
-              color: '#7f7f7f',
-              dash: '2 2',
+              color: '#000000',
+              dash: '6 3',
               step: true,
+              width: 2,
             },
           ],
           thresholds: [{ y: g.mergeP99, label: `p99 gate ${g.mergeP99} ms`, color: '#d62728' }],
-          markers: markersFor(incs, sym, true),
+          bands: inc.bands,
+          note: inc.note,
         }),
       });
     }
@@ -594,10 +689,10 @@ function sliceCharts(d: CanaryReportData): Map<string, ReportChart> {
       file: `charts/auc_slices_${fileSafe(sym)}.svg`,
       alt: `${sym} AUC by slice with 95% CI`,
       svg: barChart({
-        title: `${sym}: AUC by slice (95% DeLong CI)`,
+        title: `${sym}: AUC by slice (95% DeLong CI, overlap-corrected)`,
         bars,
-        yLabel: 'AUC',
-        yDomain: [0, 1],
+        yLabel: 'AUC (bars from chance 0.5)',
+        baseline: 0.5,
         thresholds: [
           { y: 0.5, label: 'chance 0.5', color: '#999999' },
           { y: g.auc, label: `AUC gate ${g.auc}`, color: '#d62728' },
@@ -757,6 +852,163 @@ function actionText(i: Incident): string {
   return `${i.action} (actions: ${i.actions.map((a) => `${fmtUtc(a.at_ms).slice(11, 16)} ${a.action}`).join(', ')})`;
 }
 
+const KIND_ORDER = ['discrimination', 'calibration', 'merge', 'rollback'];
+
+function summaryOrder(a: Verdicts['incident_summary'][number], b: Verdicts['incident_summary'][number]): number {
+  const k = (x: string) => (KIND_ORDER.includes(x) ? KIND_ORDER.indexOf(x) : KIND_ORDER.length);
+  return k(a.kind) - k(b.kind) || cmp(a.kind, b.kind) || cmp(a.symbol, b.symbol) || cmp(a.severity, b.severity);
+}
+
+/** A check's figure [CI] (n). */
+function figureCell(c: Check): string {
+  return c.value === null
+    ? fmtValue(null, c.n)
+    : `${fmtValue(c.value, c.n)}${c.ci ? ` ${fmtCi(c.ci)}` : ''} (n=${fmtN(c.n)})`;
+}
+
+/** A check as one cell: status, figure [CI] (n). */
+function checkCell(c: Check): string {
+  return `${STATUS_ICON[c.status]} ${figureCell(c)}`;
+}
+
+/**
+ * The first screen: per symbol the verdict and the checks that decided it,
+ * blockers counted across symbols, every check with n and CI, the incidents by
+ * gate x symbol x severity for both gate modes, and the gates in force.
+ */
+function decisionScreen(v: Verdicts, symbols: readonly string[], incs: readonly Incident[]): string[] {
+  const L: string[] = [];
+  L.push('## Decision', '');
+  L.push(
+    ...table(
+      ['symbol', 'include in pool', 'DoD checks', 'decided by'],
+      symbols.map((s) => {
+        const sv = v.symbols[s];
+        const bad = sv.checks.filter((c) => c.status !== 'pass');
+        const by =
+          bad.length === 0
+            ? sv.reason
+            : bad
+                .map(
+                  (c) =>
+                    `${c.name} ${c.status === 'insufficient' ? 'insufficient' : 'fails'}: ${figureCell(c)}${c.threshold === null ? '' : ` vs ${c.op} ${formatNumber(c.threshold)}`}`,
+                )
+                .join('; ');
+        return [s, sv.include_in_pool ? '✅ yes' : '❌ no', checkTally(sv), by];
+      }),
+    ),
+  );
+  L.push('');
+  // blockers across symbols
+  const names: string[] = [];
+  for (const s of symbols) for (const c of v.symbols[s].checks) if (!names.includes(c.name)) names.push(c.name);
+  const blockers = names
+    .map((n) => {
+      const fail = symbols.filter((s) => v.symbols[s].checks.find((c) => c.name === n)?.status === 'fail');
+      const ins = symbols.filter((s) => v.symbols[s].checks.find((c) => c.name === n)?.status === 'insufficient');
+      return { n, fail, ins };
+    })
+    .filter((b) => b.fail.length + b.ins.length > 0)
+    .sort((a, b) => b.fail.length + b.ins.length - (a.fail.length + a.ins.length) || cmp(a.n, b.n));
+  L.push('### Blockers across symbols', '');
+  if (blockers.length === 0) L.push('None: every check passes on every symbol.');
+  else
+    L.push(
+      ...table(
+        ['check', 'symbols failing', 'symbols insufficient', 'which'],
+        blockers.map((b) => [b.n, String(b.fail.length), String(b.ins.length), [...b.fail, ...b.ins].join(', ')]),
+        ['l', 'r', 'r', 'l'],
+      ),
+    );
+  L.push('');
+  L.push('### Every check: figure [95% CI] (n)', '');
+  L.push(
+    ...table(
+      ['check', 'threshold', ...symbols],
+      names.map((n) => {
+        const any = symbols.map((s) => v.symbols[s].checks.find((c) => c.name === n)).find((c) => c);
+        return [
+          any?.label || n,
+          any?.threshold === null || any?.threshold === undefined ? '—' : `${any.op} ${formatNumber(any.threshold)}`,
+          ...symbols.map((s) => {
+            const c = v.symbols[s].checks.find((x) => x.name === n);
+            return c ? checkCell(c) : '—';
+          }),
+        ];
+      }),
+    ),
+  );
+  L.push('');
+  L.push('### Incidents by gate × symbol × severity', '');
+  if (v.incident_summary.length > 0) {
+    const modes = [...new Set(v.incident_summary.flatMap((r) => Object.keys(r.count)))].sort((a, b) =>
+      a === v.gate_mode ? -1 : b === v.gate_mode ? 1 : cmp(a, b),
+    );
+    L.push(
+      `This run's gate mode is **${v.gate_mode ?? '?'}**; ${modes
+        .filter((m) => m !== v.gate_mode)
+        .map(
+          (m) =>
+            `the ${m} column counts what the ${m} rules raise on the same samples (a shadow engine that takes no action on the pipeline)`,
+        )
+        .join('; ')}. The full list: \`incidents.json\` and the Incidents section below.`,
+      '',
+    );
+    L.push(
+      ...table(
+        [
+          'gate kind',
+          'symbol',
+          'severity',
+          ...modes.map((m) => `${m}${m === v.gate_mode ? ' (this run)' : ''}`),
+          'gates',
+        ],
+        [...v.incident_summary]
+          .sort(summaryOrder)
+          .map((r) => [
+            r.kind,
+            r.symbol,
+            r.severity,
+            ...modes.map((m) => (r.count[m] === null || r.count[m] === undefined ? '—' : String(r.count[m]))),
+            modes.map((m) => `${m}: ${(r.gates[m] ?? []).join(', ') || '—'}`).join('; '),
+          ]),
+      ),
+    );
+  } else {
+    const by = groupBy(incs, (i) => `${i.gate}|${i.symbol}|${i.severity}`);
+    if (by.size === 0) L.push('No incidents.');
+    else
+      L.push(
+        ...table(
+          ['gate', 'symbol', 'severity', 'incidents'],
+          sortedKeys(by).map((k) => [...k.split('|'), String(by.get(k)!.length)]),
+        ),
+      );
+  }
+  L.push('');
+  if (v.gate_table.length > 0) {
+    L.push(`### Gates in force (${v.gate_mode ?? '?'} mode)`, '');
+    L.push(
+      ...table(
+        ['gate', 'slice', 'metric', 'window', 'fails when', 'evidence', 'severity', 'action', 'closes when'],
+        v.gate_table.map((g) => [
+          g.gate,
+          g.slice,
+          g.metric,
+          g.window,
+          g.threshold,
+          g.evidence,
+          g.severity,
+          g.action,
+          g.close,
+        ]),
+      ),
+    );
+    L.push('');
+  }
+  return L;
+}
+
 function embed(c: ReportChart): string {
   return `![${c.alt}](${c.file})`;
 }
@@ -800,18 +1052,9 @@ export function renderRampMarkdown(d: CanaryReportData): { markdown: string; cha
   L.push(
     `- Incidents: ${incs.length} (${incs.filter((i) => i.closed_at_ms === null).length} open at the end of the run)`,
   );
+  if (v.gate_mode) L.push(`- Gate mode: **${v.gate_mode}** (\`canary.gate_mode\`; src/canary/README.md)`);
   L.push('');
-  L.push('## Ramp recommendation', '');
-  L.push(
-    ...table(
-      ['symbol', 'include in pool', 'DoD checks', 'reason'],
-      symbols.map((s) => {
-        const sv = v.symbols[s];
-        return [s, sv.include_in_pool ? '✅ yes' : '❌ no', checkTally(sv), sv.reason];
-      }),
-    ),
-  );
-  L.push('');
+  L.push(...decisionScreen(v, symbols, incs));
 
   const slicesBySym = groupBy(d.slices, (r) => str(r.symbol));
   for (const s of symbols) {

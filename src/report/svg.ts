@@ -52,6 +52,10 @@ export interface LineSeries {
   readonly dash?: string;
   /** Draw as a step line (value holds until the next x), e.g. a config setting. */
   readonly step?: boolean;
+  /** Stroke width (default 1.6); series are drawn in order, so the last is on top. */
+  readonly width?: number;
+  /** Stroke opacity (default 1). */
+  readonly opacity?: number;
 }
 
 export interface LineChartSpec {
@@ -65,8 +69,23 @@ export interface LineChartSpec {
   readonly yDomain?: readonly [number, number];
   readonly thresholds?: readonly Threshold[];
   readonly markers?: readonly Marker[];
+  /**
+   * x ranges drawn as a strip under the plot, one row per distinct `row` label
+   * (e.g. the periods each gate had an incident open), so the series stay clear.
+   */
+  readonly bands?: readonly Band[];
+  /** A note at the top right of the plot (e.g. what the bands are). */
+  readonly note?: string;
   readonly width?: number;
   readonly height?: number;
+}
+
+export interface Band {
+  readonly x0: number;
+  readonly x1: number;
+  /** Strip row label (e.g. `fusion_auc_active P1`). */
+  readonly row: string;
+  readonly color?: string;
 }
 
 export interface Bar {
@@ -85,7 +104,10 @@ export interface BarChartSpec {
   readonly title: string;
   readonly bars: readonly Bar[];
   readonly yLabel?: string;
+  /** Fixed y range; default: fitted to the bars, CIs, thresholds and the baseline. */
   readonly yDomain?: readonly [number, number];
+  /** Where bars start (default 0), e.g. 0.5 for AUC: bars grow up or down from chance. */
+  readonly baseline?: number;
   readonly thresholds?: readonly Threshold[];
   readonly width?: number;
   readonly height?: number;
@@ -119,6 +141,8 @@ export interface PercentileSpec {
   readonly yLabel?: string;
   readonly thresholds?: readonly Threshold[];
   readonly markers?: readonly Marker[];
+  readonly bands?: readonly Band[];
+  readonly note?: string;
   readonly width?: number;
   readonly height?: number;
 }
@@ -252,8 +276,9 @@ function yAxis(out: string[], f: Frame, ticks: readonly number[], y: (v: number)
   );
   if (label) {
     const cy = (f.top + f.h - f.bottom) / 2;
+    const lx = px(Math.max(14, f.left - 48));
     out.push(
-      `<text class="ylabel" x="14" y="${px(cy)}" text-anchor="middle" transform="rotate(-90 14 ${px(cy)})">${esc(label)}</text>`,
+      `<text class="ylabel" x="${lx}" y="${px(cy)}" text-anchor="middle" transform="rotate(-90 ${lx} ${px(cy)})">${esc(label)}</text>`,
     );
   }
 }
@@ -263,16 +288,29 @@ function xAxisLine(out: string[], f: Frame): void {
   out.push(`<line class="axis" x1="${px(f.left)}" y1="${yb}" x2="${px(f.w - f.right)}" y2="${yb}" stroke="#333333"/>`);
 }
 
+/** Right margin that holds the threshold labels (outside the plot: no collision with data). */
+function gutter(ths: readonly Threshold[]): number {
+  const longest = ths.reduce((m, t) => Math.max(m, t.label.length), 0);
+  return longest === 0 ? 18 : Math.ceil(12 + longest * 5.9);
+}
+
 function thresholdLines(out: string[], f: Frame, ths: readonly Threshold[], y: (v: number) => number): void {
-  for (const t of ths) {
-    if (!isNum(t.y)) continue;
-    const yy = px(y(t.y));
+  const shown = ths.filter((t) => isNum(t.y)).map((t) => ({ t, at: y(t.y) }));
+  for (const { t, at } of shown) {
     const c = t.color ?? '#555555';
     out.push(
-      `<line class="threshold" data-y="${esc(tickLabel(t.y))}" x1="${px(f.left)}" y1="${yy}" x2="${px(f.w - f.right)}" y2="${yy}" stroke="${c}" stroke-dasharray="6 3" stroke-width="1.2"/>`,
+      `<line class="threshold" data-y="${esc(tickLabel(t.y))}" x1="${px(f.left)}" y1="${px(at)}" x2="${px(f.w - f.right)}" y2="${px(at)}" stroke="${c}" stroke-dasharray="6 3" stroke-width="1.4"/>`,
     );
+  }
+  // labels in the right gutter at their line's height, pushed apart to >= 12 px (top to bottom)
+  const labels = [...shown].sort((a, b) => a.at - b.at);
+  let prev = -Infinity;
+  for (const l of labels) {
+    const yy = Math.max(l.at, prev + 12);
+    prev = yy;
+    const c = l.t.color ?? '#555555';
     out.push(
-      `<text class="threshold-label" x="${px(f.w - f.right - 4)}" y="${yy}" dy="-0.35em" text-anchor="end" fill="${c}">${esc(t.label)}</text>`,
+      `<text class="threshold-label" x="${px(f.w - f.right + 4)}" y="${px(yy)}" dy="0.35em" text-anchor="start" font-size="10" fill="${c}">${esc(l.t.label)}</text>`,
     );
   }
 }
@@ -294,9 +332,19 @@ function legend(out: string[], f: Frame, items: readonly { name: string; color: 
 /** Multi-series line chart (see the file comment). */
 export function lineChart(spec: LineChartSpec): string {
   const w = spec.width ?? 760;
-  const h = spec.height ?? 340;
-  const f: Frame = { w, h, left: 62, right: 18, top: 52, bottom: 46 };
+  const bands = (spec.bands ?? []).filter((b) => isNum(b.x0) && isNum(b.x1));
+  const rows = [...new Set(bands.map((b) => b.row))];
+  const strip = rows.length > 0 ? 14 + rows.length * 14 : 0;
+  const h = (spec.height ?? 340) + strip;
   const ths = (spec.thresholds ?? []).filter((t) => isNum(t.y));
+  const f: Frame = {
+    w,
+    h,
+    left: rows.length > 0 ? 132 : 62,
+    right: gutter(ths),
+    top: 52,
+    bottom: 46 + strip,
+  };
   const markers = (spec.markers ?? []).filter((m) => isNum(m.x));
 
   let xmin = Infinity;
@@ -358,6 +406,27 @@ export function lineChart(spec: LineChartSpec): string {
       `<text class="xlabel" x="${px((f.left + w - f.right) / 2)}" y="${px(h - 8)}" text-anchor="middle">${esc(xl)}</text>`,
     );
 
+  rows.forEach((r, k) => {
+    const yy = h - f.bottom + 26 + k * 14;
+    out.push(
+      `<rect class="strip" x="${px(f.left)}" y="${px(yy)}" width="${px(w - f.right - f.left)}" height="10" fill="#f3f3f3"/>`,
+    );
+    out.push(
+      `<text class="strip-label" x="${px(f.left - 6)}" y="${px(yy + 5)}" dy="0.35em" text-anchor="end" font-size="9" fill="#333">${esc(r)}</text>`,
+    );
+    for (const b of bands) {
+      if (b.row !== r) continue;
+      const x0 = x(clamp(b.x0, xmin, xmax));
+      const x1 = x(clamp(b.x1, xmin, xmax));
+      out.push(
+        `<rect class="band" data-x0="${b.x0}" data-x1="${b.x1}" x="${px(x0)}" y="${px(yy)}" width="${px(Math.max(1, x1 - x0))}" height="10" fill="${b.color ?? '#d62728'}"/>`,
+      );
+    }
+  });
+  if (spec.note)
+    out.push(
+      `<text class="note" x="${px(w - f.right)}" y="${px(f.top + 2)}" text-anchor="end" dy="0.8em" font-size="10" fill="#555">${esc(spec.note)}</text>`,
+    );
   thresholdLines(out, f, ths, y);
   // labels staggered over 4 rows (by x order) so close markers stay readable; past
   // MAX_MARKER_LABELS the lines stay (faint) and one note replaces the labels
@@ -398,7 +467,7 @@ export function lineChart(spec: LineChartSpec): string {
       }
       const d = pts.map(([a, b], i) => `${i === 0 ? 'M' : 'L'}${px(x(a))} ${px(y(clamp(b, ys.lo, ys.hi)))}`).join(' ');
       out.push(
-        `<path class="series" data-series="${esc(s.name)}" data-points="${seg.length}" d="${d}" fill="none" stroke="${color}" stroke-width="1.6"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
+        `<path class="series" data-series="${esc(s.name)}" data-points="${seg.length}" d="${d}" fill="none" stroke="${color}" stroke-width="${px(s.width ?? 1.6)}"${s.opacity !== undefined ? ` stroke-opacity="${px(s.opacity)}"` : ''}${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
       );
     }
   });
@@ -455,9 +524,10 @@ export function barChart(spec: BarChartSpec): string {
   const n = spec.bars.length;
   const w = spec.width ?? Math.max(420, Math.min(1200, 90 + n * 46));
   const h = spec.height ?? 340;
-  const f: Frame = { w, h, left: 62, right: 18, top: 40, bottom: 74 };
   const ths = (spec.thresholds ?? []).filter((t) => isNum(t.y));
-  let ymin = 0;
+  const f: Frame = { w, h, left: 62, right: gutter(ths), top: 40, bottom: 74 };
+  const baseline = spec.baseline ?? 0;
+  let ymin = baseline;
   let ymax = -Infinity;
   for (const b of spec.bars) {
     for (const v of [b.value, b.lo, b.hi]) {
@@ -467,16 +537,19 @@ export function barChart(spec: BarChartSpec): string {
       }
     }
   }
-  for (const t of ths) ymax = Math.max(ymax, t.y);
-  if (!Number.isFinite(ymax)) ymax = 1;
-  const ys = spec.yDomain ? niceFixed(spec.yDomain) : niceScale(ymin, ymax, 5);
+  for (const t of ths) {
+    ymin = Math.min(ymin, t.y);
+    ymax = Math.max(ymax, t.y);
+  }
+  if (!Number.isFinite(ymax)) ymax = baseline + 1;
+  const ys = spec.yDomain ? niceFixed(spec.yDomain) : niceScale(ymin, ymax, 6);
   const y = linear(ys.lo, ys.hi, h - f.bottom, f.top);
   const out = open(w, h, spec.title);
   yAxis(out, f, ys.ticks, y, spec.yLabel);
   xAxisLine(out, f);
   const slot = (w - f.left - f.right) / Math.max(1, n);
   const bw = Math.min(36, slot * 0.7);
-  const base = y(clamp(0, ys.lo, ys.hi));
+  const base = y(clamp(baseline, ys.lo, ys.hi));
   spec.bars.forEach((b, i) => {
     const cx = f.left + slot * (i + 0.5);
     const color = b.color ?? PALETTE[0];
@@ -625,6 +698,8 @@ export function percentileChart(spec: PercentileSpec): string {
     ],
     thresholds: spec.thresholds,
     markers: spec.markers,
+    bands: spec.bands,
+    note: spec.note,
     width: spec.width,
     height: spec.height,
   });

@@ -160,6 +160,13 @@ export interface MarketOptions {
   readonly seed: number;
   readonly startMs: number;
   readonly effect: number;
+  /**
+   * Changes of the effect, absolute ms, in time order: a step that starts at or
+   * after `atMs` uses `effect`. The effect enters the price drift only (no draw
+   * depends on it), so the run is identical to a constant-effect one before the
+   * first change, and trade times, ids, sides and sizes are identical throughout.
+   */
+  readonly effectSchedule?: readonly { readonly atMs: number; readonly effect: number }[];
   readonly depthIntervalMs: number;
   readonly depthLevels: number;
 }
@@ -180,7 +187,10 @@ export class SymbolMarket {
   private readonly rng: Rng;
   /** Depth snapshots draw from their own stream, so the cadence never changes the market. */
   private readonly drng: Rng;
-  private readonly effect: number;
+  private effect: number;
+  private readonly schedule: readonly { readonly atMs: number; readonly effect: number }[];
+  /** Index of the next pending effect change in `schedule`. */
+  private nextChange = 0;
   private readonly depthIntervalMs: number;
   private readonly L: number;
   private readonly tradeMedLots: number;
@@ -249,6 +259,7 @@ export class SymbolMarket {
     this.rng = Rng.derive(opts.seed, spec.symbol, 'market');
     this.drng = Rng.derive(opts.seed, spec.symbol, 'depth');
     this.effect = opts.effect;
+    this.schedule = opts.effectSchedule ?? [];
     this.depthIntervalMs = opts.depthIntervalMs;
     this.L = opts.depthLevels;
     const lot = scaled(1, spec.lotUnits, spec.qtyDp);
@@ -384,6 +395,8 @@ export class SymbolMarket {
   private step(): void {
     const r = this.rng;
     const stepMs = MODEL.stepMs;
+    while (this.nextChange < this.schedule.length && this.t >= this.schedule[this.nextChange].atMs)
+      this.effect = this.schedule[this.nextChange++].effect;
     if (this.stepIdx % 10 === 0) this.slowUpdate(true);
     this.stepIdx++;
     const dt = stepMs / 1000;

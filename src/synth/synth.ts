@@ -18,8 +18,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RawSink } from '../core/types.js';
-import { UsageError } from '../core/errors.js';
+import { FlowlabError, UsageError } from '../core/errors.js';
 import { validateSymbol } from '../core/validate.js';
+import { progressBar } from '../core/progress.js';
 import { DatasetWriter } from '../dataset/writer.js';
 import { SYNTHETIC_SPOT } from '../core/market.js';
 import { LEGACY_MANIFEST_FILE, MANIFEST_FILE, type DatasetManifest } from '../dataset/manifest.js';
@@ -56,6 +57,20 @@ export interface SynthOptions {
   readonly depthIntervalMs: number;
   /** Depth levels per side. */
   readonly depthLevels: number;
+  /**
+   * Ground truth that changes mid-run: from `offsetMs` after `startMs` on, `symbol`'s
+   * effect is `effect` (until its next change). `effect` stays the base of every
+   * symbol. Empty or absent: the effect is constant (and the bytes are those of a
+   * run without a schedule).
+   */
+  readonly effectSchedule?: readonly EffectChange[];
+}
+
+/** One change of a symbol's order-flow effect, `offsetMs` (integer ms) after the dataset start. */
+export interface EffectChange {
+  readonly symbol: string;
+  readonly offsetMs: number;
+  readonly effect: number;
 }
 
 /** Default strength of the order-flow effect: 60 s flow AUC ≈ 0.56 (trade volume) / 0.58 (0.6/0.4 OFI+CVD fusion), measured in README.md. */
@@ -73,6 +88,7 @@ export const DEFAULT_SYNTH: SynthOptions = {
   skewMs: 0,
   depthIntervalMs: 5000,
   depthLevels: 20,
+  effectSchedule: [],
 };
 
 /** What `npm run demo` generates when no real data is at hand. */
@@ -130,17 +146,46 @@ export function normalizeOptions(o: SynthOptions): SynthOptions {
   num('skewMs', o.skewMs, -3_600_000, 3_600_000, true);
   num('depthIntervalMs', o.depthIntervalMs, 1000, 3_600_000, true);
   num('depthLevels', o.depthLevels, 1, 100, true);
-  return { ...o, symbols };
+  const durMs = Math.round(o.hours * 3600) * 1000;
+  const schedule = (o.effectSchedule ?? []).map((c) => {
+    const symbol = validateSymbol(c.symbol, 'synth effectSchedule symbol');
+    if (!symbols.includes(symbol))
+      throw new UsageError(
+        `synth: effectSchedule symbol ${symbol} is not generated (expected one of ${symbols.join(',')})`,
+      );
+    if (typeof c.offsetMs !== 'number' || !Number.isInteger(c.offsetMs) || c.offsetMs < 0 || c.offsetMs >= durMs)
+      throw new UsageError(
+        `synth: effectSchedule offset ${c.offsetMs} ms for ${symbol} is not valid (expected an integer in [0, ${durMs}) ms, inside hours = ${o.hours})`,
+      );
+    num(`effectSchedule effect for ${symbol}`, c.effect, 0, 5);
+    return { symbol, offsetMs: c.offsetMs, effect: c.effect };
+  });
+  schedule.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.offsetMs - b.offsetMs));
+  for (let i = 1; i < schedule.length; i++) {
+    if (schedule[i].symbol === schedule[i - 1].symbol && schedule[i].offsetMs === schedule[i - 1].offsetMs)
+      throw new UsageError(
+        `synth: effectSchedule changes ${schedule[i].symbol} twice at offset ${schedule[i].offsetMs} ms (expected one effect per symbol and offset)`,
+      );
+  }
+  return { ...o, symbols, effectSchedule: schedule };
+}
+
+/** The effect changes of one symbol as absolute times (epoch ms), in time order. */
+function scheduleFor(opts: SynthOptions, symbol: string): { atMs: number; effect: number }[] {
+  return (opts.effectSchedule ?? [])
+    .filter((c) => c.symbol === symbol)
+    .map((c) => ({ atMs: opts.startMs + c.offsetMs, effect: c.effect }));
 }
 
 /**
  * Generate the synthetic market into any RawSink, in arrival order.
- * `onChunk` is awaited after every released chunk (the writer drains there).
+ * `onChunk` is awaited after every released chunk (the writer drains there),
+ * with the generated and total milliseconds of market time.
  */
 export async function generate(
   options: SynthOptions,
   sink: RawSink,
-  onChunk?: () => Promise<void>,
+  onChunk?: (doneMs: number, totalMs: number) => Promise<void>,
 ): Promise<Omit<SynthSummary, 'outDir'>> {
   const opts = normalizeOptions(options);
   const channel = {
@@ -162,6 +207,7 @@ export async function generate(
           seed: opts.seed,
           startMs: opts.startMs,
           effect: opts.effect,
+          effectSchedule: scheduleFor(opts, sym),
           depthIntervalMs: opts.depthIntervalMs,
           depthLevels: opts.depthLevels,
         },
@@ -175,10 +221,10 @@ export async function generate(
     for (const m of markets) m.run(ce);
     releaseUntil(outboxes, ce + opts.skewMs, sink);
     for (const ob of outboxes) ob.compact();
-    if (onChunk) await onChunk();
+    if (onChunk) await onChunk(ce - opts.startMs, endMs - opts.startMs);
   }
   releaseUntil(outboxes, Infinity, sink);
-  if (onChunk) await onChunk();
+  if (onChunk) await onChunk(endMs - opts.startMs, endMs - opts.startMs);
 
   const symbols: SymbolSummary[] = markets.map((m, k) => ({
     symbol: opts.symbols[k],
@@ -224,8 +270,13 @@ function latencyQuantiles(hist: Float64Array): SymbolSummary['latency_ms'] {
   return { p50: q(0.5), p90: q(0.9), p99: q(0.99), max };
 }
 
-/** Manifest `source` block for a synthetic dataset. */
+/**
+ * Manifest `source` block for a synthetic dataset: the whole recipe
+ * (`synthOptionsFromSource` reads it back). `effect_schedule` is written only
+ * when there is one, so datasets without a schedule keep their manifest bytes.
+ */
 export function synthSource(opts: SynthOptions): Record<string, unknown> {
+  const schedule = opts.effectSchedule ?? [];
   return {
     type: 'synth',
     generator_version: GENERATOR_VERSION,
@@ -241,12 +292,71 @@ export function synthSource(opts: SynthOptions): Record<string, unknown> {
     skew_ms: opts.skewMs,
     depth_interval_ms: opts.depthIntervalMs,
     depth_levels: opts.depthLevels,
+    ...(schedule.length > 0
+      ? {
+          effect_schedule: schedule.map((c) => ({
+            symbol: c.symbol,
+            offset_ms: c.offsetMs,
+            at: new Date(opts.startMs + c.offsetMs).toISOString(),
+            effect: c.effect,
+          })),
+        }
+      : {}),
+  };
+}
+
+/**
+ * The options a synthetic dataset was generated with, read back from its
+ * manifest `source` (what `synthSource` wrote): `synthesize()` on them
+ * regenerates the same bytes. Throws a FlowlabError (exit 1) naming the field when the
+ * source is not a flowlab-synth recipe.
+ */
+export function synthOptionsFromSource(source: Record<string, unknown>, where = MANIFEST_FILE): SynthOptions {
+  if (source.type !== 'synth' || source.generator_version !== GENERATOR_VERSION)
+    throw new FlowlabError(
+      `${where}: source is ${String(source.type)} / ${String(source.generator_version)} (expected type synth, generator_version ${GENERATOR_VERSION})`,
+    );
+  const n = (key: string): number => {
+    const v = source[key];
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new FlowlabError(`${where}: source.${key} = ${JSON.stringify(v)} (expected a number)`);
+    return v;
+  };
+  const symbols = source.symbols;
+  if (!Array.isArray(symbols) || !symbols.every((x) => typeof x === 'string'))
+    throw new FlowlabError(`${where}: source.symbols = ${JSON.stringify(symbols)} (expected an array of symbols)`);
+  const rawSchedule = source.effect_schedule ?? [];
+  if (!Array.isArray(rawSchedule))
+    throw new FlowlabError(`${where}: source.effect_schedule = ${JSON.stringify(rawSchedule)} (expected an array)`);
+  const effectSchedule = rawSchedule.map((c: unknown, i: number) => {
+    const e = c as Record<string, unknown>;
+    if (typeof e?.symbol !== 'string' || typeof e.offset_ms !== 'number' || typeof e.effect !== 'number')
+      throw new FlowlabError(
+        `${where}: source.effect_schedule[${i}] = ${JSON.stringify(c)} (expected { symbol, offset_ms, effect })`,
+      );
+    return { symbol: e.symbol, offsetMs: e.offset_ms, effect: e.effect };
+  });
+  return {
+    symbols: symbols as string[],
+    hours: n('hours'),
+    startMs: n('start_ms'),
+    seed: n('seed'),
+    effect: n('effect'),
+    dupRate: n('dup_rate'),
+    gapRate: n('gap_rate'),
+    oooRate: n('ooo_rate'),
+    skewMs: n('skew_ms'),
+    depthIntervalMs: n('depth_interval_ms'),
+    depthLevels: n('depth_levels'),
+    effectSchedule,
   };
 }
 
 export interface SynthesizeOptions {
   /** Replace an existing flowlab dataset at outDir (only one that has a manifest). */
   readonly overwrite?: boolean;
+  /** Progress bar of generated market minutes (default: when stderr is a terminal). */
+  readonly progress?: boolean;
 }
 
 /**
@@ -270,9 +380,12 @@ export async function synthesize(
     market: SYNTHETIC_SPOT,
     append: false,
   });
-  const summary = await generate(o, writer, async () => {
+  const bar = progressBar(so.progress);
+  bar.start('synth', Math.round((o.hours * 3600) / 60), 'market minutes');
+  const summary = await generate(o, writer, async (doneMs) => {
+    bar.update(Math.round(doneMs / 60_000));
     await writer.drain();
-  });
+  }).finally(() => bar.stop());
   writer.stats = { synth: statsBlock(summary) };
   const manifest = await writer.close();
   return { outDir: root, ...summary, manifest };

@@ -78,6 +78,49 @@ describe('flowlab canary on the synthetic market', () => {
       expect(fs.readFileSync(path.join(withEffect.reportDir, c), 'utf8')).toMatch(/^<svg[^>]+viewBox/);
   });
 
+  it('evidence mode by default: incidents carry gate_mode, the timeseries the gate statistic and the weights in force, the seed shadow is counted', () => {
+    const inc = JSON.parse(fs.readFileSync(path.join(withEffect.reportDir, 'incidents.json'), 'utf8'));
+    for (const i of inc.incidents) expect(i.gate_mode).toBe('evidence');
+    const ts = readCsv(path.join(withEffect.reportDir, 'metrics_timeseries.csv'), {
+      text: ['symbol', 'slice', 'gates_failed', 'gate_mode', 'fingerprint', 'time_utc'],
+    });
+    for (const c of ['gate_auc', 'gate_cusum', 'gate_ece', 'w_ofi', 'w_cvd', 'gate_mode'])
+      expect(ts.header).toContain(c);
+    const col = (n: string) => ts.header.indexOf(n);
+    const all = ts.rows.filter((r) => r[col('slice')] === 'all');
+    expect(all.filter((r) => typeof r[col('gate_auc')] === 'number').length).toBeGreaterThan(all.length / 2);
+    const v = JSON.parse(fs.readFileSync(path.join(withEffect.reportDir, 'verdicts.json'), 'utf8'));
+    expect(v.gate_mode).toBe('evidence');
+    expect(v.gate_table.map((g: { gate: string }) => g.gate)).toContain('fusion_auc');
+    const seedCount = withEffect.summary.reduce((a, r) => a + (r.count.seed ?? 0), 0);
+    const evCount = withEffect.summary.reduce((a, r) => a + (r.count.evidence ?? 0), 0);
+    expect(evCount).toBe(withEffect.result.incidents.length);
+    expect(seedCount).toBeGreaterThan(evCount);
+    // every verdict check carries n; ECE, Brier skill and the merge check a bootstrap CI
+    for (const s of SYMBOLS) {
+      const checks = withEffect.verdicts[s].checks;
+      for (const name of ['ece', 'brier_skill', 'label_match_rate']) {
+        const c = checks.find((x) => x.name === name)!;
+        expect(c.n).toBeGreaterThan(1000);
+        expect(c.ci![0]).toBeLessThanOrEqual(c.value!);
+        expect(c.ci![1]).toBeGreaterThanOrEqual(c.value!);
+      }
+    }
+  });
+
+  it('slices_overview counts are the samples the AUC used: no insufficient reason beside enough counts', () => {
+    const t = readCsv(path.join(withEffect.reportDir, 'slices_overview.csv'), {
+      text: ['symbol', 'dimension', 'value', 'reason'],
+    });
+    const col = (n: string) => t.header.indexOf(n);
+    for (const r of t.rows) {
+      const reason = r[col('reason')];
+      if (typeof reason === 'string' && reason.startsWith('insufficient'))
+        expect(Math.min(r[col('n_pos')] as number, r[col('n_neg')] as number)).toBeLessThan(30);
+      else if (reason === null) expect(r[col('auc')]).not.toBeNull();
+    }
+  });
+
   it('eval_samples.parquet lets anyone recompute the figures', async () => {
     const f = sqlString(path.join(withEffect.reportDir, 'eval_samples.parquet'));
     const cols = (await queryRows(`DESCRIBE SELECT * FROM read_parquet(${f})`)).map((r) => r.column_name);
@@ -94,8 +137,18 @@ describe('flowlab canary on the synthetic market', () => {
       'vol_bucket',
       'scenario_2x2',
       'fee_tier',
+      'merge_time_diff_ms',
+      'merge_definition',
+      'input_age_ms',
+      'label_align_ms',
+      'label_tol_ms',
     ])
       expect(cols).toContain(c);
+    // evidence mode never changes the tolerance: every resolved label was resolved under the configured one
+    const [tol] = await queryRows(
+      `SELECT min(label_tol_ms) AS lo, max(label_tol_ms) AS hi, count(*) FILTER (WHERE merge_definition <> 'label_alignment')::DOUBLE AS other FROM read_parquet(${f})`,
+    );
+    expect([tol.lo, tol.hi, tol.other]).toEqual([1500, 1500, 0]);
     const [n] = await queryRows(`SELECT count(*)::DOUBLE AS n, count(y)::DOUBLE AS ny FROM read_parquet(${f})`);
     expect(n.n).toBe(SYMBOLS.length * HOURS * 3600);
     expect(n.ny as number).toBeGreaterThan((n.n as number) * 0.8);
@@ -172,5 +225,9 @@ describe('flowlab canary on the synthetic market', () => {
     expect(u.stderr).toMatch(/DOGEUSDT/);
     const c = runCli(['canary', '--data', path.join(tmp, 'd-effect'), '--config', 'nope.yaml', '--run-tag', 'x']);
     expect(c.code).toBe(2);
+    const g = runCli(['canary', '--data', path.join(tmp, 'd-effect'), '--gate-mode', 'strict', '--run-tag', 'x']);
+    expect(g.code).toBe(2);
+    expect(g.stderr.trim().split('\n')).toHaveLength(1);
+    expect(g.stderr).toMatch(/--gate-mode: 'strict' is not valid \(expected evidence or seed\)/);
   });
 });

@@ -41,7 +41,7 @@ class FakeCalc {
 
 const T0 = Date.UTC(2024, 7, 8, 0, 0, 0);
 const MIN = 60_000;
-const config = configFromObject({ calibration: { train_sec: 600, test_sec: 300 } }, {});
+const config = configFromObject({ calibration: { train_sec: 600, test_sec: 300 }, canary: { gate_mode: 'seed' } }, {});
 const BASE: StableConfig = {
   fingerprint: 'base000000000000',
   defaults: { ofi: 0.6, cvd: 0.4 },

@@ -8,6 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { axisTitles, type Figure } from '../../notebooks/chart.js';
+
+const NOTEBOOKS = [
+  '01_quickstart',
+  '02_slice_robustness',
+  '03_calibration',
+  '04_weight_tuning',
+  '05_ramp_recommendation',
+];
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const OUT = path.join(ROOT, 'tmp', 'test-notebooks');
@@ -69,17 +78,45 @@ describe.skipIf(!ready)(
       });
       expect(r.stderr, r.stdout).not.toMatch(/FAIL/);
       expect(r.status).toBe(0);
-      for (const n of [
-        '01_quickstart',
-        '02_slice_robustness',
-        '03_calibration',
-        '04_weight_tuning',
-        '05_ramp_recommendation',
-      ]) {
+      for (const n of NOTEBOOKS) {
         expect(fs.existsSync(path.join(OUT, `${n}.ipynb`)), n).toBe(true);
         expect(fs.existsSync(path.join(OUT, `${n}.html`)), n).toBe(true);
         for (const o of outputs(path.join(OUT, `${n}.ipynb`))) expect(o.output_type, n).not.toBe('error');
       }
+    });
+
+    it('every chart has a title and titled axes (plotly { text } form), a legend when it has 2+ traces', () => {
+      let charts = 0;
+      for (const n of NOTEBOOKS) {
+        const html = outputs(path.join(OUT, `${n}.ipynb`))
+          .map((o) => join(o.data?.['text/html']))
+          .join('');
+        const specs = [...html.matchAll(/var flowlabFigure=(\{.*?\});var go=/gs)].map(
+          (m) => JSON.parse(m[1]) as Figure,
+        );
+        expect(specs.length, n).toBeGreaterThan(0);
+        for (const f of specs) {
+          const title = (f.layout.title as { text?: string } | undefined)?.text;
+          expect(typeof title === 'string' && title.length > 0, `${n}: ${JSON.stringify(f.layout.title)}`).toBe(true);
+          const axes = axisTitles(f);
+          expect(Object.keys(axes), `${n} ${title}`).toEqual(expect.arrayContaining(['xaxis', 'yaxis']));
+          for (const [k, t] of Object.entries(axes)) expect(t, `${n} ${title} ${k}`).toBeTruthy();
+          if (f.data.length > 1) {
+            expect(f.layout.showlegend, `${n} ${title}`).toBe(true);
+            for (const d of f.data) expect(d.name, `${n} ${title}`).toBeTruthy();
+          }
+          charts++;
+        }
+      }
+      expect(charts).toBeGreaterThanOrEqual(10);
+    });
+
+    it('02 and 04 print overlap-corrected CIs; 04 evaluate() at the run config equals slices_overview.csv', () => {
+      const t2 = textOf(path.join(OUT, '02_slice_robustness.ipynb'));
+      expect(t2).toMatch(/^DeLong variance inflation \(overlapping labels\): 60$/m);
+      const t4 = textOf(path.join(OUT, '04_weight_tuning.ipynb'));
+      expect(t4).toMatch(/^EVALUATE own config ALL Active auc=\S+ slices_overview=\S+ equal$/m);
+      expect(t4).toMatch(/^grid: 50 evaluate\(\) calls in /m);
     });
 
     it('05 shows the verdicts of verdicts.json and writes the acceptance report', () => {

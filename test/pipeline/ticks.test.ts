@@ -4,7 +4,7 @@
  *
  *   raw rows in arrival order (read by DuckDB, not by the reader under test)
  *     -> drop a (symbol, agg_trade_id) seen before (exact Set, first arrival kept)
- *     -> sort-everything sequencer, lateness judged per symbol
+ *     -> sort-everything sequencer, per symbol: own arrival clock, pending list and lateness
  *     -> per symbol, in release order: skip quotes whose update_id is not above the
  *        last applied one; L1 OFI e_n, CVD and latency-above-floor by hand
  *
@@ -79,22 +79,30 @@ interface RefSymbol {
   tradeIds: number[];
 }
 
-/** The slow reference of the tick path (fixed skew 0: synth quotes carry exchange time). */
-function reference(arr: Arrival[], perSymbolLateness: boolean) {
+/**
+ * The slow reference of the tick path (fixed skew 0: synth quotes carry exchange time).
+ * perSymbol: each symbol has its own arrival clock, pending list and last
+ * released tick (the sequencer's groups); otherwise one of each for all symbols.
+ */
+function reference(arr: Arrival[], perSymbol: boolean) {
   type P = Arrival & { key: number; ord: number; past: boolean };
   const seen = new Set<string>();
   const dup = new Map<string, number>();
   const out: { a: Arrival; ts: number; late: boolean; past: boolean }[] = [];
-  let pending: P[] = [];
-  const last = new Map<string, { ts: number; rank: number; seq: number }>();
-  let maxRecv = -Infinity;
+  interface G {
+    pending: P[];
+    last: { ts: number; rank: number; seq: number };
+    maxRecv: number;
+  }
+  const groups = new Map<string, G>();
   let ord = 0;
-  const group = (a: Arrival) => (perSymbolLateness ? a.symbol : '');
-  const release = (limit: number) => {
-    pending.sort((x, y) => x.key - y.key || KIND_RANK[x.kind] - KIND_RANK[y.kind] || x.seq - y.seq || x.ord - y.ord);
-    while (pending.length > 0 && pending[0].key <= limit) {
-      const p = pending.shift()!;
-      last.set(group(p), { ts: p.key, rank: KIND_RANK[p.kind], seq: p.seq });
+  const byTuple = (x: P, y: P) =>
+    x.key - y.key || KIND_RANK[x.kind] - KIND_RANK[y.kind] || x.seq - y.seq || x.ord - y.ord;
+  const release = (g: G, limit: number) => {
+    g.pending.sort(byTuple);
+    while (g.pending.length > 0 && g.pending[0].key <= limit) {
+      const p = g.pending.shift()!;
+      g.last = { ts: p.key, rank: KIND_RANK[p.kind], seq: p.seq };
       out.push({ a: p, ts: p.key, late: false, past: p.past });
     }
   };
@@ -107,19 +115,24 @@ function reference(arr: Arrival[], perSymbolLateness: boolean) {
       }
       seen.add(k);
     }
-    maxRecv = Math.max(maxRecv, a.recv);
-    const l = last.get(group(a)) ?? { ts: -Infinity, rank: -1, seq: -Infinity };
+    const gk = perSymbol ? a.symbol : '';
+    let g = groups.get(gk);
+    if (!g) {
+      g = { pending: [], last: { ts: -Infinity, rank: -1, seq: -Infinity }, maxRecv: -Infinity };
+      groups.set(gk, g);
+    }
+    g.maxRecv = Math.max(g.maxRecv, a.recv);
+    const l = g.last;
     const rank = KIND_RANK[a.kind];
-    const past = a.ts < maxRecv - WATERMARK;
+    const past = a.ts < g.maxRecv - WATERMARK;
     if (a.ts < l.ts || (a.ts === l.ts && (rank < l.rank || (rank === l.rank && a.seq < l.seq)))) {
       out.push({ a, ts: l.ts, late: true, past });
     } else {
-      pending.push({ ...a, key: a.ts, ord: ord++, past });
+      g.pending.push({ ...a, key: a.ts, ord: ord++, past });
     }
-    release(maxRecv - WATERMARK);
+    release(g, g.maxRecv - WATERMARK);
   }
-  release(Infinity);
-  pending = [];
+  for (const g of groups.values()) release(g, Infinity);
   const bySym = new Map<string, RefSymbol>();
   const st = new Map<string, { u: number; pb: number; pbq: number; pa: number; paq: number; c: number; f: number }>();
   for (const { a, ts, late, past } of out) {

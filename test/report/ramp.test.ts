@@ -55,13 +55,18 @@ describe('renderRampReport', () => {
     expect(md).toContain(
       '**Include in standard pool: no ❌** — active_auc fails (0.541 < 0.58); merge_p99 | P1 still open',
     );
-    const summary = section(md, '## Ramp recommendation');
+    const summary = section(md, '## Decision');
     expect(rowOf(summary, 'ADAUSDT')).toBe(
       '| ADAUSDT | ✅ yes | 6 pass, 0 fail, 0 insufficient | all DoD checks pass |',
     );
-    expect(rowOf(summary, 'SOLUSDT')).toContain(
-      '| ❌ no | 0 pass, 4 fail, 2 insufficient | active_auc fails (0.541 < 0.58); merge_p99 \\| P1 still open |',
-    );
+    // the checks that decided it, each with figure, CI and n, against its threshold
+    expect(rowOf(summary, 'SOLUSDT')).toContain('| ❌ no | 0 pass, 4 fail, 2 insufficient | active_auc fails: 0.541');
+    expect(rowOf(summary, 'SOLUSDT')).toMatch(/vs >= 0\.58/);
+    // blockers counted across symbols
+    const blockers = section(md, '### Blockers across symbols');
+    expect(rowOf(blockers, 'active_auc')).toBe('| active_auc | 1 | 0 | SOLUSDT |');
+    const every = section(md, '### Every check: figure [95% CI] (n)');
+    expect(rowOf(every, 'Active AUC >= 0.58')).toContain('✅ pass 0.612 [0.590, 0.634] (n=2400)');
   });
 
   it('every check row has its figure, CI, n, threshold and status; null prints insufficient samples', () => {
@@ -206,16 +211,20 @@ describe('renderRampReport', () => {
     expect(count(rolling, /<line class="threshold"/)).toBe(2);
     expect(rolling).toContain('data-y="0.58"');
     expect(rolling).toContain('data-y="0.1"');
-    expect(count(rolling, /<line class="marker"/)).toBe(1);
-    expect(rolling).toContain('INC-0001');
-    // 4 series (AUC Active/Quiet/all, ECE): minutes 1-4 are null, so each is one run of 26 points
+    // incidents: one strip row per gate and severity under the plot, one band per open period
+    expect(count(rolling, /<rect class="strip"/)).toBe(1);
+    expect(count(rolling, /<rect class="band"/)).toBe(1);
+    expect(rolling).toMatch(/class="strip-label"[^>]*>fusion_auc_active P2</);
+    // 4 series (ECE, AUC all/Quiet, then the gate's Active AUC on top): minutes 1-4 are null, one run of 26 points each
     expect(count(rolling, /<path class="series"[^>]*data-points="26"/)).toBe(4);
+    const order = [...rolling.matchAll(/<path class="series" data-series="([^"]+)"/g)].map((m) => m[1]);
+    expect(order.at(-1)).toBe('AUC Active (the gate acts on it)');
     const solRolling = fs.readFileSync(path.join(dir, 'charts/rolling_SOLUSDT.svg'), 'utf8');
-    expect(solRolling).not.toContain('INC-0002'); // a merge incident goes on the merge chart
+    expect(solRolling).not.toMatch(/strip-label[^>]*>merge_p99/); // a merge incident goes on the merge chart
     // SOL ECE is null at minutes 7, 14, 21, 28: 5 runs
     expect(count(solRolling, /<path class="series" data-series="ECE \(all\)"/)).toBe(5);
     const merge = fs.readFileSync(path.join(dir, 'charts/merge_SOLUSDT.svg'), 'utf8');
-    expect(merge).toContain('INC-0002');
+    expect(merge).toMatch(/class="strip-label"[^>]*>merge_p99 P1</);
     expect(merge).toContain('data-y="2000"');
     expect(count(merge, /<path class="series" data-series="p99"/)).toBe(2); // gap at minute 15
     const rel = fs.readFileSync(path.join(dir, 'charts/reliability_ADAUSDT.svg'), 'utf8');
@@ -271,5 +280,59 @@ describe('renderRampReport: inputs', () => {
     const { markdown } = renderRampReport(dir);
     expect(section(markdown, '## Incidents')).toContain('No incidents.');
     expect(section(markdown, '## ADAUSDT')).toContain('No slice weights in verdicts.json for this symbol.');
+  });
+});
+
+describe('ramp report: the first screen shows both gate modes and the gates in force', () => {
+  it('incidents by gate kind x symbol x severity with a column per gate mode, and the gate table', () => {
+    const dir = fresh('modes');
+    const v = JSON.parse(fs.readFileSync(path.join(dir, 'verdicts.json'), 'utf8'));
+    v.gate_mode = 'evidence';
+    v.incident_summary = [
+      {
+        kind: 'discrimination',
+        symbol: 'SOLUSDT',
+        severity: 'P1',
+        gates: { evidence: ['fusion_auc'], seed: ['fusion_auc_active'] },
+        count: { evidence: 1, seed: 40 },
+      },
+      {
+        kind: 'calibration',
+        symbol: 'ADAUSDT',
+        severity: 'P2',
+        gates: { evidence: [], seed: ['ece'] },
+        count: { evidence: 0, seed: 52 },
+      },
+    ];
+    v.gate_table = [
+      {
+        gate: 'fusion_auc',
+        kind: 'discrimination',
+        slice: 'all',
+        metric: 'CUSUM of k - x',
+        window: '60m',
+        threshold: 'CUSUM > 9',
+        evidence: 'non-overlapping labels',
+        severity: 'P1',
+        action: 'downweight',
+        close: 'recovery CUSUM > 10',
+      },
+    ];
+    fs.writeFileSync(path.join(dir, 'verdicts.json'), JSON.stringify(v));
+    const md = renderRampReport(dir).markdown;
+    expect(md).toContain('- Gate mode: **evidence**');
+    const inc = section(md, '### Incidents by gate × symbol × severity');
+    expect(inc).toContain('| gate kind | symbol | severity | evidence (this run) | seed | gates |');
+    expect(rowOf(inc, 'discrimination')).toBe(
+      '| discrimination | SOLUSDT | P1 | 1 | 40 | evidence: fusion_auc; seed: fusion_auc_active |',
+    );
+    expect(rowOf(inc, 'calibration')).toBe('| calibration | ADAUSDT | P2 | 0 | 52 | evidence: —; seed: ece |');
+    const gates = section(md, '### Gates in force (evidence mode)');
+    expect(rowOf(gates, 'fusion_auc')).toContain(
+      '| CUSUM > 9 | non-overlapping labels | P1 | downweight | recovery CUSUM > 10 |',
+    );
+    // the decision comes before any per-symbol detail
+    expect(md.indexOf('## Decision')).toBeLessThan(md.indexOf('\n## ADAUSDT\n'));
+    expect(md.indexOf('### Incidents by gate')).toBeLessThan(md.indexOf('\n## ADAUSDT\n'));
   });
 });

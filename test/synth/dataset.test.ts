@@ -226,7 +226,8 @@ describe('flowlab synth (CLI)', () => {
     ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout.trim().split('\n')).toHaveLength(2);
+    expect(r.stdout.trim().split('\n')[1]).toMatch(/^done in \d+\.\d s$/);
     expect(r.stdout).toMatch(
       /^synth: wrote [\d,]+ rows .*trades [\d,]+, quotes [\d,]+, depth [\d,]+; injected \d+ duplicate trades, \d+ lost trades/,
     );

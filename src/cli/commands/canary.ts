@@ -5,9 +5,11 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { action, out } from '../run.js';
+import { action, examples, out, shown } from '../run.js';
 import { parseSymbolList, parseTime, validatePath, validateTag } from '../../core/validate.js';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
+import { DEFAULT_CONFIG_PATH, loadConfig, overrideConfig } from '../../config/load.js';
+import { UsageError } from '../../core/errors.js';
+import { GATE_MODES, type GateMode } from '../../canary/gates.js';
 import { runCanary, type CanaryRun } from '../../canary/canary.js';
 
 interface CanaryCliOptions {
@@ -20,6 +22,7 @@ interface CanaryCliOptions {
   to?: string;
   overwrite?: boolean;
   progress?: boolean;
+  gateMode?: string;
 }
 
 export function register(program: Command): void {
@@ -39,11 +42,27 @@ export function register(program: Command): void {
     .option('--symbols <list>', 'comma-separated symbols (default: the config symbols present in the dataset)')
     .option('--from <time>', 'receive-time start, ISO-8601 UTC or epoch ms')
     .option('--to <time>', 'receive-time end (exclusive)')
+    .option(
+      '--gate-mode <mode>',
+      'evidence (default: sequential tests on non-overlapping labels) or seed (the seed point-estimate rules); sets canary.gate_mode',
+    )
     .option('--overwrite', 'replace an existing run folder with the same tag')
     .option('--no-progress', 'no progress bar even on a terminal')
+    .addHelpText(
+      'after',
+      examples(
+        'flowlab canary --data datasets/default --symbols ADAUSDT,SOLUSDT --run-tag c1',
+        'flowlab canary --data datasets/default --config artifacts/runtime/c1/canary_report/slice_weights.yaml --run-tag c2',
+      ),
+    )
     .action(
       action(async (o: CanaryCliOptions) => {
-        const config = loadConfig(o.config);
+        let config = loadConfig(o.config);
+        if (o.gateMode !== undefined) {
+          if (!GATE_MODES.includes(o.gateMode as GateMode))
+            throw new UsageError(`--gate-mode: '${o.gateMode}' is not valid (expected ${GATE_MODES.join(' or ')})`);
+          config = overrideConfig(config, { canary: { gate_mode: o.gateMode } }, `${o.config} + --gate-mode`);
+        }
         out(`config_fingerprint=${config.fingerprint} version=${config.config.version}`);
         const run = await runCanary({
           data: validatePath(o.data, '--data'),
@@ -57,14 +76,14 @@ export function register(program: Command): void {
           overwrite: o.overwrite,
           progress: o.progress === false ? false : undefined,
         });
-        for (const line of verdictLines(run)) out(line);
+        for (const line of verdictLines(run, o.out)) out(line);
       }),
     );
 }
 
-/** The short verdict: where the report is, one line per symbol, the incident count. */
-export function verdictLines(run: CanaryRun): string[] {
-  const lines = [`report: ${path.relative(process.cwd(), path.join(run.reportDir, 'ramp_batch_summary.md'))}`];
+/** The short verdict: where the report is (spelled like `--out`), one line per symbol, the incident count. */
+export function verdictLines(run: CanaryRun, outGiven: string = run.reportDir): string[] {
+  const lines = [`report: ${shown(outGiven, path.join(run.reportDir, 'ramp_batch_summary.md'))}`];
   for (const [sym, v] of Object.entries(run.verdicts)) {
     const auc = v.checks.find((c) => c.name === 'active_auc');
     const a =
@@ -76,8 +95,11 @@ export function verdictLines(run: CanaryRun): string[] {
     );
   }
   const inc = run.result.incidents;
+  const other = run.result.gateMode === 'seed' ? 'evidence' : 'seed';
+  const shadow = run.summary.reduce((a, r) => a + (r.count[other] ?? 0), 0);
+  const hasShadow = run.summary.some((r) => r.count[other] !== null);
   lines.push(
-    `incidents: ${inc.length} (${inc.filter((i) => i.severity === 'P1').length} P1, ${inc.filter((i) => i.closed_at_ms === null).length} still open)`,
+    `incidents: ${inc.length} (${inc.filter((i) => i.severity === 'P1').length} P1, ${inc.filter((i) => i.closed_at_ms === null).length} still open; gate mode ${run.result.gateMode}${hasShadow ? `; the ${other} rules would have raised ${shadow}` : ''})`,
   );
   return lines;
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, out } from '../run.js';
+import { action, examples, out } from '../run.js';
 import { DEFAULT_CONFIG_PATH, configToYaml, loadConfig } from '../../config/load.js';
 
 export function register(program: Command): void {
@@ -8,6 +8,7 @@ export function register(program: Command): void {
     .description('validate a config file and print its fingerprint (and, with --show, the canonical config)')
     .option('--config <yaml>', 'config file', DEFAULT_CONFIG_PATH)
     .option('--show', 'print the full canonical config (defaults filled, env overrides applied)')
+    .addHelpText('after', examples('flowlab config --config config/ofi_cvd/prod.yaml --show'))
     .action(
       action((opts: { config: string; show?: boolean }) => {
         const c = loadConfig(opts.config);

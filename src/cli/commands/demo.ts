@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { action, out } from '../run.js';
+import { action, examples, out, shown } from '../run.js';
 import { DEFAULT_DATASET_RECIPE, synthesize } from '../../synth/index.js';
 import { formatDqTable, runDq, writeDqReport } from '../../dq/index.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
@@ -42,28 +42,34 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output root', 'artifacts/runtime')
     .option('--run-tag <tag>', 'run tag', 'demo')
     .option('--no-progress', 'no progress bar even on a terminal')
+    .addHelpText(
+      'after',
+      examples(
+        'flowlab demo                                   # synthesize if absent, dq, canary on six symbols',
+        'flowlab demo --run-tag demo2 --out /tmp/runtime',
+      ),
+    )
     .action(
       action(async (o: DemoOptions) => {
-        const t0 = performance.now();
         const config = loadConfig(o.config);
         out(`config_fingerprint=${config.fingerprint} version=${config.config.version}`);
         const data = validatePath(o.data, '--data');
         if (!isDataset(data)) {
           out(
-            `[1/3] synthesizing the default dataset into ${path.relative(process.cwd(), data)} (24 h x 6 symbols, seed ${DEFAULT_DATASET_RECIPE.options.seed}) ...`,
+            `[1/3] synthesizing the default dataset into ${shown(o.data, data)} (24 h x 6 symbols, seed ${DEFAULT_DATASET_RECIPE.options.seed}) ...`,
           );
           const t = performance.now();
           const s = await synthesize(DEFAULT_DATASET_RECIPE.options, data);
           out(`      ${s.rows.total.toLocaleString('en-US')} rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
         } else {
-          out(`[1/3] using the dataset in ${path.relative(process.cwd(), data)}`);
+          out(`[1/3] using the dataset in ${shown(o.data, data)}`);
         }
         out('[2/3] data quality');
         const dq = await runDq(data, { thresholds: config.config.dq });
         const dqDir = path.join(path.resolve(o.out, '..'), 'dq', path.basename(data));
         writeDqReport(dq, dqDir);
         out(formatDqTable(dq.summary));
-        out(`      dq files: ${path.relative(process.cwd(), dqDir)}`);
+        out(`      dq files: ${shown(o.out, dqDir)}`);
         out('[3/3] canary on every symbol (gates every minute, walk-forward calibration) ...');
         const run = await runCanary({
           data,
@@ -74,14 +80,13 @@ export function register(program: Command): void {
           overwrite: true,
           progress: o.progress === false ? false : undefined,
         });
-        for (const line of verdictLines(run)) out(line);
+        for (const line of verdictLines(run, o.out)) out(line);
         // the seed's 1.3.1 harvest acceptance of the same run (coverage, sessions, events, winsor, completeness + raw dq)
         const harvest = await runHarvest(run.replay.runDir, { config, raw: dq });
         const harvestDir = path.join(path.resolve(o.out, '..'), 'dq', o.runTag);
         writeHarvestReport(harvest, harvestDir);
         out(harvestVerdictLine(harvest.summary));
-        out(`      harvest report: ${path.relative(process.cwd(), path.join(harvestDir, 'harvest_acceptance.md'))}`);
-        out(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+        out(`      harvest report: ${shown(o.out, path.join(harvestDir, 'harvest_acceptance.md'))}`);
       }),
     );
 }

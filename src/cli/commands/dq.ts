@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { action, out } from '../run.js';
+import { action, examples, out, shown } from '../run.js';
 import { parsePositiveNumber, parseSymbolList, validatePath } from '../../core/validate.js';
 import { UsageError } from '../../core/errors.js';
 import { loadConfig } from '../../config/load.js';
@@ -45,6 +45,14 @@ export function register(program: Command): void {
     .option('--skew-quantile <q>', 'quantile of recv - exchange time used as the clock-skew estimate', '0.01')
     .option('--json', 'print the summary JSON instead of the table')
     .option('--strict', 'exit 1 when the verdict is not PASS')
+    .addHelpText(
+      'after',
+      examples(
+        'flowlab dq --data datasets/default --out artifacts/dq/default',
+        'flowlab dq --data datasets/btc --out /tmp/dq --symbols BTCUSDT --json --strict',
+        'flowlab dq --run artifacts/runtime/demo',
+      ),
+    )
     .action(
       action(async (opts: DqCliOptions) => {
         if ((opts.data === undefined) === (opts.run === undefined))
@@ -63,7 +71,9 @@ export function register(program: Command): void {
           process.stdout.write(dqJson(report.summary));
         } else {
           out(formatDqTable(report.summary));
-          out(`wrote ${files.length} files to ${outDir} (${report.hours.length} hourly + dq_summary.json)`);
+          out(
+            `wrote ${files.length} files to ${shown(opts.out, outDir)} (${report.hours.length} hourly + dq_summary.json)`,
+          );
         }
         return opts.strict && report.summary.verdict === 'FAIL' ? 1 : 0;
       }),

@@ -3,7 +3,7 @@
  * (ARCHITECTURE §2). Parsing and delegation only; the work is in src/import/.
  */
 import { Option, type Command } from 'commander';
-import { action, out } from '../run.js';
+import { action, out, shown } from '../run.js';
 import { parsePositiveNumber, validateSymbol } from '../../core/validate.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportResult } from '../../import/run.js';
 import { nonZero } from '../../import/counters.js';
@@ -60,7 +60,7 @@ Bad input rows are counted, not fatal; counters are printed and stored in _manif
           symbol,
           onWarning: (msg) => process.stderr.write(`flowlab: warning: ${msg}\n`),
         });
-        for (const line of summarize(r)) out(line);
+        for (const line of summarize({ ...r, out: shown(opts.out, r.out) })) out(line);
       }),
     );
 }

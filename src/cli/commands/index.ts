@@ -9,6 +9,7 @@ import { register as demo } from './demo.js';
 import { register as record } from './record.js';
 import { register as mockExchange } from './mock-exchange.js';
 import { register as live } from './live.js';
+import { register as report } from './report.js';
 
 /** Every CLI command, in help order. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -19,6 +20,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   dq,
   replay,
   canary,
+  report,
   record,
   mockExchange,
   live,

@@ -5,7 +5,7 @@
  * then writes the same artifacts as `flowlab canary`.
  */
 import type { Command } from 'commander';
-import { action, out } from '../run.js';
+import { action, examples, out } from '../run.js';
 import { parseSymbolList, validatePath, validateTag } from '../../core/validate.js';
 import { UsageError } from '../../core/errors.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
@@ -40,6 +40,10 @@ export function register(program: Command): void {
     .option('--duration <d>', 'stop after this long (e.g. 10m); default: until SIGINT/SIGTERM')
     .option('--streams <list>', 'stream suffixes per symbol (default aggTrade,bookTicker,depth<N>@100ms)')
     .option('--overwrite', 'replace an existing run folder with the same tag')
+    .addHelpText(
+      'after',
+      examples('flowlab live --symbols BTCUSDT --endpoint ws://127.0.0.1:8765 --run-tag live1 --duration 10m'),
+    )
     .action(
       action(async (o: LiveCliOptions) => {
         const config = loadConfig(o.config);
@@ -79,7 +83,7 @@ export function register(program: Command): void {
               : {},
           onLog: (line) => process.stderr.write(`flowlab: live: ${line}\n`),
         });
-        for (const line of verdictLines(run)) out(line);
+        for (const line of verdictLines(run, o.out)) out(line);
       }),
     );
 }

@@ -6,7 +6,7 @@
  * endpoints, replaying a raw dataset or a ws-capture file. Runs until SIGINT/SIGTERM.
  */
 import type { Command } from 'commander';
-import { action, out } from '../run.js';
+import { action, examples, out } from '../run.js';
 import { parsePositiveNumber, validatePath } from '../../core/validate.js';
 import { MockExchange } from '../../../recorder/mock-exchange.js';
 import { loadSource } from '../../../recorder/mock-source.js';
@@ -36,6 +36,13 @@ export function register(program: Command): void {
     )
     .option('--max-lines <n>', 'capture only: replay only the first N lines')
     .option('--window <n>', 'flow-control window in messages', '2000')
+    .addHelpText(
+      'after',
+      examples(
+        'flowlab mock-exchange --data datasets/default --port 8765 --speed 10',
+        'flowlab mock-exchange --data capture.gz --port 0 --faults disconnect=5s,dup=0.01,seed=7',
+      ),
+    )
     .action(
       action(async (opts: MockOpts) => {
         const data = validatePath(opts.data, '--data');

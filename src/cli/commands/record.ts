@@ -10,7 +10,7 @@
  * recover, unreadable journal lines; the rest is recorded) or a data error; 2 usage.
  */
 import type { Command } from 'commander';
-import { action, out } from '../run.js';
+import { action, examples, out } from '../run.js';
 import { parsePositiveNumber, parseSymbolList, validatePath } from '../../core/validate.js';
 import { UsageError } from '../../core/errors.js';
 import { loadConfig } from '../../config/load.js';
@@ -55,6 +55,13 @@ export function register(program: Command): void {
     .option('--config <yaml>', 'config file (key recorder:)')
     .option('--seed <n>', 'seed of the reconnect jitter', '1')
     .option('--no-hourly-dq', 'skip the hourly dq reports (slices manifests are still written)')
+    .addHelpText(
+      'after',
+      examples(
+        'flowlab record --symbols BTCUSDT,ETHUSDT --out datasets/live --duration 2h --metrics-port 9464',
+        'flowlab record --symbols BTCUSDT --out /tmp/rec --endpoint ws://127.0.0.1:8765 --duration 60s',
+      ),
+    )
     .action(
       action(async (opts: RecordOpts) => {
         const symbols = parseSymbolList(opts.symbols);

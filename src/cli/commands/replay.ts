@@ -5,7 +5,7 @@
  * and `flowlab verify --run <out>/<run_tag>`. Parsing and delegation only.
  */
 import { Option, type Command } from 'commander';
-import { action, out } from '../run.js';
+import { action, examples, out, shown } from '../run.js';
 import { parsePositiveNumber, parseSymbolList, parseTime, validatePath, validateTag } from '../../core/validate.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import { replay } from '../../replay/replay.js';
@@ -56,6 +56,14 @@ export function register(program: Command): void {
       'derived tables to write, comma-separated; the others are not written (recorded in the manifest)',
       DERIVED_KINDS.join(','),
     )
+    .addHelpText(
+      'after',
+      examples(
+        'flowlab replay --data datasets/default --out artifacts/runtime --run-tag r1',
+        'flowlab replay --data datasets/btc --out /tmp/runs --run-tag btc1 --symbols BTCUSDT --from 2024-08-08T08:00:00Z --to 2024-08-08T09:00:00Z',
+        'flowlab replay --data datasets/default --out /tmp/runs --run-tag f1 --tables fusion,events',
+      ),
+    )
     .action(
       action(async (o: ReplayCliOptions) => {
         const tables = checkTables(o.tables, '--tables');
@@ -79,19 +87,21 @@ export function register(program: Command): void {
         const m = r.manifest;
         const rows: Record<string, number> = {};
         for (const f of m.outputs) rows[f.kind] = (rows[f.kind] ?? 0) + f.rows;
-        out(`replayed ${r.ticks} ticks of ${m.selection.symbols.join(',')} -> ${r.runDir}`);
+        out(
+          `replayed ${r.ticks.toLocaleString('en-US')} ticks of ${m.selection.symbols.join(',')} -> ${shown(o.out, r.runDir)}`,
+        );
         out(
           `rows: ${Object.entries(rows)
-            .map(([k, v]) => `${k}=${v}`)
+            .map(([k, v]) => `${k}=${v.toLocaleString('en-US')}`)
             .join(' ')}`,
         );
         out(
-          `sequencer: skew_ms=${m.counters.skew_ms} late_ticks=${m.counters.late_ticks} ` +
-            `duplicate_trades=${m.counters.duplicate_trades} stale_quotes=${m.counters.stale_quotes}`,
+          `sequencer: skew_ms=${m.counters.skew_ms} late_ticks=${m.counters.late_ticks.toLocaleString('en-US')} ` +
+            `duplicate_trades=${m.counters.duplicate_trades.toLocaleString('en-US')} stale_quotes=${m.counters.stale_quotes.toLocaleString('en-US')}`,
         );
         for (const [s, v] of Object.entries(m.symbols)) {
           out(
-            `  ${s}: cvd_final=${Number(v.cvd_final).toPrecision(8)} cvd_direction=${v.cvd_direction} flips=${v.cvd_flips} samples=${v.fusion_samples}`,
+            `  ${s}: cvd_final=${Number(v.cvd_final).toPrecision(8)} cvd_direction=${v.cvd_direction} flips=${v.cvd_flips} samples=${v.fusion_samples.toLocaleString('en-US')}`,
           );
         }
       }),
@@ -103,6 +113,7 @@ export function register(program: Command): void {
       're-run a replay from its manifest and compare output hashes (exit 0 identical, 1 differs, 2 inputs missing or changed)',
     )
     .requiredOption('--run <dir>', 'run folder <out>/<run_tag>')
+    .addHelpText('after', examples('flowlab verify --run artifacts/runtime/r1'))
     .action(
       action(async (o: { run: string }) => {
         const r = await verifyRun(validatePath(o.run, '--run'));

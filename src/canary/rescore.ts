@@ -1,0 +1,297 @@
+/**
+ * Re-scoring a finished canary run under other fusion weights, gate and slice
+ * overrides, without replaying it: the fusion components the score is made of
+ * (z_ofi, z_cvd and the CVD direction in force, per sample) do not depend on
+ * the weights, nor do the labels (y, resolved_at), the slices or the CVD flips.
+ * So the score under any weights is the pipeline's own rule (`fusionRaw`,
+ * `fusionScore`, `overrideFor` from src/calc/fusion.ts) applied to the stored
+ * components, followed by the canary's walk-forward Platt and its slices
+ * overview (`slicesOverview`, the code that writes slices_overview.csv).
+ * The result equals `flowlab canary` run with that config on the same data
+ * (tested), except after a rollback: a run whose config `extends` a base can
+ * switch back to the base weights mid-run, which depends on its gates;
+ * re-scoring applies the given weights throughout.
+ *
+ * Inputs: `<run>/manifest.json` (the run's canonical config),
+ * `<run>/canary_report/eval_samples.parquet` (every sample: labels, slices) and
+ * the run's derived fusion table (z_ofi, z_cvd, cvd_dir), joined on
+ * (symbol, ts_ms) once by `loadRescoreRun`; `rescore` is pure and columnar.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { FlowlabError, UsageError } from '../core/errors.js';
+import type { FlowlabConfig } from '../config/schema.js';
+import type { FusionWeights } from '../calc/params.js';
+import { fusionRaw, fusionScore, overrideFor, type SliceValues } from '../calc/fusion.js';
+import { REGIME_NAMES, SCENARIO_NAMES, VOL_BUCKET_NAMES, VOL_TERTILE_NAMES } from '../calc/slices.js';
+import { SessionClassifier } from '../calc/session.js';
+import { calcParamsFromConfig } from '../pipeline/params.js';
+import { walkForwardPlatt } from '../eval/calibration.js';
+import { duck, readF64, readI8, sqlString, streamChunks } from '../io/duck.js';
+import { overlapInflation } from './engine.js';
+import { slicesOverview, type OverviewDim, type OverviewRow } from './overview.js';
+
+/** One symbol's stored samples, sorted by time. */
+export interface RescoreTrack {
+  readonly symbol: string;
+  readonly t: Float64Array;
+  readonly z_ofi: Float64Array;
+  readonly z_cvd: Float64Array;
+  readonly dir: Float64Array;
+  readonly y: Float64Array;
+  readonly resolved_at: Float64Array;
+  readonly session: Int8Array;
+  readonly regime: Int8Array;
+  readonly vol_bucket: Int8Array;
+  readonly vol_tertile: Int8Array;
+  readonly scenario: Int8Array;
+}
+
+export interface RescoreRun {
+  readonly runDir: string;
+  /** The run's canonical config (manifest.json). */
+  readonly config: FlowlabConfig;
+  readonly sessionNames: readonly string[];
+  /** Sorted. */
+  readonly symbols: readonly string[];
+  readonly tracks: ReadonlyMap<string, RescoreTrack>;
+}
+
+export interface RescoreRequest {
+  /** Default weights (default: the run's config). */
+  readonly weights?: { readonly ofi: number; readonly cvd: number };
+  /** Default gate (default: the run's config). */
+  readonly gate?: number;
+  /** Slice overrides, slice value -> weights (default: the run's config; `{}` = none). */
+  readonly slices?: Readonly<Record<string, FusionWeights>>;
+  /** Symbols (default: all of the run); the pooled group is always 'ALL'. */
+  readonly symbols?: readonly string[];
+  /** Overview dimensions (default all four; fewer is faster). */
+  readonly dims?: readonly OverviewDim[];
+  /** Top-5% hit rate per slice (default true; false saves ~15%). */
+  readonly topk?: boolean;
+  /**
+   * Walk-forward Platt, hence ECE, Brier and Brier skill (default true; false
+   * saves ~40%: AUC, CI and counts only, e.g. to scan a grid, then evaluate the best in full).
+   */
+  readonly calibrate?: boolean;
+}
+
+export interface RescoreResult {
+  /** Per group (each symbol, then ALL) and slice: n, AUC with the overlap-corrected CI, ECE, Brier skill... */
+  readonly rows: OverviewRow[];
+  /** The weights applied (defaults filled from the run's config). */
+  readonly applied: { weights: { ofi: number; cvd: number }; gate: number; slices: Record<string, FusionWeights> };
+}
+
+const codeSql = (col: string, names: readonly string[]) =>
+  `CAST(CASE ${names.map((n, i) => `WHEN e.${col} = ${sqlString(n)} THEN ${i}`).join(' ')} ELSE -1 END AS TINYINT)`;
+
+/** Reads the run once: every sample's components, labels and slices, per symbol. */
+export async function loadRescoreRun(runDir: string): Promise<RescoreRun> {
+  const manifestFile = path.join(runDir, 'manifest.json');
+  const samplesFile = path.join(runDir, 'canary_report', 'eval_samples.parquet');
+  for (const f of [manifestFile, samplesFile])
+    if (!fs.existsSync(f))
+      throw new FlowlabError(`run '${runDir}': ${path.relative(runDir, f)} is missing (not a canary run?)`);
+  const m = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as {
+    config?: FlowlabConfig;
+    selection?: { symbols?: string[] };
+  };
+  const config = m.config;
+  if (!config?.fusion || !config.calibration || !config.labels)
+    throw new FlowlabError(`run '${runDir}': manifest.json holds no canonical config (key config)`);
+  const cp = calcParamsFromConfig(config);
+  const sessionNames = new SessionClassifier(cp.slices.sessions, cp.slices.session_fallback).names;
+  const symbols = [...(m.selection?.symbols ?? [])].sort();
+  const conn = await duck();
+  const tracks = new Map<string, RescoreTrack>();
+  try {
+    for (const symbol of symbols) {
+      const fusion = path.join(runDir, 'data', '*', `symbol=${symbol}`, 'kind=fusion', '*.parquet');
+      const cnt = await conn.runAndReadAll(
+        `SELECT count(*)::INTEGER FROM read_parquet(${sqlString(samplesFile)}) WHERE symbol = ${sqlString(symbol)}`,
+      );
+      const n = Number(cnt.getRows()[0][0]);
+      const q = `SELECT CAST(e.ts_ms AS DOUBLE), f.z_ofi, f.z_cvd, CAST(f.cvd_dir AS DOUBLE), e.y, e.resolved_at_ms,
+          ${codeSql('session', sessionNames)}, ${codeSql('regime', REGIME_NAMES)}, ${codeSql('vol_bucket', VOL_BUCKET_NAMES)},
+          ${codeSql('vol_tertile', VOL_TERTILE_NAMES)}, ${codeSql('scenario_2x2', SCENARIO_NAMES)}
+        FROM read_parquet(${sqlString(samplesFile)}) e
+        LEFT JOIN read_parquet(${sqlString(fusion)}, hive_partitioning = false) f ON f.ts_ms = e.ts_ms
+        WHERE e.symbol = ${sqlString(symbol)} ORDER BY e.ts_ms`;
+      const f64 = () => new Float64Array(n);
+      const i8 = () => new Int8Array(n);
+      const tr: RescoreTrack = {
+        symbol,
+        t: f64(),
+        z_ofi: f64(),
+        z_cvd: f64(),
+        dir: f64(),
+        y: f64(),
+        resolved_at: f64(),
+        session: i8(),
+        regime: i8(),
+        vol_bucket: i8(),
+        vol_tertile: i8(),
+        scenario: i8(),
+      };
+      let o = 0;
+      for await (const chunk of streamChunks(q, conn)) {
+        if (o + chunk.rowCount > n) throw new FlowlabError(`run '${runDir}': ${symbol} fusion rows join twice`);
+        const f = [tr.t, tr.z_ofi, tr.z_cvd, tr.dir, tr.y, tr.resolved_at];
+        for (let c = 0; c < f.length; c++) readF64(chunk, c, f[c], o);
+        const b = [tr.session, tr.regime, tr.vol_bucket, tr.vol_tertile, tr.scenario];
+        for (let c = 0; c < b.length; c++) readI8(chunk, f.length + c, b[c], o);
+        o += chunk.rowCount;
+      }
+      if (o !== n) throw new FlowlabError(`run '${runDir}': ${symbol} has ${n} eval samples but ${o} joined rows`);
+      tracks.set(symbol, tr);
+    }
+  } finally {
+    conn.closeSync();
+  }
+  return { runDir, config, sessionNames, symbols, tracks };
+}
+
+const checkWeight = (where: string, v: unknown): number => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new UsageError(`${where}: ${JSON.stringify(v)} is not valid (expected a number >= 0)`);
+  return v;
+};
+
+/**
+ * Scores, walk-forward Platt probabilities and the slices overview of `run`
+ * under the request's weights. Pure: no IO, no clock.
+ */
+export function rescore(run: RescoreRun, req: RescoreRequest = {}): RescoreResult {
+  const cfg = run.config;
+  const fz = cfg.fusion;
+  const weights = {
+    ofi: checkWeight('weights.ofi', req.weights?.ofi ?? fz.weights.ofi),
+    cvd: checkWeight('weights.cvd', req.weights?.cvd ?? fz.weights.cvd),
+  };
+  const gate = checkWeight('gate', req.gate ?? fz.gate);
+  const slices: Record<string, FusionWeights> = {};
+  const given: Readonly<Record<string, FusionWeights>> = req.slices ?? fz.slice_overrides;
+  for (const [k, w] of Object.entries(given)) {
+    const ofi = checkWeight(`slices.${k}.ofi`, w?.ofi);
+    const cvd = checkWeight(`slices.${k}.cvd`, w?.cvd);
+    slices[k] = w.gate === undefined ? { ofi, cvd } : { ofi, cvd, gate: checkWeight(`slices.${k}.gate`, w.gate) };
+  }
+  const symbols = [...(req.symbols ?? run.symbols)].sort();
+  for (const s of symbols)
+    if (!run.tracks.has(s))
+      throw new UsageError(`symbols: '${s}' is not in run ${run.runDir} (it has: ${run.symbols.join(', ')})`);
+
+  // the weights in force per slice combination (5 scenario x 3 regime x 3 vol bucket x sessions + 1 codes)
+  const overrides = new Map(Object.entries(slices));
+  const nS = run.sessionNames.length + 1;
+  const combos = new Float64Array(5 * 3 * 3 * nS * 3);
+  const at = { sc: -1, rg: -1, vb: -1, se: -1 };
+  const sv: SliceValues = {
+    scenario_name: () => (at.sc < 0 ? null : SCENARIO_NAMES[at.sc]),
+    regime_name: () => (at.rg < 0 ? null : REGIME_NAMES[at.rg]),
+    vol_bucket_name: () => (at.vb < 0 ? null : VOL_BUCKET_NAMES[at.vb]),
+    session_name: () => (at.se < 0 ? null : run.sessionNames[at.se]),
+  };
+  const comboOf = (sc: number, rg: number, vb: number, se: number) =>
+    (((sc + 1) * 3 + (rg + 1)) * 3 + (vb + 1)) * nS + (se + 1);
+  for (let sc = -1; sc < 4; sc++)
+    for (let rg = -1; rg < 2; rg++)
+      for (let vb = -1; vb < 2; vb++)
+        for (let se = -1; se < run.sessionNames.length; se++) {
+          at.sc = sc;
+          at.rg = rg;
+          at.vb = vb;
+          at.se = se;
+          const o = overrides.size > 0 ? overrideFor(overrides, fz.slice_precedence, sv) : undefined;
+          const k = comboOf(sc, rg, vb, se) * 3;
+          combos[k] = o ? o.ofi : weights.ofi;
+          combos[k + 1] = o ? o.cvd : weights.cvd;
+          combos[k + 2] = o?.gate !== undefined ? o.gate : gate;
+        }
+
+  const trainSec = cfg.calibration.train_sec;
+  const testSec = cfg.calibration.test_sec;
+  const groups: { name: string; cols: Parameters<typeof slicesOverview>[0][number]['cols'] }[] = [];
+  const parts: { score: Float64Array; prob?: Float64Array; ref: Float64Array; tr: RescoreTrack }[] = [];
+  for (const s of symbols) {
+    const tr = run.tracks.get(s)!;
+    const n = tr.t.length;
+    const score = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const k = comboOf(tr.scenario[i], tr.regime[i], tr.vol_bucket[i], tr.session[i]) * 3;
+      score[i] = fusionScore(fusionRaw(combos[k], tr.z_ofi[i], combos[k + 1], tr.z_cvd[i], tr.dir[i]), combos[k + 2]);
+    }
+    // Brier skill reference: the fold's training base rate, for samples of a fitted fold (as the canary)
+    const ref = new Float64Array(n).fill(NaN);
+    let prob: Float64Array | undefined;
+    if (req.calibrate !== false) {
+      const wf = walkForwardPlatt(tr.t, score, tr.y, tr.resolved_at, {
+        train_sec: trainSec,
+        test_sec: testSec,
+        ece_bins: cfg.calibration.ece_bins,
+      });
+      prob = wf.prob;
+      for (let i = 0; i < n; i++) {
+        const f = wf.fold[i] >= 0 ? wf.folds[wf.fold[i]] : undefined;
+        if (f && f.status === 'ok') ref[i] = f.train_base_rate;
+      }
+    }
+    parts.push({ score, prob, ref, tr });
+    groups.push({ name: s, cols: columnsOf([{ score, prob, ref, tr }], run.sessionNames) });
+  }
+  groups.push({ name: 'ALL', cols: columnsOf(parts, run.sessionNames) });
+  const rows = slicesOverview(groups, {
+    sample_ms: fz.sample_ms,
+    ece_bins: cfg.calibration.ece_bins,
+    variance_inflation: overlapInflation(cfg),
+    dims: req.dims,
+    topk: req.topk,
+  });
+  return { rows, applied: { weights, gate, slices } };
+}
+
+function columnsOf(
+  parts: readonly { score: Float64Array; prob?: Float64Array; ref: Float64Array; tr: RescoreTrack }[],
+  sessionNames: readonly string[],
+) {
+  if (parts.length === 1) {
+    const p = parts[0];
+    return { score: p.score, y: p.tr.y, prob: p.prob, ref: p.ref, ...slicesOf(p.tr), sessionNames };
+  }
+  const n = parts.reduce((a, p) => a + p.score.length, 0);
+  const cat = (pick: (p: (typeof parts)[number]) => Float64Array) => {
+    const out = new Float64Array(n);
+    let o = 0;
+    for (const p of parts) {
+      out.set(pick(p), o);
+      o += p.score.length;
+    }
+    return out;
+  };
+  const cat8 = (pick: (t: RescoreTrack) => Int8Array) => {
+    const out = new Int8Array(n);
+    let o = 0;
+    for (const p of parts) {
+      out.set(pick(p.tr), o);
+      o += p.score.length;
+    }
+    return out;
+  };
+  return {
+    score: cat((p) => p.score),
+    y: cat((p) => p.tr.y),
+    prob: parts[0]?.prob ? cat((p) => p.prob!) : undefined,
+    ref: cat((p) => p.ref),
+    regime: cat8((t) => t.regime),
+    session: cat8((t) => t.session),
+    vol_tertile: cat8((t) => t.vol_tertile),
+    scenario: cat8((t) => t.scenario),
+    sessionNames,
+  };
+}
+
+function slicesOf(t: RescoreTrack) {
+  return { regime: t.regime, session: t.session, vol_tertile: t.vol_tertile, scenario: t.scenario };
+}
