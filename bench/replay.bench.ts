@@ -56,6 +56,7 @@ import { calcParamsFromConfig } from '../src/pipeline/params.js';
 import { Sequencer } from '../src/calc/sequencer.js';
 import { KIND_RANK } from '../src/core/types.js';
 import type { LoadedConfig } from '../src/config/load.js';
+import { manifestPath } from '../src/dataset/manifest.js';
 import { readF64, readI8, sqlString, streamChunks } from '../src/io/duck.js';
 import { canonicalJson } from '../src/core/hash.js';
 import { loadConfig } from '../src/config/load.js';
@@ -85,8 +86,8 @@ function log(msg: string): void {
 
 /** True when `dir` holds a complete dataset generated from `opts`. */
 function isRecipe(dir: string, opts: SynthOptions): boolean {
-  const file = path.join(dir, 'manifest.json');
-  if (!fs.existsSync(file)) return false;
+  const file = manifestPath(dir);
+  if (file === null) return false;
   try {
     const m = JSON.parse(fs.readFileSync(file, 'utf8')) as { source?: unknown };
     return canonicalJson(m.source) === canonicalJson(synthSource(normalizeOptions(opts)));

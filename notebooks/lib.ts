@@ -179,7 +179,7 @@ export const NB_RUN_TAG = 'nb-default';
 export async function ensureDefaultDataset(): Promise<string> {
   const { DEFAULT_DATASET_RECIPE, synthesize } = load('synth/index');
   const dir = rootPath(DEFAULT_DATASET_RECIPE.dir);
-  if (fs.existsSync(path.join(dir, 'manifest.json'))) return dir;
+  if (load('dataset/manifest').isDataset(dir)) return dir;
   const t0 = Date.now();
   await synthesize(DEFAULT_DATASET_RECIPE.options, dir);
   console.log(`synthesized ${DEFAULT_DATASET_RECIPE.dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -208,12 +208,13 @@ export async function ensureCanary(tag: string, w: Window, configPath: string = 
   const reportDir = path.join(runDir, 'canary_report');
   const symbols = [...w.symbols].sort();
   // a folder still marked _INCOMPLETE (an interrupted run) is never reused
+  const runManifest = path.join(runDir, load('replay/replay').REPLAY_MANIFEST);
   if (
     fs.existsSync(path.join(reportDir, 'verdicts.json')) &&
-    fs.existsSync(path.join(runDir, 'manifest.json')) &&
-    !fs.existsSync(path.join(runDir, '_INCOMPLETE'))
+    fs.existsSync(runManifest) &&
+    !fs.existsSync(path.join(runDir, load('core/atomic').INCOMPLETE_MARKER))
   ) {
-    const m = JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8'));
+    const m = JSON.parse(fs.readFileSync(runManifest, 'utf8'));
     const same =
       m.config_fingerprint === config.fingerprint &&
       m.selection.from_ms === w.fromMs &&

@@ -1,5 +1,5 @@
 /**
- * Hourly recorder outputs, in `<dataset>/hourly/`:
+ * Hourly recorder outputs, in `<dataset>/_hourly/` (HOURLY_DIR):
  *
  * - `slices_manifest_YYYYMMDD_HH.json`: per symbol, trades per scenario_2x2
  *   cell {A_H, A_L, Q_H, Q_L} (plus `warmup`: trades before the vol bucket

@@ -10,18 +10,31 @@
  * *above the best observed path*, immune to the local clock being ahead of or
  * behind the exchange (the realdata captures run 1.27 s behind).
  *
+ * latency_ms_histogram (symbol, le): the same latency as a cumulative
+ * histogram Prometheus can aggregate across recorders (histogram_quantile over
+ * sum by (le)); ops/prometheus/flowlab-rules.yml records its p50/p90/p99 as
+ * `symbol:latency_ms:p50` etc. Each sample is observed at ingest net of the skew
+ * estimate in force then (recomputed every SKEW_EVERY samples; samples before the
+ * first SKEW_MIN are not observed, they only seed the estimate).
+ *
  * cvd_scale_median / cvd_floor_hit_rate: a RobustScale (seed parameters,
  * src/calc/robust.ts) per symbol over trade deltas (m ? -qty : +qty) in trade
  * time; the median of its last 1024 scales and its sigma-floor hit rate.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, Registry } from 'prom-client';
 import { RobustScale } from '../src/calc/robust.js';
 import { DEFAULT_CALC_PARAMS } from '../src/calc/params.js';
 import { newMapCounters, type MapCounters } from '../src/binance/mapper.js';
 
 const RING = 8192;
+/** Upper bounds (ms) of latency_ms_histogram's buckets (+Inf implied); 120 is the seed's p99 alert threshold. */
+export const LATENCY_BUCKETS_MS: readonly number[] = [5, 10, 20, 50, 100, 120, 200, 500, 1000, 2000, 5000, 10000];
+/** Latency samples between two skew re-estimates for the histogram (one sort of the ring each). */
+const SKEW_EVERY = 16384;
+/** Samples before the histogram's first skew estimate. */
+const SKEW_MIN = 256;
 
 export function quantileSorted(a: Float64Array, q: number): number {
   const n = a.length;
@@ -51,6 +64,13 @@ class Ring {
 
 export class SymbolMetrics {
   readonly latency = new Ring(RING);
+  /** latency_ms_histogram: per-bucket (not cumulative) counts, last = above the last bound; sum and count. */
+  readonly latencyBuckets = new Float64Array(LATENCY_BUCKETS_MS.length + 1);
+  latencySum = 0;
+  latencyCount = 0;
+  /** Skew subtracted from histogram observations (NaN until SKEW_MIN samples). */
+  histSkew = NaN;
+  private sinceSkew = 0;
   readonly scale: RobustScale;
   readonly scales = new Ring(1024);
   lastTs = -Infinity;
@@ -70,11 +90,26 @@ export class SymbolMetrics {
       this.perSec[k] = 0;
     }
     this.perSec[k]++;
-    if (Number.isFinite(eventMs)) this.latency.push(recvMs - eventMs);
+    if (Number.isFinite(eventMs)) this.observeLatency(recvMs - eventMs);
     const t = tsMs > this.lastTs ? tsMs : this.lastTs;
     this.lastTs = t;
     this.scale.update(t, delta);
     if (Number.isFinite(this.scale.scale)) this.scales.push(this.scale.scale);
+  }
+  private observeLatency(raw: number): void {
+    this.latency.push(raw);
+    if (++this.sinceSkew >= SKEW_EVERY || (Number.isNaN(this.histSkew) && this.latency.n >= SKEW_MIN)) {
+      this.sinceSkew = 0;
+      this.histSkew = quantileSorted(this.latency.sorted(), 0.01);
+    }
+    if (Number.isNaN(this.histSkew)) return;
+    const v = raw - this.histSkew;
+    const b = LATENCY_BUCKETS_MS;
+    let i = 0;
+    while (i < b.length && v > b[i]) i++;
+    this.latencyBuckets[i]++;
+    this.latencySum += v;
+    this.latencyCount++;
   }
   /** Trades/s over the 10 full seconds before `nowMs`. */
   rate(nowMs: number): number {
@@ -117,9 +152,9 @@ export interface RecorderCounters extends MapCounters {
   trade_ids_lost: number;
   depth_snapshots: number;
   depth_resyncs: number;
-  /** Journal lines unreadable on recovery (bytes kept in journal-corrupt/). */
+  /** Journal lines unreadable on recovery (bytes kept in _journal-corrupt/). */
   journal_corrupt_lines: number;
-  /** Symbols whose depth books were restored from checkpoint.json at start. */
+  /** Symbols whose depth books were restored from _checkpoint.json at start. */
   depth_books_restored: number;
   checkpoints: number;
   replayed: number;
@@ -213,7 +248,7 @@ export function buildRegistry(src: MetricsSource): Registry {
   );
   counter(
     'journal_corrupt_lines_total',
-    'journal lines unreadable on recovery (kept in journal-corrupt/, their message lost)',
+    'journal lines unreadable on recovery (kept in _journal-corrupt/, their message lost)',
     () => c.journal_corrupt_lines,
   );
   new Gauge({
@@ -232,6 +267,7 @@ export function buildRegistry(src: MetricsSource): Registry {
       }
     },
   });
+  r.registerMetric(latencyHistogram(src) as unknown as Metric);
   new Gauge({
     name: 'clock_skew_ms',
     help: 'estimated recv - E skew (1st percentile), per symbol',
@@ -312,6 +348,40 @@ export function buildRegistry(src: MetricsSource): Registry {
   counter('backfilled_total', 'trades recovered over REST', () => c.backfilled);
   counter('bad_rows_total', 'accepted messages rejected by the row mapping', () => sum(c.bad_rows));
   return r;
+}
+
+/**
+ * latency_ms_histogram as a prom-client metric whose values are read from the
+ * per-symbol bucket counts at scrape time (prom-client's Histogram would cost a
+ * label lookup per observation on the ingest path).
+ */
+function latencyHistogram(src: MetricsSource) {
+  const name = 'latency_ms_histogram';
+  const help =
+    'recv - E net of the clock skew estimate, per symbol (cumulative buckets in ms; histogram_quantile gives p50/p90/p99)';
+  type Value = { value: number; labels: Record<string, string | number>; metricName: string };
+  return {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    reset(): void {},
+    async get() {
+      const values: Value[] = [];
+      for (const [symbol, m] of src.symbols) {
+        if (m.latencyCount === 0) continue;
+        let cum = 0;
+        LATENCY_BUCKETS_MS.forEach((le, i) => {
+          cum += m.latencyBuckets[i];
+          values.push({ value: cum, labels: { le, symbol }, metricName: `${name}_bucket` });
+        });
+        values.push({ value: m.latencyCount, labels: { le: '+Inf', symbol }, metricName: `${name}_bucket` });
+        values.push({ value: m.latencySum, labels: { symbol }, metricName: `${name}_sum` });
+        values.push({ value: m.latencyCount, labels: { symbol }, metricName: `${name}_count` });
+      }
+      return { name, help, type: 'histogram', values, aggregator: 'sum' };
+    },
+  };
 }
 
 /** Serve `/metrics` on 127.0.0.1:port (0 = any free port). */

@@ -13,9 +13,9 @@
  * O(source); the mock is for tests, benchmarks and demos, not for day-long files.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { FlowlabError } from '../src/core/errors.js';
 import { Dataset } from '../src/dataset/reader.js';
+import { MANIFEST_FILE, isDataset } from '../src/dataset/manifest.js';
 import { readLines } from '../src/import/lines.js';
 import { decimal, safeId } from '../src/import/counters.js';
 import { BookSide } from '../src/import/depthbook.js';
@@ -356,7 +356,7 @@ export async function loadDataset(root: string): Promise<MockSource> {
   };
 }
 
-/** A capture file (`.gz`, `.txt`, ...) or a dataset folder (holds manifest.json). */
+/** A capture file (`.gz`, `.txt`, ...) or a dataset folder (holds a manifest). */
 export async function loadSource(p: string, maxLines?: number): Promise<MockSource> {
   let st: fs.Stats;
   try {
@@ -365,8 +365,7 @@ export async function loadSource(p: string, maxLines?: number): Promise<MockSour
     throw new FlowlabError(`--data: '${p}' does not exist`);
   }
   if (st.isDirectory()) {
-    if (!fs.existsSync(path.join(p, 'manifest.json')))
-      throw new FlowlabError(`--data: folder '${p}' is not a flowlab dataset (no manifest.json)`);
+    if (!isDataset(p)) throw new FlowlabError(`--data: folder '${p}' is not a flowlab dataset (no ${MANIFEST_FILE})`);
     return loadDataset(p);
   }
   return loadCapture(p, maxLines);

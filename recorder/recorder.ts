@@ -6,11 +6,11 @@
  *   ingest.ts       frame -> classify (src/binance/mapper.ts) -> dedup -> journal.append -> rows
  *   depth-sync.ts   per-symbol depth books (WsCaptureImporter), resyncs, REST snapshots
  *   trade-ids.ts    exact trade-id sets, gap timer, REST backfill, ids declared lost
- *   store.ts        checkpoint.json, part-file ledger, orphans, --out check, cumulated losses
+ *   store.ts        _checkpoint.json, part-file ledger, orphans, --out check, cumulated losses
  *   connections.ts  the sockets and their events
  *
  *   every rotate_sec: flush journal, writer.drain(true) (atomic parts), manifest
- *         (carrying journal_seq), checkpoint.json (with the depth books as of
+ *         (carrying journal_seq), _checkpoint.json (with the depth books as of
  *         journal_seq), journal truncated
  *   start: check --out, drop part files this recorder wrote but never listed,
  *         restore the depth books, replay the journal (all retained lines seed
@@ -25,7 +25,8 @@ import type { Registry } from 'prom-client';
 import { DatasetWriter } from '../src/dataset/writer.js';
 import type { RawSink } from '../src/core/types.js';
 import type { LoadedConfig } from '../src/config/load.js';
-import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
+import { isDataset, readManifest } from '../src/dataset/manifest.js';
+import { binanceMarketFromEndpoint } from '../src/core/market.js';
 import { FlowlabError, describeError } from '../src/core/errors.js';
 import { validateSymbol } from '../src/core/validate.js';
 import { Rng } from '../src/synth/rng.js';
@@ -53,6 +54,7 @@ import {
   RecordingLedger,
   checkOut,
   keepCorruptLine,
+  migrateLegacyState,
   notePart,
   readCheckpointFile,
   removeOrphans,
@@ -69,6 +71,7 @@ export {
   LOSS_KEYS,
   PARTS_PENDING_FILE,
   TradeIds,
+  migrateLegacyState,
   type CheckpointFile,
   type DepthCheckpoint,
   type LossKey,
@@ -297,6 +300,7 @@ export class Recorder {
       },
       sink: (counted) => (counted ? this.teeSink : this.writer),
     });
+    migrateLegacyState(this.out);
     this.journal = new Journal(path.join(this.out, JOURNAL_DIR), { fsyncIntervalMs: o.fsyncIntervalMs });
     for (const s of this.symbols) this.symMetrics.set(s, new SymbolMetrics());
   }
@@ -317,8 +321,8 @@ export class Recorder {
     removeOrphans(this.out, (line) => this.log(line));
     const ck = this.loadCheckpoint();
     this.writer = this.newWriter();
-    // Depth books: restored as of checkpoint.json's journal_seq (B). The manifest's J is normally B; when a
-    // crash fell between the manifest and checkpoint.json, lines (B, J] are already in part files: they
+    // Depth books: restored as of _checkpoint.json's journal_seq (B). The manifest's J is normally B; when a
+    // crash fell between the manifest and _checkpoint.json, lines (B, J] are already in part files: they
     // only advance the books (rows not emitted). Without usable books (no / old checkpoint) the books
     // rebuild from the retained journal and resync from a snapshot where that is not enough.
     let booksJ = -1;
@@ -390,7 +394,7 @@ export class Recorder {
 
   /**
    * A journal line that is not an accepted message (every line the recorder journals is one):
-   * counted, logged, its bytes kept in journal-corrupt/ (the journal itself is truncated later).
+   * counted, logged, its bytes kept in _journal-corrupt/ (the journal itself is truncated later).
    */
   private corruptJournalLine(jseq: number, line: string, afterCheckpoint: boolean): void {
     const file = keepCorruptLine(this.out, jseq, line);
@@ -539,7 +543,7 @@ export class Recorder {
 
   // ------------------------------------------------------------- checkpoint
 
-  /** Flush everything accepted so far into part files + manifest + checkpoint.json (serialized). */
+  /** Flush everything accepted so far into part files + manifest + _checkpoint.json (serialized). */
   checkpoint(): Promise<void> {
     if (this.ck) return this.ck.then(() => this.checkpoint());
     this.ck = this.doCheckpoint().finally(() => {
@@ -610,7 +614,7 @@ export class Recorder {
     } catch (e) {
       // the manifest is written (its J is the source of truth); the checkpoint is retried next time
       this.counters.write_errors++;
-      this.log(`checkpoint.json write failed: ${describeError(e)}; kept the previous one`);
+      this.log(`${CHECKPOINT_FILE} write failed: ${describeError(e)}; kept the previous one`);
       return;
     }
     this.journal.truncate(J, this.cfg.dedup_lru);
@@ -623,7 +627,7 @@ export class Recorder {
     return this.ledger.losses(this.counters);
   }
 
-  /** Load checkpoint.json (trade ids, last ids); returns its journal_seq and depth books (null books: none usable). */
+  /** Load _checkpoint.json (trade ids, last ids); returns its journal_seq and depth books (null books: none usable). */
   private loadCheckpoint(): { journalSeq: number; books: Record<string, DepthCheckpoint> | null } | null {
     const r = readCheckpointFile(this.out, (line) => this.log(line));
     if (r === null) return null;
@@ -639,6 +643,7 @@ export class Recorder {
       append: true,
       source: { type: 'recorder', endpoint: this.endpoint, streams: this.streams, symbols: this.symbols },
       beforePart: (rel) => notePart(this.out, rel),
+      market: binanceMarketFromEndpoint(this.endpoint),
     });
   }
 
@@ -669,7 +674,7 @@ export class Recorder {
     for (const h of hours) this.coverage.write(dir, h, final && h >= nowHour);
     if (this.o.hourlyDq !== false) {
       await this.checkpoint();
-      if (fs.existsSync(path.join(this.out, MANIFEST_FILE)) && readManifest(this.out).files.length > 0) {
+      if (isDataset(this.out) && readManifest(this.out).files.length > 0) {
         try {
           await writeHourlyDq(this.out, dir, hours);
         } catch (e) {

@@ -1,19 +1,23 @@
 /**
  * The recorder's files around the dataset (recorder/README.md "Source of
- * truth", "What it touches"): checkpoint.json, the part-file ledger
- * (parts-pending.txt), orphan removal, the --out check, kept corrupt journal
+ * truth", "What it touches"): _checkpoint.json, the part-file ledger
+ * (_parts-pending.txt), orphan removal, the --out check, kept corrupt journal
  * lines, and the losses cumulated in the manifest's `stats.recorder`.
+ *
+ * Every file and folder the recorder keeps beside the part files starts with
+ * '_', so hive-dataset discovery (pyarrow, pandas, Spark) skips it; a
+ * recording made before that has the LEGACY_STATE names, renamed once at start.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { MAX_DROPPED_IDS } from '../src/binance/mapper.js';
 import { FlowlabError, UsageError, describeError } from '../src/core/errors.js';
-import { MANIFEST_FILE, readManifest } from '../src/dataset/manifest.js';
+import { MANIFEST_FILE, isDataset, readManifest } from '../src/dataset/manifest.js';
 import { checkBookStateJson } from '../src/import/depthbook.js';
 import type { DepthCheckpoint } from './depth-sync.js';
 import type { RecorderCounters } from './metrics.js';
 
-export const CHECKPOINT_FILE = 'checkpoint.json';
+export const CHECKPOINT_FILE = '_checkpoint.json';
 
 /** What a recording lost, cumulated over its runs in the manifest's `stats.recorder` (and read by dq). */
 export const LOSS_KEYS = [
@@ -25,11 +29,36 @@ export const LOSS_KEYS = [
 ] as const;
 export type LossKey = (typeof LOSS_KEYS)[number];
 /** Part files this recorder is about to write and has not yet listed in a manifest, one dataset path a line. */
-export const PARTS_PENDING_FILE = 'parts-pending.txt';
+export const PARTS_PENDING_FILE = '_parts-pending.txt';
 /** Journal lines that failed to parse on recovery, kept byte for byte (one file per line). */
-export const JOURNAL_CORRUPT_DIR = 'journal-corrupt';
-export const JOURNAL_DIR = 'journal';
-export const HOURLY_DIR = 'hourly';
+export const JOURNAL_CORRUPT_DIR = '_journal-corrupt';
+export const JOURNAL_DIR = '_journal';
+export const HOURLY_DIR = '_hourly';
+/** Names of the state above in recordings made before the '_' prefix: [old, current]. */
+const LEGACY_STATE: readonly (readonly [string, string])[] = [
+  ['checkpoint.json', CHECKPOINT_FILE],
+  ['parts-pending.txt', PARTS_PENDING_FILE],
+  ['journal-corrupt', JOURNAL_CORRUPT_DIR],
+  ['journal', JOURNAL_DIR],
+  ['hourly', HOURLY_DIR],
+];
+
+/**
+ * Rename a legacy recorder state file / folder to its current name (only where the new name is absent), in a
+ * folder that is a recording of ours: a legacy checkpoint, or a manifest whose source is the recorder.
+ */
+export function migrateLegacyState(out: string): void {
+  if (!fs.existsSync(out)) return;
+  const ours =
+    fs.existsSync(path.join(out, LEGACY_STATE[0][0])) ||
+    (isDataset(out) && (readManifest(out).source as { type?: unknown }).type === 'recorder');
+  if (!ours) return;
+  for (const [old, cur] of LEGACY_STATE) {
+    const from = path.join(out, old);
+    const to = path.join(out, cur);
+    if (fs.existsSync(from) && !fs.existsSync(to)) fs.renameSync(from, to);
+  }
+}
 
 export interface CheckpointFile {
   /** 2: carries `depth_books`; 1 (older recorders): no book state. */
@@ -57,11 +86,10 @@ export function checkOut(out: string, endpoint: string, streams: readonly string
   if (!fs.existsSync(out)) return;
   if (!fs.statSync(out).isDirectory()) throw new UsageError(`--out: '${out}' exists and is not a directory`);
   if (fs.readdirSync(out).length === 0) return;
-  const mf = path.join(out, MANIFEST_FILE);
-  if (!fs.existsSync(mf)) {
+  if (!isDataset(out)) {
     if (fs.existsSync(path.join(out, JOURNAL_DIR)) || fs.existsSync(path.join(out, CHECKPOINT_FILE))) return;
     throw new UsageError(
-      `--out: '${out}' is not empty and holds no recording (no manifest.json, journal/ or checkpoint.json); record writes only into a new folder or resumes its own recording: choose another folder`,
+      `--out: '${out}' is not empty and holds no recording (no ${MANIFEST_FILE}, ${JOURNAL_DIR}/ or ${CHECKPOINT_FILE}); record writes only into a new folder or resumes its own recording: choose another folder`,
     );
   }
   const src = (readManifest(out).source ?? {}) as {
@@ -72,7 +100,7 @@ export function checkOut(out: string, endpoint: string, streams: readonly string
   };
   if (src.type !== 'recorder')
     throw new UsageError(
-      `--out: '${out}' holds a dataset of source.type '${String(src.type)}' (manifest.json); record appends only to a recording of the same source: choose a new folder`,
+      `--out: '${out}' holds a dataset of source.type '${String(src.type)}' (${MANIFEST_FILE}); record appends only to a recording of the same source: choose a new folder`,
     );
   const same = (a: unknown, b: readonly string[]) =>
     Array.isArray(a) && a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
@@ -111,12 +139,12 @@ export function notePart(out: string, rel: string): void {
 
 /**
  * Part files (and their temp files) this recorder wrote (named in
- * parts-pending.txt) that the manifest does not list: leftovers of an
+ * _parts-pending.txt) that the manifest does not list: leftovers of an
  * interrupted flush, deleted. Any other file is left untouched (reported).
  */
 export function removeOrphans(out: string, log: (line: string) => void): void {
   const listed = new Set<string>();
-  if (fs.existsSync(path.join(out, MANIFEST_FILE))) for (const f of readManifest(out).files) listed.add(f.path);
+  if (isDataset(out)) for (const f of readManifest(out).files) listed.add(f.path);
   const pendingFile = path.join(out, PARTS_PENDING_FILE);
   const pending = new Set(
     fs.existsSync(pendingFile)
@@ -135,8 +163,8 @@ export function removeOrphans(out: string, log: (line: string) => void): void {
       const full = path.join(out, d, rel);
       const relPath = `${d}/${rel.split(path.sep).join('/')}`;
       if (listed.has(relPath) || !fs.statSync(full).isFile()) continue;
-      // the part itself, or the writer's temp file of it (`<part>.tmp-<pid>`)
-      const base = relPath.replace(/\.tmp-\d+$/, '');
+      // the part itself, or the writer's temp file of it (`.<part>.tmp-<pid>`; before: `<part>.tmp-<pid>`)
+      const base = relPath.replace(/\.tmp-\d+$/, '').replace(/(^|\/)\.(part-[^/]*)$/, '$1$2');
       if (pending.has(base)) {
         fs.rmSync(full, { force: true });
         removed++;
@@ -146,12 +174,12 @@ export function removeOrphans(out: string, log: (line: string) => void): void {
   if (removed > 0) log(`removed ${removed} part files of an interrupted flush (named in ${PARTS_PENDING_FILE})`);
   if (foreign.length > 0)
     log(
-      `${foreign.length} files under date=* are not in manifest.json and were not written by this recorder; left untouched (e.g. ${foreign[0]})`,
+      `${foreign.length} files under date=* are not in ${MANIFEST_FILE} and were not written by this recorder; left untouched (e.g. ${foreign[0]})`,
     );
   fs.rmSync(pendingFile, { force: true });
 }
 
-/** checkpoint.json, temp + fsync + rename; on failure the temp file is removed and the error thrown. */
+/** _checkpoint.json, temp + fsync + rename; on failure the temp file is removed and the error thrown. */
 export function writeCheckpointFile(out: string, ck: CheckpointFile): void {
   const file = path.join(out, CHECKPOINT_FILE);
   const tmp = `${file}.tmp-${process.pid}`;
@@ -171,7 +199,7 @@ export function writeCheckpointFile(out: string, ck: CheckpointFile): void {
 }
 
 /**
- * checkpoint.json, or null when there is none; `books` is null when its
+ * _checkpoint.json, or null when there is none; `books` is null when its
  * depth books are missing (version 1) or unusable (logged: depth resyncs).
  */
 export function readCheckpointFile(
@@ -205,7 +233,7 @@ export function readCheckpointFile(
 }
 
 /**
- * Keep a journal line unreadable on recovery in journal-corrupt/jseq-<n>.txt.
+ * Keep a journal line unreadable on recovery in _journal-corrupt/jseq-<n>.txt.
  * Returns the kept file's path, or null when that line was kept (and counted) by an earlier start.
  */
 export function keepCorruptLine(out: string, jseq: number, line: string): string | null {
@@ -235,7 +263,7 @@ export class RecordingLedger {
 
   /** Read the manifest's `stats.recorder`; returns its journal_seq (-1 when there is no manifest or none). */
   load(out: string): number {
-    if (!fs.existsSync(path.join(out, MANIFEST_FILE))) return -1;
+    if (!isDataset(out)) return -1;
     const m = readManifest(out);
     const r = (m.stats as { recorder?: Record<string, unknown> }).recorder;
     for (const key of LOSS_KEYS) {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatasetWriter } from '../src/dataset/writer.js';
 import { Dataset } from '../src/dataset/reader.js';
+import { MANIFEST_FILE } from '../src/dataset/manifest.js';
 import { sha256File } from '../src/core/hash.js';
 import type { TickBatch } from '../src/core/types.js';
 
@@ -108,8 +109,8 @@ describe('raw dataset writer + reader', () => {
   it('is deterministic: the same ticks give byte-identical part files and manifest', async () => {
     await writeFixture(path.join(tmp, 'd1'));
     await writeFixture(path.join(tmp, 'd2'));
-    const m1 = fs.readFileSync(path.join(tmp, 'd1', 'manifest.json'), 'utf8');
-    const m2 = fs.readFileSync(path.join(tmp, 'd2', 'manifest.json'), 'utf8');
+    const m1 = fs.readFileSync(path.join(tmp, 'd1', MANIFEST_FILE), 'utf8');
+    const m2 = fs.readFileSync(path.join(tmp, 'd2', MANIFEST_FILE), 'utf8');
     expect(m1).toBe(m2);
   });
 

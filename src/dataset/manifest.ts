@@ -1,7 +1,12 @@
 /**
- * `manifest.json` of a raw dataset: what is in it (symbols, time range, rows
- * per kind) and every part file with its sha256, so a replay can prove which
- * bytes it read. No wall-clock field: the same ticks give the same manifest.
+ * `_manifest.json` of a raw dataset: what is in it (symbols, time range, rows
+ * per kind, venue and market) and every part file with its sha256, so a replay
+ * can prove which bytes it read. No wall-clock field: the same ticks give the
+ * same manifest.
+ *
+ * The name starts with `_` so hive-dataset discovery (pyarrow, pandas, Spark)
+ * skips it; datasets written before that carry `manifest.json`
+ * (LEGACY_MANIFEST_FILE), which is still read (and kept, when appended to).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,9 +15,34 @@ import { FlowlabError } from '../core/errors.js';
 import { KINDS, type Kind } from '../core/types.js';
 import { INCOMPLETE_MARKER } from '../core/atomic.js';
 import { utcDateOf, zCount, zDate, zEpochMs, zSha256, zSymbol } from '../core/validate.js';
+import {
+  MARKETS,
+  UNKNOWN_MARKET,
+  VENUES,
+  combineMarkets,
+  type Market,
+  type MarketInfo,
+  type Venue,
+} from '../core/market.js';
 
-export const MANIFEST_FILE = 'manifest.json';
+export const MANIFEST_FILE = '_manifest.json';
+/** The manifest's name in datasets written before it was renamed; read, never created anew. */
+export const LEGACY_MANIFEST_FILE = 'manifest.json';
 export const SCHEMA_VERSION = 1;
+
+/** The manifest file of the dataset at `root` (the current name first, then the legacy one), or null when it has none. */
+export function manifestPath(root: string): string | null {
+  for (const name of [MANIFEST_FILE, LEGACY_MANIFEST_FILE]) {
+    const file = path.join(root, name);
+    if (fs.existsSync(file)) return file;
+  }
+  return null;
+}
+
+/** True when `root` holds a flowlab dataset manifest (either name). */
+export function isDataset(root: string): boolean {
+  return manifestPath(root) !== null;
+}
 
 export interface PartFileInfo {
   /** Path relative to the dataset root (forward slashes). */
@@ -29,10 +59,15 @@ export interface PartFileInfo {
   readonly last_recv_seq: number;
   readonly bytes: number;
   readonly sha256: string;
+  /** Where the part's ticks come from (parts of manifests written before the field: unknown). */
+  readonly venue: Venue;
+  readonly market: Market;
 }
 
 export interface DatasetSummary {
   readonly symbols: string[];
+  /** Venue and market kind per symbol (the one known among its parts, else unknown). */
+  readonly markets: Record<string, MarketInfo>;
   readonly time_range: { readonly recv_ts_ms: [number, number] | null; readonly ts_ms: [number, number] | null };
   readonly rows: Record<string, Record<Kind, number>>;
 }
@@ -78,6 +113,8 @@ const PartSchema = z
     last_recv_seq: zCount,
     bytes: zCount,
     sha256: zSha256,
+    venue: z.enum(VENUES).default(UNKNOWN_MARKET.venue),
+    market: z.enum(MARKETS).default(UNKNOWN_MARKET.market),
   })
   .superRefine((f, ctx) => {
     const want = partPath(f);
@@ -101,6 +138,7 @@ const ManifestSchema = z
     source: z.record(z.string(), z.unknown()),
     stats: z.record(z.string(), z.unknown()),
     symbols: z.array(zSymbol),
+    markets: z.record(zSymbol, z.strictObject({ venue: z.enum(VENUES), market: z.enum(MARKETS) })).optional(),
     time_range: z.object({
       recv_ts_ms: z.tuple([zEpochMs, zEpochMs]).nullable(),
       ts_ms: z.tuple([zEpochMs, zEpochMs]).nullable(),
@@ -140,16 +178,23 @@ export function summarize(files: readonly PartFileInfo[]): DatasetSummary {
     t0 = Math.min(t0, f.min_ts_ms);
     t1 = Math.max(t1, f.max_ts_ms);
   }
+  const markets: Record<string, MarketInfo> = {};
+  for (const s of symbols)
+    markets[s] = combineMarkets(
+      files.filter((f) => f.symbol === s),
+      `symbol ${s}`,
+    );
   return {
     symbols,
+    markets,
     time_range: files.length ? { recv_ts_ms: [r0, r1], ts_ms: [t0, t1] } : { recv_ts_ms: null, ts_ms: null },
     rows,
   };
 }
 
-/** Read and validate `<root>/manifest.json`; errors name the file and the problem. */
+/** Read and validate `<root>/_manifest.json` (or a legacy `manifest.json`); errors name the file and the problem. */
 export function readManifest(root: string): DatasetManifest {
-  const file = path.join(root, MANIFEST_FILE);
+  const file = manifestPath(root) ?? path.join(root, MANIFEST_FILE);
   if (fs.existsSync(path.join(root, INCOMPLETE_MARKER)))
     throw new FlowlabError(
       `dataset '${root}' is incomplete (${INCOMPLETE_MARKER}: the command that wrote it did not finish); write it again`,
@@ -180,5 +225,12 @@ export function readManifest(root: string): DatasetManifest {
   for (const f of parsed.data.files) {
     if (!KINDS.includes(f.kind)) throw new FlowlabError(`${file}: unknown kind '${f.kind}'`);
   }
-  return parsed.data as DatasetManifest;
+  const files = parsed.data.files as PartFileInfo[];
+  let markets: Record<string, MarketInfo>;
+  try {
+    markets = summarize(files).markets;
+  } catch (e) {
+    throw new FlowlabError(`${file}: ${(e as Error).message}`);
+  }
+  return { ...parsed.data, markets } as DatasetManifest;
 }

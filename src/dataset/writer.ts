@@ -8,7 +8,7 @@
  * Sealing is synchronous (columns are swapped out); writing is async and
  * happens in `drain()`, which producers await between batches so memory stays
  * bounded. Part files are written atomically (temp + rename). `close()` drains
- * and writes `manifest.json` with the sha256 of every part file.
+ * and writes `_manifest.json` (MANIFEST_FILE) with the sha256 of every part file.
  *
  * `recv_seq` is assigned here, in call order, starting at `startSeq`: call
  * order is arrival order.
@@ -22,7 +22,9 @@ import { FlowlabError } from '../core/errors.js';
 import { utcDateOf, validateSymbol } from '../core/validate.js';
 import { sha256File } from '../core/hash.js';
 import { writeFileAtomic } from '../core/atomic.js';
+import { UNKNOWN_MARKET, combineMarkets, isKnown, type MarketInfo } from '../core/market.js';
 import {
+  LEGACY_MANIFEST_FILE,
   MANIFEST_FILE,
   partPath,
   SCHEMA_VERSION,
@@ -41,6 +43,8 @@ export interface WriterOptions {
   readonly startSeq?: number;
   /** Free-form provenance written to the manifest. */
   readonly source?: Record<string, unknown>;
+  /** Venue and market kind of every symbol's ticks, unless `setMarket` says otherwise for a symbol (default unknown). */
+  readonly market?: MarketInfo;
   /** Keep files listed in an existing manifest (append / resume). Default true. */
   readonly append?: boolean;
   /**
@@ -111,6 +115,12 @@ export class DatasetWriter implements RawSink {
   private sealed: Sealed[] = [];
   private readonly files: PartFileInfo[] = [];
   private readonly source: Record<string, unknown>;
+  private readonly defaultMarket: MarketInfo;
+  private readonly markets = new Map<string, MarketInfo>();
+  /** Symbols that have ticks in this writer (their parts so far carry `marketOf` at the time). */
+  private readonly seen = new Set<string>();
+  /** The manifest's file name: the legacy one when appending to a dataset that has it (one manifest per dataset). */
+  private readonly manifestName: string;
   private closed = false;
   private readonly beforePart: ((relPath: string) => void) | undefined;
   /** Extra statistics a producer wants in the manifest (e.g. import counters). */
@@ -125,15 +135,41 @@ export class DatasetWriter implements RawSink {
       throw new FlowlabError(`depthLevels must be an integer in 1..100, got ${opts.depthLevels}`, 2);
     }
     this.source = opts.source ?? {};
+    this.defaultMarket = opts.market ?? UNKNOWN_MARKET;
     this.beforePart = opts.beforePart;
     fs.mkdirSync(this.root, { recursive: true });
     let startSeq = opts.startSeq ?? 0;
-    if (opts.append !== false && fs.existsSync(path.join(this.root, MANIFEST_FILE))) {
+    const legacy =
+      !fs.existsSync(path.join(this.root, MANIFEST_FILE)) && fs.existsSync(path.join(this.root, LEGACY_MANIFEST_FILE));
+    this.manifestName = opts.append !== false && legacy ? LEGACY_MANIFEST_FILE : MANIFEST_FILE;
+    if (opts.append !== false && fs.existsSync(path.join(this.root, this.manifestName))) {
       const m = readManifest(this.root);
       this.files.push(...m.files);
       for (const f of m.files) startSeq = Math.max(startSeq, f.last_recv_seq + 1);
+      for (const [s, mk] of Object.entries(m.markets)) {
+        if (!isKnown(mk)) continue;
+        this.markets.set(s, combineMarkets([mk, this.defaultMarket], `dataset '${this.root}': symbol ${s}`));
+      }
     }
     this.seq = startSeq;
+  }
+
+  /**
+   * Venue and market kind of `symbol`'s ticks (importers learn it from the
+   * data). A symbol already known as another kind (earlier in this import, or
+   * in the dataset appended to) is refused: one dataset never mixes kinds for
+   * a symbol. Setting unknown is a no-op.
+   */
+  setMarket(symbol: string, market: MarketInfo): void {
+    if (!isKnown(market)) return;
+    // the default applies to a symbol's ticks only until the symbol is told its own market
+    const had = this.markets.get(symbol) ?? (this.seen.has(symbol) ? this.defaultMarket : UNKNOWN_MARKET);
+    this.markets.set(symbol, combineMarkets([had, market], `dataset '${this.root}': symbol ${symbol}`));
+  }
+
+  /** The market recorded for `symbol`'s parts. */
+  marketOf(symbol: string): MarketInfo {
+    return this.markets.get(symbol) ?? this.defaultMarket;
   }
 
   /** The next recv_seq this writer will assign. */
@@ -151,6 +187,7 @@ export class DatasetWriter implements RawSink {
       let found = this.bufs.get(key);
       if (!found) {
         validateSymbol(symbol, 'tick symbol');
+        this.seen.add(symbol);
         found = new Buf(kind, symbol, F64_NAMES[kind]);
         this.bufs.set(key, found);
       }
@@ -303,12 +340,13 @@ export class DatasetWriter implements RawSink {
       { name: 'recv_seq', type: 'i64', data: c.recv_seq },
       { name: 'ts_ms', type: 'i64', data: c.ts_ms },
     ];
+    // No in-file `symbol` column: the hive key `symbol=` carries it, and any in-file type would clash with
+    // what some reader infers for the key (pandas: dictionary, pyarrow.dataset: string). README "Reading".
     let cols: OutColumn[];
     if (s.kind === 'trades') {
       cols = [
         ...head,
         { name: 'event_ts_ms', type: 'i64', data: c.event_ts_ms },
-        { name: 'symbol', type: 'const', value: s.symbol },
         { name: 'agg_trade_id', type: 'i64', data: c.agg_trade_id },
         { name: 'price', type: 'f64', data: c.price },
         { name: 'qty', type: 'f64', data: c.qty },
@@ -319,8 +357,7 @@ export class DatasetWriter implements RawSink {
     } else if (s.kind === 'quotes') {
       cols = [
         ...head,
-        { name: 'symbol', type: 'const', value: s.symbol },
-        { name: 'update_id', type: 'i64', data: c.update_id },
+        { name: 'update_id', type: 'i64', data: c.update_id, nullNaN: true },
         { name: 'bid_px', type: 'f64', data: c.bid_px },
         { name: 'bid_qty', type: 'f64', data: c.bid_qty },
         { name: 'ask_px', type: 'f64', data: c.ask_px },
@@ -330,8 +367,7 @@ export class DatasetWriter implements RawSink {
       const L = this.levels;
       cols = [
         ...head,
-        { name: 'symbol', type: 'const', value: s.symbol },
-        { name: 'last_update_id', type: 'i64', data: c.last_update_id },
+        { name: 'last_update_id', type: 'i64', data: c.last_update_id, nullNaN: true },
         { name: 'bid_px', type: 'f64list', data: c.bid_px, stride: L, counts: s.nBid! },
         { name: 'bid_qty', type: 'f64list', data: c.bid_qty, stride: L, counts: s.nBid! },
         { name: 'ask_px', type: 'f64list', data: c.ask_px, stride: L, counts: s.nAsk! },
@@ -363,12 +399,13 @@ export class DatasetWriter implements RawSink {
       last_recv_seq: c.recv_seq[s.rows - 1],
       bytes: fs.statSync(file).size,
       sha256: await sha256File(file),
+      ...this.marketOf(s.symbol),
     };
     this.files.push(info);
     return info;
   }
 
-  /** Drain everything and write manifest.json (atomically). Returns the manifest. */
+  /** Drain everything and write the manifest (atomically). Returns the manifest. */
   async close(): Promise<DatasetManifest> {
     if (this.closed) throw new FlowlabError('dataset writer closed twice');
     await this.drain(true);
@@ -376,7 +413,7 @@ export class DatasetWriter implements RawSink {
     return this.writeManifest();
   }
 
-  /** Write manifest.json for the files written so far (also used for checkpoints). */
+  /** Write the manifest for the files written so far (also used for checkpoints). */
   writeManifest(): DatasetManifest {
     const files = [...this.files].sort((a, b) =>
       a.symbol < b.symbol
@@ -397,7 +434,11 @@ export class DatasetWriter implements RawSink {
       stats: this.stats,
       files,
     };
-    writeFileAtomic(path.join(this.root, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    writeFileAtomic(
+      path.join(this.root, this.manifestName),
+      `${JSON.stringify(manifest, null, 2)}
+`,
+    );
     return manifest;
   }
 }

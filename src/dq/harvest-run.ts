@@ -56,7 +56,7 @@ import {
   type WinsorFigures,
 } from './harvest.js';
 import type { DqSummary } from './types.js';
-import type { ReplayManifest } from '../replay/replay.js';
+import { REPLAY_MANIFEST, type ReplayManifest } from '../replay/replay.js';
 
 export const SLICES_DIR = 'slices';
 export const HARVEST_SUMMARY_FILE = 'dq_summary.json';
@@ -208,7 +208,7 @@ function json(x: unknown): string {
 
 /** A run folder's manifest.json, checked for what the harvest reads, every listed output present. */
 function readRun(runDir: string): ReplayManifest {
-  const file = path.join(runDir, 'manifest.json');
+  const file = path.join(runDir, REPLAY_MANIFEST);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -285,7 +285,7 @@ export interface HarvestReport {
  */
 export async function runHarvest(runDir: string, opts: HarvestOptions = {}): Promise<HarvestReport> {
   const m = readRun(runDir);
-  const runConfig = configFromObject(m.config, {}, `${path.join(runDir, 'manifest.json')} config`);
+  const runConfig = configFromObject(m.config, {}, `${path.join(runDir, REPLAY_MANIFEST)} config`);
   const thConfig = opts.config ?? runConfig;
   const th = resolveHarvestThresholds(thConfig.config.harvest);
   const limit = thConfig.config.cvd.winsor_limit;

@@ -48,10 +48,25 @@ export interface KindAgg {
   readonly unordered: number;
 }
 
-function parquetList(files: readonly string[]): string {
+/**
+ * How the part files of one stream carry `symbol`: datasets written before the
+ * column was dropped (the hive key `symbol=` carries it) have it in every
+ * file; a legacy dataset appended to by a newer writer has it in some.
+ */
+export type SymbolColumn = 'all' | 'some' | 'none';
+
+function parquetList(files: readonly string[], sym: SymbolColumn): string {
   if (files.length === 0) throw new FlowlabError('internal: dq query without part files');
   // hive_partitioning off: the path's symbol=/kind=/date= must not shadow the file's own columns
-  return `read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false)`;
+  const union = sym === 'some' ? ', union_by_name = true' : '';
+  return `read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false${union})`;
+}
+
+/** The `symbol` of each row: the file's own column where it has one (checked against the path's), else the path's. */
+function symbolExpr(symbol: string, sym: SymbolColumn): string {
+  if (sym === 'all') return 'symbol';
+  if (sym === 'some') return `coalesce(symbol, ${sqlString(symbol)}) AS symbol`;
+  return `${sqlString(symbol)} AS symbol`;
 }
 
 const n = (expr: string): string => `(${expr})::DOUBLE`;
@@ -115,11 +130,17 @@ function missingSql(dropped: readonly number[]): string {
     FROM (SELECT hour, id, lag(id) OVER (ORDER BY id) AS prev FROM f WHERE occ = 1) g0`;
 }
 
-function tradesSql(files: readonly string[], symbol: string, skewQ: number, dropped: readonly number[] = []): string {
+function tradesSql(
+  files: readonly string[],
+  symbol: string,
+  skewQ: number,
+  sym: SymbolColumn,
+  dropped: readonly number[] = [],
+): string {
   return `
 WITH src AS (
-  SELECT recv_ts_ms, recv_seq, ts_ms, event_ts_ms, symbol, agg_trade_id AS id, price, qty, first_trade_id, last_trade_id
-  FROM ${parquetList(files)}
+  SELECT recv_ts_ms, recv_seq, ts_ms, event_ts_ms, ${symbolExpr(symbol, sym)}, agg_trade_id AS id, price, qty, first_trade_id, last_trade_id
+  FROM ${parquetList(files, sym)}
 ),
 f AS (
   SELECT id, ts_ms, recv_ts_ms,
@@ -150,17 +171,18 @@ FROM a LEFT JOIN g ON a.is_total = g.is_total AND a.hour IS NOT DISTINCT FROM g.
 ORDER BY a.is_total DESC, a.hour`;
 }
 
-function quotesSql(files: readonly string[], symbol: string, skewQ: number): string {
+function quotesSql(files: readonly string[], symbol: string, skewQ: number, sym: SymbolColumn): string {
   const okPx = `isfinite(bid_px) AND isfinite(ask_px) AND bid_px > 0 AND ask_px > 0`;
   return `
 WITH src AS (
-  SELECT recv_ts_ms, recv_seq, ts_ms, symbol, update_id AS id, bid_px, bid_qty, ask_px, ask_qty
-  FROM ${parquetList(files)}
+  SELECT recv_ts_ms, recv_seq, ts_ms, ${symbolExpr(symbol, sym)}, update_id AS id, bid_px, bid_qty, ask_px, ask_qty
+  FROM ${parquetList(files, sym)}
 ),
 f AS (
   SELECT id, ts_ms, recv_ts_ms,
     ${commonFlags('quotes', symbol)},
-    (recv_ts_ms IS NULL OR recv_seq IS NULL OR ts_ms IS NULL OR symbol IS NULL OR id IS NULL
+    -- update_id may be NULL: some sources carry none (Tardis CSV); the id checks below skip NULL ids
+    (recv_ts_ms IS NULL OR recv_seq IS NULL OR ts_ms IS NULL OR symbol IS NULL
       OR bid_px IS NULL OR bid_qty IS NULL OR ask_px IS NULL OR ask_qty IS NULL) AS b_null,
     (${positivePrice('bid_px')} OR ${positivePrice('ask_px')}) AS b_price,
     (${badQty('bid_qty')} OR ${badQty('ask_qty')}) AS b_qty,
@@ -179,7 +201,7 @@ FROM f GROUP BY GROUPING SETS ((hour), ())
 ORDER BY is_total DESC, hour`;
 }
 
-function depthSql(files: readonly string[], symbol: string, skewQ: number): string {
+function depthSql(files: readonly string[], symbol: string, skewQ: number, sym: SymbolColumn): string {
   const lists = ['bid_px', 'bid_qty', 'ask_px', 'ask_qty'];
   const listNulls = lists.map((c) => `${c} IS NULL OR list_count(${c}) <> len(${c})`).join(' OR ');
   const listPx = (c: string) => `coalesce(NOT isfinite(list_max(${c})) OR list_min(${c}) <= 0, false)`;
@@ -189,13 +211,14 @@ function depthSql(files: readonly string[], symbol: string, skewQ: number): stri
   const tops = `len(bid_px) > 0 AND len(ask_px) > 0`;
   return `
 WITH src AS (
-  SELECT recv_ts_ms, recv_seq, ts_ms, symbol, last_update_id, bid_px, bid_qty, ask_px, ask_qty
-  FROM ${parquetList(files)}
+  SELECT recv_ts_ms, recv_seq, ts_ms, ${symbolExpr(symbol, sym)}, last_update_id, bid_px, bid_qty, ask_px, ask_qty
+  FROM ${parquetList(files, sym)}
 ),
 f AS (
   SELECT ts_ms, recv_ts_ms,
     ${commonFlags('depth', symbol)},
-    (recv_ts_ms IS NULL OR recv_seq IS NULL OR ts_ms IS NULL OR symbol IS NULL OR last_update_id IS NULL OR ${listNulls}
+    -- last_update_id may be NULL: some sources carry none (Tardis CSV)
+    (recv_ts_ms IS NULL OR recv_seq IS NULL OR ts_ms IS NULL OR symbol IS NULL OR ${listNulls}
       OR coalesce(len(bid_px) <> len(bid_qty) OR len(ask_px) <> len(ask_qty), false)) AS b_null,
     (${listPx('bid_px')} OR ${listPx('ask_px')}) AS b_price,
     (${listQty('bid_qty')} OR ${listQty('ask_qty')}) AS b_qty,
@@ -214,7 +237,10 @@ ORDER BY is_total DESC, hour`;
 }
 
 const SQL: Readonly<
-  Record<Kind, (files: readonly string[], symbol: string, skewQ: number, dropped?: readonly number[]) => string>
+  Record<
+    Kind,
+    (files: readonly string[], symbol: string, skewQ: number, sym: SymbolColumn, dropped?: readonly number[]) => string
+  >
 > = {
   trades: tradesSql,
   quotes: quotesSql,
@@ -245,7 +271,13 @@ export async function scanKind(
   if (!(skewQ > 0 && skewQ < 1)) throw new FlowlabError(`internal: skew quantile ${skewQ} out of (0, 1)`);
   let rows: Record<string, unknown>[];
   try {
-    rows = await queryRows(SQL[kind](files, symbol, skewQ, dropped), conn);
+    const [has] = await queryRows(
+      `SELECT count(DISTINCT file_name)::DOUBLE AS n FROM parquet_schema([${files.map(sqlString).join(', ')}]) WHERE name = 'symbol'`,
+      conn,
+    );
+    const n = Number(has.n);
+    const sym: SymbolColumn = n === 0 ? 'none' : n === files.length ? 'all' : 'some';
+    rows = await queryRows(SQL[kind](files, symbol, skewQ, sym, dropped), conn);
   } catch (e) {
     throw new FlowlabError(`dq: cannot scan ${kind} of ${symbol} (${files.length} part files): ${describeError(e)}`);
   }

@@ -1,13 +1,14 @@
 /**
  * Import counters: everything an importer skipped, dropped, repaired or
  * doubted, by name, so bad input is visible instead of fatal. They go into
- * `manifest.json` under `stats.import` and the CLI prints the non-zero ones.
+ * `_manifest.json` under `stats.import` and the CLI prints the non-zero ones.
  *
  * Invariants the tests check:
  *   depth_diffs = depth_diffs_applied + depth_diffs_stale + depth_diffs_duplicate + depth_diffs_dropped_unsynced
  *   (diffs rejected as bad rows never reach the book and are in `bad_rows` only)
  */
 import type { RawSink } from '../core/types.js';
+import type { MarketInfo } from '../core/market.js';
 
 export interface ImportCounters {
   files: number;
@@ -164,8 +165,14 @@ export function nonZero(c: ImportCounters): string[] {
   return out;
 }
 
-/** A RawSink that may also flush buffered rows (DatasetWriter does; test sinks need not). */
-export type DrainableSink = RawSink & { drain?: () => Promise<unknown> };
+/**
+ * A RawSink that may also flush buffered rows and record a symbol's venue and
+ * market kind (DatasetWriter does both; test sinks need not).
+ */
+export type DrainableSink = RawSink & {
+  drain?: () => Promise<unknown>;
+  setMarket?: (symbol: string, market: MarketInfo) => void;
+};
 
 /** Lines between two `drain()` calls. */
 export const DRAIN_EVERY_LINES = 50_000;

@@ -1,10 +1,10 @@
 /**
  * `flowlab import` as a library call: check the inputs, hash them, run the
  * format's importer into a DatasetWriter and close it with the provenance
- * (`source`) and counters (`stats.import`) in manifest.json.
+ * (`source`) and counters (`stats.import`) in the dataset manifest.
  *
  * Every input is checked (exists, readable) and hashed before anything is
- * written, and binance-vision files are planned (symbol, kind, header), so a
+ * written, and binance-vision and Tardis files are planned (symbol, kind, header, exchange), so a
  * bad argument fails without leaving a half-written dataset.
  */
 import fs from 'node:fs';
@@ -20,9 +20,17 @@ import { newCounters, nonZero, type ImportCounters } from './counters.js';
 import { checkReadable } from './lines.js';
 import { WsCaptureImporter } from './wscapture.js';
 import { importVisionPlanned, planVisionFile, type VisionPlan } from './vision.js';
+import { importTardisPlanned, planTardis, type TardisPlan } from './tardis.js';
 
-export const IMPORT_FORMATS = ['ws-capture', 'binance-vision'] as const;
+export const IMPORT_FORMATS = ['ws-capture', 'binance-vision', 'tardis'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+
+/** What an import expected to find, for the no-usable-rows error. */
+const EXPECTED: Record<ImportFormat, string> = {
+  'ws-capture': "'<recv_ns> <json>' lines of Binance stream messages, plain or gzip",
+  'binance-vision': 'binance public-data CSV rows, plain or zip',
+  tardis: 'Tardis.dev CSV rows (trades, quotes, incremental_book_L2 or book_snapshot_N), plain or gzip',
+};
 
 export interface ImportRequest {
   readonly format: ImportFormat;
@@ -58,11 +66,13 @@ export interface ImportResult {
 
 export async function runImport(req: ImportRequest): Promise<ImportResult> {
   if (!(IMPORT_FORMATS as readonly string[]).includes(req.format)) {
-    throw new UsageError(`--format: '${req.format}' is not a known format (expected ${IMPORT_FORMATS.join(' or ')})`);
+    throw new UsageError(`--format: '${req.format}' is not a known format (expected ${IMPORT_FORMATS.join(', ')})`);
   }
   if (req.inputs.length === 0) throw new UsageError('--in: no input file given');
   if (req.symbol !== undefined && req.format !== 'binance-vision')
-    throw new UsageError('--symbol applies to --format binance-vision only (ws-capture messages carry their symbol)');
+    throw new UsageError(
+      '--symbol applies to --format binance-vision only (ws-capture messages and Tardis rows carry their symbol)',
+    );
   const out = validatePath(req.out, '--out');
   const files = req.inputs.map((f) => validatePath(f, '--in'));
   for (const f of files) {
@@ -82,6 +92,7 @@ export async function runImport(req: ImportRequest): Promise<ImportResult> {
   if (req.format === 'binance-vision') {
     for (const f of files) plans.push(await planVisionFile(f, req.symbol));
   }
+  const tardis: TardisPlan[] = req.format === 'tardis' ? await planTardis(files) : [];
 
   const t0 = performance.now();
   const created = !fs.existsSync(out);
@@ -106,6 +117,9 @@ export async function runImport(req: ImportRequest): Promise<ImportResult> {
           bar.update(i + 1);
         }
         imp.finish();
+      } else if (req.format === 'tardis') {
+        await importTardisPlanned(tardis, writer, { depthLevels: writer.levels, onWarning: req.onWarning }, counters);
+        bar.update(files.length);
       } else {
         await importVisionPlanned(plans, writer, { symbol: req.symbol, onWarning: req.onWarning }, counters, (i) =>
           bar.update(i + 1),
@@ -118,7 +132,7 @@ export async function runImport(req: ImportRequest): Promise<ImportResult> {
     if (rows === 0 && writer.pendingRows === 0) {
       const found = nonZero(counters);
       throw new FlowlabError(
-        `${files.map((f) => path.basename(f)).join(', ')}: no usable rows (read ${counters.lines} line(s)${found.length ? `: ${found.join(' ')}` : ''}; expected ${req.format === 'ws-capture' ? "'<recv_ns> <json>' lines of Binance stream messages, plain or gzip" : 'binance public-data CSV rows, plain or zip'})`,
+        `${files.map((f) => path.basename(f)).join(', ')}: no usable rows (read ${counters.lines} line(s)${found.length ? `: ${found.join(' ')}` : ''}; expected ${EXPECTED[req.format]})`,
       );
     }
     writer.stats = { import: counters };

@@ -28,6 +28,14 @@
  */
 import path from 'node:path';
 import { SIDE_UNKNOWN } from '../core/types.js';
+import {
+  BINANCE_COINM,
+  BINANCE_SPOT,
+  BINANCE_USDM,
+  UNKNOWN_MARKET,
+  binanceFuturesKind,
+  type MarketInfo,
+} from '../core/market.js';
 import { FlowlabError, UsageError } from '../core/errors.js';
 import { validateSymbol } from '../core/validate.js';
 import {
@@ -62,6 +70,23 @@ export interface VisionPlan {
   readonly col: Readonly<Record<string, number>>;
   /** Minimum number of columns a data row must have. */
   readonly width: number;
+  /** Spot or futures, from the columns (see visionMarket). */
+  readonly market: MarketInfo;
+}
+
+/**
+ * Market of a public-data file from its kind and column count: spot trade
+ * files end with `is_best_match` (aggTrades 8 columns, trades 7), futures ones
+ * do not (7, 6); bookTicker files exist for futures only. USD-M vs COIN-M from
+ * the symbol (`BTCUSD_PERP`). Anything else is unknown.
+ */
+export function visionMarket(kind: VisionKind, columns: number, symbol: string): MarketInfo {
+  const futures = (): MarketInfo => (binanceFuturesKind(symbol) === 'coinm' ? BINANCE_COINM : BINANCE_USDM);
+  if (kind === 'bookTicker') return futures();
+  const spotWidth = kind === 'aggTrades' ? 8 : 7;
+  if (columns === spotWidth) return BINANCE_SPOT;
+  if (columns === spotWidth - 1) return futures();
+  return UNKNOWN_MARKET;
 }
 
 const HEADERS: Readonly<Record<VisionKind, readonly string[][]>> = {
@@ -167,7 +192,7 @@ export function planFromFirstLine(file: string, firstLine: string, symbolOpt?: s
     FIELDS[kind].forEach((f, j) => (col[f] = j));
   }
   const width = Math.max(...Object.values(col)) + 1;
-  return { file, symbol, kind, header, col, width };
+  return { file, symbol, kind, header, col, width, market: visionMarket(kind, cells.length, symbol) };
 }
 
 /** Read the first non-empty line of `file` and plan its import. */
@@ -217,6 +242,7 @@ export class VisionImporter {
   async importFile(plan: VisionPlan): Promise<void> {
     const c = this.counters;
     c.files++;
+    this.sink.setMarket?.(plan.symbol, plan.market);
     const status = newReadStatus();
     let first = plan.header;
     let sinceDrain = 0;

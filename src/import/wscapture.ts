@@ -55,6 +55,7 @@ import {
   streamTypeOf,
   symbolOfMessage,
 } from '../binance/mapper.js';
+import { BINANCE_COINM, BINANCE_SPOT, BINANCE_USDM, binanceFuturesKind, type MarketInfo } from '../core/market.js';
 import {
   DRAIN_EVERY_LINES,
   IdTracker,
@@ -103,6 +104,18 @@ interface SymState {
   readonly aggTrades: TradeGate;
   readonly quotes: QuoteGate;
   book: SyncedBook | null;
+  /** Market kind told to the sink (decided by the first message that shows it). */
+  marketKnown: boolean;
+}
+
+/**
+ * Binance market of a symbol from what its messages carry: futures
+ * bookTickers have `T`/`E` (spot: neither), futures trades `X`, futures diffs
+ * `pu`; USD-M vs COIN-M from the symbol (`BTCUSD_PERP` is COIN-M).
+ */
+export function captureMarket(symbol: string, futures: boolean): MarketInfo {
+  if (!futures) return BINANCE_SPOT;
+  return binanceFuturesKind(symbol) === 'coinm' ? BINANCE_COINM : BINANCE_USDM;
 }
 
 /** Capture order is arrival order: a trade id not above the last one of its stream is a re-delivery. */
@@ -241,6 +254,8 @@ export class WsCaptureImporter {
 
   /** Start attributing snapshots for a new file. */
   beginFile(file: string | null): void {
+    // each file shows its own market again, so spot and futures files of one symbol cannot merge unnoticed
+    for (const st of this.syms.values()) st.marketKnown = false;
     this.fileLabel = file ? path.basename(file) : 'input';
     this.fileLine = 0;
     this.recvUnit = null;
@@ -322,6 +337,7 @@ export class WsCaptureImporter {
         aggTrades: new CaptureTradeGate(c),
         quotes: new CaptureQuoteGate(c),
         book: null,
+        marketKnown: false,
       };
       this.syms.set(symbol, s);
     }
@@ -420,6 +436,8 @@ export class WsCaptureImporter {
     if (symbol === null) return;
     const tsMs = diffHead(c, p.U, p.u, Number.isNaN(p.T) ? p.E : p.T);
     if (Number.isNaN(tsMs)) return;
+    const s = this.sym(symbol);
+    if (!s.marketKnown) this.noteMarket(s, symbol, !Number.isNaN(p.pu));
     this.book(symbol).onDiff({
       U: p.U,
       u: p.u,
@@ -461,6 +479,12 @@ export class WsCaptureImporter {
     return symbol;
   }
 
+  /** Tell the sink `symbol`'s market (once per file; a sink that already holds another kind for it refuses). */
+  private noteMarket(s: SymState, symbol: string, futures: boolean): void {
+    s.marketKnown = true;
+    this.sink.setMarket?.(symbol, captureMarket(symbol, futures));
+  }
+
   private onStream(stream: string, d: Json, recvTsMs: number): void {
     const type = parseStreamName(stream).type;
     if (type === null) {
@@ -475,16 +499,23 @@ export class WsCaptureImporter {
       case 'aggTrade': {
         const s = this.sym(symbol);
         const agg = type === 'aggTrade';
+        // futures trades carry X; spot raw trades never do (spot and futures aggTrades look alike)
+        if (!s.marketKnown && (d.X !== undefined || !agg)) this.noteMarket(s, symbol, d.X !== undefined);
         mapTrade(this.sink, c, symbol, d, recvTsMs, agg, agg ? s.aggTrades : s.trades);
         return;
       }
       case 'bookTicker': {
-        mapQuote(this.sink, c, symbol, d, recvTsMs, this.sym(symbol).quotes);
+        const s = this.sym(symbol);
+        if (!s.marketKnown) this.noteMarket(s, symbol, d.T !== undefined || d.E !== undefined);
+        mapQuote(this.sink, c, symbol, d, recvTsMs, s.quotes);
         return;
       }
       case 'depth_diff': {
         const f = parseDiff(c, d);
-        if (f !== null) this.book(symbol).onDiff({ ...f, recvTsMs });
+        if (f === null) return;
+        const s = this.sym(symbol);
+        if (!s.marketKnown) this.noteMarket(s, symbol, !Number.isNaN(f.pu));
+        this.book(symbol).onDiff({ ...f, recvTsMs });
         return;
       }
       case 'depth_partial':

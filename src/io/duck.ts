@@ -72,7 +72,8 @@ export function sqlIdent(s: string): string {
 /** A column to write. `f64`/`i64` from Float64Array (i64 values must be integers), `bool` from Int8Array (1/0/-1 = null). */
 export type OutColumn =
   | { readonly name: string; readonly type: 'f64'; readonly data: Float64Array; readonly nullNaN?: boolean }
-  | { readonly name: string; readonly type: 'i64'; readonly data: Float64Array }
+  /** int64 (staged as DOUBLE, exact below 2^53); with nullNaN, NaN is written as NULL (an id a source does not give). */
+  | { readonly name: string; readonly type: 'i64'; readonly data: Float64Array; readonly nullNaN?: boolean }
   | { readonly name: string; readonly type: 'bool'; readonly data: Int8Array }
   | { readonly name: string; readonly type: 'i8'; readonly data: Int8Array }
   | { readonly name: string; readonly type: 'str'; readonly data: readonly string[] }
@@ -153,7 +154,7 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
         flat.push({
           name: c.name,
           type: DOUBLE,
-          fill: (vec, from, n) => fillF64(vec, c.data, from, n, c.type === 'f64' && c.nullNaN === true),
+          fill: (vec, from, n) => fillF64(vec, c.data, from, n, c.nullNaN === true),
         });
         break;
       case 'bool':
@@ -259,7 +260,8 @@ async function writeWith(
   const table = `flowlab_w${process.pid}_${tableSeq++}`;
   const ddl = flat.map((f) => `${sqlIdent(f.name)} ${f.type.toString()}`).join(', ');
   await conn.run(`CREATE TABLE ${table} (${ddl})`);
-  const tmp = `${file}.tmp-${process.pid}`;
+  // A leading '.': dataset discovery (pyarrow, pandas, Spark) and `*.parquet` globs skip a part being written.
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
   try {
     const appender = await conn.createAppender(table);
     const types = flat.map((f) => f.type);

@@ -481,7 +481,7 @@ export class Pipeline {
       sl.vol_bucket.dropFront(n);
       sl.scenario_2x2.dropFront(n);
     };
-    const sym: OutColumn = { name: 'symbol', type: 'const', value: s.symbol };
+    // No in-file `symbol` column: the hive key `symbol=` of the part's path carries it (README "Reading").
     let ts: Float64Array;
     let columns: OutColumn[];
     switch (kind) {
@@ -491,7 +491,6 @@ export class Pipeline {
         columns = [
           { name: 'ts_ms', type: 'i64', data: ts },
           { name: 'event_ts_ms', type: 'i64', data: f64(p.event_ts) },
-          sym,
           { name: 'price', type: 'f64', data: f64(p.price) },
           { name: 'qty', type: 'f64', data: f64(p.qty) },
           { name: 'agg_trade_id', type: 'i64', data: f64(p.agg_trade_id) },
@@ -509,7 +508,6 @@ export class Pipeline {
         ts = f64(r.ts);
         columns = [
           { name: 'ts_ms', type: 'i64', data: ts },
-          sym,
           { name: 'ofi_value', type: 'f64', data: f64(r.ofi_value), nullNaN: true },
           { name: 'ofi_z', type: 'f64', data: f64(r.ofi_z), nullNaN: true },
           { name: 'scale', type: 'f64', data: f64(r.scale), nullNaN: true },
@@ -524,7 +522,6 @@ export class Pipeline {
         ts = f64(r.ts);
         columns = [
           { name: 'ts_ms', type: 'i64', data: ts },
-          sym,
           { name: 'cvd', type: 'f64', data: f64(r.cvd) },
           { name: 'delta', type: 'f64', data: f64(r.delta), nullNaN: true },
           { name: 'z_raw', type: 'f64', data: f64(r.z_raw), nullNaN: true },
@@ -544,7 +541,6 @@ export class Pipeline {
         ts = f64(r.ts);
         columns = [
           { name: 'ts_ms', type: 'i64', data: ts },
-          sym,
           { name: 'score', type: 'f64', data: f64(r.score), nullNaN: true },
           { name: 'score_z', type: 'f64', data: f64(r.score_z), nullNaN: true },
           { name: 'z_ofi', type: 'f64', data: f64(r.z_ofi), nullNaN: true },
@@ -590,7 +586,6 @@ export class Pipeline {
         ts = Float64Array.from(r.ts.slice(0, n));
         columns = [
           { name: 'ts_ms', type: 'i64', data: ts },
-          sym,
           { name: 'event_type', type: 'str', data: r.event_type.slice(0, n) },
           { name: 'meta_json', type: 'str', data: r.meta_json.slice(0, n) },
           { name: 'session', type: 'codes', codes: i8(r.session), names: sessions },

@@ -16,7 +16,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Dataset, arrivalBlocks, type ReadOptions } from '../dataset/reader.js';
-import type { PartFileInfo } from '../dataset/manifest.js';
+import { summarize, type PartFileInfo } from '../dataset/manifest.js';
+import type { MarketInfo } from '../core/market.js';
 import {
   Pipeline,
   checkTables,
@@ -96,7 +97,12 @@ export interface ReplayManifest {
   readonly flowlab_version: string;
   readonly code_sha256: string;
   readonly run_tag: string;
-  readonly dataset: { readonly path: string; readonly files_sha256: string };
+  /** The input dataset; `markets`: venue and market kind of each selected symbol, from its parts. */
+  readonly dataset: {
+    readonly path: string;
+    readonly files_sha256: string;
+    readonly markets: Record<string, MarketInfo>;
+  };
   readonly selection: { readonly symbols: string[]; readonly from_ms: number | null; readonly to_ms: number | null };
   readonly inputs: { readonly path: string; readonly sha256: string; readonly rows: number }[];
   /** sha256 of run_tag.txt as written with this manifest (verify checks it). */
@@ -393,7 +399,11 @@ export async function finalizeRun(a: {
     flowlab_version: FLOWLAB_VERSION,
     code_sha256: await codeHash(),
     run_tag: a.runTag,
-    dataset: { path: a.datasetRoot, files_sha256: sha256(inputs.map((f) => `${f.path} ${f.sha256}`).join('\n')) },
+    dataset: {
+      path: a.datasetRoot,
+      files_sha256: sha256(inputs.map((f) => `${f.path} ${f.sha256}`).join('\n')),
+      markets: summarize(inputs).markets,
+    },
     selection: a.selection,
     inputs: inputs.map((f) => ({ path: f.path, sha256: f.sha256, rows: f.rows })),
     config_fingerprint: a.config.fingerprint,

@@ -12,6 +12,7 @@
  * While a run is being written the folder holds `_INCOMPLETE`
  * (src/core/atomic.ts); it is removed after the last metadata file is in place.
  */
+import { MARKETS, VENUES } from '../core/market.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -74,6 +75,8 @@ export const RunManifestSchema = z.looseObject({
       .string()
       .refine((p) => path.isAbsolute(p) && !/[\0'"\n\r]/.test(p), 'an absolute path without quotes or newlines'),
     files_sha256: zSha256,
+    /** Venue and market kind per selected symbol (absent in runs written before it was recorded). */
+    markets: z.record(zSymbol, z.strictObject({ venue: z.enum(VENUES), market: z.enum(MARKETS) })).optional(),
   }),
   selection: z.strictObject({
     symbols: z.array(zSymbol).min(1),

@@ -23,7 +23,8 @@ import { validateSymbol } from '../core/validate.js';
 import { INCOMPLETE_MARKER, markComplete, markIncomplete } from '../core/atomic.js';
 import { progressBar } from '../core/progress.js';
 import { DatasetWriter } from '../dataset/writer.js';
-import { MANIFEST_FILE, type DatasetManifest } from '../dataset/manifest.js';
+import { SYNTHETIC_SPOT } from '../core/market.js';
+import { LEGACY_MANIFEST_FILE, MANIFEST_FILE, type DatasetManifest } from '../dataset/manifest.js';
 import { DEFAULT_CHANNEL, Outbox, releaseUntil, type ChannelCounters } from './channel.js';
 import { SymbolMarket, type MarketTruth } from './market.js';
 import { SEED_SYMBOL_NAMES, specFor } from './symbols.js';
@@ -311,7 +312,7 @@ export function synthSource(opts: SynthOptions): Record<string, unknown> {
  * regenerates the same bytes. Throws a FlowlabError (exit 1) naming the field when the
  * source is not a flowlab-synth recipe.
  */
-export function synthOptionsFromSource(source: Record<string, unknown>, where = 'manifest.json'): SynthOptions {
+export function synthOptionsFromSource(source: Record<string, unknown>, where = MANIFEST_FILE): SynthOptions {
   if (source.type !== 'synth' || source.generator_version !== GENERATOR_VERSION)
     throw new FlowlabError(
       `${where}: source is ${String(source.type)} / ${String(source.generator_version)} (expected type synth, generator_version ${GENERATOR_VERSION})`,
@@ -353,7 +354,7 @@ export function synthOptionsFromSource(source: Record<string, unknown>, where = 
 }
 
 export interface SynthesizeOptions {
-  /** Replace an existing flowlab dataset at outDir (only one that has a manifest.json). */
+  /** Replace an existing flowlab dataset at outDir (only one that has a manifest). */
   readonly overwrite?: boolean;
   /** Progress bar of generated market minutes (default: when stderr is a terminal). */
   readonly progress?: boolean;
@@ -361,7 +362,7 @@ export interface SynthesizeOptions {
 
 /**
  * Generate a synthetic dataset into `outDir` (a fresh directory, or an existing
- * flowlab dataset with `overwrite`). Part files rotate hourly; manifest.json
+ * flowlab dataset with `overwrite`). Part files rotate hourly; the manifest
  * carries `source` (the recipe) and `stats.synth` (the injected faults and
  * latent truth).
  */
@@ -377,6 +378,7 @@ export async function synthesize(
     rotateSec: 3600,
     depthLevels: o.depthLevels,
     source: synthSource(o),
+    market: SYNTHETIC_SPOT,
     append: false,
   });
   // readers refuse the folder until the manifest is in place; a rerun with --force replaces it
@@ -404,7 +406,8 @@ function prepareOutDir(root: string, overwrite: boolean): void {
   if (!fs.statSync(root).isDirectory()) throw new UsageError(`--out '${root}' exists and is not a directory`);
   const entries = fs.readdirSync(root);
   if (entries.length === 0) return;
-  const isDataset = entries.includes(MANIFEST_FILE) || entries.includes(INCOMPLETE_MARKER);
+  const isDataset =
+    entries.includes(MANIFEST_FILE) || entries.includes(LEGACY_MANIFEST_FILE) || entries.includes(INCOMPLETE_MARKER);
   if (!overwrite) {
     throw new UsageError(
       `--out '${root}' is not empty${isDataset ? ' (it holds a dataset; pass --force to replace it)' : ''}`,
@@ -413,7 +416,12 @@ function prepareOutDir(root: string, overwrite: boolean): void {
   if (!isDataset)
     throw new UsageError(`--out '${root}' is not empty and is not a flowlab dataset; refusing to replace it`);
   for (const e of entries) {
-    if (e === MANIFEST_FILE || e === INCOMPLETE_MARKER || /^date=\d{4}-\d{2}-\d{2}$/.test(e))
+    if (
+      e === MANIFEST_FILE ||
+      e === LEGACY_MANIFEST_FILE ||
+      e === INCOMPLETE_MARKER ||
+      /^date=\d{4}-\d{2}-\d{2}$/.test(e)
+    )
       fs.rmSync(path.join(root, e), { recursive: true, force: true });
   }
   const left = fs.readdirSync(root);

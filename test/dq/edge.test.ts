@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetWriter } from '../../src/dataset/writer.js';
+import { MANIFEST_FILE } from '../../src/dataset/manifest.js';
 import { duck, sqlString } from '../../src/io/duck.js';
 import { runDq, type DqReport } from '../../src/dq/index.js';
 import { sha256File } from '../../src/core/hash.js';
@@ -54,7 +55,7 @@ beforeAll(async () => {
     `* REPLACE (CASE WHEN agg_trade_id = 50 THEN NULL ELSE price END AS price, CASE WHEN agg_trade_id = 60 THEN 'XXX' ELSE symbol END AS symbol)`,
   );
   // the manifest describes the rewritten file (dq checks every part's sha256 against it)
-  const mf = path.join(ds, 'manifest.json');
+  const mf = path.join(ds, MANIFEST_FILE);
   const mj = JSON.parse(fs.readFileSync(mf, 'utf8'));
   const entry = mj.files.find((f: { path: string }) => f.path === part.path);
   entry.sha256 = await sha256File(path.join(ds, part.path));
@@ -159,7 +160,7 @@ describe('dq edge cases', () => {
   it('a missing part file is named', async () => {
     const broken = path.join(tmp, 'broken');
     fs.cpSync(ds, broken, { recursive: true });
-    const m = JSON.parse(fs.readFileSync(path.join(broken, 'manifest.json'), 'utf8')) as { files: { path: string }[] };
+    const m = JSON.parse(fs.readFileSync(path.join(broken, MANIFEST_FILE), 'utf8')) as { files: { path: string }[] };
     fs.rmSync(path.join(broken, m.files[0].path));
     await expect(runDq(broken)).rejects.toThrow(/part file '.*' listed in the manifest is missing/);
   });

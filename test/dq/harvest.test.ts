@@ -44,7 +44,7 @@ let run: ReplayResult;
 let h: HarvestSummary;
 
 const glob = (runDir: string, kind: string) =>
-  `read_parquet(${sqlString(path.join(runDir, 'data', '*', '*', `kind=${kind}`, '*.parquet'))}, hive_partitioning = false)`;
+  `read_parquet(${sqlString(path.join(runDir, 'data', '*', '*', `kind=${kind}`, '*.parquet'))}, hive_partitioning = true)`;
 const n = (v: unknown) => Number(v);
 const check = (s: HarvestSummary, name: string) => {
   const c = s.checks.find((x) => x.name === name);

@@ -6,6 +6,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { MANIFEST_FILE } from '../../src/dataset/manifest.js';
 import { runCli } from '../helpers/cli.js';
 import { T0, line, tmpDir, tradeMsg, writeGz } from './helpers.js';
 
@@ -42,7 +43,7 @@ describe('flowlab import (CLI)', () => {
     expect(r.stdout).toMatch(/BTCUSDT\s+trades\s+2\s+quotes\s+0\s+depth\s+0/);
     expect(r.stdout).toMatch(/bad_rows\.trade_qty=1/);
     expect(r.stdout).toMatch(/trade_id_gaps=1/);
-    expect(fs.existsSync(path.join(out, 'manifest.json'))).toBe(true);
+    expect(fs.existsSync(path.join(out, MANIFEST_FILE))).toBe(true);
   });
 
   it('a missing input file: exit 1, one stderr line naming it, nothing written', async () => {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { synthesize, DEFAULT_SYNTH } from '../../src/synth/index.js';
 import { loadDataset } from '../../recorder/mock-source.js';
 import { MockExchange } from '../../recorder/mock-exchange.js';
+import { HOURLY_DIR } from '../../recorder/recorder.js';
 import { runLive } from '../../src/live/live.js';
 import { runCanary, type CanaryRun } from '../../src/canary/canary.js';
 import { verifyRun } from '../../src/replay/verify.js';
@@ -103,7 +104,7 @@ describe('live == canary on what live recorded', () => {
         th: j.thresholds_fingerprint,
       };
     };
-    const recorderDir = path.join(live.replay.runDir, 'raw', 'hourly');
+    const recorderDir = path.join(live.replay.runDir, 'raw', HOURLY_DIR);
     const liveSummary = summary(path.join(liveSlices, 'slices_summary.json'));
     expect(summary(path.join(replayedSlices, 'slices_summary.json'))).toEqual(liveSummary);
     expect(summary(path.join(recorderDir, 'slices_summary.json'))).toEqual(liveSummary);

@@ -50,17 +50,18 @@ interface Arrival {
 }
 
 async function rawArrivals(): Promise<Arrival[]> {
+  // symbol comes from the hive key symbol= (part files carry no symbol column)
   const glob = (k: string) => sqlString(path.join(D, '*', '*', `kind=${k}`, '*.parquet'));
   const rows = await queryRows(`
     SELECT 'trades' AS kind, symbol, recv_ts_ms::DOUBLE AS recv, recv_seq::DOUBLE AS seq, ts_ms::DOUBLE AS ts,
            event_ts_ms::DOUBLE AS ev, agg_trade_id::DOUBLE AS id, price, qty,
            (CASE WHEN is_buyer_maker THEN 1 ELSE 0 END)::DOUBLE AS m,
            NULL::DOUBLE AS bp, NULL::DOUBLE AS bq, NULL::DOUBLE AS ap, NULL::DOUBLE AS aq
-      FROM read_parquet(${glob('trades')}, hive_partitioning = false)
+      FROM read_parquet(${glob('trades')}, hive_partitioning = true)
     UNION ALL
     SELECT 'quotes', symbol, recv_ts_ms::DOUBLE, recv_seq::DOUBLE, ts_ms::DOUBLE, NULL, update_id::DOUBLE, NULL, NULL,
            NULL, bid_px, bid_qty, ask_px, ask_qty
-      FROM read_parquet(${glob('quotes')}, hive_partitioning = false)
+      FROM read_parquet(${glob('quotes')}, hive_partitioning = true)
     ORDER BY recv, seq`);
   return rows as unknown as Arrival[];
 }
@@ -278,7 +279,7 @@ describe('every tick counted once, at the right time', () => {
              (SELECT count(*) FROM read_parquet(${sqlString(path.join(D, '*', '*', 'kind=trades', '*.parquet'))}) t2
                WHERE t2.symbol = first.symbol)::DOUBLE AS all_rows
         FROM (SELECT *, row_number() OVER (PARTITION BY symbol, agg_trade_id ORDER BY recv_ts_ms, recv_seq) AS occ
-                FROM read_parquet(${sqlString(path.join(D, '*', '*', 'kind=trades', '*.parquet'))}, hive_partitioning = false)) first
+                FROM read_parquet(${sqlString(path.join(D, '*', '*', 'kind=trades', '*.parquet'))}, hive_partitioning = true)) first
        WHERE occ = 1 GROUP BY symbol ORDER BY symbol`);
     const summary = p.symbolSummary();
     expect(rows.map((r) => r.symbol)).toEqual(SYMBOLS);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../recorder/clock.js';
 import { StreamConnection, backoffDelay, DEFAULT_BACKOFF } from '../../recorder/connection.js';
-import { Recorder } from '../../recorder/recorder.js';
+import { CHECKPOINT_FILE, JOURNAL_DIR, Recorder } from '../../recorder/recorder.js';
 import { readManifest } from '../../src/dataset/manifest.js';
 import { aggTrade, bookTicker, fakeFactory } from './fake-ws.js';
 import { tmpDir } from './helpers.js';
@@ -159,7 +159,7 @@ describe('rotation and checkpoints on the injected clock', () => {
       await tick();
       if (s % 60 === 0) {
         await rec.idle();
-        const ck = JSON.parse(fs.readFileSync(path.join(out, 'checkpoint.json'), 'utf8'));
+        const ck = JSON.parse(fs.readFileSync(path.join(out, CHECKPOINT_FILE), 'utf8'));
         seqs.push(ck.journal_seq);
       }
     }
@@ -173,6 +173,6 @@ describe('rotation and checkpoints on the injected clock', () => {
     expect(parts.reduce((a, f) => a + f.rows, 0)).toBe(150);
     expect(m.rows.ETHUSDT.quotes).toBe(150);
     // journal truncated past the checkpoint, except the dedup memory it keeps
-    expect(fs.existsSync(path.join(out, 'journal'))).toBe(true);
+    expect(fs.existsSync(path.join(out, JOURNAL_DIR))).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../recorder/clock.js';
-import { Recorder } from '../../recorder/recorder.js';
+import { CHECKPOINT_FILE, Recorder } from '../../recorder/recorder.js';
 import { fakeFactory } from './fake-ws.js';
 import { datasetDepthRows, tmpDir } from './helpers.js';
 
@@ -116,7 +116,7 @@ async function crashAndResume(ckAt: number, crashAt: number, tamper?: (ck: Recor
   for (let i = ckAt + 1; i <= crashAt; i++) send(a.sockets[0], i);
   await tick(); // journaled, not checkpointed: abandon `a` as if killed
   if (tamper) {
-    const file = path.join(out, 'checkpoint.json');
+    const file = path.join(out, CHECKPOINT_FILE);
     const ck = JSON.parse(fs.readFileSync(file, 'utf8'));
     tamper(ck);
     fs.writeFileSync(file, JSON.stringify(ck));

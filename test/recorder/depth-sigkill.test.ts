@@ -12,6 +12,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCapture } from '../../recorder/mock-source.js';
 import { MockExchange } from '../../recorder/mock-exchange.js';
+import { JOURNAL_DIR } from '../../recorder/recorder.js';
 import { Rng } from '../../src/synth/rng.js';
 import { WsCaptureImporter } from '../../src/import/wscapture.js';
 import { readLines } from '../../src/import/lines.js';
@@ -51,7 +52,7 @@ async function importerDepthRows(
 let snapshotSeen = false;
 function snapshotJournaled(out: string): boolean {
   if (snapshotSeen) return true;
-  const dir = path.join(out, 'journal');
+  const dir = path.join(out, JOURNAL_DIR);
   if (!fs.existsSync(dir)) return false;
   for (const f of fs.readdirSync(dir))
     if (fs.readFileSync(path.join(dir, f), 'utf8').includes('@depthSnapshot')) return (snapshotSeen = true);

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../recorder/clock.js';
-import { Recorder } from '../../recorder/recorder.js';
-import { readManifest } from '../../src/dataset/manifest.js';
+import { HOURLY_DIR, Recorder } from '../../recorder/recorder.js';
+import { MANIFEST_FILE, readManifest } from '../../src/dataset/manifest.js';
 import { aggTrade, bookTicker, fakeFactory } from './fake-ws.js';
 import { datasetIds, tmpDir } from './helpers.js';
 
@@ -46,7 +46,7 @@ describe('write failures', () => {
     expect(rec.counters.write_retries).toBe(3);
     expect(rec.counters.write_errors).toBe(1);
     expect(rec.checkpointSeq).toBe(-1);
-    expect(fs.existsSync(path.join(out, 'manifest.json'))).toBe(false);
+    expect(fs.existsSync(path.join(out, MANIFEST_FILE))).toBe(false);
     for (let i = 20; i < 30; i++) sockets[0].send(aggTrade('BTCUSDT', clock.now(), 7000 + i));
     await tick();
     await rec.checkpoint(); // fails twice, third attempt succeeds
@@ -111,7 +111,7 @@ describe('hourly outputs', () => {
     }
     await rec.idle();
     await rec.stop();
-    const dir = path.join(out, 'hourly');
+    const dir = path.join(out, HOURLY_DIR);
     const files = fs.readdirSync(dir).sort();
     expect(files).toEqual([
       'dq_20240808_23.json',

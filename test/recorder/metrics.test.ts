@@ -64,6 +64,11 @@ describe('metrics', () => {
       const p99 = value(text, 'latency_ms', 'quantile="p99"');
       expect(p50).toBeGreaterThanOrEqual(0);
       expect(p99).toBeGreaterThanOrEqual(p50);
+      // the same latency as a histogram (ops/prometheus records p50/p90/p99 from it)
+      expect(text).toMatch(/^# TYPE latency_ms_histogram histogram$/m);
+      const hn = value(text, 'latency_ms_histogram_count', 'symbol="BTCUSDT"');
+      expect(hn).toBeGreaterThan(500);
+      expect(value(text, 'latency_ms_histogram_bucket', 'le="\\+Inf"')).toBe(hn);
       expect(value(text, 'cvd_scale_median', 'symbol="BTCUSDT"')).toBeGreaterThan(0);
       const floor = value(text, 'cvd_floor_hit_rate', 'symbol="BTCUSDT"');
       expect(floor).toBeGreaterThanOrEqual(0);

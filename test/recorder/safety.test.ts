@@ -16,7 +16,7 @@ import { loadCapture } from '../../recorder/mock-source.js';
 import { MockExchange } from '../../recorder/mock-exchange.js';
 import { parseFaults } from '../../recorder/faults.js';
 import { JOURNAL_CORRUPT_DIR, JOURNAL_DIR, PARTS_PENDING_FILE, Recorder } from '../../recorder/recorder.js';
-import { readManifest } from '../../src/dataset/manifest.js';
+import { MANIFEST_FILE, readManifest } from '../../src/dataset/manifest.js';
 import { runImport } from '../../src/import/run.js';
 import { REPO, runCli } from '../helpers/cli.js';
 import { aggTrade, bookTicker, fakeFactory } from './fake-ws.js';
@@ -62,7 +62,7 @@ async function freePort(): Promise<number> {
 const RECORD = ['record', '--symbols', 'BTCUSDT', '--no-hourly-dq'];
 
 describe('record: never touches what it did not write', () => {
-  it('refuses a dataset without manifest.json (it deleted every part file) and an imported dataset; nothing changes', async () => {
+  it('refuses a dataset without a manifest (it deleted every part file) and an imported dataset; nothing changes', async () => {
     const ds = await importedDataset('nomanifest');
     // with its manifest: an imported dataset is never appended to
     const before = hashTree(ds);
@@ -70,16 +70,16 @@ describe('record: never touches what it did not write', () => {
     const r1 = runCli([...RECORD, '--out', ds, '--endpoint', `ws://127.0.0.1:${port}`, '--duration', '1s']);
     expect(r1.code).toBe(2);
     expect(r1.stderr).toMatch(
-      /--out: '.*ds' holds a dataset of source\.type 'ws-capture' \(manifest\.json\); record appends only to a recording of the same source/,
+      /--out: '.*ds' holds a dataset of source\.type 'ws-capture' \(_manifest\.json\); record appends only to a recording of the same source/,
     );
     expect(hashTree(ds)).toEqual(before);
     // without it (the issue's reproduction): exit 0 and 0 parquet files before
-    fs.rmSync(path.join(ds, 'manifest.json'));
+    fs.rmSync(path.join(ds, MANIFEST_FILE));
     const before2 = hashTree(ds);
     const r2 = runCli([...RECORD, '--out', ds, '--endpoint', `ws://127.0.0.1:${port}`, '--duration', '1s']);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(
-      /is not empty and holds no recording \(no manifest\.json, journal\/ or checkpoint\.json\)/,
+      /is not empty and holds no recording \(no _manifest\.json, _journal\/ or _checkpoint\.json\)/,
     );
     expect(hashTree(ds)).toEqual(before2);
   }, 60_000);
@@ -150,6 +150,8 @@ describe('record: never touches what it did not write', () => {
     const orphan = `${path.dirname(listed[0])}/part-1723118400000-999.parquet`;
     fs.writeFileSync(path.join(out, orphan), 'half a parquet');
     fs.writeFileSync(path.join(out, `${orphan}.tmp-4242`), 'its temp file');
+    const hiddenTmp = path.join(out, path.dirname(orphan), `.${path.basename(orphan)}.tmp-4243`); // the writer's temp name now
+    fs.writeFileSync(hiddenTmp, 'its temp file');
     fs.writeFileSync(path.join(out, PARTS_PENDING_FILE), `${orphan}\n`);
     // somebody else's file in the same folder
     const stray = path.join(dir, 'part-1-1.parquet');
@@ -160,9 +162,10 @@ describe('record: never touches what it did not write', () => {
     await b.rec.stop();
     expect(fs.existsSync(path.join(out, orphan))).toBe(false);
     expect(fs.existsSync(path.join(out, `${orphan}.tmp-4242`))).toBe(false);
+    expect(fs.existsSync(hiddenTmp)).toBe(false);
     expect(fs.readFileSync(stray, 'utf8')).toBe('not ours');
-    expect(logs.some((l) => /removed 2 part files of an interrupted flush/.test(l))).toBe(true);
-    expect(logs.some((l) => /1 files under date=\* are not in manifest\.json .* left untouched/.test(l))).toBe(true);
+    expect(logs.some((l) => /removed 3 part files of an interrupted flush/.test(l))).toBe(true);
+    expect(logs.some((l) => /1 files under date=\* are not in _manifest\.json .* left untouched/.test(l))).toBe(true);
     expect(readManifest(out).files.map((f) => f.path)).toEqual(listed);
   });
 });

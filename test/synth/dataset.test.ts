@@ -16,7 +16,7 @@ import {
   type SynthOptions,
 } from '../../src/synth/index.js';
 import { Dataset } from '../../src/dataset/reader.js';
-import type { DatasetManifest } from '../../src/dataset/manifest.js';
+import { MANIFEST_FILE, type DatasetManifest } from '../../src/dataset/manifest.js';
 import { MemorySink, type SymbolTicks } from './reference.js';
 import { runCli } from '../helpers/cli.js';
 import { main } from '../../src/cli/main.js';
@@ -47,8 +47,8 @@ describe('synth dataset on disk', () => {
   it('is byte-identical for the same seed and options', () => {
     expect(a.files.length).toBeGreaterThan(0);
     expect(hashes(b)).toEqual(hashes(a));
-    const ma = fs.readFileSync(path.join(tmp, 'a', 'manifest.json'));
-    const mb = fs.readFileSync(path.join(tmp, 'b', 'manifest.json'));
+    const ma = fs.readFileSync(path.join(tmp, 'a', MANIFEST_FILE));
+    const mb = fs.readFileSync(path.join(tmp, 'b', MANIFEST_FILE));
     expect(mb.equals(ma)).toBe(true);
   });
 

@@ -20,7 +20,7 @@ import {
   synthOptionsFromSource,
   type SynthOptions,
 } from '../../src/synth/index.js';
-import type { DatasetManifest } from '../../src/dataset/manifest.js';
+import { MANIFEST_FILE, type DatasetManifest } from '../../src/dataset/manifest.js';
 import { MemorySink, type SymbolTicks } from './reference.js';
 import { main } from '../../src/cli/main.js';
 
@@ -151,8 +151,8 @@ describe('effect schedule (on disk)', () => {
     expect(dying.source.effect).toBe(0.15);
     expect('effect_schedule' in base.source).toBe(false);
     expect(again.files.map((f) => `${f.path} ${f.sha256}`)).toEqual(dying.files.map((f) => `${f.path} ${f.sha256}`));
-    const ma = fs.readFileSync(path.join(tmp, 'again', 'manifest.json'));
-    expect(ma.equals(fs.readFileSync(path.join(tmp, 'dying', 'manifest.json')))).toBe(true);
+    const ma = fs.readFileSync(path.join(tmp, 'again', MANIFEST_FILE));
+    expect(ma.equals(fs.readFileSync(path.join(tmp, 'dying', MANIFEST_FILE)))).toBe(true);
   });
 
   it('keeps every part file of the other symbol, and every part before the offset, byte-identical', () => {
@@ -216,7 +216,7 @@ describe('flowlab synth --effect-schedule (CLI)', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/SOLUSDT 0 from \+90 s, SOLUSDT 0.3 from \+120 s/);
-    const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as DatasetManifest;
+    const m = JSON.parse(fs.readFileSync(path.join(out, MANIFEST_FILE), 'utf8')) as DatasetManifest;
     expect(m.source.effect_schedule).toEqual([
       { symbol: 'SOLUSDT', offset_ms: 90_000, at: '2024-08-08T00:01:30.000Z', effect: 0 },
       { symbol: 'SOLUSDT', offset_ms: 120_000, at: '2024-08-08T00:02:00.000Z', effect: 0.3 },

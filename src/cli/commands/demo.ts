@@ -7,7 +7,6 @@
  *  4. where the report is, a short verdict per symbol, and the harvest
  *     acceptance verdict of the run (artifacts/dq/<run-tag>, `flowlab dq --run`).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { action, examples, out, shown } from '../run.js';
@@ -17,7 +16,7 @@ import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import { runCanary } from '../../canary/canary.js';
 import { verdictLines } from './canary.js';
 import { harvestVerdictLine, runHarvest, writeHarvestReport } from '../../dq/harvest-run.js';
-import { MANIFEST_FILE } from '../../dataset/manifest.js';
+import { isDataset } from '../../dataset/manifest.js';
 import { validatePath, validateTag } from '../../core/validate.js';
 
 interface DemoOptions {
@@ -55,7 +54,7 @@ export function register(program: Command): void {
         const config = loadConfig(o.config);
         out(`config_fingerprint=${config.fingerprint} version=${config.config.version}`);
         const data = validatePath(o.data, '--data');
-        if (!fs.existsSync(path.join(data, MANIFEST_FILE))) {
+        if (!isDataset(data)) {
           out(
             `[1/3] synthesizing the default dataset into ${shown(o.data, data)} (24 h x 6 symbols, seed ${DEFAULT_DATASET_RECIPE.options.seed}) ...`,
           );

@@ -37,7 +37,7 @@ export function register(program: Command): void {
     .description(
       'data-quality report of a raw dataset (--data: gaps, duplicates, empty minutes, clock skew, net latency, bad rows per symbol and UTC hour), or the seed 1.3.1 harvest acceptance of a run (--run: coverage, sessions, events, winsor, completeness plus the raw checks)',
     )
-    .option('--data <dataset>', 'raw dataset folder (holds manifest.json)')
+    .option('--data <dataset>', 'raw dataset folder (holds _manifest.json)')
     .option('--run <dir>', 'a replay / canary / live run folder (<out>/<tag>, holds manifest.json and data/)')
     .option('--out <dir>', 'output folder (required with --data; with --run default artifacts/dq/<tag>)')
     .option('--symbols <list>', 'comma-separated symbols (--data only; default: all in the dataset)')

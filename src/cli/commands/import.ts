@@ -21,7 +21,7 @@ export function register(program: Command): void {
   program
     .command('import')
     .description(
-      'import Binance WebSocket captures (ws-capture) or public-data CSV/zip files (binance-vision) into a raw dataset',
+      'import Binance WebSocket captures (ws-capture), public-data CSV/zip files (binance-vision) or Tardis.dev CSV datasets (tardis) into a raw dataset',
     )
     .addOption(new Option('--format <format>', 'input format').choices([...IMPORT_FORMATS]).makeOptionMandatory())
     .requiredOption(
@@ -38,8 +38,9 @@ export function register(program: Command): void {
 Examples:
   flowlab import --format ws-capture --in btcusdt_20240808.gz btcusdt_20240809.gz --out datasets/btc
   flowlab import --format binance-vision --in BTCUSDT-aggTrades-2024-08-08.zip --out datasets/btc-vision
+  flowlab import --format tardis --in binance_trades_2024-08-08_BTCUSDT.csv.gz binance_quotes_2024-08-08_BTCUSDT.csv.gz --out datasets/btc-tardis
 
-Bad input rows are counted, not fatal; counters are printed and stored in manifest.json (stats.import).`,
+Bad input rows are counted, not fatal; counters are printed and stored in _manifest.json (stats.import).`,
     )
     .action(
       action(async (opts: ImportOpts) => {

@@ -126,7 +126,7 @@ export function register(program: Command): void {
         if (k.trade_ids_lost > 0) lost.push(`${k.trade_ids_lost} trade ids declared lost (backfill failed)`);
         if (k.journal_corrupt_lines > 0)
           lost.push(
-            `${k.journal_corrupt_lines} journal lines unreadable on recovery (kept in ${outDir}/journal-corrupt)`,
+            `${k.journal_corrupt_lines} journal lines unreadable on recovery (kept in ${outDir}/_journal-corrupt)`,
           );
         if (lost.length > 0) {
           process.stderr.write(`flowlab: record: data lost: ${lost.join('; ')}\n`);

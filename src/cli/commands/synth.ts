@@ -12,6 +12,7 @@ import { parsePositiveNumber, parseSymbolList, parseTime, validatePath } from '.
 import { UsageError } from '../../core/errors.js';
 import { DEFAULT_SYNTH, synthesize, type EffectChange, type SynthOptions } from '../../synth/index.js';
 import { parseDuration } from '../../../recorder/faults.js';
+import { MANIFEST_FILE } from '../../dataset/manifest.js';
 
 interface SynthCliOptions {
   out: string;
@@ -85,7 +86,7 @@ The model, its parameters and the AUC a correct pipeline should find are in src/
             `trades ${s.rows.trades.toLocaleString('en-US')}, quotes ${s.rows.quotes.toLocaleString('en-US')}, depth ${s.rows.depth.toLocaleString('en-US')}; ` +
             `injected ${inj.dup_trades} duplicate trades, ${inj.lost_trades} lost trades (agg id gaps), ` +
             `${inj.ooo_delayed} held-back messages (${inj.ooo_reordered} overtaken), ${inj.late_over_watermark} later than the 500 ms watermark; ` +
-            `latency p50 ${Math.min(...lat)}-${Math.max(...lat)} ms; ${s.manifest.files.length} part files, truth in manifest.json stats.synth.`,
+            `latency p50 ${Math.min(...lat)}-${Math.max(...lat)} ms; ${s.manifest.files.length} part files, truth in ${MANIFEST_FILE} stats.synth.`,
         );
       }),
     );
