@@ -21,7 +21,7 @@ import { validateSymbol, validateTag } from '../core/validate.js';
 import { loadConfig } from '../config/load.js';
 import { runCanary } from '../canary/canary.js';
 import { codeHash } from '../replay/code.js';
-import { MANIFEST_FILE } from '../dataset/manifest.js';
+import { MANIFEST_FILE, manifestPath } from '../dataset/manifest.js';
 
 /** What a worker needs to run a shard: plain JSON, absolute paths. */
 export interface ShardJob {
@@ -41,7 +41,7 @@ export const SHARDS_DIR = 'shards';
 const STAGING_PREFIX = 'staging-';
 
 export async function datasetManifestSha(data: string): Promise<string> {
-  return sha256File(path.join(data, MANIFEST_FILE));
+  return sha256File(manifestPath(data) ?? path.join(data, MANIFEST_FILE));
 }
 
 export function shardId(a: {
