@@ -24,10 +24,11 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   seqdelay: async () => (await import('./seqdelay.bench.js')).benchSeqDelay,
   canary: async () => (await import('./canary.bench.js')).benchCanary,
   evaluate: async () => (await import('./evaluate.bench.js')).benchEvaluate,
+  sweep: async () => (await import('./sweep.bench.js')).benchSweep,
 };
 
 /** Suites that run only when named: the canary bench runs ~60 synth + canary processes (tens of minutes). */
-const OPT_IN = new Set(['canary']);
+const OPT_IN = new Set(['canary', 'sweep']);
 
 async function main(): Promise<void> {
   const filter = process.argv[2];

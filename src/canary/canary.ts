@@ -626,7 +626,11 @@ async function evaluateRun(
   const canaryFiles: { path: string; sha256: string }[] = [];
   for (const f of [...files].sort())
     canaryFiles.push({ path: `${REPORT_DIR}/${f}`, sha256: await sha256File(path.join(reportDir, f)) });
-  writeRunMetadata(rep.runDir, { ...rep.manifest, canary: { report_dir: REPORT_DIR, files: canaryFiles } }, runTag);
+  writeRunMetadata(
+    rep.runDir,
+    { ...rep.manifest, canary: { report_dir: REPORT_DIR, stable_chain: a.engine.stableChain(), files: canaryFiles } },
+    runTag,
+  );
   markComplete(rep.runDir);
   return { replay: rep, result, reportDir, verdicts, files, summary };
 }

@@ -334,6 +334,15 @@ export class CanaryEngine implements PipelineObserver {
   }
 
   /** Forward as-of labels: the first quote at or after t + H resolves sample t if within the tolerance in force. */
+  /** The rollback chain the engine started with, oldest first (recorded in the run manifest for verify). */
+  stableChain(): StableConfig[] {
+    return this.stableInit.map((c) => ({
+      fingerprint: c.fingerprint,
+      defaults: { ...c.defaults },
+      overrides: { ...c.overrides },
+    }));
+  }
+
   onQuote(symbol: string, ts: number, mid: number): void {
     this.tracks.get(symbol)?.labels.onQuote(ts, mid);
   }

@@ -63,6 +63,8 @@ const finite = z.number().refine(Number.isFinite, 'a finite number');
  * Known fields are checked strictly; unknown top-level fields are kept as they are
  * (a newer writer's additions survive) but nothing reads them unchecked.
  */
+const zWeights = z.strictObject({ ofi: z.number(), cvd: z.number(), gate: z.number().optional() });
+
 export const RunManifestSchema = z.looseObject({
   flowlab_version: z.string().regex(/^[0-9A-Za-z.+-]{1,64}$/, 'a version such as 0.1.0'),
   code_sha256: zSha256,
@@ -117,6 +119,17 @@ export const RunManifestSchema = z.looseObject({
   canary: z
     .strictObject({
       report_dir: z.literal('canary_report'),
+      /** The rollback chain the canary engine started with (oldest first), so verify can re-run it. */
+      stable_chain: z
+        .array(
+          z.strictObject({
+            fingerprint: z.string().regex(/^[0-9a-f]{16}$/, '16 hex digits'),
+            defaults: zWeights,
+            overrides: z.record(z.string().regex(/^[A-Za-z0-9_]+$/, 'a slice name'), zWeights),
+          }),
+        )
+        .min(1)
+        .optional(),
       files: z.array(
         z.strictObject({
           path: z

@@ -25,6 +25,7 @@ import { queryRows, sqlString } from '../io/duck.js';
 import { REPLAY_MANIFEST, RUN_TAG_FILE, replay, runTagText, type ReplayManifest } from './replay.js';
 import { hashedFiles, readRunManifest, unlistedFiles } from './run-folder.js';
 import { codeHash } from './code.js';
+import { CanaryEngine } from '../canary/engine.js';
 
 export interface VerifyResult {
   readonly code: 0 | 1 | 2;
@@ -48,6 +49,15 @@ async function firstDifferingRow(a: string, b: string): Promise<string> {
   } catch (e) {
     return `unreadable (${describeError(e)})`;
   }
+}
+
+/** The rollback-chain entry of a config alone (a run whose config extends nothing). */
+function stableOf(c: ReturnType<typeof configFromObject>) {
+  return {
+    fingerprint: c.fingerprint,
+    defaults: { ...c.config.fusion.weights, gate: c.config.fusion.gate },
+    overrides: c.config.fusion.slice_overrides,
+  };
 }
 
 export async function verifyRun(runDir: string, opts: { keepTemp?: boolean } = {}): Promise<VerifyResult> {
@@ -138,9 +148,19 @@ export async function verifyRun(runDir: string, opts: { keepTemp?: boolean } = {
   // 3. re-run and compare
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-verify-'));
   try {
+    // A canary (or live) run is re-run with its canary engine as the observer: the gates' actions and
+    // rollbacks change the fusion weights in force, so a bare replay would differ. The rollback chain
+    // is the one the run recorded (canary.stable_chain); a run without it had no rollback target.
+    const chain = m.canary ? (m.canary.stable_chain ?? [stableOf(config)]) : null;
     const again = await replay({
       data: m.dataset.path,
       config,
+      observer: chain
+        ? new CanaryEngine(
+            config.config,
+            chain.map((c) => ({ ...c })),
+          )
+        : undefined,
       out: tmp,
       runTag: m.run_tag,
       symbols: m.selection.symbols,

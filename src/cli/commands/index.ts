@@ -10,6 +10,7 @@ import { register as record } from './record.js';
 import { register as mockExchange } from './mock-exchange.js';
 import { register as live } from './live.js';
 import { register as report } from './report.js';
+import { register as sweep } from './sweep.js';
 
 /** Every CLI command, in help order. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -24,4 +25,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   record,
   mockExchange,
   live,
+  sweep,
 ];
