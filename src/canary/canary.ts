@@ -28,7 +28,7 @@ import { slicesOverview, overviewCells, SLICES_OVERVIEW_CSV_HEADER } from './ove
 import { REGIME_NAMES, SCENARIO_NAMES, VOL_BUCKET_NAMES, VOL_TERTILE_NAMES } from '../calc/slices.js';
 import { writeCsv, writeFileAtomic } from '../report/csv.js';
 import { writeWeightOverlay } from '../report/overlay.js';
-import { renderRampReport } from '../report/ramp.js';
+import { METRICS_TIMESERIES_HEADER, renderRampReport } from '../report/ramp.js';
 import { writeParquet, type OutColumn } from '../io/duck.js';
 import { sha256File } from '../core/hash.js';
 import { progressBar, type Progress } from '../core/progress.js';
@@ -416,36 +416,7 @@ async function evaluateRun(
   const iso = (ms: number) => new Date(ms).toISOString();
   writeCsv(
     put('metrics_timeseries.csv'),
-    [
-      'ts_ms',
-      'time_utc',
-      'symbol',
-      'slice',
-      'window_sec',
-      'auc',
-      'auc_ci_low',
-      'auc_ci_high',
-      'n',
-      'n_pos',
-      'n_neg',
-      'ece',
-      'ece_n',
-      'merge_p50',
-      'merge_p90',
-      'merge_p99',
-      'merge_n',
-      'calibration_paused',
-      'w_ofi',
-      'w_cvd',
-      'merge_tol_ms',
-      'fingerprint',
-      'gates_failed',
-      'gate_mode',
-      'gate_auc',
-      'gate_cusum',
-      'gate_ece',
-      'merge_definition',
-    ],
+    [...METRICS_TIMESERIES_HEADER, 'gate_mode', 'gate_auc', 'gate_cusum', 'gate_ece', 'merge_definition'],
     result.timeseries.map((r) => {
       return [
         r.ts_ms,

@@ -7,6 +7,7 @@
  * (src/canary/rescore.ts) computes it from stored components: one function, so
  * the two agree to the bit.
  */
+import { SLICES_OVERVIEW_HEADER } from '../report/ramp.js';
 import { evaluateSlices, type SliceDim, type SliceRow } from '../eval/slices.js';
 import { brierSkillVsRef } from '../eval/calibration.js';
 import type { Metric } from '../eval/metric.js';
@@ -86,24 +87,7 @@ export function slicesOverview(
 }
 
 /** The header of slices_overview.csv. */
-export const SLICES_OVERVIEW_CSV_HEADER = [
-  'symbol',
-  'dimension',
-  'value',
-  'rows',
-  'labeled',
-  'n_pos',
-  'n_neg',
-  'effective_hours',
-  'auc',
-  'auc_ci_low',
-  'auc_ci_high',
-  'ece',
-  'brier',
-  'brier_skill',
-  'topk_hit_rate_5p',
-  'reason',
-] as const;
+export const SLICES_OVERVIEW_CSV_HEADER = SLICES_OVERVIEW_HEADER;
 
 /** One slices_overview.csv row. */
 export function overviewCells(r: OverviewRow): (string | number | null)[] {
