@@ -222,6 +222,21 @@ export interface CanaryResult {
   readonly gateMode: GateMode;
 }
 
+/** The calibration gates' action: pause calibration (the published prob falls back to the base rate). */
+function pauseCalibration(act: GateActions): string {
+  act.setCalibrationPaused(true);
+  return 'pause_calibration';
+}
+
+/**
+ * Resume calibration once neither calibration gate is open; after the look
+ * (`afterLook`) only when the gate is live and a fit exists.
+ */
+function resumeCalibration(tr: SymbolTrack, act: GateActions, afterLook: boolean): void {
+  if (tr.open.has('ece') || tr.open.has('platt_test_samples')) return;
+  if (afterLook && !(tr.calibrationGateLive && tr.fitted)) return;
+  act.setCalibrationPaused(false);
+}
 export class CanaryEngine implements PipelineObserver {
   private readonly c: FlowlabConfig;
   private readonly H: number;
@@ -548,17 +563,11 @@ export class CanaryEngine implements PipelineObserver {
         'P2',
         evaluated,
         metrics,
-        () => {
-          act_.setCalibrationPaused(true);
-          return 'pause_calibration';
-        },
-        () => {
-          if (!tr.open.has('ece') && !tr.open.has('platt_test_samples')) act_.setCalibrationPaused(false);
-        },
+        () => pauseCalibration(act_),
+        () => resumeCalibration(tr, act_, false),
       );
     }
-    if (tr.calibrationGateLive && !tr.open.has('ece') && !tr.open.has('platt_test_samples') && tr.fitted)
-      act_.setCalibrationPaused(false);
+    resumeCalibration(tr, act_, true);
     // --- merge gate: P2, widen merge_tol_ms by a step (bounded); close restores the configured value
     this.gate(
       tr,
@@ -770,17 +779,11 @@ export class CanaryEngine implements PipelineObserver {
         'P2',
         decision,
         metrics,
-        () => {
-          act_.setCalibrationPaused(true);
-          return 'pause_calibration';
-        },
-        () => {
-          if (!tr.open.has('ece') && !tr.open.has('platt_test_samples')) act_.setCalibrationPaused(false);
-        },
+        () => pauseCalibration(act_),
+        () => resumeCalibration(tr, act_, false),
       );
     }
-    if (tr.calibrationGateLive && !tr.open.has('ece') && !tr.open.has('platt_test_samples') && tr.fitted)
-      act_.setCalibrationPaused(false);
+    resumeCalibration(tr, act_, true);
     // --- label matching: P2 alert, no automatic action (the label definition stays fixed)
     this.gate(
       tr,
