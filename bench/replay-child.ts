@@ -5,9 +5,10 @@
  *
  * Replays <dataset> (all symbols, trades + quotes, config/ofi_cvd/prod.yaml with
  * no environment overrides) into <outdir>/bench-child and prints one JSON line
- * at the end: { ticks, wall_ms, max_rss_kib, heap_used_peak_mib, external_peak_mib,
+ * at the end: { ticks, wall_ms, cpu_s, max_rss_kib, heap_used_peak_mib, external_peak_mib,
  * rss_peak_by_quarter_mib } where max_rss_kib is `process.resourceUsage().maxRSS`
- * (KiB, peak resident set of this process, all threads), the heap / external
+ * (KiB, peak resident set of this process, all threads), cpu_s its user + system
+ * CPU seconds (start-up included), the heap / external
  * peaks are sampled every 100 ms, and rss_peak_by_quarter_mib holds the peak of
  * the sampled RSS in each quarter of the wall time: a replay whose memory does
  * not grow with length has about the same peak in every quarter.
@@ -53,7 +54,8 @@ async function main(): Promise<void> {
   const wallMs = performance.now() - t0;
   clearInterval(timer);
   sample();
-  const maxRss = process.resourceUsage().maxRSS;
+  const ru = process.resourceUsage();
+  const maxRss = ru.maxRSS;
   const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
   const quarters = [0, 0, 0, 0];
   for (const [t, r] of rss) {
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
     `${JSON.stringify({
       ticks: res.ticks,
       wall_ms: wallMs,
+      cpu_s: (ru.userCPUTime + ru.systemCPUTime) / 1e6,
       max_rss_kib: maxRss,
       heap_used_peak_mib: mib(heapPeak),
       external_peak_mib: mib(externalPeak),
