@@ -44,6 +44,11 @@
  *
  * `npm run bench -- replay --peer-only` runs section 0 alone (~1-2 min).
  *
+ * 4b. Where the 24 h peak goes: the same replay cut short after each stage in a
+ *    fresh child (`start`: modules + DuckDB; `read`; `calc`; `inline`: the whole
+ *    replay on one thread), each line the peak and what its stage added, and
+ *    the replay with worker threads (4) against the inline one.
+ *
  * Datasets live under os.tmpdir()/flowlab-bench/ and are reused when their
  * manifest source matches the recipe; the 24 h one reuses datasets/default
  * when that is the default recipe. Generating 96 h takes ~80 s once.
@@ -257,10 +262,11 @@ interface ChildResult {
   readonly rss_peak_by_quarter_mib: number[];
 }
 
-/** Replay `data` in a fresh `node --import tsx bench/replay-child.ts` process. */
-function childReplay(data: string, out: string): Promise<ChildResult> {
+/** Replay `data` (or a `stage` of it, see bench/replay-child.ts) in a fresh `node --import tsx bench/replay-child.ts` process. */
+function childReplay(data: string, out: string, stage = 'replay'): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'bench', 'replay-child.ts'), data, out], {
+    const args = ['--import', 'tsx', path.join(REPO, 'bench', 'replay-child.ts'), data, out, stage];
+    const child = spawn(process.execPath, args, {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -487,6 +493,38 @@ export async function benchReplay(args: readonly string[] = []): Promise<Row[]> 
   }
   const r24 = rss['24 h'];
   const rLong = rss[`${LONG_HOURS} h`];
+  // 4b: where the 24 h peak goes: one fresh process per stage, each adding one piece
+  const budget: Row[] = [];
+  let prev = 0;
+  for (const [stage, what] of [
+    ['start', 'modules + DuckDB, no data'],
+    ['read', '+ reader (12 streams, sha256), blocks discarded'],
+    ['calc', '+ pipeline, derived blocks discarded'],
+    ['inline', '+ Parquet writing (replay --io inline)'],
+  ] as const) {
+    log(`memory budget 24 h x 6 sym: stage '${stage}' in a child process ...`);
+    const out = path.join(BENCH_DIR, `replay-child-out-${process.pid}`);
+    let r: ChildResult;
+    try {
+      r = await childReplay(day, out, stage);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+    const mib = r.max_rss_kib / 1024;
+    budget.push({
+      name: `peak RSS 24 h x 6 sym, one thread: ${stage}`,
+      value: mib,
+      unit: 'MiB',
+      note: `${what}; ${stage === 'start' ? '' : `${mib - prev >= 0 ? '+' : ''}${(mib - prev).toFixed(0)} MiB, `}CPU ${r.cpu_s.toFixed(1)} s, V8 heap peak ${r.heap_used_peak_mib} MiB, external peak ${r.external_peak_mib} MiB`,
+    });
+    prev = mib;
+  }
+  budget.push({
+    name: 'peak RSS 24 h x 6 sym: replay with IO worker threads',
+    value: r24.max_rss_kib / 1024,
+    unit: 'MiB',
+    note: `${r24.max_rss_kib / 1024 - prev >= 0 ? '+' : ''}${(r24.max_rss_kib / 1024 - prev).toFixed(0)} MiB for the reader and writer threads (own isolate, tsx, module graph and DuckDB instance each)`,
+  });
 
   return [
     loadBefore,
@@ -547,6 +585,7 @@ export async function benchReplay(args: readonly string[] = []): Promise<Row[]> 
       value: rLong.rss_peak_by_quarter_mib[3] / rLong.rss_peak_by_quarter_mib[0],
       unit: 'x',
     },
+    ...budget,
     loadRow('after'),
   ];
 }
