@@ -13,13 +13,17 @@
  *   replay  the whole replay as `flowlab replay` runs it (default; reader and writer on worker threads here).
  * It prints one JSON line
  * at the end: { ticks, wall_ms, cpu_s, max_rss_kib, heap_used_peak_mib, external_peak_mib,
- * rss_peak_by_quarter_mib } where max_rss_kib is `process.resourceUsage().maxRSS`
- * (KiB, peak resident set of this process, all threads), cpu_s its user + system
+ * rss_peak_by_quarter_mib } where max_rss_kib is the peak resident set of this
+ * process (KiB, all threads): VmHWM of /proc/self/status on Linux, which covers
+ * this program's own memory only (`process.resourceUsage().maxRSS` elsewhere:
+ * on Linux that one also keeps the RSS of the spawning process at fork time,
+ * so a small child of a large bench process reported the parent's peak), cpu_s its user + system
  * CPU seconds (start-up included), the heap / external
  * peaks are sampled every 100 ms, and rss_peak_by_quarter_mib holds the peak of
  * the sampled RSS in each quarter of the wall time: a replay whose memory does
  * not grow with length has about the same peak in every quarter.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
@@ -62,7 +66,7 @@ async function main(): Promise<void> {
   clearInterval(timer);
   sample();
   const ru = process.resourceUsage();
-  const maxRss = ru.maxRSS;
+  const maxRss = peakRssKib() ?? ru.maxRSS;
   const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
   const quarters = [0, 0, 0, 0];
   for (const [t, r] of rss) {
@@ -81,6 +85,16 @@ async function main(): Promise<void> {
       rss_peak_by_quarter_mib: quarters.map(mib),
     })}\n`,
   );
+}
+
+/** VmHWM (peak RSS of this program, KiB) from /proc/self/status; null where there is none. */
+function peakRssKib(): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Runs `stage` (see the header); the ticks it read. */

@@ -42,7 +42,8 @@
  *    a little higher even when nothing accumulates; equal quarter peaks show
  *    that nothing does.
  *
- * `npm run bench -- replay --peer-only` runs section 0 alone (~1-2 min).
+ * `npm run bench -- replay --peer-only` runs section 0 alone (~1-2 min),
+ * `--memory-only` sections 4 and 4b.
  *
  * 4b. Where the 24 h peak goes: the same replay cut short after each stage in a
  *    fresh child (`start`: modules + DuckDB; `read`; `calc`; `inline`: the whole
@@ -419,64 +420,8 @@ async function benchPeer(config: LoadedConfig): Promise<Row[]> {
   return rows;
 }
 
-export async function benchReplay(args: readonly string[] = []): Promise<Row[]> {
-  fs.mkdirSync(BENCH_DIR, { recursive: true });
-  const loadBefore = loadRow('before');
-  const config = loadConfig(path.join(REPO, 'config/ofi_cvd/prod.yaml'), {});
-  const peerRows = await benchPeer(config);
-  if (args.includes('--peer-only')) return [loadBefore, ...peerRows, loadRow('after')];
-  const day = await ensureDataset(DEFAULT_SYNTH, path.join(BENCH_DIR, 'default-24h'), [
-    path.join(REPO, DEFAULT_DATASET_RECIPE.dir),
-  ]);
-  const long = await ensureDataset(
-    { ...DEFAULT_SYNTH, hours: LONG_HOURS },
-    path.join(BENCH_DIR, `default-${LONG_HOURS}h`),
-  );
-  log(`24 h dataset: ${day}`);
-  log(`${LONG_HOURS} h dataset: ${long}`);
-
-  // 1-3: throughput, in this process, on the first THROUGHPUT_HOURS of the 24 h dataset
-  const ds = new Dataset(day);
-  const start = ds.manifest.time_range.recv_ts_ms![0];
-  const toMs = THROUGHPUT_HOURS >= DEFAULT_SYNTH.hours ? undefined : start + THROUGHPUT_HOURS * 3_600_000;
-  const sel: ReadOptions = { toMs };
-  const label = `${THROUGHPUT_HOURS} h x ${ds.manifest.symbols.length} sym`;
-
-  log('warm-up scan ...');
-  await scanBare(ds, sel); // page cache + DuckDB warm-up, not timed
-  let bare = { rows: 0, ms: Infinity };
-  let reader = { rows: 0, ms: Infinity };
-  const scans = async () => {
-    const b = await timed(() => scanBare(ds, sel));
-    if (b.ms < bare.ms) bare = { rows: b.value, ms: b.ms };
-    const r = await timed(() => scanReader(ds, sel));
-    if (r.ms < reader.ms) reader = { rows: r.value, ms: r.ms };
-  };
-  await scans();
-
-  log(`replay ${label} in process ...`);
-  const outDir = path.join(BENCH_DIR, `replay-out-${process.pid}`);
-  let rep: { ticks: number; ms: number; cpuMs: number };
-  try {
-    const cpu0 = process.cpuUsage();
-    const r = await timed(() =>
-      replay({ data: day, config, out: outDir, runTag: 'bench', progress: false, overwrite: true, toMs }),
-    );
-    const cpu = process.cpuUsage(cpu0);
-    rep = { ticks: r.value.ticks, ms: r.ms, cpuMs: (cpu.user + cpu.system) / 1000 };
-  } finally {
-    fs.rmSync(outDir, { recursive: true, force: true });
-  }
-  for (let i = 1; i < SCAN_REPS; i++) await scans();
-  if (bare.rows !== rep.ticks || reader.rows !== rep.ticks) {
-    log(`WARNING: row counts differ: replay ${rep.ticks}, bare scan ${bare.rows}, reader scan ${reader.rows}`);
-  }
-  log(`CPU per stage ${label} (four inline passes) ...`);
-  const stages = await stageCpu(ds, toMs, config);
-  const repRate = (rep.ticks / rep.ms) * 1000;
-  const bareRate = (bare.rows / bare.ms) * 1000;
-  const readerRate = (reader.rows / reader.ms) * 1000;
-
+/** Sections 4 and 4b (see the header): peak RSS in fresh processes, 24 h and 96 h, and the 24 h peak by stage. */
+async function benchMemory(day: string, long: string): Promise<Row[]> {
   // 4: peak RSS of full replays in fresh processes
   const rss: Record<string, ChildResult> = {};
   for (const [name, data] of [
@@ -527,20 +472,6 @@ export async function benchReplay(args: readonly string[] = []): Promise<Row[]> 
   });
 
   return [
-    loadBefore,
-    ...peerRows,
-    { name: `replay ${label}: ticks`, value: rep.ticks, unit: 'ticks' },
-    { name: `replay ${label}: wall time`, value: rep.ms / 1000, unit: 's' },
-    { name: `replay ${label}: throughput`, value: repRate, unit: 'ticks/s' },
-    { name: `replay ${label}: CPU time, all threads`, value: rep.cpuMs / 1000, unit: 's' },
-    { name: `bare DuckDB scan (streamChunks+readF64) ${label}`, value: bareRate, unit: 'ticks/s' },
-    { name: `reader scan (Dataset.stream) ${label}`, value: readerRate, unit: 'ticks/s' },
-    { name: 'ratio replay / bare DuckDB scan (target >= 0.5)', value: repRate / bareRate, unit: 'x' },
-    { name: 'ratio replay / reader scan', value: repRate / readerRate, unit: 'x' },
-    { name: `CPU per stage ${label}: read (reader, merge, sha256)`, value: stages.read, unit: 's' },
-    { name: `CPU per stage ${label}: sequence`, value: stages.sequence, unit: 's' },
-    { name: `CPU per stage ${label}: calculators + derived rows`, value: stages.calculators, unit: 's' },
-    { name: `CPU per stage ${label}: write (Parquet, inline)`, value: stages.write, unit: 's' },
     { name: 'replay 24 h x 6 sym (child): ticks', value: r24.ticks, unit: 'ticks' },
     { name: 'replay 24 h x 6 sym (child): throughput', value: (r24.ticks / r24.wall_ms) * 1000, unit: 'ticks/s' },
     { name: 'replay 24 h x 6 sym (child): CPU time, all threads', value: r24.cpu_s, unit: 's' },
@@ -586,6 +517,87 @@ export async function benchReplay(args: readonly string[] = []): Promise<Row[]> 
       unit: 'x',
     },
     ...budget,
+  ];
+}
+
+export async function benchReplay(args: readonly string[] = []): Promise<Row[]> {
+  fs.mkdirSync(BENCH_DIR, { recursive: true });
+  const loadBefore = loadRow('before');
+  const config = loadConfig(path.join(REPO, 'config/ofi_cvd/prod.yaml'), {});
+  const memoryOnly = args.includes('--memory-only');
+  const peerRows = memoryOnly ? [] : await benchPeer(config);
+  if (args.includes('--peer-only')) return [loadBefore, ...peerRows, loadRow('after')];
+  const day = await ensureDataset(DEFAULT_SYNTH, path.join(BENCH_DIR, 'default-24h'), [
+    path.join(REPO, DEFAULT_DATASET_RECIPE.dir),
+  ]);
+  const long = await ensureDataset(
+    { ...DEFAULT_SYNTH, hours: LONG_HOURS },
+    path.join(BENCH_DIR, `default-${LONG_HOURS}h`),
+  );
+  log(`24 h dataset: ${day}`);
+  log(`${LONG_HOURS} h dataset: ${long}`);
+  if (memoryOnly) return [loadBefore, ...(await benchMemory(day, long)), loadRow('after')];
+
+  // 1-3: throughput, in this process, on the first THROUGHPUT_HOURS of the 24 h dataset
+  const ds = new Dataset(day);
+  const start = ds.manifest.time_range.recv_ts_ms![0];
+  const toMs = THROUGHPUT_HOURS >= DEFAULT_SYNTH.hours ? undefined : start + THROUGHPUT_HOURS * 3_600_000;
+  const sel: ReadOptions = { toMs };
+  const label = `${THROUGHPUT_HOURS} h x ${ds.manifest.symbols.length} sym`;
+
+  log('warm-up scan ...');
+  await scanBare(ds, sel); // page cache + DuckDB warm-up, not timed
+  let bare = { rows: 0, ms: Infinity };
+  let reader = { rows: 0, ms: Infinity };
+  const scans = async () => {
+    const b = await timed(() => scanBare(ds, sel));
+    if (b.ms < bare.ms) bare = { rows: b.value, ms: b.ms };
+    const r = await timed(() => scanReader(ds, sel));
+    if (r.ms < reader.ms) reader = { rows: r.value, ms: r.ms };
+  };
+  await scans();
+
+  log(`replay ${label} in process ...`);
+  const outDir = path.join(BENCH_DIR, `replay-out-${process.pid}`);
+  let rep: { ticks: number; ms: number; cpuMs: number };
+  try {
+    const cpu0 = process.cpuUsage();
+    const r = await timed(() =>
+      replay({ data: day, config, out: outDir, runTag: 'bench', progress: false, overwrite: true, toMs }),
+    );
+    const cpu = process.cpuUsage(cpu0);
+    rep = { ticks: r.value.ticks, ms: r.ms, cpuMs: (cpu.user + cpu.system) / 1000 };
+  } finally {
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+  for (let i = 1; i < SCAN_REPS; i++) await scans();
+  if (bare.rows !== rep.ticks || reader.rows !== rep.ticks) {
+    log(`WARNING: row counts differ: replay ${rep.ticks}, bare scan ${bare.rows}, reader scan ${reader.rows}`);
+  }
+  log(`CPU per stage ${label} (four inline passes) ...`);
+  const stages = await stageCpu(ds, toMs, config);
+  const repRate = (rep.ticks / rep.ms) * 1000;
+  const bareRate = (bare.rows / bare.ms) * 1000;
+  const readerRate = (reader.rows / reader.ms) * 1000;
+
+  const memRows = await benchMemory(day, long);
+
+  return [
+    loadBefore,
+    ...peerRows,
+    { name: `replay ${label}: ticks`, value: rep.ticks, unit: 'ticks' },
+    { name: `replay ${label}: wall time`, value: rep.ms / 1000, unit: 's' },
+    { name: `replay ${label}: throughput`, value: repRate, unit: 'ticks/s' },
+    { name: `replay ${label}: CPU time, all threads`, value: rep.cpuMs / 1000, unit: 's' },
+    { name: `bare DuckDB scan (streamChunks+readF64) ${label}`, value: bareRate, unit: 'ticks/s' },
+    { name: `reader scan (Dataset.stream) ${label}`, value: readerRate, unit: 'ticks/s' },
+    { name: 'ratio replay / bare DuckDB scan (target >= 0.5)', value: repRate / bareRate, unit: 'x' },
+    { name: 'ratio replay / reader scan', value: repRate / readerRate, unit: 'x' },
+    { name: `CPU per stage ${label}: read (reader, merge, sha256)`, value: stages.read, unit: 's' },
+    { name: `CPU per stage ${label}: sequence`, value: stages.sequence, unit: 's' },
+    { name: `CPU per stage ${label}: calculators + derived rows`, value: stages.calculators, unit: 's' },
+    { name: `CPU per stage ${label}: write (Parquet, inline)`, value: stages.write, unit: 's' },
+    ...memRows,
     loadRow('after'),
   ];
 }
