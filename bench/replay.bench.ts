@@ -42,7 +42,7 @@
  *    a little higher even when nothing accumulates; equal quarter peaks show
  *    that nothing does.
  *
- * `npm run bench -- replay --peer-only` runs section 0 alone (~1-2 min),
+ * `npm run bench -- replay --peer-only` runs section 0 alone (~2-3 min at load 15),
  * `--memory-only` sections 4 and 4b.
  *
  * 4b. Where the 24 h peak goes: the same replay cut short after each stage in a
@@ -350,6 +350,7 @@ async function benchPeer(config: LoadedConfig): Promise<Row[]> {
     const setup = findPeer(REPO);
     const fl: number[] = [];
     const pe: number[] = [];
+    const peCpu: number[] = [];
     const peWall: number[] = [];
     let ticks = 0;
     let peerTicks = NaN;
@@ -364,6 +365,7 @@ async function benchPeer(config: LoadedConfig): Promise<Row[]> {
       log(`${label}: Polars peer --dedup, run ${i + 1} of ${PEER_REPS} ...`);
       const p = await peerRun(setup, REPO, data, peerOut, { dedup: true });
       pe.push(p.timing.seconds);
+      peCpu.push(p.timing.cpu_seconds);
       peWall.push(p.wallS);
       peerTicks = p.timing.ticks;
     }
@@ -389,7 +391,7 @@ async function benchPeer(config: LoadedConfig): Promise<Row[]> {
         name: `${label}: Polars peer --dedup (median of ${PEER_REPS})`,
         value: peMed,
         unit: 's',
-        note: `its read + compute + write of ${peerTicks.toLocaleString('en-US')} ticks (JIT warmed); runs ${runs(pe)} s; whole process incl. imports + JIT ${runs(peWall)} s`,
+        note: `its read + compute + write of ${peerTicks.toLocaleString('en-US')} ticks (JIT warmed); runs ${runs(pe)} s, CPU ${runs(peCpu)} s; whole process incl. imports + JIT ${runs(peWall)} s`,
       });
       rows.push({ name: 'ratio flowlab process / peer (target <= 1.0)', value: flMed / peMed, unit: 'x' });
       log(`${label}: peer agreement with flowlab's tables, with and without --dedup ...`);
