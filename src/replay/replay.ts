@@ -75,18 +75,20 @@ export interface ReplayRequest {
   readonly observer?: PipelineObserver;
   /**
    * Where reading and Parquet writing run: 'workers' (worker threads beside the
-   * pipeline), 'inline' (this thread) or 'auto' (default: workers from
-   * IO_WORKERS_MIN_ROWS selected rows on, where they pay for their start-up).
-   * The output bytes are the same either way.
+   * pipeline, per shard), 'inline' (the pipeline's thread) or 'auto' (default:
+   * workers from IO_WORKERS_MIN_ROWS selected rows on, where they pay for
+   * their start-up, when the run is one shard; inline in each of several
+   * shards). The output bytes are the same either way.
    */
   readonly io?: 'auto' | 'inline' | 'workers';
   /** Derived tables to write (default all five); the ones written are byte-identical to a full run's. */
   readonly tables?: readonly DerivedKind[];
   /**
    * Symbol shards run in parallel, each read -> sequence -> calculators -> write
-   * on its own worker thread (src/replay/shards.ts); 'auto' (default) picks
-   * `autoThreads`. The outputs, manifest and run_tag.txt are byte-identical for
-   * every value. A run with an observer (the canary) or paced `speed` runs on one thread.
+   * on a thread of its own (src/replay/shards.ts); 'auto' (default) runs
+   * AUTO_THREADS shards from AUTO_MIN_ROWS selected input rows on, else one.
+   * The outputs, manifest and run_tag.txt are byte-identical for every value.
+   * A run with an observer (the canary) or paced `speed` runs on one thread.
    */
   readonly threads?: number | 'auto';
   /** Called with the shard workers once they are started (tests use it to kill one). */
@@ -325,10 +327,12 @@ async function replayInto(req: ReplayRequest, created: { dir: string | null }): 
   const speed = req.speed === undefined || req.speed === 'max' ? Infinity : req.speed;
   if (!(speed > 0)) throw new FlowlabError(`speed must be 'max' or a number > 0, got ${req.speed}`, 2);
   const io = req.io ?? 'auto';
-  const plan = planShards(
-    inputs,
-    resolveThreads(req.threads, { observer: !!req.observer, paced: Number.isFinite(speed) }),
-  );
+  const threads = resolveThreads(req.threads, {
+    observer: req.observer !== undefined,
+    paced: Number.isFinite(speed),
+    rows: totalRows,
+  });
+  const plan = planShards(inputs, threads);
   const pass: PassSpec = {
     root: ds.root,
     readOpts,
@@ -336,7 +340,8 @@ async function replayInto(req: ReplayRequest, created: { dir: string | null }): 
     dataDir,
     blockRows,
     tables,
-    workers: io === 'workers' || (io === 'auto' && totalRows / plan.length >= IO_WORKERS_MIN_ROWS),
+    // sharded: IO inline in each shard (the shards keep the cores busy), unless asked for
+    workers: io === 'workers' || (io === 'auto' && plan.length === 1 && totalRows >= IO_WORKERS_MIN_ROWS),
   };
   const bar = progressBar(req.progress);
   bar.start('replay', totalRows, 'ticks');

@@ -11,10 +11,12 @@
  *    shard index), each shard's symbols sorted: deterministic, a function of
  *    the dataset manifest only;
  * 2. `runShards`: runs each shard's read -> sequence -> calculators -> write
- *    (`runPass` of src/replay/replay.ts, the one per-run loop) on its own
- *    worker thread (src/replay/shard-worker.ts, own DuckDB instance) into the
+ *    (`runPass` of src/replay/replay.ts, the one per-run loop) on a thread of
+ *    its own, the first on the calling thread and each other on a worker
+ *    thread (src/replay/shard-worker.ts, own DuckDB instance), all into the
  *    same `<run>/data` (part paths are per symbol, so shards never write the
- *    same file);
+ *    same file); IO is inline in each shard unless `--io workers` is asked for
+ *    (with 2 cores, two shards already keep both busy: README "Replay threads");
  * 3. `mergePasses`: merges the shards' results into what one thread reports:
  *    outputs (sorted by path when the manifest is written), counters (sums;
  *    `max_late_ms` the maximum; `skew_ms` the lower median over all symbols'
@@ -36,7 +38,7 @@ import type { PartFileInfo } from '../dataset/manifest.js';
 import type { PipelineCounters } from '../pipeline/pipeline.js';
 import { UsageError } from '../core/errors.js';
 import { startWorker, toError, workerDied, type ErrorMessage } from '../io/workers.js';
-import type { OutputFile, PassResult, PassSpec } from './replay.js';
+import { runPass, type OutputFile, type PassResult, type PassSpec } from './replay.js';
 
 /** One shard: its symbols (sorted) and their input rows. */
 export interface Shard {
@@ -57,20 +59,24 @@ export type ShardMessage =
   | { readonly type: 'stopped' }
   | ErrorMessage;
 
-/** What `--threads auto` runs: one shard per core, at most 2 (this machine's cores; measured, README). */
+/** What `--threads auto` runs on a selection of AUTO_MIN_ROWS input rows or more: 2 shards (measured, README). */
 export const AUTO_THREADS = 2;
+/** Below this many selected input rows `--threads auto` runs one thread (a worker's start-up costs ~0.5-0.8 CPU-s). */
+export const AUTO_MIN_ROWS = 200_000;
 
 /**
- * Shards a run uses for `threads` (a count or 'auto'). One thread when an
+ * Shards a run uses for `threads` (a count or 'auto': AUTO_THREADS from
+ * AUTO_MIN_ROWS selected input rows on, else one). One thread when an
  * observer watches the pipeline (it lives on this thread and sees every
  * symbol's samples in the global release order) or the replay is paced
  * (`--speed`: one clock); asking for more then is a usage error.
  */
 export function resolveThreads(
   threads: number | 'auto' | undefined,
-  run: { readonly observer: boolean; readonly paced: boolean },
+  run: { readonly observer: boolean; readonly paced: boolean; readonly rows: number },
 ): number {
-  if (threads === undefined || threads === 'auto') return run.observer || run.paced ? 1 : AUTO_THREADS;
+  if (threads === undefined || threads === 'auto')
+    return run.observer || run.paced || run.rows < AUTO_MIN_ROWS ? 1 : AUTO_THREADS;
   if (!Number.isInteger(threads) || threads < 1)
     throw new UsageError(`--threads: '${threads}' is not a positive integer or 'auto'`);
   if (threads > 1 && run.paced)
@@ -139,8 +145,9 @@ export function mergePasses(parts: readonly PassResult[]): PassResult {
 }
 
 /**
- * Run `spec` as `shards` in parallel, one worker thread each, and merge. Every
- * worker has reported (or died) before this returns or throws.
+ * Run `spec` as `shards` in parallel: the first on this thread (`runPass`, no
+ * worker start-up), each other on a worker thread of its own; then merge.
+ * Every shard has finished, stopped or died before this returns or throws.
  */
 export async function runShards(
   spec: PassSpec,
@@ -148,33 +155,38 @@ export async function runShards(
   opts: { onTicks?: (ticks: number) => void; onWorkers?: (workers: readonly Worker[]) => void } = {},
 ): Promise<PassResult> {
   const ticks = shards.map(() => 0);
+  const progress = (i: number, t: number) => {
+    ticks[i] = t;
+    opts.onTicks?.(ticks.reduce((a, b) => a + b, 0));
+  };
   const results: (PassResult | null)[] = shards.map(() => null);
   let failure: Error | null = null;
   const workers: Worker[] = [];
-  const finished = shards.map(
-    (shard, i) =>
+  const here = new AbortController();
+  const fail = (e: Error) => {
+    if (failure) return;
+    failure = e;
+    here.abort();
+    for (const o of workers) o.postMessage({ type: 'stop' });
+  };
+  const shardSpec = (s: Shard): PassSpec => ({ ...spec, readOpts: { ...spec.readOpts, symbols: s.symbols } });
+  const finished = shards.slice(1).map(
+    (shard, j) =>
       new Promise<void>((resolve) => {
+        const i = j + 1;
         const what = `replay shard ${i + 1}/${shards.length} (${shard.symbols.join(',')})`;
-        const w = startWorker(new URL('./shard-worker.ts', import.meta.url), {
-          ...spec,
-          readOpts: { ...spec.readOpts, symbols: shard.symbols },
-        } satisfies PassSpec);
+        const w = startWorker(new URL('./shard-worker.ts', import.meta.url), shardSpec(shard));
         workers.push(w);
         let done = false;
         const end = (e: Error | null) => {
           if (done) return;
           done = true;
-          if (e && !failure) {
-            failure = e;
-            for (const o of workers) o.postMessage({ type: 'stop' });
-          }
+          if (e) fail(e);
           resolve();
         };
         w.on('message', (m: ShardMessage) => {
-          if (m.type === 'ticks') {
-            ticks[i] = m.ticks;
-            opts.onTicks?.(ticks.reduce((a, b) => a + b, 0));
-          } else if (m.type === 'result') {
+          if (m.type === 'ticks') progress(i, m.ticks);
+          else if (m.type === 'result') {
             const symbols = m.symbols;
             results[i] = { ...m, tables: spec.tables, symbolSummary: () => symbols };
             end(null);
@@ -186,6 +198,12 @@ export async function runShards(
       }),
   );
   opts.onWorkers?.(workers);
+  try {
+    results[0] = await runPass(shardSpec(shards[0]), { signal: here.signal, onTicks: (t) => progress(0, t) });
+  } catch (e) {
+    // stopped for another shard's failure: that one is reported
+    if (!here.signal.aborted) fail(e instanceof Error ? e : new Error(String(e)));
+  }
   try {
     await Promise.all(finished);
   } finally {

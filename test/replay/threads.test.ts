@@ -16,7 +16,7 @@ import { synthesize, DEFAULT_SYNTH } from '../../src/synth/index.js';
 import { runImport } from '../../src/import/run.js';
 import { replay, type ReplayRequest, type ReplayResult } from '../../src/replay/replay.js';
 import { verifyRun } from '../../src/replay/verify.js';
-import { planShards, resolveThreads } from '../../src/replay/shards.js';
+import { AUTO_MIN_ROWS, planShards, resolveThreads } from '../../src/replay/shards.js';
 import { loadConfig } from '../../src/config/load.js';
 import { Dataset } from '../../src/dataset/reader.js';
 import { REALDATA, REPO, runCli } from '../helpers/cli.js';
@@ -77,12 +77,15 @@ describe('replay --threads', () => {
     expect(planShards([...inputs].reverse(), 2)).toEqual(two);
     expect(planShards(inputs, 9)).toHaveLength(SYMBOLS.length);
     expect(planShards(inputs, 1)).toEqual([{ symbols: SYMBOLS, rows: rows(SYMBOLS) }]);
-    // auto: 2; one thread with an observer or pacing; asking for more then is refused
-    expect(resolveThreads('auto', { observer: false, paced: false })).toBe(2);
-    expect(resolveThreads(undefined, { observer: true, paced: false })).toBe(1);
-    expect(resolveThreads('auto', { observer: false, paced: true })).toBe(1);
-    expect(() => resolveThreads(2, { observer: false, paced: true })).toThrow(/--speed/);
-    expect(() => resolveThreads(0, { observer: false, paced: false })).toThrow(/positive integer/);
+    // auto: 2 from AUTO_MIN_ROWS rows on; one thread with an observer or pacing; asking for more then is refused
+    const big = { observer: false, paced: false, rows: AUTO_MIN_ROWS };
+    expect(resolveThreads('auto', big)).toBe(2);
+    expect(resolveThreads('auto', { ...big, rows: AUTO_MIN_ROWS - 1 })).toBe(1);
+    expect(resolveThreads(undefined, { ...big, observer: true })).toBe(1);
+    expect(resolveThreads('auto', { ...big, paced: true })).toBe(1);
+    expect(resolveThreads(3, { ...big, rows: 10 })).toBe(3);
+    expect(() => resolveThreads(2, { ...big, paced: true })).toThrow(/--speed/);
+    expect(() => resolveThreads(0, big)).toThrow(/positive integer/);
   });
 
   for (const [threads, io] of [
@@ -133,7 +136,7 @@ describe('replay --threads', () => {
     expect(folderHashes(b.runDir)).toEqual(folderHashes(c.runDir));
   }, 300_000);
 
-  it('verify accepts a threaded run (and re-runs it threaded: auto)', async () => {
+  it('verify accepts a threaded run', async () => {
     const r = await run(D, 'verify', { threads: 3 });
     const v = await verifyRun(r.runDir);
     expect(v.message).toMatch(/^identical: \d+ output files/);
@@ -191,8 +194,8 @@ describe('replay --threads', () => {
       progress: false,
       threads: 2,
       onShardWorkers: (ws) => {
-        expect(ws).toHaveLength(2);
-        void ws[1].terminate();
+        expect(ws).toHaveLength(1); // shard 1 runs on this thread
+        void ws[0].terminate();
       },
     });
     await expect(p).rejects.toThrow(
