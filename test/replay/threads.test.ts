@@ -8,6 +8,7 @@
  * killed shard worker is reported by name and leaves no run folder either.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,7 @@ import { replay, type ReplayRequest, type ReplayResult } from '../../src/replay/
 import { verifyRun } from '../../src/replay/verify.js';
 import { AUTO_MIN_ROWS, planShards, resolveThreads } from '../../src/replay/shards.js';
 import { loadConfig } from '../../src/config/load.js';
+import { INCOMPLETE_MARKER } from '../../src/core/atomic.js';
 import { Dataset } from '../../src/dataset/reader.js';
 import { REALDATA, REPO, runCli } from '../helpers/cli.js';
 
@@ -202,5 +204,46 @@ describe('replay --threads', () => {
       /^replay shard 2\/2 \([A-Z,]+\) worker failed: exited with code \d+ before reporting$/,
     );
     expect(fs.existsSync(path.join(out, 'k'))).toBe(false);
+  }, 180_000);
+
+  it('SIGKILLed while its shards write: the folder is marked incomplete, verify refuses it, a rerun replaces it', async () => {
+    const out = path.join(tmp, 'sigkill');
+    const runDir = path.join(out, 'k');
+    const args = ['replay', '--data', D, '--out', out, '--run-tag', 'k', '--threads', '2'];
+    const parts = () => {
+      try {
+        return fs
+          .readdirSync(path.join(runDir, 'data'), { recursive: true })
+          .some((f) => String(f).endsWith('.parquet'));
+      } catch {
+        return false;
+      }
+    };
+    const killed = await new Promise<boolean>((resolve) => {
+      const child = spawn(process.execPath, [path.join(REPO, 'bin/flowlab.mjs'), ...args], {
+        cwd: REPO,
+        stdio: 'ignore',
+      });
+      let k = false;
+      const poll = setInterval(() => {
+        if (parts()) {
+          k = child.kill('SIGKILL');
+          clearInterval(poll);
+        }
+      }, 5);
+      child.on('exit', () => {
+        clearInterval(poll);
+        resolve(k);
+      });
+    });
+    expect(killed).toBe(true);
+    expect(fs.existsSync(path.join(runDir, INCOMPLETE_MARKER))).toBe(true);
+    const v = runCli(['verify', '--run', runDir]);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toMatch(/is incomplete \(_INCOMPLETE/);
+    const again = runCli([...args, '--overwrite']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(fs.existsSync(path.join(runDir, INCOMPLETE_MARKER))).toBe(false);
+    expect(runCli(['verify', '--run', runDir]).code).toBe(0);
   }, 180_000);
 });
