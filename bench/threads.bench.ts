@@ -38,6 +38,30 @@ interface Run {
   readonly cpu_ms: number;
   readonly max_rss_kib: number;
   readonly load: number;
+  /** CPU ms of the busiest thread (sampled). */
+  readonly busiest_ms: number;
+}
+
+/** CPU ms (utime + stime) of every thread of `pid` now, by thread id; threads gone are left out. */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields after "pid (comm) ": state is f[0], utime f[11], stime f[12], in clock ticks (USER_HZ 100)
+      out.set(tid, ((Number(f[11]) + Number(f[12])) * 1000) / 100);
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return out;
 }
 
 function cliReplay(data: string, out: string, threads: number, io: string): Promise<Run> {
@@ -63,15 +87,20 @@ function cliReplay(data: string, out: string, threads: number, io: string): Prom
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+    const perThread = new Map<string, number>();
+    const poll = setInterval(() => {
+      if (child.pid !== undefined) for (const [tid, ms] of threadCpu(child.pid)) perThread.set(tid, ms);
+    }, 100);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
+      clearInterval(poll);
       const wall = performance.now() - t0;
       const line = stderr.split('\n').find((l) => l.startsWith('bench-usage '));
       if (code !== 0 || !line) return reject(new Error(`replay exited ${code}: ${stderr.trim()}`));
       const u = JSON.parse(line.slice('bench-usage '.length)) as { cpu_ms: number; max_rss_kib: number };
-      resolve({ wall_ms: wall, ...u, load });
+      resolve({ wall_ms: wall, ...u, load, busiest_ms: Math.max(0, ...perThread.values()) });
     });
   });
 }
@@ -105,7 +134,7 @@ export async function benchThreads(argv: readonly string[]): Promise<Row[]> {
         runs.get(`${c.threads}/${c.io}`)!.push(res);
         log(
           `round ${r + 1} threads ${c.threads} io ${c.io}: wall ${(res.wall_ms / 1000).toFixed(1)} s, ` +
-            `cpu ${(res.cpu_ms / 1000).toFixed(1)} s, rss ${Math.round(res.max_rss_kib / 1024)} MiB, load ${res.load.toFixed(1)}`,
+            `cpu ${(res.cpu_ms / 1000).toFixed(1)} s, busiest thread ${(res.busiest_ms / 1000).toFixed(1)} s, rss ${Math.round(res.max_rss_kib / 1024)} MiB, load ${res.load.toFixed(1)}`,
         );
       }
     }
@@ -118,6 +147,11 @@ export async function benchThreads(argv: readonly string[]): Promise<Row[]> {
     const k = `replay threads ${c.threads} io ${c.io}`;
     rows.push({ name: `${k}: wall (median of ${reps})`, value: median(v.map((x) => x.wall_ms / 1000)), unit: 's' });
     rows.push({ name: `${k}: CPU (median)`, value: median(v.map((x) => x.cpu_ms / 1000)), unit: 's' });
+    rows.push({
+      name: `${k}: busiest thread CPU (median)`,
+      value: median(v.map((x) => x.busiest_ms / 1000)),
+      unit: 's',
+    });
     rows.push({ name: `${k}: peak RSS (median)`, value: median(v.map((x) => x.max_rss_kib / 1024)), unit: 'MiB' });
     rows.push({ name: `${k}: load average before (median)`, value: median(v.map((x) => x.load)), unit: '' });
   }
