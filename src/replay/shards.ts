@@ -30,8 +30,9 @@
  * error reach `replay`, which discards the run folder. A worker that dies
  * without reporting (killed, out of memory) is reported naming its shard.
  *
- * Live stays one stream and the canary runs on one thread (README "Replay
- * threads" says why).
+ * Live stays one stream, and the canary runs on one thread: its engine's
+ * incidents are numbered in the global release order of all symbols' samples,
+ * which no shard sees (README "Canary" says what sharding it would take).
  */
 import type { Worker } from 'node:worker_threads';
 import type { PartFileInfo } from '../dataset/manifest.js';

@@ -66,7 +66,7 @@ export function register(program: Command): void {
     )
     .option(
       '--threads <n|auto>',
-      "symbol shards replayed in parallel, one worker thread each; 'auto' = 2 (one per core here); outputs are identical",
+      "symbol shards replayed in parallel, a thread each; 'auto': 2 from 200k selected rows, else 1; outputs are identical",
       'auto',
     )
     .addHelpText(
