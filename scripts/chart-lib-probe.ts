@@ -297,27 +297,20 @@ function png(svgFile: string): { file: string; bytes: number; ok: boolean; err: 
   return { file, bytes: r.status === 0 ? fs.statSync(file).size : 0, ok: r.status === 0, err: r.stderr };
 }
 
+/** Installed packages (npm's own list, node_modules/.package-lock.json) and their bytes on disk. */
 function dirStats(dir: string): { packages: number; mb: number } {
+  const nm = path.join(dir, 'node_modules');
+  const lock = JSON.parse(fs.readFileSync(path.join(nm, '.package-lock.json'), 'utf8')) as { packages: object };
   let bytes = 0;
-  let packages = 0;
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.isFile()) {
-        bytes += fs.statSync(p).size;
-        if (e.name === 'package.json' && path.basename(path.dirname(path.dirname(p))) === 'node_modules') packages++;
-        else if (
-          e.name === 'package.json' &&
-          path.basename(path.dirname(path.dirname(path.dirname(p)))) === 'node_modules' &&
-          path.basename(path.dirname(path.dirname(p))).startsWith('@')
-        )
-          packages++;
-      }
+      else if (e.isFile()) bytes += fs.statSync(p).size;
     }
   };
-  walk(path.join(VEGA_DIR, 'node_modules'));
-  return { packages, mb: bytes / 1e6 };
+  walk(nm);
+  return { packages: Object.keys(lock.packages).length, mb: bytes / 1e6 };
 }
 
 async function main(): Promise<void> {
