@@ -18,7 +18,7 @@ import * as nb from './lib.js';
 const P = nb.params({ symbols: ['ADAUSDT', 'SOLUSDT'], from: '', hours: 12, runTag: nb.NB_RUN_TAG });
 const OVERLAY = 'artifacts/notebooks/nb-default_slice_weights.yaml'; // where the overlay is written (under the project root)
 const SWEEP_GRID = ['fusion.weights.ofi=0.3,0.7']; // `flowlab sweep --grid` axes of the small sweep at the end
-const SWEEP_HOURS = 6; // its range: the first hours of the window (each shard is a canary run of one symbol)
+const SWEEP_HOURS = 2; // its range: the first hours of the window (each shard is a canary run of one symbol over it)
 console.log(JSON.stringify(P));
 
 // %%
