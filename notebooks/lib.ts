@@ -724,7 +724,7 @@ export interface SweepRow {
    * From then on the base config is in force, so figures after it are the base's, not this config's.
    */
   rollback_at_ms: number | null;
-  /** Every column of the row as read (checks, incidents by gate ...). */
+  /** Every column of the row (checks, incidents by gate ...), integers as numbers. */
   raw: Record<string, unknown>;
 }
 
@@ -777,7 +777,7 @@ export async function sweepResults(dir: string): Promise<SweepRow[]> {
       holdout: auc(r, 'holdout'),
       shard,
       rollback_at_ms: rollbacks.length === 0 ? null : Math.min(...rollbacks),
-      raw: r,
+      raw: Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])),
     };
   });
 }
