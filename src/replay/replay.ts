@@ -318,11 +318,7 @@ async function replayInto(req: ReplayRequest, created: { dir: string | null }): 
   };
   const inputs = ds.select(readOpts).sort((a, b) => (a.path < b.path ? -1 : 1));
 
-  prepareRunFolder(runDir, { overwrite: req.overwrite, inputs: [ds.root, ...req.config.files], what: 'replay' });
-  created.dir = runDir;
-  const dataDir = path.join(runDir, 'data');
-  fs.mkdirSync(dataDir, { recursive: true });
-
+  // speed and threads are checked before the run folder exists: a usage error creates nothing
   const totalRows = inputs.reduce((s, f) => s + f.rows, 0);
   const speed = req.speed === undefined || req.speed === 'max' ? Infinity : req.speed;
   if (!(speed > 0)) throw new FlowlabError(`speed must be 'max' or a number > 0, got ${req.speed}`, 2);
@@ -333,6 +329,12 @@ async function replayInto(req: ReplayRequest, created: { dir: string | null }): 
     rows: totalRows,
   });
   const plan = planShards(inputs, threads);
+
+  prepareRunFolder(runDir, { overwrite: req.overwrite, inputs: [ds.root, ...req.config.files], what: 'replay' });
+  created.dir = runDir;
+  const dataDir = path.join(runDir, 'data');
+  fs.mkdirSync(dataDir, { recursive: true });
+
   const pass: PassSpec = {
     root: ds.root,
     readOpts,

@@ -145,45 +145,53 @@ describe('replay --threads', () => {
     expect(v.code).toBe(0);
   }, 180_000);
 
-  it('a bad part file in one shard: the one-line error of one thread, exit 1, no run folder left', () => {
-    const copy = path.join(tmp, 'corrupt');
-    fs.cpSync(D, copy, { recursive: true });
-    const victim = new Dataset(copy).manifest.files.find((f) => f.symbol === 'SOLUSDT' && f.kind === 'quotes')!;
-    const file = path.join(copy, victim.path);
-    fs.writeFileSync(file, fs.readFileSync(file).subarray(0, 1000));
-    const before = folderHashes(copy);
-    const out = path.join(tmp, 'corrupt-out');
-    const args = (tag: string, threads: string) => [
-      'replay',
-      '--data',
-      copy,
-      '--out',
-      out,
-      '--run-tag',
-      tag,
-      '--threads',
-      threads,
-    ];
-    const r1 = runCli(args('one', '1'));
-    expect(r1.code).toBe(1);
-    expect(r1.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r1.stderr).toContain(path.basename(file));
-    for (const t of ['2', '3']) {
-      const r = runCli(args(`t${t}`, t));
-      expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr.replace(/done in .*/, '')).toBe(r1.stderr.replace(/done in .*/, ''));
-      expect(fs.existsSync(path.join(out, `t${t}`))).toBe(false);
-    }
-    expect(fs.readdirSync(out)).toEqual([]);
-    expect(folderHashes(copy)).toEqual(before);
-    // usage errors: a bad count, more than one thread for a paced replay
+  // SOLUSDT, the heaviest symbol, is in shard 1 (this thread) and ADAUSDT in a worker's shard, for 2 and 3 threads
+  for (const sym of ['SOLUSDT', 'ADAUSDT']) {
+    it(`a bad ${sym} part file: the one-line error of one thread, exit 1, no run folder left`, () => {
+      const inputs = new Dataset(D).select({ kinds: ['trades', 'quotes'] });
+      for (const n of [2, 3]) expect(planShards(inputs, n)[0].symbols.includes(sym), `${n}`).toBe(sym === 'SOLUSDT');
+      const copy = path.join(tmp, `corrupt-${sym}`);
+      fs.cpSync(D, copy, { recursive: true });
+      const victim = new Dataset(copy).manifest.files.find((f) => f.symbol === sym && f.kind === 'quotes')!;
+      const file = path.join(copy, victim.path);
+      fs.writeFileSync(file, fs.readFileSync(file).subarray(0, 1000));
+      const before = folderHashes(copy);
+      const out = path.join(tmp, `corrupt-out-${sym}`);
+      const args = (tag: string, threads: string) => [
+        'replay',
+        '--data',
+        copy,
+        '--out',
+        out,
+        '--run-tag',
+        tag,
+        '--threads',
+        threads,
+      ];
+      const r1 = runCli(args('one', '1'));
+      expect(r1.code).toBe(1);
+      expect(r1.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r1.stderr).toContain(path.basename(file));
+      for (const t of ['2', '3']) {
+        const r = runCli(args(`t${t}`, t));
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toBe(r1.stderr);
+        expect(fs.existsSync(path.join(out, `t${t}`))).toBe(false);
+      }
+      expect(fs.readdirSync(out)).toEqual([]);
+      expect(folderHashes(copy)).toEqual(before);
+    }, 180_000);
+  }
+
+  it('usage errors: a bad --threads, more than one thread for a paced replay', () => {
+    const out = path.join(tmp, 'usage-out');
     const bad = runCli(['replay', '--data', D, '--out', out, '--run-tag', 'x', '--threads', 'two']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--threads: 'two' is not a positive integer or 'auto'/);
     const paced = runCli(['replay', '--data', D, '--out', out, '--run-tag', 'x', '--threads', '2', '--speed', '100']);
     expect(paced.code).toBe(2);
     expect(paced.stderr).toMatch(/--speed/);
-    expect(fs.readdirSync(out)).toEqual([]);
+    expect(fs.existsSync(out)).toBe(false);
   }, 180_000);
 
   it('a killed shard worker is reported naming its shard; the run folder is removed', async () => {
