@@ -26,6 +26,7 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   canary: async () => (await import('./canary.bench.js')).benchCanary,
   evaluate: async () => (await import('./evaluate.bench.js')).benchEvaluate,
   sweep: async () => (await import('./sweep.bench.js')).benchSweep,
+  startup: async () => (await import('./startup.bench.js')).benchStartup,
 };
 
 /** Suites that run only when named: the canary bench runs ~60 synth + canary processes (tens of minutes); threads 12 replays. */
