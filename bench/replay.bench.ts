@@ -53,7 +53,7 @@ import {
 import { Dataset, arrivalBlocks, type ReadOptions } from '../src/dataset/reader.js';
 import { Pipeline, tickClock } from '../src/pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../src/pipeline/params.js';
-import { Sequencer } from '../src/calc/sequencer.js';
+import { Sequencer } from '../src/pipeline/sequencer.js';
 import { KIND_RANK } from '../src/core/types.js';
 import type { LoadedConfig } from '../src/config/load.js';
 import { manifestPath } from '../src/dataset/manifest.js';

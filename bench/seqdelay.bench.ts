@@ -26,7 +26,7 @@ import { Dataset, arrivalBlocks } from '../src/dataset/reader.js';
 import { tickClock } from '../src/pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../src/pipeline/params.js';
 import { loadConfig } from '../src/config/load.js';
-import { Sequencer } from '../src/calc/sequencer.js';
+import { Sequencer } from '../src/pipeline/sequencer.js';
 import { GrowableF64 } from '../src/core/growable.js';
 import { KIND_RANK } from '../src/core/types.js';
 

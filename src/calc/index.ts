@@ -6,7 +6,6 @@
 export * from './params.js';
 export * from './columns.js';
 export * from './sorted-window.js';
-export * from './sequencer.js';
 export * from './ofi.js';
 export * from './cvd.js';
 export * from './robust.js';
@@ -15,4 +14,4 @@ export * from './session.js';
 export * from './slices.js';
 export * from './fusion.js';
 export * from './events.js';
-export * from './symbol-calc.js';
+export * from './labels.js';

@@ -35,13 +35,13 @@
  * tolerance (its merge gate is an alert on label alignment).
  */
 import type { FlowlabConfig } from '../config/schema.js';
-import type { SymbolCalc } from '../calc/symbol-calc.js';
+import type { SymbolCalc } from '../pipeline/symbol-calc.js';
 import type { PipelineObserver } from '../pipeline/pipeline.js';
 import type { FusionWeights } from '../calc/params.js';
 import { GrowableF64, GrowableI8, GrowableI32 } from '../core/growable.js';
 import { evaluateAt, type Decision } from '../eval/rolling.js';
 import { plattFit, plattProb, upperBound, lowerBound } from '../eval/calibration.js';
-import { LabelResolver } from '../eval/labels.js';
+import { LabelResolver } from '../calc/labels.js';
 import { ece as eceOf } from '../eval/calibration.js';
 import { aucContribution, Cusum, eceNoiseFloor, percentileRank } from '../eval/sequential.js';
 import type { GateActions, GateMode, GateName, SliceName } from './gates.js';

@@ -39,8 +39,8 @@ import {
   CLOCK_LOCAL,
   FLAG_LATE,
   FLAG_PAST_WATERMARK,
-} from '../calc/sequencer.js';
-import { SymbolCalc } from '../calc/symbol-calc.js';
+} from './sequencer.js';
+import { SymbolCalc } from './symbol-calc.js';
 import { REGIME_NAMES, RegimeTracker, SCENARIO_NAMES, VOL_BUCKET_NAMES } from '../calc/slices.js';
 import type { CalcParams } from '../calc/params.js';
 import { GrowableF64, GrowableI8 } from '../core/growable.js';

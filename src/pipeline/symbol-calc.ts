@@ -8,7 +8,7 @@
  * Per tick at event time t, in this order (it is what makes everything causal):
  *   1. fusion.advance(t)      emits samples s < t (sliced by SliceTracker.label(s);
  *                             flips go to the event detector, score_z to onZ)
- *   2. label resolution       (quotes only, `LabelResolver` of eval/labels.ts, the one the
+ *   2. label resolution       (quotes only, `LabelResolver` of calc/labels.ts, the one the
  *                             evaluation and the canary use) every pending sample s with
  *                             s + H <= t is resolved with THIS quote, the first with a finite
  *                             mid at or after s + H: y = 1 if mid_t > mid_s, 0 if lower,
@@ -33,16 +33,16 @@
  *   c.onQuote(ts, bid, bidQty, ask, askQty);  c.onTrade(ts, price, qty, isBuyerMaker);
  *   c.flush();   // then read c.ofiRows, c.cvdRows, c.fusionRows, c.eventRows
  */
-import type { CalcParams } from './params.js';
-import { checkNumber } from './params.js';
-import { L1Ofi } from './ofi.js';
-import { Cvd } from './cvd.js';
-import { RobustScale } from './robust.js';
-import { SliceTracker } from './slices.js';
-import { Fusion, FusionColumns, type FusionSink } from './fusion.js';
-import { EventDetector, EventColumns } from './events.js';
-import { GrowableF64, GrowableI8 } from './columns.js';
-import { LabelResolver } from '../eval/labels.js';
+import type { CalcParams } from '../calc/params.js';
+import { checkNumber } from '../calc/params.js';
+import { L1Ofi } from '../calc/ofi.js';
+import { Cvd } from '../calc/cvd.js';
+import { RobustScale } from '../calc/robust.js';
+import { SliceTracker } from '../calc/slices.js';
+import { Fusion, FusionColumns, type FusionSink } from '../calc/fusion.js';
+import { EventDetector, EventColumns } from '../calc/events.js';
+import { GrowableF64, GrowableI8 } from '../core/growable.js';
+import { LabelResolver } from '../calc/labels.js';
 
 export interface SymbolCalcOptions {
   /** Resolve labels from the quote stream and feed them to cvd_auto_flip (default true). */
@@ -112,7 +112,7 @@ export class SymbolCalc {
   private readonly autoLabels: boolean;
   private readonly keepOfiRows: boolean;
   private readonly keepCvdRows: boolean;
-  /** Forward as-of labels of the fusion samples (eval/labels.ts), fed to cvd_auto_flip. */
+  /** Forward as-of labels of the fusion samples (calc/labels.ts), fed to cvd_auto_flip. */
   readonly labels: LabelResolver;
 
   // label counters

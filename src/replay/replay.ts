@@ -36,7 +36,7 @@ import { discardRunFolder, prepareRunFolder, REPLAY_MANIFEST, RUN_TAG_FILE } fro
 import type { LoadedConfig } from '../config/load.js';
 import { codeHash, FLOWLAB_VERSION } from './code.js';
 import { writeBlock, type OutputFile } from './write-block.js';
-import { arrivalBlocksAhead } from '../dataset/arrival-ahead.js';
+import { arrivalBlocksAhead } from '../pipeline/arrival-ahead.js';
 import { startWorker, toError, workerDied, type ErrorMessage } from '../io/workers.js';
 import type { Worker } from 'node:worker_threads';
 import { writeRunSlices } from '../dq/harvest-run.js';

@@ -1,12 +1,12 @@
 import { describe, it, expect } from 'vitest';
 import { DEFAULT_CALC_PARAMS, cloneCalcParams } from '../../src/calc/params.js';
-import { Sequencer } from '../../src/calc/sequencer.js';
+import { Sequencer } from '../../src/pipeline/sequencer.js';
 import { DepthOfi } from '../../src/calc/ofi.js';
 import { RobustScale } from '../../src/calc/robust.js';
 import { Fusion, FusionColumns } from '../../src/calc/fusion.js';
 import { SliceTracker } from '../../src/calc/slices.js';
 import { EventDetector, EventColumns } from '../../src/calc/events.js';
-import { SymbolCalc } from '../../src/calc/symbol-calc.js';
+import { SymbolCalc } from '../../src/pipeline/symbol-calc.js';
 
 describe('DEFAULT_CALC_PARAMS', () => {
   it('holds the seed values of ARCHITECTURE §1/§4', () => {

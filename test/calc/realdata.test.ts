@@ -13,7 +13,7 @@ import {
   CLOCK_EXCHANGE,
   CLOCK_LOCAL,
   FLAG_LATE,
-} from '../../src/calc/sequencer.js';
+} from '../../src/pipeline/sequencer.js';
 import { L1Ofi } from '../../src/calc/ofi.js';
 import { Cvd } from '../../src/calc/cvd.js';
 import { RobustScale } from '../../src/calc/robust.js';
@@ -22,7 +22,7 @@ import { SliceTracker } from '../../src/calc/slices.js';
 import { EventDetector, EventColumns } from '../../src/calc/events.js';
 import { GrowableF64 } from '../../src/calc/columns.js';
 import { DEFAULT_CALC_PARAMS } from '../../src/calc/params.js';
-import { SymbolCalc } from '../../src/calc/symbol-calc.js';
+import { SymbolCalc } from '../../src/pipeline/symbol-calc.js';
 import { KIND_RANK } from '../../src/core/types.js';
 import { loadRealFile, type RealFile } from './helpers.js';
 

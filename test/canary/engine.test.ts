@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CanaryEngine, type StableConfig } from '../../src/canary/engine.js';
 import { FusionColumns } from '../../src/calc/fusion.js';
 import type { FusionWeights } from '../../src/calc/params.js';
-import type { SymbolCalc } from '../../src/calc/symbol-calc.js';
+import type { SymbolCalc } from '../../src/pipeline/symbol-calc.js';
 import { configFromObject } from '../../src/config/load.js';
 import { mulberry32 } from '../calc/helpers.js';
 

@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { SymbolCalc } from '../../src/calc/symbol-calc.js';
+import { SymbolCalc } from '../../src/pipeline/symbol-calc.js';
 import { cloneCalcParams } from '../../src/calc/params.js';
 import { SIDE_UNKNOWN } from '../../src/core/types.js';
-import { mulberry32 } from './helpers.js';
+import { mulberry32 } from '../calc/helpers.js';
 
 interface Tick {
   t: number;
