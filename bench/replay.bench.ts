@@ -50,7 +50,8 @@ import {
   synthSource,
   type SynthOptions,
 } from '../src/synth/index.js';
-import { Dataset, arrivalBlocks, type ReadOptions } from '../src/dataset/reader.js';
+import { Dataset, type ReadOptions } from '../src/dataset/reader.js';
+import { arrivalBlocks } from '../src/pipeline/arrival.js';
 import { Pipeline, tickClock } from '../src/pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../src/pipeline/params.js';
 import { Sequencer } from '../src/pipeline/sequencer.js';

@@ -5,8 +5,8 @@
  * whatever the consumer computes. Batches cross the thread boundary once each
  * (structured clone); a block's `src` / `row` arrays are transferred.
  */
-import type { ArrivalBlock, ReadOptions } from '../dataset/reader.js';
-import { EMPTY_BATCH } from '../dataset/reader.js';
+import type { ReadOptions } from '../dataset/reader.js';
+import { EMPTY_BATCH, type ArrivalBlock } from './arrival.js';
 import type { TickBatch } from '../core/types.js';
 import { startWorker, toError, workerDied, type ErrorMessage } from '../io/workers.js';
 

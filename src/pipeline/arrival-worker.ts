@@ -5,7 +5,8 @@
  * `ahead` blocks ahead of the consumer (credits), so memory stays bounded.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Dataset, arrivalBlocks, type ReadOptions } from '../dataset/reader.js';
+import { Dataset, type ReadOptions } from '../dataset/reader.js';
+import { arrivalBlocks } from './arrival.js';
 import { errorMessage } from '../io/workers.js';
 import type { TickBatch } from '../core/types.js';
 

@@ -46,7 +46,7 @@ import type { CalcParams } from '../calc/params.js';
 import { GrowableF64, GrowableI8 } from '../core/growable.js';
 import { KIND_RANK, type TickBatch } from '../core/types.js';
 import type { OutColumn } from '../io/duck.js';
-import type { ArrivalBlock } from '../dataset/reader.js';
+import type { ArrivalBlock } from './arrival.js';
 import { FlowlabError, UsageError } from '../core/errors.js';
 import { DedupMemory } from '../core/dedup.js';
 

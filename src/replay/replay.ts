@@ -15,7 +15,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Dataset, arrivalBlocks, type ReadOptions } from '../dataset/reader.js';
+import { Dataset, type ReadOptions } from '../dataset/reader.js';
+import { arrivalBlocks } from '../pipeline/arrival.js';
 import { summarize, type PartFileInfo } from '../dataset/manifest.js';
 import type { MarketInfo } from '../core/market.js';
 import {
