@@ -19,14 +19,8 @@ import { Dataset, type ReadOptions } from '../dataset/reader.js';
 import { arrivalBlocks } from '../pipeline/arrival.js';
 import { summarize, type PartFileInfo } from '../dataset/manifest.js';
 import type { MarketInfo } from '../core/market.js';
-import {
-  Pipeline,
-  checkTables,
-  DERIVED_KINDS,
-  type DerivedBlock,
-  type DerivedKind,
-  type PipelineObserver,
-} from '../pipeline/pipeline.js';
+import { Pipeline, type DerivedBlock, type PipelineObserver } from '../pipeline/pipeline.js';
+import { checkTables, DERIVED_KINDS, type DerivedKind } from '../pipeline/tables.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
 import { sha256, canonicalJson } from '../core/hash.js';
 import { FlowlabError } from '../core/errors.js';
