@@ -20,6 +20,8 @@ import { arrivalBlocks } from '../pipeline/arrival.js';
 import { summarize, type PartFileInfo } from '../dataset/manifest.js';
 import type { MarketInfo } from '../core/market.js';
 import { Pipeline, type DerivedBlock, type PipelineObserver } from '../pipeline/pipeline.js';
+import { drive, type BlockWriter } from '../pipeline/run.js';
+import type { ArrivalBlock } from '../pipeline/arrival.js';
 import { checkTables, DERIVED_KINDS, type DerivedKind } from '../pipeline/tables.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
 import { sha256, canonicalJson } from '../core/hash.js';
@@ -128,16 +130,6 @@ export interface ReplayResult {
   readonly runDir: string;
   readonly manifest: ReplayManifest;
   readonly ticks: number;
-}
-
-/** Where finished derived blocks go: written in the background, outputs collected. */
-export interface BlockWriter {
-  /** Queue blocks (waits while too many are in flight); rethrows an earlier write failure. */
-  add(blocks: readonly DerivedBlock[]): Promise<void>;
-  /** Wait for every queued write; rethrows the first failure. */
-  done(): Promise<void>;
-  /** Release resources (idempotent; after done() or on an error path). */
-  close(): Promise<void>;
 }
 
 /**
@@ -267,16 +259,6 @@ function transferables(b: DerivedBlock): ArrayBuffer[] {
  * leaves it marked _INCOMPLETE.
  */
 export async function replay(req: ReplayRequest): Promise<ReplayResult> {
-  const created = { dir: null as string | null };
-  try {
-    return await replayInto(req, created);
-  } catch (e) {
-    if (created.dir !== null) discardRunFolder(created.dir);
-    throw e;
-  }
-}
-
-async function replayInto(req: ReplayRequest, created: { dir: string | null }): Promise<ReplayResult> {
   validateTag(req.runTag);
   const runDir = safeJoin(req.out, req.runTag);
   const blockRows = req.blockRows ?? DERIVED_BLOCK_ROWS;
@@ -299,70 +281,131 @@ async function replayInto(req: ReplayRequest, created: { dir: string | null }): 
     batchRows: REPLAY_BATCH_ROWS,
   };
   const inputs = ds.select(readOpts).sort((a, b) => (a.path < b.path ? -1 : 1));
-
-  prepareRunFolder(runDir, { overwrite: req.overwrite, inputs: [ds.root, ...req.config.files], what: 'replay' });
-  created.dir = runDir;
-  const dataDir = path.join(runDir, 'data');
-  fs.mkdirSync(dataDir, { recursive: true });
-
-  const pipeline = new Pipeline(calcParamsFromConfig(cfg), {
-    mergeTolMs: cfg.labels.merge_tol_ms,
-    observer: req.observer,
-    tables,
-  });
-  const outputs: OutputFile[] = [];
-  const totalRows = inputs.reduce((s, f) => s + f.rows, 0);
-  const bar = progressBar(req.progress);
-  bar.start('replay', totalRows, 'ticks');
   const speed = req.speed === undefined || req.speed === 'max' ? Infinity : req.speed;
   if (!(speed > 0)) throw new FlowlabError(`speed must be 'max' or a number > 0, got ${req.speed}`, 2);
+  const totalRows = inputs.reduce((s, f) => s + f.rows, 0);
   const io = req.io ?? 'auto';
   const workers = io === 'workers' || (io === 'auto' && totalRows >= IO_WORKERS_MIN_ROWS);
-  const writer: BlockWriter = workers ? new WorkerWriteBehind(dataDir, outputs) : new WriteBehind(dataDir, outputs);
-  const blocks = workers ? arrivalBlocksAhead(ds.root, readOpts) : arrivalBlocks(ds, readOpts);
-  let firstRecv = NaN;
-  let wallStart = 0;
-  let ticks = 0;
+  const bar = progressBar(req.progress);
+  bar.start('replay', totalRows, 'ticks');
   try {
-    for await (const block of blocks) {
-      if (Number.isFinite(speed) && block.n > 0) {
-        const last = block.batches[block.src[block.n - 1]].recv_ts_ms[block.row[block.n - 1]];
-        if (Number.isNaN(firstRecv)) {
-          firstRecv = block.batches[block.src[0]].recv_ts_ms[block.row[0]];
-          wallStart = performance.now();
-        }
-        const due = wallStart + (last - firstRecv) / speed;
-        const wait = due - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      }
-      pipeline.push(block);
-      ticks += block.n;
-      bar.update(ticks);
-      for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
-    }
-    pipeline.finish();
-    // the remainders of every (symbol, table), one block at a time: taking them all at once
-    // copied them all at once (the largest memory peak of a long replay)
-    for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
-    await writer.done();
+    return await runToFolder({
+      runDir,
+      runTag: req.runTag,
+      what: 'replay',
+      protect: [ds.root, ...req.config.files],
+      overwrite: req.overwrite,
+      discardOnFailure: true,
+      keepIncomplete: req.keepIncomplete,
+      config: req.config,
+      observer: req.observer,
+      tables,
+      blockRows,
+      writer: workers ? 'workers' : 'inline',
+      source: () => {
+        const blocks = workers ? arrivalBlocksAhead(ds.root, readOpts) : arrivalBlocks(ds, readOpts);
+        return Number.isFinite(speed) ? paced(blocks, speed) : blocks;
+      },
+      onTicks: (ticks) => bar.update(ticks),
+      inputs: () => ({
+        datasetRoot: ds.root,
+        inputs,
+        selection: { symbols, from_ms: fromMs ?? null, to_ms: toMs ?? null },
+      }),
+    });
   } finally {
     bar.stop();
-    await writer.close();
   }
-  const manifest = await finalizeRun({
-    runDir,
-    runTag: req.runTag,
-    datasetRoot: ds.root,
-    inputs,
-    selection: { symbols, from_ms: fromMs ?? null, to_ms: toMs ?? null },
-    config: req.config,
-    blockRows,
-    ticks,
-    pipeline,
-    outputs,
-  });
-  if (!req.keepIncomplete) markComplete(runDir);
-  return { runDir, manifest, ticks };
+}
+
+/**
+ * `blocks` at `speed` times real time (receive time of each block's last tick
+ * against the wall clock from the first), or unchanged at Infinity. The only
+ * clock read of a replay; it never changes what is pushed.
+ */
+async function* paced(blocks: AsyncIterable<ArrivalBlock>, speed: number): AsyncGenerator<ArrivalBlock> {
+  let firstRecv = NaN;
+  let wallStart = 0;
+  for await (const block of blocks) {
+    if (block.n > 0) {
+      const last = block.batches[block.src[block.n - 1]].recv_ts_ms[block.row[block.n - 1]];
+      if (Number.isNaN(firstRecv)) {
+        firstRecv = block.batches[block.src[0]].recv_ts_ms[block.row[0]];
+        wallStart = performance.now();
+      }
+      const wait = wallStart + (last - firstRecv) / speed - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    }
+    yield block;
+  }
+}
+
+/** One run into a run folder, the same for replay, canary and live (`runToFolder`). */
+export interface RunToFolder {
+  readonly runDir: string;
+  readonly runTag: string;
+  /** What the run is, for messages ('replay', 'live run'). */
+  readonly what: string;
+  /** Paths the folder must not be, nor contain (the inputs). */
+  readonly protect: readonly string[];
+  readonly overwrite?: boolean;
+  /** Remove the folder if the run fails (replay: everything in it is the run's; not live, which records into it). */
+  readonly discardOnFailure: boolean;
+  /** Leave the folder marked incomplete after the manifest is written (the caller adds files). */
+  readonly keepIncomplete?: boolean;
+  readonly config: LoadedConfig;
+  readonly observer?: PipelineObserver;
+  readonly tables?: readonly DerivedKind[];
+  readonly blockRows: number;
+  /** Parquet writing on a worker thread or on this one (same bytes). */
+  readonly writer: 'inline' | 'workers';
+  /** The arrival blocks, started once the folder exists (live records into it). */
+  readonly source: (runDir: string) => AsyncIterable<ArrivalBlock>;
+  readonly onTicks?: (ticks: number) => void;
+  /** After the source ended: the raw inputs the manifest lists (what `flowlab verify` replays). */
+  readonly inputs: () => {
+    readonly datasetRoot: string;
+    readonly inputs: readonly PartFileInfo[];
+    readonly selection: ReplayManifest['selection'];
+  };
+}
+
+/**
+ * The run folder around the run driver (src/pipeline/run.ts): checks and
+ * creates `<runDir>` (marked incomplete), drives a fresh pipeline over the
+ * source into `<runDir>/data`, then writes manifest.json and run_tag.txt.
+ */
+export async function runToFolder(r: RunToFolder): Promise<ReplayResult & { readonly pipeline: Pipeline }> {
+  prepareRunFolder(r.runDir, { overwrite: r.overwrite, inputs: r.protect, what: r.what });
+  try {
+    const dataDir = path.join(r.runDir, 'data');
+    fs.mkdirSync(dataDir, { recursive: true });
+    const cfg = r.config.config;
+    const pipeline = new Pipeline(calcParamsFromConfig(cfg), {
+      mergeTolMs: cfg.labels.merge_tol_ms,
+      observer: r.observer,
+      tables: r.tables,
+    });
+    const outputs: OutputFile[] = [];
+    const writer: BlockWriter =
+      r.writer === 'workers' ? new WorkerWriteBehind(dataDir, outputs) : new WriteBehind(dataDir, outputs);
+    const ticks = await drive(pipeline, r.source(r.runDir), writer, { blockRows: r.blockRows, onTicks: r.onTicks });
+    const manifest = await finalizeRun({
+      runDir: r.runDir,
+      runTag: r.runTag,
+      ...r.inputs(),
+      config: r.config,
+      blockRows: r.blockRows,
+      ticks,
+      pipeline,
+      outputs,
+    });
+    if (!r.keepIncomplete) markComplete(r.runDir);
+    return { runDir: r.runDir, manifest, ticks, pipeline };
+  } catch (e) {
+    if (r.discardOnFailure) discardRunFolder(r.runDir);
+    throw e;
+  }
 }
 
 /** Write manifest.json and run_tag.txt of a finished run (replay, canary or live). */
