@@ -17,7 +17,6 @@ import path from 'node:path';
 import { aucDeLong } from '../eval/auc.js';
 import { overlapInflation } from '../canary/engine.js';
 import { readF64, streamChunks, sqlString, writeParquet, type OutColumn } from '../io/duck.js';
-import { writeFileAtomic } from '../report/csv.js';
 import { REPORT_DIR } from '../canary/canary.js';
 import type { LoadedConfig } from '../config/load.js';
 import { describe, type SweepConfig } from './grid.js';
@@ -247,8 +246,4 @@ export function summaryMarkdown(a: {
     '',
   );
   return L.join('\n');
-}
-
-export function writeSummary(file: string, text: string): void {
-  writeFileAtomic(file, text);
 }
