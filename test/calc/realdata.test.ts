@@ -20,7 +20,7 @@ import { RobustScale } from '../../src/calc/robust.js';
 import { Fusion } from '../../src/calc/fusion.js';
 import { SliceTracker } from '../../src/calc/slices.js';
 import { EventDetector } from '../../src/calc/events.js';
-import { GrowableF64 } from '../../src/calc/columns.js';
+import { GrowableF64 } from '../../src/core/growable.js';
 import { DEFAULT_CALC_PARAMS } from '../../src/calc/params.js';
 import { SymbolCalc } from '../../src/pipeline/symbol-calc.js';
 import { KIND_RANK } from '../../src/core/types.js';
