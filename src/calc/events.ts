@@ -34,8 +34,7 @@
  * Cost: O(1) per input; O(div_window + pivot_k) per grid point.
  *
  * Example:
- *   const ev = new EventColumns();
- *   const d = new EventDetector(DEFAULT_CALC_PARAMS.events, 'BTCUSDT', ev);
+ *   const d = new EventDetector(DEFAULT_CALC_PARAMS.events, 'BTCUSDT', { event: (ts, sym, type, meta) => {} });
  *   d.onQuote(t, 100.02, 100.01);   // crossed => anomaly {"ask":100.01,"bid":100.02,"reason":"crossed"}
  */
 import type { EventParams } from './params.js';

@@ -28,7 +28,7 @@
  * blocks, each depth message advances its symbol's sequencer clock
  * (`Sequencer.advance`): its ticks then go out sooner between the symbol's own
  * ticks, and the symbol stays independent of the others. Replay and live read
- * trades and quotes only today (so they agree); see src/calc/README.md.
+ * trades and quotes only today (so they agree); see src/pipeline/README.md.
  */
 import {
   Sequencer,
