@@ -53,7 +53,6 @@ import {
   checkTables,
   cutRows,
   DERIVED_KINDS,
-  pushSlices,
   tableRows,
   type AnyTableRows,
   type DerivedKind,
@@ -405,7 +404,10 @@ export class Pipeline {
     if (raw < s.latencyFloor) s.latencyFloor = raw;
     p.latency_ms.push(raw - s.latencyFloor);
     p.recv_rate_tps.push(s.rate.rate(ts));
-    pushSlices(p, s.calc.slices);
+    p.session.push(s.calc.slices.session);
+    p.regime.push(s.calc.slices.regime);
+    p.vol_bucket.push(s.calc.slices.vol_bucket);
+    p.scenario_2x2.push(s.calc.slices.scenario_2x2);
   }
 
   /** End of input: release everything and emit the last samples. */

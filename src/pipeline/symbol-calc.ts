@@ -43,7 +43,7 @@ import { Fusion, type FusionSink } from '../calc/fusion.js';
 import { EventDetector } from '../calc/events.js';
 import { LabelResolver } from '../calc/labels.js';
 import { GrowableI8 } from '../core/growable.js';
-import { pushSlices, tableRows, type TableRows } from './tables.js';
+import { tableRows, type TableRows } from './tables.js';
 
 export interface SymbolCalcOptions {
   /** Resolve labels from the quote stream and feed them to cvd_auto_flip (default true). */
@@ -109,7 +109,10 @@ export class SymbolCalc {
         ev.ts_ms.push(ts);
         ev.event_type.push(type);
         ev.meta_json.push(meta);
-        pushSlices(ev, slices);
+        ev.session.push(slices.session);
+        ev.regime.push(slices.regime);
+        ev.vol_bucket.push(slices.vol_bucket);
+        ev.scenario_2x2.push(slices.scenario_2x2);
       },
     });
     this.autoLabels = opts.auto_labels ?? true;
@@ -138,7 +141,10 @@ export class SymbolCalc {
         rows.ofi_flow.push(x.ofi_flow);
         rows.cvd_flow.push(x.cvd_flow);
         rows.merge_time_diff_ms.push(x.merge_time_diff_ms);
-        pushSlices(rows, slices);
+        rows.session.push(slices.session);
+        rows.regime.push(slices.regime);
+        rows.vol_bucket.push(slices.vol_bucket);
+        rows.scenario_2x2.push(slices.scenario_2x2);
         this.fusionVolTertile.push(slices.vol_tertile);
         this.events.onZ(x.ts, 'score_z', x.score_z);
         if (this.autoLabels) this.labels.addSample(x.ts, x.mid);
@@ -178,7 +184,10 @@ export class SymbolCalc {
     r.ofi_value.push(e);
     r.ofi_z.push(z);
     r.scale.push(scale);
-    pushSlices(r, this.slices);
+    r.session.push(this.slices.session);
+    r.regime.push(this.slices.regime);
+    r.vol_bucket.push(this.slices.vol_bucket);
+    r.scenario_2x2.push(this.slices.scenario_2x2);
   }
 
   onTrade(ts: number, price: number, qty: number, isBuyerMaker: number): void {
@@ -202,7 +211,10 @@ export class SymbolCalc {
     r.scale.push(valid ? sc.scale : NaN);
     r.sigma_floor.push(valid ? sc.sigma_floor : NaN);
     r.floor_used.push(valid && !Number.isNaN(sc.scale) ? (sc.floor_used ? 1 : 0) : -1);
-    pushSlices(r, this.slices);
+    r.session.push(this.slices.session);
+    r.regime.push(this.slices.regime);
+    r.vol_bucket.push(this.slices.vol_bucket);
+    r.scenario_2x2.push(this.slices.scenario_2x2);
   }
 
   /** End of stream: emit the samples at or before the last tick, finalise events. */

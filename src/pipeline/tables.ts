@@ -158,30 +158,6 @@ export function tableRows<K extends DerivedKind>(kind: K): TableRows<K> {
   return new Rows(kind) as unknown as TableRows<K>;
 }
 
-/** Anything with the four slice codes in force (a SliceTracker). */
-export interface SliceCodes {
-  readonly session: number;
-  readonly regime: number;
-  readonly vol_bucket: number;
-  readonly scenario_2x2: number;
-}
-
-/** The slice-code builders every table has. */
-interface SliceBuilders {
-  readonly session: GrowableI8;
-  readonly regime: GrowableI8;
-  readonly vol_bucket: GrowableI8;
-  readonly scenario_2x2: GrowableI8;
-}
-
-/** Append the slice codes of one row (every table has them). */
-export function pushSlices(rows: SliceBuilders, s: SliceCodes): void {
-  rows.session.push(s.session);
-  rows.regime.push(s.regime);
-  rows.vol_bucket.push(s.vol_bucket);
-  rows.scenario_2x2.push(s.scenario_2x2);
-}
-
 function dictionary(d: Dictionary | undefined, ctx: TableContext): readonly string[] {
   switch (d) {
     case 'session':

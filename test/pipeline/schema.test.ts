@@ -8,13 +8,24 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GrowableF64, GrowableI8 } from '../../src/core/growable.js';
-import { cutRows, DERIVED_KINDS, pushSlices, TABLES, tableRows, type ColumnSpec } from '../../src/pipeline/tables.js';
+import { cutRows, DERIVED_KINDS, TABLES, tableRows, type ColumnSpec } from '../../src/pipeline/tables.js';
 import { REGIME_NAMES } from '../../src/calc/slices.js';
 import { runCli } from '../helpers/cli.js';
 import { queryRows } from '../../src/io/duck.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-schema-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** The four slice codes of one row, as SymbolCalc writes them. */
+function pushSlices(
+  r: { session: GrowableI8; regime: GrowableI8; vol_bucket: GrowableI8; scenario_2x2: GrowableI8 },
+  s: { session: number; regime: number; vol_bucket: number; scenario_2x2: number },
+): void {
+  r.session.push(s.session);
+  r.regime.push(s.regime);
+  r.vol_bucket.push(s.vol_bucket);
+  r.scenario_2x2.push(s.scenario_2x2);
+}
 
 const CTX = { sessionNames: ['Asia', 'Europe'], fee_tier: 'VIP1' };
 
