@@ -21,6 +21,8 @@ import { summarize, type PartFileInfo } from '../dataset/manifest.js';
 import type { MarketInfo } from '../core/market.js';
 import { Pipeline, type DerivedBlock, type PipelineObserver } from '../pipeline/pipeline.js';
 import { drive, type BlockWriter } from '../pipeline/run.js';
+/** The writer interface lives with the run driver; re-exported for the writers' users. */
+export type { BlockWriter } from '../pipeline/run.js';
 import type { ArrivalBlock } from '../pipeline/arrival.js';
 import { checkTables, DERIVED_KINDS, type DerivedKind } from '../pipeline/tables.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
