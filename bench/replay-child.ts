@@ -10,7 +10,8 @@
  *   read    + the replay's reader (arrivalBlocks: 12 streams, ORDER BY, sha256), blocks discarded;
  *   calc    + the pipeline (dedup, sequencer, calculators, derived rows cut into blocks), blocks discarded;
  *   inline  + writing: the whole replay with `io: 'inline'`;
- *   replay  the whole replay as `flowlab replay` runs it (default; reader and writer on worker threads here).
+ *   replay  the whole replay as `flowlab replay` runs it (default; threads and io 'auto': symbol shards on
+ *           worker threads, or reader and writer threads for one shard).
  * It prints one JSON line
  * at the end: { ticks, wall_ms, cpu_s, max_rss_kib, heap_used_peak_mib, external_peak_mib,
  * rss_peak_by_quarter_mib } where max_rss_kib is the peak resident set of this
@@ -28,7 +29,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
 import { DERIVED_BLOCK_ROWS, REPLAY_BATCH_ROWS, replay } from '../src/replay/replay.js';
-import { Dataset, arrivalBlocks, type ReadOptions } from '../src/dataset/reader.js';
+import { Dataset, type ReadOptions } from '../src/dataset/reader.js';
+import { arrivalBlocks } from '../src/pipeline/arrival.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../src/pipeline/params.js';
 import { duck } from '../src/io/duck.js';
@@ -105,8 +107,9 @@ async function runStage(
   config: ReturnType<typeof loadConfig>,
 ): Promise<number> {
   if (stage === 'inline' || stage === 'replay') {
-    const io = stage === 'inline' ? 'inline' : undefined;
-    return (await replay({ data, config, out, runTag: 'bench-child', progress: false, overwrite: true, io })).ticks;
+    // inline: one thread does everything; replay: as `flowlab replay` runs (threads and io 'auto')
+    const one = stage === 'inline' ? ({ io: 'inline', threads: 1 } as const) : {};
+    return (await replay({ data, config, out, runTag: 'bench-child', progress: false, overwrite: true, ...one })).ticks;
   }
   const c = await duck();
   await c.run('SELECT 1');
