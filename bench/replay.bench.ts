@@ -48,7 +48,7 @@
  * 4b. Where the 24 h peak goes: the same replay cut short after each stage in a
  *    fresh child (`start`: modules + DuckDB; `read`; `calc`; `inline`: the whole
  *    replay on one thread), each line the peak and what its stage added, and
- *    the replay with worker threads (4) against the inline one.
+ *    the replay as flowlab runs it (4) against the one-thread one.
  *
  * Datasets live under os.tmpdir()/flowlab-bench/ and are reused when their
  * manifest source matches the recipe; the 24 h one reuses datasets/default
@@ -468,10 +468,10 @@ async function benchMemory(day: string, long: string): Promise<Row[]> {
     prev = mib;
   }
   budget.push({
-    name: 'peak RSS 24 h x 6 sym: replay with IO worker threads',
+    name: 'peak RSS 24 h x 6 sym: replay as flowlab runs it',
     value: r24.max_rss_kib / 1024,
     unit: 'MiB',
-    note: `${r24.max_rss_kib / 1024 - prev >= 0 ? '+' : ''}${(r24.max_rss_kib / 1024 - prev).toFixed(0)} MiB for the reader and writer threads (own isolate, tsx, module graph and DuckDB instance each)`,
+    note: `${r24.max_rss_kib / 1024 - prev >= 0 ? '+' : ''}${(r24.max_rss_kib / 1024 - prev).toFixed(0)} MiB against one thread: threads and io 'auto' (symbol shards, or reader and writer threads; each thread its own isolate, module graph and DuckDB instance)`,
   });
 
   return [
