@@ -46,7 +46,7 @@ export interface CalibOptions {
   readonly min_samples?: number;
 }
 
-function checkP(p: number, i: number): void {
+export function checkP(p: number, i: number): void {
   if (p < 0 || p > 1) throw new RangeError(`probability[${i}] = ${p} is outside [0, 1]`);
 }
 
@@ -72,18 +72,35 @@ export function ece(prob: ArrayLike<number>, y: ArrayLike<number>, bins = 10, op
     sy[k] += yi;
     n++;
   }
+  return eceFromBins(cnt, sp, sy, 0, bins, n, len - n, minN);
+}
+
+/**
+ * ECE and its reliability table from per-bin counts, Σp and Σy (bins
+ * [off, off + bins) of the arrays) over n valid rows; shared by `ece` and the
+ * one-pass multi-slice metrics (multislice.ts), so the two agree to the bit.
+ */
+export function eceFromBins(
+  cnt: ArrayLike<number>,
+  sp: ArrayLike<number>,
+  sy: ArrayLike<number>,
+  off: number,
+  bins: number,
+  n: number,
+  excluded: number,
+  minN: number,
+): EceResult {
   const table: EceBin[] = [];
   let e = 0;
   for (let k = 0; k < bins; k++) {
-    const c = cnt[k];
-    const mp = c > 0 ? sp[k] / c : NaN;
-    const my = c > 0 ? sy[k] / c : NaN;
+    const c = cnt[off + k];
+    const mp = c > 0 ? sp[off + k] / c : NaN;
+    const my = c > 0 ? sy[off + k] / c : NaN;
     table.push({ lo: k / bins, hi: (k + 1) / bins, count: c, mean_p: mp, mean_y: my });
     if (c > 0) e += (c / (n || 1)) * Math.abs(my - mp);
   }
-  const excl = len - n;
-  if (n < minN) return { ...insufficient(n, minN), bins: table, n_excluded: excl };
-  return { value: e, n, bins: table, n_excluded: excl };
+  if (n < minN) return { ...insufficient(n, minN), bins: table, n_excluded: excluded };
+  return { value: e, n, bins: table, n_excluded: excluded };
 }
 
 /** Brier score mean((p - y)²); O(n). */
@@ -100,6 +117,11 @@ export function brier(prob: ArrayLike<number>, y: ArrayLike<number>, opts: Calib
     s += (p - yi) * (p - yi);
     n++;
   }
+  return brierFromSums(n, s, minN);
+}
+
+/** Brier mean((p - y)²) from Σ(p - y)² = s over n rows (shared with multislice.ts). */
+export function brierFromSums(n: number, s: number, minN: number): Metric {
   if (n < minN) return insufficient(n, minN);
   return { value: s / n, n };
 }
@@ -153,6 +175,11 @@ export function brierSkillVsRef(
   if (y.length !== prob.length || ref.length !== prob.length)
     throw new RangeError(`brierSkillVsRef: prob ${prob.length}, y ${y.length}, ref ${ref.length} rows differ`);
   const { n, s, r } = brierSums(prob, y, (i) => ref[i], keep);
+  return skillFromSums(n, s, r, minN);
+}
+
+/** Brier skill 1 - s / r from Σ(p - y)² = s and Σ(ref - y)² = r over n rows (shared with multislice.ts). */
+export function skillFromSums(n: number, s: number, r: number, minN: number): Metric {
   if (n < minN) return insufficient(n, minN);
   if (!(r > 0)) return { value: null, n, reason: 'reference Brier is 0' };
   return { value: 1 - s / r, n };

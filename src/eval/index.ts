@@ -6,4 +6,5 @@ export * from './auc.js';
 export * from './calibration.js';
 export * from './topk.js';
 export * from './slices.js';
+export * from './multislice.js';
 export * from './rolling.js';
