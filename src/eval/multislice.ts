@@ -2,11 +2,13 @@
  * Every metric of many overlapping slices of one sample set, in a few passes
  * over the samples instead of one copy and one sort per slice.
  *
- * A `SliceMembership` says which slices each row is in: `width` slice ids per
- * row (`member[i * width + j]`, -1 = none), e.g. a symbol's 'all', regime,
- * session, vol tertile and scenario slices and the same five of the pooled
- * group: ten slices per row. It depends on the slice codes only, so callers
- * that evaluate the same rows under many scores build it once.
+ * A `SliceMembership` says which slices each row is in: each row has a slice
+ * combination (`combo[i]`), and each combination `width` slice ids
+ * (`table[c * width + j]`, -1 = none), e.g. a symbol's 'all', regime, session,
+ * vol tertile and scenario slices and the same five of the pooled group: ten
+ * slices per row, ~2,000 combinations for 6 symbols (a table that stays in
+ * cache). It depends on the slice codes only, so callers that evaluate the
+ * same rows under many scores build it once (`membershipOf`).
  *
  * Per call (`sliceMetrics`), with S = rows x width memberships:
  *  1. one pass in row order: per slice, the valid rows (finite score, y in
@@ -15,7 +17,9 @@
  *     the per-slice functions (`ece`, `brier`, `brierSkillVsRef`) would see a
  *     slice's rows: the same sums to the bit;
  *  2. one LSD radix sort of the valid rows by score (11-bit digits of the
- *     IEEE-754 bits mapped to an unsigned order, -0 as +0): exact ties stay ties;
+ *     IEEE-754 bits mapped to an unsigned order, -0 as +0), carrying each
+ *     row's combination and label, so the passes below read memory in order:
+ *     exact ties stay ties;
  *  3. one pass over the sorted order, tie group by tie group, dispatching each
  *     row to its slices: per slice the merge of `aucFromSplit` (Mann–Whitney
  *     with ties ½, DeLong components), the same tie groups in the same order,
@@ -35,8 +39,10 @@ import { topkK, topkResult, type TopkOptions, type TopkResult } from './topk.js'
 export interface SliceMembership {
   readonly rows: number;
   readonly width: number;
-  /** rows * width slice ids in [0, slices), -1 = none. */
-  readonly member: Int32Array;
+  /** Per row: its slice combination, an index into the table's rows. */
+  readonly combo: Int32Array;
+  /** combos x width slice ids in [0, slices), -1 = none. */
+  readonly table: Int32Array;
   readonly slices: number;
 }
 
@@ -72,34 +78,68 @@ export interface SliceMetrics {
   readonly brier_skill: Metric[] | null;
 }
 
+/**
+ * The membership of rows given `width` slice ids per row (`ids[i * width + j]`,
+ * -1 = none): rows with the same ids share a combination (numbered in order
+ * of first appearance: deterministic). `keys` (optional): a number per row
+ * equal exactly when the rows' ids are equal (faster than comparing the ids).
+ */
+export function membershipOf(
+  rows: number,
+  width: number,
+  ids: Int32Array,
+  slices: number,
+  keys?: ArrayLike<number>,
+): SliceMembership {
+  if (ids.length !== rows * width)
+    throw new RangeError(`slice membership: ${ids.length} ids for ${rows} rows x width ${width}`);
+  const combo = new Int32Array(rows);
+  const seen = new Map<string | number, number>();
+  const table: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    let key: string | number;
+    if (keys) key = keys[i];
+    else {
+      key = '';
+      for (let j = 0; j < width; j++) key += `${ids[i * width + j]},`;
+    }
+    let c = seen.get(key);
+    if (c === undefined) {
+      c = seen.size;
+      seen.set(key, c);
+      for (let j = 0; j < width; j++) {
+        const s = ids[i * width + j];
+        if (!(Number.isInteger(s) && s >= -1 && s < slices))
+          throw new RangeError(`slice membership: id ${s} at row ${i} is not -1 or an integer < ${slices}`);
+        table.push(s);
+      }
+    }
+    combo[i] = c;
+  }
+  return { rows, width, combo, table: Int32Array.from(table), slices };
+}
+
 /** Rows per slice (0 for a slice no row is in). */
 export function sliceRowCounts(m: SliceMembership): Int32Array {
+  const nc = m.table.length / m.width;
+  const per = new Int32Array(nc);
+  for (let i = 0; i < m.rows; i++) per[m.combo[i]]++;
   const c = new Int32Array(m.slices);
-  const mem = m.member;
-  for (let k = 0; k < mem.length; k++) {
-    const s = mem[k];
-    if (s >= 0) c[s]++;
-  }
+  for (let k = 0; k < nc; k++)
+    for (let j = 0; j < m.width; j++) {
+      const s = m.table[k * m.width + j];
+      if (s >= 0) c[s] += per[k];
+    }
   return c;
 }
 
-export function checkMembership(m: SliceMembership): void {
-  if (m.member.length !== m.rows * m.width)
-    throw new RangeError(`slice membership: ${m.member.length} ids for ${m.rows} rows x width ${m.width}`);
-  for (let k = 0; k < m.member.length; k++) {
-    const s = m.member[k];
-    if (s < -1 || s >= m.slices || !Number.isInteger(s))
-      throw new RangeError(`slice membership: id ${s} at row ${Math.floor(k / m.width)} is not -1 or < ${m.slices}`);
-  }
-}
-
-// reusable scratch (grown on demand; the functions stay pure: nothing survives a call that affects a result)
+// reusable scratch (grown on demand; nothing in it survives a call in a way that affects a result)
 let keyHi = new Uint32Array(0);
 let keyLo = new Uint32Array(0);
 let tmpHi = new Uint32Array(0);
 let tmpLo = new Uint32Array(0);
-let idxA = new Int32Array(0);
-let idxB = new Int32Array(0);
+let payA = new Int32Array(0);
+let payB = new Int32Array(0);
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 const LITTLE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
@@ -107,48 +147,53 @@ const LO = LITTLE ? 0 : 1;
 const HI = LITTLE ? 1 : 0;
 
 function ensure(n: number): void {
-  if (idxA.length >= n) return;
-  const m = Math.max(n, idxA.length * 2);
+  if (payA.length >= n) return;
+  const m = Math.max(n, payA.length * 2);
   keyHi = new Uint32Array(m);
   keyLo = new Uint32Array(m);
   tmpHi = new Uint32Array(m);
   tmpLo = new Uint32Array(m);
-  idxA = new Int32Array(m);
-  idxB = new Int32Array(m);
+  payA = new Int32Array(m);
+  payB = new Int32Array(m);
 }
 
 const SHIFTS = [0, 11, 22] as const;
 const MASKS = [0x7ff, 0x7ff, 0x3ff] as const;
 const HIST = new Int32Array(6 * 2048);
 
+/** Sorted values and payloads (scratch buffers, valid until the next call). */
+export interface RadixSorted {
+  readonly value: Float64Array;
+  readonly payload: Int32Array;
+}
+
 /**
- * Sorts rows[0..n) (row ids) by score ascending, exactly (IEEE order, -0 = +0,
- * no NaN), as an LSD radix sort of 6 passes of 11 / 11 / 10 bits of the low
- * then the high word; passes whose digit is constant are skipped. Returns the
- * sorted row ids (a scratch buffer, valid until the next call).
+ * Sorts values[0..n) ascending, exactly (IEEE order, -0 as +0, no NaN),
+ * carrying payload[k] along: an LSD radix sort of 6 passes of 11 / 11 / 10
+ * bits of the low then the high word, passes whose digit is the same for
+ * every value skipped. Stable (equal values keep their payload order).
  */
-export function radixSortRows(score: ArrayLike<number>, rows: Int32Array, n: number): Int32Array {
+export function radixSort(values: Float64Array, payload: Int32Array, n: number): RadixSorted {
   ensure(n);
-  let src = idxA;
-  let dst = idxB;
+  let pay = payA;
+  let pt = payB;
   let hi = keyHi;
   let lo = keyLo;
   let th = tmpHi;
   let tl = tmpLo;
   HIST.fill(0);
   for (let k = 0; k < n; k++) {
-    const r = rows[k];
-    const v = score[r];
-    f64[0] = v === 0 ? 0 : v;
+    f64[0] = values[k];
     let h = u32[HI];
     let l = u32[LO];
+    if (h === 0x80000000 && l === 0) h = 0; // -0 -> +0
     if (h & 0x80000000) {
       h = ~h >>> 0;
       l = ~l >>> 0;
     } else h = (h | 0x80000000) >>> 0;
     hi[k] = h;
     lo[k] = l;
-    src[k] = r;
+    pay[k] = payload[k];
     HIST[l & 0x7ff]++;
     HIST[2048 + ((l >>> 11) & 0x7ff)]++;
     HIST[4096 + (l >>> 22)]++;
@@ -160,7 +205,6 @@ export function radixSortRows(score: ArrayLike<number>, rows: Int32Array, n: num
     const off = p * 2048;
     const sh = SHIFTS[p % 3];
     const mask = MASKS[p % 3];
-    // skip a pass whose digit is the same for every row
     let trivial = false;
     for (let d = 0; d <= mask; d++) {
       const c = HIST[off + d];
@@ -174,26 +218,38 @@ export function radixSortRows(score: ArrayLike<number>, rows: Int32Array, n: num
       HIST[off + d] = sum;
       sum += c;
     }
-    const useLo = p < 3;
-    const keyOf = useLo ? lo : hi;
+    const keyOf = p < 3 ? lo : hi;
     for (let k = 0; k < n; k++) {
-      const d = (keyOf[k] >>> sh) & mask;
-      const at = HIST[off + d]++;
-      dst[at] = src[k];
+      const at = HIST[off + ((keyOf[k] >>> sh) & mask)]++;
+      pt[at] = pay[k];
       th[at] = hi[k];
       tl[at] = lo[k];
     }
-    let t: Int32Array | Uint32Array = src;
-    src = dst;
-    dst = t as Int32Array;
-    t = hi;
+    const a = pay;
+    pay = pt;
+    pt = a;
+    const b = hi;
     hi = th;
-    th = t as Uint32Array;
-    t = lo;
+    th = b;
+    const c = lo;
     lo = tl;
-    tl = t as Uint32Array;
+    tl = c;
   }
-  return src;
+  // back to doubles, in order (sequential)
+  const value = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    let h = hi[k];
+    let l = lo[k];
+    if (h & 0x80000000) h = (h & 0x7fffffff) >>> 0;
+    else {
+      h = ~h >>> 0;
+      l = ~l >>> 0;
+    }
+    u32[HI] = h;
+    u32[LO] = l;
+    value[k] = f64[0];
+  }
+  return { value, payload: pay };
 }
 
 /** Every metric of every slice of `m` (see the file comment). */
@@ -215,7 +271,8 @@ export function sliceMetrics(
   const topkOpt = opts.topk;
   const S = m.slices;
   const W = m.width;
-  const mem = m.member;
+  const tab = m.table;
+  const combo = m.combo;
   const rowsOf = sliceRowCounts(m);
 
   // ---- pass 1, row order: valid rows per class; ECE / Brier / skill sums
@@ -229,18 +286,20 @@ export function sliceMetrics(
   const kN = new Int32Array(S);
   const kS = new Float64Array(S);
   const kR = new Float64Array(S);
-  const valid = new Int32Array(n);
+  const vals = new Float64Array(n);
+  const pays = new Int32Array(n);
   let nv = 0;
   for (let i = 0; i < n; i++) {
     const yi = y[i];
     if (yi !== 0 && yi !== 1) continue;
     const s = score[i];
-    const base = i * W;
+    const base = combo[i] * W;
     if (s === s) {
-      valid[nv++] = i;
+      vals[nv] = s;
+      pays[nv++] = base * 2 + yi; // the row's table offset and its label
       const cls = yi === 1 ? vPos : vNeg;
       for (let j = 0; j < W; j++) {
-        const sl = mem[base + j];
+        const sl = tab[base + j];
         if (sl >= 0) cls[sl]++;
       }
     }
@@ -255,7 +314,7 @@ export function sliceMetrics(
       const hasRef = r === r;
       const r2 = hasRef ? (r - yi) * (r - yi) : 0;
       for (let j = 0; j < W; j++) {
-        const sl = mem[base + j];
+        const sl = tab[base + j];
         if (sl < 0) continue;
         const o = sl * bins + b;
         eCnt![o]++;
@@ -272,8 +331,10 @@ export function sliceMetrics(
     }
   }
 
-  // ---- pass 2: sort the valid rows by score
-  const order = radixSortRows(score, valid, nv);
+  // ---- pass 2: sort the valid rows by score, carrying (table offset, label)
+  const sorted = radixSort(vals, pays, nv);
+  const sv = sorted.value;
+  const sp = sorted.payload;
 
   // ---- pass 3: AUC merge per slice over the global tie groups
   const negBelow = new Float64Array(S);
@@ -288,15 +349,15 @@ export function sliceMetrics(
   const isTouched = new Uint8Array(S);
   let a = 0;
   while (a < nv) {
-    const r0 = order[a];
-    const v = score[r0];
+    const v = sv[a];
     let b = a + 1;
-    while (b < nv && score[order[b]] === v) b++;
+    while (b < nv && sv[b] === v) b++;
     if (b === a + 1) {
-      const base = r0 * W;
-      if (y[r0] === 1) {
+      const pl = sp[a];
+      const base = pl >> 1;
+      if ((pl & 1) === 1) {
         for (let j = 0; j < W; j++) {
-          const sl = mem[base + j];
+          const sl = tab[base + j];
           if (sl < 0) continue;
           const d = negBelow[sl] / vNeg[sl] - 0.5;
           s10[sl] += d;
@@ -305,7 +366,7 @@ export function sliceMetrics(
         }
       } else {
         for (let j = 0; j < W; j++) {
-          const sl = mem[base + j];
+          const sl = tab[base + j];
           if (sl < 0) continue;
           const mm = vPos[sl];
           const d = (mm - posBelow[sl]) / mm - 0.5;
@@ -317,11 +378,11 @@ export function sliceMetrics(
     } else {
       let nt = 0;
       for (let k = a; k < b; k++) {
-        const r = order[k];
-        const base = r * W;
-        const pos = y[r] === 1;
+        const pl = sp[k];
+        const base = pl >> 1;
+        const pos = (pl & 1) === 1;
         for (let j = 0; j < W; j++) {
-          const sl = mem[base + j];
+          const sl = tab[base + j];
           if (sl < 0) continue;
           if (isTouched[sl] === 0) {
             isTouched[sl] = 1;
@@ -393,18 +454,35 @@ export function sliceMetrics(
     // negatives ascending from the start (largest |s| first), positives from the end, zeros last
     let i = 0;
     let j = nv - 1;
-    const visit = (r: number, s: number): void => {
+    while (i <= j) {
+      const si = sv[i];
+      const sj = sv[j];
+      let k: number;
+      let s: number;
+      if (si < 0 && (sj <= 0 || -si >= sj)) {
+        k = i++;
+        s = si;
+      } else if (sj > 0) {
+        k = j--;
+        s = sj;
+      } else {
+        k = i++; // only zeros are left
+        s = 0;
+      }
       const abs = s < 0 ? -s : s;
-      const base = r * W;
-      const hit = (s > 0 && y[r] === 1) || (s < 0 && y[r] === 0);
+      if (pending === 0 && abs < minCut) break; // every slice is past its cut
+      const pl = sp[k];
+      const base = pl >> 1;
+      const yk = pl & 1;
+      const hit = (s > 0 && yk === 1) || (s < 0 && yk === 0);
       for (let w = 0; w < W; w++) {
-        const sl = mem[base + w];
+        const sl = tab[base + w];
         if (sl < 0) continue;
         const c = cnt[sl];
-        const k = kOf[sl];
-        if (c < k) {
+        const kk = kOf[sl];
+        if (c < kk) {
           cnt[sl] = c + 1;
-          if (c + 1 === k) {
+          if (c + 1 === kk) {
             cut[sl] = abs;
             if (abs < minCut) minCut = abs;
             pending--;
@@ -422,37 +500,22 @@ export function sliceMetrics(
           run[sl] = 1;
         }
       }
-    };
-    while (i <= j) {
-      const ri = order[i];
-      const rj = order[j];
-      const si = score[ri];
-      const sj = score[rj];
-      let r: number;
-      let s: number;
-      if (si < 0 && (sj <= 0 || -si >= sj)) {
-        r = ri;
-        s = si;
-        i++;
-      } else if (sj > 0) {
-        r = rj;
-        s = sj;
-        j--;
-      } else {
-        // only zeros left (si >= 0 and sj <= 0 means both are 0)
-        r = ri;
-        s = 0;
-        i++;
-      }
-      const abs = s < 0 ? -s : s;
-      if (pending === 0 && abs < minCut) break; // every slice is past its cut
-      visit(r, s);
     }
     topk = [];
     for (let sl = 0; sl < S; sl++) {
-      const nn = vPos[sl] + vNeg[sl];
       const c = cut[sl];
-      topk.push(topkResult(nn, kOf[sl], c, bucket[sl], hits[sl], runA[sl] === c ? run[sl] : 0, zeros[sl], minB));
+      topk.push(
+        topkResult(
+          vPos[sl] + vNeg[sl],
+          kOf[sl],
+          c,
+          bucket[sl],
+          hits[sl],
+          runA[sl] === c ? run[sl] : 0,
+          zeros[sl],
+          minB,
+        ),
+      );
     }
   }
 

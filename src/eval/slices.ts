@@ -23,7 +23,7 @@ import { checkPos } from './metric.js';
 import type { AucResult, AucOptions } from './auc.js';
 import type { EceResult } from './calibration.js';
 import type { TopkResult, TopkOptions } from './topk.js';
-import { sliceMetrics, sliceRowCounts, type SliceMembership } from './multislice.js';
+import { membershipOf, sliceMetrics, sliceRowCounts, type SliceMembership } from './multislice.js';
 
 export interface SliceDim {
   readonly name: string;
@@ -139,6 +139,7 @@ export function sliceLayout(y: ArrayLike<number>, dims: readonly SliceDim[], gro
   const copies = groups?.pooled ? 2 : 1;
   const width = per * copies;
   const member = new Int32Array(len * width);
+  const keys = new Float64Array(len);
   const slices = nG * block;
   const pooledBase = groups?.pooled ? groups.count * block : -1;
   for (let i = 0; i < len; i++) {
@@ -151,6 +152,7 @@ export function sliceLayout(y: ArrayLike<number>, dims: readonly SliceDim[], gro
     }
     const o = i * width;
     member[o] = gb;
+    let key = gb;
     for (let di = 0; di < D; di++) {
       const d = dims[di];
       const G = d.names.length;
@@ -163,10 +165,12 @@ export function sliceLayout(y: ArrayLike<number>, dims: readonly SliceDim[], gro
           `slice dimension '${d.name}': code ${c} at row ${i} is not -1 or an index into its ${G} names`,
         );
       member[o + 1 + di] = gb + dimOff[di] + at;
+      key = key * (G + 1) + at;
     }
+    keys[i] = key;
     if (pooledBase >= 0) for (let k = 0; k < per; k++) member[o + per + k] = member[o + k] - gb + pooledBase;
   }
-  const membership: SliceMembership = { rows: len, width, member, slices };
+  const membership = membershipOf(len, width, member, slices, keys);
   const rows = sliceRowCounts(membership);
   const pos = new Int32Array(slices);
   const neg = new Int32Array(slices);
@@ -174,7 +178,8 @@ export function sliceLayout(y: ArrayLike<number>, dims: readonly SliceDim[], gro
     const yi = y[i];
     const cls = yi === 1 ? pos : yi === 0 ? neg : null;
     if (cls === null) continue;
-    for (let k = 0; k < width; k++) cls[member[i * width + k]]++;
+    const base = membership.combo[i] * width;
+    for (let k = 0; k < width; k++) cls[membership.table[base + k]]++;
   }
   const slots: SliceSlot[] = [];
   for (let g = 0; g < nG; g++) {

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { aucDeLong } from '../../src/eval/auc.js';
 import { brier, brierSkillVsRef, ece } from '../../src/eval/calibration.js';
-import { radixSortRows, sliceMetrics } from '../../src/eval/multislice.js';
+import { membershipOf, radixSort, sliceMetrics } from '../../src/eval/multislice.js';
 import { EvalRng } from '../../src/eval/rng.js';
 import { evaluateSlices, layoutRows, sliceLayout, type SliceDim } from '../../src/eval/slices.js';
 import { topkHitRate } from '../../src/eval/topk.js';
@@ -95,13 +95,16 @@ describe('radixSortRows', () => {
                 ? (rng.uniform() - 0.5) * 1e-310
                 : rng.normal() * 10 ** rng.int(8);
     }
-    const rows = Int32Array.from({ length: n }, (_, i) => i);
-    const got = [...radixSortRows(score, rows, n)].map((r) => score[r]);
+    const pay = Int32Array.from({ length: n }, (_, i) => i);
+    const r = radixSort(score, pay, n);
     const want = [...score].sort((p, q) => p - q);
-    // equal as numbers at every position (-0 and +0 are one tie group)
-    expect(got.map((v) => (v === 0 ? 0 : v))).toEqual(want.map((v) => (v === 0 ? 0 : v)));
-    // and a row permutation
-    expect(new Set(radixSortRows(score, rows, n)).size).toBe(n);
+    // equal as numbers at every position (-0 sorted as +0: one tie group), payload = the value's row
+    expect([...r.value]).toEqual(want.map((v) => (v === 0 ? 0 : v)));
+    expect([...r.payload].map((i) => (score[i] === 0 ? 0 : score[i]))).toEqual([...r.value]);
+    expect(new Set(r.payload).size).toBe(n);
+    // stable: equal values keep their payload order
+    for (let k = 1; k < n; k++)
+      if (r.value[k] === r.value[k - 1]) expect(r.payload[k]).toBeGreaterThan(r.payload[k - 1]);
   });
 });
 
@@ -209,7 +212,8 @@ describe('sliceMetrics via evaluateSlices and grouped layouts = per-slice refere
   });
 
   it('rejects bad membership ids and column lengths', () => {
-    const m = { rows: 2, width: 1, member: Int32Array.of(0, 0), slices: 1 };
+    const m = membershipOf(2, 1, Int32Array.of(0, 0), 1);
+    expect(() => membershipOf(2, 1, Int32Array.of(0, 3), 1)).toThrow(/id 3 at row 1/);
     expect(() => sliceMetrics(m, { score: [1], y: [1] })).toThrow(/column lengths/);
     expect(() => evaluateSlices({ score: [1, 2], y: [1, 0] }, [{ name: 'x', codes: [0, 5], names: ['a'] }])).toThrow(
       /code 5 at row 1/,
