@@ -237,6 +237,7 @@ export function rescore(run: RescoreRun, req: RescoreRequest = {}): RescoreResul
         train_sec: cfg.calibration.train_sec,
         test_sec: cfg.calibration.test_sec,
         ece_bins: cfg.calibration.ece_bins,
+        fold_metrics: false,
       });
       prob.set(wf.prob, o);
       for (let i = 0; i < m; i++) {

@@ -333,8 +333,32 @@ export function plattFit(score: ArrayLike<number>, y: ArrayLike<number>): PlattF
       t[k++] = t_neg;
     }
   }
+  // start: the linear-discriminant slope (classes' mean difference over the pooled variance), which is
+  // the logistic slope for equal-variance normal classes; B centres it on the smoothed log-odds
   let A = 0;
   let B = Math.log((nNeg + 1) / (nPos + 1));
+  if (nPos > 1 && nNeg > 1) {
+    let m1 = 0;
+    let m0 = 0;
+    for (let i = 0; i < n; i++)
+      if (t[i] === t_pos) m1 += s[i];
+      else m0 += s[i];
+    m1 /= nPos;
+    m0 /= nNeg;
+    let v = 0;
+    for (let i = 0; i < n; i++) {
+      const d = s[i] - (t[i] === t_pos ? m1 : m0);
+      v += d * d;
+    }
+    v /= n - 2;
+    if (v > 0 && Number.isFinite(v)) {
+      const a = -(m1 - m0) / v;
+      if (Number.isFinite(a)) {
+        A = a;
+        B = B - a * ((m1 + m0) / 2);
+      }
+    }
+  }
   plattGradHess(s, t, n, A, B);
   let [g1, g2, h11, h22, h21] = GH;
   let it = 0;
@@ -393,6 +417,12 @@ export interface WalkForwardOptions {
   readonly ece_bins?: number;
   /** Minimum rows of the per-fold test metrics (default 30; AUC: per class). */
   readonly min_test?: number;
+  /**
+   * Compute the per-fold test metrics (ECE, Brier, Brier skill, AUC; default
+   * true). false: only the fits and probabilities (what re-scoring needs; the
+   * metrics are then null with reason 'not computed').
+   */
+  readonly fold_metrics?: boolean;
 }
 
 export interface FoldResult {
@@ -566,8 +596,9 @@ export function walkForwardPlatt(
     let brierM: Metric;
     let skillM: Metric;
     let aucM: AucResult;
-    if (A === null) {
-      const why = 'no calibration in this fold (insufficient training samples)';
+    if (A === null || opts.fold_metrics === false) {
+      const why =
+        A === null ? 'no calibration in this fold (insufficient training samples)' : 'per-fold metrics not computed';
       eceM = { value: null, n: 0, reason: why };
       brierM = { value: null, n: 0, reason: why };
       skillM = { value: null, n: 0, reason: why };

@@ -16,8 +16,8 @@
  *     Brier and Brier-skill sums, accumulated in row order, i.e. in the order
  *     the per-slice functions (`ece`, `brier`, `brierSkillVsRef`) would see a
  *     slice's rows: the same sums to the bit;
- *  2. one LSD radix sort of the valid rows by score (11-bit digits of the
- *     IEEE-754 bits mapped to an unsigned order, -0 as +0), carrying each
+ *  2. one radix sort of the valid rows by score (the IEEE-754 bits mapped
+ *     to an unsigned order, -0 as +0; `radixSort`), carrying each
  *     row's combination and label, so the passes below read memory in order:
  *     exact ties stay ties;
  *  3. one pass over the sorted order, tie group by tie group, dispatching each
@@ -159,7 +159,7 @@ function ensure(n: number): void {
 
 const SHIFTS = [0, 11, 22] as const;
 const MASKS = [0x7ff, 0x7ff, 0x3ff] as const;
-const HIST = new Int32Array(6 * 2048);
+const HIST = new Int32Array(3 * 2048);
 
 /** Sorted values and payloads (scratch buffers, valid until the next call). */
 export interface RadixSorted {
@@ -169,9 +169,12 @@ export interface RadixSorted {
 
 /**
  * Sorts values[0..n) ascending, exactly (IEEE order, -0 as +0, no NaN),
- * carrying payload[k] along: an LSD radix sort of 6 passes of 11 / 11 / 10
- * bits of the low then the high word, passes whose digit is the same for
- * every value skipped. Stable (equal values keep their payload order).
+ * carrying payload[k] along, stably (equal values keep their payload order):
+ * an LSD radix sort of the high 32 bits of the order-mapped IEEE-754 bits (3
+ * passes of 11 / 11 / 10 bits, a pass whose digit is the same for every value
+ * skipped), then each run of equal high words ordered by the low word
+ * (insertion sort; a long unordered run by a stable comparator sort). Values
+ * that share their high word differ by < 2^-20 relative, so runs are short.
  */
 export function radixSort(values: Float64Array, payload: Int32Array, n: number): RadixSorted {
   ensure(n);
@@ -194,17 +197,14 @@ export function radixSort(values: Float64Array, payload: Int32Array, n: number):
     hi[k] = h;
     lo[k] = l;
     pay[k] = payload[k];
-    HIST[l & 0x7ff]++;
-    HIST[2048 + ((l >>> 11) & 0x7ff)]++;
-    HIST[4096 + (l >>> 22)]++;
-    HIST[6144 + (h & 0x7ff)]++;
-    HIST[8192 + ((h >>> 11) & 0x7ff)]++;
-    HIST[10240 + (h >>> 22)]++;
+    HIST[h & 0x7ff]++;
+    HIST[2048 + ((h >>> 11) & 0x7ff)]++;
+    HIST[4096 + (h >>> 22)]++;
   }
-  for (let p = 0; p < 6; p++) {
+  for (let p = 0; p < 3; p++) {
     const off = p * 2048;
-    const sh = SHIFTS[p % 3];
-    const mask = MASKS[p % 3];
+    const sh = SHIFTS[p];
+    const mask = MASKS[p];
     let trivial = false;
     for (let d = 0; d <= mask; d++) {
       const c = HIST[off + d];
@@ -218,11 +218,11 @@ export function radixSort(values: Float64Array, payload: Int32Array, n: number):
       HIST[off + d] = sum;
       sum += c;
     }
-    const keyOf = p < 3 ? lo : hi;
     for (let k = 0; k < n; k++) {
-      const at = HIST[off + ((keyOf[k] >>> sh) & mask)]++;
+      const h = hi[k];
+      const at = HIST[off + ((h >>> sh) & mask)]++;
       pt[at] = pay[k];
-      th[at] = hi[k];
+      th[at] = h;
       tl[at] = lo[k];
     }
     const a = pay;
@@ -234,6 +234,46 @@ export function radixSort(values: Float64Array, payload: Int32Array, n: number):
     const c = lo;
     lo = tl;
     tl = c;
+  }
+  // runs of equal high words: order by the low word
+  let a = 0;
+  while (a < n) {
+    const h = hi[a];
+    let b = a + 1;
+    while (b < n && hi[b] === h) b++;
+    if (b - a > 1) {
+      let ordered = true;
+      for (let k = a + 1; k < b; k++)
+        if (lo[k] < lo[k - 1]) {
+          ordered = false;
+          break;
+        }
+      if (!ordered) {
+        if (b - a <= 64) {
+          for (let k = a + 1; k < b; k++) {
+            const l = lo[k];
+            const pl = pay[k];
+            let m = k - 1;
+            while (m >= a && lo[m] > l) {
+              lo[m + 1] = lo[m];
+              pay[m + 1] = pay[m];
+              m--;
+            }
+            lo[m + 1] = l;
+            pay[m + 1] = pl;
+          }
+        } else {
+          const idx = Array.from({ length: b - a }, (_, k) => a + k).sort((x, y) => lo[x] - lo[y] || x - y);
+          const l2 = idx.map((k) => lo[k]);
+          const p2 = idx.map((k) => pay[k]);
+          for (let k = 0; k < idx.length; k++) {
+            lo[a + k] = l2[k];
+            pay[a + k] = p2[k];
+          }
+        }
+      }
+    }
+    a = b;
   }
   // back to doubles, in order (sequential)
   const value = new Float64Array(n);

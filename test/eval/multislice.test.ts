@@ -78,7 +78,7 @@ function reference(
 }
 
 describe('radixSortRows', () => {
-  it('orders rows exactly as a comparator sort (ties, -0 = +0, infinities, denormals)', () => {
+  it('orders rows exactly as a comparator sort (ties, -0 = +0, infinities, denormals, long runs of one high word)', () => {
     const rng = new EvalRng(3);
     const n = 5000;
     const score = new Float64Array(n);
@@ -93,7 +93,12 @@ describe('radixSortRows', () => {
               ? (rng.uniform() < 0.5 ? -1 : 1) * Infinity
               : u < 0.4
                 ? (rng.uniform() - 0.5) * 1e-310
-                : rng.normal() * 10 ** rng.int(8);
+                : u < 0.5
+                  ? // long runs sharing the high 32 bits (differences below 2^-20 relative), some tied
+                    (rng.uniform() < 0.5 ? -1 : 1) * (1 + rng.int(300) * 2 ** -40)
+                  : u < 0.53
+                    ? 3 + rng.int(20) * 2 ** -45
+                    : rng.normal() * 10 ** rng.int(8);
     }
     const pay = Int32Array.from({ length: n }, (_, i) => i);
     const r = radixSort(score, pay, n);
