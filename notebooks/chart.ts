@@ -16,6 +16,8 @@ export interface Axis {
   range?: [number, number];
   type?: 'linear' | 'log' | 'date' | 'category';
   tickformat?: string;
+  /** Ticks at these values with these labels (e.g. config names on a numeric axis with dodged points). */
+  ticks?: { values: number[]; labels: string[] };
 }
 
 /** A Plotly trace; `name` is what the legend shows; `panel` (0-based) picks the stacked y axis. */
@@ -47,6 +49,13 @@ function axisLayout(a: Axis, where: string): Record<string, unknown> {
   if (a.range) o.range = a.range;
   if (a.type) o.type = a.type;
   if (a.tickformat) o.tickformat = a.tickformat;
+  if (a.ticks) {
+    if (a.ticks.values.length !== a.ticks.labels.length)
+      throw new Error(`chart: ${where} has ${a.ticks.values.length} tick values and ${a.ticks.labels.length} labels`);
+    o.tickmode = 'array';
+    o.tickvals = [...a.ticks.values];
+    o.ticktext = [...a.ticks.labels];
+  }
   return o;
 }
 

@@ -630,3 +630,154 @@ export function walkForwardSearch(
     per_fold: perFold,
   };
 }
+
+// ------------------------------------------------------------------ sweeps (flowlab sweep)
+
+export interface SweepInfo {
+  /** The sweep folder (sweep.json, configs/, shards/, sweep_results.parquet, sweep_summary.md). */
+  readonly dir: string;
+  readonly resultsFile: string;
+  readonly summaryFile: string;
+  readonly configs: number;
+  readonly shards: number;
+  /** Shards run by this call (0: the folder held the finished sweep). */
+  readonly ran: number;
+  readonly seconds: number;
+}
+
+/**
+ * The sweep `artifacts/sweeps/<tag>` of `grid` (`KEY=a,b,c` or `KEY=lo:hi:step`
+ * per axis) over the window's symbols and range on the default dataset, run
+ * with `flowlab sweep`'s own code (src/sweep/sweep.ts, `workers` local
+ * processes). A finished sweep in that folder runs nothing new; a folder that
+ * holds another sweep (other grid, window, config or code) is replaced only
+ * for `nb-*` tags, as notebooks replace only their own runs.
+ */
+export async function ensureSweep(
+  tag: string,
+  w: Window,
+  grid: readonly string[],
+  opts: { configPath?: string; workers?: number; holdout?: number } = {},
+): Promise<SweepInfo> {
+  const { runSweep, SWEEP_FILE } = load('sweep/sweep');
+  const { UsageError } = load('core/errors');
+  const data = await ensureDefaultDataset();
+  const dir = rootPath('artifacts', 'sweeps', tag);
+  const req = {
+    data,
+    configPath: rootPath(opts.configPath ?? DEFAULT_CONFIG),
+    grid: [...grid],
+    symbols: [...w.symbols].sort(),
+    fromMs: w.fromMs,
+    toMs: w.toMs,
+    out: dir,
+    workers: opts.workers ?? 2,
+    holdout: opts.holdout ?? 0.3,
+  };
+  const t0 = Date.now();
+  let r: { resultsFile: string; summaryFile: string; configs: number; shards: number; ran: number };
+  try {
+    r = await runSweep(req);
+  } catch (e) {
+    // runSweep refuses a folder holding another sweep (a usage error, nothing touched); ours to replace
+    if (!(e instanceof UsageError && tag.startsWith('nb-') && fs.existsSync(path.join(dir, SWEEP_FILE)))) throw e;
+    console.log(`replacing sweep ${tag}: ${(e as Error).message.split('\n')[0]}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    r = await runSweep(req);
+  }
+  return {
+    dir,
+    resultsFile: r.resultsFile,
+    summaryFile: r.summaryFile,
+    configs: r.configs,
+    shards: r.shards,
+    ran: r.ran,
+    seconds: (Date.now() - t0) / 1000,
+  };
+}
+
+/** An AUC with its overlap-corrected DeLong 95% CI and n (null when too few samples). */
+export interface SweepAuc {
+  auc: number | null;
+  ci_low: number | null;
+  ci_high: number | null;
+  n: number;
+}
+
+/** One row of sweep_results.parquet: a (config, symbol) shard. */
+export interface SweepRow {
+  config_index: number;
+  config_fingerprint: string;
+  symbol: string;
+  /** The grid values of this config, by config key (e.g. `fusion.weights.ofi`). */
+  grid: Record<string, number | string | boolean>;
+  /** `key=value ...` of the grid values, as the sweep summary writes it. */
+  label: string;
+  include_in_pool: boolean;
+  /** Fusion AUC on the training period (embargoed by one horizon) and on the held-out period. */
+  train: SweepAuc;
+  holdout: SweepAuc;
+  /** The shard's canary run folder. */
+  shard: string;
+  /**
+   * When the shard's canary first rolled back to the base config (null: never).
+   * From then on the base config is in force, so figures after it are the base's, not this config's.
+   */
+  rollback_at_ms: number | null;
+  /** Every column of the row (checks, incidents by gate ...), integers as numbers. */
+  raw: Record<string, unknown>;
+}
+
+/**
+ * sweep_results.parquet of a sweep folder as typed rows (grid order, then
+ * symbol). Grid columns are recovered with their config keys from the folder's
+ * sweep.json.
+ */
+export async function sweepResults(dir: string): Promise<SweepRow[]> {
+  const { RESULTS_FILE, SWEEP_FILE } = load('sweep/sweep');
+  const { sqlString } = load('io/duck');
+  const spec = JSON.parse(fs.readFileSync(path.join(dir, SWEEP_FILE), 'utf8')).spec as {
+    grid: { key: string }[];
+  };
+  const keys = spec.grid.map((a) => a.key);
+  const col = (k: string) => `grid_${k.replace(/[^A-Za-z0-9_]/g, '_')}`;
+  // integer columns as DOUBLE: DuckDB hands BIGINT to JS as bigint
+  const rows = await sql(
+    `SELECT * REPLACE (CAST(config_index AS DOUBLE) AS config_index, CAST(auc_train_n AS DOUBLE) AS auc_train_n,
+       CAST(auc_holdout_n AS DOUBLE) AS auc_holdout_n)
+     FROM read_parquet(${sqlString(path.join(dir, RESULTS_FILE))}) ORDER BY config_index, symbol`,
+  );
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const auc = (r: Record<string, unknown>, p: string): SweepAuc => ({
+    auc: num(r[`auc_${p}`]),
+    ci_low: num(r[`auc_${p}_ci_lo`]),
+    ci_high: num(r[`auc_${p}_ci_hi`]),
+    n: num(r[`auc_${p}_n`]) ?? 0,
+  });
+  const { REPORT_DIR } = load('canary/canary');
+  return rows.map((r) => {
+    const grid: Record<string, number | string | boolean> = {};
+    for (const k of keys) grid[k] = r[col(k)] as number | string | boolean;
+    const shard = path.join(dir, r.shard as string);
+    const incidents = JSON.parse(fs.readFileSync(path.join(shard, REPORT_DIR, 'incidents.json'), 'utf8')).incidents as {
+      actions?: { at_ms: number; action: string }[];
+    }[];
+    const rollbacks = incidents
+      .flatMap((i) => i.actions ?? [])
+      .filter((a) => a.action === 'rollback')
+      .map((a) => a.at_ms);
+    return {
+      config_index: r.config_index as number,
+      config_fingerprint: r.config_fingerprint as string,
+      symbol: r.symbol as string,
+      grid,
+      label: keys.map((k) => `${k}=${grid[k]}`).join(' '),
+      include_in_pool: r.include_in_pool === true,
+      train: auc(r, 'train'),
+      holdout: auc(r, 'holdout'),
+      shard,
+      rollback_at_ms: rollbacks.length === 0 ? null : Math.min(...rollbacks),
+      raw: Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])),
+    };
+  });
+}

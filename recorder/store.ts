@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { MAX_DROPPED_IDS } from '../src/binance/mapper.js';
+import { writeFileAtomic } from '../src/core/atomic.js';
 import { FlowlabError, UsageError, describeError } from '../src/core/errors.js';
 import { MANIFEST_FILE, isDataset, readManifest } from '../src/dataset/manifest.js';
 import { checkBookStateJson } from '../src/import/depthbook.js';
@@ -179,23 +180,9 @@ export function removeOrphans(out: string, log: (line: string) => void): void {
   fs.rmSync(pendingFile, { force: true });
 }
 
-/** _checkpoint.json, temp + fsync + rename; on failure the temp file is removed and the error thrown. */
+/** _checkpoint.json through the one durable write (temp + fsync + rename + folder fsync); a failure throws, the old file kept. */
 export function writeCheckpointFile(out: string, ck: CheckpointFile): void {
-  const file = path.join(out, CHECKPOINT_FILE);
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, `${JSON.stringify(ck)}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path.join(out, CHECKPOINT_FILE), `${JSON.stringify(ck)}\n`);
 }
 
 /**

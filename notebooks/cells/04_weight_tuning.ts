@@ -17,6 +17,8 @@
 import * as nb from './lib.js';
 const P = nb.params({ symbols: ['ADAUSDT', 'SOLUSDT'], from: '', hours: 12, runTag: nb.NB_RUN_TAG });
 const OVERLAY = 'artifacts/notebooks/nb-default_slice_weights.yaml'; // where the overlay is written (under the project root)
+const SWEEP_GRID = ['fusion.weights.ofi=0.3,0.7']; // `flowlab sweep --grid` axes of the small sweep at the end
+const SWEEP_HOURS = 2; // its range: the first hours of the window (each shard is a canary run of one symbol over it)
 console.log(JSON.stringify(P));
 
 // %%
@@ -323,4 +325,133 @@ await nb.cell('canary with overlay', async () => {
     })),
   );
   console.log(`config fingerprints: base ${vb.config_fingerprint}, overlay ${vo.config_fingerprint}`);
+});
+
+// %% [markdown]
+// ## A sweep's results (`flowlab sweep`)
+// `flowlab sweep` runs every grid config × symbol as its own canary shard, chooses the best config on the first 70% of the
+// range (training AUC, embargoed by one label horizon) and reports it on the last 30% (held out), with the overlap-corrected
+// CI (src/sweep/README.md). Here a small one: `SWEEP_GRID` × the notebook's symbols over the first `SWEEP_HOURS` h, in
+// `artifacts/sweeps/<run tag>-sweep` (reused when finished: nothing reruns). `nb.sweepResults(dir)` reads the
+// `sweep_results.parquet` of any sweep folder as typed rows, e.g. one written by `flowlab sweep --out <dir>` elsewhere.
+//
+// Each shard is a full canary run, gates and actions included: after a P1 incident's rollback the base config is in force
+// for the rest of the shard, so figures after `rollback_at` are the base config's, not the grid point's (two configs rolled
+// back before the held-out period show the same held-out AUC). The table says when each shard rolled back.
+
+// %%
+const SW = await nb.cell('sweep', async () => {
+  const w = nb.window({ ...P, hours: SWEEP_HOURS }, await nb.ensureDefaultDataset());
+  const s = await nb.ensureSweep(`${P.runTag}-sweep`, w, SWEEP_GRID);
+  console.log(
+    `SWEEP ${require('node:path').relative(nb.ROOT, s.dir)}: ${s.configs} configs x ${w.symbols.length} symbols = ${s.shards} shards, ${s.ran} run now (${s.seconds.toFixed(1)} s)`,
+  );
+  const rows = await nb.sweepResults(s.dir);
+  // the summary's own words: how many configs were tried, the split, the choice
+  for (const l of require('node:fs').readFileSync(s.summaryFile, 'utf8').split('\n') as string[])
+    if (l.startsWith('**') || l.startsWith('Chosen:')) console.log(l.replace(/\*\*/g, ''));
+  nb.table(
+    rows.map((r) => ({
+      config: r.config_index,
+      grid: r.label,
+      symbol: r.symbol,
+      auc_train: r.train.auc,
+      n_train: r.train.n,
+      auc_holdout: r.holdout.auc,
+      ci_low: r.holdout.ci_low,
+      ci_high: r.holdout.ci_high,
+      n_holdout: r.holdout.n,
+      rollback_at: r.rollback_at_ms === null ? 'never' : nb.iso(r.rollback_at_ms),
+      include_in_pool: r.include_in_pool,
+    })),
+  );
+  return rows;
+});
+
+// %%
+await nb.cell('sweep charts', () => {
+  const rows = SW!;
+  const configs = [...new Set(rows.map((r) => r.config_index))].sort((a, b) => a - b);
+  const labelOf = (k: number) => `${k}: ${rows.find((r) => r.config_index === k)!.label}`;
+  const symbols = [...new Set(rows.map((r) => r.symbol))];
+  const palette: readonly string[] = nb.load('report/svg').PALETTE; // the reports' colours
+  const dodge = (j: number) => (symbols.length === 1 ? 0 : -0.15 + (0.3 * j) / (symbols.length - 1));
+  const ticks = { values: configs, labels: configs.map(labelOf) };
+  const chance = {
+    type: 'line',
+    xref: 'paper',
+    x0: 0,
+    x1: 1,
+    y0: 0.5,
+    y1: 0.5,
+    line: { dash: 'dot', color: '#999999', width: 1 },
+  };
+  const traces: nb.Trace[] = [];
+  symbols.forEach((s, j) => {
+    const mine = rows.filter((r) => r.symbol === s);
+    const color = palette[j % palette.length];
+    traces.push({
+      name: `${s} held-out (95% CI)`,
+      type: 'scatter',
+      mode: 'markers',
+      x: mine.map((r) => r.config_index + dodge(j)),
+      y: mine.map((r) => r.holdout.auc),
+      error_y: {
+        type: 'data',
+        symmetric: false,
+        array: mine.map((r) =>
+          r.holdout.auc === null || r.holdout.ci_high === null ? null : r.holdout.ci_high - r.holdout.auc,
+        ),
+        arrayminus: mine.map((r) =>
+          r.holdout.auc === null || r.holdout.ci_low === null ? null : r.holdout.auc - r.holdout.ci_low,
+        ),
+        color,
+      },
+      marker: { size: 10, color },
+      customdata: mine.map((r) => r.holdout.n),
+      hovertemplate: `${s} %{y:.4f} (n=%{customdata})<extra></extra>`,
+    });
+    traces.push({
+      name: `${s} training (chosen on it)`,
+      type: 'scatter',
+      mode: 'markers',
+      x: mine.map((r) => r.config_index + dodge(j)),
+      y: mine.map((r) => r.train.auc),
+      marker: { size: 9, symbol: 'circle-open', color },
+    });
+  });
+  nb.chart({
+    title: 'Sweep: fusion AUC per config × symbol, held out (95% CI, overlap-corrected) and training',
+    x: { title: 'config (grid values)', ticks, range: [configs[0] - 0.5, configs[configs.length - 1] + 0.5] },
+    y: { title: 'fusion AUC' },
+    traces,
+    shapes: [chance],
+    annotations: [
+      { xref: 'paper', x: 1, y: 0.5, text: 'chance 0.5', showarrow: false, xanchor: 'right', yanchor: 'bottom' },
+    ],
+    height: 400,
+  });
+  const all = rows.flatMap((r) => [r.train.auc, r.holdout.auc]).filter((v): v is number => v !== null);
+  const lo = Math.min(...all) - 0.01;
+  const hi = Math.max(...all) + 0.01;
+  nb.chart({
+    title: 'Sweep: training vs held-out AUC per config × symbol (below the diagonal: the training period flattered it)',
+    x: { title: 'fusion AUC, training period (first 70%)', range: [lo, hi] },
+    y: { title: 'fusion AUC, held-out period (last 30%)', range: [lo, hi] },
+    traces: symbols.map((s, j) => {
+      const mine = rows.filter((r) => r.symbol === s);
+      return {
+        name: s,
+        type: 'scatter',
+        mode: 'markers+text',
+        x: mine.map((r) => r.train.auc),
+        y: mine.map((r) => r.holdout.auc),
+        text: mine.map((r) => String(r.config_index)),
+        textposition: 'top center',
+        marker: { size: 10, color: palette[j % palette.length] },
+      };
+    }),
+    shapes: [{ type: 'line', x0: lo, y0: lo, x1: hi, y1: hi, line: { dash: 'dot', color: '#999999', width: 1 } }],
+    height: 420,
+  });
 });

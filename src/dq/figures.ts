@@ -99,6 +99,7 @@ function badRows(a: KindAgg | undefined, what: string): BadRowsFigure {
     bad_qty: a?.bad_qty ?? 0,
     bad_time: a?.bad_time ?? 0,
     symbol_mismatch: a?.symbol_mismatch ?? 0,
+    foreign_parts: a?.foreign_parts ?? 0,
     ...(rows === 0 ? { reason: `no ${what} rows in scope` } : {}),
   };
 }
@@ -290,8 +291,22 @@ function badWarning(what: string, b: BadRowsFigure): string | null {
   if (b.count === 0) return null;
   return (
     `${what}: ${b.count} bad rows (null fields ${b.null_fields}, bad price ${b.bad_price}, bad qty ${b.bad_qty}, ` +
-    `bad time ${b.bad_time}, symbol mismatch ${b.symbol_mismatch})`
+    `bad time ${b.bad_time}, symbol mismatch ${b.symbol_mismatch})` +
+    (b.foreign_parts > 0 ? `; ${foreignText(what, b)}` : '')
   );
+}
+
+/** Why a stream with another symbol's part files fails (the figures computed on them are not this symbol's). */
+function foreignText(what: string, b: BadRowsFigure): string {
+  const s = b.foreign_parts === 1 ? '' : 's';
+  return `${what}: ${b.foreign_parts} part file${s} whose every row has another symbol (symbol_mismatch): not this symbol's data`;
+}
+
+const STREAMS = ['trades', 'quotes', 'depth'] as const;
+
+/** The streams of a symbol holding part files of another symbol, with why (empty: none). */
+function foreignReasons(r: Pick<SymbolReport, 'trades' | 'quotes' | 'depth'>): string[] {
+  return STREAMS.filter((k) => r[k].bad_rows.foreign_parts > 0).map((k) => foreignText(k, r[k].bad_rows));
 }
 
 export function warnings(t: TradeFigures, q: QuoteFigures, d: DepthFigures, p: DqParams): string[] {
@@ -313,8 +328,9 @@ export function warnings(t: TradeFigures, q: QuoteFigures, d: DepthFigures, p: D
   return w.filter((x): x is string => x !== null);
 }
 
-export function symbolVerdict(rows: number, cs: readonly DqCheck[]): SymbolVerdict {
-  if (cs.some((c) => c.status === 'fail')) return 'FAIL';
+/** FAIL when a check fails or a stream holds part files of another symbol; PASS with rows and a passed check; else N/A. */
+export function symbolVerdict(rows: number, cs: readonly DqCheck[], foreignParts = 0): SymbolVerdict {
+  if (foreignParts > 0 || cs.some((c) => c.status === 'fail')) return 'FAIL';
   if (rows > 0 && cs.some((c) => c.status === 'pass')) return 'PASS';
   return 'N/A';
 }
@@ -325,7 +341,11 @@ export function buildSymbol(ctx: SymbolContext, aggs: ScopeAggs, hour: number | 
   const d = depthFigures(aggs.depth);
   const cs = checks(t, q, p);
   return {
-    verdict: symbolVerdict(t.rows + q.rows + d.rows, cs),
+    verdict: symbolVerdict(
+      t.rows + q.rows + d.rows,
+      cs,
+      t.bad_rows.foreign_parts + q.bad_rows.foreign_parts + d.bad_rows.foreign_parts,
+    ),
     rows: { trades: t.rows, quotes: q.rows, depth: d.rows },
     trades: t,
     quotes: q,
@@ -341,7 +361,8 @@ function fmtValue(c: DqCheck): string {
 
 /**
  * Overall verdict: PASS only when there is data, at least one check is
- * computable, and every computable check passes.
+ * computable, every computable check passes, and no stream holds part files
+ * of another symbol.
  */
 export function overallVerdict(symbols: Readonly<Record<string, SymbolReport>>): { verdict: Verdict; reason: string } {
   const entries = Object.entries(symbols);
@@ -350,6 +371,8 @@ export function overallVerdict(symbols: Readonly<Record<string, SymbolReport>>):
   const failed = all.filter((x) => x.c.status === 'fail');
   const computable = all.filter((x) => x.c.status !== 'n/a').length;
   const na = all.length - computable;
+  const foreign = entries.flatMap(([sym, r]) => foreignReasons(r).map((why) => `${sym} ${why}`));
+  if (foreign.length > 0) return { verdict: 'FAIL', reason: foreign.join('; ') };
   if (failed.length > 0) {
     const shown = failed.slice(0, 6).map((x) => `${x.sym} ${x.c.name} ${fmtValue(x.c)} >= ${x.c.max}`);
     const more = failed.length > shown.length ? `; +${failed.length - shown.length} more` : '';

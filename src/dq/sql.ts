@@ -36,6 +36,11 @@ export interface KindAgg {
   readonly bad_qty: number;
   readonly bad_time: number;
   readonly symbol_mismatch: number;
+  /**
+   * Part files of this stream whose every row in scope carries another symbol in
+   * the file's own `symbol` column: another symbol's data in this partition.
+   */
+  readonly foreign_parts: number;
   readonly dup: number;
   readonly ooo: number;
   readonly gap_missing: number;
@@ -256,6 +261,36 @@ function numOrNull(v: unknown): number | null {
 }
 
 /**
+ * Part files whose every row has another symbol in its own `symbol` column, counted
+ * for the total (key null) and for each hour (ts_ms // 3600000) such a file has rows in.
+ */
+async function foreignParts(
+  conn: DuckDBConnection,
+  files: readonly string[],
+  symbol: string,
+  sym: SymbolColumn,
+): Promise<Map<number | null, number>> {
+  const src = `read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false, filename = true${sym === 'some' ? ', union_by_name = true' : ''})`;
+  const rows = await queryRows(
+    `WITH t AS (
+       SELECT filename, CASE WHEN ts_ms > 0 THEN (ts_ms // ${HOUR_MS})::DOUBLE END AS hour,
+         coalesce(symbol <> ${sqlString(symbol)}, false) AS other
+       FROM ${src}),
+     ff AS (SELECT filename FROM t GROUP BY filename HAVING bool_and(other))
+     SELECT DISTINCT t.filename, t.hour FROM t JOIN ff USING (filename) ORDER BY ALL`,
+    conn,
+  );
+  const out = new Map<number | null, number>();
+  const foreign = new Set<string>();
+  for (const r of rows) {
+    foreign.add(String(r.filename));
+    if (r.hour !== null && r.hour !== undefined) out.set(Number(r.hour), (out.get(Number(r.hour)) ?? 0) + 1);
+  }
+  out.set(null, foreign.size);
+  return out;
+}
+
+/**
  * Scan one (symbol, kind) stream. Returns the total row first (hour = null),
  * then one row per hour in time order. Rows whose ts_ms is null or <= 0 belong
  * to no hour: they are in the total only.
@@ -270,6 +305,7 @@ export async function scanKind(
 ): Promise<{ total: KindAgg; hours: KindAgg[] }> {
   if (!(skewQ > 0 && skewQ < 1)) throw new FlowlabError(`internal: skew quantile ${skewQ} out of (0, 1)`);
   let rows: Record<string, unknown>[];
+  let foreign: Map<number | null, number>;
   try {
     const [has] = await queryRows(
       `SELECT count(DISTINCT file_name)::DOUBLE AS n FROM parquet_schema([${files.map(sqlString).join(', ')}]) WHERE name = 'symbol'`,
@@ -278,6 +314,7 @@ export async function scanKind(
     const n = Number(has.n);
     const sym: SymbolColumn = n === 0 ? 'none' : n === files.length ? 'all' : 'some';
     rows = await queryRows(SQL[kind](files, symbol, skewQ, sym, dropped), conn);
+    foreign = sym === 'none' ? new Map() : await foreignParts(conn, files, symbol, sym);
   } catch (e) {
     throw new FlowlabError(`dq: cannot scan ${kind} of ${symbol} (${files.length} part files): ${describeError(e)}`);
   }
@@ -300,6 +337,7 @@ export async function scanKind(
       bad_qty: num(r.bad_qty),
       bad_time: num(r.bad_time),
       symbol_mismatch: num(r.symbol_mismatch),
+      foreign_parts: foreign.get(Number(r.is_total) === 1 ? null : numOrNull(r.hour)) ?? 0,
       dup: num(r.dup),
       ooo: num(r.ooo),
       gap_missing: num(r.gap_missing),

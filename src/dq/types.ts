@@ -112,6 +112,11 @@ export interface BadRowsFigure {
   readonly bad_time: number;
   /** `symbol` column differs from the partition's symbol. */
   readonly symbol_mismatch: number;
+  /**
+   * Part files in scope whose every row has another symbol (another symbol's data in
+   * this partition): the symbol and the dataset FAIL, whatever the checks say.
+   */
+  readonly foreign_parts: number;
   readonly reason?: string;
 }
 

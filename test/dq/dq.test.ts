@@ -111,6 +111,7 @@ describe('dq summary on the crafted fixture', () => {
       bad_qty: 1,
       bad_time: 0,
       symbol_mismatch: 0,
+      foreign_parts: 0,
     });
     expectLatency(t.latency, exp.tradeRaw.ETHUSDT);
 
@@ -130,6 +131,7 @@ describe('dq summary on the crafted fixture', () => {
       bad_qty: 1,
       bad_time: 0,
       symbol_mismatch: 0,
+      foreign_parts: 0,
     });
     expect(q.latency.raw_ms).toBeNull();
     expect(q.latency.net_ms).toBeNull();

@@ -80,6 +80,7 @@ describe('dq edge cases', () => {
       bad_qty: 0,
       bad_time: 1,
       symbol_mismatch: 1,
+      foreign_parts: 0,
     });
     expect(report.hours).toHaveLength(1);
     expect(report.hours[0].symbols.SOLUSDT.trades.rows).toBe(199);

@@ -42,6 +42,24 @@ describe('notebook chart helper', () => {
     expect(JSON.parse(JSON.stringify(f))).toEqual(f);
   });
 
+  it('array ticks: labels at given values (config names under dodged points)', () => {
+    const f = figure({
+      title: 'held-out AUC per config',
+      x: { title: 'config', ticks: { values: [0, 1], labels: ['ofi=0.3', 'ofi=0.7'] } },
+      y: { title: 'AUC' },
+      traces: [line('a')],
+    });
+    expect(f.layout.xaxis).toMatchObject({ tickmode: 'array', tickvals: [0, 1], ticktext: ['ofi=0.3', 'ofi=0.7'] });
+    expect(() =>
+      figure({
+        title: 't',
+        x: { title: 'x', ticks: { values: [0, 1], labels: ['a'] } },
+        y: { title: 'y' },
+        traces: [],
+      }),
+    ).toThrow(/x axis has 2 tick values and 1 labels/);
+  });
+
   it('refuses what would render unlabelled', () => {
     const ok = { title: 't', x: { title: 'x' }, y: { title: 'y' }, traces: [line('a'), line('b')] };
     expect(() => figure({ ...ok, title: ' ' })).toThrow(/no title/);

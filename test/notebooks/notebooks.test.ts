@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { queryRows, sqlString } from '../../src/io/duck.js';
 import { axisTitles, type Figure } from '../../notebooks/chart.js';
 
 const NOTEBOOKS = [
@@ -65,6 +66,15 @@ function textOf(file: string): string {
     .join('\n');
 }
 
+/** The Plotly figures a notebook's charts embed (notebooks/lib.ts `chart`). */
+function figures(file: string): Figure[] {
+  const html = outputs(file)
+    .map((o) => join(o.data?.['text/html']))
+    .join('');
+  return [...html.matchAll(/var flowlabFigure=(\{.*?\});var go=/gs)].map((m) => JSON.parse(m[1]) as Figure);
+}
+const titleOf = (f: Figure) => (f.layout.title as { text?: string } | undefined)?.text ?? '';
+
 describe.skipIf(!ready)(
   `notebooks${ready ? '' : ' (skipped: jupyter / tslab kernel not installed; run bash scripts/setup-jupyter.sh)'}`,
   () => {
@@ -88,12 +98,7 @@ describe.skipIf(!ready)(
     it('every chart has a title and titled axes (plotly { text } form), a legend when it has 2+ traces', () => {
       let charts = 0;
       for (const n of NOTEBOOKS) {
-        const html = outputs(path.join(OUT, `${n}.ipynb`))
-          .map((o) => join(o.data?.['text/html']))
-          .join('');
-        const specs = [...html.matchAll(/var flowlabFigure=(\{.*?\});var go=/gs)].map(
-          (m) => JSON.parse(m[1]) as Figure,
-        );
+        const specs = figures(path.join(OUT, `${n}.ipynb`));
         expect(specs.length, n).toBeGreaterThan(0);
         for (const f of specs) {
           const title = (f.layout.title as { text?: string } | undefined)?.text;
@@ -108,7 +113,49 @@ describe.skipIf(!ready)(
           charts++;
         }
       }
-      expect(charts).toBeGreaterThanOrEqual(10);
+      expect(charts).toBeGreaterThanOrEqual(12);
+    });
+
+    it('04 runs a small sweep and plots its sweep_results.parquet: held-out AUC with CI, training vs held-out', async () => {
+      const t4 = textOf(path.join(OUT, '04_weight_tuning.ipynb'));
+      expect(t4).toMatch(
+        /^SWEEP artifacts\/sweeps\/nb-default-sweep: 2 configs x 2 symbols = 4 shards, [04] run now /m,
+      );
+      expect(t4).toMatch(/^2 configs tried on 2 symbols\. Chosen on the training period/m);
+      const file = path.join(ROOT, 'artifacts', 'sweeps', 'nb-default-sweep', 'sweep_results.parquet');
+      const rows = (await queryRows(
+        `SELECT symbol, CAST(config_index AS DOUBLE) AS k, auc_train, auc_holdout, auc_holdout_ci_lo AS lo, auc_holdout_ci_hi AS hi
+         FROM read_parquet(${sqlString(file)}) ORDER BY config_index, symbol`,
+      )) as { symbol: string; k: number; auc_train: number; auc_holdout: number; lo: number; hi: number }[];
+      expect(rows.map((r) => `${r.k} ${r.symbol}`)).toEqual(['0 ADAUSDT', '0 SOLUSDT', '1 ADAUSDT', '1 SOLUSDT']);
+      const figs = figures(path.join(OUT, '04_weight_tuning.ipynb'));
+      const ci = figs.find((f) => titleOf(f).startsWith('Sweep: fusion AUC per config × symbol'));
+      const tvh = figs.find((f) => titleOf(f).startsWith('Sweep: training vs held-out AUC'));
+      expect(ci, figs.map(titleOf).join(' | ')).toBeDefined();
+      expect(tvh).toBeDefined();
+      expect(axisTitles(ci!)).toEqual({ xaxis: 'config (grid values)', yaxis: 'fusion AUC' });
+      expect(ci!.layout.xaxis).toMatchObject({
+        tickvals: [0, 1],
+        ticktext: ['0: fusion.weights.ofi=0.3', '1: fusion.weights.ofi=0.7'],
+      });
+      const trace = (f: Figure, name: string) => f.data.find((d) => d.name === name) as Record<string, unknown>;
+      for (const s of ['ADAUSDT', 'SOLUSDT']) {
+        const mine = rows.filter((r) => r.symbol === s);
+        const ho = trace(ci!, `${s} held-out (95% CI)`);
+        expect(ho.y).toEqual(mine.map((r) => r.auc_holdout));
+        expect(ho.error_y).toMatchObject({
+          array: mine.map((r) => r.hi - r.auc_holdout),
+          arrayminus: mine.map((r) => r.auc_holdout - r.lo),
+        });
+        expect(trace(ci!, `${s} training (chosen on it)`).y).toEqual(mine.map((r) => r.auc_train));
+        const pt = trace(tvh!, s);
+        expect(pt.x).toEqual(mine.map((r) => r.auc_train));
+        expect(pt.y).toEqual(mine.map((r) => r.auc_holdout));
+      }
+      expect(Object.values(axisTitles(tvh!))).toEqual([
+        'fusion AUC, training period (first 70%)',
+        'fusion AUC, held-out period (last 30%)',
+      ]);
     });
 
     it('02 and 04 print overlap-corrected CIs; 04 evaluate() at the run config equals slices_overview.csv', () => {
