@@ -315,15 +315,17 @@ export function sliceMetrics(
   const combo = m.combo;
   const rowsOf = sliceRowCounts(m);
 
-  // ---- pass 1, row order: valid rows per class; ECE / Brier / skill sums
-  const vPos = new Int32Array(S);
-  const vNeg = new Int32Array(S);
-  const eCnt = prob ? new Float64Array(S * bins) : null;
+  // ---- pass 1, row order: valid rows per class; ECE / Brier / skill sums. Counts (and Σy) are exact in
+  // any order, so they are kept per slice combination and spread to the slices after the pass; the
+  // floating-point sums go to every slice of the row, in row order.
+  const nc = tab.length / W;
+  const cPos = new Int32Array(nc);
+  const cNeg = new Int32Array(nc);
+  const cBin = prob ? new Int32Array(nc * bins) : null;
+  const cBinY = prob ? new Int32Array(nc * bins) : null;
+  const cRef = new Int32Array(nc);
   const eSp = prob ? new Float64Array(S * bins) : null;
-  const eSy = prob ? new Float64Array(S * bins) : null;
-  const eN = new Int32Array(S);
   const bS = new Float64Array(S);
-  const kN = new Int32Array(S);
   const kS = new Float64Array(S);
   const kR = new Float64Array(S);
   const vals = new Float64Array(n);
@@ -333,15 +335,13 @@ export function sliceMetrics(
     const yi = y[i];
     if (yi !== 0 && yi !== 1) continue;
     const s = score[i];
-    const base = combo[i] * W;
+    const c = combo[i];
+    const base = c * W;
     if (s === s) {
       vals[nv] = s;
       pays[nv++] = base * 2 + yi; // the row's table offset and its label
-      const cls = yi === 1 ? vPos : vNeg;
-      for (let j = 0; j < W; j++) {
-        const sl = tab[base + j];
-        if (sl >= 0) cls[sl]++;
-      }
+      if (yi === 1) cPos[c]++;
+      else cNeg[c]++;
     }
     if (prob) {
       const p = prob[i];
@@ -349,27 +349,52 @@ export function sliceMetrics(
       checkP(p, i);
       let b = Math.floor(p * bins);
       if (b >= bins) b = bins - 1;
+      cBin![c * bins + b]++;
+      cBinY![c * bins + b] += yi;
       const e2 = (p - yi) * (p - yi);
       const r = ref ? ref[i] : NaN;
-      const hasRef = r === r;
-      const r2 = hasRef ? (r - yi) * (r - yi) : 0;
-      for (let j = 0; j < W; j++) {
-        const sl = tab[base + j];
-        if (sl < 0) continue;
-        const o = sl * bins + b;
-        eCnt![o]++;
-        eSp![o] += p;
-        eSy![o] += yi;
-        eN[sl]++;
-        bS[sl] += e2;
-        if (hasRef) {
+      if (r === r) {
+        cRef[c]++;
+        const r2 = (r - yi) * (r - yi);
+        for (let j = 0; j < W; j++) {
+          const sl = tab[base + j];
+          if (sl < 0) continue;
+          eSp![sl * bins + b] += p;
+          bS[sl] += e2;
           kS[sl] += e2;
           kR[sl] += r2;
-          kN[sl]++;
+        }
+      } else {
+        for (let j = 0; j < W; j++) {
+          const sl = tab[base + j];
+          if (sl < 0) continue;
+          eSp![sl * bins + b] += p;
+          bS[sl] += e2;
         }
       }
     }
   }
+  const vPos = new Int32Array(S);
+  const vNeg = new Int32Array(S);
+  const eCnt = prob ? new Float64Array(S * bins) : null;
+  const eSy = prob ? new Float64Array(S * bins) : null;
+  const eN = new Int32Array(S);
+  const kN = new Int32Array(S);
+  for (let c = 0; c < nc; c++)
+    for (let j = 0; j < W; j++) {
+      const sl = tab[c * W + j];
+      if (sl < 0) continue;
+      vPos[sl] += cPos[c];
+      vNeg[sl] += cNeg[c];
+      kN[sl] += cRef[c];
+      if (prob)
+        for (let b = 0; b < bins; b++) {
+          const k = cBin![c * bins + b];
+          eCnt![sl * bins + b] += k;
+          eSy![sl * bins + b] += cBinY![c * bins + b];
+          eN[sl] += k;
+        }
+    }
 
   // ---- pass 2: sort the valid rows by score, carrying (table offset, label)
   const sorted = radixSort(vals, pays, nv);
