@@ -42,7 +42,7 @@ export interface OverviewOptions {
   readonly ece_bins: number;
   /** DeLong variance inflation (samples per label horizon). */
   readonly variance_inflation: number;
-  /** Compute the top-5% hit rate (default true; ~15% of the cost). */
+  /** Compute the top-5% hit rate (default true). */
   readonly topk?: boolean;
 }
 
