@@ -209,7 +209,7 @@ export async function stageCpu(
   let whole: number;
   try {
     whole = await cpuOf(() =>
-      replay({ data: ds.root, config, out: outDir, runTag: 'stages', progress: false, toMs, io: 'inline' }),
+      replay({ data: ds.root, config, out: outDir, runTag: 'stages', progress: false, toMs, io: 'inline', threads: 1 }),
     );
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });

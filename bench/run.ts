@@ -21,14 +21,16 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   eval: async () => (await import('./eval.bench.js')).benchEval,
   recorder: async () => (await import('./recorder.bench.js')).benchRecorder,
   replay: async () => (await import('./replay.bench.js')).benchReplay,
+  threads: async () => (await import('./threads.bench.js')).benchThreads,
   seqdelay: async () => (await import('./seqdelay.bench.js')).benchSeqDelay,
   canary: async () => (await import('./canary.bench.js')).benchCanary,
   evaluate: async () => (await import('./evaluate.bench.js')).benchEvaluate,
   sweep: async () => (await import('./sweep.bench.js')).benchSweep,
+  startup: async () => (await import('./startup.bench.js')).benchStartup,
 };
 
-/** Suites that run only when named: the canary bench runs ~60 synth + canary processes (tens of minutes). */
-const OPT_IN = new Set(['canary', 'sweep']);
+/** Suites that run only when named: the canary bench runs ~60 synth + canary processes (tens of minutes); threads 12 replays. */
+const OPT_IN = new Set(['canary', 'sweep', 'threads']);
 
 async function main(): Promise<void> {
   const filter = process.argv[2];

@@ -83,6 +83,13 @@ export interface RescoreRequest {
    * e.g. to scan a grid, then evaluate the best in full).
    */
   readonly calibrate?: boolean;
+  /**
+   * Sample time window, ms: only samples with `fromMs <= ts_ms < toMs` are
+   * scored and evaluated (default: all). Selected before scoring, so the
+   * walk-forward Platt (when `calibrate`) is fitted within the window.
+   */
+  readonly fromMs?: number;
+  readonly toMs?: number;
 }
 
 export interface RescoreResult {
@@ -172,6 +179,8 @@ const checkWeight = (where: string, v: unknown): number => {
  * under the request's weights. Pure: no IO, no clock.
  */
 export function rescore(run: RescoreRun, req: RescoreRequest = {}): RescoreResult {
+  if (req.fromMs !== undefined || req.toMs !== undefined)
+    return rescore(windowRun(run, req.fromMs, req.toMs), { ...req, fromMs: undefined, toMs: undefined });
   const cfg = run.config;
   const fz = cfg.fusion;
   const weights = {
@@ -258,6 +267,59 @@ export function rescore(run: RescoreRun, req: RescoreRequest = {}): RescoreResul
     },
   );
   return { rows, applied: { weights, gate, slices } };
+}
+
+const windows = new WeakMap<RescoreRun, Map<string, RescoreRun>>();
+
+/**
+ * `run` with each track cut to the samples with `fromMs <= t < toMs` (views, no copy; tracks are sorted by t);
+ * the same object for the same window of the same run (a memo), so its re-scoring plan is built once.
+ */
+function windowRun(run: RescoreRun, fromMs: number | undefined, toMs: number | undefined): RescoreRun {
+  const wkey = `${fromMs}|${toMs}`;
+  const known = windows.get(run)?.get(wkey);
+  if (known) return known;
+  for (const [k, v] of [
+    ['fromMs', fromMs],
+    ['toMs', toMs],
+  ] as const)
+    if (v !== undefined && !Number.isFinite(v))
+      throw new UsageError(`${k}: ${String(v)} is not valid (expected a time in ms)`);
+  const lo = fromMs ?? Number.NEGATIVE_INFINITY;
+  const hi = toMs ?? Number.POSITIVE_INFINITY;
+  const first = (t: Float64Array, x: number) => {
+    let a = 0;
+    let b = t.length;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if (t[m] < x) a = m + 1;
+      else b = m;
+    }
+    return a;
+  };
+  const tracks = new Map<string, RescoreTrack>();
+  for (const [s, tr] of run.tracks) {
+    const a = first(tr.t, lo);
+    const b = Math.max(a, first(tr.t, hi));
+    tracks.set(s, {
+      symbol: tr.symbol,
+      t: tr.t.subarray(a, b),
+      z_ofi: tr.z_ofi.subarray(a, b),
+      z_cvd: tr.z_cvd.subarray(a, b),
+      dir: tr.dir.subarray(a, b),
+      y: tr.y.subarray(a, b),
+      resolved_at: tr.resolved_at.subarray(a, b),
+      session: tr.session.subarray(a, b),
+      regime: tr.regime.subarray(a, b),
+      vol_bucket: tr.vol_bucket.subarray(a, b),
+      vol_tertile: tr.vol_tertile.subarray(a, b),
+      scenario: tr.scenario.subarray(a, b),
+    });
+  }
+  const out = { ...run, tracks };
+  if (!windows.has(run)) windows.set(run, new Map());
+  windows.get(run)!.set(wkey, out);
+  return out;
 }
 
 const comboOf = (sc: number, rg: number, vb: number, se: number, nS: number) =>

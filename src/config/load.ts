@@ -12,17 +12,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { ConfigSchema, ENV_OVERRIDES, type FlowlabConfig } from './schema.js';
 import { UsageError } from '../core/errors.js';
 import { canonicalJson, sha256 } from '../core/hash.js';
+import { REPO_ROOT } from '../core/root.js';
 
 /**
  * The bundled default config, resolved from this package (not the current
  * directory), so commands run from anywhere find it.
  */
-export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/ofi_cvd/prod.yaml', import.meta.url));
+export const DEFAULT_CONFIG_PATH = path.join(REPO_ROOT, 'config', 'ofi_cvd', 'prod.yaml');
 
 export interface LoadedConfig {
   readonly config: FlowlabConfig;

@@ -9,19 +9,22 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  type DuckDBConnection,
-  DuckDBDataChunk,
-  DuckDBInstance,
-  type DuckDBVector,
-  DOUBLE,
-  ENUM,
-  VARCHAR,
-  TINYINT,
-  type DuckDBType,
-} from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBVector, DuckDBType } from '@duckdb/node-api';
 import { FlowlabError } from '../core/errors.js';
 import { fsyncFile } from '../core/atomic.js';
+
+type DuckApi = typeof import('@duckdb/node-api');
+/**
+ * The DuckDB binding, loaded by the first `duck()` of this thread (~0.2 CPU-s of
+ * start-up), so commands and threads that never query (`--version`, `--help`,
+ * the pipeline's thread when reading and writing run on workers) do not load it.
+ * Everything below that needs it runs on a connection, i.e. after `duck()`.
+ */
+let api: DuckApi | null = null;
+function duckApi(): DuckApi {
+  if (!api) throw new Error('DuckDB used before duck() loaded it');
+  return api;
+}
 
 let instancePromise: Promise<DuckDBInstance> | null = null;
 
@@ -34,6 +37,7 @@ let instancePromise: Promise<DuckDBInstance> | null = null;
  */
 export async function duck(): Promise<DuckDBConnection> {
   if (!instancePromise) {
+    const { DuckDBInstance } = (api ??= await import('@duckdb/node-api'));
     // enable_external_file_cache (DuckDB >= 1.3, on by default) keeps the bytes of every file
     // read in memory: a 96 h replay's RSS grew ~2 MiB per hour of data with it on, flat with it off
     instancePromise = DuckDBInstance.create(':memory:', {
@@ -103,6 +107,7 @@ function itemsOf(vec: DuckDBVector): unknown {
 }
 
 function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[] } {
+  const { DOUBLE, ENUM, TINYINT, VARCHAR } = duckApi();
   const flat: FlatCol[] = [];
   const select: string[] = [];
   for (const c of cols) {
@@ -267,7 +272,7 @@ async function writeWith(
     const types = flat.map((f) => f.type);
     for (let from = 0; from < rows; from += CHUNK) {
       const n = Math.min(CHUNK, rows - from);
-      const chunk = DuckDBDataChunk.create(types, n);
+      const chunk = duckApi().DuckDBDataChunk.create(types, n);
       for (let ci = 0; ci < flat.length; ci++) {
         const vec = chunk.getColumnVector(ci);
         flat[ci].fill(vec, from, n);

@@ -1,6 +1,6 @@
-// Entry of every flowlab worker thread: registers tsx (the sources are
-// TypeScript, run without a build step) and loads the worker module named in
-// workerData.module. See src/io/workers.ts.
+// Entry of every flowlab worker thread when the TypeScript sources run (under tsx): registers tsx and
+// loads the worker module named in workerData.module. A compiled process (dist/) starts the module's
+// .js sibling directly instead. See src/io/workers.ts.
 import { workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 

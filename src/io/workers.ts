@@ -4,8 +4,10 @@
  * at least two cores), so replay is bound by the calculators, not by IO.
  *
  * `startWorker(url, data)` starts `src/io/worker-boot.mjs`, which registers
- * tsx and imports the worker module `url` (a `.ts` file). Each worker has its
- * own DuckDB instance (src/io/duck.ts is per thread).
+ * tsx and imports the worker module `url` (a `.ts` file); when the process runs
+ * the compiled JavaScript (dist/, bin/flowlab.mjs) it starts the module's `.js`
+ * sibling directly. Each worker has its own DuckDB instance (src/io/duck.ts is
+ * per thread).
  *
  * Errors cross the thread boundary as `{ type: 'error', message, exitCode }`
  * messages (see `errorMessage` / `toError`): a FlowlabError raised in a worker
@@ -20,10 +22,30 @@ import { FlowlabError, describeError } from '../core/errors.js';
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
 
+/**
+ * Whether this process runs the compiled JavaScript (dist/, see scripts/dist.mjs)
+ * rather than the TypeScript sources under tsx.
+ */
+export const COMPILED: boolean = import.meta.url.endsWith('.js');
+
+/**
+ * The file to run for the module `ts` (a `.ts` URL next to its caller, e.g.
+ * `new URL('./child.ts', import.meta.url)`) in another thread or process: its
+ * compiled `.js` sibling when this process runs compiled, else the source.
+ */
+export function runnableFile(ts: URL): string {
+  const file = fileURLToPath(ts);
+  return COMPILED ? file.replace(/\.ts$/, '.js') : file;
+}
+
+/** Node options a child process needs to run `runnableFile(...)`: tsx for the sources, none compiled. */
+export const CHILD_EXEC_ARGV: readonly string[] = COMPILED ? [] : ['--import', 'tsx'];
+
 export function startWorker(module: URL, data: unknown): Worker {
-  return new Worker(fileURLToPath(BOOT), {
+  // compiled: the worker module runs as it is; sources: the boot file registers tsx first
+  return new Worker(COMPILED ? runnableFile(module) : fileURLToPath(BOOT), {
     workerData: { module: module.href, data },
-    // the boot file registers tsx itself; do not inherit e.g. --cpu-prof or test-runner hooks
+    // do not inherit e.g. --cpu-prof or test-runner hooks
     execArgv: [],
     stdout: false,
     stderr: false,

@@ -6,11 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sha256 } from '../core/hash.js';
+import { REPO_ROOT } from '../core/root.js';
 
-const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ROOT = path.resolve(SRC, '..');
+const ROOT = REPO_ROOT;
 const PKG = path.join(ROOT, 'package.json');
 /** The source trees `code_sha256` covers, relative to the repository root. */
 export const CODE_DIRS = ['src', 'recorder'] as const;

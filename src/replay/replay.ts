@@ -24,6 +24,7 @@ import {
   DERIVED_KINDS,
   type DerivedBlock,
   type DerivedKind,
+  type PipelineCounters,
   type PipelineObserver,
 } from '../pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
@@ -40,6 +41,7 @@ import { arrivalBlocksAhead } from '../dataset/arrival-ahead.js';
 import { startWorker, toError, workerDied, type ErrorMessage } from '../io/workers.js';
 import type { Worker } from 'node:worker_threads';
 import { writeRunSlices } from '../dq/harvest-run.js';
+import { planShards, resolveThreads, runShards } from './shards.js';
 import { INSUFFICIENT_COVERAGE } from '../dq/harvest.js';
 
 export { writeBlock, type OutputFile } from './write-block.js';
@@ -73,13 +75,24 @@ export interface ReplayRequest {
   readonly observer?: PipelineObserver;
   /**
    * Where reading and Parquet writing run: 'workers' (worker threads beside the
-   * pipeline), 'inline' (this thread) or 'auto' (default: workers from
-   * IO_WORKERS_MIN_ROWS selected rows on, where they pay for their start-up).
-   * The output bytes are the same either way.
+   * pipeline, per shard), 'inline' (the pipeline's thread) or 'auto' (default:
+   * workers from IO_WORKERS_MIN_ROWS selected rows on, where they pay for
+   * their start-up, when the run is one shard; inline in each of several
+   * shards). The output bytes are the same either way.
    */
   readonly io?: 'auto' | 'inline' | 'workers';
   /** Derived tables to write (default all five); the ones written are byte-identical to a full run's. */
   readonly tables?: readonly DerivedKind[];
+  /**
+   * Symbol shards run in parallel, each read -> sequence -> calculators -> write
+   * on a thread of its own (src/replay/shards.ts); 'auto' (default) runs
+   * AUTO_THREADS shards from AUTO_MIN_ROWS selected input rows on, else one.
+   * The outputs, manifest and run_tag.txt are byte-identical for every value.
+   * A run with an observer (the canary) or paced `speed` runs on one thread.
+   */
+  readonly threads?: number | 'auto';
+  /** Called with the shard workers once they are started (tests use it to kill one). */
+  readonly onShardWorkers?: (workers: readonly Worker[]) => void;
 }
 
 /**
@@ -305,31 +318,123 @@ async function replayInto(req: ReplayRequest, created: { dir: string | null }): 
   };
   const inputs = ds.select(readOpts).sort((a, b) => (a.path < b.path ? -1 : 1));
 
+  // speed and threads are checked before the run folder exists: a usage error creates nothing
+  const totalRows = inputs.reduce((s, f) => s + f.rows, 0);
+  const speed = req.speed === undefined || req.speed === 'max' ? Infinity : req.speed;
+  if (!(speed > 0)) throw new FlowlabError(`speed must be 'max' or a number > 0, got ${req.speed}`, 2);
+  const io = req.io ?? 'auto';
+  const threads = resolveThreads(req.threads, {
+    observer: req.observer !== undefined,
+    paced: Number.isFinite(speed),
+    rows: totalRows,
+  });
+  const plan = planShards(inputs, threads);
+
   prepareRunFolder(runDir, { overwrite: req.overwrite, inputs: [ds.root, ...req.config.files], what: 'replay' });
   created.dir = runDir;
   const dataDir = path.join(runDir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
 
-  const pipeline = new Pipeline(calcParamsFromConfig(cfg), {
-    mergeTolMs: cfg.labels.merge_tol_ms,
-    observer: req.observer,
+  const pass: PassSpec = {
+    root: ds.root,
+    readOpts,
+    config: req.config,
+    dataDir,
+    blockRows,
     tables,
-  });
-  const outputs: OutputFile[] = [];
-  const totalRows = inputs.reduce((s, f) => s + f.rows, 0);
+    // sharded: IO inline in each shard (the shards keep the cores busy), unless asked for
+    workers: io === 'workers' || (io === 'auto' && plan.length === 1 && totalRows >= IO_WORKERS_MIN_ROWS),
+  };
   const bar = progressBar(req.progress);
   bar.start('replay', totalRows, 'ticks');
-  const speed = req.speed === undefined || req.speed === 'max' ? Infinity : req.speed;
-  if (!(speed > 0)) throw new FlowlabError(`speed must be 'max' or a number > 0, got ${req.speed}`, 2);
-  const io = req.io ?? 'auto';
-  const workers = io === 'workers' || (io === 'auto' && totalRows >= IO_WORKERS_MIN_ROWS);
-  const writer: BlockWriter = workers ? new WorkerWriteBehind(dataDir, outputs) : new WriteBehind(dataDir, outputs);
-  const blocks = workers ? arrivalBlocksAhead(ds.root, readOpts) : arrivalBlocks(ds, readOpts);
+  let result: PassResult;
+  try {
+    result =
+      plan.length > 1
+        ? await runShards(pass, plan, { onTicks: (n) => bar.update(n), onWorkers: req.onShardWorkers })
+        : await runPass(pass, { observer: req.observer, speed, onTicks: (n) => bar.update(n) });
+  } finally {
+    bar.stop();
+  }
+  const manifest = await finalizeRun({
+    runDir,
+    runTag: req.runTag,
+    datasetRoot: ds.root,
+    inputs,
+    selection: { symbols, from_ms: fromMs ?? null, to_ms: toMs ?? null },
+    config: req.config,
+    blockRows,
+    ticks: result.ticks,
+    pipeline: result,
+    outputs: result.outputs,
+  });
+  if (!req.keepIncomplete) markComplete(runDir);
+  return { runDir, manifest, ticks: result.ticks };
+}
+
+/** One pipeline pass: what it reads and where it writes (a whole run, or one symbol shard of it). */
+export interface PassSpec {
+  /** Dataset root. */
+  readonly root: string;
+  /** The selection (a shard's: its symbols only). */
+  readonly readOpts: ReadOptions;
+  readonly config: LoadedConfig;
+  /** `<run>/data`: part paths are per symbol, so shards share it. */
+  readonly dataDir: string;
+  readonly blockRows: number;
+  readonly tables: readonly DerivedKind[];
+  /** Read and write on worker threads beside the pipeline (`--io workers`), else on this thread. */
+  readonly workers: boolean;
+}
+
+/** The figures a run manifest takes from its pipeline (a Pipeline, or shards' merged). */
+export interface RunFigures {
+  readonly tables: readonly DerivedKind[];
+  readonly counters: PipelineCounters;
+  symbolSummary(): Record<string, Record<string, number | string>>;
+}
+
+/** What a pass produced: its output files (unsorted) and figures, as plain data. */
+export interface PassResult extends RunFigures {
+  readonly outputs: OutputFile[];
+  readonly ticks: number;
+}
+
+/**
+ * Read -> sequence -> calculators -> write of `spec` on this thread (IO on
+ * worker threads when `spec.workers`). `signal` stops it between arrival
+ * blocks (after the writes in flight are done).
+ */
+export async function runPass(
+  spec: PassSpec,
+  opts: {
+    observer?: PipelineObserver;
+    speed?: number;
+    onTicks?: (ticks: number) => void;
+    signal?: AbortSignal;
+  } = {},
+): Promise<PassResult> {
+  const cfg = spec.config.config;
+  const pipeline = new Pipeline(calcParamsFromConfig(cfg), {
+    mergeTolMs: cfg.labels.merge_tol_ms,
+    observer: opts.observer,
+    tables: spec.tables,
+  });
+  const { blockRows, dataDir } = spec;
+  const outputs: OutputFile[] = [];
+  const speed = opts.speed ?? Infinity;
+  const writer: BlockWriter = spec.workers
+    ? new WorkerWriteBehind(dataDir, outputs)
+    : new WriteBehind(dataDir, outputs);
+  const blocks = spec.workers
+    ? arrivalBlocksAhead(spec.root, spec.readOpts)
+    : arrivalBlocks(new Dataset(spec.root), spec.readOpts);
   let firstRecv = NaN;
   let wallStart = 0;
   let ticks = 0;
   try {
     for await (const block of blocks) {
+      opts.signal?.throwIfAborted();
       if (Number.isFinite(speed) && block.n > 0) {
         const last = block.batches[block.src[block.n - 1]].recv_ts_ms[block.row[block.n - 1]];
         if (Number.isNaN(firstRecv)) {
@@ -342,7 +447,7 @@ async function replayInto(req: ReplayRequest, created: { dir: string | null }): 
       }
       pipeline.push(block);
       ticks += block.n;
-      bar.update(ticks);
+      opts.onTicks?.(ticks);
       for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
     }
     pipeline.finish();
@@ -351,23 +456,10 @@ async function replayInto(req: ReplayRequest, created: { dir: string | null }): 
     for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
     await writer.done();
   } finally {
-    bar.stop();
     await writer.close();
   }
-  const manifest = await finalizeRun({
-    runDir,
-    runTag: req.runTag,
-    datasetRoot: ds.root,
-    inputs,
-    selection: { symbols, from_ms: fromMs ?? null, to_ms: toMs ?? null },
-    config: req.config,
-    blockRows,
-    ticks,
-    pipeline,
-    outputs,
-  });
-  if (!req.keepIncomplete) markComplete(runDir);
-  return { runDir, manifest, ticks };
+  const symbols = pipeline.symbolSummary();
+  return { outputs, ticks, tables: pipeline.tables, counters: pipeline.counters, symbolSummary: () => symbols };
 }
 
 /** Write manifest.json and run_tag.txt of a finished run (replay, canary or live). */
@@ -380,7 +472,7 @@ export async function finalizeRun(a: {
   config: LoadedConfig;
   blockRows: number;
   ticks: number;
-  pipeline: Pipeline;
+  pipeline: RunFigures;
   outputs: OutputFile[];
 }): Promise<ReplayManifest> {
   a.outputs.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));

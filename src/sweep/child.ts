@@ -1,5 +1,5 @@
 /**
- * A local sweep worker process (forked by pool.ts with `--import tsx`): runs the
+ * A local sweep worker process (forked by pool.ts, with `--import tsx` from the sources, as `child.js` when compiled): runs the
  * shards its parent sends, one at a time, and answers each.
  */
 import { describeError } from '../core/errors.js';

@@ -4,11 +4,11 @@
  * shard fails the sweep (after the running ones finish) with its message.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { CHILD_EXEC_ARGV, runnableFile } from '../io/workers.js';
 import { FlowlabError } from '../core/errors.js';
 import type { ShardJob } from './shard.js';
 
-const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+const CHILD = runnableFile(new URL('./child.ts', import.meta.url));
 
 /** Called after every shard with (finished, total, ran). */
 export type PoolProgress = (done: number, total: number, ran: boolean) => void;
@@ -34,7 +34,7 @@ export async function runLocal(jobs: readonly ShardJob[], workers: number, onPro
       c.send({ job: jobs[next++] });
     };
     for (let i = 0; i < n; i++) {
-      const c = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const c = fork(CHILD, [], { execArgv: [...CHILD_EXEC_ARGV], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.push(c);
       let exited = false;
       c.on('message', (m: Reply) => {

@@ -1,6 +1,6 @@
 /**
  * The BullMQ sandboxed processor of `flowlab worker`: BullMQ forks a child
- * process for it (with `--import tsx`), so a CPU-bound canary replay never
+ * process for it (with `--import tsx` from the sources, none when compiled), so a CPU-bound canary replay never
  * stalls the worker's lock renewals and heartbeats.
  */
 import type { SandboxedJob } from 'bullmq';

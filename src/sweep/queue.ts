@@ -11,13 +11,13 @@
  * - The shard folder on disk is the truth: a job BullMQ calls completed whose
  *   shard folder is missing (deleted since) is removed and added again.
  */
-import { fileURLToPath } from 'node:url';
+import { CHILD_EXEC_ARGV, runnableFile } from '../io/workers.js';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { FlowlabError, UsageError } from '../core/errors.js';
 import { shardDone, type ShardJob } from './shard.js';
 
 export const QUEUE_NAME = 'flowlab-sweep';
-const PROCESSOR = fileURLToPath(new URL('./processor.ts', import.meta.url));
+const PROCESSOR = runnableFile(new URL('./processor.ts', import.meta.url));
 
 /** `redis://host:port[/db]` -> connection options; anything else is a usage error. */
 export function parseQueueUrl(raw: string, where = '--queue'): ConnectionOptions & { host: string; port: number } {
@@ -116,7 +116,7 @@ export function startWorker(url: string, o: WorkerOptions = {}): Worker<ShardJob
     connection: parseQueueUrl(url),
     concurrency: o.concurrency ?? 1,
     useWorkerThreads: false,
-    workerForkOptions: { execArgv: ['--import', 'tsx'] },
+    workerForkOptions: { execArgv: [...CHILD_EXEC_ARGV] },
     lockDuration: o.lockDurationMs ?? 30_000,
     stalledInterval: o.stalledIntervalMs ?? 30_000,
     maxStalledCount: 3,

@@ -9,7 +9,6 @@ import { action, examples, out } from '../run.js';
 import { parseSymbolList, validatePath, validateTag } from '../../core/validate.js';
 import { UsageError } from '../../core/errors.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
-import { runLive } from '../../live/live.js';
 import { parseDuration } from '../../../recorder/faults.js';
 import { verdictLines } from './canary.js';
 
@@ -61,6 +60,8 @@ export function register(program: Command): void {
           process.once('SIGINT', () => resolve());
           process.once('SIGTERM', () => resolve());
         });
+        // the recorder (prom-client, ws) loads only when a live run starts
+        const { runLive } = await import('../../live/live.js');
         const run = await runLive({
           symbols,
           config,

@@ -8,8 +8,6 @@
 import type { Command } from 'commander';
 import { action, examples, out } from '../run.js';
 import { parsePositiveNumber, validatePath } from '../../core/validate.js';
-import { MockExchange } from '../../../recorder/mock-exchange.js';
-import { loadSource } from '../../../recorder/mock-source.js';
 import { parseFaults } from '../../../recorder/faults.js';
 
 interface MockOpts {
@@ -57,6 +55,11 @@ export function register(program: Command): void {
             ? parsePositiveNumber(opts.maxLines, '--max-lines', { integer: true, min: 1 })
             : undefined;
         const window = parsePositiveNumber(opts.window, '--window', { integer: true, min: 2 });
+        // ws loads only when the mock exchange runs
+        const [{ MockExchange }, { loadSource }] = await Promise.all([
+          import('../../../recorder/mock-exchange.js'),
+          import('../../../recorder/mock-source.js'),
+        ]);
         const source = await loadSource(data, maxLines);
         const mock = new MockExchange({ source, speed, faults, window });
         const a = await mock.start(port);

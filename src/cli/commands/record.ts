@@ -14,7 +14,7 @@ import { action, examples, out } from '../run.js';
 import { parsePositiveNumber, parseSymbolList, validatePath } from '../../core/validate.js';
 import { UsageError } from '../../core/errors.js';
 import { loadConfig } from '../../config/load.js';
-import { Recorder, type RecorderConfig } from '../../../recorder/recorder.js';
+import type { RecorderConfig } from '../../../recorder/recorder.js';
 import { parseDuration } from '../../../recorder/faults.js';
 
 interface RecordOpts {
@@ -75,6 +75,8 @@ export function register(program: Command): void {
         const seed = parsePositiveNumber(opts.seed, '--seed', { integer: true });
         const duration = opts.duration !== undefined ? parseDuration(opts.duration, '--duration') : null;
         if (duration !== null && duration <= 0) throw new UsageError(`--duration: '${opts.duration}' must be > 0`);
+        // prom-client and ws load only when recording
+        const { Recorder } = await import('../../../recorder/recorder.js');
         const rec = new Recorder({
           symbols,
           out: outDir,

@@ -4,14 +4,11 @@
  * and `flowlab worker --queue redis://host:port`. Parsing and delegation only; the engine is src/sweep.
  */
 import os from 'node:os';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { action, out } from '../run.js';
 import { UsageError } from '../../core/errors.js';
 import { parsePositiveNumber, parseSymbolList, parseTime, validatePath } from '../../core/validate.js';
 import { DEFAULT_CONFIG_PATH } from '../../config/load.js';
-import { runSweep } from '../../sweep/sweep.js';
-import { parseQueueUrl, startWorker } from '../../sweep/queue.js';
 
 interface SweepCliOptions {
   data: string;
@@ -89,6 +86,12 @@ Examples:
           o.workers !== undefined
             ? parsePositiveNumber(o.workers, '--workers', { integer: true, min: 1 })
             : os.availableParallelism();
+        // heavy modules (BullMQ, ioredis, the progress bar) load only when this command runs
+        const [{ parseQueueUrl }, { runSweep }, { default: cliProgress }] = await Promise.all([
+          import('../../sweep/queue.js'),
+          import('../../sweep/sweep.js'),
+          import('cli-progress'),
+        ]);
         if (o.queue !== undefined) parseQueueUrl(o.queue);
         const showBar = o.progress !== false && Boolean(process.stderr.isTTY);
         const bar = showBar
@@ -140,6 +143,7 @@ Example:
     )
     .action(
       action(async (o: { queue: string; concurrency: string; lockMs: string }) => {
+        const { parseQueueUrl, startWorker } = await import('../../sweep/queue.js');
         parseQueueUrl(o.queue);
         const concurrency = parsePositiveNumber(o.concurrency, '--concurrency', { integer: true, min: 1 });
         const lock = parsePositiveNumber(o.lockMs, '--lock-ms', { integer: true, min: 1 });
