@@ -119,8 +119,8 @@ export function teeObserver(...engines: CanaryEngine[]): PipelineObserver {
     onQuote: (symbol, ts, mid) => {
       for (const e of engines) e.onQuote(symbol, ts, mid);
     },
-    onSample: (symbol, calc, row) => {
-      for (const e of engines) e.onSample(symbol, calc, row);
+    onSample: (symbol, sample, calc) => {
+      for (const e of engines) e.onSample(symbol, sample, calc);
     },
   };
 }

@@ -23,7 +23,6 @@ import { loadRescoreRun, rescore, type RescoreRun } from '../canary/rescore.js';
 import { canonicalJson } from '../core/hash.js';
 import { FlowlabError } from '../core/errors.js';
 import { writeParquet, type OutColumn } from '../io/duck.js';
-import { writeFileAtomic } from '../report/csv.js';
 import { REPORT_DIR } from '../canary/canary.js';
 import { describe, type SweepConfig } from './grid.js';
 import { shardDir, SHARDS_DIR, type ShardJob } from './shard.js';
@@ -246,8 +245,4 @@ export function summaryMarkdown(a: {
     '',
   );
   return L.join('\n');
-}
-
-export function writeSummary(file: string, text: string): void {
-  writeFileAtomic(file, text);
 }
