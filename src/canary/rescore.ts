@@ -6,7 +6,9 @@
  * So the score under any weights is the pipeline's own rule (`fusionRaw`,
  * `fusionScore`, `overrideFor` from src/calc/fusion.ts) applied to the stored
  * components, followed by the canary's walk-forward Platt and its slices
- * overview (`slicesOverview`, the code that writes slices_overview.csv).
+ * overview (`overviewRows`, the code that writes slices_overview.csv). What
+ * no weight changes (pooled labels, slice codes, the slice layout, each row's
+ * weight-table index) is built once per run, symbols and dimensions, and reused.
  * The result equals `flowlab canary` run with that config on the same data
  * (tested), except after a rollback: a run whose config `extends` a base can
  * switch back to the base weights mid-run, which depends on its gates;
