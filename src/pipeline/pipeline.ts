@@ -455,8 +455,9 @@ export class Pipeline {
 
   private cut(s: SymbolState, kind: DerivedKind, n: number): DerivedBlock {
     const c = s.calc;
-    const f64 = (g: GrowableF64) => g.view().slice(0, n);
-    const i8 = (g: GrowableI8) => g.view().slice(0, n);
+    // each column's first n rows, removed from its builder (no copy when they are all its rows)
+    const f64 = (g: GrowableF64) => g.takeFront(n);
+    const i8 = (g: GrowableI8) => g.takeFront(n);
     const sessions = c.sessionNames;
     const sliceCols = (sl: {
       session: GrowableI8;
@@ -470,17 +471,6 @@ export class Pipeline {
       { name: 'scenario_2x2', type: 'codes', codes: i8(sl.scenario_2x2), names: SCENARIO_NAMES },
       { name: 'fee_tier', type: 'const', value: c.fee_tier },
     ];
-    const drop = (sl: {
-      session: GrowableI8;
-      regime: GrowableI8;
-      vol_bucket: GrowableI8;
-      scenario_2x2: GrowableI8;
-    }) => {
-      sl.session.dropFront(n);
-      sl.regime.dropFront(n);
-      sl.vol_bucket.dropFront(n);
-      sl.scenario_2x2.dropFront(n);
-    };
     // No in-file `symbol` column: the hive key `symbol=` of the part's path carries it (README "Reading").
     let ts: Float64Array;
     let columns: OutColumn[];
@@ -498,9 +488,6 @@ export class Pipeline {
           { name: 'recv_rate_tps', type: 'f64', data: f64(p.recv_rate_tps) },
           ...sliceCols(p.slices),
         ];
-        for (const g of [p.ts, p.event_ts, p.price, p.qty, p.agg_trade_id, p.latency_ms, p.recv_rate_tps])
-          g.dropFront(n);
-        drop(p.slices);
         break;
       }
       case 'ofi': {
@@ -513,8 +500,6 @@ export class Pipeline {
           { name: 'scale', type: 'f64', data: f64(r.scale), nullNaN: true },
           ...sliceCols(r.slices),
         ];
-        for (const g of [r.ts, r.ofi_value, r.ofi_z, r.scale]) g.dropFront(n);
-        drop(r.slices);
         break;
       }
       case 'cvd': {
@@ -531,9 +516,6 @@ export class Pipeline {
           { name: 'floor_used', type: 'bool', data: i8(r.floor_used) },
           ...sliceCols(r.slices),
         ];
-        for (const g of [r.ts, r.cvd, r.delta, r.z_raw, r.z_cvd, r.scale, r.sigma_floor]) g.dropFront(n);
-        r.floor_used.dropFront(n);
-        drop(r.slices);
         break;
       }
       case 'fusion': {
@@ -559,24 +541,6 @@ export class Pipeline {
           { name: 'scenario_2x2', type: 'codes', codes: i8(r.scenario_2x2), names: SCENARIO_NAMES },
           { name: 'fee_tier', type: 'const', value: c.fee_tier },
         ];
-        for (const g of [
-          r.ts,
-          r.score,
-          r.score_z,
-          r.z_ofi,
-          r.z_cvd,
-          r.w_ofi,
-          r.w_cvd,
-          r.dir,
-          r.gate,
-          r.mid,
-          r.ofi_flow,
-          r.cvd_flow,
-          r.merge_time_diff_ms,
-        ]) {
-          g.dropFront(n);
-        }
-        drop(r);
         r.vol_tertile.dropFront(n);
         s.samplesSeen = Math.max(0, s.samplesSeen - n);
         break;
@@ -588,10 +552,11 @@ export class Pipeline {
           { name: 'ts_ms', type: 'i64', data: ts },
           { name: 'event_type', type: 'str', data: r.event_type.slice(0, n) },
           { name: 'meta_json', type: 'str', data: r.meta_json.slice(0, n) },
-          { name: 'session', type: 'codes', codes: i8(r.session), names: sessions },
-          { name: 'regime', type: 'codes', codes: i8(r.regime), names: REGIME_NAMES },
-          { name: 'vol_bucket', type: 'codes', codes: i8(r.vol_bucket), names: VOL_BUCKET_NAMES },
-          { name: 'scenario_2x2', type: 'codes', codes: i8(r.scenario_2x2), names: SCENARIO_NAMES },
+          // copies: r.dropFront below removes these rows with the string columns
+          { name: 'session', type: 'codes', codes: r.session.view().slice(0, n), names: sessions },
+          { name: 'regime', type: 'codes', codes: r.regime.view().slice(0, n), names: REGIME_NAMES },
+          { name: 'vol_bucket', type: 'codes', codes: r.vol_bucket.view().slice(0, n), names: VOL_BUCKET_NAMES },
+          { name: 'scenario_2x2', type: 'codes', codes: r.scenario_2x2.view().slice(0, n), names: SCENARIO_NAMES },
           { name: 'fee_tier', type: 'const', value: c.fee_tier },
         ];
         r.dropFront(n);
