@@ -50,10 +50,11 @@ import {
   synthSource,
   type SynthOptions,
 } from '../src/synth/index.js';
-import { Dataset, arrivalBlocks, type ReadOptions } from '../src/dataset/reader.js';
+import { Dataset, type ReadOptions } from '../src/dataset/reader.js';
+import { arrivalBlocks } from '../src/pipeline/arrival.js';
 import { Pipeline, tickClock } from '../src/pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../src/pipeline/params.js';
-import { Sequencer } from '../src/calc/sequencer.js';
+import { Sequencer } from '../src/pipeline/sequencer.js';
 import { KIND_RANK } from '../src/core/types.js';
 import type { LoadedConfig } from '../src/config/load.js';
 import { manifestPath } from '../src/dataset/manifest.js';

@@ -22,11 +22,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runImport } from '../src/import/run.js';
 import { DEFAULT_SYNTH, synthesize } from '../src/synth/index.js';
-import { Dataset, arrivalBlocks } from '../src/dataset/reader.js';
+import { Dataset } from '../src/dataset/reader.js';
+import { arrivalBlocks } from '../src/pipeline/arrival.js';
 import { tickClock } from '../src/pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../src/pipeline/params.js';
 import { loadConfig } from '../src/config/load.js';
-import { Sequencer } from '../src/calc/sequencer.js';
+import { Sequencer } from '../src/pipeline/sequencer.js';
 import { GrowableF64 } from '../src/core/growable.js';
 import { KIND_RANK } from '../src/core/types.js';
 

@@ -400,9 +400,9 @@ export interface EvaluateOptions {
   symbols?: string[];
   /** Slice dimensions to report (default all four; ['regime'] is the fastest). */
   dims?: EvalDimension[];
-  /** Top-5% hit rate per slice (default true; false saves ~15%, e.g. in a grid). */
+  /** Top-5% hit rate per slice (default true; false skips it, e.g. in a grid). */
   topk?: boolean;
-  /** Walk-forward Platt for ECE / Brier skill (default true; false saves ~40%: AUC, CI and n only). */
+  /** Walk-forward Platt for ECE / Brier skill (default true; false is ~3x faster: AUC, CI and n only). */
   calibrate?: boolean;
 }
 
@@ -714,14 +714,18 @@ export interface SweepRow {
   /** `key=value ...` of the grid values, as the sweep summary writes it. */
   label: string;
   include_in_pool: boolean;
-  /** Fusion AUC on the training period (embargoed by one horizon) and on the held-out period. */
+  /**
+   * Fusion AUC on the training period (embargoed by one horizon) and on the held-out period: the config's own
+   * score rule over the whole shard (its stored components re-scored), also after a rollback.
+   */
   train: SweepAuc;
   holdout: SweepAuc;
   /** The shard's canary run folder. */
   shard: string;
   /**
-   * When the shard's canary first rolled back to the base config (null: never).
-   * From then on the base config is in force, so figures after it are the base's, not this config's.
+   * When the shard's canary first rolled back to the base config (null: never). From then on the canary ran
+   * the base config, so its own figures (verdict checks, incidents: `raw`) after it are the base's; the
+   * training / held-out AUCs above are re-scored and stay this config's.
    */
   rollback_at_ms: number | null;
   /** Every column of the row (checks, incidents by gate ...), integers as numbers. */
@@ -744,7 +748,7 @@ export async function sweepResults(dir: string): Promise<SweepRow[]> {
   // integer columns as DOUBLE: DuckDB hands BIGINT to JS as bigint
   const rows = await sql(
     `SELECT * REPLACE (CAST(config_index AS DOUBLE) AS config_index, CAST(auc_train_n AS DOUBLE) AS auc_train_n,
-       CAST(auc_holdout_n AS DOUBLE) AS auc_holdout_n)
+       CAST(auc_holdout_n AS DOUBLE) AS auc_holdout_n, CAST(rollback_at_ms AS DOUBLE) AS rollback_at_ms)
      FROM read_parquet(${sqlString(path.join(dir, RESULTS_FILE))}) ORDER BY config_index, symbol`,
   );
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -754,18 +758,10 @@ export async function sweepResults(dir: string): Promise<SweepRow[]> {
     ci_high: num(r[`auc_${p}_ci_hi`]),
     n: num(r[`auc_${p}_n`]) ?? 0,
   });
-  const { REPORT_DIR } = load('canary/canary');
   return rows.map((r) => {
     const grid: Record<string, number | string | boolean> = {};
     for (const k of keys) grid[k] = r[col(k)] as number | string | boolean;
     const shard = path.join(dir, r.shard as string);
-    const incidents = JSON.parse(fs.readFileSync(path.join(shard, REPORT_DIR, 'incidents.json'), 'utf8')).incidents as {
-      actions?: { at_ms: number; action: string }[];
-    }[];
-    const rollbacks = incidents
-      .flatMap((i) => i.actions ?? [])
-      .filter((a) => a.action === 'rollback')
-      .map((a) => a.at_ms);
     return {
       config_index: r.config_index as number,
       config_fingerprint: r.config_fingerprint as string,
@@ -776,7 +772,7 @@ export async function sweepResults(dir: string): Promise<SweepRow[]> {
       train: auc(r, 'train'),
       holdout: auc(r, 'holdout'),
       shard,
-      rollback_at_ms: rollbacks.length === 0 ? null : Math.min(...rollbacks),
+      rollback_at_ms: num(r.rollback_at_ms),
       raw: Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])),
     };
   });

@@ -28,8 +28,6 @@ import { TradeIds, type TradeGaps } from './trade-ids.js';
 
 const EMPTY: Json = Object.freeze({}) as Json;
 
-export type IngestMode = 'ws' | 'rest' | 'replay' | 'seed' | 'rebook' | 'rebuild';
-
 /** Per (symbol, stream kind): dedup key space, highest id seen, exact trade ids (trade streams). */
 interface KindState {
   /** `<SYM>|<type>`: the checkpoint's `last_ids` key. */

@@ -22,7 +22,6 @@
  * time; the median of its last 1024 scales and its sigma-floor hit rate.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, type Metric, Registry } from 'prom-client';
 import { RobustScale } from '../src/calc/robust.js';
 import { DEFAULT_CALC_PARAMS } from '../src/calc/params.js';
@@ -408,8 +407,4 @@ export async function serveMetrics(reg: Registry, port: number): Promise<http.Se
     server.listen(port, '127.0.0.1', () => resolve());
   });
   return server;
-}
-
-export function boundAddress(s: http.Server): AddressInfo {
-  return s.address() as AddressInfo;
 }

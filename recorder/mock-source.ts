@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import { FlowlabError } from '../src/core/errors.js';
 import { Dataset } from '../src/dataset/reader.js';
+import { arrivalBlocks } from '../src/pipeline/arrival.js';
 import { MANIFEST_FILE, isDataset } from '../src/dataset/manifest.js';
 import { readLines } from '../src/import/lines.js';
 import { decimal, safeId } from '../src/import/counters.js';
@@ -195,11 +196,12 @@ export async function loadDataset(root: string): Promise<MockSource> {
   const syms = new Map<string, SymbolStore>();
   const quotes = new Map<string, { u: number; b: number; B: number; a: number; A: number; T: number | null }[]>();
   const tradeE = new Map<string, number[]>();
-  for await (const seg of ds.arrival()) {
-    const b = seg.batch;
-    let st = syms.get(b.symbol);
-    if (!st) syms.set(b.symbol, (st = newStore()));
-    for (let r = seg.start; r < seg.end; r++) {
+  for await (const blk of arrivalBlocks(ds)) {
+    for (let a = 0; a < blk.n; a++) {
+      const b = blk.batches[blk.src[a]];
+      const r = blk.row[a];
+      let st = syms.get(b.symbol);
+      if (!st) syms.set(b.symbol, (st = newStore()));
       const i = rows.length;
       ts.push(b.recv_ts_ms[r]);
       if (b.kind === 'trades') {

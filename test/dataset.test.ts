@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatasetWriter } from '../src/dataset/writer.js';
 import { Dataset } from '../src/dataset/reader.js';
+import { arrivalBlocks } from '../src/pipeline/arrival.js';
 import { MANIFEST_FILE } from '../src/dataset/manifest.js';
 import { sha256File } from '../src/core/hash.js';
 import type { TickBatch } from '../src/core/types.js';
@@ -82,9 +83,10 @@ describe('raw dataset writer + reader', () => {
     // arrival order == call order, values intact
     let k = 0;
     let prevSeq = -1;
-    for await (const seg of ds.arrival({ batchRows: 333 })) {
-      const b = seg.batch;
-      for (let i = seg.start; i < seg.end; i++, k++) {
+    for await (const blk of arrivalBlocks(ds, { batchRows: 333 })) {
+      for (let a = 0; a < blk.n; a++, k++) {
+        const b = blk.batches[blk.src[a]];
+        const i = blk.row[a];
         expect(b.recv_seq[i]).toBeGreaterThan(prevSeq);
         prevSeq = b.recv_seq[i];
         expect([b.symbol, b.kind, b.recv_ts_ms[i]]).toEqual(calls[k]);

@@ -336,8 +336,12 @@ await nb.cell('canary with overlay', async () => {
 // `sweep_results.parquet` of any sweep folder as typed rows, e.g. one written by `flowlab sweep --out <dir>` elsewhere.
 //
 // Each shard is a full canary run, gates and actions included: after a P1 incident's rollback the base config is in force
-// for the rest of the shard, so figures after `rollback_at` are the base config's, not the grid point's (two configs rolled
-// back before the held-out period show the same held-out AUC). The table says when each shard rolled back.
+// for the rest of the shard, so the canary's published score and verdict after `rollback_at` are the base config's. The
+// training and held-out AUCs below are therefore re-scored: the shard's stored fusion components under the grid point's own
+// config over the whole shard (`rescore`: the rule of `evaluate()` above and of the canary), so they stay that config's after a
+// rollback; `include_in_pool` and `rollback_at` are the canary's, as it ran. Here every shard rolls back at 01:44-01:56,
+// inside the held-out period (from 01:24): read from the published score ADAUSDT's held-out AUC was 0.643 (0.3) and 0.630
+// (0.7); re-scored it is 0.651 and 0.628.
 
 // %%
 const SW = await nb.cell('sweep', async () => {

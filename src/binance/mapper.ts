@@ -20,15 +20,6 @@ export type StreamType = 'trade' | 'aggTrade' | 'bookTicker' | 'depth_diff' | 'd
 
 export type Json = Record<string, unknown>;
 
-/** Short code per stream type (dedup key spaces, checkpoint keys of trade-id sets). */
-export const TYPE_CODE: Readonly<Record<StreamType, string>> = {
-  trade: 't',
-  aggTrade: 'a',
-  bookTicker: 'q',
-  depth_diff: 'd',
-  depth_partial: 'p',
-};
-
 /** Stream suffix (after `<sym>@`) -> type; null = not recorded. */
 export function streamTypeOf(suffix: string): StreamType | null {
   if (suffix === 'trade') return 'trade';
@@ -228,11 +219,6 @@ export function isSnapshot(msg: unknown): msg is Json {
   if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return false;
   const m = msg as Json;
   return 'lastUpdateId' in m && Array.isArray(m.bids) && Array.isArray(m.asks);
-}
-
-/** Exchange event time `E` (ms) of a message, NaN when absent (spot bookTicker) or invalid. */
-export function eventTime(d: Json): number {
-  return d.E === undefined ? NaN : exchangeTsToMs(d.E);
 }
 
 /** Continuity / dedup decision of the caller, after a message passed its field checks: false = drop (the gate counts). */

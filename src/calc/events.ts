@@ -34,12 +34,9 @@
  * Cost: O(1) per input; O(div_window + pivot_k) per grid point.
  *
  * Example:
- *   const ev = new EventColumns();
- *   const d = new EventDetector(DEFAULT_CALC_PARAMS.events, 'BTCUSDT', ev);
+ *   const d = new EventDetector(DEFAULT_CALC_PARAMS.events, 'BTCUSDT', { event: (ts, sym, type, meta) => {} });
  *   d.onQuote(t, 100.02, 100.01);   // crossed => anomaly {"ask":100.01,"bid":100.02,"reason":"crossed"}
  */
-import { GrowableI8 } from './columns.js';
-import type { SliceTracker } from './slices.js';
 import type { EventParams } from './params.js';
 import { checkNumber, checkPositive } from './params.js';
 
@@ -291,47 +288,5 @@ export class EventDetector {
   private emit(ts: number, type: EventType, meta: string): void {
     this.events++;
     this.sink.event(ts, this.symbol, type, meta);
-  }
-}
-
-/**
- * EventSink collecting rows in arrays (events are rare; strings are fine here).
- * With a SliceTracker, the slice codes in force when the event is emitted (its
- * last `label(t)`, so causal) are recorded too (-1 = null).
- */
-export class EventColumns implements EventSink {
-  readonly ts: number[] = [];
-  readonly symbol: string[] = [];
-  readonly event_type: EventType[] = [];
-  readonly meta_json: string[] = [];
-  readonly session = new GrowableI8();
-  readonly regime = new GrowableI8();
-  readonly vol_bucket = new GrowableI8();
-  readonly scenario_2x2 = new GrowableI8();
-  constructor(private readonly slices: SliceTracker | null = null) {}
-  get length(): number {
-    return this.ts.length;
-  }
-  event(ts: number, symbol: string, event_type: EventType, meta_json: string): void {
-    this.ts.push(ts);
-    this.symbol.push(symbol);
-    this.event_type.push(event_type);
-    this.meta_json.push(meta_json);
-    const s = this.slices;
-    this.session.push(s ? s.session : -1);
-    this.regime.push(s ? s.regime : -1);
-    this.vol_bucket.push(s ? s.vol_bucket : -1);
-    this.scenario_2x2.push(s ? s.scenario_2x2 : -1);
-  }
-  /** Remove the first `n` rows (after they were written out). */
-  dropFront(n: number): void {
-    this.ts.splice(0, n);
-    this.symbol.splice(0, n);
-    this.event_type.splice(0, n);
-    this.meta_json.splice(0, n);
-    this.session.dropFront(n);
-    this.regime.dropFront(n);
-    this.vol_bucket.dropFront(n);
-    this.scenario_2x2.dropFront(n);
   }
 }

@@ -51,8 +51,7 @@
  * then `fusion.onTrade/onQuote(t, ...)`. At end of stream `flush()`.
  *
  * Example:
- *   const cols = new FusionColumns();
- *   const f = new Fusion(DEFAULT_CALC_PARAMS.fusion, cols);
+ *   const f = new Fusion(DEFAULT_CALC_PARAMS.fusion, { sample: (x) => console.log(x.ts, x.score), flip: () => {} });
  *   f.onQuote(1_000_100, 0.5, 100, 100.01); f.onTrade(1_000_200, -0.2);
  *   f.advance(1_001_500);   // emits sample 1_001_000 (z's null during warm-up)
  */
@@ -60,26 +59,53 @@ import type { FusionParams, FusionWeights, SliceDimension } from './params.js';
 import { checkNumber, checkRobustParams } from './params.js';
 import { RobustScale } from './robust.js';
 import { SlidingSpearman } from './rank.js';
-import { GrowableF64, GrowableI8 } from './columns.js';
 import type { SliceTracker } from './slices.js';
 import { UsageError } from '../core/errors.js';
 
+/**
+ * One fusion sample: the values of a fusion table row (column names as in
+ * src/pipeline/tables.ts, slice codes aside). Fusion reuses one object for every
+ * sample: a sink copies what it keeps before returning.
+ */
+export interface FusionSample {
+  ts: number;
+  score: number;
+  score_z: number;
+  z_ofi: number;
+  z_cvd: number;
+  w_ofi: number;
+  w_cvd: number;
+  /** The CVD direction in force (+1 / -1). */
+  cvd_dir: number;
+  gate: number;
+  mid: number;
+  ofi_flow: number;
+  cvd_flow: number;
+  merge_time_diff_ms: number;
+}
+
+/** A fresh sample with every value NaN. */
+export function emptyFusionSample(): FusionSample {
+  return {
+    ts: NaN,
+    score: NaN,
+    score_z: NaN,
+    z_ofi: NaN,
+    z_cvd: NaN,
+    w_ofi: NaN,
+    w_cvd: NaN,
+    cvd_dir: NaN,
+    gate: NaN,
+    mid: NaN,
+    ofi_flow: NaN,
+    cvd_flow: NaN,
+    merge_time_diff_ms: NaN,
+  };
+}
+
 export interface FusionSink {
-  sample(
-    ts: number,
-    score: number,
-    score_z: number,
-    z_ofi: number,
-    z_cvd: number,
-    w_ofi: number,
-    w_cvd: number,
-    dir: number,
-    gate: number,
-    mid: number,
-    ofi_flow: number,
-    cvd_flow: number,
-    merge_time_diff_ms: number,
-  ): void;
+  /** Sample `s` was emitted (`s` is reused by the next sample). */
+  sample(s: Readonly<FusionSample>): void;
   flip(ts: number, dir: number, rho: number, n: number): void;
 }
 
@@ -130,6 +156,8 @@ export class Fusion {
   private lastTradeTs = NaN;
   private mid = NaN;
   private lastFlipTs = -Infinity;
+  /** The sample handed to the sink (one object, refilled per sample). */
+  private readonly out: FusionSample = emptyFusionSample();
 
   /** Current CVD direction (+1/-1). */
   dir: number;
@@ -421,7 +449,21 @@ export class Fusion {
         ? NaN
         : s - Math.min(this.lastQuoteTs, this.lastTradeTs);
     this.samples++;
-    this.sink.sample(s, score, scoreZ, zOfi, zCvd, wo, wc, this.dir, gate, this.mid, ofiFlow, cvdFlow, merge);
+    const o = this.out;
+    o.ts = s;
+    o.score = score;
+    o.score_z = scoreZ;
+    o.z_ofi = zOfi;
+    o.z_cvd = zCvd;
+    o.w_ofi = wo;
+    o.w_cvd = wc;
+    o.cvd_dir = this.dir;
+    o.gate = gate;
+    o.mid = this.mid;
+    o.ofi_flow = ofiFlow;
+    o.cvd_flow = cvdFlow;
+    o.merge_time_diff_ms = merge;
+    this.sink.sample(o);
   }
 }
 
@@ -509,85 +551,4 @@ function windowSum(keys: Float64Array, sums: Float64Array, k: number, nb: number
     if (++slot === nb) slot = 0;
   }
   return s === 0 ? 0 : s;
-}
-
-/**
- * FusionSink that collects samples into typed columns. With a SliceTracker (the
- * same one the Fusion labels samples with), the slice codes in force at each
- * sample are recorded too (codes as in slices.ts, -1 = null).
- */
-export class FusionColumns implements FusionSink {
-  readonly session = new GrowableI8();
-  readonly regime = new GrowableI8();
-  readonly vol_bucket = new GrowableI8();
-  readonly scenario_2x2 = new GrowableI8();
-  readonly vol_tertile = new GrowableI8();
-
-  constructor(private readonly slices: SliceTracker | null = null) {}
-
-  readonly ts = new GrowableF64();
-  readonly score = new GrowableF64();
-  readonly score_z = new GrowableF64();
-  readonly z_ofi = new GrowableF64();
-  readonly z_cvd = new GrowableF64();
-  readonly w_ofi = new GrowableF64();
-  readonly w_cvd = new GrowableF64();
-  readonly dir = new GrowableF64();
-  readonly gate = new GrowableF64();
-  readonly mid = new GrowableF64();
-  readonly ofi_flow = new GrowableF64();
-  readonly cvd_flow = new GrowableF64();
-  readonly merge_time_diff_ms = new GrowableF64();
-  readonly flip_ts: number[] = [];
-  readonly flip_dir: number[] = [];
-  readonly flip_rho: number[] = [];
-  readonly flip_n: number[] = [];
-
-  get length(): number {
-    return this.ts.length;
-  }
-
-  sample(
-    ts: number,
-    score: number,
-    score_z: number,
-    z_ofi: number,
-    z_cvd: number,
-    w_ofi: number,
-    w_cvd: number,
-    dir: number,
-    gate: number,
-    mid: number,
-    ofi_flow: number,
-    cvd_flow: number,
-    merge_time_diff_ms: number,
-  ): void {
-    this.ts.push(ts);
-    this.score.push(score);
-    this.score_z.push(score_z);
-    this.z_ofi.push(z_ofi);
-    this.z_cvd.push(z_cvd);
-    this.w_ofi.push(w_ofi);
-    this.w_cvd.push(w_cvd);
-    this.dir.push(dir);
-    this.gate.push(gate);
-    this.mid.push(mid);
-    this.ofi_flow.push(ofi_flow);
-    this.cvd_flow.push(cvd_flow);
-    this.merge_time_diff_ms.push(merge_time_diff_ms);
-    if (this.slices !== null) {
-      this.session.push(this.slices.session);
-      this.regime.push(this.slices.regime);
-      this.vol_bucket.push(this.slices.vol_bucket);
-      this.scenario_2x2.push(this.slices.scenario_2x2);
-      this.vol_tertile.push(this.slices.vol_tertile);
-    }
-  }
-
-  flip(ts: number, dir: number, rho: number, n: number): void {
-    this.flip_ts.push(ts);
-    this.flip_dir.push(dir);
-    this.flip_rho.push(rho);
-    this.flip_n.push(n);
-  }
 }

@@ -119,8 +119,8 @@ export function teeObserver(...engines: CanaryEngine[]): PipelineObserver {
     onQuote: (symbol, ts, mid) => {
       for (const e of engines) e.onQuote(symbol, ts, mid);
     },
-    onSample: (symbol, calc, row) => {
-      for (const e of engines) e.onSample(symbol, calc, row);
+    onSample: (symbol, sample, calc) => {
+      for (const e of engines) e.onSample(symbol, sample, calc);
     },
   };
 }
@@ -522,18 +522,19 @@ async function evaluateRun(
   writeCsv(put('reliability.csv'), ['symbol', 'bin', 'lo', 'hi', 'count', 'mean_p', 'mean_y'], reliability);
 
   // slices overview: per symbol and ALL
-  const groups: { name: string; tracks: SymbolTrack[] }[] = [
-    ...tracks.map((t) => ({ name: t.symbol, tracks: [t] })),
-    { name: 'ALL', tracks },
-  ];
+  const cat = concatTracks(tracks, refs);
+  const groupOf = new Int32Array(cat.y.length);
+  for (let g = 0, o = 0; g < tracks.length; o += tracks[g].t.length, g++) groupOf.fill(g, o, o + tracks[g].t.length);
   const overview = slicesOverview(
-    groups.map((g) => ({
-      name: g.name,
-      cols: { ...concatTracks(g.tracks, refs), sessionNames: g.tracks[0]?.sessionNames ?? [] },
-    })),
+    {
+      ...cat,
+      group: groupOf,
+      groupNames: tracks.map((t) => t.symbol),
+      sessionNames: tracks[0]?.sessionNames ?? [],
+    },
     { sample_ms: sampleMs, ece_bins: cfg.calibration.ece_bins, variance_inflation: vif },
   );
-  for (let i = 0; i < groups.length; i++) stepDone();
+  for (let i = 0; i <= tracks.length; i++) stepDone();
   writeCsv(put('slices_overview.csv'), [...SLICES_OVERVIEW_CSV_HEADER], overview.map(overviewCells));
 
   const incidents = result.incidents.map((i) => ({ ...i, rolled_back: undefined }));

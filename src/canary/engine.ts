@@ -35,13 +35,13 @@
  * tolerance (its merge gate is an alert on label alignment).
  */
 import type { FlowlabConfig } from '../config/schema.js';
-import type { SymbolCalc } from '../calc/symbol-calc.js';
-import type { PipelineObserver } from '../pipeline/pipeline.js';
+import type { SymbolCalc } from '../pipeline/symbol-calc.js';
+import type { FusionRow, PipelineObserver } from '../pipeline/pipeline.js';
 import type { FusionWeights } from '../calc/params.js';
 import { GrowableF64, GrowableI8, GrowableI32 } from '../core/growable.js';
 import { evaluateAt, type Decision } from '../eval/rolling.js';
 import { plattFit, plattProb, upperBound, lowerBound } from '../eval/calibration.js';
-import { LabelResolver } from '../eval/labels.js';
+import { LabelResolver } from '../calc/labels.js';
 import { ece as eceOf } from '../eval/calibration.js';
 import { aucContribution, Cusum, eceNoiseFloor, percentileRank } from '../eval/sequential.js';
 import type { GateActions, GateMode, GateName, SliceName } from './gates.js';
@@ -292,10 +292,9 @@ export class CanaryEngine implements PipelineObserver {
     return tr;
   }
 
-  onSample(symbol: string, calc: SymbolCalc, row: number): void {
+  onSample(symbol: string, r: Readonly<FusionRow>, calc: SymbolCalc): void {
     const tr = this.track(symbol, calc);
-    const r = calc.fusionRows;
-    const t = r.ts.data[row];
+    const t = r.ts;
     if (Number.isNaN(tr.nextDecision)) {
       tr.nextDecision = Math.floor(t / this.step) * this.step + this.step;
       tr.foldStart = Math.floor(t / this.testMs) * this.testMs;
@@ -308,8 +307,8 @@ export class CanaryEngine implements PipelineObserver {
       tr.nextDecision += this.step;
     }
     while (t >= tr.foldStart + this.testMs) this.startFold(tr, tr.foldStart + this.testMs);
-    const score = r.score.data[row];
-    const regime = r.regime.data[row];
+    const score = r.score;
+    const regime = r.regime;
     // evidence mode: the first sample of each stride bucket enters the sequential tests; its score's
     // percentile among the trailing scores (all known at t) is taken now
     let u = NaN;
@@ -326,11 +325,11 @@ export class CanaryEngine implements PipelineObserver {
     tr.t.push(t);
     tr.score.push(score);
     tr.published.push(regime === ACTIVE ? score * tr.activeMultiplier : score * tr.quietMultiplier);
-    tr.z_ofi.push(r.z_ofi.data[row]);
-    tr.z_cvd.push(r.z_cvd.data[row]);
-    tr.dir.push(r.dir.data[row]);
-    tr.mid.push(r.mid.data[row]);
-    tr.merge.push(r.merge_time_diff_ms.data[row]);
+    tr.z_ofi.push(r.z_ofi);
+    tr.z_cvd.push(r.z_cvd);
+    tr.dir.push(r.cvd_dir);
+    tr.mid.push(r.mid);
+    tr.merge.push(r.merge_time_diff_ms);
     tr.prob.push(tr.fitted && Number.isFinite(score) ? plattProb(tr.A, tr.B, score) : NaN);
     tr.fold.push(tr.fitted ? tr.foldIndex : -1);
     tr.rank_u.push(u);
@@ -339,12 +338,12 @@ export class CanaryEngine implements PipelineObserver {
     tr.align.push(NaN);
     tr.align_at.push(NaN);
     tr.label_tol.push(NaN);
-    tr.labels.addSample(t, r.mid.data[row]);
-    tr.session.push(r.session.data[row]);
+    tr.labels.addSample(t, r.mid);
+    tr.session.push(r.session);
     tr.regime.push(regime);
-    tr.vol_bucket.push(r.vol_bucket.data[row]);
-    tr.vol_tertile.push(r.vol_tertile.data[row]);
-    tr.scenario.push(r.scenario_2x2.data[row]);
+    tr.vol_bucket.push(r.vol_bucket);
+    tr.vol_tertile.push(r.vol_tertile);
+    tr.scenario.push(r.scenario_2x2);
     tr.calib_paused.push(tr.calibrationPaused ? 1 : 0);
   }
 

@@ -8,19 +8,19 @@
  * the two agree to the bit.
  */
 import { SLICES_OVERVIEW_HEADER } from '../report/ramp.js';
-import { evaluateSlices, type SliceDim, type SliceRow } from '../eval/slices.js';
-import { brierSkillVsRef } from '../eval/calibration.js';
+import { layoutRows, sliceLayout, type SliceDim, type SliceLayout, type SliceRow } from '../eval/slices.js';
 import type { Metric } from '../eval/metric.js';
 import { REGIME_NAMES, SCENARIO_NAMES, VOL_TERTILE_NAMES } from '../calc/slices.js';
 
-/** Columns of one group, row-aligned (slice codes: -1 unknown). */
-export interface OverviewColumns {
-  readonly score: Float64Array;
+/**
+ * Every sample of the run, row-aligned, the groups' rows concatenated (slice
+ * codes: -1 unknown). The weight-independent part: labels, groups, slices.
+ */
+export interface OverviewSet {
   readonly y: Float64Array;
-  /** Calibrated probabilities; absent: ECE, Brier and Brier skill are not computed. */
-  readonly prob?: Float64Array;
-  /** Reference forecast for Brier skill: the sample's fold training base rate (NaN: none). */
-  readonly ref: Float64Array;
+  /** Group index per row (into groupNames); the pooled group 'ALL' of every row comes last. */
+  readonly group: ArrayLike<number>;
+  readonly groupNames: readonly string[];
   readonly regime: Int8Array;
   readonly session: Int8Array;
   readonly vol_tertile: Int8Array;
@@ -28,14 +28,21 @@ export interface OverviewColumns {
   readonly sessionNames: readonly string[];
 }
 
+/** What depends on the weights: scores and calibrated probabilities. */
+export interface OverviewScores {
+  readonly score: Float64Array;
+  /** Calibrated probabilities; absent: ECE, Brier and Brier skill are not computed. */
+  readonly prob?: Float64Array;
+  /** Reference forecast for Brier skill: the sample's fold training base rate (NaN: none). */
+  readonly ref: Float64Array;
+}
+
 export interface OverviewOptions {
   readonly sample_ms: number;
   readonly ece_bins: number;
   /** DeLong variance inflation (samples per label horizon). */
   readonly variance_inflation: number;
-  /** Dimensions to evaluate (default all four, in this order). */
-  readonly dims?: readonly OverviewDim[];
-  /** Compute the top-5% hit rate (default true; ~15% of the cost). */
+  /** Compute the top-5% hit rate (default true). */
   readonly topk?: boolean;
 }
 
@@ -48,42 +55,53 @@ export interface OverviewRow extends SliceRow {
   readonly brier_skill: Metric;
 }
 
+export const POOLED_GROUP = 'ALL';
 const NOT_CALIBRATED: Metric = { value: null, n: 0, reason: 'no calibrated probabilities given' };
 
-function dimsOf(c: OverviewColumns, want: readonly OverviewDim[]): SliceDim[] {
-  const all: Record<OverviewDim, SliceDim> = {
-    regime: { name: 'regime', codes: c.regime, names: REGIME_NAMES },
-    session: { name: 'session', codes: c.session, names: c.sessionNames },
-    vol_tertile: { name: 'vol_tertile', codes: c.vol_tertile, names: VOL_TERTILE_NAMES },
-    scenario_2x2: { name: 'scenario_2x2', codes: c.scenario, names: SCENARIO_NAMES },
-  };
-  return want.map((d) => all[d]);
+/** The slice layout of a set (build once; `overviewRows` then scores it as often as needed). */
+export interface OverviewPlan {
+  readonly layout: SliceLayout;
+  readonly names: readonly string[];
+  readonly y: Float64Array;
 }
 
-/** The overview rows of every group, in order: the 'all' row, then each dimension's values. */
-export function slicesOverview(
-  groups: readonly { name: string; cols: OverviewColumns }[],
-  o: OverviewOptions,
-): OverviewRow[] {
-  const out: OverviewRow[] = [];
-  for (const g of groups) {
-    const c = g.cols;
-    const dims = dimsOf(c, o.dims ?? OVERVIEW_DIMS);
-    const rows = evaluateSlices({ score: c.score, y: c.y, prob: c.prob }, dims, {
+export function overviewPlan(set: OverviewSet, want: readonly OverviewDim[] = OVERVIEW_DIMS): OverviewPlan {
+  const all: Record<OverviewDim, SliceDim> = {
+    regime: { name: 'regime', codes: set.regime, names: REGIME_NAMES },
+    session: { name: 'session', codes: set.session, names: set.sessionNames },
+    vol_tertile: { name: 'vol_tertile', codes: set.vol_tertile, names: VOL_TERTILE_NAMES },
+    scenario_2x2: { name: 'scenario_2x2', codes: set.scenario, names: SCENARIO_NAMES },
+  };
+  const layout = sliceLayout(
+    set.y,
+    want.map((d) => all[d]),
+    { codes: set.group, count: set.groupNames.length, pooled: true },
+  );
+  return { layout, names: [...set.groupNames, POOLED_GROUP], y: set.y };
+}
+
+/** The overview rows of every group (each symbol, then ALL): the 'all' row, then each dimension's values. */
+export function overviewRows(plan: OverviewPlan, sc: OverviewScores, o: OverviewOptions): OverviewRow[] {
+  const { rows, brier_skill } = layoutRows(
+    plan.layout,
+    { score: sc.score, y: plan.y, prob: sc.prob, ref: sc.prob ? sc.ref : undefined },
+    {
       sample_ms: o.sample_ms,
       ece_bins: o.ece_bins,
       auc: { variance_inflation: o.variance_inflation },
       topk: o.topk === false ? false : undefined,
-    });
-    for (const r of rows) {
-      const codes = r.dim === 'all' ? null : dims.find((d) => d.name === r.dim)!.codes;
-      const brier_skill = c.prob
-        ? brierSkillVsRef(c.prob, c.y, c.ref, (i) => codes === null || codes[i] === r.code)
-        : NOT_CALIBRATED;
-      out.push({ ...r, group: g.name, brier_skill });
-    }
-  }
-  return out;
+    },
+  );
+  return rows.map((r, k) => ({
+    ...r,
+    group: plan.names[plan.layout.slots[k].group],
+    brier_skill: brier_skill ? brier_skill[k] : NOT_CALIBRATED,
+  }));
+}
+
+/** `overviewRows(overviewPlan(set), set, o)` (the canary's one call). */
+export function slicesOverview(set: OverviewSet & OverviewScores, o: OverviewOptions): OverviewRow[] {
+  return overviewRows(overviewPlan(set), set, o);
 }
 
 /** The header of slices_overview.csv. */

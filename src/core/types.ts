@@ -169,5 +169,3 @@ export interface RawSink {
     nAsk: number,
   ): void;
 }
-
-export const MAX_SAFE_ID = Number.MAX_SAFE_INTEGER;

@@ -5,9 +5,8 @@
  * Each (symbol, kind) stream is read part file by part file (files in
  * first_recv_seq order, rows in (recv_ts_ms, recv_seq) order inside a file),
  * chunk by chunk, so memory is bounded by one batch per stream whatever the
- * dataset length. `readArrival` merges the streams into one arrival order and
- * yields segments `[start, end)` of a batch: runs of consecutive arrivals from
- * one stream, so consumers loop over typed arrays, not row objects.
+ * dataset length. Merging the streams into one arrival order is the
+ * pipeline's first stage (`arrivalBlocks`, src/pipeline/arrival.ts).
  *
  * The time range filters on `recv_ts_ms` (arrival): `[fromMs, toMs)`.
  */
@@ -31,25 +30,6 @@ export interface ReadOptions {
   readonly batchRows?: number;
   /** Check each part file's sha256 against the manifest before reading it. */
   readonly verifyHashes?: boolean;
-}
-
-export interface Segment {
-  readonly batch: TickBatch;
-  readonly start: number;
-  readonly end: number;
-}
-
-/**
- * A block of arrivals merged across streams: arrival i is row `row[i]` of
- * `batches[src[i]]`. `batchIds[k]` is a unique id of `batches[k]` (stable for
- * the batch's lifetime), so consumers can hold rows by (batch id, row).
- */
-export interface ArrivalBlock {
-  readonly n: number;
-  readonly batches: readonly TickBatch[];
-  readonly batchIds: readonly number[];
-  readonly src: Uint8Array;
-  readonly row: Int32Array;
 }
 
 export class Dataset {
@@ -138,170 +118,6 @@ export class Dataset {
     }
     if (builder.rows > 0) yield builder.finish();
   }
-
-  /**
-   * All selected streams merged into arrival order `(recv_ts_ms, recv_seq)`.
-   * Yields segments: consecutive arrivals that come from one batch.
-   */
-  async *arrival(opts: ReadOptions = {}): AsyncGenerator<Segment> {
-    const files = this.select(opts);
-    const pairs = [...new Set(files.map((f) => `${f.symbol}\u0000${f.kind}`))].sort();
-    const heads: { it: AsyncGenerator<TickBatch>; batch: TickBatch | null; row: number }[] = [];
-    for (const p of pairs) {
-      const [symbol, kind] = p.split('\u0000') as [string, Kind];
-      const it = this.stream(symbol, kind, opts);
-      const first = await it.next();
-      if (!first.done) heads.push({ it, batch: first.value, row: 0 });
-    }
-    try {
-      while (heads.length > 0) {
-        // smallest head and runner-up
-        let best = 0;
-        for (let i = 1; i < heads.length; i++) if (before(heads[i], heads[best])) best = i;
-        const h = heads[best];
-        const b = h.batch!;
-        let limT = Infinity;
-        let limS = Infinity;
-        for (let i = 0; i < heads.length; i++) {
-          if (i === best) continue;
-          const o = heads[i];
-          const t = o.batch!.recv_ts_ms[o.row];
-          const s = o.batch!.recv_seq[o.row];
-          if (t < limT || (t === limT && s < limS)) {
-            limT = t;
-            limS = s;
-          }
-        }
-        let end = h.row + 1;
-        const rt = b.recv_ts_ms;
-        const rs = b.recv_seq;
-        while (end < b.length && (rt[end] < limT || (rt[end] === limT && rs[end] < limS))) end++;
-        yield { batch: b, start: h.row, end };
-        if (end < b.length) {
-          h.row = end;
-        } else {
-          const next = await h.it.next();
-          if (next.done) heads.splice(best, 1);
-          else {
-            h.batch = next.value;
-            h.row = 0;
-          }
-        }
-      }
-    } finally {
-      for (const h of heads) await h.it.return(undefined);
-    }
-  }
-}
-
-/**
- * All selected streams merged into arrival order, in blocks: each round merges
- * every buffered row up to the smallest "last key" among the streams' current
- * batches, so no row is emitted before a row of another stream that precedes it.
- */
-export async function* arrivalBlocks(ds: Dataset, opts: ReadOptions = {}): AsyncGenerator<ArrivalBlock> {
-  const files = ds.select(opts);
-  const pairs = [...new Set(files.map((f) => `${f.symbol}\u0000${f.kind}`))].sort();
-  if (pairs.length > 255)
-    throw new FlowlabError(`too many streams in one replay (${pairs.length}); select fewer symbols`);
-  const its: AsyncGenerator<TickBatch>[] = [];
-  const cur: (TickBatch | null)[] = [];
-  const ids: number[] = [];
-  const pos: number[] = [];
-  let nextId = 0;
-  try {
-    for (const p of pairs) {
-      const [symbol, kind] = p.split('\u0000') as [string, Kind];
-      const it = ds.stream(symbol, kind, opts);
-      its.push(it);
-      const first = await it.next();
-      cur.push(first.done ? null : first.value);
-      ids.push(first.done ? -1 : nextId++);
-      pos.push(0);
-    }
-    const k = its.length;
-    for (;;) {
-      // limit = min over live streams of the key of their current batch's last row
-      let limT = Infinity;
-      let limS = Infinity;
-      let live = 0;
-      for (let s = 0; s < k; s++) {
-        const b = cur[s];
-        if (!b) continue;
-        live++;
-        const L = b.length - 1;
-        if (keyLess(b.recv_ts_ms[L], b.recv_seq[L], limT, limS)) {
-          limT = b.recv_ts_ms[L];
-          limS = b.recv_seq[L];
-        }
-      }
-      if (live === 0) return;
-      let total = 0;
-      for (let s = 0; s < k; s++) if (cur[s]) total += cur[s]!.length - pos[s];
-      const src = new Uint8Array(total);
-      const row = new Int32Array(total);
-      let n = 0;
-      for (;;) {
-        let best = -1;
-        let bt = Infinity;
-        let bs = Infinity;
-        for (let s = 0; s < k; s++) {
-          const b = cur[s];
-          if (!b || pos[s] >= b.length) continue;
-          const t = b.recv_ts_ms[pos[s]];
-          const q = b.recv_seq[pos[s]];
-          if (keyLess(t, q, bt, bs)) {
-            best = s;
-            bt = t;
-            bs = q;
-          }
-        }
-        if (best < 0 || keyLess(limT, limS, bt, bs)) break;
-        src[n] = best;
-        row[n] = pos[best]++;
-        n++;
-      }
-      yield { n, batches: cur.map((b) => b ?? EMPTY_BATCH), batchIds: ids.slice(), src, row };
-      for (let s = 0; s < k; s++) {
-        const b = cur[s];
-        if (b && pos[s] >= b.length) {
-          const next = await its[s].next();
-          cur[s] = next.done ? null : next.value;
-          ids[s] = next.done ? -1 : nextId++;
-          pos[s] = 0;
-        }
-      }
-    }
-  } finally {
-    for (const it of its) await it.return(undefined);
-  }
-}
-
-/** The batch of a stream that has ended (its id is -1). */
-export const EMPTY_BATCH: TickBatch = {
-  kind: 'quotes',
-  symbol: '',
-  length: 0,
-  recv_ts_ms: new Float64Array(0),
-  recv_seq: new Float64Array(0),
-  ts_ms: new Float64Array(0),
-  update_id: new Float64Array(0),
-  bid_px: new Float64Array(0),
-  bid_qty: new Float64Array(0),
-  ask_px: new Float64Array(0),
-  ask_qty: new Float64Array(0),
-};
-
-/** (t, s) < (t2, s2) lexicographically. */
-function keyLess(t: number, s: number, t2: number, s2: number): boolean {
-  return t < t2 || (t === t2 && s < s2);
-}
-
-function before(a: { batch: TickBatch | null; row: number }, b: { batch: TickBatch | null; row: number }): boolean {
-  const ta = a.batch!.recv_ts_ms[a.row];
-  const tb = b.batch!.recv_ts_ms[b.row];
-  if (ta !== tb) return ta < tb;
-  return a.batch!.recv_seq[a.row] < b.batch!.recv_seq[b.row];
 }
 
 function fmt(ms: number): string {

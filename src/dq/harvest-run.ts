@@ -25,7 +25,7 @@ import { safeJoin } from '../core/validate.js';
 import { configFromObject, type LoadedConfig } from '../config/load.js';
 import { writeFileAtomic } from '../report/csv.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
-import { DERIVED_KINDS } from '../pipeline/pipeline.js';
+import { DERIVED_KINDS } from '../pipeline/tables.js';
 import { SessionClassifier } from '../calc/session.js';
 import { resolveDqParams, runDq } from './run.js';
 import { writeDqReport } from './write.js';

@@ -110,17 +110,7 @@ export function aucFromSplit(
   vif = 1,
 ): AucResult {
   const base = { n: m + n, n_pos: m, n_neg: n, n_excluded: excluded };
-  if (m < minPer || n < minPer) {
-    return {
-      ...base,
-      value: null,
-      auc: null,
-      var: null,
-      ci_low: null,
-      ci_high: null,
-      reason: `insufficient samples (n_pos=${m}, n_neg=${n}; need >= ${minPer} each)`,
-    };
-  }
+  if (m < minPer || n < minPer) return aucInsufficient(base, minPer);
   const X = pos.subarray(0, m).sort();
   const Y = neg.subarray(0, n).sort();
   // merge tie groups; sums of (V - ½) and (V - ½)² (shifted to limit cancellation)
@@ -157,6 +147,42 @@ export function aucFromSplit(
     negBelow += q;
     posBelow += p;
   }
+  return aucFromSums(base, s10, q10, s01, q01, z, vif);
+}
+
+/** The null AUC of a set with fewer than `minPer` positives or negatives. */
+export function aucInsufficient(
+  base: { n: number; n_pos: number; n_neg: number; n_excluded: number },
+  minPer: number,
+): AucResult {
+  return {
+    ...base,
+    value: null,
+    auc: null,
+    var: null,
+    ci_low: null,
+    ci_high: null,
+    reason: `insufficient samples (n_pos=${base.n_pos}, n_neg=${base.n_neg}; need >= ${minPer} each)`,
+  };
+}
+
+/**
+ * The AUC, DeLong variance and CI from the merge's sums of the shifted
+ * structural components (V10 - ½, its square; V01 - ½, its square) of m
+ * positives and n negatives (both >= 1); shared by `aucFromSplit` and the
+ * one-pass multi-slice AUC (multislice.ts), so the two agree to the bit.
+ */
+export function aucFromSums(
+  base: { n: number; n_pos: number; n_neg: number; n_excluded: number },
+  s10: number,
+  q10: number,
+  s01: number,
+  q01: number,
+  z = Z95,
+  vif = 1,
+): AucResult {
+  const m = base.n_pos;
+  const n = base.n_neg;
   const auc = 0.5 + s10 / m;
   const var10 = m > 1 ? Math.max(0, (q10 - (s10 * s10) / m) / (m - 1)) : NaN;
   const var01 = n > 1 ? Math.max(0, (q01 - (s01 * s01) / n) / (n - 1)) : NaN;

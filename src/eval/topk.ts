@@ -55,20 +55,8 @@ export function topkHitRate(score: ArrayLike<number>, y: ArrayLike<number>, opts
     if (s !== s || (yi !== 0 && yi !== 1)) continue;
     abs[n++] = s < 0 ? -s : s;
   }
-  if (n === 0) {
-    return {
-      value: null,
-      n: 0,
-      reason: `insufficient samples (bucket=0; need >= ${minB})`,
-      k: 0,
-      cut: NaN,
-      bucket: 0,
-      hits: 0,
-      ties_at_cut: 0,
-      zeros_dropped: 0,
-    };
-  }
-  const k = Math.max(1, Math.ceil(frac * n - 1e-9)); // guard: 0.05 · 60 = 3.0000000000000004
+  if (n === 0) return topkResult(0, 0, NaN, 0, 0, 0, 0, minB);
+  const k = topkK(frac, n);
   const sorted = abs.subarray(0, n).sort();
   const cut = sorted[n - k];
   let bucket = 0;
@@ -89,6 +77,37 @@ export function topkHitRate(score: ArrayLike<number>, y: ArrayLike<number>, opts
     if (a === cut) ties++;
     if ((s > 0 && yi === 1) || (s < 0 && yi === 0)) hits++;
   }
+  return topkResult(n, k, cut, bucket, hits, ties, zeros, minB);
+}
+
+/** k = ceil(frac · n) (at least 1) valid rows of n. */
+export function topkK(frac: number, n: number): number {
+  return Math.max(1, Math.ceil(frac * n - 1e-9)); // guard: 0.05 · 60 = 3.0000000000000004
+}
+
+/** The result from the counts (shared by `topkHitRate` and the one-pass multi-slice version, multislice.ts). */
+export function topkResult(
+  n: number,
+  k: number,
+  cut: number,
+  bucket: number,
+  hits: number,
+  ties: number,
+  zeros: number,
+  minB: number,
+): TopkResult {
+  if (n === 0)
+    return {
+      value: null,
+      n: 0,
+      reason: `insufficient samples (bucket=0; need >= ${minB})`,
+      k: 0,
+      cut: NaN,
+      bucket: 0,
+      hits: 0,
+      ties_at_cut: 0,
+      zeros_dropped: 0,
+    };
   const base = { n, k, cut, bucket, hits, ties_at_cut: ties, zeros_dropped: zeros };
   if (bucket < minB)
     return { ...base, value: null, reason: `insufficient samples (bucket=${bucket} of n=${n}; need >= ${minB})` };

@@ -5,7 +5,7 @@
  * (recorder/hourly.ts), so both label ticks exactly as a replay does.
  */
 import type { LiveTap } from '../../recorder/recorder.js';
-import type { ArrivalBlock } from '../dataset/reader.js';
+import type { ArrivalBlock } from '../pipeline/arrival.js';
 import { GrowableF64, GrowableI32, GrowableI8, GrowableU8 } from '../core/growable.js';
 import type { QuoteBatch, TickBatch, TradeBatch } from '../core/types.js';
 import { FlowlabError } from '../core/errors.js';

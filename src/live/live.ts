@@ -3,8 +3,8 @@
  *
  *   Recorder (journaled, crash-safe) -> raw dataset <out>/<tag>/raw
  *            \-> tap: every accepted trade / quote with its recv_seq
- *                -> LiveBatcher (columnar arrival blocks, ~200 ms)
- *                -> Pipeline.push (the same call replay makes) + CanaryEngine
+ *                -> LiveBatcher (columnar arrival blocks, ~200 ms): the source
+ *                -> the run driver replay uses too (runToFolder -> src/pipeline/run.ts) + CanaryEngine
  *                -> derived tables <out>/<tag>/data, canary_report/ at the end
  *
  * Parity with replay: the tap sees ticks in writer call order with the
@@ -15,14 +15,12 @@
  * against a replay of what it recorded. The pipeline state is not journaled:
  * a live run starts fresh.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { Recorder, type RecorderOptions } from '../../recorder/recorder.js';
-import { Pipeline } from '../pipeline/pipeline.js';
-import { calcParamsFromConfig } from '../pipeline/params.js';
 import { CanaryEngine } from '../canary/engine.js';
 import { stableChain, writeCanaryReport, type CanaryRun } from '../canary/canary.js';
-import { finalizeRun, WriteBehind, DERIVED_BLOCK_ROWS, type OutputFile } from '../replay/replay.js';
+import { runPipeline, runToFolder, DERIVED_BLOCK_ROWS } from '../replay/replay.js';
+import type { ArrivalBlock } from '../pipeline/arrival.js';
 import { Dataset } from '../dataset/reader.js';
 import { LiveBatcher } from './batcher.js';
 
@@ -30,7 +28,7 @@ export { LiveBatcher } from './batcher.js';
 import type { LoadedConfig } from '../config/load.js';
 import { FlowlabError } from '../core/errors.js';
 import { safeJoin, validateTag } from '../core/validate.js';
-import { LIVE_RAW_DIR, prepareRunFolder } from '../replay/run-folder.js';
+import { LIVE_RAW_DIR } from '../replay/run-folder.js';
 
 export interface LiveRequest {
   readonly symbols: readonly string[];
@@ -55,28 +53,58 @@ export interface LiveRequest {
 export async function runLive(req: LiveRequest): Promise<CanaryRun> {
   validateTag(req.runTag);
   const runDir = safeJoin(req.out, req.runTag);
-  prepareRunFolder(runDir, { overwrite: req.overwrite, inputs: req.config.files, what: 'live run' });
   const rawDir = path.join(runDir, LIVE_RAW_DIR);
-  const dataDir = path.join(runDir, 'data');
-  fs.mkdirSync(dataDir, { recursive: true });
   const cfg = req.config.config;
   const engine = new CanaryEngine(cfg, stableChain(req.config));
-  const pipeline = new Pipeline(calcParamsFromConfig(cfg), { mergeTolMs: cfg.labels.merge_tol_ms, observer: engine });
   const batcher = new LiveBatcher();
-  const outputs: OutputFile[] = [];
-  const writer = new WriteBehind(dataDir, outputs);
-  // feeds are serialised: each waits for the previous one's writes to be queued
-  let feeding: Promise<void> = Promise.resolve();
-  const feed = (final: boolean): Promise<void> => {
-    feeding = feeding.then(() => {
-      const block = batcher.flush();
-      if (block) pipeline.push(block);
-      if (final) pipeline.finish();
-      return writer.add(pipeline.take(DERIVED_BLOCK_ROWS));
-    });
-    return feeding;
-  };
+  const run = await runToFolder({
+    runDir,
+    runTag: req.runTag,
+    what: 'live run',
+    protect: req.config.files,
+    overwrite: req.overwrite,
+    discardOnFailure: false, // the folder holds what was recorded: never removed
+    keepIncomplete: true, // the canary report is added below
+    config: req.config,
+    blockRows: DERIVED_BLOCK_ROWS,
+    run: (dataDir) =>
+      runPipeline({
+        config: req.config,
+        observer: engine,
+        blockRows: DERIVED_BLOCK_ROWS,
+        dataDir,
+        writer: 'inline',
+        source: liveBlocks(req, rawDir, cfg, batcher),
+      }),
+    inputs: () => {
+      const ds = new Dataset(rawDir);
+      const symbols = req.symbols.filter((s) => ds.manifest.symbols.includes(s));
+      if (symbols.length === 0)
+        throw new FlowlabError(`live: nothing was recorded from ${req.endpoint} for ${req.symbols.join(',')}`);
+      const inputs = ds.select({ symbols, kinds: ['trades', 'quotes'] });
+      return { datasetRoot: ds.root, inputs, selection: { symbols, from_ms: null, to_ms: null } };
+    },
+  });
+  return writeCanaryReport({
+    rep: { runDir, manifest: run.manifest, ticks: run.ticks },
+    engine,
+    config: req.config,
+    configPath: req.configPath,
+    runTag: req.runTag,
+  });
+}
 
+/**
+ * The live source: records into `rawDir` and yields the tap's arrival block
+ * every `flushMs` until the run should end; then stops the recorder (which may
+ * still tap ticks) and yields the rest. The recorder is stopped on every path.
+ */
+async function* liveBlocks(
+  req: LiveRequest,
+  rawDir: string,
+  cfg: LoadedConfig['config'],
+  batcher: LiveBatcher,
+): AsyncGenerator<ArrivalBlock> {
   const rec = new Recorder({
     symbols: req.symbols,
     out: rawDir,
@@ -91,42 +119,26 @@ export async function runLive(req: LiveRequest): Promise<CanaryRun> {
     tap: batcher,
   });
   await rec.start();
-  let feedError: unknown = null;
-  const timer = setInterval(() => feed(false).catch((e) => (feedError ??= e)), req.flushMs ?? 200);
+  let running = true;
   try {
-    await new Promise<void>((resolve) => {
+    let stopped = false;
+    const stop = new Promise<void>((resolve) => {
       if (req.durationMs !== undefined) setTimeout(resolve, req.durationMs);
       req.stop?.then(resolve, resolve);
+    }).then(() => {
+      stopped = true;
     });
-  } finally {
-    clearInterval(timer);
+    const flushMs = req.flushMs ?? 200;
+    while (!stopped) {
+      await Promise.race([stop, new Promise((r) => setTimeout(r, flushMs))]);
+      const block = batcher.flush();
+      if (block) yield block;
+    }
+    running = false;
     await rec.stop();
+    const last = batcher.flush();
+    if (last) yield last;
+  } finally {
+    if (running) await rec.stop();
   }
-  if (feedError) throw feedError;
-  await feed(true);
-  await writer.done();
-  const ds = new Dataset(rawDir);
-  const symbols = req.symbols.filter((s) => ds.manifest.symbols.includes(s));
-  if (symbols.length === 0)
-    throw new FlowlabError(`live: nothing was recorded from ${req.endpoint} for ${req.symbols.join(',')}`);
-  const inputs = ds.select({ symbols, kinds: ['trades', 'quotes'] });
-  const manifest = await finalizeRun({
-    runDir,
-    runTag: req.runTag,
-    datasetRoot: ds.root,
-    inputs,
-    selection: { symbols, from_ms: null, to_ms: null },
-    config: req.config,
-    blockRows: DERIVED_BLOCK_ROWS,
-    ticks: batcher.ticks,
-    pipeline,
-    outputs,
-  });
-  return writeCanaryReport({
-    rep: { runDir, manifest, ticks: batcher.ticks },
-    engine,
-    config: req.config,
-    configPath: req.configPath,
-    runTag: req.runTag,
-  });
 }

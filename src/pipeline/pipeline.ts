@@ -28,7 +28,7 @@
  * blocks, each depth message advances its symbol's sequencer clock
  * (`Sequencer.advance`): its ticks then go out sooner between the symbol's own
  * ticks, and the symbol stays independent of the others. Replay and live read
- * trades and quotes only today (so they agree); see src/calc/README.md.
+ * trades and quotes only today (so they agree); see src/pipeline/README.md.
  */
 import {
   Sequencer,
@@ -39,19 +39,25 @@ import {
   CLOCK_LOCAL,
   FLAG_LATE,
   FLAG_PAST_WATERMARK,
-} from '../calc/sequencer.js';
-import { SymbolCalc } from '../calc/symbol-calc.js';
-import { REGIME_NAMES, RegimeTracker, SCENARIO_NAMES, VOL_BUCKET_NAMES } from '../calc/slices.js';
+} from './sequencer.js';
+import { SymbolCalc } from './symbol-calc.js';
+import { RegimeTracker } from '../calc/slices.js';
 import type { CalcParams } from '../calc/params.js';
-import { GrowableF64, GrowableI8 } from '../core/growable.js';
+import { emptyFusionSample, type FusionSample } from '../calc/fusion.js';
 import { KIND_RANK, type TickBatch } from '../core/types.js';
 import type { OutColumn } from '../io/duck.js';
-import type { ArrivalBlock } from '../dataset/reader.js';
-import { FlowlabError, UsageError } from '../core/errors.js';
+import type { ArrivalBlock } from './arrival.js';
+import { FlowlabError } from '../core/errors.js';
 import { DedupMemory } from '../core/dedup.js';
-
-export type DerivedKind = 'prices' | 'ofi' | 'cvd' | 'fusion' | 'events';
-export const DERIVED_KINDS: readonly DerivedKind[] = ['prices', 'ofi', 'cvd', 'fusion', 'events'];
+import {
+  checkTables,
+  cutRows,
+  DERIVED_KINDS,
+  tableRows,
+  type AnyTableRows,
+  type DerivedKind,
+  type TableRows,
+} from './tables.js';
 
 /**
  * The sequencer clock of a raw tick: spot bookTicker carries no exchange time
@@ -60,24 +66,6 @@ export const DERIVED_KINDS: readonly DerivedKind[] = ['prices', 'ofi', 'cvd', 'f
  */
 export function tickClock(kind: TickBatch['kind'], tsMs: number, recvTsMs: number): number {
   return kind === 'quotes' && tsMs === recvTsMs ? CLOCK_LOCAL : CLOCK_EXCHANGE;
-}
-
-/**
- * The derived tables to write, checked and in canonical (DERIVED_KINDS) order,
- * duplicates removed; from a list (`--tables fusion,cvd`) or names. Throws a
- * UsageError naming the bad value and the allowed ones.
- */
-export function checkTables(tables: string | readonly string[], where = '--tables'): DerivedKind[] {
-  const parts = (typeof tables === 'string' ? tables.split(',') : [...tables]).map((t) => t.trim());
-  const names = parts.filter((t) => t.length > 0);
-  const allowed = DERIVED_KINDS.join(', ');
-  const raw = typeof tables === 'string' ? tables : tables.join(',');
-  if (names.length === 0) throw new UsageError(`${where}: '${raw}' names no table (expected some of ${allowed})`);
-  for (const t of names) {
-    if (!(DERIVED_KINDS as readonly string[]).includes(t))
-      throw new UsageError(`${where}: '${t}' is not a derived table (expected some of ${allowed})`);
-  }
-  return DERIVED_KINDS.filter((k) => names.includes(k));
 }
 
 /** A block of derived rows of one (symbol, table): rows [offset, offset + rows) of that stream. */
@@ -110,24 +98,6 @@ export function eventBlockRows(blockRows: number): number {
 /** Batch ids (replay's and live's) stay below this (they are packed into sequencer handles). */
 const BATCH_ID_LIMIT = 2 ** 20;
 
-class SliceCodes {
-  readonly session = new GrowableI8();
-  readonly regime = new GrowableI8();
-  readonly vol_bucket = new GrowableI8();
-  readonly scenario_2x2 = new GrowableI8();
-}
-
-class PriceRows {
-  readonly ts = new GrowableF64();
-  readonly event_ts = new GrowableF64();
-  readonly price = new GrowableF64();
-  readonly qty = new GrowableF64();
-  readonly agg_trade_id = new GrowableF64();
-  readonly latency_ms = new GrowableF64();
-  readonly recv_rate_tps = new GrowableF64();
-  readonly slices = new SliceCodes();
-}
-
 /** A batch with ticks in the sequencer, and how many. */
 interface HeldBatch {
   readonly id: number;
@@ -143,7 +113,7 @@ interface SymbolState {
   /** This symbol's own memory of recent agg_trade_ids (slot 0), so eviction does not depend on other symbols. */
   readonly dedup: DedupMemory;
   readonly calc: SymbolCalc;
-  readonly prices: PriceRows;
+  readonly prices: TableRows<'prices'>;
   /** trades/s over the trailing RECV_RATE_WINDOW_MS, for recv_rate_tps */
   readonly rate: RegimeTracker;
   /** rows already handed out, per table */
@@ -174,10 +144,24 @@ interface SymbolState {
 export interface PipelineObserver {
   /** A quote update of `symbol` at event time ts was processed (mid = (bid + ask) / 2). */
   onQuote?(symbol: string, ts: number, mid: number): void;
-  /** Fusion sample `row` (index into calc.fusionRows) was emitted. */
-  onSample?(symbol: string, calc: SymbolCalc, row: number): void;
+  /**
+   * Fusion sample `s` of `symbol` was emitted: the values of its fusion row
+   * (reused for the next sample: copy what you keep). `calc` is the symbol's
+   * calculators, for weight changes (`calc.fusion.setWeights`).
+   */
+  onSample?(symbol: string, s: Readonly<FusionRow>, calc: SymbolCalc): void;
   /** A trade of `symbol` at event time ts was processed; `calc.slices` holds the labels of its prices row. */
   onTrade?(symbol: string, ts: number, calc: SymbolCalc): void;
+}
+
+/** A fusion row as an observer sees it: the sample and the slice codes it was labelled with (-1 = null). */
+export interface FusionRow extends FusionSample {
+  session: number;
+  regime: number;
+  vol_bucket: number;
+  scenario_2x2: number;
+  /** Not a fusion table column: the vol tertile code (slices.ts VOL_TERTILE_NAMES, -1 = null). */
+  vol_tertile: number;
 }
 
 export interface PipelineCounters {
@@ -208,6 +192,15 @@ export class Pipeline {
   private finished = false;
 
   private readonly observer: PipelineObserver | null;
+  /** The row shown to the observer's onSample (one object, refilled per sample). */
+  private readonly sample: FusionRow = {
+    ...emptyFusionSample(),
+    session: -1,
+    regime: -1,
+    vol_bucket: -1,
+    scenario_2x2: -1,
+    vol_tertile: -1,
+  };
   /** The derived tables `take` hands out (the others are not built, or dropped unwritten). */
   readonly tables: readonly DerivedKind[];
   private readonly wantPrices: boolean;
@@ -242,7 +235,7 @@ export class Pipeline {
           ofi_rows: this.tables.includes('ofi'),
           cvd_rows: this.tables.includes('cvd'),
         }),
-        prices: new PriceRows(),
+        prices: tableRows('prices'),
         rate: new RegimeTracker(RECV_RATE_WINDOW_MS / 1000, 0),
         offsets: { prices: 0, ofi: 0, cvd: 0, fusion: 0, events: 0 },
         samplesSeen: 0,
@@ -371,16 +364,38 @@ export class Pipeline {
   private notifySamples(s: SymbolState): void {
     const o = this.observer;
     if (!o?.onSample) return;
-    const rows = s.calc.fusionRows.length;
-    for (let i = s.samplesSeen; i < rows; i++) o.onSample(s.symbol, s.calc, i);
+    const f = s.calc.fusionRows;
+    const rows = f.length;
+    const x = this.sample;
+    for (let i = s.samplesSeen; i < rows; i++) {
+      x.ts = f.ts_ms.data[i];
+      x.score = f.score.data[i];
+      x.score_z = f.score_z.data[i];
+      x.z_ofi = f.z_ofi.data[i];
+      x.z_cvd = f.z_cvd.data[i];
+      x.w_ofi = f.w_ofi.data[i];
+      x.w_cvd = f.w_cvd.data[i];
+      x.cvd_dir = f.cvd_dir.data[i];
+      x.gate = f.gate.data[i];
+      x.mid = f.mid.data[i];
+      x.ofi_flow = f.ofi_flow.data[i];
+      x.cvd_flow = f.cvd_flow.data[i];
+      x.merge_time_diff_ms = f.merge_time_diff_ms.data[i];
+      x.session = f.session.data[i];
+      x.regime = f.regime.data[i];
+      x.vol_bucket = f.vol_bucket.data[i];
+      x.scenario_2x2 = f.scenario_2x2.data[i];
+      x.vol_tertile = s.calc.fusionVolTertile.data[i];
+      o.onSample(s.symbol, x, s.calc);
+    }
     s.samplesSeen = rows;
   }
 
   private priceRow(s: SymbolState, b: TickBatch & { kind: 'trades' }, r: number, ts: number): void {
     s.rate.onTrade(ts);
     const p = s.prices;
-    p.ts.push(ts);
-    p.event_ts.push(b.event_ts_ms[r]);
+    p.ts_ms.push(ts);
+    p.event_ts_ms.push(b.event_ts_ms[r]);
     p.price.push(b.price[r]);
     p.qty.push(b.qty[r]);
     p.agg_trade_id.push(b.agg_trade_id[r]);
@@ -389,11 +404,10 @@ export class Pipeline {
     if (raw < s.latencyFloor) s.latencyFloor = raw;
     p.latency_ms.push(raw - s.latencyFloor);
     p.recv_rate_tps.push(s.rate.rate(ts));
-    const sl = s.calc.slices;
-    p.slices.session.push(sl.session);
-    p.slices.regime.push(sl.regime);
-    p.slices.vol_bucket.push(sl.vol_bucket);
-    p.slices.scenario_2x2.push(sl.scenario_2x2);
+    p.session.push(s.calc.slices.session);
+    p.regime.push(s.calc.slices.regime);
+    p.vol_bucket.push(s.calc.slices.vol_bucket);
+    p.scenario_2x2.push(s.calc.slices.scenario_2x2);
   }
 
   /** End of input: release everything and emit the last samples. */
@@ -437,131 +451,36 @@ export class Pipeline {
     return out;
   }
 
-  private length(s: SymbolState, kind: DerivedKind): number {
+  /** The rows of one (symbol, table). */
+  private rows(s: SymbolState, kind: DerivedKind): AnyTableRows {
     const c = s.calc;
     switch (kind) {
       case 'prices':
-        return s.prices.ts.length;
+        return s.prices;
       case 'ofi':
-        return c.ofiRows.length;
+        return c.ofiRows;
       case 'cvd':
-        return c.cvdRows.length;
+        return c.cvdRows;
       case 'fusion':
-        return c.fusionRows.length;
+        return c.fusionRows;
       case 'events':
-        return c.eventRows.length;
+        return c.eventRows;
     }
   }
 
+  private length(s: SymbolState, kind: DerivedKind): number {
+    return this.rows(s, kind).length;
+  }
+
+  /** The first n rows of (s, kind) as a block (columns from the schema, tables.ts), removed from the builders. */
   private cut(s: SymbolState, kind: DerivedKind, n: number): DerivedBlock {
-    const c = s.calc;
-    // each column's first n rows, removed from its builder (no copy when they are all its rows)
-    const f64 = (g: GrowableF64) => g.takeFront(n);
-    const i8 = (g: GrowableI8) => g.takeFront(n);
-    const sessions = c.sessionNames;
-    const sliceCols = (sl: {
-      session: GrowableI8;
-      regime: GrowableI8;
-      vol_bucket: GrowableI8;
-      scenario_2x2: GrowableI8;
-    }): OutColumn[] => [
-      { name: 'session', type: 'codes', codes: i8(sl.session), names: sessions },
-      { name: 'regime', type: 'codes', codes: i8(sl.regime), names: REGIME_NAMES },
-      { name: 'vol_bucket', type: 'codes', codes: i8(sl.vol_bucket), names: VOL_BUCKET_NAMES },
-      { name: 'scenario_2x2', type: 'codes', codes: i8(sl.scenario_2x2), names: SCENARIO_NAMES },
-      { name: 'fee_tier', type: 'const', value: c.fee_tier },
-    ];
-    // No in-file `symbol` column: the hive key `symbol=` of the part's path carries it (README "Reading").
-    let ts: Float64Array;
-    let columns: OutColumn[];
-    switch (kind) {
-      case 'prices': {
-        const p = s.prices;
-        ts = f64(p.ts);
-        columns = [
-          { name: 'ts_ms', type: 'i64', data: ts },
-          { name: 'event_ts_ms', type: 'i64', data: f64(p.event_ts) },
-          { name: 'price', type: 'f64', data: f64(p.price) },
-          { name: 'qty', type: 'f64', data: f64(p.qty) },
-          { name: 'agg_trade_id', type: 'i64', data: f64(p.agg_trade_id) },
-          { name: 'latency_ms', type: 'f64', data: f64(p.latency_ms), nullNaN: true },
-          { name: 'recv_rate_tps', type: 'f64', data: f64(p.recv_rate_tps) },
-          ...sliceCols(p.slices),
-        ];
-        break;
-      }
-      case 'ofi': {
-        const r = c.ofiRows;
-        ts = f64(r.ts);
-        columns = [
-          { name: 'ts_ms', type: 'i64', data: ts },
-          { name: 'ofi_value', type: 'f64', data: f64(r.ofi_value), nullNaN: true },
-          { name: 'ofi_z', type: 'f64', data: f64(r.ofi_z), nullNaN: true },
-          { name: 'scale', type: 'f64', data: f64(r.scale), nullNaN: true },
-          ...sliceCols(r.slices),
-        ];
-        break;
-      }
-      case 'cvd': {
-        const r = c.cvdRows;
-        ts = f64(r.ts);
-        columns = [
-          { name: 'ts_ms', type: 'i64', data: ts },
-          { name: 'cvd', type: 'f64', data: f64(r.cvd) },
-          { name: 'delta', type: 'f64', data: f64(r.delta), nullNaN: true },
-          { name: 'z_raw', type: 'f64', data: f64(r.z_raw), nullNaN: true },
-          { name: 'z_cvd', type: 'f64', data: f64(r.z_cvd), nullNaN: true },
-          { name: 'scale', type: 'f64', data: f64(r.scale), nullNaN: true },
-          { name: 'sigma_floor', type: 'f64', data: f64(r.sigma_floor), nullNaN: true },
-          { name: 'floor_used', type: 'bool', data: i8(r.floor_used) },
-          ...sliceCols(r.slices),
-        ];
-        break;
-      }
-      case 'fusion': {
-        const r = c.fusionRows;
-        ts = f64(r.ts);
-        columns = [
-          { name: 'ts_ms', type: 'i64', data: ts },
-          { name: 'score', type: 'f64', data: f64(r.score), nullNaN: true },
-          { name: 'score_z', type: 'f64', data: f64(r.score_z), nullNaN: true },
-          { name: 'z_ofi', type: 'f64', data: f64(r.z_ofi), nullNaN: true },
-          { name: 'z_cvd', type: 'f64', data: f64(r.z_cvd), nullNaN: true },
-          { name: 'w_ofi', type: 'f64', data: f64(r.w_ofi) },
-          { name: 'w_cvd', type: 'f64', data: f64(r.w_cvd) },
-          { name: 'cvd_dir', type: 'f64', data: f64(r.dir) },
-          { name: 'gate', type: 'f64', data: f64(r.gate) },
-          { name: 'mid', type: 'f64', data: f64(r.mid), nullNaN: true },
-          { name: 'ofi_flow', type: 'f64', data: f64(r.ofi_flow), nullNaN: true },
-          { name: 'cvd_flow', type: 'f64', data: f64(r.cvd_flow), nullNaN: true },
-          { name: 'merge_time_diff_ms', type: 'f64', data: f64(r.merge_time_diff_ms), nullNaN: true },
-          { name: 'session', type: 'codes', codes: i8(r.session), names: sessions },
-          { name: 'regime', type: 'codes', codes: i8(r.regime), names: REGIME_NAMES },
-          { name: 'vol_bucket', type: 'codes', codes: i8(r.vol_bucket), names: VOL_BUCKET_NAMES },
-          { name: 'scenario_2x2', type: 'codes', codes: i8(r.scenario_2x2), names: SCENARIO_NAMES },
-          { name: 'fee_tier', type: 'const', value: c.fee_tier },
-        ];
-        r.vol_tertile.dropFront(n);
-        s.samplesSeen = Math.max(0, s.samplesSeen - n);
-        break;
-      }
-      case 'events': {
-        const r = c.eventRows;
-        ts = Float64Array.from(r.ts.slice(0, n));
-        columns = [
-          { name: 'ts_ms', type: 'i64', data: ts },
-          { name: 'event_type', type: 'str', data: r.event_type.slice(0, n) },
-          { name: 'meta_json', type: 'str', data: r.meta_json.slice(0, n) },
-          // copies: r.dropFront below removes these rows with the string columns
-          { name: 'session', type: 'codes', codes: r.session.view().slice(0, n), names: sessions },
-          { name: 'regime', type: 'codes', codes: r.regime.view().slice(0, n), names: REGIME_NAMES },
-          { name: 'vol_bucket', type: 'codes', codes: r.vol_bucket.view().slice(0, n), names: VOL_BUCKET_NAMES },
-          { name: 'scenario_2x2', type: 'codes', codes: r.scenario_2x2.view().slice(0, n), names: SCENARIO_NAMES },
-          { name: 'fee_tier', type: 'const', value: c.fee_tier },
-        ];
-        r.dropFront(n);
-        break;
-      }
+    const { ts, columns } = cutRows(this.rows(s, kind), n, {
+      sessionNames: s.calc.sessionNames,
+      fee_tier: s.calc.fee_tier,
+    });
+    if (kind === 'fusion') {
+      s.calc.fusionVolTertile.dropFront(n);
+      s.samplesSeen = Math.max(0, s.samplesSeen - n);
     }
     const block: DerivedBlock = { kind, symbol: s.symbol, offset: s.offsets[kind], rows: n, ts, columns };
     s.offsets[kind] += n;

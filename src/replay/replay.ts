@@ -15,18 +15,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Dataset, arrivalBlocks, type ReadOptions } from '../dataset/reader.js';
+import { Dataset, type ReadOptions } from '../dataset/reader.js';
+import { arrivalBlocks } from '../pipeline/arrival.js';
 import { summarize, type PartFileInfo } from '../dataset/manifest.js';
 import type { MarketInfo } from '../core/market.js';
-import {
-  Pipeline,
-  checkTables,
-  DERIVED_KINDS,
-  type DerivedBlock,
-  type DerivedKind,
-  type PipelineCounters,
-  type PipelineObserver,
-} from '../pipeline/pipeline.js';
+import { Pipeline, type DerivedBlock, type PipelineCounters, type PipelineObserver } from '../pipeline/pipeline.js';
+import { drive, type BlockWriter } from '../pipeline/run.js';
+/** The writer interface lives with the run driver; re-exported for the writers' users. */
+export type { BlockWriter } from '../pipeline/run.js';
+import type { ArrivalBlock } from '../pipeline/arrival.js';
+import { checkTables, DERIVED_KINDS, type DerivedKind } from '../pipeline/tables.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
 import { sha256, canonicalJson } from '../core/hash.js';
 import { FlowlabError } from '../core/errors.js';
@@ -37,12 +35,12 @@ import { discardRunFolder, prepareRunFolder, REPLAY_MANIFEST, RUN_TAG_FILE } fro
 import type { LoadedConfig } from '../config/load.js';
 import { codeHash, FLOWLAB_VERSION } from './code.js';
 import { writeBlock, type OutputFile } from './write-block.js';
-import { arrivalBlocksAhead } from '../dataset/arrival-ahead.js';
+import { arrivalBlocksAhead } from '../pipeline/arrival-ahead.js';
 import { startWorker, toError, workerDied, type ErrorMessage } from '../io/workers.js';
 import type { Worker } from 'node:worker_threads';
 import { writeRunSlices } from '../dq/harvest-run.js';
-import { planShards, resolveThreads, runShards } from './shards.js';
 import { INSUFFICIENT_COVERAGE } from '../dq/harvest.js';
+import { planShards, resolveThreads, runShards } from './shards.js';
 
 export { writeBlock, type OutputFile } from './write-block.js';
 
@@ -146,16 +144,6 @@ export interface ReplayResult {
   readonly runDir: string;
   readonly manifest: ReplayManifest;
   readonly ticks: number;
-}
-
-/** Where finished derived blocks go: written in the background, outputs collected. */
-export interface BlockWriter {
-  /** Queue blocks (waits while too many are in flight); rethrows an earlier write failure. */
-  add(blocks: readonly DerivedBlock[]): Promise<void>;
-  /** Wait for every queued write; rethrows the first failure. */
-  done(): Promise<void>;
-  /** Release resources (idempotent; after done() or on an error path). */
-  close(): Promise<void>;
 }
 
 /**
@@ -285,16 +273,6 @@ function transferables(b: DerivedBlock): ArrayBuffer[] {
  * leaves it marked _INCOMPLETE.
  */
 export async function replay(req: ReplayRequest): Promise<ReplayResult> {
-  const created = { dir: null as string | null };
-  try {
-    return await replayInto(req, created);
-  } catch (e) {
-    if (created.dir !== null) discardRunFolder(created.dir);
-    throw e;
-  }
-}
-
-async function replayInto(req: ReplayRequest, created: { dir: string | null }): Promise<ReplayResult> {
   validateTag(req.runTag);
   const runDir = safeJoin(req.out, req.runTag);
   const blockRows = req.blockRows ?? DERIVED_BLOCK_ROWS;
@@ -317,11 +295,9 @@ async function replayInto(req: ReplayRequest, created: { dir: string | null }): 
     batchRows: REPLAY_BATCH_ROWS,
   };
   const inputs = ds.select(readOpts).sort((a, b) => (a.path < b.path ? -1 : 1));
-
-  // speed and threads are checked before the run folder exists: a usage error creates nothing
-  const totalRows = inputs.reduce((s, f) => s + f.rows, 0);
   const speed = req.speed === undefined || req.speed === 'max' ? Infinity : req.speed;
   if (!(speed > 0)) throw new FlowlabError(`speed must be 'max' or a number > 0, got ${req.speed}`, 2);
+  const totalRows = inputs.reduce((s, f) => s + f.rows, 0);
   const io = req.io ?? 'auto';
   const threads = resolveThreads(req.threads, {
     observer: req.observer !== undefined,
@@ -329,47 +305,37 @@ async function replayInto(req: ReplayRequest, created: { dir: string | null }): 
     rows: totalRows,
   });
   const plan = planShards(inputs, threads);
-
-  prepareRunFolder(runDir, { overwrite: req.overwrite, inputs: [ds.root, ...req.config.files], what: 'replay' });
-  created.dir = runDir;
-  const dataDir = path.join(runDir, 'data');
-  fs.mkdirSync(dataDir, { recursive: true });
-
-  const pass: PassSpec = {
-    root: ds.root,
-    readOpts,
-    config: req.config,
-    dataDir,
-    blockRows,
-    tables,
-    // sharded: IO inline in each shard (the shards keep the cores busy), unless asked for
-    workers: io === 'workers' || (io === 'auto' && plan.length === 1 && totalRows >= IO_WORKERS_MIN_ROWS),
-  };
+  // sharded: IO inline in each shard (the shards keep the cores busy), unless asked for
+  const workers = io === 'workers' || (io === 'auto' && plan.length === 1 && totalRows >= IO_WORKERS_MIN_ROWS);
   const bar = progressBar(req.progress);
   bar.start('replay', totalRows, 'ticks');
-  let result: PassResult;
   try {
-    result =
-      plan.length > 1
-        ? await runShards(pass, plan, { onTicks: (n) => bar.update(n), onWorkers: req.onShardWorkers })
-        : await runPass(pass, { observer: req.observer, speed, onTicks: (n) => bar.update(n) });
+    return await runToFolder({
+      runDir,
+      runTag: req.runTag,
+      what: 'replay',
+      protect: [ds.root, ...req.config.files],
+      overwrite: req.overwrite,
+      discardOnFailure: true,
+      keepIncomplete: req.keepIncomplete,
+      config: req.config,
+      blockRows,
+      run: (dataDir) => {
+        const pass: PassSpec = { root: ds.root, readOpts, config: req.config, dataDir, blockRows, tables, workers };
+        const onTicks = (n: number) => bar.update(n);
+        return plan.length > 1
+          ? runShards(pass, plan, { onTicks, onWorkers: req.onShardWorkers })
+          : runPass(pass, { observer: req.observer, speed, onTicks });
+      },
+      inputs: () => ({
+        datasetRoot: ds.root,
+        inputs,
+        selection: { symbols, from_ms: fromMs ?? null, to_ms: toMs ?? null },
+      }),
+    });
   } finally {
     bar.stop();
   }
-  const manifest = await finalizeRun({
-    runDir,
-    runTag: req.runTag,
-    datasetRoot: ds.root,
-    inputs,
-    selection: { symbols, from_ms: fromMs ?? null, to_ms: toMs ?? null },
-    config: req.config,
-    blockRows,
-    ticks: result.ticks,
-    pipeline: result,
-    outputs: result.outputs,
-  });
-  if (!req.keepIncomplete) markComplete(runDir);
-  return { runDir, manifest, ticks: result.ticks };
 }
 
 /** One pipeline pass: what it reads and where it writes (a whole run, or one symbol shard of it). */
@@ -402,10 +368,10 @@ export interface PassResult extends RunFigures {
 
 /**
  * Read -> sequence -> calculators -> write of `spec` on this thread (IO on
- * worker threads when `spec.workers`). `signal` stops it between arrival
- * blocks (after the writes in flight are done).
+ * worker threads when `spec.workers`), through `runPipeline`. `signal` stops it
+ * between arrival blocks (after the writes in flight are done).
  */
-export async function runPass(
+export function runPass(
   spec: PassSpec,
   opts: {
     observer?: PipelineObserver;
@@ -414,52 +380,136 @@ export async function runPass(
     signal?: AbortSignal;
   } = {},
 ): Promise<PassResult> {
-  const cfg = spec.config.config;
-  const pipeline = new Pipeline(calcParamsFromConfig(cfg), {
-    mergeTolMs: cfg.labels.merge_tol_ms,
-    observer: opts.observer,
-    tables: spec.tables,
-  });
-  const { blockRows, dataDir } = spec;
-  const outputs: OutputFile[] = [];
-  const speed = opts.speed ?? Infinity;
-  const writer: BlockWriter = spec.workers
-    ? new WorkerWriteBehind(dataDir, outputs)
-    : new WriteBehind(dataDir, outputs);
   const blocks = spec.workers
     ? arrivalBlocksAhead(spec.root, spec.readOpts)
     : arrivalBlocks(new Dataset(spec.root), spec.readOpts);
-  let firstRecv = NaN;
-  let wallStart = 0;
-  let ticks = 0;
-  try {
-    for await (const block of blocks) {
-      opts.signal?.throwIfAborted();
-      if (Number.isFinite(speed) && block.n > 0) {
-        const last = block.batches[block.src[block.n - 1]].recv_ts_ms[block.row[block.n - 1]];
-        if (Number.isNaN(firstRecv)) {
-          firstRecv = block.batches[block.src[0]].recv_ts_ms[block.row[0]];
-          wallStart = performance.now();
-        }
-        const due = wallStart + (last - firstRecv) / speed;
-        const wait = due - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      }
-      pipeline.push(block);
-      ticks += block.n;
-      opts.onTicks?.(ticks);
-      for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
-    }
-    pipeline.finish();
-    // the remainders of every (symbol, table), one block at a time: taking them all at once
-    // copied them all at once (the largest memory peak of a long replay)
-    for (let b = pipeline.take(blockRows, 1); b.length > 0; b = pipeline.take(blockRows, 1)) await writer.add(b);
-    await writer.done();
-  } finally {
-    await writer.close();
-  }
+  const speed = opts.speed ?? Infinity;
+  const timed = Number.isFinite(speed) ? paced(blocks, speed) : blocks;
+  return runPipeline({
+    config: spec.config,
+    observer: opts.observer,
+    tables: spec.tables,
+    blockRows: spec.blockRows,
+    dataDir: spec.dataDir,
+    writer: spec.workers ? 'workers' : 'inline',
+    source: opts.signal ? abortable(timed, opts.signal) : timed,
+    onTicks: opts.onTicks,
+  });
+}
+
+/**
+ * A fresh pipeline over `source` into `dataDir` through the one run driver
+ * (src/pipeline/run.ts): replay's passes and live alike.
+ */
+export async function runPipeline(o: {
+  readonly config: LoadedConfig;
+  readonly observer?: PipelineObserver;
+  readonly tables?: readonly DerivedKind[];
+  readonly blockRows: number;
+  readonly dataDir: string;
+  /** Parquet writing on a worker thread or on this one (same bytes). */
+  readonly writer: 'inline' | 'workers';
+  readonly source: AsyncIterable<ArrivalBlock>;
+  readonly onTicks?: (ticks: number) => void;
+}): Promise<PassResult> {
+  const cfg = o.config.config;
+  const pipeline = new Pipeline(calcParamsFromConfig(cfg), {
+    mergeTolMs: cfg.labels.merge_tol_ms,
+    observer: o.observer,
+    tables: o.tables,
+  });
+  const outputs: OutputFile[] = [];
+  const writer: BlockWriter =
+    o.writer === 'workers' ? new WorkerWriteBehind(o.dataDir, outputs) : new WriteBehind(o.dataDir, outputs);
+  const ticks = await drive(pipeline, o.source, writer, { blockRows: o.blockRows, onTicks: o.onTicks });
   const symbols = pipeline.symbolSummary();
   return { outputs, ticks, tables: pipeline.tables, counters: pipeline.counters, symbolSummary: () => symbols };
+}
+
+/** `blocks`, stopped with `signal`'s reason before the next block once it is aborted. */
+async function* abortable(blocks: AsyncIterable<ArrivalBlock>, signal: AbortSignal): AsyncGenerator<ArrivalBlock> {
+  for await (const block of blocks) {
+    signal.throwIfAborted();
+    yield block;
+  }
+}
+
+/**
+ * `blocks` at `speed` times real time (receive time of each block's last tick
+ * against the wall clock from the first), or unchanged at Infinity. The only
+ * clock read of a replay; it never changes what is pushed.
+ */
+async function* paced(blocks: AsyncIterable<ArrivalBlock>, speed: number): AsyncGenerator<ArrivalBlock> {
+  let firstRecv = NaN;
+  let wallStart = 0;
+  for await (const block of blocks) {
+    if (block.n > 0) {
+      const last = block.batches[block.src[block.n - 1]].recv_ts_ms[block.row[block.n - 1]];
+      if (Number.isNaN(firstRecv)) {
+        firstRecv = block.batches[block.src[0]].recv_ts_ms[block.row[0]];
+        wallStart = performance.now();
+      }
+      const wait = wallStart + (last - firstRecv) / speed - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    }
+    yield block;
+  }
+}
+
+/** One run into a run folder, the same for replay, canary and live (`runToFolder`). */
+export interface RunToFolder {
+  readonly runDir: string;
+  readonly runTag: string;
+  /** What the run is, for messages ('replay', 'live run'). */
+  readonly what: string;
+  /** Paths the folder must not be, nor contain (the inputs). */
+  readonly protect: readonly string[];
+  readonly overwrite?: boolean;
+  /** Remove the folder if the run fails (replay: everything in it is the run's; not live, which records into it). */
+  readonly discardOnFailure: boolean;
+  /** Leave the folder marked incomplete after the manifest is written (the caller adds files). */
+  readonly keepIncomplete?: boolean;
+  readonly config: LoadedConfig;
+  /** Rows per output part (recorded in the manifest). */
+  readonly blockRows: number;
+  /** The pass into `<runDir>/data`, started once the folder exists (live records into it). */
+  readonly run: (dataDir: string, runDir: string) => Promise<PassResult>;
+  /** After the source ended: the raw inputs the manifest lists (what `flowlab verify` replays). */
+  readonly inputs: () => {
+    readonly datasetRoot: string;
+    readonly inputs: readonly PartFileInfo[];
+    readonly selection: ReplayManifest['selection'];
+  };
+}
+
+/**
+ * The run folder around the run driver (src/pipeline/run.ts): checks and
+ * creates `<runDir>` (marked incomplete), runs the pass (`runPipeline`, or
+ * replay's symbol shards) into `<runDir>/data`, then writes manifest.json and
+ * run_tag.txt.
+ */
+export async function runToFolder(r: RunToFolder): Promise<ReplayResult> {
+  prepareRunFolder(r.runDir, { overwrite: r.overwrite, inputs: r.protect, what: r.what });
+  try {
+    const dataDir = path.join(r.runDir, 'data');
+    fs.mkdirSync(dataDir, { recursive: true });
+    const result = await r.run(dataDir, r.runDir);
+    const manifest = await finalizeRun({
+      runDir: r.runDir,
+      runTag: r.runTag,
+      ...r.inputs(),
+      config: r.config,
+      blockRows: r.blockRows,
+      ticks: result.ticks,
+      pipeline: result,
+      outputs: result.outputs,
+    });
+    if (!r.keepIncomplete) markComplete(r.runDir);
+    return { runDir: r.runDir, manifest, ticks: result.ticks };
+  } catch (e) {
+    if (r.discardOnFailure) discardRunFolder(r.runDir);
+    throw e;
+  }
 }
 
 /** Write manifest.json and run_tag.txt of a finished run (replay, canary or live). */

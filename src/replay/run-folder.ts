@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { FlowlabError, UsageError, describeError } from '../core/errors.js';
 import { INCOMPLETE_MARKER, isIncomplete, markIncomplete } from '../core/atomic.js';
 import { zCount, zDate, zEpochMs, zSha256, zSymbol, zTag } from '../core/validate.js';
-import { DERIVED_KINDS, type DerivedKind } from '../pipeline/pipeline.js';
+import { DERIVED_KINDS, type DerivedKind } from '../pipeline/tables.js';
 
 export const REPLAY_MANIFEST = 'manifest.json';
 export const RUN_TAG_FILE = 'run_tag.txt';

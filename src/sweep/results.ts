@@ -3,10 +3,15 @@
  * the same grid give the same bytes):
  *
  * - `sweep_results.parquet`: one row per (config, symbol): the grid values,
- *   every verdict check (value, CI, n, status), incidents by gate, the fusion
- *   AUC on the training and the held-out period (overlap-aware DeLong CI: the
- *   variance times horizon / sample interval, as everywhere in flowlab), the
- *   fingerprint and the shard path.
+ *   the canary's own figures as it ran (every verdict check with value, CI, n,
+ *   status; incidents by gate; when it first rolled back to the base config),
+ *   the fusion AUC on the training and the held-out period (overlap-aware
+ *   DeLong CI: the variance times horizon / sample interval, as everywhere in
+ *   flowlab), the fingerprint and the shard path.
+ * - The training and held-out AUCs are the grid point's own score rule over
+ *   the whole shard: its stored fusion components re-scored under its config
+ *   (`rescore`), not the canary's published score, which after a P1 rollback is
+ *   the base config's (every config would then show the base's figures).
  * - Selection is honest: the best config is chosen on the training period only
  *   (mean over symbols of the training AUC), then reported on the later held-out
  *   period, with how many configs were tried. Training samples whose label
@@ -14,12 +19,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { aucDeLong } from '../eval/auc.js';
-import { overlapInflation } from '../canary/engine.js';
-import { readF64, streamChunks, sqlString, writeParquet, type OutColumn } from '../io/duck.js';
-import { writeFileAtomic } from '../report/csv.js';
+import { loadRescoreRun, rescore, type RescoreRun } from '../canary/rescore.js';
+import { canonicalJson } from '../core/hash.js';
+import { FlowlabError } from '../core/errors.js';
+import { writeParquet, type OutColumn } from '../io/duck.js';
 import { REPORT_DIR } from '../canary/canary.js';
-import type { LoadedConfig } from '../config/load.js';
 import { describe, type SweepConfig } from './grid.js';
 import { shardDir, SHARDS_DIR, type ShardJob } from './shard.js';
 
@@ -47,64 +51,34 @@ export interface ShardResult {
   readonly include: boolean;
   readonly checks: Map<string, Check>;
   readonly incidents: Map<string, number>;
+  /** When the shard's canary first rolled back to the base config (null: never). */
+  readonly rollbackAtMs: number | null;
+  /** Fusion AUC of the grid point's own score rule (re-scored), not of the canary's published score. */
   readonly train: AucFigure;
   readonly holdout: AucFigure;
 }
 
-function aucFig(score: Float64Array, y: Float64Array, vif: number): AucFigure {
-  if (score.length === 0) return { auc: null, ci: null, n: 0 };
-  const r = aucDeLong(score, y, { variance_inflation: vif });
-  return { auc: r.auc, ci: r.ci_low !== null && r.ci_high !== null ? [r.ci_low, r.ci_high] : null, n: r.n };
-}
+const NO_FIGURE: AucFigure = { auc: null, ci: null, n: 0 };
 
-async function splitAuc(
-  file: string,
-  splitMs: number | null,
-  cfg: LoadedConfig,
-): Promise<{ train: AucFigure; holdout: AucFigure }> {
-  const hMs = cfg.config.labels.horizons_s[0] * 1000;
-  const sql = `SELECT ts_ms::DOUBLE, score, y FROM read_parquet(${sqlString(file)}) WHERE score IS NOT NULL AND y IS NOT NULL ORDER BY ts_ms`;
-  const parts: Float64Array[][] = [];
-  for await (const chunk of streamChunks(sql)) {
-    const n = chunk.rowCount;
-    const t = new Float64Array(n);
-    const s = new Float64Array(n);
-    const y = new Float64Array(n);
-    readF64(chunk, 0, t, 0);
-    readF64(chunk, 1, s, 0);
-    readF64(chunk, 2, y, 0);
-    parts.push([t, s, y]);
-  }
-  let nTrain = 0;
-  let nHold = 0;
-  for (const [t] of parts)
-    for (let i = 0; i < t.length; i++) {
-      if (splitMs === null || t[i] < splitMs - hMs) nTrain++;
-      else if (t[i] >= splitMs) nHold++;
-    }
-  const trS = new Float64Array(nTrain);
-  const trY = new Float64Array(nTrain);
-  const hoS = new Float64Array(nHold);
-  const hoY = new Float64Array(nHold);
-  let a = 0;
-  let b = 0;
-  for (const [t, s, y] of parts)
-    for (let i = 0; i < t.length; i++) {
-      if (splitMs === null || t[i] < splitMs - hMs) {
-        trS[a] = s[i];
-        trY[a++] = y[i];
-      } else if (t[i] >= splitMs) {
-        hoS[b] = s[i];
-        hoY[b++] = y[i];
-      }
-    }
-  const vif = overlapInflation(cfg.config);
-  return { train: aucFig(trS, trY, vif), holdout: aucFig(hoS, hoY, vif) };
+/**
+ * The fusion AUC of the grid point's own score rule over [fromMs, toMs): the
+ * shard's stored components re-scored under its config (src/canary/rescore.ts,
+ * the rule the canary and the notebooks use), so a rollback in the shard does
+ * not put the base config's scores in the figure.
+ */
+function rescoredAuc(run: RescoreRun, symbol: string, fromMs?: number, toMs?: number): AucFigure {
+  const r = rescore(run, { symbols: [symbol], dims: [], topk: false, calibrate: false, fromMs, toMs });
+  const row = r.rows.find((x) => x.group === symbol && x.dim === 'all');
+  if (!row) throw new FlowlabError(`rescore of ${run.runDir} returned no 'all' row for ${symbol}`);
+  const a = row.auc;
+  if (a.n === 0) return NO_FIGURE;
+  return { auc: a.auc, ci: a.ci_low !== null && a.ci_high !== null ? [a.ci_low, a.ci_high] : null, n: a.n };
 }
 
 /** Read one shard's figures. */
 export async function readShard(plan: ShardPlan, splitMs: number | null): Promise<ShardResult> {
-  const report = path.join(shardDir(plan.job.out, plan.job.id), REPORT_DIR);
+  const dir = shardDir(plan.job.out, plan.job.id);
+  const report = path.join(dir, REPORT_DIR);
   const verdicts = JSON.parse(fs.readFileSync(path.join(report, 'verdicts.json'), 'utf8'));
   const v = verdicts.symbols?.[plan.job.symbol];
   const checks = new Map<string, Check>();
@@ -112,12 +86,28 @@ export async function readShard(plan: ShardPlan, splitMs: number | null): Promis
     checks.set(c.name, { name: c.name, value: c.value, ci: c.ci, n: c.n, status: c.status });
   const incidents = new Map<string, number>();
   const inc = JSON.parse(fs.readFileSync(path.join(report, 'incidents.json'), 'utf8'));
-  for (const i of (inc.incidents ?? []) as { gate: string; severity: string }[]) {
+  let rollbackAtMs: number | null = null;
+  for (const i of (inc.incidents ?? []) as {
+    gate: string;
+    severity: string;
+    actions?: { at_ms: number; action: string }[];
+  }[]) {
     const k = `${i.gate}_${i.severity}`;
     incidents.set(k, (incidents.get(k) ?? 0) + 1);
+    for (const a of i.actions ?? [])
+      if (a.action === 'rollback' && (rollbackAtMs === null || a.at_ms < rollbackAtMs)) rollbackAtMs = a.at_ms;
   }
-  const { train, holdout } = await splitAuc(path.join(report, 'eval_samples.parquet'), splitMs, plan.point.config);
-  return { plan, include: v?.include_in_pool === true, checks, incidents, train, holdout };
+  const run = await loadRescoreRun(dir);
+  if (canonicalJson(run.config) !== canonicalJson(plan.point.config.config))
+    throw new FlowlabError(
+      `shard ${dir}: manifest.json config is not grid point ${plan.point.point.index}'s (${plan.point.file}); the shard is not this sweep's`,
+    );
+  const hMs = run.config.labels.horizons_s[0] * 1000;
+  const sym = plan.job.symbol;
+  // training: samples whose label ends before the split (embargo of one horizon); held out: from the split
+  const train = splitMs === null ? rescoredAuc(run, sym) : rescoredAuc(run, sym, undefined, splitMs - hMs);
+  const holdout = splitMs === null ? NO_FIGURE : rescoredAuc(run, sym, splitMs);
+  return { plan, include: v?.include_in_pool === true, checks, incidents, rollbackAtMs, train, holdout };
 }
 
 /** A plain column name (letters, digits, _) for a dotted key. */
@@ -151,6 +141,12 @@ export async function writeResults(file: string, results: readonly ShardResult[]
     else str(col(`grid_${k}`), (r) => String(r.plan.point.point.assignments[j][1]));
   });
   cols.push({ name: 'include_in_pool', type: 'bool', data: Int8Array.from(results, (r) => (r.include ? 1 : 0)) });
+  cols.push({
+    name: 'rollback_at_ms',
+    type: 'i64',
+    data: Float64Array.from(results, (r) => r.rollbackAtMs ?? NaN),
+    nullNaN: true,
+  });
   for (const [label, get] of [
     ['train', (r: ShardResult) => r.train],
     ['holdout', (r: ShardResult) => r.holdout],
@@ -217,16 +213,18 @@ export function summaryMarkdown(a: {
     '',
     `Chosen: config ${best.index} (\`${describe(point.point)}\`, fingerprint \`${point.config.fingerprint}\`), mean training AUC ${f3(best.score)}.`,
     '',
-    '| symbol | training AUC [95% CI] (n) | held-out AUC [95% CI] (n) | verdict over the whole run |',
-    '|---|---|---|---|',
+    '| symbol | training AUC [95% CI] (n) | held-out AUC [95% CI] (n) | canary verdict over the whole run | canary rolled back at |',
+    '|---|---|---|---|---|',
   );
   for (const r of bestRows)
     L.push(
-      `| ${r.plan.job.symbol} | ${f3(r.train.auc)} ${ciTxt(r.train)} (${r.train.n}) | ${f3(r.holdout.auc)} ${ciTxt(r.holdout)} (${r.holdout.n}) | ${r.include ? 'INCLUDE' : 'HOLD'} |`,
+      `| ${r.plan.job.symbol} | ${f3(r.train.auc)} ${ciTxt(r.train)} (${r.train.n}) | ${f3(r.holdout.auc)} ${ciTxt(r.holdout)} (${r.holdout.n}) | ${r.include ? 'INCLUDE' : 'HOLD'} | ${r.rollbackAtMs === null ? 'never' : new Date(r.rollbackAtMs).toISOString()} |`,
     );
   L.push(
     '',
     'The best of many configs on the same data overstates its skill: only the held-out column is an honest estimate. CIs are DeLong with the variance inflated by horizon / sample interval (overlapping labels).',
+    '',
+    "Re-scored vs the canary's: the training and held-out AUCs are re-scored, the config's own score rule applied to each shard's stored fusion components over the whole shard (src/canary/rescore.ts), so they stay the config's after a rollback. The verdict, its checks, the incidents and the rollback time are the canary's, as it ran (after a P1 rollback the base config is in force for the rest of the shard; `sweep_results.parquet` has every check and `rollback_at_ms`).",
     '',
     '## Configs by training AUC (top 10)',
     '',
@@ -247,8 +245,4 @@ export function summaryMarkdown(a: {
     '',
   );
   return L.join('\n');
-}
-
-export function writeSummary(file: string, text: string): void {
-  writeFileAtomic(file, text);
 }

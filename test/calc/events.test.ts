@@ -1,13 +1,13 @@
 import { describe, it, expect } from 'vitest';
-import { EventDetector, EventColumns, metaJson, fmtNum } from '../../src/calc/events.js';
+import { EventDetector, metaJson, fmtNum } from '../../src/calc/events.js';
 import { DEFAULT_CALC_PARAMS, type EventParams } from '../../src/calc/params.js';
-import { mulberry32 } from './helpers.js';
+import { EventLog, mulberry32 } from './helpers.js';
 
 function params(over: Partial<EventParams> = {}): EventParams {
   return { ...DEFAULT_CALC_PARAMS.events, ...over };
 }
 
-function rows(ev: EventColumns) {
+function rows(ev: EventLog) {
   return ev.ts.map((ts, i) => ({ ts, type: ev.event_type[i], meta: JSON.parse(ev.meta_json[i]) }));
 }
 
@@ -26,7 +26,7 @@ describe('meta_json', () => {
 
 describe('EventDetector', () => {
   it('crossed / locked quotes: one anomaly when the book enters the state', () => {
-    const ev = new EventColumns();
+    const ev = new EventLog();
     const d = new EventDetector(params(), 'BTCUSDT', ev);
     d.onQuote(1000, 100, 100.01);
     d.onQuote(1100, 100.02, 100.01); // crossed
@@ -45,7 +45,7 @@ describe('EventDetector', () => {
   });
 
   it('z anomalies at the winsor limit with a per-source cooldown', () => {
-    const ev = new EventColumns();
+    const ev = new EventLog();
     const d = new EventDetector(params({ anomaly_cooldown_ms: 5000 }), 'X', ev);
     d.onZ(1000, 'cvd_z', 7.99);
     d.onZ(1000, 'cvd_z', NaN);
@@ -62,7 +62,7 @@ describe('EventDetector', () => {
   });
 
   it('gap events: silence longer than gap_sec', () => {
-    const ev = new EventColumns();
+    const ev = new EventLog();
     const d = new EventDetector(params({ gap_sec: 30 }), 'X', ev);
     d.onTrade(1000, 1);
     d.onTrade(31_000, 1); // exactly 30 s: not a gap
@@ -72,7 +72,7 @@ describe('EventDetector', () => {
   });
 
   it('cvd_flip rows', () => {
-    const ev = new EventColumns();
+    const ev = new EventLog();
     const d = new EventDetector(params(), 'X', ev);
     d.onFlip(5000, -1, -0.25, 120);
     expect(ev.meta_json[0]).toBe('{"dir":-1,"n":120,"rho":-0.25}');
@@ -80,7 +80,7 @@ describe('EventDetector', () => {
   });
 
   it('pivot: a triangle of mids gives one high and one low, confirmed k grid points later', () => {
-    const ev = new EventColumns();
+    const ev = new EventLog();
     const k = 3;
     const d = new EventDetector(params({ pivot_k: k, div_window: 100 }), 'X', ev);
     // grid mids: 0..10 up, then down to 0, then up
@@ -98,7 +98,7 @@ describe('EventDetector', () => {
   });
 
   it('pivot on a plateau: strict on the left only => exactly one pivot', () => {
-    const ev = new EventColumns();
+    const ev = new EventLog();
     const d = new EventDetector(params({ pivot_k: 2, div_window: 100 }), 'X', ev);
     const path = [0, 1, 5, 5, 5, 1, 0, 0, 0];
     path.forEach((m, i) => {
@@ -112,7 +112,7 @@ describe('EventDetector', () => {
   });
 
   it('divergence: price new high while CVD is not (bearish), CVD new high while price is not (bullish)', () => {
-    const ev = new EventColumns();
+    const ev = new EventLog();
     const d = new EventDetector(params({ div_window: 5, div_cooldown_ms: 0, pivot_k: 50 }), 'X', ev);
     const mids = [10, 11, 12, 11, 10, 13, 12, 12, 12, 12, 12];
     const cvds = [5, 6, 7, 6, 5, 6, 6, 6, 6, 6, 9];
@@ -137,7 +137,7 @@ describe('EventDetector', () => {
   });
 
   it('divergence cooldown per (kind, leader)', () => {
-    const ev = new EventColumns();
+    const ev = new EventLog();
     const d = new EventDetector(params({ div_window: 2, div_cooldown_ms: 10_000, pivot_k: 50 }), 'X', ev);
     for (let i = 0; i < 20; i++) {
       d.onTrade(i * 1000, 0); // flat CVD
@@ -152,7 +152,7 @@ describe('EventDetector', () => {
 
   it('rows are in non-decreasing ts; identical input => identical rows (determinism)', () => {
     const run = () => {
-      const ev = new EventColumns();
+      const ev = new EventLog();
       const d = new EventDetector(params({ div_window: 10, pivot_k: 5, gap_sec: 5 }), 'X', ev);
       const rnd = mulberry32(31);
       let t = 0,

@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { Fusion, FusionColumns } from '../../src/calc/fusion.js';
+import { Fusion } from '../../src/calc/fusion.js';
 import { SliceTracker } from '../../src/calc/slices.js';
 import { DEFAULT_CALC_PARAMS, cloneCalcParams, type FusionParams } from '../../src/calc/params.js';
-import { mulberry32, robustOracle, slowSpearman, close } from './helpers.js';
+import { mulberry32, robustOracle, slowSpearman, close, SampleLog } from './helpers.js';
 
 interface Ev {
   t: number;
@@ -108,7 +108,7 @@ describe('Fusion', () => {
     it(`oracle: windowed flows, robust z's, score, gate, mid, merge age, silence skipping (seed ${seed})`, () => {
       const evs = randomStream(seed, 6000);
       const p = fparams({ gate: 0.3, cvd_auto_flip: false, cvd_dir: seed === 2 ? -1 : 1 });
-      const cols = new FusionColumns();
+      const cols = new SampleLog();
       const f = new Fusion(p, cols);
       feed(f, evs);
       const ref = fusionOracle(evs, p);
@@ -138,12 +138,12 @@ describe('Fusion', () => {
       expect(scores.filter(Number.isFinite).length).toBeGreaterThan(100);
       expect(scores.filter((x) => x === 0).length).toBeGreaterThan(0); // gate hit
       expect(Array.from(cols.w_ofi.view()).every((w) => w === 0.6)).toBe(true);
-      expect(Array.from(cols.dir.view()).every((d) => d === p.cvd_dir)).toBe(true);
+      expect(Array.from(cols.cvd_dir.view()).every((d) => d === p.cvd_dir)).toBe(true);
     });
   }
 
   it('nulls, not zeros, while components warm up; score null if any component null', () => {
-    const cols = new FusionColumns();
+    const cols = new SampleLog();
     const f = new Fusion(fparams({ cvd_auto_flip: false }), cols);
     for (let i = 0; i < 40; i++) f.onQuote(1_000_000 + i * 500, 1, 99, 101); // quotes only
     f.flush();
@@ -160,7 +160,7 @@ describe('Fusion', () => {
   });
 
   it('samples are aligned to multiples of sample_ms and see inputs at ts <= s only', () => {
-    const cols = new FusionColumns();
+    const cols = new SampleLog();
     const f = new Fusion(fparams({ window_ms: 1000, cvd_auto_flip: false }), cols);
     f.onTrade(10_000, 8); // sample 10000; outside the window of sample 11000
     f.onTrade(10_500, 1);
@@ -177,12 +177,12 @@ describe('Fusion', () => {
   });
 
   it('window_ms must be a multiple of sample_ms; bad weights are named', () => {
-    expect(() => new Fusion(fparams({ window_ms: 2500 }), new FusionColumns())).toThrow(/fusion.window_ms/);
-    expect(() => new Fusion(fparams({ weights: { ofi: -1, cvd: 0.4 } }), new FusionColumns())).toThrow(
+    expect(() => new Fusion(fparams({ window_ms: 2500 }), new SampleLog())).toThrow(/fusion.window_ms/);
+    expect(() => new Fusion(fparams({ weights: { ofi: -1, cvd: 0.4 } }), new SampleLog())).toThrow(
       /fusion.weights.ofi/,
     );
-    expect(() => new Fusion(fparams({ cvd_dir: 0 }), new FusionColumns())).toThrow(/fusion.cvd_dir/);
-    expect(() => new Fusion(fparams({ slice_precedence: ['nope' as 'regime'] }), new FusionColumns())).toThrow(
+    expect(() => new Fusion(fparams({ cvd_dir: 0 }), new SampleLog())).toThrow(/fusion.cvd_dir/);
+    expect(() => new Fusion(fparams({ slice_precedence: ['nope' as 'regime'] }), new SampleLog())).toThrow(
       /fusion.slice_precedence/,
     );
   });
@@ -204,7 +204,7 @@ describe('Fusion', () => {
       },
     });
     const st = new SliceTracker(P.slices, 'X');
-    const cols = new FusionColumns(st);
+    const cols = new SampleLog(st);
     const f = new Fusion(fp, cols, st);
     const rnd = mulberry32(5);
     let t = Date.UTC(2024, 0, 2, 3, 0); // Tokyo session
@@ -253,13 +253,13 @@ describe('cvd_auto_flip', () => {
     extra?: (f: Fusion, t: number) => void,
   ) {
     const log: LogRow[] = [];
-    const cols = new FusionColumns();
+    const cols = new SampleLog();
     const sink = {
-      sample: (...a: Parameters<FusionColumns['sample']>) => {
-        cols.sample(...a);
-        log.push({ type: 'sample', s: a[0], z: a[4], dir: a[7] });
+      sample: (x: Parameters<SampleLog['sample']>[0]) => {
+        cols.sample(x);
+        log.push({ type: 'sample', s: x.ts, z: x.z_cvd, dir: x.cvd_dir });
       },
-      flip: (...a: Parameters<FusionColumns['flip']>) => cols.flip(...a),
+      flip: (...a: Parameters<SampleLog['flip']>) => cols.flip(...a),
     };
     const f = new Fusion(p, sink);
     let next = 0; // next sample index (in cols) to resolve
@@ -329,7 +329,7 @@ describe('cvd_auto_flip', () => {
     };
     const { f, cols, log } = drive(p, evs, labelOf);
     const sim = resimulate(p, log);
-    expect(Array.from(cols.dir.view())).toEqual(sim.dirs);
+    expect(Array.from(cols.cvd_dir.view())).toEqual(sim.dirs);
     expect(cols.flip_ts).toEqual(sim.flips);
     expect(f.flips).toBe(sim.flips.length);
     expect(f.flips).toBeGreaterThanOrEqual(2);
@@ -341,7 +341,7 @@ describe('cvd_auto_flip', () => {
       const zo = cols.z_ofi.get(i),
         zc = cols.z_cvd.get(i),
         sc = cols.score.get(i);
-      if (Number.isFinite(sc)) expect(close(sc, 0.6 * zo + cols.dir.get(i) * 0.4 * zc, 1e-12, 1)).toBe(true);
+      if (Number.isFinite(sc)) expect(close(sc, 0.6 * zo + cols.cvd_dir.get(i) * 0.4 * zc, 1e-12, 1)).toBe(true);
     }
     // cooldown respected
     for (let i = 1; i < cols.flip_ts.length; i++)
@@ -367,7 +367,7 @@ describe('cvd_auto_flip', () => {
     expect(tried).toBeGreaterThan(1000);
     expect(accepted).toBe(0);
     expect(b.f.labels_rejected_future).toBe(tried);
-    expect(Array.from(b.cols.dir.view())).toEqual(Array.from(a.cols.dir.view()));
+    expect(Array.from(b.cols.cvd_dir.view())).toEqual(Array.from(a.cols.cvd_dir.view()));
     expect(Array.from(b.cols.score.view())).toEqual(Array.from(a.cols.score.view()));
     expect(b.cols.flip_ts).toEqual(a.cols.flip_ts);
     expect(a.f.flips).toBeGreaterThan(0);
@@ -377,7 +377,7 @@ describe('cvd_auto_flip', () => {
 
   it('resolveLabel edge cases: exactly s + H == now is allowed; duplicates, unknown samples ignored', () => {
     const p = fparams({ horizon_ms: 5000 });
-    const cols = new FusionColumns();
+    const cols = new SampleLog();
     const f = new Fusion(p, cols);
     for (let i = 0; i <= 60; i++) f.onTrade(100_000 + i * 1000, i % 2 ? 1 : -1);
     f.advance(170_000);
@@ -398,14 +398,14 @@ describe('cvd_auto_flip', () => {
     const labelOf = (_s: number, z: number) => ((Number.isNaN(z) ? 0 : z) < 0 ? 1 : 0);
     const a = drive(p, evs, labelOf);
     const b = drive(p, evs, labelOf);
-    for (const k of ['ts', 'score', 'score_z', 'z_ofi', 'z_cvd', 'dir', 'mid'] as const) {
+    for (const k of ['ts', 'score', 'score_z', 'z_ofi', 'z_cvd', 'cvd_dir', 'mid'] as const) {
       expect(
         Buffer.from(b.cols[k].view().buffer, 0, b.cols.length * 8).equals(
           Buffer.from(a.cols[k].view().buffer, 0, a.cols.length * 8),
         ),
       ).toBe(true);
     }
-    const cols = new FusionColumns();
+    const cols = new SampleLog();
     const f = new Fusion(fparams({ cvd_auto_flip: false }), cols);
     feed(f, evs);
     const n = cols.length;

@@ -5,6 +5,10 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { RobustParams } from '../../src/calc/params.js';
+import type { FusionSample, FusionSink } from '../../src/calc/fusion.js';
+import type { EventSink, EventType } from '../../src/calc/events.js';
+import type { SliceTracker } from '../../src/calc/slices.js';
+import { GrowableF64, GrowableI8 } from '../../src/core/growable.js';
 
 /** mulberry32: small deterministic PRNG in [0, 1). */
 export function mulberry32(seed: number): () => number {
@@ -190,4 +194,69 @@ export function loadRealFile(rel: string): RealFile {
     }
   }
   return { trades, quotes, arrival };
+}
+
+/**
+ * A FusionSink for the calculator tests: every sample field in its own column
+ * (named like FusionSample's keys), the slice codes of an attached tracker, and
+ * the flips. (The pipeline's fusion rows are the schema's, src/pipeline/tables.ts.)
+ */
+export class SampleLog implements FusionSink {
+  readonly ts = new GrowableF64();
+  readonly score = new GrowableF64();
+  readonly score_z = new GrowableF64();
+  readonly z_ofi = new GrowableF64();
+  readonly z_cvd = new GrowableF64();
+  readonly w_ofi = new GrowableF64();
+  readonly w_cvd = new GrowableF64();
+  readonly cvd_dir = new GrowableF64();
+  readonly gate = new GrowableF64();
+  readonly mid = new GrowableF64();
+  readonly ofi_flow = new GrowableF64();
+  readonly cvd_flow = new GrowableF64();
+  readonly merge_time_diff_ms = new GrowableF64();
+  readonly session = new GrowableI8();
+  readonly regime = new GrowableI8();
+  readonly vol_bucket = new GrowableI8();
+  readonly scenario_2x2 = new GrowableI8();
+  readonly flip_ts: number[] = [];
+  readonly flip_dir: number[] = [];
+  readonly flip_rho: number[] = [];
+  readonly flip_n: number[] = [];
+  constructor(private readonly slices: SliceTracker | null = null) {}
+  get length(): number {
+    return this.ts.length;
+  }
+  sample(x: Readonly<FusionSample>): void {
+    for (const k of Object.keys(x) as (keyof FusionSample)[]) this[k].push(x[k]);
+    if (this.slices) {
+      this.session.push(this.slices.session);
+      this.regime.push(this.slices.regime);
+      this.vol_bucket.push(this.slices.vol_bucket);
+      this.scenario_2x2.push(this.slices.scenario_2x2);
+    }
+  }
+  flip(ts: number, dir: number, rho: number, n: number): void {
+    this.flip_ts.push(ts);
+    this.flip_dir.push(dir);
+    this.flip_rho.push(rho);
+    this.flip_n.push(n);
+  }
+}
+
+/** An EventSink for the calculator tests: the emitted events in arrays. */
+export class EventLog implements EventSink {
+  readonly ts: number[] = [];
+  readonly symbol: string[] = [];
+  readonly event_type: EventType[] = [];
+  readonly meta_json: string[] = [];
+  get length(): number {
+    return this.ts.length;
+  }
+  event(ts: number, symbol: string, event_type: EventType, meta_json: string): void {
+    this.ts.push(ts);
+    this.symbol.push(symbol);
+    this.event_type.push(event_type);
+    this.meta_json.push(meta_json);
+  }
 }

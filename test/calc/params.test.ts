@@ -1,12 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import { DEFAULT_CALC_PARAMS, cloneCalcParams } from '../../src/calc/params.js';
-import { Sequencer } from '../../src/calc/sequencer.js';
+import { Sequencer } from '../../src/pipeline/sequencer.js';
 import { DepthOfi } from '../../src/calc/ofi.js';
 import { RobustScale } from '../../src/calc/robust.js';
-import { Fusion, FusionColumns } from '../../src/calc/fusion.js';
+import { Fusion } from '../../src/calc/fusion.js';
+import { EventLog, SampleLog } from './helpers.js';
 import { SliceTracker } from '../../src/calc/slices.js';
-import { EventDetector, EventColumns } from '../../src/calc/events.js';
-import { SymbolCalc } from '../../src/calc/symbol-calc.js';
+import { EventDetector } from '../../src/calc/events.js';
+import { SymbolCalc } from '../../src/pipeline/symbol-calc.js';
 
 describe('DEFAULT_CALC_PARAMS', () => {
   it('holds the seed values of ARCHITECTURE §1/§4', () => {
@@ -36,16 +37,16 @@ describe('DEFAULT_CALC_PARAMS', () => {
     expect(() => new Sequencer(d.sequencer, () => {})).not.toThrow();
     expect(() => new DepthOfi(d.ofi)).not.toThrow();
     expect(() => new RobustScale(d.robust)).not.toThrow();
-    expect(() => new Fusion(d.fusion, new FusionColumns())).not.toThrow();
+    expect(() => new Fusion(d.fusion, new SampleLog())).not.toThrow();
     expect(() => new SliceTracker(d.slices, 'BTCUSDT')).not.toThrow();
-    expect(() => new EventDetector(d.events, 'BTCUSDT', new EventColumns())).not.toThrow();
+    expect(() => new EventDetector(d.events, 'BTCUSDT', new EventLog())).not.toThrow();
     expect(() => new SymbolCalc(d, 'BTCUSDT')).not.toThrow();
   });
 
   it('config errors name the key, the value and what is allowed', () => {
     const c = cloneCalcParams();
     c.fusion.robust.mad_window = 0;
-    expect(() => new Fusion(c.fusion, new FusionColumns())).toThrow(
+    expect(() => new Fusion(c.fusion, new SampleLog())).toThrow(
       'fusion.robust.mad_window: 0 is not valid (expected an integer >= 1 and <= 1000000)',
     );
     const s = cloneCalcParams();

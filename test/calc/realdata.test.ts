@@ -13,18 +13,18 @@ import {
   CLOCK_EXCHANGE,
   CLOCK_LOCAL,
   FLAG_LATE,
-} from '../../src/calc/sequencer.js';
+} from '../../src/pipeline/sequencer.js';
 import { L1Ofi } from '../../src/calc/ofi.js';
 import { Cvd } from '../../src/calc/cvd.js';
 import { RobustScale } from '../../src/calc/robust.js';
-import { Fusion, FusionColumns } from '../../src/calc/fusion.js';
+import { Fusion } from '../../src/calc/fusion.js';
 import { SliceTracker } from '../../src/calc/slices.js';
-import { EventDetector, EventColumns } from '../../src/calc/events.js';
-import { GrowableF64 } from '../../src/calc/columns.js';
+import { EventDetector } from '../../src/calc/events.js';
+import { GrowableF64 } from '../../src/core/growable.js';
 import { DEFAULT_CALC_PARAMS } from '../../src/calc/params.js';
-import { SymbolCalc } from '../../src/calc/symbol-calc.js';
+import { SymbolCalc } from '../../src/pipeline/symbol-calc.js';
 import { KIND_RANK } from '../../src/core/types.js';
-import { loadRealFile, type RealFile } from './helpers.js';
+import { EventLog, loadRealFile, SampleLog, type RealFile } from './helpers.js';
 
 const QUOTES = 0,
   TRADES = 1;
@@ -43,9 +43,9 @@ function runPipeline(file: RealFile) {
   const ofiScale = new RobustScale(P.robust);
   const cvdScale = new RobustScale(P.robust);
   const slices = new SliceTracker(P.slices, 'BTCUSDT');
-  const evCols = new EventColumns();
+  const evCols = new EventLog();
   const events = new EventDetector(P.events, 'BTCUSDT', evCols);
-  const fCols = new FusionColumns(slices);
+  const fCols = new SampleLog(slices);
   const sink = {
     sample: fCols.sample.bind(fCols),
     flip: (ts: number, dir: number, rho: number, n: number) => {

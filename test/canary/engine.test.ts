@@ -1,18 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { CanaryEngine, type StableConfig } from '../../src/canary/engine.js';
-import { FusionColumns } from '../../src/calc/fusion.js';
+import type { FusionRow } from '../../src/pipeline/pipeline.js';
 import type { FusionWeights } from '../../src/calc/params.js';
-import type { SymbolCalc } from '../../src/calc/symbol-calc.js';
+import type { SymbolCalc } from '../../src/pipeline/symbol-calc.js';
 import { configFromObject } from '../../src/config/load.js';
 import { mulberry32 } from '../calc/helpers.js';
 
 /**
  * A stand-in for SymbolCalc with exactly what the engine reads: real
- * FusionColumns (slice codes pushed by hand) and a fusion whose weights can
+ * fusion rows (slice codes set by hand) and a fusion whose weights can
  * be changed (rollback).
  */
 class FakeCalc {
-  readonly fusionRows = new FusionColumns(null);
   readonly sessionNames = ['London', 'NY', 'Tokyo'];
   readonly fee_tier = 'TM';
   weights: { defaults: FusionWeights; overrides: Record<string, FusionWeights> } = {
@@ -27,16 +26,34 @@ class FakeCalc {
     },
     weightsInForce: () => structuredClone(this.weights),
   };
-  push(t: number, score: number, regime: number, merge: number): number {
-    const r = this.fusionRows;
-    r.sample(t, score, score, score, score, 0.6, 0.4, 1, 0, 100, 0, 0, merge);
-    r.session.push(2);
-    r.regime.push(regime);
-    r.vol_bucket.push(0);
-    r.vol_tertile.push(0);
-    r.scenario_2x2.push(regime === 1 ? 2 : 0);
-    return r.length - 1;
+  /** The fusion row the pipeline would show the engine for this sample. */
+  push(t: number, score: number, regime: number, merge: number): FusionRow {
+    return row(t, score, 100, merge, regime);
   }
+}
+
+/** A fusion row with the given values (the z's equal the score, weights 0.6 / 0.4, session NY, Active = regime 1). */
+function row(t: number, score: number, mid: number, merge: number, regime: number): FusionRow {
+  return {
+    ts: t,
+    score,
+    score_z: score,
+    z_ofi: score,
+    z_cvd: score,
+    w_ofi: 0.6,
+    w_cvd: 0.4,
+    cvd_dir: 1,
+    gate: 0,
+    mid,
+    ofi_flow: 0,
+    cvd_flow: 0,
+    merge_time_diff_ms: merge,
+    session: 2,
+    regime,
+    vol_bucket: 0,
+    scenario_2x2: regime === 1 ? 2 : 0,
+    vol_tertile: 0,
+  };
 }
 
 const T0 = Date.UTC(2024, 7, 8, 0, 0, 0);
@@ -84,8 +101,8 @@ function runFixture(opts: { tamperAfter?: number; stable?: StableConfig[]; withU
     const t = T0 + i * 1000;
     const ph = phases.find((p) => i < p.untilMin * 60)!;
     const score = ph.sign * (y[i] === 1 ? 0.6 : -0.6) + (r() - 0.5) * 2;
-    engine.onSample('AAAUSDT', calc as unknown as SymbolCalc, calc.push(t, score, 1, ph.merge));
-    if (opts.withUnlabeled) engine.onSample('BBBUSDT', quiet as unknown as SymbolCalc, quiet.push(t, score, 0, 200));
+    engine.onSample('AAAUSDT', calc.push(t, score, 1, ph.merge), calc as unknown as SymbolCalc);
+    if (opts.withUnlabeled) engine.onSample('BBBUSDT', quiet.push(t, score, 0, 200), quiet as unknown as SymbolCalc);
     // the quote at t resolves the sample at t - 60 s: mid up if that sample's y is 1
     const j = i - 60;
     if (j >= 0) {

@@ -8,31 +8,48 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CanaryEngine, type StableConfig } from '../../src/canary/engine.js';
-import { FusionColumns } from '../../src/calc/fusion.js';
-import type { SymbolCalc } from '../../src/calc/symbol-calc.js';
+import type { FusionRow } from '../../src/pipeline/pipeline.js';
+import type { SymbolCalc } from '../../src/pipeline/symbol-calc.js';
 import { configFromObject } from '../../src/config/load.js';
 import { aucDeLong } from '../../src/eval/auc.js';
 import { gateTable } from '../../src/canary/gates.js';
 import { mulberry32 } from '../calc/helpers.js';
 
 class WalkCalc {
-  readonly fusionRows = new FusionColumns(null);
   readonly sessionNames = ['London', 'NY', 'Tokyo'];
   readonly fee_tier = 'TM';
   readonly fusion = {
     setWeights: () => {},
     weightsInForce: () => ({ defaults: { ofi: 0.6, cvd: 0.4 }, overrides: { Active: { ofi: 0.7, cvd: 0.3 } } }),
   };
-  push(t: number, score: number, mid: number): number {
-    const r = this.fusionRows;
-    r.sample(t, score, score, score, score, 0.6, 0.4, 1, 0, mid, 0, 0, 100);
-    r.session.push(2);
-    r.regime.push(1);
-    r.vol_bucket.push(0);
-    r.vol_tertile.push(0);
-    r.scenario_2x2.push(2);
-    return r.length - 1;
+  /** The fusion row the pipeline would show the engine for this sample. */
+  push(t: number, score: number, mid: number): FusionRow {
+    return row(t, score, mid, 100, 1);
   }
+}
+
+/** A fusion row with the given values (the z's equal the score, weights 0.6 / 0.4, session NY, Active = regime 1). */
+function row(t: number, score: number, mid: number, merge: number, regime: number): FusionRow {
+  return {
+    ts: t,
+    score,
+    score_z: score,
+    z_ofi: score,
+    z_cvd: score,
+    w_ofi: 0.6,
+    w_cvd: 0.4,
+    cvd_dir: 1,
+    gate: 0,
+    mid,
+    ofi_flow: 0,
+    cvd_flow: 0,
+    merge_time_diff_ms: merge,
+    session: 2,
+    regime,
+    vol_bucket: 0,
+    scenario_2x2: regime === 1 ? 2 : 0,
+    vol_tertile: 0,
+  };
 }
 
 const T0 = Date.UTC(2024, 7, 8, 0, 0, 0);
@@ -68,7 +85,7 @@ function run(m: ReturnType<typeof market>, mode: 'evidence' | 'seed') {
     let q = m.mid[i];
     if (m.tamperAfterMs !== undefined && t > m.tamperAfterMs) q = 2 * m.mid[0] - q;
     engine.onQuote('AAAUSDT', t, q);
-    engine.onSample('AAAUSDT', calc as unknown as SymbolCalc, calc.push(t, m.score[i], m.mid[i]));
+    engine.onSample('AAAUSDT', calc.push(t, m.score[i], m.mid[i]), calc as unknown as SymbolCalc);
   }
   return { cfg: cfg.config, result: engine.finish() };
 }

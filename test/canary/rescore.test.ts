@@ -11,7 +11,7 @@ import path from 'node:path';
 import { DEFAULT_SYNTH, synthesize } from '../../src/synth/index.js';
 import { runCanary, type CanaryRun } from '../../src/canary/canary.js';
 import { configToYaml, loadConfig } from '../../src/config/load.js';
-import { loadRescoreRun, rescore, type RescoreRun } from '../../src/canary/rescore.js';
+import { loadRescoreRun, rescore, type RescoreRun, type RescoreTrack } from '../../src/canary/rescore.js';
 import { formatCsv } from '../../src/report/csv.js';
 import { overviewCells, SLICES_OVERVIEW_CSV_HEADER } from '../../src/canary/overview.js';
 import { queryRows, sqlString } from '../../src/io/duck.js';
@@ -107,5 +107,61 @@ describe('rescore (stored components -> canary metrics)', () => {
     );
     expect(() => rescore(run, { symbols: ['DOGEUSDT'] })).toThrow(/symbols: 'DOGEUSDT' is not in run/);
     expect(() => rescore(run, { weights: { ofi: -1, cvd: 1 } })).toThrow(/weights\.ofi: -1 is not valid/);
+  });
+
+  it('restricts to a sample time window [fromMs, toMs): equal to re-scoring a run holding only those samples', () => {
+    // the reference: every track filtered row by row (a slow obvious copy, not the binary search + views)
+    const only = (from: number, to: number): RescoreRun => {
+      const tracks = new Map<string, RescoreTrack>();
+      for (const [s, tr] of run.tracks) {
+        const keep: number[] = [];
+        for (let i = 0; i < tr.t.length; i++) if (tr.t[i] >= from && tr.t[i] < to) keep.push(i);
+        const f = (a: Float64Array) => Float64Array.from(keep, (i) => a[i]);
+        const b = (a: Int8Array) => Int8Array.from(keep, (i) => a[i]);
+        tracks.set(s, {
+          symbol: s,
+          t: f(tr.t),
+          z_ofi: f(tr.z_ofi),
+          z_cvd: f(tr.z_cvd),
+          dir: f(tr.dir),
+          y: f(tr.y),
+          resolved_at: f(tr.resolved_at),
+          session: b(tr.session),
+          regime: b(tr.regime),
+          vol_bucket: b(tr.vol_bucket),
+          vol_tertile: b(tr.vol_tertile),
+          scenario: b(tr.scenario),
+        });
+      }
+      return { ...run, tracks };
+    };
+    const t = run.tracks.get('BTCUSDT')!.t;
+    const t0 = t[0];
+    const mid = t0 + 90 * 60_000 + 500; // between two samples: 90.5 min in
+    const end = t0 + 150 * 60_000; // on a sample: excluded (toMs is exclusive)
+    expect(t.includes(end)).toBe(true);
+    for (const [from, to] of [
+      [mid, end],
+      [mid, undefined],
+      [undefined, end],
+    ] as const) {
+      const got = rescore(run, { ...OTHER, fromMs: from, toMs: to });
+      const want = rescore(only(from ?? -Infinity, to ?? Infinity), OTHER);
+      expect(csvOf(got.rows)).toBe(csvOf(want.rows));
+      const all = got.rows.find((x) => x.group === 'BTCUSDT' && x.dim === 'all')!;
+      let n = 0;
+      for (let i = 0; i < t.length; i++) if (t[i] >= (from ?? -Infinity) && t[i] < (to ?? Infinity)) n++;
+      expect(all.rows).toBe(n);
+      expect(all.rows).toBeLessThan(t.length);
+      expect(all.auc.auc).not.toBeNull();
+    }
+    const whole = rescore(run, OTHER);
+    expect(csvOf(rescore(run, { ...OTHER, fromMs: t0 - 1, toMs: 1e15 }).rows)).toBe(csvOf(whole.rows));
+    const none = rescore(run, { ...OTHER, fromMs: end, toMs: mid }).rows.find(
+      (x) => x.group === 'ALL' && x.dim === 'all',
+    )!;
+    expect(none.rows).toBe(0);
+    expect(none.auc.auc).toBeNull();
+    expect(() => rescore(run, { fromMs: Number.NaN })).toThrow(/fromMs: NaN is not valid \(expected a time in ms\)/);
   });
 });

@@ -14,9 +14,11 @@ import path from 'node:path';
 import { synthesize, DEFAULT_SYNTH } from '../../src/synth/index.js';
 import { replay, type ReplayResult } from '../../src/replay/replay.js';
 import { loadConfig } from '../../src/config/load.js';
-import { DERIVED_KINDS, Pipeline } from '../../src/pipeline/pipeline.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { DERIVED_KINDS } from '../../src/pipeline/tables.js';
 import { calcParamsFromConfig } from '../../src/pipeline/params.js';
-import { Dataset, arrivalBlocks } from '../../src/dataset/reader.js';
+import { Dataset } from '../../src/dataset/reader.js';
+import { arrivalBlocks } from '../../src/pipeline/arrival.js';
 import { REPO } from '../helpers/cli.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-symbols-'));

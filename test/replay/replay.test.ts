@@ -7,7 +7,8 @@ import { replay, IO_WORKERS_MIN_ROWS, type ReplayResult } from '../../src/replay
 import { verifyRun } from '../../src/replay/verify.js';
 import { configFromObject, loadConfig } from '../../src/config/load.js';
 import { queryRows, sqlString } from '../../src/io/duck.js';
-import { Dataset, arrivalBlocks, type ArrivalBlock } from '../../src/dataset/reader.js';
+import { Dataset } from '../../src/dataset/reader.js';
+import { arrivalBlocks, type ArrivalBlock } from '../../src/pipeline/arrival.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../../src/pipeline/params.js';
 import { REALDATA, REPO, runCli } from '../helpers/cli.js';

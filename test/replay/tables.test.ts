@@ -12,7 +12,7 @@ import { synthesize, DEFAULT_SYNTH } from '../../src/synth/index.js';
 import { replay, type ReplayResult } from '../../src/replay/replay.js';
 import { verifyRun } from '../../src/replay/verify.js';
 import { loadConfig } from '../../src/config/load.js';
-import { checkTables } from '../../src/pipeline/pipeline.js';
+import { checkTables } from '../../src/pipeline/tables.js';
 import { REPO, runCli } from '../helpers/cli.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-tables-'));

@@ -13,6 +13,8 @@ import path from 'node:path';
 import { synthesize, DEFAULT_SYNTH } from '../../src/synth/index.js';
 import { sha256 } from '../../src/core/hash.js';
 import { queryRows, sqlString } from '../../src/io/duck.js';
+import { loadConfig } from '../../src/config/load.js';
+import { loadRescoreRun, rescore } from '../../src/canary/rescore.js';
 import { REPO, runCli } from '../helpers/cli.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-sweep-'));
@@ -78,7 +80,8 @@ describe('flowlab sweep, local mode', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('2 configs x 2 symbols = 4 shards, 4 run now');
     const rows = await queryRows(
-      `SELECT config_index, symbol, grid_fusion_weights_ofi AS ofi, auc_train, auc_train_n, auc_holdout, auc_holdout_n, shard
+      `SELECT config_index, symbol, grid_fusion_weights_ofi AS ofi, auc_train, auc_train_ci_lo, auc_train_ci_hi, auc_train_n,
+         auc_holdout, auc_holdout_ci_lo, auc_holdout_ci_hi, auc_holdout_n, rollback_at_ms, shard
        FROM read_parquet(${sqlString(path.join(LOCAL, 'sweep_results.parquet'))}) ORDER BY config_index, symbol`,
     );
     expect(rows.map((r) => [Number(r.config_index), r.symbol, r.ofi])).toEqual([
@@ -87,25 +90,69 @@ describe('flowlab sweep, local mode', () => {
       [1, 'BTCUSDT', 0.7],
       [1, 'SOLUSDT', 0.7],
     ]);
+    const summary = fs.readFileSync(path.join(LOCAL, 'sweep_summary.md'), 'utf8');
+    const split = Date.parse(/up to (\S+)\)/.exec(summary)![1]);
+    const published: { rolledBack: boolean; rescored: number; published: number }[] = [];
     for (const r of rows) {
       expect(Number(r.auc_train_n)).toBeGreaterThan(1000);
       expect(Number(r.auc_holdout_n)).toBeGreaterThan(300);
-      // the training and held-out AUC, recomputed by a second route: a pair count in SQL over eval_samples
-      const es = sqlString(path.join(LOCAL, String(r.shard), 'canary_report/eval_samples.parquet'));
-      const [w] = await queryRows(`SELECT min(ts_ms) AS lo, max(ts_ms) AS hi FROM read_parquet(${es})`);
-      void w;
-      const summary = fs.readFileSync(path.join(LOCAL, 'sweep_summary.md'), 'utf8');
-      const m = /up to (\S+)\)/.exec(summary)!;
-      const split = Date.parse(m[1]);
-      const [h] = await queryRows(`
-        WITH s AS (SELECT score, y FROM read_parquet(${es}) WHERE score IS NOT NULL AND y IS NOT NULL AND ts_ms >= ${split}),
-        p AS (SELECT score FROM s WHERE y = 1), n AS (SELECT score FROM s WHERE y = 0)
-        SELECT (SELECT count(*) FROM p) AS np, (SELECT count(*) FROM n) AS nn,
-          (SELECT sum(CASE WHEN p.score > n.score THEN 1.0 WHEN p.score = n.score THEN 0.5 ELSE 0 END) FROM p, n) AS wins`);
-      expect(Number(h.np) + Number(h.nn)).toBe(Number(r.auc_holdout_n));
-      expect(Number(r.auc_holdout)).toBeCloseTo(Number(h.wins) / (Number(h.np) * Number(h.nn)), 12);
+      const shard = path.join(LOCAL, String(r.shard));
+      const sym = String(r.symbol);
+      // the canary's first rollback, from its incidents
+      const inc = JSON.parse(fs.readFileSync(path.join(shard, 'canary_report/incidents.json'), 'utf8')).incidents as {
+        actions: { at_ms: number; action: string }[];
+      }[];
+      const rb = inc.flatMap((i) => i.actions).filter((a) => a.action === 'rollback');
+      expect(r.rollback_at_ms === null ? null : Number(r.rollback_at_ms)).toBe(
+        rb.length ? Math.min(...rb.map((a) => a.at_ms)) : null,
+      );
+      // the figures are the grid point's own score rule over the whole shard: rescore with its overlay's weights
+      const cfg = loadConfig(path.join(LOCAL, `configs/point-000${Number(r.config_index)}.yaml`), {}).config;
+      expect(cfg.fusion.weights.ofi).toBe(r.ofi);
+      const hMs = cfg.labels.horizons_s[0] * 1000;
+      const run = await loadRescoreRun(shard);
+      const fig = (fromMs?: number, toMs?: number) => {
+        const x = rescore(run, {
+          weights: cfg.fusion.weights,
+          gate: cfg.fusion.gate,
+          slices: cfg.fusion.slice_overrides,
+          symbols: [sym],
+          dims: [],
+          calibrate: false,
+          fromMs,
+          toMs,
+        }).rows.find((q) => q.group === sym && q.dim === 'all')!.auc;
+        return [x.auc, x.ci_low, x.ci_high, x.n];
+      };
+      expect([r.auc_train, r.auc_train_ci_lo, r.auc_train_ci_hi, Number(r.auc_train_n)]).toEqual(
+        fig(undefined, split - hMs),
+      );
+      expect([r.auc_holdout, r.auc_holdout_ci_lo, r.auc_holdout_ci_hi, Number(r.auc_holdout_n)]).toEqual(fig(split));
+      // a second route: a pair count in SQL over the canary's published score, equal wherever the grid point's
+      // config was in force (the training period: every rollback here is later; the held-out one without a rollback)
+      const es = sqlString(path.join(shard, 'canary_report/eval_samples.parquet'));
+      const pairs = async (where: string) => {
+        const [h] = await queryRows(`
+          WITH s AS (SELECT score, y FROM read_parquet(${es}) WHERE score IS NOT NULL AND y IS NOT NULL AND ${where}),
+          p AS (SELECT score FROM s WHERE y = 1), n AS (SELECT score FROM s WHERE y = 0)
+          SELECT (SELECT count(*) FROM p) AS np, (SELECT count(*) FROM n) AS nn,
+            (SELECT sum(CASE WHEN p.score > n.score THEN 1.0 WHEN p.score = n.score THEN 0.5 ELSE 0 END) FROM p, n) AS wins`);
+        return { n: Number(h.np) + Number(h.nn), auc: Number(h.wins) / (Number(h.np) * Number(h.nn)) };
+      };
+      expect(r.rollback_at_ms === null || Number(r.rollback_at_ms) >= split).toBe(true);
+      const tr = await pairs(`ts_ms < ${split - hMs}`);
+      expect(tr.n).toBe(Number(r.auc_train_n));
+      expect(Number(r.auc_train)).toBeCloseTo(tr.auc, 12);
+      const ho = await pairs(`ts_ms >= ${split}`);
+      expect(ho.n).toBe(Number(r.auc_holdout_n));
+      if (r.rollback_at_ms === null) expect(Number(r.auc_holdout)).toBeCloseTo(ho.auc, 12);
+      published.push({ rolledBack: r.rollback_at_ms !== null, rescored: Number(r.auc_holdout), published: ho.auc });
     }
-    const summary = fs.readFileSync(path.join(LOCAL, 'sweep_summary.md'), 'utf8');
+    // a shard that rolled back inside the held-out period: its published score is the base config's from then on,
+    // so the canary's figure is not the grid point's; the sweep reports the grid point's
+    expect(published.some((p) => p.rolledBack && Math.abs(p.rescored - p.published) > 1e-4)).toBe(true);
+    expect(summary).toContain('| canary rolled back at |');
+    expect(summary).toContain('the training and held-out AUCs are re-scored');
     expect(summary).toContain('**2 configs tried** on 2 symbols');
     expect(summary).toMatch(/Chosen: config [01] /);
   });

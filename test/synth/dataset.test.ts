@@ -16,6 +16,7 @@ import {
   type SynthOptions,
 } from '../../src/synth/index.js';
 import { Dataset } from '../../src/dataset/reader.js';
+import { arrivalBlocks } from '../../src/pipeline/arrival.js';
 import { MANIFEST_FILE, type DatasetManifest } from '../../src/dataset/manifest.js';
 import { MemorySink, type SymbolTicks } from './reference.js';
 import { runCli } from '../helpers/cli.js';
@@ -97,9 +98,10 @@ describe('synth dataset on disk', () => {
     let badOrder = 0;
     let badTrade = 0;
     const trades: Record<string, number> = { BTCUSDT: 0, ETHUSDT: 0 };
-    for await (const seg of ds.arrival()) {
-      const bt = seg.batch;
-      for (let i = seg.start; i < seg.end; i++) {
+    for await (const blk of arrivalBlocks(ds)) {
+      for (let a = 0; a < blk.n; a++) {
+        const bt = blk.batches[blk.src[a]];
+        const i = blk.row[a];
         const t = bt.recv_ts_ms[i];
         // recv_seq is the sink call order, from 0; recv_ts_ms never goes back
         if (bt.recv_seq[i] !== n || t < prevT) badOrder++;

@@ -15,7 +15,7 @@ import {
 } from '../../core/validate.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import { replay } from '../../replay/replay.js';
-import { checkTables, DERIVED_KINDS } from '../../pipeline/pipeline.js';
+import { checkTables, DERIVED_KINDS } from '../../pipeline/tables.js';
 import { verifyRun } from '../../replay/verify.js';
 import { parseThreads } from '../../replay/shards.js';
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { forwardLabels, LabelResolver, type LabelOptions } from '../../src/eval/labels.js';
+import { forwardLabels, LabelResolver, type LabelOptions } from '../../src/calc/labels.js';
 import { EvalRng } from '../../src/eval/rng.js';
 
 const H = 60_000;

@@ -1,14 +1,14 @@
 /**
- * SymbolCalc: every calculator of one symbol wired in the documented order,
- * fed with sequenced (event-time ordered) ticks, writing the `ofi`, `cvd`,
- * `fusion` and `events` derived rows (ARCHITECTURE §3) into column builders,
- * each row with its slice codes (`prices` rows need recorder-side fields and are
- * left to the pipeline).
+ * SymbolCalc: every calculator of one symbol (src/calc) wired in the
+ * documented order, fed with sequenced (event-time ordered) ticks, writing the
+ * `ofi`, `cvd`, `fusion` and `events` derived rows (ARCHITECTURE §3) into the
+ * column builders of the schema (tables.ts), each row with its slice codes
+ * (`prices` rows need recorder-side fields and are left to the pipeline).
  *
  * Per tick at event time t, in this order (it is what makes everything causal):
  *   1. fusion.advance(t)      emits samples s < t (sliced by SliceTracker.label(s);
  *                             flips go to the event detector, score_z to onZ)
- *   2. label resolution       (quotes only, `LabelResolver` of eval/labels.ts, the one the
+ *   2. label resolution       (quotes only, `LabelResolver` of calc/labels.ts, the one the
  *                             evaluation and the canary use) every pending sample s with
  *                             s + H <= t is resolved with THIS quote, the first with a finite
  *                             mid at or after s + H: y = 1 if mid_t > mid_s, 0 if lower,
@@ -33,16 +33,17 @@
  *   c.onQuote(ts, bid, bidQty, ask, askQty);  c.onTrade(ts, price, qty, isBuyerMaker);
  *   c.flush();   // then read c.ofiRows, c.cvdRows, c.fusionRows, c.eventRows
  */
-import type { CalcParams } from './params.js';
-import { checkNumber } from './params.js';
-import { L1Ofi } from './ofi.js';
-import { Cvd } from './cvd.js';
-import { RobustScale } from './robust.js';
-import { SliceTracker } from './slices.js';
-import { Fusion, FusionColumns, type FusionSink } from './fusion.js';
-import { EventDetector, EventColumns } from './events.js';
-import { GrowableF64, GrowableI8 } from './columns.js';
-import { LabelResolver } from '../eval/labels.js';
+import type { CalcParams } from '../calc/params.js';
+import { checkNumber } from '../calc/params.js';
+import { L1Ofi } from '../calc/ofi.js';
+import { Cvd } from '../calc/cvd.js';
+import { RobustScale } from '../calc/robust.js';
+import { SliceTracker } from '../calc/slices.js';
+import { Fusion, type FusionSink } from '../calc/fusion.js';
+import { EventDetector } from '../calc/events.js';
+import { LabelResolver } from '../calc/labels.js';
+import { GrowableI8 } from '../core/growable.js';
+import { tableRows, type TableRows } from './tables.js';
 
 export interface SymbolCalcOptions {
   /** Resolve labels from the quote stream and feed them to cvd_auto_flip (default true). */
@@ -52,46 +53,6 @@ export interface SymbolCalcOptions {
   /** Write `ofiRows` / `cvdRows` (default true; false when the table is not wanted: the calculators still run). */
   ofi_rows?: boolean;
   cvd_rows?: boolean;
-}
-
-/** Slice code columns shared by every derived table. */
-export class SliceColumns {
-  readonly session = new GrowableI8();
-  readonly regime = new GrowableI8();
-  readonly vol_bucket = new GrowableI8();
-  readonly scenario_2x2 = new GrowableI8();
-  push(s: SliceTracker): void {
-    this.session.push(s.session);
-    this.regime.push(s.regime);
-    this.vol_bucket.push(s.vol_bucket);
-    this.scenario_2x2.push(s.scenario_2x2);
-  }
-}
-
-export class OfiRows {
-  readonly ts = new GrowableF64();
-  readonly ofi_value = new GrowableF64();
-  readonly ofi_z = new GrowableF64();
-  readonly scale = new GrowableF64();
-  readonly slices = new SliceColumns();
-  get length(): number {
-    return this.ts.length;
-  }
-}
-
-export class CvdRows {
-  readonly ts = new GrowableF64();
-  readonly cvd = new GrowableF64();
-  readonly delta = new GrowableF64();
-  readonly z_raw = new GrowableF64();
-  readonly z_cvd = new GrowableF64();
-  readonly scale = new GrowableF64();
-  readonly sigma_floor = new GrowableF64();
-  readonly floor_used = new GrowableI8();
-  readonly slices = new SliceColumns();
-  get length(): number {
-    return this.ts.length;
-  }
 }
 
 export class SymbolCalc {
@@ -104,15 +65,21 @@ export class SymbolCalc {
   readonly fusion: Fusion;
   readonly events: EventDetector;
 
-  readonly ofiRows = new OfiRows();
-  readonly cvdRows = new CvdRows();
-  readonly fusionRows: FusionColumns;
-  readonly eventRows: EventColumns;
+  /** The derived rows (builders generated from the schema, src/pipeline/tables.ts). */
+  readonly ofiRows: TableRows<'ofi'> = tableRows('ofi');
+  readonly cvdRows: TableRows<'cvd'> = tableRows('cvd');
+  readonly fusionRows: TableRows<'fusion'> = tableRows('fusion');
+  readonly eventRows: TableRows<'events'> = tableRows('events');
+  /**
+   * vol_tertile code of each fusion row (not a written column: the canary's
+   * slices overview reads it); cut together with fusionRows.
+   */
+  readonly fusionVolTertile = new GrowableI8();
 
   private readonly autoLabels: boolean;
   private readonly keepOfiRows: boolean;
   private readonly keepCvdRows: boolean;
-  /** Forward as-of labels of the fusion samples (eval/labels.ts), fed to cvd_auto_flip. */
+  /** Forward as-of labels of the fusion samples (calc/labels.ts), fed to cvd_auto_flip. */
   readonly labels: LabelResolver;
 
   // label counters
@@ -135,9 +102,19 @@ export class SymbolCalc {
     this.ofiScale = new RobustScale(params.robust);
     this.cvdScale = new RobustScale(params.robust);
     this.slices = new SliceTracker(params.slices, symbol);
-    this.eventRows = new EventColumns(this.slices);
-    this.events = new EventDetector(params.events, symbol, this.eventRows);
-    this.fusionRows = new FusionColumns(this.slices);
+    const slices = this.slices;
+    const ev = this.eventRows;
+    this.events = new EventDetector(params.events, symbol, {
+      event: (ts, _symbol, type, meta) => {
+        ev.ts_ms.push(ts);
+        ev.event_type.push(type);
+        ev.meta_json.push(meta);
+        ev.session.push(slices.session);
+        ev.regime.push(slices.regime);
+        ev.vol_bucket.push(slices.vol_bucket);
+        ev.scenario_2x2.push(slices.scenario_2x2);
+      },
+    });
     this.autoLabels = opts.auto_labels ?? true;
     this.keepOfiRows = opts.ofi_rows ?? true;
     this.keepCvdRows = opts.cvd_rows ?? true;
@@ -150,15 +127,29 @@ export class SymbolCalc {
     );
     const rows = this.fusionRows;
     const sink: FusionSink = {
-      sample: (ts, score, scoreZ, zOfi, zCvd, wOfi, wCvd, dir, gate, mid, ofiFlow, cvdFlow, merge) => {
-        rows.sample(ts, score, scoreZ, zOfi, zCvd, wOfi, wCvd, dir, gate, mid, ofiFlow, cvdFlow, merge);
-        this.events.onZ(ts, 'score_z', scoreZ);
-        if (this.autoLabels) this.labels.addSample(ts, mid);
+      sample: (x) => {
+        rows.ts_ms.push(x.ts);
+        rows.score.push(x.score);
+        rows.score_z.push(x.score_z);
+        rows.z_ofi.push(x.z_ofi);
+        rows.z_cvd.push(x.z_cvd);
+        rows.w_ofi.push(x.w_ofi);
+        rows.w_cvd.push(x.w_cvd);
+        rows.cvd_dir.push(x.cvd_dir);
+        rows.gate.push(x.gate);
+        rows.mid.push(x.mid);
+        rows.ofi_flow.push(x.ofi_flow);
+        rows.cvd_flow.push(x.cvd_flow);
+        rows.merge_time_diff_ms.push(x.merge_time_diff_ms);
+        rows.session.push(slices.session);
+        rows.regime.push(slices.regime);
+        rows.vol_bucket.push(slices.vol_bucket);
+        rows.scenario_2x2.push(slices.scenario_2x2);
+        this.fusionVolTertile.push(slices.vol_tertile);
+        this.events.onZ(x.ts, 'score_z', x.score_z);
+        if (this.autoLabels) this.labels.addSample(x.ts, x.mid);
       },
-      flip: (ts, dir, rho, n) => {
-        rows.flip(ts, dir, rho, n);
-        this.events.onFlip(ts, dir, rho, n);
-      },
+      flip: (ts, dir, rho, n) => this.events.onFlip(ts, dir, rho, n),
     };
     this.fusion = new Fusion(params.fusion, sink, this.slices);
   }
@@ -189,11 +180,14 @@ export class SymbolCalc {
     this.slices.label(ts);
     if (!this.keepOfiRows) return;
     const r = this.ofiRows;
-    r.ts.push(ts);
+    r.ts_ms.push(ts);
     r.ofi_value.push(e);
     r.ofi_z.push(z);
     r.scale.push(scale);
-    r.slices.push(this.slices);
+    r.session.push(this.slices.session);
+    r.regime.push(this.slices.regime);
+    r.vol_bucket.push(this.slices.vol_bucket);
+    r.scenario_2x2.push(this.slices.scenario_2x2);
   }
 
   onTrade(ts: number, price: number, qty: number, isBuyerMaker: number): void {
@@ -209,7 +203,7 @@ export class SymbolCalc {
     this.slices.label(ts);
     if (!this.keepCvdRows) return;
     const r = this.cvdRows;
-    r.ts.push(ts);
+    r.ts_ms.push(ts);
     r.cvd.push(this.cvd.cvd);
     r.delta.push(d);
     r.z_raw.push(valid ? sc.z_raw : NaN);
@@ -217,7 +211,10 @@ export class SymbolCalc {
     r.scale.push(valid ? sc.scale : NaN);
     r.sigma_floor.push(valid ? sc.sigma_floor : NaN);
     r.floor_used.push(valid && !Number.isNaN(sc.scale) ? (sc.floor_used ? 1 : 0) : -1);
-    r.slices.push(this.slices);
+    r.session.push(this.slices.session);
+    r.regime.push(this.slices.regime);
+    r.vol_bucket.push(this.slices.vol_bucket);
+    r.scenario_2x2.push(this.slices.scenario_2x2);
   }
 
   /** End of stream: emit the samples at or before the last tick, finalise events. */

@@ -1,12 +1,12 @@
 /**
  * `arrivalBlocksAhead`: the same blocks as `arrivalBlocks(new Dataset(root), opts)`,
- * in the same order, read on a worker thread (src/dataset/arrival-worker.ts) up
+ * in the same order, read on a worker thread (src/pipeline/arrival-worker.ts) up
  * to `ahead` blocks ahead of the consumer, so DuckDB decoding overlaps with
  * whatever the consumer computes. Batches cross the thread boundary once each
  * (structured clone); a block's `src` / `row` arrays are transferred.
  */
-import type { ArrivalBlock, ReadOptions } from './reader.js';
-import { EMPTY_BATCH } from './reader.js';
+import type { ReadOptions } from '../dataset/reader.js';
+import { EMPTY_BATCH, type ArrivalBlock } from './arrival.js';
 import type { TickBatch } from '../core/types.js';
 import { startWorker, toError, workerDied, type ErrorMessage } from '../io/workers.js';
 

@@ -9,10 +9,10 @@ import {
   FLAG_LATE,
   FLAG_LOCAL_CLOCK,
   FLAG_PAST_WATERMARK,
-} from '../../src/calc/sequencer.js';
+} from '../../src/pipeline/sequencer.js';
 import { DEFAULT_CALC_PARAMS, type SequencerParams } from '../../src/calc/params.js';
 import { KIND_RANK } from '../../src/core/types.js';
-import { mulberry32 } from './helpers.js';
+import { mulberry32 } from '../calc/helpers.js';
 
 interface Tick {
   rank: number;

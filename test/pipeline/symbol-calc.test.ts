@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { SymbolCalc } from '../../src/calc/symbol-calc.js';
+import { SymbolCalc } from '../../src/pipeline/symbol-calc.js';
 import { cloneCalcParams } from '../../src/calc/params.js';
 import { SIDE_UNKNOWN } from '../../src/core/types.js';
-import { mulberry32 } from './helpers.js';
+import { mulberry32 } from '../calc/helpers.js';
 
 interface Tick {
   t: number;
@@ -58,8 +58,8 @@ describe('SymbolCalc', () => {
     const c = run(ticks);
     expect(c.ofiRows.length).toBe(ticks.filter((k) => k.q).length);
     expect(c.cvdRows.length).toBe(ticks.filter((k) => !k.q).length);
-    expect(c.ofiRows.slices.session.length).toBe(c.ofiRows.length);
-    expect(c.cvdRows.slices.regime.length).toBe(c.cvdRows.length);
+    expect(c.ofiRows.session.length).toBe(c.ofiRows.length);
+    expect(c.cvdRows.regime.length).toBe(c.cvdRows.length);
     expect(c.fusionRows.regime.length).toBe(c.fusionRows.length);
     expect(c.ofiRows.ofi_value.get(0)).toBeNaN();
     expect(c.cvdRows.floor_used.get(0)).toBe(-1);
@@ -79,7 +79,7 @@ describe('SymbolCalc', () => {
       unmatched = 0;
     const lastQ = quotes[quotes.length - 1].t;
     for (let i = 0; i < c.fusionRows.length; i++) {
-      const s = c.fusionRows.ts.get(i),
+      const s = c.fusionRows.ts_ms.get(i),
         m0 = c.fusionRows.mid.get(i);
       if (s + H > lastQ) continue; // never resolved
       const q = quotes.find((x) => x.t >= s + H)!;
@@ -103,7 +103,7 @@ describe('SymbolCalc', () => {
     expect(Array.from(b.cvdRows.z_cvd.view())).toEqual(Array.from(a.cvdRows.z_cvd.view()));
     expect(Array.from(b.ofiRows.ofi_z.view())).toEqual(Array.from(a.ofiRows.ofi_z.view()));
     expect(Array.from(b.fusionRows.score_z.view())).toEqual(Array.from(a.fusionRows.score_z.view()));
-    expect(Array.from(b.fusionRows.dir.view())).toEqual(Array.from(a.fusionRows.dir.view()));
+    expect(Array.from(b.fusionRows.cvd_dir.view())).toEqual(Array.from(a.fusionRows.cvd_dir.view()));
     expect(b.eventRows.meta_json).toEqual(a.eventRows.meta_json);
   });
 });

@@ -71,8 +71,8 @@
  *   seq.push(KIND_RANK.trades, 1600, 1600, 2, packHandle(0, 1));  // clock 1600: releases ts <= 1100
  *   // out = [quote handle, trade handle]
  */
-import type { SequencerParams } from './params.js';
-import { checkNumber } from './params.js';
+import type { SequencerParams } from '../calc/params.js';
+import { checkNumber } from '../calc/params.js';
 import { FlowlabError } from '../core/errors.js';
 
 export const CLOCK_EXCHANGE = 0;

@@ -1,11 +1,12 @@
 /**
- * Worker side of `arrivalBlocksAhead` (src/dataset/arrival-ahead.ts): runs
+ * Worker side of `arrivalBlocksAhead` (src/pipeline/arrival-ahead.ts): runs
  * `arrivalBlocks` on its own thread and DuckDB instance and posts each block,
  * with every batch the first time a block refers to it (by id). Runs at most
  * `ahead` blocks ahead of the consumer (credits), so memory stays bounded.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Dataset, arrivalBlocks, type ReadOptions } from './reader.js';
+import { Dataset, type ReadOptions } from '../dataset/reader.js';
+import { arrivalBlocks } from './arrival.js';
 import { errorMessage } from '../io/workers.js';
 import type { TickBatch } from '../core/types.js';
 

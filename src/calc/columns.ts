@@ -1,2 +1,0 @@
-/** The growable typed-array columns live in core; re-exported here for the calculators. */
-export * from '../core/growable.js';

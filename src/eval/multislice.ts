@@ -1,0 +1,603 @@
+/**
+ * Every metric of many overlapping slices of one sample set, in a few passes
+ * over the samples instead of one copy and one sort per slice.
+ *
+ * A `SliceMembership` says which slices each row is in: each row has a slice
+ * combination (`combo[i]`), and each combination `width` slice ids
+ * (`table[c * width + j]`, -1 = none), e.g. a symbol's 'all', regime, session,
+ * vol tertile and scenario slices and the same five of the pooled group: ten
+ * slices per row, ~2,000 combinations for 6 symbols (a table that stays in
+ * cache). It depends on the slice codes only, so callers that evaluate the
+ * same rows under many scores build it once (`membershipOf`).
+ *
+ * Per call (`sliceMetrics`), with S = rows x width memberships:
+ *  1. one pass in row order: per slice, the valid rows (finite score, y in
+ *     {0, 1}) of each class, and when probabilities are given the ECE bins,
+ *     Brier and Brier-skill sums, accumulated in row order, i.e. in the order
+ *     the per-slice functions (`ece`, `brier`, `brierSkillVsRef`) would see a
+ *     slice's rows: the same sums to the bit;
+ *  2. one radix sort of the valid rows by score (the IEEE-754 bits mapped
+ *     to an unsigned order, -0 as +0; `radixSort`), carrying each
+ *     row's combination and label, so the passes below read memory in order:
+ *     exact ties stay ties;
+ *  3. one pass over the sorted order, tie group by tie group, dispatching each
+ *     row to its slices: per slice the merge of `aucFromSplit` (Mann–Whitney
+ *     with ties ½, DeLong components), the same tie groups in the same order,
+ *     hence the same sums, finished by the same `aucFromSums`;
+ *  4. one walk by descending |score| (the sorted order read from both ends),
+ *     per slice counting to its k = ceil(5% of its valid rows) and taking every
+ *     row tied with the k-th: `topkHitRate`'s bucket, hits, ties and zeros,
+ *     stopping once every slice has passed its cut.
+ * Cost O(S + n) per call plus the radix passes; no per-slice copies or sorts.
+ * Tested as an oracle against the per-slice functions (test/eval/multislice.test.ts).
+ */
+import { aucFromSums, aucInsufficient, type AucResult, Z95 } from './auc.js';
+import { brierFromSums, checkP, eceFromBins, type EceResult, skillFromSums } from './calibration.js';
+import { checkInt, DEFAULT_MIN_SAMPLES, type Metric } from './metric.js';
+import { topkK, topkResult, type TopkOptions, type TopkResult } from './topk.js';
+
+export interface SliceMembership {
+  readonly rows: number;
+  readonly width: number;
+  /** Per row: its slice combination, an index into the table's rows. */
+  readonly combo: Int32Array;
+  /** combos x width slice ids in [0, slices), -1 = none. */
+  readonly table: Int32Array;
+  readonly slices: number;
+}
+
+export interface SliceMetricsInput {
+  readonly score: ArrayLike<number>;
+  readonly y: ArrayLike<number>;
+  /** Calibrated probabilities: ECE and Brier per slice (absent: not computed). */
+  readonly prob?: ArrayLike<number>;
+  /** Per-row reference forecast for Brier skill (with prob; NaN = none). */
+  readonly ref?: ArrayLike<number>;
+}
+
+export interface SliceMetricsOptions {
+  /** AUC: minimum per class (default 30), CI quantile, DeLong variance inflation (default 1). */
+  readonly min_per_class?: number;
+  readonly z?: number;
+  readonly variance_inflation?: number;
+  /** Top-k options; false: not computed. */
+  readonly topk?: TopkOptions | false;
+  readonly ece_bins?: number;
+  /** Minimum rows of ECE / Brier / Brier skill (default 30). */
+  readonly min_samples?: number;
+}
+
+export interface SliceMetrics {
+  readonly auc: AucResult[];
+  /** null when not computed. */
+  readonly topk: TopkResult[] | null;
+  /** null when no prob. */
+  readonly ece: EceResult[] | null;
+  readonly brier: Metric[] | null;
+  /** null when no prob or no ref. */
+  readonly brier_skill: Metric[] | null;
+}
+
+/**
+ * The membership of rows given `width` slice ids per row (`ids[i * width + j]`,
+ * -1 = none): rows with the same ids share a combination (numbered in order
+ * of first appearance: deterministic). `keys` (optional): a number per row
+ * equal exactly when the rows' ids are equal (faster than comparing the ids).
+ */
+export function membershipOf(
+  rows: number,
+  width: number,
+  ids: Int32Array,
+  slices: number,
+  keys?: ArrayLike<number>,
+): SliceMembership {
+  if (ids.length !== rows * width)
+    throw new RangeError(`slice membership: ${ids.length} ids for ${rows} rows x width ${width}`);
+  const combo = new Int32Array(rows);
+  const seen = new Map<string | number, number>();
+  const table: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    let key: string | number;
+    if (keys) key = keys[i];
+    else {
+      key = '';
+      for (let j = 0; j < width; j++) key += `${ids[i * width + j]},`;
+    }
+    let c = seen.get(key);
+    if (c === undefined) {
+      c = seen.size;
+      seen.set(key, c);
+      for (let j = 0; j < width; j++) {
+        const s = ids[i * width + j];
+        if (!(Number.isInteger(s) && s >= -1 && s < slices))
+          throw new RangeError(`slice membership: id ${s} at row ${i} is not -1 or an integer < ${slices}`);
+        table.push(s);
+      }
+    }
+    combo[i] = c;
+  }
+  return { rows, width, combo, table: Int32Array.from(table), slices };
+}
+
+/** Rows per slice (0 for a slice no row is in). */
+export function sliceRowCounts(m: SliceMembership): Int32Array {
+  const nc = m.table.length / m.width;
+  const per = new Int32Array(nc);
+  for (let i = 0; i < m.rows; i++) per[m.combo[i]]++;
+  const c = new Int32Array(m.slices);
+  for (let k = 0; k < nc; k++)
+    for (let j = 0; j < m.width; j++) {
+      const s = m.table[k * m.width + j];
+      if (s >= 0) c[s] += per[k];
+    }
+  return c;
+}
+
+// reusable scratch (grown on demand; nothing in it survives a call in a way that affects a result)
+let keyHi = new Uint32Array(0);
+let keyLo = new Uint32Array(0);
+let tmpHi = new Uint32Array(0);
+let tmpLo = new Uint32Array(0);
+let payA = new Int32Array(0);
+let payB = new Int32Array(0);
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+const LITTLE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+const LO = LITTLE ? 0 : 1;
+const HI = LITTLE ? 1 : 0;
+
+function ensure(n: number): void {
+  if (payA.length >= n) return;
+  const m = Math.max(n, payA.length * 2);
+  keyHi = new Uint32Array(m);
+  keyLo = new Uint32Array(m);
+  tmpHi = new Uint32Array(m);
+  tmpLo = new Uint32Array(m);
+  payA = new Int32Array(m);
+  payB = new Int32Array(m);
+}
+
+const SHIFTS = [0, 11, 22] as const;
+const MASKS = [0x7ff, 0x7ff, 0x3ff] as const;
+const HIST = new Int32Array(3 * 2048);
+
+/** Sorted values and payloads (scratch buffers, valid until the next call). */
+export interface RadixSorted {
+  readonly value: Float64Array;
+  readonly payload: Int32Array;
+}
+
+/**
+ * Sorts values[0..n) ascending, exactly (IEEE order, -0 as +0, no NaN),
+ * carrying payload[k] along, stably (equal values keep their payload order):
+ * an LSD radix sort of the high 32 bits of the order-mapped IEEE-754 bits (3
+ * passes of 11 / 11 / 10 bits, a pass whose digit is the same for every value
+ * skipped), then each run of equal high words ordered by the low word
+ * (insertion sort; a long unordered run by a stable comparator sort). Values
+ * that share their high word differ by < 2^-20 relative, so runs are short.
+ */
+export function radixSort(values: Float64Array, payload: Int32Array, n: number): RadixSorted {
+  ensure(n);
+  let pay = payA;
+  let pt = payB;
+  let hi = keyHi;
+  let lo = keyLo;
+  let th = tmpHi;
+  let tl = tmpLo;
+  HIST.fill(0);
+  for (let k = 0; k < n; k++) {
+    f64[0] = values[k];
+    let h = u32[HI];
+    let l = u32[LO];
+    if (h === 0x80000000 && l === 0) h = 0; // -0 -> +0
+    if (h & 0x80000000) {
+      h = ~h >>> 0;
+      l = ~l >>> 0;
+    } else h = (h | 0x80000000) >>> 0;
+    hi[k] = h;
+    lo[k] = l;
+    pay[k] = payload[k];
+    HIST[h & 0x7ff]++;
+    HIST[2048 + ((h >>> 11) & 0x7ff)]++;
+    HIST[4096 + (h >>> 22)]++;
+  }
+  for (let p = 0; p < 3; p++) {
+    const off = p * 2048;
+    const sh = SHIFTS[p];
+    const mask = MASKS[p];
+    let trivial = false;
+    for (let d = 0; d <= mask; d++) {
+      const c = HIST[off + d];
+      if (c === n) trivial = true;
+      if (c !== 0) break;
+    }
+    if (trivial || n === 0) continue;
+    let sum = 0;
+    for (let d = 0; d <= mask; d++) {
+      const c = HIST[off + d];
+      HIST[off + d] = sum;
+      sum += c;
+    }
+    for (let k = 0; k < n; k++) {
+      const h = hi[k];
+      const at = HIST[off + ((h >>> sh) & mask)]++;
+      pt[at] = pay[k];
+      th[at] = h;
+      tl[at] = lo[k];
+    }
+    const a = pay;
+    pay = pt;
+    pt = a;
+    const b = hi;
+    hi = th;
+    th = b;
+    const c = lo;
+    lo = tl;
+    tl = c;
+  }
+  // runs of equal high words: order by the low word
+  let a = 0;
+  while (a < n) {
+    const h = hi[a];
+    let b = a + 1;
+    while (b < n && hi[b] === h) b++;
+    if (b - a > 1) {
+      let ordered = true;
+      for (let k = a + 1; k < b; k++)
+        if (lo[k] < lo[k - 1]) {
+          ordered = false;
+          break;
+        }
+      if (!ordered) {
+        if (b - a <= 64) {
+          for (let k = a + 1; k < b; k++) {
+            const l = lo[k];
+            const pl = pay[k];
+            let m = k - 1;
+            while (m >= a && lo[m] > l) {
+              lo[m + 1] = lo[m];
+              pay[m + 1] = pay[m];
+              m--;
+            }
+            lo[m + 1] = l;
+            pay[m + 1] = pl;
+          }
+        } else {
+          const idx = Array.from({ length: b - a }, (_, k) => a + k).sort((x, y) => lo[x] - lo[y] || x - y);
+          const l2 = idx.map((k) => lo[k]);
+          const p2 = idx.map((k) => pay[k]);
+          for (let k = 0; k < idx.length; k++) {
+            lo[a + k] = l2[k];
+            pay[a + k] = p2[k];
+          }
+        }
+      }
+    }
+    a = b;
+  }
+  // back to doubles, in order (sequential)
+  const value = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    let h = hi[k];
+    let l = lo[k];
+    if (h & 0x80000000) h = (h & 0x7fffffff) >>> 0;
+    else {
+      h = ~h >>> 0;
+      l = ~l >>> 0;
+    }
+    u32[HI] = h;
+    u32[LO] = l;
+    value[k] = f64[0];
+  }
+  return { value, payload: pay };
+}
+
+/** Every metric of every slice of `m` (see the file comment). */
+export function sliceMetrics(
+  m: SliceMembership,
+  input: SliceMetricsInput,
+  opts: SliceMetricsOptions = {},
+): SliceMetrics {
+  const { score, y, prob, ref } = input;
+  const n = m.rows;
+  if (score.length !== n || y.length !== n || (prob && prob.length !== n) || (ref && ref.length !== n))
+    throw new RangeError(`sliceMetrics: column lengths differ from the membership's ${n} rows`);
+  const minPer = checkInt('min_per_class', opts.min_per_class ?? DEFAULT_MIN_SAMPLES, 1);
+  const minN = checkInt('min_samples', opts.min_samples ?? DEFAULT_MIN_SAMPLES, 1);
+  const vif = opts.variance_inflation ?? 1;
+  if (!(vif >= 1)) throw new RangeError(`variance_inflation must be >= 1, got ${vif}`);
+  const z = opts.z ?? Z95;
+  const bins = checkInt('ece_bins', opts.ece_bins ?? 10, 1);
+  const topkOpt = opts.topk;
+  const S = m.slices;
+  const W = m.width;
+  const tab = m.table;
+  const combo = m.combo;
+  const rowsOf = sliceRowCounts(m);
+
+  // ---- pass 1, row order: valid rows per class; ECE / Brier / skill sums. Counts (and Σy) are exact in
+  // any order, so they are kept per slice combination and spread to the slices after the pass; the
+  // floating-point sums go to every slice of the row, in row order.
+  const nc = tab.length / W;
+  const cPos = new Int32Array(nc);
+  const cNeg = new Int32Array(nc);
+  const cBin = prob ? new Int32Array(nc * bins) : null;
+  const cBinY = prob ? new Int32Array(nc * bins) : null;
+  const cRef = new Int32Array(nc);
+  const eSp = prob ? new Float64Array(S * bins) : null;
+  const bS = new Float64Array(S);
+  const kS = new Float64Array(S);
+  const kR = new Float64Array(S);
+  const vals = new Float64Array(n);
+  const pays = new Int32Array(n);
+  let nv = 0;
+  for (let i = 0; i < n; i++) {
+    const yi = y[i];
+    if (yi !== 0 && yi !== 1) continue;
+    const s = score[i];
+    const c = combo[i];
+    const base = c * W;
+    if (s === s) {
+      vals[nv] = s;
+      pays[nv++] = base * 2 + yi; // the row's table offset and its label
+      if (yi === 1) cPos[c]++;
+      else cNeg[c]++;
+    }
+    if (prob) {
+      const p = prob[i];
+      if (p !== p) continue;
+      checkP(p, i);
+      let b = Math.floor(p * bins);
+      if (b >= bins) b = bins - 1;
+      cBin![c * bins + b]++;
+      cBinY![c * bins + b] += yi;
+      const e2 = (p - yi) * (p - yi);
+      const r = ref ? ref[i] : NaN;
+      if (r === r) {
+        cRef[c]++;
+        const r2 = (r - yi) * (r - yi);
+        for (let j = 0; j < W; j++) {
+          const sl = tab[base + j];
+          if (sl < 0) continue;
+          eSp![sl * bins + b] += p;
+          bS[sl] += e2;
+          kS[sl] += e2;
+          kR[sl] += r2;
+        }
+      } else {
+        for (let j = 0; j < W; j++) {
+          const sl = tab[base + j];
+          if (sl < 0) continue;
+          eSp![sl * bins + b] += p;
+          bS[sl] += e2;
+        }
+      }
+    }
+  }
+  const vPos = new Int32Array(S);
+  const vNeg = new Int32Array(S);
+  const eCnt = prob ? new Float64Array(S * bins) : null;
+  const eSy = prob ? new Float64Array(S * bins) : null;
+  const eN = new Int32Array(S);
+  const kN = new Int32Array(S);
+  for (let c = 0; c < nc; c++)
+    for (let j = 0; j < W; j++) {
+      const sl = tab[c * W + j];
+      if (sl < 0) continue;
+      vPos[sl] += cPos[c];
+      vNeg[sl] += cNeg[c];
+      kN[sl] += cRef[c];
+      if (prob)
+        for (let b = 0; b < bins; b++) {
+          const k = cBin![c * bins + b];
+          eCnt![sl * bins + b] += k;
+          eSy![sl * bins + b] += cBinY![c * bins + b];
+          eN[sl] += k;
+        }
+    }
+
+  // ---- pass 2: sort the valid rows by score, carrying (table offset, label)
+  const sorted = radixSort(vals, pays, nv);
+  const sv = sorted.value;
+  const sp = sorted.payload;
+
+  // ---- pass 3: AUC merge per slice over the global tie groups
+  const negBelow = new Float64Array(S);
+  const posBelow = new Float64Array(S);
+  const s10 = new Float64Array(S);
+  const q10 = new Float64Array(S);
+  const s01 = new Float64Array(S);
+  const q01 = new Float64Array(S);
+  const tp = new Float64Array(S);
+  const tq = new Float64Array(S);
+  const touched = new Int32Array(S);
+  const isTouched = new Uint8Array(S);
+  let a = 0;
+  while (a < nv) {
+    const v = sv[a];
+    let b = a + 1;
+    while (b < nv && sv[b] === v) b++;
+    if (b === a + 1) {
+      const pl = sp[a];
+      const base = pl >> 1;
+      if ((pl & 1) === 1) {
+        for (let j = 0; j < W; j++) {
+          const sl = tab[base + j];
+          if (sl < 0) continue;
+          const d = negBelow[sl] / vNeg[sl] - 0.5;
+          s10[sl] += d;
+          q10[sl] += d * d;
+          posBelow[sl] += 1;
+        }
+      } else {
+        for (let j = 0; j < W; j++) {
+          const sl = tab[base + j];
+          if (sl < 0) continue;
+          const mm = vPos[sl];
+          const d = (mm - posBelow[sl]) / mm - 0.5;
+          s01[sl] += d;
+          q01[sl] += d * d;
+          negBelow[sl] += 1;
+        }
+      }
+    } else {
+      let nt = 0;
+      for (let k = a; k < b; k++) {
+        const pl = sp[k];
+        const base = pl >> 1;
+        const pos = (pl & 1) === 1;
+        for (let j = 0; j < W; j++) {
+          const sl = tab[base + j];
+          if (sl < 0) continue;
+          if (isTouched[sl] === 0) {
+            isTouched[sl] = 1;
+            touched[nt++] = sl;
+          }
+          if (pos) tp[sl]++;
+          else tq[sl]++;
+        }
+      }
+      for (let t = 0; t < nt; t++) {
+        const sl = touched[t];
+        const p = tp[sl];
+        const q = tq[sl];
+        if (p > 0) {
+          const d = (negBelow[sl] + q / 2) / vNeg[sl] - 0.5;
+          s10[sl] += p * d;
+          q10[sl] += p * d * d;
+        }
+        if (q > 0) {
+          const mm = vPos[sl];
+          const d = (mm - posBelow[sl] - p / 2) / mm - 0.5;
+          s01[sl] += q * d;
+          q01[sl] += q * d * d;
+        }
+        negBelow[sl] += q;
+        posBelow[sl] += p;
+        tp[sl] = 0;
+        tq[sl] = 0;
+        isTouched[sl] = 0;
+      }
+    }
+    a = b;
+  }
+  const auc: AucResult[] = [];
+  for (let sl = 0; sl < S; sl++) {
+    const mp = vPos[sl];
+    const mn = vNeg[sl];
+    const base = { n: mp + mn, n_pos: mp, n_neg: mn, n_excluded: rowsOf[sl] - mp - mn };
+    auc.push(
+      mp < minPer || mn < minPer
+        ? aucInsufficient(base, minPer)
+        : aucFromSums(base, s10[sl], q10[sl], s01[sl], q01[sl], z, vif),
+    );
+  }
+
+  // ---- pass 4: top-k by descending |score|
+  let topk: TopkResult[] | null = null;
+  if (topkOpt !== false) {
+    const frac = topkOpt?.frac ?? 0.05;
+    if (!(frac > 0 && frac <= 1)) throw new RangeError(`topk: frac must be in (0, 1], got ${frac}`);
+    const minB = checkInt('min_bucket', topkOpt?.min_bucket ?? 20, 1);
+    const kOf = new Float64Array(S);
+    const cnt = new Float64Array(S);
+    const cut = new Float64Array(S).fill(NaN);
+    const bucket = new Float64Array(S);
+    const hits = new Float64Array(S);
+    const runA = new Float64Array(S).fill(NaN);
+    const run = new Float64Array(S);
+    const zeros = new Float64Array(S);
+    let pending = 0;
+    for (let sl = 0; sl < S; sl++) {
+      const nn = vPos[sl] + vNeg[sl];
+      if (nn > 0) {
+        kOf[sl] = topkK(frac, nn);
+        pending++;
+      }
+    }
+    let minCut = Infinity;
+    // negatives ascending from the start (largest |s| first), positives from the end, zeros last
+    let i = 0;
+    let j = nv - 1;
+    while (i <= j) {
+      const si = sv[i];
+      const sj = sv[j];
+      let k: number;
+      let s: number;
+      if (si < 0 && (sj <= 0 || -si >= sj)) {
+        k = i++;
+        s = si;
+      } else if (sj > 0) {
+        k = j--;
+        s = sj;
+      } else {
+        k = i++; // only zeros are left
+        s = 0;
+      }
+      const abs = s < 0 ? -s : s;
+      if (pending === 0 && abs < minCut) break; // every slice is past its cut
+      const pl = sp[k];
+      const base = pl >> 1;
+      const yk = pl & 1;
+      const hit = (s > 0 && yk === 1) || (s < 0 && yk === 0);
+      for (let w = 0; w < W; w++) {
+        const sl = tab[base + w];
+        if (sl < 0) continue;
+        const c = cnt[sl];
+        const kk = kOf[sl];
+        if (c < kk) {
+          cnt[sl] = c + 1;
+          if (c + 1 === kk) {
+            cut[sl] = abs;
+            if (abs < minCut) minCut = abs;
+            pending--;
+          }
+        } else if (abs !== cut[sl]) continue; // below its cut: not in the bucket
+        if (s === 0) {
+          zeros[sl]++;
+          continue;
+        }
+        bucket[sl]++;
+        if (hit) hits[sl]++;
+        if (abs === runA[sl]) run[sl]++;
+        else {
+          runA[sl] = abs;
+          run[sl] = 1;
+        }
+      }
+    }
+    topk = [];
+    for (let sl = 0; sl < S; sl++) {
+      const c = cut[sl];
+      topk.push(
+        topkResult(
+          vPos[sl] + vNeg[sl],
+          kOf[sl],
+          c,
+          bucket[sl],
+          hits[sl],
+          runA[sl] === c ? run[sl] : 0,
+          zeros[sl],
+          minB,
+        ),
+      );
+    }
+  }
+
+  let eceR: EceResult[] | null = null;
+  let brierR: Metric[] | null = null;
+  let skillR: Metric[] | null = null;
+  if (prob) {
+    eceR = [];
+    brierR = [];
+    for (let sl = 0; sl < S; sl++) {
+      eceR.push(eceFromBins(eCnt!, eSp!, eSy!, sl * bins, bins, eN[sl], rowsOf[sl] - eN[sl], minN));
+      brierR.push(brierFromSums(eN[sl], bS[sl], minN));
+    }
+    if (ref) {
+      skillR = [];
+      for (let sl = 0; sl < S; sl++) skillR.push(skillFromSums(kN[sl], kS[sl], kR[sl], minN));
+    }
+  }
+  return { auc, topk, ece: eceR, brier: brierR, brier_skill: skillR };
+}
