@@ -11,6 +11,8 @@ export interface BenchResult {
   readonly name: string;
   readonly value: number;
   readonly unit: string;
+  /** Printed after the unit; alone (no value) when the value is NaN, e.g. why a line is skipped. */
+  readonly note?: string;
 }
 
 type Bench = (args: readonly string[]) => Promise<BenchResult[]>;
@@ -42,11 +44,17 @@ async function main(): Promise<void> {
     const res = await fn(process.argv.slice(3));
     for (const r of res) {
       rows.push(r);
-      process.stdout.write(`${r.name.padEnd(56)} ${fmt(r.value).padStart(14)} ${r.unit}\n`);
+      process.stdout.write(`${line(r)}\n`);
     }
   }
   if (rows.length === 0)
     process.stdout.write(`no benchmark matches '${filter}' (have: ${Object.keys(SUITES).join(', ')})\n`);
+}
+
+function line(r: BenchResult): string {
+  if (Number.isNaN(r.value) && r.note) return `${r.name.padEnd(56)} ${r.note}`;
+  const s = `${r.name.padEnd(56)} ${fmt(r.value).padStart(14)} ${r.unit}`;
+  return r.note ? `${s}  (${r.note})` : s;
 }
 
 function fmt(v: number): string {

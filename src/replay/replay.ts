@@ -151,6 +151,10 @@ export interface ReplayResult {
  * at most `maxInFlight` writes at a time (memory stays bounded); the first
  * failure is rethrown by the next `add` or by `done`. Output bytes do not
  * depend on write order (outputs are sorted when the manifest is written).
+ * One write at a time by default, as the write worker does: each concurrent
+ * DuckDB COPY holds its staging table and row-group buffers, and with symbol
+ * shards writing inline the 24 h x 6 symbols replay peaked at 757-830 MiB with
+ * two against 731-741 with one, at the same CPU time (README "Memory").
  */
 export class WriteBehind implements BlockWriter {
   private readonly inFlight: Promise<void>[] = [];
@@ -158,7 +162,7 @@ export class WriteBehind implements BlockWriter {
   constructor(
     private readonly dataDir: string,
     private readonly outputs: OutputFile[],
-    private readonly maxInFlight = 2,
+    private readonly maxInFlight = 1,
   ) {}
   async add(blocks: readonly DerivedBlock[]): Promise<void> {
     for (const b of blocks) {
