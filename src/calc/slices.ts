@@ -228,12 +228,14 @@ export class VolTracker {
       this.rHead = this.rHead + 1 === cap ? 0 : this.rHead + 1;
     }
     if (this.rN < this.minReturns) return;
-    // exact re-sum, oldest first (once per grid point, so O(window) per second)
+    // exact re-sum, oldest first (once per grid point, so O(window) per second): the ring from
+    // its head to the end, then from 0 (no modulo per element; the same order of additions)
     let s = 0;
-    for (let i = 0; i < this.rN; i++) {
-      const x = this.rets[(this.rHead + i) % cap];
-      s += x * x;
-    }
+    const rets = this.rets;
+    const end = this.rHead + this.rN;
+    const stop1 = end < cap ? end : cap;
+    for (let i = this.rHead; i < stop1; i++) s += rets[i] * rets[i];
+    for (let i = 0, stop2 = end - cap; i < stop2; i++) s += rets[i] * rets[i];
     this.vol = Math.sqrt(s / this.rN);
     this.history.push(this.vol);
     this.classify();

@@ -106,8 +106,19 @@ export class SortedWindow {
     const m = this.median();
     const h = n >> 1;
     if (n & 1) return this.kthDeviation(m, h, h);
-    return (this.kthDeviation(m, h, h - 1) + this.kthDeviation(m, h, h)) / 2;
+    // even n: the h-1-th and h-th smallest deviations; the h-th is the next one of the merge after
+    // the h-1-th (the smaller of the two sequences' next values), so one search gives both
+    const lower = this.kthDeviation(m, h, h - 1);
+    const a = this.sorted;
+    const i = this.taken;
+    const j = h - i;
+    const li = i < h ? m - a[h - 1 - i] : Infinity;
+    const rj = j < n - h ? a[h + j] - m : Infinity;
+    return (lower + (li < rj ? li : rj)) / 2;
   }
+
+  /** How many of the k+1 smallest deviations the last `kthDeviation` took from L (the rest from R). */
+  private taken = 0;
 
   /**
    * k-th smallest (0-based) of |a_i - m| as the merge of two ascending sequences:
@@ -130,6 +141,7 @@ export class SortedWindow {
     }
     const i = lo;
     const j = k + 1 - i;
+    this.taken = i;
     const lPrev = i > 0 ? m - a[h - i] : -Infinity;
     const rPrev = j > 0 ? a[h + j - 1] - m : -Infinity;
     return lPrev > rPrev ? lPrev : rPrev;

@@ -19,11 +19,14 @@ export abstract class Growable<T extends Float64Array | Int32Array | Int8Array |
   protected buf: T;
   length = 0;
 
+  private readonly initialCapacity: number;
+
   constructor(
     private readonly ctor: TypedCtor<T>,
     initialCapacity: number,
   ) {
-    this.buf = new ctor(Math.max(4, initialCapacity | 0));
+    this.initialCapacity = Math.max(4, initialCapacity | 0);
+    this.buf = new ctor(this.initialCapacity);
   }
 
   push(x: number): void {
@@ -66,6 +69,27 @@ export abstract class Growable<T extends Float64Array | Int32Array | Int8Array |
     let o = this.length;
     for (let j = 0; j < width; j++) d[o++] = j < n ? src[j] : pad;
     this.length = o;
+  }
+
+  /**
+   * Remove the first `n` values and return them as an array of their own (an
+   * output part's column). When they are all the values, that is the backing
+   * buffer itself (a view of its first `n`; no copy) and the builder starts a
+   * fresh one: a run's last blocks, and every block of a stream that never
+   * fills one, used to be copied out and the full buffer dropped, twice the
+   * bytes through V8's external memory (which schedules its full GCs).
+   * Otherwise a copy, and the rest moves to the front.
+   */
+  takeFront(n: number): T {
+    if (n >= this.length) {
+      const out = this.buf.subarray(0, this.length) as T;
+      this.buf = new this.ctor(this.initialCapacity);
+      this.length = 0;
+      return out;
+    }
+    const out = this.buf.slice(0, n) as T;
+    this.dropFront(n);
+    return out;
   }
 
   /** Remove the first `n` values, keeping the rest in order (used to cut output parts at fixed row offsets). */

@@ -1,11 +1,34 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 
-/** sha256 of a file, hex, streamed (never the whole file in memory). */
+/** Read size of `sha256File`. */
+const HASH_READ_BYTES = 1 << 20;
+/** Read buffers of finished `sha256File` calls, reused by the next (a few: calls may overlap). */
+const hashBuffers: Buffer[] = [];
+
+/**
+ * sha256 of a file, hex, streamed (never the whole file in memory). The read
+ * buffer is reused from call to call: a read stream allocated a new 1 MiB
+ * buffer per file, and a replay hashes every input and output part, so those
+ * short-lived off-heap buffers added up to a V8 full GC every few parts.
+ */
 export async function sha256File(file: string): Promise<string> {
   const h = crypto.createHash('sha256');
-  const stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
-  for await (const chunk of stream) h.update(chunk as Buffer);
+  const buf = hashBuffers.pop() ?? Buffer.allocUnsafeSlow(HASH_READ_BYTES);
+  try {
+    const fh = await fs.promises.open(file, 'r');
+    try {
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        h.update(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      }
+    } finally {
+      await fh.close();
+    }
+  } finally {
+    if (hashBuffers.length < 4) hashBuffers.push(buf);
+  }
   return h.digest('hex');
 }
 

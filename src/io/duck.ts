@@ -205,6 +205,14 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
   return { flat, select };
 }
 
+const ALL_VALID = 0xffffffffffffffffn;
+
+/** Mark every row of a reused vector valid again (its nulls were the previous slice's); fills then set this slice's. */
+function resetValidity(vec: DuckDBVector): void {
+  const v = (vec as unknown as { validity?: { data?: BigUint64Array | null } }).validity;
+  v?.data?.fill(ALL_VALID);
+}
+
 function fillF64(vec: DuckDBVector, data: Float64Array, from: number, n: number, nullNaN: boolean): void {
   const items = itemsOf(vec);
   if (items instanceof Float64Array) {
@@ -270,15 +278,23 @@ async function writeWith(
   try {
     const appender = await conn.createAppender(table);
     const types = flat.map((f) => f.type);
+    // One chunk (and its vectors' JS-side buffers) for all full-size slices: the appender copies
+    // what it is given, and a fresh chunk per 2048 rows made ~15 new ArrayBuffers each time, which
+    // V8 counts as external memory (a full GC every ~60 ms of a replay). Only the last, shorter
+    // slice gets a chunk of its own.
+    let chunk: DuckDBDataChunk | null = null;
     for (let from = 0; from < rows; from += CHUNK) {
       const n = Math.min(CHUNK, rows - from);
-      const chunk = duckApi().DuckDBDataChunk.create(types, n);
+      const reuse = chunk !== null && chunk.rowCount === n;
+      if (!reuse) chunk = duckApi().DuckDBDataChunk.create(types, n);
+      const ch = chunk as DuckDBDataChunk;
       for (let ci = 0; ci < flat.length; ci++) {
-        const vec = chunk.getColumnVector(ci);
+        const vec = ch.getColumnVector(ci);
+        if (reuse) resetValidity(vec);
         flat[ci].fill(vec, from, n);
         vec.flush();
       }
-      appender.appendDataChunk(chunk);
+      appender.appendDataChunk(ch);
     }
     appender.closeSync();
     fs.mkdirSync(path.dirname(file), { recursive: true });

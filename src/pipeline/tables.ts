@@ -19,8 +19,8 @@
  * No in-file `symbol` column: the hive key `symbol=` of a part's path carries it
  * (README "Reading"). Every table ends with the slice columns (`SLICE_COLUMNS`).
  *
- * Pure: no IO, no clock. `cutRows` copies the first n rows out and drops them
- * from the builders (amortised O(rows) per part).
+ * Pure: no IO, no clock. `cutRows` takes the first n rows out of the builders
+ * (amortised O(rows) per part).
  */
 import { GrowableF64, GrowableI8 } from '../core/growable.js';
 import { FlowlabError, UsageError } from '../core/errors.js';
@@ -174,9 +174,11 @@ function dictionary(d: Dictionary | undefined, ctx: TableContext): readonly stri
 }
 
 /**
- * The first `n` rows of `rows` as the Parquet columns of one part (copies, in
- * schema order; `ts` = the ts_ms column, for date partitioning), removed from
- * the builders. Throws if a stored column is shorter than the table (a row
+ * The first `n` rows of `rows` as the Parquet columns of one part (in schema
+ * order; `ts` = the ts_ms column, for date partitioning), removed from the
+ * builders: copies, except when n is all of a builder's rows, whose own buffer
+ * is then handed over (`Growable.takeFront`: no copy, and no dead buffer for
+ * V8's external-memory accounting, which schedules its full GCs). Throws if a stored column is shorter than the table (a row
  * written without one of its columns).
  */
 export function cutRows(rows: AnyTableRows, n: number, ctx: TableContext): { ts: Float64Array; columns: OutColumn[] } {
@@ -198,9 +200,7 @@ export function cutRows(rows: AnyTableRows, n: number, ctx: TableContext): { ts:
       continue;
     }
     if (c.type === 'bool' || c.type === 'codes') {
-      const b = g as GrowableI8;
-      const data = b.view().slice(0, n);
-      b.dropFront(n);
+      const data = (g as GrowableI8).takeFront(n);
       columns.push(
         c.type === 'bool'
           ? { name: c.name, type: 'bool', data }
@@ -208,9 +208,7 @@ export function cutRows(rows: AnyTableRows, n: number, ctx: TableContext): { ts:
       );
       continue;
     }
-    const f = g as GrowableF64;
-    const data = f.view().slice(0, n);
-    f.dropFront(n);
+    const data = (g as GrowableF64).takeFront(n);
     if (c.name === TS.name) ts = data;
     columns.push(
       c.nulls === 'nan' ? { name: c.name, type: c.type, data, nullNaN: true } : { name: c.name, type: c.type, data },
