@@ -260,22 +260,16 @@ function plattGradHess(s: Float64Array, t: Float64Array, n: number, A: number, B
   for (let i = 0; i < n; i++) {
     const si = s[i];
     const z = si * A + B;
-    let p: number;
-    let q: number;
-    if (z >= 0) {
-      const e = Math.exp(-z);
-      q = 1 / (1 + e);
-      p = e * q;
-    } else {
-      const e = Math.exp(z);
-      p = 1 / (1 + e);
-      q = e * p;
-    }
-    const d2 = p * q;
+    // e = exp(-|z|) never overflows; with r = 1/(1 + e): p = 1/(1 + exp(z)) is e·r for z >= 0 and r
+    // otherwise, 1 - p is the other one, so p·(1 - p) = r·(e·r) on both sides (one exp, no branch on z)
+    const e = Math.exp(-Math.abs(z));
+    const r = 1 / (1 + e);
+    const er = e * r;
+    const d2 = r * er;
     h11 += si * si * d2;
     h22 += d2;
     h21 += si * d2;
-    const d1 = t[i] - p;
+    const d1 = t[i] - (z >= 0 ? er : r);
     g1 += si * d1;
     g2 += d1;
   }
@@ -322,17 +316,25 @@ export function plattFit(score: ArrayLike<number>, y: ArrayLike<number>): PlattF
   if (n === 0) throw new RangeError('plattFit: no valid rows (finite score and y in {0, 1})');
   const s = new Float64Array(n);
   const t = new Float64Array(n);
-  const { t_pos, t_neg } = plattTargets(nPos, nNeg);
   for (let i = 0, k = 0; i < len; i++) {
     if (!Number.isFinite(score[i])) continue;
-    if (y[i] === 1) {
+    if (y[i] === 1 || y[i] === 0) {
       s[k] = score[i];
-      t[k++] = t_pos;
-    } else if (y[i] === 0) {
-      s[k] = score[i];
-      t[k++] = t_neg;
+      t[k++] = y[i];
     }
   }
+  return plattFitRows(s, t, n, nPos);
+}
+
+/**
+ * `plattFit` on clean rows: s[0..n) finite scores, t[0..n) their labels in
+ * {0, 1}, nPos of them 1; t is overwritten with Platt's targets. No copy, no
+ * allocation: walk-forward folds fit from their own buffers.
+ */
+function plattFitRows(s: Float64Array, t: Float64Array, n: number, nPos: number): PlattFit {
+  const nNeg = n - nPos;
+  const { t_pos, t_neg } = plattTargets(nPos, nNeg);
+  for (let i = 0; i < n; i++) t[i] = t[i] === 1 ? t_pos : t_neg;
   // start: the linear-discriminant slope (classes' mean difference over the pooled variance), which is
   // the logistic slope for equal-variance normal classes; B centres it on the smoothed log-odds
   let A = 0;
@@ -531,10 +533,12 @@ export function walkForwardPlatt(
   if (n === 0) return { prob, fold, folds };
   const origin = opts.origin_ms ?? Math.floor(t[0] / testMs) * testMs;
   if (!Number.isFinite(origin)) throw new RangeError(`origin_ms must be finite, got ${origin}`);
-  const trS = new Float64Array(n);
-  const trY = new Float64Array(n);
-  const teP = new Float64Array(n);
-  const teY = new Float64Array(n);
+  // fit buffers sized to the largest training window (grown on demand), test buffers only for the metrics
+  const metrics = opts.fold_metrics !== false;
+  let trS = new Float64Array(0);
+  let trY = new Float64Array(0);
+  const teP = new Float64Array(metrics ? n : 0);
+  const teY = new Float64Array(metrics ? n : 0);
   const aucScratch = new AucScratch();
   const last = t[n - 1];
   for (let k = 0; ; k++) {
@@ -544,13 +548,17 @@ export function walkForwardPlatt(
     // --- fit on what is known at T
     const lo = lowerBound(t, T - trainMs);
     const hi = lowerBound(t, T);
+    if (hi - lo > trS.length) {
+      trS = new Float64Array(hi - lo);
+      trY = new Float64Array(hi - lo);
+    }
     let m = 0;
     let nPos = 0;
     for (let i = lo; i < hi; i++) {
       if (!(resolvedAt[i] <= T)) continue; // unresolved at T (or unmatched): its y is not read
       const s = score[i];
       const yi = y[i];
-      if (s !== s || (yi !== 0 && yi !== 1)) continue;
+      if (!Number.isFinite(s) || (yi !== 0 && yi !== 1)) continue;
       trS[m] = s;
       trY[m] = yi;
       nPos += yi;
@@ -565,7 +573,7 @@ export function walkForwardPlatt(
     if (m < minTrain || nPos < minPer || nNeg < minPer) {
       reason = `insufficient training samples (n=${m}, n_pos=${nPos}, n_neg=${nNeg}; need >= ${minTrain} with >= ${minPer} of each class)`;
     } else {
-      const f = plattFit(trS.subarray(0, m), trY.subarray(0, m));
+      const f = plattFitRows(trS, trY, m, nPos);
       A = f.A;
       B = f.B;
       converged = f.converged;
@@ -585,8 +593,10 @@ export function walkForwardPlatt(
       prob[i] = p;
       const yi = y[i];
       if (yi === 0 || yi === 1) {
-        teP[q] = p;
-        teY[q] = yi;
+        if (metrics) {
+          teP[q] = p;
+          teY[q] = yi;
+        }
         q++;
       }
     }
@@ -596,7 +606,7 @@ export function walkForwardPlatt(
     let brierM: Metric;
     let skillM: Metric;
     let aucM: AucResult;
-    if (A === null || opts.fold_metrics === false) {
+    if (A === null || !metrics) {
       const why =
         A === null ? 'no calibration in this fold (insufficient training samples)' : 'per-fold metrics not computed';
       eceM = { value: null, n: 0, reason: why };
