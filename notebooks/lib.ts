@@ -437,6 +437,14 @@ export interface Evaluator {
   readonly varianceInflation: number;
   /** Re-scores the run under `o` with the pipeline's own score rule; equal to a canary run with that config. */
   evaluate(o?: EvaluateOptions): SliceMetrics[];
+  /**
+   * `evaluate(points[i])` for every point, in point order (the same numbers to the bit), split over
+   * 2 worker threads (src/canary/rescore-pool.ts; started on first use, ~1 s, then reused): a
+   * 50-point grid in about half the time of 50 `evaluate` calls.
+   */
+  evaluateGrid(points: readonly EvaluateOptions[]): Promise<SliceMetrics[][]>;
+  /** Stops the grid's worker threads (idle ones do not keep the process alive anyway). */
+  close(): Promise<void>;
 }
 
 /**
@@ -447,33 +455,48 @@ export interface Evaluator {
  */
 export async function evaluator(runDir: string): Promise<Evaluator> {
   const { loadRescoreRun, rescore } = load('canary/rescore');
+  const { RescorePool } = load('canary/rescore-pool');
   const { overlapInflation } = load('canary/engine');
   const run = await loadRescoreRun(runDir);
   const num = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? null : v);
+  // biome-ignore lint/suspicious/noExplicitAny: rows of the untyped project module, typed here
+  const metricsRows = (rows: any[]): SliceMetrics[] =>
+    // biome-ignore lint/suspicious/noExplicitAny: as above
+    rows.map((r: any) => ({
+      group: r.group,
+      dimension: r.dim,
+      value: r.value,
+      rows: r.rows,
+      labeled: r.labeled,
+      n: r.auc.n,
+      n_pos: r.auc.n_pos,
+      n_neg: r.auc.n_neg,
+      effective_hours: r.effective_hours,
+      auc: num(r.auc.auc),
+      ci_low: num(r.auc.ci_low),
+      ci_high: num(r.auc.ci_high),
+      ece: num(r.ece.value),
+      brier: num(r.brier.value),
+      brier_skill: num(r.brier_skill.value),
+      reason: r.auc.reason ?? r.ece.reason ?? null,
+    }));
+  // biome-ignore lint/suspicious/noExplicitAny: the untyped project module's pool
+  let pool: any = null;
   return {
     runDir,
     symbols: run.symbols,
     varianceInflation: overlapInflation(run.config),
     evaluate(o: EvaluateOptions = {}): SliceMetrics[] {
-      // biome-ignore lint/suspicious/noExplicitAny: rows of the untyped project module, typed here
-      return rescore(run, o).rows.map((r: any) => ({
-        group: r.group,
-        dimension: r.dim,
-        value: r.value,
-        rows: r.rows,
-        labeled: r.labeled,
-        n: r.auc.n,
-        n_pos: r.auc.n_pos,
-        n_neg: r.auc.n_neg,
-        effective_hours: r.effective_hours,
-        auc: num(r.auc.auc),
-        ci_low: num(r.auc.ci_low),
-        ci_high: num(r.auc.ci_high),
-        ece: num(r.ece.value),
-        brier: num(r.brier.value),
-        brier_skill: num(r.brier_skill.value),
-        reason: r.auc.reason ?? r.ece.reason ?? null,
-      }));
+      return metricsRows(rescore(run, o).rows);
+    },
+    async evaluateGrid(points: readonly EvaluateOptions[]): Promise<SliceMetrics[][]> {
+      if (pool === null) pool = new RescorePool(run, 2);
+      // biome-ignore lint/suspicious/noExplicitAny: results of the untyped project module
+      return (await pool.map(points)).map((r: any) => metricsRows(r.rows));
+    },
+    async close(): Promise<void> {
+      if (pool !== null) await pool.close();
+      pool = null;
     },
   };
 }
