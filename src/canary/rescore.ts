@@ -252,9 +252,16 @@ export function rescore(run: RescoreRun, req: RescoreRequest = {}): RescoreResul
         fold_metrics: false,
       });
       prob.set(wf.prob, o);
+      // folds are runs of consecutive samples: look each fold up once
+      let k = -2;
+      let br = NaN;
       for (let i = 0; i < m; i++) {
-        const f = wf.fold[i] >= 0 ? wf.folds[wf.fold[i]] : undefined;
-        if (f && f.status === 'ok') ref[o + i] = f.train_base_rate;
+        if (wf.fold[i] !== k) {
+          k = wf.fold[i];
+          const f = k >= 0 ? wf.folds[k] : undefined;
+          br = f && f.status === 'ok' ? f.train_base_rate : NaN;
+        }
+        if (br === br) ref[o + i] = br;
       }
     }
   }
