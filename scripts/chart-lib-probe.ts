@@ -20,7 +20,13 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type CanaryReportData, loadCanaryReport, renderRampMarkdown } from '../src/report/ramp.js';
+import {
+  type CanaryReportData,
+  DIM_ORDER,
+  loadCanaryReport,
+  renderRampMarkdown,
+  VALUE_ORDER,
+} from '../src/report/ramp.js';
 import { PALETTE } from '../src/report/svg.js';
 
 const arg = (k: string, d?: string): string => {
@@ -57,22 +63,6 @@ function gates(d: CanaryReportData): { auc: number; ece: number } {
   return { auc: th('active_auc', 0.58), ece: th('ece', 0.1) };
 }
 
-const VALUE_ORDER = [
-  'all',
-  'Active',
-  'Quiet',
-  'Tokyo',
-  'London',
-  'NY',
-  'Q1',
-  'Median',
-  'Q3+',
-  'A_H',
-  'A_L',
-  'Q_H',
-  'Q_L',
-];
-const DIM_ORDER = ['all', 'regime', 'session', 'vol_tertile', 'scenario_2x2'];
 /** Position in a fixed order, unknown values last (as ramp.ts orders them). */
 const at = (list: readonly string[], v: string) => (list.includes(v) ? list.indexOf(v) : list.length);
 

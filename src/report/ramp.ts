@@ -632,8 +632,9 @@ function mergeCharts(d: CanaryReportData, incs: readonly Incident[]): Map<string
   return out;
 }
 
-const DIM_ORDER = ['all', 'regime', 'session', 'vol_tertile', 'scenario_2x2'];
-const VALUE_ORDER = [
+/** The overview's row order: dimensions, then values within them. */
+export const DIM_ORDER = ['all', 'regime', 'session', 'vol_tertile', 'scenario_2x2'];
+export const VALUE_ORDER = [
   'all',
   'Active',
   'Quiet',

@@ -5,6 +5,7 @@ import type { FusionWeights } from '../../src/calc/params.js';
 import type { SymbolCalc } from '../../src/pipeline/symbol-calc.js';
 import { configFromObject } from '../../src/config/load.js';
 import { mulberry32 } from '../calc/helpers.js';
+import { fusionRow } from './helpers.js';
 
 /**
  * A stand-in for SymbolCalc with exactly what the engine reads: real
@@ -28,32 +29,8 @@ class FakeCalc {
   };
   /** The fusion row the pipeline would show the engine for this sample. */
   push(t: number, score: number, regime: number, merge: number): FusionRow {
-    return row(t, score, 100, merge, regime);
+    return fusionRow(t, score, 100, merge, regime);
   }
-}
-
-/** A fusion row with the given values (the z's equal the score, weights 0.6 / 0.4, session NY, Active = regime 1). */
-function row(t: number, score: number, mid: number, merge: number, regime: number): FusionRow {
-  return {
-    ts: t,
-    score,
-    score_z: score,
-    z_ofi: score,
-    z_cvd: score,
-    w_ofi: 0.6,
-    w_cvd: 0.4,
-    cvd_dir: 1,
-    gate: 0,
-    mid,
-    ofi_flow: 0,
-    cvd_flow: 0,
-    merge_time_diff_ms: merge,
-    session: 2,
-    regime,
-    vol_bucket: 0,
-    scenario_2x2: regime === 1 ? 2 : 0,
-    vol_tertile: 0,
-  };
 }
 
 const T0 = Date.UTC(2024, 7, 8, 0, 0, 0);

@@ -14,6 +14,7 @@ import { configFromObject } from '../../src/config/load.js';
 import { aucDeLong } from '../../src/eval/auc.js';
 import { gateTable } from '../../src/canary/gates.js';
 import { mulberry32 } from '../calc/helpers.js';
+import { fusionRow } from './helpers.js';
 
 class WalkCalc {
   readonly sessionNames = ['London', 'NY', 'Tokyo'];
@@ -24,32 +25,8 @@ class WalkCalc {
   };
   /** The fusion row the pipeline would show the engine for this sample. */
   push(t: number, score: number, mid: number): FusionRow {
-    return row(t, score, mid, 100, 1);
+    return fusionRow(t, score, mid, 100, 1);
   }
-}
-
-/** A fusion row with the given values (the z's equal the score, weights 0.6 / 0.4, session NY, Active = regime 1). */
-function row(t: number, score: number, mid: number, merge: number, regime: number): FusionRow {
-  return {
-    ts: t,
-    score,
-    score_z: score,
-    z_ofi: score,
-    z_cvd: score,
-    w_ofi: 0.6,
-    w_cvd: 0.4,
-    cvd_dir: 1,
-    gate: 0,
-    mid,
-    ofi_flow: 0,
-    cvd_flow: 0,
-    merge_time_diff_ms: merge,
-    session: 2,
-    regime,
-    vol_bucket: 0,
-    scenario_2x2: regime === 1 ? 2 : 0,
-    vol_tertile: 0,
-  };
 }
 
 const T0 = Date.UTC(2024, 7, 8, 0, 0, 0);
