@@ -552,21 +552,13 @@ export class CanaryEngine implements PipelineObserver {
       auc.action = 'pause_slice';
     }
     // --- calibration gates: P2, pause calibration; close resumes
-    for (const g of ['ece', 'platt_test_samples'] as const) {
-      const evaluated = tr.calibrationGateLive ? failed.includes(g) : null;
-      this.gate(
-        tr,
-        T,
-        g,
-        'all',
-        'P2',
-        evaluated,
-        metrics,
-        () => pauseCalibration(act_),
-        () => resumeCalibration(tr, act_, false),
-      );
-    }
-    resumeCalibration(tr, act_, true);
+    this.calibrationGates(
+      tr,
+      T,
+      (['ece', 'platt_test_samples'] as const).map((g) => [g, tr.calibrationGateLive ? failed.includes(g) : null]),
+      metrics,
+      act_,
+    );
     // --- merge gate: P2, widen merge_tol_ms by a step (bounded); close restores the configured value
     this.gate(
       tr,
@@ -765,24 +757,16 @@ export class CanaryEngine implements PipelineObserver {
       if ((tr.passLooks.get(g) ?? 0) >= ev.close_looks) return false;
       return null;
     };
-    const calibGates: [GateName, boolean | null][] = [
-      ['ece', persist('ece', eceFail)],
-      ['platt_test_samples', plattFail],
-    ];
-    for (const [g, decision] of calibGates) {
-      this.gate(
-        tr,
-        T,
-        g,
-        'all',
-        'P2',
-        decision,
-        metrics,
-        () => pauseCalibration(act_),
-        () => resumeCalibration(tr, act_, false),
-      );
-    }
-    resumeCalibration(tr, act_, true);
+    this.calibrationGates(
+      tr,
+      T,
+      [
+        ['ece', persist('ece', eceFail)],
+        ['platt_test_samples', plattFail],
+      ],
+      metrics,
+      act_,
+    );
     // --- label matching: P2 alert, no automatic action (the label definition stays fixed)
     this.gate(
       tr,
@@ -923,6 +907,34 @@ export class CanaryEngine implements PipelineObserver {
         w_cvd: ws.cvd * multiplier,
       });
     }
+  }
+
+  /**
+   * The calibration gates of either mode (P2): each decision opens / closes its
+   * gate, opening pauses calibration and the last close resumes it; then the
+   * look's resume rule (the one pause/resume rule of both modes).
+   */
+  private calibrationGates(
+    tr: SymbolTrack,
+    T: number,
+    decisions: readonly (readonly [GateName, boolean | null])[],
+    metrics: Record<string, number | null>,
+    act_: GateActions,
+  ): void {
+    for (const [g, decision] of decisions) {
+      this.gate(
+        tr,
+        T,
+        g,
+        'all',
+        'P2',
+        decision,
+        metrics,
+        () => pauseCalibration(act_),
+        () => resumeCalibration(tr, act_, false),
+      );
+    }
+    resumeCalibration(tr, act_, true);
   }
 
   /**
