@@ -164,7 +164,7 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
  * or a live run): report files, verdicts, weight overlay, the markdown report,
  * and the run's manifest / run_tag.txt extended with them.
  */
-export async function writeCanaryReport(a: {
+export interface CanaryReportRequest {
   rep: ReplayResult;
   engine: CanaryEngine;
   /** The other gate mode's shadow (shadowEngine), fed the same samples; optional. */
@@ -174,7 +174,9 @@ export async function writeCanaryReport(a: {
   runTag: string;
   /** Progress bar of the evaluation steps (default: when stderr is a terminal). */
   progress?: boolean;
-}): Promise<CanaryRun> {
+}
+
+export async function writeCanaryReport(a: CanaryReportRequest): Promise<CanaryRun> {
   const bar = progressBar(a.progress);
   try {
     return await evaluateRun(a, bar);
@@ -183,17 +185,7 @@ export async function writeCanaryReport(a: {
   }
 }
 
-async function evaluateRun(
-  a: {
-    rep: ReplayResult;
-    engine: CanaryEngine;
-    shadow?: CanaryEngine;
-    config: LoadedConfig;
-    configPath: string;
-    runTag: string;
-  },
-  bar: Progress,
-): Promise<CanaryRun> {
+async function evaluateRun(a: CanaryReportRequest, bar: Progress): Promise<CanaryRun> {
   const { rep, engine } = a;
   const req = { config: a.config, configPath: a.configPath, runTag: a.runTag };
   const cfg = req.config.config;
