@@ -30,7 +30,7 @@ let instancePromise: Promise<DuckDBInstance> | null = null;
 
 /**
  * A new connection to the shared in-memory DuckDB instance (one per thread).
- * Threads are pinned so row order and output bytes never depend on scheduling.
+ * One DuckDB thread per instance (below), so row order and output bytes never depend on scheduling.
  * The caller owns the connection and must `closeSync()` it (connections left
  * open are never reclaimed: a long replay used to grow the heap by ~90 KB per
  * part file read or written).
@@ -39,9 +39,13 @@ export async function duck(): Promise<DuckDBConnection> {
   if (!instancePromise) {
     const { DuckDBInstance } = (api ??= await import('@duckdb/node-api'));
     // enable_external_file_cache (DuckDB >= 1.3, on by default) keeps the bytes of every file
-    // read in memory: a 96 h replay's RSS grew ~2 MiB per hour of data with it on, flat with it off
+    // read in memory: a 96 h replay's RSS grew ~2 MiB per hour of data with it on, flat with it off.
+    // One thread: flowlab's queries are many small scans and COPYs, for which a second DuckDB thread
+    // cost CPU without saving wall time on 2 cores (the replay runs its own threads beside it):
+    // writing a 6 h run's 878k derived rows 0.68-0.77 -> 0.52-0.60 CPU-s, a 24 h replay -1.0..-1.7
+    // CPU-s, `flowlab dq` of 24 h -0.5; same bytes (README "Replay against the Polars peer")
     instancePromise = DuckDBInstance.create(':memory:', {
-      threads: '2',
+      threads: '1',
       preserve_insertion_order: 'true',
       enable_external_file_cache: 'false',
     });
