@@ -161,16 +161,21 @@ export class Dataset {
             break;
           }
           const chunk = next.done ? null : next.value;
+          const rows = chunk === null ? 0 : chunk.rowCount;
+          // file indices never decrease along the scan: a chunk whose first and last rows are of
+          // one file is all of it (DuckDB's chunks are; the per-row split is for safety only)
+          const idx =
+            chunk === null ? null : (chunk.getColumnVector(fileCol) as unknown as { items: BigUint64Array }).items;
+          const one = idx === null || rows === 0 || idx[0] === idx[rows - 1];
           let off = 0;
-          while (chunk === null || off < chunk.rowCount) {
+          while (chunk === null || off < rows) {
             // the file of rows [off, stop) of the chunk (the end of the scan: none)
             let f = end;
             let stop = 0;
-            if (chunk !== null) {
-              const idx = (chunk.getColumnVector(fileCol) as unknown as { items: BigUint64Array }).items;
+            if (idx !== null) {
               f = i + Number(idx[off]);
-              stop = off + 1;
-              while (stop < chunk.rowCount && idx[stop] === idx[off]) stop++;
+              stop = one ? rows : off + 1;
+              while (stop < rows && idx[stop] === idx[off]) stop++;
             }
             if (f !== cur) {
               // `cur` is complete: its rows go out if they are in order, else it is read again sorted

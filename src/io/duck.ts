@@ -359,6 +359,16 @@ export function readF64(chunk: DuckDBDataChunk, col: number, out: Float64Array, 
 export function readI8(chunk: DuckDBDataChunk, col: number, out: Int8Array, offset: number, nullValue = -1): void {
   const vec = chunk.getColumnVector(col);
   const n = chunk.rowCount;
+  const items = itemsOf(vec);
+  if (items instanceof Int8Array) {
+    // TINYINT: a bulk copy (a getItem per row was ~1/3 of reading a trades chunk's columns)
+    out.set(items.subarray(0, n), offset);
+    const validity = (vec as unknown as { validity?: { data?: unknown; itemValid(i: number): boolean } }).validity;
+    if (validity?.data) {
+      for (let i = 0; i < n; i++) if (!validity.itemValid(i)) out[offset + i] = nullValue;
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const v = vec.getItem(i);
     out[offset + i] = v === null ? nullValue : v === true ? 1 : v === false ? 0 : Number(v);
