@@ -238,8 +238,8 @@ for (let q = 1; q <= EXP_OFF; q++) {
   EXP_P2[EXP_OFF - q] = EXP_P2[EXP_OFF - q + 1] * 2;
 }
 const EXP_INV = EXP_N / Math.LN2;
-const EXP_LN2_HI = 6.9314718036912381649e-1 / EXP_N; // fdlibm's ln 2 split, / 256 (exact)
-const EXP_LN2_LO = 1.90821492927058770002e-10 / EXP_N;
+const EXP_LN2_HI = 0.6931471803691238 / EXP_N; // fdlibm's ln 2 split (the high part has 21 zero low bits), / 256 (exact)
+const EXP_LN2_LO = 1.9082149292705877e-10 / EXP_N;
 const EXP_ROUND = 6755399441055744; // 1.5 · 2^52: x + it - it rounds x to an integer
 
 /** e^x: the table route on (-708, 709), Math.exp beyond (subnormal results, overflow to Infinity) and for NaN. */
