@@ -531,6 +531,15 @@ export function checkNonDecreasing(name: string, a: ArrayLike<number>): void {
   }
 }
 
+/** walkForwardPlatt's compacted rows (scratch, grown on demand; nothing in it outlives a call). */
+const wf = {
+  cS: new Float64Array(0),
+  cLab: new Uint8Array(0),
+  cT: new Float64Array(0),
+  cR: new Float64Array(0),
+  cPos: new Int32Array(1),
+};
+
 /**
  * Walk-forward Platt scaling. Samples sorted by `t` (ms). Fold k starts at
  * T_k = origin + k·test and covers t in [T_k, T_k + test); folds run until the
@@ -579,11 +588,15 @@ export function walkForwardPlatt(
   // resolved_at <= T: a contiguous range of them whenever resolved_at does not decrease along t (a label
   // resolves at the first quote at or after t + H: true of every run flowlab writes), found by binary
   // search, so no fold copies its rows; otherwise each fold's rows are gathered into a scratch range.
-  const cS = new Float64Array(n);
-  const cLab = new Uint8Array(n);
-  const cT = new Float64Array(n);
-  const cR = new Float64Array(n);
-  const cPos = new Int32Array(n + 1);
+  if (wf.cS.length < n) {
+    const m = Math.max(n, 2 * wf.cS.length);
+    wf.cS = new Float64Array(m);
+    wf.cLab = new Uint8Array(m);
+    wf.cT = new Float64Array(m);
+    wf.cR = new Float64Array(m);
+    wf.cPos = new Int32Array(m + 1);
+  }
+  const { cS, cLab, cT, cR, cPos } = wf;
   let nc = 0;
   let monotone = true;
   for (let i = 0; i < n; i++) {
