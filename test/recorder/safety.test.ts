@@ -152,6 +152,8 @@ describe('record: never touches what it did not write', () => {
     fs.writeFileSync(path.join(out, `${orphan}.tmp-4242`), 'its temp file');
     const hiddenTmp = path.join(out, path.dirname(orphan), `.${path.basename(orphan)}.tmp-4243`); // the writer's temp name now
     fs.writeFileSync(hiddenTmp, 'its temp file');
+    const hiddenTmp1 = `${hiddenTmp}-1`; // the next free temp name, when the first was taken
+    fs.writeFileSync(hiddenTmp1, 'its temp file');
     fs.writeFileSync(path.join(out, PARTS_PENDING_FILE), `${orphan}\n`);
     // somebody else's file in the same folder
     const stray = path.join(dir, 'part-1-1.parquet');
@@ -163,8 +165,9 @@ describe('record: never touches what it did not write', () => {
     expect(fs.existsSync(path.join(out, orphan))).toBe(false);
     expect(fs.existsSync(path.join(out, `${orphan}.tmp-4242`))).toBe(false);
     expect(fs.existsSync(hiddenTmp)).toBe(false);
+    expect(fs.existsSync(hiddenTmp1)).toBe(false);
     expect(fs.readFileSync(stray, 'utf8')).toBe('not ours');
-    expect(logs.some((l) => /removed 3 part files of an interrupted flush/.test(l))).toBe(true);
+    expect(logs.some((l) => /removed 4 part files of an interrupted flush/.test(l))).toBe(true);
     expect(logs.some((l) => /1 files under date=\* are not in _manifest\.json .* left untouched/.test(l))).toBe(true);
     expect(readManifest(out).files.map((f) => f.path)).toEqual(listed);
   });
