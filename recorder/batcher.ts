@@ -1,14 +1,15 @@
 /**
- * LiveBatcher: tapped ticks (recorder/recorder.ts `LiveTap`) collected into
- * columnar arrival blocks for `Pipeline.push`, the call a replay makes. Used by
- * `flowlab live` (./live.ts) and the recorder's hourly coverage
- * (recorder/hourly.ts), so both label ticks exactly as a replay does.
+ * LiveBatcher: tapped ticks (./recorder.ts `LiveTap`) collected into columnar
+ * arrival blocks for `Pipeline.push`, the call a replay makes. Used by
+ * `flowlab live` (src/live/live.ts) and the recorder's hourly coverage
+ * (./hourly.ts), so both label ticks exactly as a replay does. It lives here,
+ * beside the tap it implements, so the recorder does not import src/live.
  */
-import type { LiveTap } from '../../recorder/recorder.js';
-import type { ArrivalBlock } from '../pipeline/arrival.js';
-import { GrowableF64, GrowableI32, GrowableI8, GrowableU8 } from '../core/growable.js';
-import { F64_COLUMNS, type QuoteBatch, type TickBatch, type TradeBatch } from '../core/types.js';
-import { FlowlabError } from '../core/errors.js';
+import type { LiveTap } from './recorder.js';
+import type { ArrivalBlock } from '../src/pipeline/arrival.js';
+import { GrowableF64, GrowableI32, GrowableI8, GrowableU8 } from '../src/core/growable.js';
+import { F64_COLUMNS, type QuoteBatch, type TickBatch, type TradeBatch } from '../src/core/types.js';
+import { FlowlabError } from '../src/core/errors.js';
 
 /** Replay batch ids must stay below 2^20 (src/pipeline); live ids wrap, long after their ticks were released. */
 const ID_SPACE = 2 ** 20;
