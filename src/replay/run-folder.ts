@@ -21,8 +21,9 @@ import { INCOMPLETE_MARKER, TEMP_SUFFIX_RE, isIncomplete, markIncomplete } from 
 import { zCount, zDate, zEpochMs, zSha256, zSymbol, zTag } from '../core/validate.js';
 import { DERIVED_KINDS, type DerivedKind } from '../pipeline/tables.js';
 
-export const REPLAY_MANIFEST = 'manifest.json';
-export const RUN_TAG_FILE = 'run_tag.txt';
+import { REPLAY_MANIFEST, RUN_TAG_FILE } from '../core/run-files.js';
+
+export { REPLAY_MANIFEST, RUN_TAG_FILE };
 /** The recorded dataset inside a live run folder. */
 export const LIVE_RAW_DIR = 'raw';
 
