@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBVector, DuckDBType } from '@duckdb/node-api';
 import { FlowlabError } from '../core/errors.js';
-import { fsyncFile } from '../core/atomic.js';
+import { createTempFile, fsyncFile } from '../core/atomic.js';
 
 type DuckApi = typeof import('@duckdb/node-api');
 /**
@@ -342,10 +342,14 @@ async function writeWith(
   const id = stageSeq++;
   const st: Staged = { flat, rows, failure: null };
   staged.set(id, st);
-  // A leading '.': dataset discovery (pyarrow, pandas, Spark) and `*.parquet` globs skip a part being written.
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
+  let tmp: string | null = null;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Reserved exclusively (never somebody else's file); a leading '.': dataset discovery
+    // (pyarrow, pandas, Spark) and `*.parquet` globs skip a part being written.
+    const t = createTempFile(file, { hidden: true });
+    fs.closeSync(t.fd);
+    tmp = t.path;
     const order = orderBy && orderBy.length > 0 ? ` ORDER BY ${orderBy.map(sqlIdent).join(', ')}` : '';
     try {
       await conn.run(
@@ -358,11 +362,12 @@ async function writeWith(
     fsyncFile(tmp);
     fs.renameSync(tmp, file);
   } catch (e) {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      /* nothing to clean */
-    }
+    if (tmp !== null)
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        /* nothing to clean */
+      }
     throw e;
   } finally {
     staged.delete(id);
