@@ -15,6 +15,9 @@ import { FlowlabError } from '../core/errors.js';
 import { createTempFile, fsyncFile } from '../core/atomic.js';
 
 type DuckApi = typeof import('@duckdb/node-api');
+/** The C-API binding under @duckdb/node-api (its exact-version dependency): `copy_data_to_vector` for writes. */
+type DuckBindings = typeof import('@duckdb/node-bindings');
+let bindings: DuckBindings | null = null;
 /**
  * The DuckDB binding, loaded by the first `duck()` of this thread (~0.2 CPU-s of
  * start-up), so commands and threads that never query (`--version`, `--help`,
@@ -39,6 +42,8 @@ let instancePromise: Promise<DuckDBInstance> | null = null;
 export async function duck(): Promise<DuckDBConnection> {
   if (!instancePromise) {
     const { DuckDBInstance } = (api ??= await import('@duckdb/node-api'));
+    const b = (await import('@duckdb/node-bindings')) as unknown as { default?: DuckBindings } & DuckBindings;
+    bindings ??= b.default ?? b;
     // enable_external_file_cache (DuckDB >= 1.3, on by default) keeps the bytes of every file
     // read in memory: a 96 h replay's RSS grew ~2 MiB per hour of data with it on, flat with it off.
     // One thread: flowlab's queries are many small scans and COPYs, for which a second DuckDB thread
@@ -100,12 +105,29 @@ export type OutColumn =
 
 const CHUNK = 2048;
 
+/** A native vector of a data chunk (the binding's handle). */
+type RawVector = ReturnType<DuckBindings['data_chunk_get_vector']>;
+
 interface FlatCol {
   readonly name: string;
   readonly type: DuckDBType;
-  /** Fill rows [from, from+n) of `vec`. */
+  /**
+   * Rows [from, from+n) copied straight into the native vector of an all-valid chunk, when the
+   * slice needs no NULL; false (nothing written) when it does, and `fill` is used instead.
+   */
+  fast?(raw: RawVector, from: number, n: number): boolean;
+  /** Fill rows [from, from+n) of `vec` (a JS-side copy of the vector, flushed afterwards). */
   fill(vec: DuckDBVector, from: number, n: number): void;
 }
+
+/** Copy the bytes of `a[from .. from+n)` into `raw` at row 0. */
+function copyInto(raw: RawVector, a: Float64Array | Int8Array | Uint8Array, from: number, n: number): void {
+  const w = a.BYTES_PER_ELEMENT;
+  (bindings as DuckBindings).copy_data_to_vector(raw, 0, a.buffer as ArrayBuffer, a.byteOffset + from * w, n * w);
+}
+
+/** One chunk of a list level, gathered before it is copied (one per thread, reused). */
+const levelScratch = new Float64Array(2048);
 
 function itemsOf(vec: DuckDBVector): unknown {
   return (vec as unknown as { items?: unknown }).items;
@@ -125,6 +147,11 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
         flat.push({
           name,
           type: DOUBLE,
+          fast(raw, from, n) {
+            for (let i = 0; i < n; i++) levelScratch[i] = c.data[(from + i) * c.stride + lvl];
+            copyInto(raw, levelScratch, 0, n);
+            return true;
+          },
           fill(vec, from, n) {
             // levels past a row's count are cut by list_slice below, so they need no NULL
             const items = itemsOf(vec);
@@ -143,6 +170,8 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
       flat.push({
         name: cnt,
         type: TINYINT,
+        // counts are at most the stride (<= 127 levels), the same bytes as TINYINT
+        fast: c.stride <= 127 ? (raw, from, n) => (copyInto(raw, c.counts, from, n), true) : undefined,
         fill(vec, from, n) {
           for (let i = 0; i < n; i++) vec.setItem(i, c.counts[from + i]);
         },
@@ -164,17 +193,32 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
         flat.push({
           name: c.name,
           type: DOUBLE,
+          fast: (raw, from, n) => {
+            if (c.nullNaN) for (let i = from; i < from + n; i++) if (c.data[i] !== c.data[i]) return false;
+            copyInto(raw, c.data, from, n);
+            return true;
+          },
           fill: (vec, from, n) => fillF64(vec, c.data, from, n, c.nullNaN === true),
         });
         break;
       case 'bool':
         // staged as TINYINT 1 / 0 / -1 (null)
         select.push(`(CASE WHEN ${id} < 0 THEN NULL ELSE ${id} = 1 END) AS ${id}`);
-        flat.push({ name: c.name, type: TINYINT, fill: (vec, from, n) => fillI8(vec, c.data, from, n) });
+        flat.push({
+          name: c.name,
+          type: TINYINT,
+          fast: (raw, from, n) => (copyInto(raw, c.data, from, n), true),
+          fill: (vec, from, n) => fillI8(vec, c.data, from, n),
+        });
         break;
       case 'i8':
         select.push(id);
-        flat.push({ name: c.name, type: TINYINT, fill: (vec, from, n) => fillI8(vec, c.data, from, n) });
+        flat.push({
+          name: c.name,
+          type: TINYINT,
+          fast: (raw, from, n) => (copyInto(raw, c.data, from, n), true),
+          fill: (vec, from, n) => fillI8(vec, c.data, from, n),
+        });
         break;
       case 'codes': {
         if (c.names.length > 0 && c.names.length <= 255 && new Set(c.names).size === c.names.length) {
@@ -185,6 +229,13 @@ function flatten(cols: readonly OutColumn[]): { flat: FlatCol[]; select: string[
           flat.push({
             name: c.name,
             type: ENUM(c.names),
+            // codes 0..size-1 are the enum's UTINYINT index bytes; a NULL (or a bad code) takes fillEnum
+            fast: (raw, from, n) => {
+              const size = c.names.length;
+              for (let i = from; i < from + n; i++) if (c.codes[i] < 0 || c.codes[i] >= size) return false;
+              copyInto(raw, c.codes, from, n);
+              return true;
+            },
             fill: (vec, from, n) => fillEnum(vec, c.codes, c.names.length, c.name, from, n),
           });
           break;
@@ -258,7 +309,12 @@ interface Staged {
   readonly rows: number;
   /** The first error a fill threw (rethrown as is by writeParquet). */
   failure: unknown;
+  /** Per column: 1 when the last chunk went through `fill` (and may have left NULL bits). */
+  readonly nulls: Uint8Array;
 }
+
+/** A 2048-row validity mask with every row valid. */
+const ALL_VALID_BYTES = new Uint8Array(2048 / 8).fill(0xff).buffer;
 
 const staged = new Map<number, Staged>();
 let stageSeq = 0;
@@ -299,11 +355,34 @@ function registerStage(conn: DuckDBConnection): void {
       const n = Math.min(CHUNK, st.rows - pos.from);
       try {
         out.rowCount = n;
+        const chunk = (out as unknown as { chunk: Parameters<DuckBindings['data_chunk_get_vector']>[0] }).chunk;
         for (let ci = 0; ci < st.flat.length; ci++) {
+          const f = st.flat[ci];
+          // a column copied straight in makes no JS-side vector (the binding's wrapper copies the
+          // native data out and back: a buffer per column per chunk); a column that had NULLs in
+          // an earlier chunk is marked all-valid first (whether or not DuckDB reset the chunk)
+          if (f.fast) {
+            const raw = (bindings as DuckBindings).data_chunk_get_vector(chunk, ci);
+            if (st.nulls[ci] === 1) {
+              (bindings as DuckBindings).vector_ensure_validity_writable(raw);
+              (bindings as DuckBindings).copy_data_to_vector_validity(
+                raw,
+                0,
+                ALL_VALID_BYTES,
+                0,
+                ALL_VALID_BYTES.byteLength,
+              );
+            }
+            if (f.fast(raw, pos.from, n)) {
+              st.nulls[ci] = 0;
+              continue;
+            }
+          }
           const vec = out.getColumnVector(ci);
           resetValidity(vec);
-          st.flat[ci].fill(vec, pos.from, n);
+          f.fill(vec, pos.from, n);
           vec.flush();
+          st.nulls[ci] = 1;
         }
       } catch (e) {
         st.failure ??= e;
@@ -340,7 +419,7 @@ async function writeWith(
   const { flat, select } = flatten(cols);
   registerStage(conn);
   const id = stageSeq++;
-  const st: Staged = { flat, rows, failure: null };
+  const st: Staged = { flat, rows, failure: null, nulls: new Uint8Array(flat.length) };
   staged.set(id, st);
   let tmp: string | null = null;
   try {

@@ -70,6 +70,19 @@ describe('writeParquet', () => {
       { name: 'c', type: 'const', value: 'BTCUSDT' },
       { name: 'e', type: 'codes', codes, names: ['low', 'mid', 'high'] },
       { name: 'l', type: 'f64list', data: list, stride, counts },
+      // NULLs in the first chunk only: later chunks of the same column must come out all valid
+      {
+        name: 'h',
+        type: 'f64',
+        data: Float64Array.from({ length: n }, (_, i) => (i < 100 && i % 3 === 0 ? NaN : i)),
+        nullNaN: true,
+      },
+      {
+        name: 'q',
+        type: 'codes',
+        codes: Int8Array.from({ length: n }, (_, i) => (i < 100 && i % 4 === 0 ? -1 : 1)),
+        names: ['x', 'y'],
+      },
     ];
   }
 
@@ -79,26 +92,28 @@ describe('writeParquet', () => {
     const lit = (v: number) => (Number.isNaN(v) ? 'NULL' : String(v));
     try {
       await conn.run(
-        "CREATE TABLE ref (f DOUBLE, g DOUBLE, id DOUBLE, b TINYINT, k TINYINT, s VARCHAR, e ENUM('low', 'mid', 'high'), l__0 DOUBLE, l__1 DOUBLE, l__2 DOUBLE, l__n TINYINT)",
+        "CREATE TABLE ref (f DOUBLE, g DOUBLE, id DOUBLE, b TINYINT, k TINYINT, s VARCHAR, e ENUM('low', 'mid', 'high'), l__0 DOUBLE, l__1 DOUBLE, l__2 DOUBLE, l__n TINYINT, h DOUBLE, q ENUM('x', 'y'))",
       );
       const c = columns(n);
       const d = (i: number) => c[i] as { data: Float64Array | Int8Array };
       const codes = (c[7] as { codes: Int8Array }).codes;
       const l = c[8] as { data: Float64Array; counts: Uint8Array };
+      const h = (c[9] as { data: Float64Array }).data;
+      const q = (c[10] as { codes: Int8Array }).codes;
       const rows: string[] = [];
       for (let i = 0; i < n; i++) {
         const e = codes[i] < 0 ? 'NULL' : sqlString(['low', 'mid', 'high'][codes[i]]);
         const g = d(1).data[i];
         rows.push(
           `(${lit(d(0).data[i])}, ${Number.isNaN(g) ? "'NaN'::DOUBLE" : g}, ${lit(d(2).data[i])}, ${d(3).data[i]}, ${d(4).data[i]}, ` +
-            `${sqlString(`row "${i}" é`)}, ${e}, ${l.data[i * 3]}, ${l.data[i * 3 + 1]}, ${l.data[i * 3 + 2]}, ${l.counts[i]})`,
+            `${sqlString(`row "${i}" é`)}, ${e}, ${l.data[i * 3]}, ${l.data[i * 3 + 1]}, ${l.data[i * 3 + 2]}, ${l.counts[i]}, ${lit(h[i])}, ${q[i] < 0 ? 'NULL' : sqlString(['x', 'y'][q[i]])})`,
         );
       }
       for (let i = 0; i < rows.length; i += 1000)
         await conn.run(`INSERT INTO ref VALUES ${rows.slice(i, i + 1000).join(', ')}`);
       await conn.run(
         `COPY (SELECT f, g, id::BIGINT AS id, (CASE WHEN b < 0 THEN NULL ELSE b = 1 END) AS b, k, s, ` +
-          `CAST('BTCUSDT' AS ENUM('BTCUSDT')) AS c, e, list_slice([l__0, l__1, l__2], 1, l__n) AS l FROM ref) ` +
+          `CAST('BTCUSDT' AS ENUM('BTCUSDT')) AS c, e, list_slice([l__0, l__1, l__2], 1, l__n) AS l, h, q FROM ref) ` +
           `TO ${sqlString(file)} (FORMAT parquet, COMPRESSION snappy)`,
       );
     } finally {
