@@ -468,10 +468,46 @@ export async function* streamChunks(sql: string, conn?: DuckDBConnection): Async
   }
 }
 
+/** duckdb_type ids (the C API's enum, as @duckdb/node-bindings declares it). */
+const TYPE_TINYINT = 2;
+const TYPE_DOUBLE = 11;
+
+/**
+ * Copy column `col` of `chunk` (of `n` rows) into `out` at `offset` when its type is `typeId`,
+ * straight from the binding (no vector wrapper: a type object, a class instance and a validity
+ * view per column per chunk); NULL rows become `nullValue`. False when the type differs.
+ */
+function readRaw(
+  chunk: DuckDBDataChunk,
+  col: number,
+  n: number,
+  typeId: number,
+  out: Float64Array | Int8Array,
+  offset: number,
+  nullValue: number,
+): boolean {
+  const b = bindings as DuckBindings;
+  const raw = b.data_chunk_get_vector(
+    (chunk as unknown as { chunk: Parameters<DuckBindings['data_chunk_get_vector']>[0] }).chunk,
+    col,
+  );
+  if ((b.get_type_id(b.vector_get_column_type(raw)) as number) !== typeId) return false;
+  const w = out.BYTES_PER_ELEMENT;
+  const bytes = b.vector_get_data(raw, n * w);
+  out.set(
+    w === 8 ? new Float64Array(bytes.buffer, bytes.byteOffset, n) : new Int8Array(bytes.buffer, bytes.byteOffset, n),
+    offset,
+  );
+  const mask = b.vector_get_validity(raw, Math.ceil(n / 64) * 8) as Uint8Array | null;
+  if (mask) for (let i = 0; i < n; i++) if ((mask[i >> 3] & (1 << (i & 7))) === 0) out[offset + i] = nullValue;
+  return true;
+}
+
 /** Copy a DOUBLE column of a chunk into `out` at `offset`; NULL becomes NaN. */
 export function readF64(chunk: DuckDBDataChunk, col: number, out: Float64Array, offset: number): void {
-  const vec = chunk.getColumnVector(col);
   const n = chunk.rowCount;
+  if (readRaw(chunk, col, n, TYPE_DOUBLE, out, offset, NaN)) return;
+  const vec = chunk.getColumnVector(col);
   const items = itemsOf(vec);
   if (items instanceof Float64Array) {
     out.set(items.subarray(0, n), offset);
@@ -489,8 +525,9 @@ export function readF64(chunk: DuckDBDataChunk, col: number, out: Float64Array, 
 
 /** Copy a TINYINT/BOOLEAN column into an Int8Array; NULL becomes `nullValue`. */
 export function readI8(chunk: DuckDBDataChunk, col: number, out: Int8Array, offset: number, nullValue = -1): void {
-  const vec = chunk.getColumnVector(col);
   const n = chunk.rowCount;
+  if (readRaw(chunk, col, n, TYPE_TINYINT, out, offset, nullValue)) return;
+  const vec = chunk.getColumnVector(col);
   const items = itemsOf(vec);
   if (items instanceof Int8Array) {
     // TINYINT: a bulk copy (a getItem per row was ~1/3 of reading a trades chunk's columns)
