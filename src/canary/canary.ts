@@ -20,7 +20,20 @@ import { replay, runTagText, writeRunMetadata, type ReplayResult } from '../repl
 import { markComplete } from '../core/atomic.js';
 import { discardRunFolder } from '../replay/run-folder.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { CanaryEngine, overlapInflation, type CanaryResult, type SymbolTrack, type StableConfig } from './engine.js';
+import {
+  type CanaryEngine,
+  overlapInflation,
+  type CanaryResult,
+  type SymbolTrack,
+  type StableConfig,
+} from './engine.js';
+import {
+  canaryEngines,
+  canaryShardObserver,
+  mergeEngineRecords,
+  type CanaryShardRecord,
+  type FinishedEngine,
+} from './shards.js';
 import { searchWeights, type WeightChoice } from './weights.js';
 import { aucDeLong } from '../eval/auc.js';
 import { ece as eceOf, brier as brierOf, brierSkillVsRef } from '../eval/calibration.js';
@@ -52,6 +65,12 @@ export interface CanaryRequest {
   readonly toMs?: number;
   readonly overwrite?: boolean;
   readonly progress?: boolean;
+  /**
+   * Symbol shards, each replay + canary engines on a thread of its own
+   * (src/canary/shards.ts); 'auto' (default) as `replay --threads auto`. Every
+   * file of the run folder is byte-identical for every value.
+   */
+  readonly threads?: number | 'auto';
 }
 
 export interface CheckResult {
@@ -108,14 +127,15 @@ export function stableChain(c: LoadedConfig): StableConfig[] {
  * a rollback of the main engine its inputs differ from a run in that mode.
  */
 export function shadowEngine(c: LoadedConfig): CanaryEngine {
-  const cfg = c.config;
-  const other: GateMode = cfg.canary.gate_mode === 'seed' ? 'evidence' : 'seed';
-  return new CanaryEngine({ ...cfg, canary: { ...cfg.canary, gate_mode: other } }, stableChain(c), true);
+  return canaryEngines(c.config, stableChain(c))[1];
 }
 
 /** One observer feeding several engines, in order. */
 export function teeObserver(...engines: CanaryEngine[]): PipelineObserver {
   return {
+    attach: (o) => {
+      for (const e of engines) e.attach(o);
+    },
     onQuote: (symbol, ts, mid) => {
       for (const e of engines) e.onQuote(symbol, ts, mid);
     },
@@ -126,8 +146,7 @@ export function teeObserver(...engines: CanaryEngine[]): PipelineObserver {
 }
 
 export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
-  const engine = new CanaryEngine(req.config.config, stableChain(req.config));
-  const shadow = shadowEngine(req.config);
+  const cfg = req.config.config;
   const rep = await replay({
     data: req.data,
     config: req.config,
@@ -138,11 +157,23 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
     toMs: req.toMs,
     overwrite: req.overwrite,
     progress: req.progress,
-    observer: teeObserver(engine, shadow),
+    // the engine and its shadow run beside the pipeline in every symbol shard; their records merge here
+    shardObserver: canaryShardObserver(cfg, stableChain(req.config)),
+    threads: req.threads,
     // the folder stays marked incomplete until the report files are listed in the manifest
     keepIncomplete: true,
   });
   try {
+    const shards = rep.observed as CanaryShardRecord[];
+    const H = cfg.labels.horizons_s[0] * 1000;
+    const engine = mergeEngineRecords(
+      shards.map((s) => s.engine),
+      H,
+    );
+    const shadow = mergeEngineRecords(
+      shards.map((s) => s.shadow),
+      H,
+    );
     return await writeCanaryReport({
       rep,
       engine,
@@ -166,9 +197,10 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
  */
 export interface CanaryReportRequest {
   rep: ReplayResult;
-  engine: CanaryEngine;
+  /** The engine that watched the run (a CanaryEngine, or its symbol shards' records merged). */
+  engine: FinishedEngine;
   /** The other gate mode's shadow (shadowEngine), fed the same samples; optional. */
-  shadow?: CanaryEngine;
+  shadow?: FinishedEngine;
   config: LoadedConfig;
   configPath: string;
   runTag: string;

@@ -30,13 +30,17 @@
  * error reach `replay`, which discards the run folder. A worker that dies
  * without reporting (killed, out of memory) is reported naming its shard.
  *
- * Live stays one stream, and the canary runs on one thread: its engine's
- * incidents are numbered in the global release order of all symbols' samples,
- * which no shard sees (README "Canary" says what sharding it would take).
+ * An observer that watches the pipeline (the canary's engines) runs in every
+ * shard when it is given as a module (`ShardObserverSpec`): each shard builds
+ * its own on its thread, and its record comes back with the shard's result,
+ * for the caller to merge (src/canary/shards.ts; the records carry
+ * `OrderKey`s of the global release order, src/pipeline/pipeline.ts). An
+ * observer object on the calling thread (`verify`'s canary re-run) keeps the
+ * run on one thread. Live stays one stream.
  */
 import type { Worker } from 'node:worker_threads';
 import type { PartFileInfo } from '../dataset/manifest.js';
-import type { PipelineCounters } from '../pipeline/pipeline.js';
+import type { PipelineCounters, PipelineObserver } from '../pipeline/pipeline.js';
 import { UsageError } from '../core/errors.js';
 import { startWorker, toError, workerDied, type ErrorMessage } from '../io/workers.js';
 import { runPass, type OutputFile, type PassResult, type PassSpec } from './replay.js';
@@ -56,9 +60,43 @@ export type ShardMessage =
       readonly ticks: number;
       readonly counters: PipelineCounters;
       readonly symbols: Record<string, Record<string, number | string>>;
+      readonly observed?: readonly ObservedRecord[];
     }
   | { readonly type: 'stopped' }
   | ErrorMessage;
+
+/**
+ * An observer built on each shard's own thread (the canary's engines): `module`
+ * is the file URL of a module exporting `createShardObserver(data)` (a
+ * `ShardObserverFactory`), as the thread runs it (`runnableFile`: the compiled
+ * `.js` under dist/, else the `.ts` source); `data` is structured-cloneable.
+ */
+export interface ShardObserverSpec {
+  readonly module: string;
+  readonly data: unknown;
+}
+
+/** What a shard observer module builds: the observer of one pass, then its record. */
+export interface ShardObserver {
+  readonly observer: PipelineObserver;
+  /** After the pass: the record (structured-cloneable) and the buffers in it to move, not copy, across threads. */
+  finish(): ObservedRecord;
+}
+
+export interface ObservedRecord {
+  readonly record: unknown;
+  readonly transfer: readonly ArrayBuffer[];
+}
+
+export type ShardObserverFactory = (data: unknown) => ShardObserver;
+
+/** Build the observer of `spec` on this thread. */
+export async function shardObserver(spec: ShardObserverSpec): Promise<ShardObserver> {
+  const mod = (await import(spec.module)) as { createShardObserver?: ShardObserverFactory };
+  if (typeof mod.createShardObserver !== 'function')
+    throw new Error(`shard observer module ${spec.module} exports no createShardObserver`);
+  return mod.createShardObserver(spec.data);
+}
 
 /** What `--threads auto` runs on a selection of AUTO_MIN_ROWS input rows or more: 2 shards (measured, README). */
 export const AUTO_THREADS = 2;
@@ -136,12 +174,14 @@ export function mergePasses(parts: readonly PassResult[]): PassResult {
     duplicate_trades: sum((c) => c.duplicate_trades),
     stale_quotes: sum((c) => c.stale_quotes),
   };
+  const observed = parts.every((p) => p.observed) ? parts.flatMap((p) => p.observed!) : undefined;
   return {
     outputs: parts.flatMap((p) => p.outputs),
     ticks: parts.reduce((t, p) => t + p.ticks, 0),
     tables: parts[0].tables,
     counters,
     symbolSummary: () => symbols,
+    ...(observed ? { observed } : {}),
   };
 }
 
