@@ -16,7 +16,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { replay, runTagText, writeRunMetadata, type ReplayResult } from '../replay/replay.js';
+import { replay, runTagText, writeRunMetadata, type ReplayRequest, type ReplayResult } from '../replay/replay.js';
 import { markComplete } from '../core/atomic.js';
 import { discardRunFolder } from '../replay/run-folder.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
@@ -71,6 +71,8 @@ export interface CanaryRequest {
    * file of the run folder is byte-identical for every value.
    */
   readonly threads?: number | 'auto';
+  /** Called with the shard workers once they are started (tests use it to kill one). */
+  readonly onShardWorkers?: ReplayRequest['onShardWorkers'];
 }
 
 export interface CheckResult {
@@ -160,6 +162,7 @@ export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
     // the engine and its shadow run beside the pipeline in every symbol shard; their records merge here
     shardObserver: canaryShardObserver(cfg, stableChain(req.config)),
     threads: req.threads,
+    onShardWorkers: req.onShardWorkers,
     // the folder stays marked incomplete until the report files are listed in the manifest
     keepIncomplete: true,
   });
