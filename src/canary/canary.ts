@@ -704,12 +704,7 @@ function mergeCheck(
 ): CheckResult {
   const cc = cfg.canary;
   const minN = cc.verdict.merge_p99_min_samples;
-  const p99Of = (v: Float64Array) => (idx: Int32Array, k: number) => {
-    const b = new Float64Array(k);
-    for (let j = 0; j < k; j++) b[j] = v[idx[j]];
-    b.sort();
-    return quantile(b, 0.99);
-  };
+  const p99Of = (v: Float64Array) => resampleQuantile(v, 0.99);
   if (mode === 'seed') {
     const merges = Float64Array.from(tr.merge.view()).filter(Number.isFinite);
     const sorted = Float64Array.from(merges).sort();
@@ -765,6 +760,66 @@ function mergeCheck(
 
 function num(v: number): number | null {
   return Number.isFinite(v) ? v : null;
+}
+
+/**
+ * `quantile(q)` of resamples of `v` (`stat` of blockBootstrapCi: the values
+ * `v[idx[0..k)]`), the same number as sorting each resample and taking
+ * `quantile(sorted, q)`, without the sort: the resample's counts per distinct
+ * value of `v` (sorted once), read from the top down to the two positions the
+ * quantile interpolates. O(k + distinct values) per resample instead of
+ * O(k log k) and an allocation (the merge checks' 200 resamples of ~86k
+ * samples per symbol took 11.5 of the demo's 21.6 s of evaluation). `v` holds
+ * finite values; one with a -0 (which sorts before +0 and is the same bucket
+ * here) or a NaN takes the sorting path.
+ */
+export function resampleQuantile(v: Float64Array, q: number): (idx: Int32Array, k: number) => number {
+  const sorting = (idx: Int32Array, k: number) => {
+    const b = new Float64Array(k);
+    for (let j = 0; j < k; j++) b[j] = v[idx[j]];
+    b.sort();
+    return quantile(b, q);
+  };
+  if (v.some((x) => Object.is(x, -0) || x !== x)) return sorting;
+  const sorted = Float64Array.from(v).sort();
+  const distinct: number[] = [];
+  for (const x of sorted) if (distinct.length === 0 || distinct[distinct.length - 1] !== x) distinct.push(x);
+  const bucket = new Int32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    let lo = 0;
+    let hi = distinct.length - 1;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (distinct[m] < v[i]) lo = m + 1;
+      else hi = m;
+    }
+    bucket[i] = lo;
+  }
+  const count = new Int32Array(distinct.length);
+  return (idx, k) => {
+    if (k === 0) return Number.NaN;
+    count.fill(0);
+    for (let j = 0; j < k; j++) count[bucket[idx[j]]]++;
+    const h = (k - 1) * q;
+    const lo = Math.floor(h);
+    const hi = Math.min(lo + 1, k - 1);
+    // positions [start, end) of the sorted resample hold distinct[u]; walk down from the largest
+    let end = k;
+    let vHi = Number.NaN;
+    let vLo = Number.NaN;
+    for (let u = distinct.length - 1; u >= 0; u--) {
+      const c = count[u];
+      if (c === 0) continue;
+      const start = end - c;
+      if (hi >= start && Number.isNaN(vHi)) vHi = distinct[u];
+      if (lo >= start) {
+        vLo = distinct[u];
+        break;
+      }
+      end = start;
+    }
+    return vLo + (vHi - vLo) * (h - lo);
+  };
 }
 
 function quantile(sorted: ArrayLike<number>, q: number): number {
