@@ -20,20 +20,8 @@ import { replay, runTagText, writeRunMetadata, type ReplayRequest, type ReplayRe
 import { markComplete } from '../core/atomic.js';
 import { discardRunFolder } from '../replay/run-folder.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import {
-  type CanaryEngine,
-  overlapInflation,
-  type CanaryResult,
-  type SymbolTrack,
-  type StableConfig,
-} from './engine.js';
-import {
-  canaryEngines,
-  canaryShardObserver,
-  mergeEngineRecords,
-  type CanaryShardRecord,
-  type FinishedEngine,
-} from './shards.js';
+import { overlapInflation, type CanaryResult, type SymbolTrack, type StableConfig } from './engine.js';
+import { canaryShardObserver, mergeEngineRecords, type CanaryShardRecord, type FinishedEngine } from './shards.js';
 import { searchWeights, type WeightChoice } from './weights.js';
 import { aucDeLong } from '../eval/auc.js';
 import { ece as eceOf, brier as brierOf, brierSkillVsRef } from '../eval/calibration.js';
@@ -49,7 +37,6 @@ import { EvalRng } from '../eval/rng.js';
 import { blockBootstrapCi } from '../eval/sequential.js';
 import type { FlowlabConfig } from '../config/schema.js';
 import { gateKind, gateTable, type GateKind, type GateMode } from './gates.js';
-import type { PipelineObserver } from '../pipeline/pipeline.js';
 
 export const REPORT_DIR = 'canary_report';
 
@@ -123,30 +110,6 @@ export function stableChain(c: LoadedConfig): StableConfig[] {
   ];
 }
 
-/**
- * A shadow engine in the other gate mode, fed the same samples: the report
- * says how many incidents each mode raises. It never changes weights, so after
- * a rollback of the main engine its inputs differ from a run in that mode.
- */
-export function shadowEngine(c: LoadedConfig): CanaryEngine {
-  return canaryEngines(c.config, stableChain(c))[1];
-}
-
-/** One observer feeding several engines, in order. */
-export function teeObserver(...engines: CanaryEngine[]): PipelineObserver {
-  return {
-    attach: (o) => {
-      for (const e of engines) e.attach(o);
-    },
-    onQuote: (symbol, ts, mid) => {
-      for (const e of engines) e.onQuote(symbol, ts, mid);
-    },
-    onSample: (symbol, sample, calc) => {
-      for (const e of engines) e.onSample(symbol, sample, calc);
-    },
-  };
-}
-
 export async function runCanary(req: CanaryRequest): Promise<CanaryRun> {
   const cfg = req.config.config;
   const rep = await replay({
@@ -202,7 +165,7 @@ export interface CanaryReportRequest {
   rep: ReplayResult;
   /** The engine that watched the run (a CanaryEngine, or its symbol shards' records merged). */
   engine: FinishedEngine;
-  /** The other gate mode's shadow (shadowEngine), fed the same samples; optional. */
+  /** The other gate mode's shadow (`canaryEngines`), fed the same samples; optional. */
   shadow?: FinishedEngine;
   config: LoadedConfig;
   configPath: string;

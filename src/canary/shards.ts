@@ -31,7 +31,6 @@
  * their records come back in `ReplayResult.observed`, their sample columns
  * moved, not copied, between threads.
  */
-import { pathToFileURL } from 'node:url';
 import type { FlowlabConfig } from '../config/schema.js';
 import { runnableFile } from '../io/workers.js';
 import { compareOrderKeys, type OrderKey } from '../pipeline/pipeline.js';
@@ -129,15 +128,20 @@ export interface TrackRecord {
 }
 
 /** The module `canaryShardObserver` names (this file, as the thread runs it). */
-const MODULE = pathToFileURL(runnableFile(new URL('./shards.ts', import.meta.url))).href;
+const MODULE = runnableFile(new URL('./shards.ts', import.meta.url));
 
 /** The replay's shard observer for a canary run under `config` with rollback chain `chain`. */
 export function canaryShardObserver(config: FlowlabConfig, chain: StableConfig[]): ShardObserverSpec {
   const data: CanaryShardData = { config, chain };
-  return { module: MODULE, data };
+  return { module: MODULE, data, create: createShardObserver };
 }
 
-/** The canary's engine and its shadow (the other gate mode, which never acts), fed the same samples. */
+/**
+ * The canary's engine and its shadow: an engine in the other gate mode, fed
+ * the same samples, so the report says how many incidents each mode raises.
+ * The shadow never changes weights, so after a rollback of the main engine its
+ * inputs differ from a run in that mode.
+ */
 export function canaryEngines(config: FlowlabConfig, chain: StableConfig[]): [CanaryEngine, CanaryEngine] {
   const other: GateMode = config.canary.gate_mode === 'seed' ? 'evidence' : 'seed';
   return [
@@ -151,6 +155,7 @@ export function createShardObserver(data: unknown): ShardObserver {
   const d = data as CanaryShardData;
   const [engine, shadow] = canaryEngines(d.config, d.chain);
   return {
+    // one observer feeding both engines, the main one first
     observer: {
       attach: (o) => {
         engine.attach(o);

@@ -67,13 +67,17 @@ export type ShardMessage =
 
 /**
  * An observer built on each shard's own thread (the canary's engines): `module`
- * is the file URL of a module exporting `createShardObserver(data)` (a
- * `ShardObserverFactory`), as the thread runs it (`runnableFile`: the compiled
- * `.js` under dist/, else the `.ts` source); `data` is structured-cloneable.
+ * is the absolute path of a module exporting `createShardObserver(data)` (a
+ * `ShardObserverFactory`), as a worker thread runs it (`runnableFile`: the
+ * compiled `.js` under dist/, else the `.ts` source); `data` is
+ * structured-cloneable. `create` is that factory, for the calling thread's
+ * shard (a CommonJS caller such as the notebooks' tsx hook cannot `import()` a
+ * `.ts` module); it stays on the calling thread.
  */
 export interface ShardObserverSpec {
   readonly module: string;
   readonly data: unknown;
+  readonly create?: ShardObserverFactory;
 }
 
 /** What a shard observer module builds: the observer of one pass, then its record. */
@@ -92,6 +96,7 @@ export type ShardObserverFactory = (data: unknown) => ShardObserver;
 
 /** Build the observer of `spec` on this thread. */
 export async function shardObserver(spec: ShardObserverSpec): Promise<ShardObserver> {
+  if (spec.create) return spec.create(spec.data);
   const mod = (await import(spec.module)) as { createShardObserver?: ShardObserverFactory };
   if (typeof mod.createShardObserver !== 'function')
     throw new Error(`shard observer module ${spec.module} exports no createShardObserver`);
@@ -185,6 +190,13 @@ export function mergePasses(parts: readonly PassResult[]): PassResult {
   };
 }
 
+/** `spec` as a worker thread takes it: its observer's factory (a function) stays here; the worker imports its module. */
+function workerSpec(spec: PassSpec): PassSpec {
+  if (!spec.observer?.create) return spec;
+  const { create: _here, ...observer } = spec.observer;
+  return { ...spec, observer };
+}
+
 /**
  * Run `spec` as `shards` in parallel: the first on this thread (`runPass`, no
  * worker start-up), each other on a worker thread of its own; then merge.
@@ -216,7 +228,7 @@ export async function runShards(
       new Promise<void>((resolve) => {
         const i = j + 1;
         const what = `replay shard ${i + 1}/${shards.length} (${shard.symbols.join(',')})`;
-        const w = startWorker(new URL('./shard-worker.ts', import.meta.url), shardSpec(shard));
+        const w = startWorker(new URL('./shard-worker.ts', import.meta.url), workerSpec(shardSpec(shard)));
         workers.push(w);
         let done = false;
         const end = (e: Error | null) => {
