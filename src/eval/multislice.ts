@@ -133,35 +133,48 @@ export function sliceRowCounts(m: SliceMembership): Int32Array {
   return c;
 }
 
-// reusable scratch (grown on demand; nothing in it survives a call in a way that affects a result)
+// reusable scratch (grown on demand; nothing in it survives a call in a way that affects a result): the
+// radix sort's keys, payloads and sorted values, and sliceMetrics' valid rows (a call allocates none of
+// these n-sized arrays once warm)
 let keyHi = new Uint32Array(0);
 let keyLo = new Uint32Array(0);
 let tmpHi = new Uint32Array(0);
 let tmpLo = new Uint32Array(0);
 let payA = new Int32Array(0);
 let payB = new Int32Array(0);
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
+let sortedV = new Float64Array(0);
+let rowVals = new Float64Array(0);
+let rowPays = new Int32Array(0);
 const LITTLE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 const LO = LITTLE ? 0 : 1;
 const HI = LITTLE ? 1 : 0;
 
+const grown = (have: number, n: number) => Math.max(n, have * 2);
+
 function ensure(n: number): void {
   if (payA.length >= n) return;
-  const m = Math.max(n, payA.length * 2);
+  const m = grown(payA.length, n);
   keyHi = new Uint32Array(m);
   keyLo = new Uint32Array(m);
   tmpHi = new Uint32Array(m);
   tmpLo = new Uint32Array(m);
   payA = new Int32Array(m);
   payB = new Int32Array(m);
+  sortedV = new Float64Array(m);
+}
+
+function ensureRows(n: number): void {
+  if (rowVals.length >= n) return;
+  const m = grown(rowVals.length, n);
+  rowVals = new Float64Array(m);
+  rowPays = new Int32Array(m);
 }
 
 const SHIFTS = [0, 11, 22] as const;
 const MASKS = [0x7ff, 0x7ff, 0x3ff] as const;
 const HIST = new Int32Array(3 * 2048);
 
-/** Sorted values and payloads (scratch buffers, valid until the next call). */
+/** Sorted values and payloads (views of scratch buffers, valid until the next call). */
 export interface RadixSorted {
   readonly value: Float64Array;
   readonly payload: Int32Array;
@@ -175,6 +188,8 @@ export interface RadixSorted {
  * skipped), then each run of equal high words ordered by the low word
  * (insertion sort; a long unordered run by a stable comparator sort). Values
  * that share their high word differ by < 2^-20 relative, so runs are short.
+ * The IEEE words are read and written through 32-bit views of the value
+ * arrays (no per-value round trip through a conversion buffer).
  */
 export function radixSort(values: Float64Array, payload: Int32Array, n: number): RadixSorted {
   ensure(n);
@@ -184,22 +199,21 @@ export function radixSort(values: Float64Array, payload: Int32Array, n: number):
   let lo = keyLo;
   let th = tmpHi;
   let tl = tmpLo;
+  const vw = new Int32Array(values.buffer, values.byteOffset, 2 * n);
   HIST.fill(0);
   for (let k = 0; k < n; k++) {
-    f64[0] = values[k];
-    let h = u32[HI];
-    let l = u32[LO];
-    if (h === 0x80000000 && l === 0) h = 0; // -0 -> +0
-    if (h & 0x80000000) {
-      h = ~h >>> 0;
-      l = ~l >>> 0;
-    } else h = (h | 0x80000000) >>> 0;
-    hi[k] = h;
-    lo[k] = l;
+    let h = vw[2 * k + HI];
+    const l = vw[2 * k + LO];
+    if (h === -0x80000000 && l === 0) h = 0; // -0 -> +0
+    // order map: a negative value (sign bit set) has every bit flipped, a positive one its sign bit set
+    const neg = h >> 31;
+    const key = (h ^ (neg | -0x80000000)) >>> 0;
+    hi[k] = key;
+    lo[k] = l ^ neg;
     pay[k] = payload[k];
-    HIST[h & 0x7ff]++;
-    HIST[2048 + ((h >>> 11) & 0x7ff)]++;
-    HIST[4096 + (h >>> 22)]++;
+    HIST[key & 0x7ff]++;
+    HIST[2048 + ((key >>> 11) & 0x7ff)]++;
+    HIST[4096 + (key >>> 22)]++;
   }
   for (let p = 0; p < 3; p++) {
     const off = p * 2048;
@@ -275,21 +289,16 @@ export function radixSort(values: Float64Array, payload: Int32Array, n: number):
     }
     a = b;
   }
-  // back to doubles, in order (sequential)
-  const value = new Float64Array(n);
+  // back to doubles, in order (sequential), into the reused output buffer
+  const value = sortedV.subarray(0, n);
+  const ow = new Int32Array(sortedV.buffer, 0, 2 * n);
   for (let k = 0; k < n; k++) {
-    let h = hi[k];
-    let l = lo[k];
-    if (h & 0x80000000) h = (h & 0x7fffffff) >>> 0;
-    else {
-      h = ~h >>> 0;
-      l = ~l >>> 0;
-    }
-    u32[HI] = h;
-    u32[LO] = l;
-    value[k] = f64[0];
+    const key = hi[k] | 0;
+    const neg = ~key >> 31; // -1 when the key's top bit is clear: a negative value
+    ow[2 * k + HI] = key ^ (neg | -0x80000000);
+    ow[2 * k + LO] = lo[k] ^ neg;
   }
-  return { value, payload: pay };
+  return { value, payload: pay.subarray(0, n) };
 }
 
 /** Every metric of every slice of `m` (see the file comment). */
@@ -315,31 +324,33 @@ export function sliceMetrics(
   const combo = m.combo;
   const rowsOf = sliceRowCounts(m);
 
-  // ---- pass 1, row order: valid rows per class; ECE / Brier / skill sums. Counts (and Σy) are exact in
-  // any order, so they are kept per slice combination and spread to the slices after the pass; the
-  // floating-point sums go to every slice of the row, in row order.
+  // ---- pass 1, row order: valid rows per class; ECE / Brier / skill sums, all kept per slice combination
+  // (one update per row) and spread to the slices after the pass. Counts (and Σy) are exact in any order;
+  // the floating-point sums (Σp per ECE bin, Σ(p - y)², Σ(ref - y)²) are summed per combination in row
+  // order, then over the slice's combinations: another summation order than the per-slice functions', so
+  // they agree to rounding (~1e-16 relative), not to the bit (the oracle test's tolerance says so).
   const nc = tab.length / W;
   const cPos = new Int32Array(nc);
   const cNeg = new Int32Array(nc);
   const cBin = prob ? new Int32Array(nc * bins) : null;
   const cBinY = prob ? new Int32Array(nc * bins) : null;
+  const cBinP = prob ? new Float64Array(nc * bins) : null;
+  const cB = new Float64Array(nc);
   const cRef = new Int32Array(nc);
-  const eSp = prob ? new Float64Array(S * bins) : null;
-  const bS = new Float64Array(S);
-  const kS = new Float64Array(S);
-  const kR = new Float64Array(S);
-  const vals = new Float64Array(n);
-  const pays = new Int32Array(n);
+  const cKS = new Float64Array(nc);
+  const cKR = new Float64Array(nc);
+  ensureRows(n);
+  const vals = rowVals;
+  const pays = rowPays;
   let nv = 0;
   for (let i = 0; i < n; i++) {
     const yi = y[i];
     if (yi !== 0 && yi !== 1) continue;
     const s = score[i];
     const c = combo[i];
-    const base = c * W;
     if (s === s) {
       vals[nv] = s;
-      pays[nv++] = base * 2 + yi; // the row's table offset and its label
+      pays[nv++] = c * W * 2 + yi; // the row's table offset and its label
       if (yi === 1) cPos[c]++;
       else cNeg[c]++;
     }
@@ -349,51 +360,49 @@ export function sliceMetrics(
       checkP(p, i);
       let b = Math.floor(p * bins);
       if (b >= bins) b = bins - 1;
-      cBin![c * bins + b]++;
-      cBinY![c * bins + b] += yi;
+      const cb = c * bins + b;
+      cBin![cb]++;
+      cBinY![cb] += yi;
+      cBinP![cb] += p;
       const e2 = (p - yi) * (p - yi);
+      cB[c] += e2;
       const r = ref ? ref[i] : NaN;
       if (r === r) {
         cRef[c]++;
-        const r2 = (r - yi) * (r - yi);
-        for (let j = 0; j < W; j++) {
-          const sl = tab[base + j];
-          if (sl < 0) continue;
-          eSp![sl * bins + b] += p;
-          bS[sl] += e2;
-          kS[sl] += e2;
-          kR[sl] += r2;
-        }
-      } else {
-        for (let j = 0; j < W; j++) {
-          const sl = tab[base + j];
-          if (sl < 0) continue;
-          eSp![sl * bins + b] += p;
-          bS[sl] += e2;
-        }
+        cKS[c] += e2;
+        cKR[c] += (r - yi) * (r - yi);
       }
     }
   }
-  const vPos = new Int32Array(S);
-  const vNeg = new Int32Array(S);
+  const vPos = new Float64Array(S);
+  const vNeg = new Float64Array(S);
   const eCnt = prob ? new Float64Array(S * bins) : null;
+  const eSp = prob ? new Float64Array(S * bins) : null;
   const eSy = prob ? new Float64Array(S * bins) : null;
   const eN = new Int32Array(S);
+  const bS = new Float64Array(S);
   const kN = new Int32Array(S);
+  const kS = new Float64Array(S);
+  const kR = new Float64Array(S);
   for (let c = 0; c < nc; c++)
     for (let j = 0; j < W; j++) {
       const sl = tab[c * W + j];
       if (sl < 0) continue;
       vPos[sl] += cPos[c];
       vNeg[sl] += cNeg[c];
-      kN[sl] += cRef[c];
-      if (prob)
+      if (prob) {
+        bS[sl] += cB[c];
+        kN[sl] += cRef[c];
+        kS[sl] += cKS[c];
+        kR[sl] += cKR[c];
         for (let b = 0; b < bins; b++) {
           const k = cBin![c * bins + b];
           eCnt![sl * bins + b] += k;
           eSy![sl * bins + b] += cBinY![c * bins + b];
+          eSp![sl * bins + b] += cBinP![c * bins + b];
           eN[sl] += k;
         }
+      }
     }
 
   // ---- pass 2: sort the valid rows by score, carrying (table offset, label)
