@@ -170,6 +170,17 @@ function ensureRows(n: number): void {
   rowPays = new Int32Array(m);
 }
 
+// sliceMetrics' AUC merge state per slice (see pass 3): stride and field offsets
+const ST = 8;
+const ST_NEG = 0;
+const ST_POS = 1;
+const ST_S10 = 2;
+const ST_Q10 = 3;
+const ST_S01 = 4;
+const ST_Q01 = 5;
+const ST_NNEG = 6;
+const ST_NPOS = 7;
+
 const SHIFTS = [0, 11, 22] as const;
 const MASKS = [0x7ff, 0x7ff, 0x3ff] as const;
 const HIST = new Int32Array(3 * 2048);
@@ -249,7 +260,11 @@ export function radixSort(values: Float64Array, payload: Int32Array, n: number):
     lo = tl;
     tl = c;
   }
-  // runs of equal high words: order by the low word
+  // runs of equal high words: order by the low word, then write the run back as doubles (in order,
+  // sequential, into the reused output buffer: one pass for both)
+  const value = sortedV.subarray(0, n);
+  const ow = new Int32Array(sortedV.buffer, 0, 2 * n);
+  const hiNeg = -0x80000000;
   let a = 0;
   while (a < n) {
     const h = hi[a];
@@ -287,16 +302,15 @@ export function radixSort(values: Float64Array, payload: Int32Array, n: number):
         }
       }
     }
+    // the inverse order map: a key whose top bit is clear is a negative value (every bit flipped back)
+    const key = h | 0;
+    const neg = ~key >> 31;
+    const hw = key ^ (neg | hiNeg);
+    for (let k = a; k < b; k++) {
+      ow[2 * k + HI] = hw;
+      ow[2 * k + LO] = lo[k] ^ neg;
+    }
     a = b;
-  }
-  // back to doubles, in order (sequential), into the reused output buffer
-  const value = sortedV.subarray(0, n);
-  const ow = new Int32Array(sortedV.buffer, 0, 2 * n);
-  for (let k = 0; k < n; k++) {
-    const key = hi[k] | 0;
-    const neg = ~key >> 31; // -1 when the key's top bit is clear: a negative value
-    ow[2 * k + HI] = key ^ (neg | -0x80000000);
-    ow[2 * k + LO] = lo[k] ^ neg;
   }
   return { value, payload: pay.subarray(0, n) };
 }
@@ -410,17 +424,22 @@ export function sliceMetrics(
   const sv = sorted.value;
   const sp = sorted.payload;
 
-  // ---- pass 3: AUC merge per slice over the global tie groups
-  const negBelow = new Float64Array(S);
-  const posBelow = new Float64Array(S);
-  const s10 = new Float64Array(S);
-  const q10 = new Float64Array(S);
-  const s01 = new Float64Array(S);
-  const q01 = new Float64Array(S);
-  const tp = new Float64Array(S);
-  const tq = new Float64Array(S);
-  const touched = new Int32Array(S);
-  const isTouched = new Uint8Array(S);
+  // ---- pass 3: AUC merge per slice over the global tie groups. The per-slice state is interleaved, one
+  // cache line per slice: ST_NEG / ST_POS (negatives / positives below the current tie group), the sums of
+  // V10 - ½ and its square, of V01 - ½ and its square, and the slice's negatives and positives; each
+  // membership is looked up as its slice's offset in it (a table built once per call, -1 -> a sink slot
+  // no result reads, so the inner loops have no branch on it)
+  const st = new Float64Array((S + 1) * ST);
+  for (let sl = 0; sl < S; sl++) {
+    st[sl * ST + ST_NNEG] = vNeg[sl];
+    st[sl * ST + ST_NPOS] = vPos[sl];
+  }
+  const off = new Int32Array(tab.length);
+  for (let k = 0; k < tab.length; k++) off[k] = (tab[k] < 0 ? S : tab[k]) * ST;
+  const tp = new Float64Array(S + 1);
+  const tq = new Float64Array(S + 1);
+  const touched = new Int32Array(S + 1);
+  const isTouched = new Uint8Array(S + 1);
   let a = 0;
   while (a < nv) {
     const v = sv[a];
@@ -431,22 +450,20 @@ export function sliceMetrics(
       const base = pl >> 1;
       if ((pl & 1) === 1) {
         for (let j = 0; j < W; j++) {
-          const sl = tab[base + j];
-          if (sl < 0) continue;
-          const d = negBelow[sl] / vNeg[sl] - 0.5;
-          s10[sl] += d;
-          q10[sl] += d * d;
-          posBelow[sl] += 1;
+          const o = off[base + j];
+          const d = st[o + ST_NEG] / st[o + ST_NNEG] - 0.5;
+          st[o + ST_S10] += d;
+          st[o + ST_Q10] += d * d;
+          st[o + ST_POS] += 1;
         }
       } else {
         for (let j = 0; j < W; j++) {
-          const sl = tab[base + j];
-          if (sl < 0) continue;
-          const mm = vPos[sl];
-          const d = (mm - posBelow[sl]) / mm - 0.5;
-          s01[sl] += d;
-          q01[sl] += d * d;
-          negBelow[sl] += 1;
+          const o = off[base + j];
+          const mm = st[o + ST_NPOS];
+          const d = (mm - st[o + ST_POS]) / mm - 0.5;
+          st[o + ST_S01] += d;
+          st[o + ST_Q01] += d * d;
+          st[o + ST_NEG] += 1;
         }
       }
     } else {
@@ -456,8 +473,7 @@ export function sliceMetrics(
         const base = pl >> 1;
         const pos = (pl & 1) === 1;
         for (let j = 0; j < W; j++) {
-          const sl = tab[base + j];
-          if (sl < 0) continue;
+          const sl = off[base + j] / ST;
           if (isTouched[sl] === 0) {
             isTouched[sl] = 1;
             touched[nt++] = sl;
@@ -468,21 +484,22 @@ export function sliceMetrics(
       }
       for (let t = 0; t < nt; t++) {
         const sl = touched[t];
+        const o = sl * ST;
         const p = tp[sl];
         const q = tq[sl];
         if (p > 0) {
-          const d = (negBelow[sl] + q / 2) / vNeg[sl] - 0.5;
-          s10[sl] += p * d;
-          q10[sl] += p * d * d;
+          const d = (st[o + ST_NEG] + q / 2) / st[o + ST_NNEG] - 0.5;
+          st[o + ST_S10] += p * d;
+          st[o + ST_Q10] += p * d * d;
         }
         if (q > 0) {
-          const mm = vPos[sl];
-          const d = (mm - posBelow[sl] - p / 2) / mm - 0.5;
-          s01[sl] += q * d;
-          q01[sl] += q * d * d;
+          const mm = st[o + ST_NPOS];
+          const d = (mm - st[o + ST_POS] - p / 2) / mm - 0.5;
+          st[o + ST_S01] += q * d;
+          st[o + ST_Q01] += q * d * d;
         }
-        negBelow[sl] += q;
-        posBelow[sl] += p;
+        st[o + ST_NEG] += q;
+        st[o + ST_POS] += p;
         tp[sl] = 0;
         tq[sl] = 0;
         isTouched[sl] = 0;
@@ -498,7 +515,15 @@ export function sliceMetrics(
     auc.push(
       mp < minPer || mn < minPer
         ? aucInsufficient(base, minPer)
-        : aucFromSums(base, s10[sl], q10[sl], s01[sl], q01[sl], z, vif),
+        : aucFromSums(
+            base,
+            st[sl * ST + ST_S10],
+            st[sl * ST + ST_Q10],
+            st[sl * ST + ST_S01],
+            st[sl * ST + ST_Q01],
+            z,
+            vif,
+          ),
     );
   }
 
