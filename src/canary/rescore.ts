@@ -230,14 +230,14 @@ export function rescore(run: RescoreRun, req: RescoreRequest = {}): RescoreResul
         }
 
   const n = plan.combo.length;
-  const score = new Float64Array(n);
-  const { combo, z_ofi, z_cvd, dir } = plan;
+  // the plan's scratch columns: rewritten in full below, read by nothing after this call returns
+  const { combo, z_ofi, z_cvd, dir, score } = plan;
   for (let i = 0; i < n; i++) {
     const k = combo[i];
     score[i] = fusionScore(fusionRaw(combos[k], z_ofi[i], combos[k + 1], z_cvd[i], dir[i]), combos[k + 2]);
   }
   // Brier skill reference: the fold's training base rate, for samples of a fitted fold (as the canary)
-  const ref = new Float64Array(n).fill(NaN);
+  const ref = plan.ref.fill(NaN);
   let prob: Float64Array | undefined;
   if (req.calibrate !== false) {
     prob = new Float64Array(n);
@@ -343,6 +343,9 @@ interface RescorePlan {
   readonly z_cvd: Float64Array;
   readonly dir: Float64Array;
   readonly overview: OverviewPlan;
+  /** Scratch, one per plan (rescore is synchronous): the scores and Brier-skill references of a call. */
+  readonly score: Float64Array;
+  readonly ref: Float64Array;
 }
 
 const plans = new WeakMap<RescoreRun, Map<string, RescorePlan>>();
@@ -402,6 +405,8 @@ function planOf(run: RescoreRun, symbols: readonly string[], dims: readonly Over
     z_cvd: cat((t) => t.z_cvd),
     dir: cat((t) => t.dir),
     overview,
+    score: new Float64Array(n),
+    ref: new Float64Array(n),
   };
   byKey.set(key, plan);
   return plan;

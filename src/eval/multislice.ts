@@ -315,6 +315,9 @@ export function radixSort(values: Float64Array, payload: Int32Array, n: number):
   return { value, payload: pay.subarray(0, n) };
 }
 
+/** Rows per slice of each membership seen (a memo: they depend on the membership only). */
+const rowCounts = new WeakMap<SliceMembership, Int32Array>();
+
 /** Every metric of every slice of `m` (see the file comment). */
 export function sliceMetrics(
   m: SliceMembership,
@@ -336,7 +339,11 @@ export function sliceMetrics(
   const W = m.width;
   const tab = m.table;
   const combo = m.combo;
-  const rowsOf = sliceRowCounts(m);
+  let rowsOf = rowCounts.get(m);
+  if (!rowsOf) {
+    rowsOf = sliceRowCounts(m);
+    rowCounts.set(m, rowsOf);
+  }
 
   // ---- pass 1, row order: valid rows per class; ECE / Brier / skill sums, all kept per slice combination
   // (one update per row) and spread to the slices after the pass. Counts (and Σy) are exact in any order;
