@@ -237,7 +237,7 @@ export function rescore(run: RescoreRun, req: RescoreRequest = {}): RescoreResul
     score[i] = fusionScore(fusionRaw(combos[k], z_ofi[i], combos[k + 1], z_cvd[i], dir[i]), combos[k + 2]);
   }
   // Brier skill reference: the fold's training base rate, for samples of a fitted fold (as the canary)
-  const ref = plan.ref.fill(NaN);
+  const ref = req.calibrate !== false ? plan.ref.fill(NaN) : plan.ref; // read only when calibrated
   let prob: Float64Array | undefined;
   if (req.calibrate !== false) {
     prob = new Float64Array(n);
