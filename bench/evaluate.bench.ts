@@ -1,21 +1,25 @@
 /**
- * Re-scoring a canary run (src/canary/rescore.ts) the way notebooks do it: through
- * notebooks/lib.ts `evaluator(run)`, whose `load()` runs the compiled dist/ modules
- * when they are fresh (`npm run build`), else the sources through tsx; the first
- * line says which. One evaluate() of a 24 h x 6 symbol run with every slice
- * dimension and with the regime slices only (no top-k), and a 50-point weight x
- * gate grid (the same), wall and CPU time (medians of 7 calls / 3 grids after a
- * warm-up, with the 1-minute load average: the machine is shared), and the same
- * grid on 2 worker threads (`evaluateGrid`, RescorePool, src/canary/rescore-pool.ts:
- * its first map, which starts the workers and copies the run to them, then the
- * median of 3 maps). The run: $FLOWLAB_BENCH_RUN, else artifacts/runtime/demo
+ * Re-scoring a canary run (src/canary/rescore.ts, the notebooks' evaluate()),
+ * run from the modules notebooks load (notebooks/lib.ts `projectModules`: the
+ * compiled dist/ when it is fresh, `npm run build`, else the sources through
+ * tsx; the first line says which). The compiled modules are imported as ES
+ * modules: this process runs under tsx, whose require hook would re-compile
+ * them (a notebook kernel requires them natively).
+ * One evaluate() of a 24 h x 6 symbol run with every slice dimension and with
+ * the regime slices only (no top-k), and a 50-point weight x gate grid (the same),
+ * wall and CPU time (medians of 7 calls / 3 grids after a warm-up, with the
+ * 1-minute load average: the machine is shared), and the same grid on 2 worker
+ * threads (RescorePool, src/canary/rescore-pool.ts: its first map, which starts the
+ * workers and copies the run to them, then the median of 3 maps). The run: $FLOWLAB_BENCH_RUN, else artifacts/runtime/demo
  * (`npm run demo`), else a canary run on datasets/default made here (minutes).
  * Targets (issue 14): one evaluate() < 100 ms, the grid < 5 s.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type EvaluateOptions, type Evaluator, evaluator, loadedFrom } from '../notebooks/lib.js';
+import { pathToFileURL } from 'node:url';
+import type { RescoreRequest, RescoreRun } from '../src/canary/rescore.js';
+import { projectModules } from '../notebooks/lib.js';
 import { runCanary } from '../src/canary/canary.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
 import { DEFAULT_DATASET_RECIPE, synthesize } from '../src/synth/index.js';
@@ -66,8 +70,8 @@ function median(fn: () => void, reps: number): { ms: number; cpu: number; load: 
 }
 
 /** The grid of notebook 04's shape: Active weights x Active gate, regime slices, no top-k. */
-function gridPoints(calibrate: boolean): EvaluateOptions[] {
-  const out: EvaluateOptions[] = [];
+function gridPoints(calibrate: boolean): RescoreRequest[] {
+  const out: RescoreRequest[] = [];
   for (const gate of [0, 0.25, 0.5, 0.75, 1])
     for (let k = 0; k < 10; k++)
       out.push({
@@ -79,8 +83,11 @@ function gridPoints(calibrate: boolean): EvaluateOptions[] {
   return out;
 }
 
-function grid(ev: Evaluator, calibrate: boolean): void {
-  for (const req of gridPoints(calibrate)) ev.evaluate(req);
+type Rescore = typeof import('../src/canary/rescore.js');
+type Pool = typeof import('../src/canary/rescore-pool.js');
+
+function grid(rescore: Rescore['rescore'], run: RescoreRun, calibrate: boolean): void {
+  for (const req of gridPoints(calibrate)) rescore(run, req);
 }
 
 /** Median wall of `reps` awaited runs of `fn`, with the main thread's CPU (the workers' is not in it). */
@@ -99,30 +106,35 @@ async function medianAsync(fn: () => Promise<unknown>, reps: number): Promise<{ 
 
 export async function benchEvaluate(): Promise<{ name: string; value: number; unit: string }[]> {
   const dir = await runDir();
-  const modules = loadedFrom().kind;
+  const modules = projectModules();
+  const mod = async <T>(rel: string): Promise<T> =>
+    (await import(pathToFileURL(path.join(modules.dir, `${rel}${modules.ext}`)).href)) as T;
+  const { loadRescoreRun, rescore } = await mod<Rescore>('canary/rescore');
+  const { RescorePool } = await mod<Pool>('canary/rescore-pool');
   const t0 = performance.now();
-  const ev = await evaluator(dir);
+  const run = await loadRescoreRun(dir);
   const loadMs = performance.now() - t0;
-  const samples = ev.evaluate({ dims: [], topk: false, calibrate: false }).find((r) => r.group === 'ALL')!.rows;
-  const call = (req: EvaluateOptions) => () => {
-    ev.evaluate(req);
+  const samples = [...run.tracks.values()].reduce((a, t) => a + t.t.length, 0);
+  const call = (req: RescoreRequest) => () => {
+    rescore(run, req);
   };
   const full = median(call({}), 7);
   const regime = median(call({ dims: ['regime'], topk: false }), 7);
   const auc = median(call({ calibrate: false }), 7);
-  const g = median(() => grid(ev, true), 3);
-  const gAuc = median(() => grid(ev, false), 3);
+  const g = median(() => grid(rescore, run, true), 3);
+  const gAuc = median(() => grid(rescore, run, false), 3);
   const t1 = performance.now();
-  await ev.evaluateGrid(gridPoints(true));
+  const pool = new RescorePool(run, 2);
+  await pool.map(gridPoints(true));
   const firstMs = performance.now() - t1;
-  const pg = await medianAsync(() => ev.evaluateGrid(gridPoints(true)), 3);
-  const pgAuc = await medianAsync(() => ev.evaluateGrid(gridPoints(false)), 3);
-  await ev.close();
+  const pg = await medianAsync(() => pool.map(gridPoints(true)), 3);
+  const pgAuc = await medianAsync(() => pool.map(gridPoints(false)), 3);
+  await pool.close();
   const how =
-    modules === 'dist'
+    modules.kind === 'dist'
       ? 'compiled dist/, as notebooks load it when fresh'
       : 'sources through tsx: dist/ is stale or absent (npm run build), as notebooks would';
-  const tag = `${ev.symbols.length} symbols, ${samples.toLocaleString('en-US')} samples; modules: ${how}`;
+  const tag = `${run.symbols.length} symbols, ${samples.toLocaleString('en-US')} samples; modules: ${how}`;
   const unit = (r: { cpu: number; load: number }, scale: number, u: string) =>
     `${u} wall (CPU ${(r.cpu / scale).toFixed(scale === 1 ? 0 : 2)} ${u}, load ${r.load.toFixed(1)})`;
   return [

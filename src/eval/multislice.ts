@@ -6,16 +6,19 @@
  * combination (`combo[i]`), and each combination `width` slice ids
  * (`table[c * width + j]`, -1 = none), e.g. a symbol's 'all', regime, session,
  * vol tertile and scenario slices and the same five of the pooled group: ten
- * slices per row, ~2,000 combinations for 6 symbols (a table that stays in
+ * slices per row, 154 combinations on the demo run, 24 h x 6 symbols (a table that stays in
  * cache). It depends on the slice codes only, so callers that evaluate the
  * same rows under many scores build it once (`membershipOf`).
  *
  * Per call (`sliceMetrics`), with S = rows x width memberships:
- *  1. one pass in row order: per slice, the valid rows (finite score, y in
- *     {0, 1}) of each class, and when probabilities are given the ECE bins,
- *     Brier and Brier-skill sums, accumulated in row order, i.e. in the order
- *     the per-slice functions (`ece`, `brier`, `brierSkillVsRef`) would see a
- *     slice's rows: the same sums to the bit;
+ *  1. one pass in row order: per slice combination, the valid rows (finite
+ *     score, y in {0, 1}) of each class, and when probabilities are given the
+ *     ECE bin counts and Σy, Σp, and the Brier and Brier-skill sums (one update
+ *     per row), then spread to each combination's slices: counts exact; the
+ *     floating-point sums equal the per-slice functions' (`ece`, `brier`,
+ *     `brierSkillVsRef`, which add a slice's rows in row order) to rounding,
+ *     not to the bit (another summation order; on 461k samples the
+ *     per-combination sums are the closer to the exact sum);
  *  2. one radix sort of the valid rows by score (the IEEE-754 bits mapped
  *     to an unsigned order, -0 as +0; `radixSort`), carrying each
  *     row's combination and label, so the passes below read memory in order:
@@ -28,8 +31,10 @@
  *     per slice counting to its k = ceil(5% of its valid rows) and taking every
  *     row tied with the k-th: `topkHitRate`'s bucket, hits, ties and zeros,
  *     stopping once every slice has passed its cut.
- * Cost O(S + n) per call plus the radix passes; no per-slice copies or sorts.
- * Tested as an oracle against the per-slice functions (test/eval/multislice.test.ts).
+ * Cost O(S + n) per call plus the radix passes; no per-slice copies or sorts,
+ * and no n-sized allocation once warm (module scratch, grown on demand).
+ * Tested as an oracle against the per-slice functions (test/eval/multislice.test.ts):
+ * AUC, CI, top-k and counts bit-exact, ECE / Brier / Brier skill within 1e-12.
  */
 import { aucFromSums, aucInsufficient, type AucResult, Z95 } from './auc.js';
 import { brierFromSums, checkP, eceFromBins, type EceResult, skillFromSums } from './calibration.js';
