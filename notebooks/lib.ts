@@ -493,8 +493,12 @@ export interface Evaluator {
 export async function evaluator(runDir: string): Promise<Evaluator> {
   const { loadRescoreRun, rescore } = load('canary/rescore');
   const { RescorePool } = load('canary/rescore-pool');
+  const { CalibrationThread } = load('canary/calibration-thread');
   const { overlapInflation } = load('canary/engine');
   const run = await loadRescoreRun(runDir);
+  // a second core for each evaluate()'s walk-forward fits (same results; src/canary/calibration-thread.ts)
+  // biome-ignore lint/suspicious/noExplicitAny: the untyped project module's thread
+  let thread: any = await CalibrationThread.start();
   const num = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? null : v);
   // biome-ignore lint/suspicious/noExplicitAny: rows of the untyped project module, typed here
   const metricsRows = (rows: any[]): SliceMetrics[] =>
@@ -524,7 +528,7 @@ export async function evaluator(runDir: string): Promise<Evaluator> {
     symbols: run.symbols,
     varianceInflation: overlapInflation(run.config),
     evaluate(o: EvaluateOptions = {}): SliceMetrics[] {
-      return metricsRows(rescore(run, o).rows);
+      return metricsRows(rescore(run, o, { thread }).rows);
     },
     async evaluateGrid(points: readonly EvaluateOptions[]): Promise<SliceMetrics[][]> {
       if (pool === null) pool = new RescorePool(run, 2);
@@ -534,6 +538,8 @@ export async function evaluator(runDir: string): Promise<Evaluator> {
     async close(): Promise<void> {
       if (pool !== null) await pool.close();
       pool = null;
+      if (thread !== null) await thread.close();
+      thread = null;
     },
   };
 }
