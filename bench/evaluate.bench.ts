@@ -157,7 +157,7 @@ export async function benchEvaluate(): Promise<{ name: string; value: number; un
   const how =
     modules.kind === 'dist'
       ? 'compiled dist/, as notebooks load it when fresh'
-      : 'sources through tsx: dist/ is stale or absent (npm run build), as notebooks would';
+      : 'sources through tsx (dist/ stale or absent: npm run build; or FLOWLAB_TSX=1), as notebooks would';
   const tag = `${run.symbols.length} symbols, ${samples.toLocaleString('en-US')} samples; modules: ${how}`;
   const unit = (r: { cpu: number; load: number }, scale: number, u: string) =>
     `${u} wall (CPU ${(r.cpu / scale).toFixed(scale === 1 ? 0 : 2)} ${u}, load ${r.load.toFixed(1)})`;
