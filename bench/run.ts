@@ -28,11 +28,12 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   canary: async () => (await import('./canary.bench.js')).benchCanary,
   evaluate: async () => (await import('./evaluate.bench.js')).benchEvaluate,
   sweep: async () => (await import('./sweep.bench.js')).benchSweep,
+  'sweep-results': async () => (await import('./sweep.bench.js')).benchSweepResults,
   startup: async () => (await import('./startup.bench.js')).benchStartup,
 };
 
 /** Suites that run only when named: the canary bench runs ~60 synth + canary processes (tens of minutes); threads 12 replays. */
-const OPT_IN = new Set(['canary', 'sweep', 'threads']);
+const OPT_IN = new Set(['canary', 'sweep', 'sweep-results', 'threads']);
 
 async function main(): Promise<void> {
   const filter = process.argv[2];

@@ -108,3 +108,79 @@ export async function benchSweep(): Promise<{ name: string; value: number; unit:
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
+
+/**
+ * What the sweep's results step costs per shard against the shard itself, in
+ * this process: `runShard` (a canary run of 6 h x 1 symbol, as in the sweep
+ * bench) and `readShard` (verdicts, incidents, and the re-score: the shard's
+ * eval samples loaded again, then the training and held-out AUCs under the
+ * grid point's config), each on fresh shards of two grid points x two symbols
+ * after one warm-up of each, medians, with the load average.
+ */
+export async function benchSweepResults(): Promise<{ name: string; value: number; unit: string }[]> {
+  const { DEFAULT_CONFIG_PATH } = await import('../src/config/load.js');
+  const { Dataset } = await import('../src/dataset/reader.js');
+  const { codeHash } = await import('../src/replay/code.js');
+  const { expandGrid, parseGridArg, writeOverlays } = await import('../src/sweep/grid.js');
+  const { datasetManifestSha, runShard, shardId } = await import('../src/sweep/shard.js');
+  const { readShard } = await import('../src/sweep/results.js');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-bench-sweep-results-'));
+  const load0 = os.loadavg()[0];
+  try {
+    const data = path.join(tmp, 'ds');
+    const symbols = ['BTCUSDT', 'SOLUSDT'];
+    await synthesize({ ...DEFAULT_SYNTH, symbols, hours: 6, seed: 11 }, data);
+    const tr = new Dataset(data).manifest.time_range.recv_ts_ms;
+    if (!tr) throw new Error('bench sweep-results: the dataset has no time range');
+    const splitMs = Math.floor(tr[0] + 0.7 * (tr[1] + 1 - tr[0])); // the default --holdout 30%
+    const datasetSha = await datasetManifestSha(data);
+    const code = await codeHash();
+    const run: number[] = [];
+    const read: number[] = [];
+    // round 0 is the warm-up (module loading, DuckDB start, JIT); rounds 1..REPS are timed
+    for (let round = 0; round <= REPS; round++) {
+      const out = path.join(tmp, `out-${round}`);
+      const points = expandGrid([parseGridArg('fusion.weights.ofi=0.3,0.7')]);
+      for (const point of writeOverlays(DEFAULT_CONFIG_PATH, points, path.join(out, 'configs')))
+        for (const symbol of symbols) {
+          const id = shardId({
+            datasetSha,
+            configFingerprintFull: point.config.fingerprintFull,
+            symbol,
+            fromMs: null,
+            toMs: null,
+            code,
+          });
+          const job = {
+            id,
+            data,
+            configFile: point.file,
+            configFingerprint: point.config.fingerprint,
+            symbol,
+            fromMs: null,
+            toMs: null,
+            out,
+          };
+          const t0 = performance.now();
+          await runShard(job);
+          const t1 = performance.now();
+          await readShard({ job, point }, splitMs);
+          const t2 = performance.now();
+          if (round > 0) {
+            run.push((t1 - t0) / 1000);
+            read.push((t2 - t1) / 1000);
+          }
+        }
+    }
+    const mRun = median(run);
+    const mRead = median(read);
+    return [
+      { name: `sweep results: runShard, 6 h x 1 symbol (median of ${run.length})`, value: mRun, unit: 's/shard' },
+      { name: 'sweep results: readShard (load + 2 re-scores)', value: mRead, unit: 's/shard' },
+      { name: 'sweep results: readShard / (runShard + readShard)', value: (100 * mRead) / (mRun + mRead), unit: '%' },
+      { name: 'sweep results: load average before / after', value: load0, unit: `/ ${os.loadavg()[0].toFixed(2)}` },
+    ];
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}

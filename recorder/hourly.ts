@@ -41,7 +41,7 @@ import {
 import { sessionNames, slicesSummary } from '../src/dq/harvest-run.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { calcParamsFromConfig } from '../src/pipeline/params.js';
-import { LiveBatcher } from '../src/live/batcher.js';
+import { LiveBatcher } from './batcher.js';
 import type { SymbolCalc } from '../src/pipeline/symbol-calc.js';
 import { configFromObject, type LoadedConfig } from '../src/config/load.js';
 import { writeFileAtomic } from '../src/report/csv.js';

@@ -19,7 +19,7 @@ import {
   type StreamType,
 } from '../src/binance/mapper.js';
 import type { RawSink } from '../src/core/types.js';
-import { safeId } from '../src/import/counters.js';
+import { safeId } from '../src/core/parse.js';
 import { parseDepthDiff, peekStream, type ParsedDiff } from '../src/import/fastdepth.js';
 import { DedupMemory } from '../src/core/dedup.js';
 import type { DepthSync } from './depth-sync.js';

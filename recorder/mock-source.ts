@@ -18,7 +18,7 @@ import { Dataset } from '../src/dataset/reader.js';
 import { arrivalBlocks } from '../src/pipeline/arrival.js';
 import { MANIFEST_FILE, isDataset } from '../src/dataset/manifest.js';
 import { readLines } from '../src/import/lines.js';
-import { decimal, safeId } from '../src/import/counters.js';
+import { decimal, safeId } from '../src/core/parse.js';
 import { BookSide } from '../src/import/depthbook.js';
 import { classify, type Json } from '../src/binance/mapper.js';
 import { RECV_DROP_DIGITS, recvUnitOfDigits } from '../src/import/wscapture.js';

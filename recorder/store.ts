@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { MAX_DROPPED_IDS } from '../src/binance/mapper.js';
-import { writeFileAtomic } from '../src/core/atomic.js';
+import { TEMP_SUFFIX_RE, writeFileAtomic } from '../src/core/atomic.js';
 import { FlowlabError, UsageError, describeError } from '../src/core/errors.js';
 import { MANIFEST_FILE, isDataset, readManifest } from '../src/dataset/manifest.js';
 import { checkBookStateJson } from '../src/import/depthbook.js';
@@ -138,6 +138,9 @@ export function notePart(out: string, rel: string): void {
   }
 }
 
+/** A temp file's tail (`.tmp-<pid>[-<n>]`), cut to find the part it was writing. */
+const TEMP_TAIL = new RegExp(`${TEMP_SUFFIX_RE}$`);
+
 /**
  * Part files (and their temp files) this recorder wrote (named in
  * _parts-pending.txt) that the manifest does not list: leftovers of an
@@ -164,8 +167,8 @@ export function removeOrphans(out: string, log: (line: string) => void): void {
       const full = path.join(out, d, rel);
       const relPath = `${d}/${rel.split(path.sep).join('/')}`;
       if (listed.has(relPath) || !fs.statSync(full).isFile()) continue;
-      // the part itself, or the writer's temp file of it (`.<part>.tmp-<pid>`; before: `<part>.tmp-<pid>`)
-      const base = relPath.replace(/\.tmp-\d+$/, '').replace(/(^|\/)\.(part-[^/]*)$/, '$1$2');
+      // the part itself, or the writer's temp file of it (`.<part>.tmp-<pid>[-<n>]`; before: `<part>.tmp-<pid>`)
+      const base = relPath.replace(TEMP_TAIL, '').replace(/(^|\/)\.(part-[^/]*)$/, '$1$2');
       if (pending.has(base)) {
         fs.rmSync(full, { force: true });
         removed++;

@@ -13,7 +13,7 @@
  */
 import { SIDE_UNKNOWN, type RawSink } from '../core/types.js';
 import { SYMBOL_RE } from '../core/validate.js';
-import { decimal, exchangeTsToMs, safeId } from '../import/counters.js';
+import { decimal, exchangeTsToMs, safeId } from '../core/parse.js';
 
 /** Recognised stream types (null = not a stream flowlab records). */
 export type StreamType = 'trade' | 'aggTrade' | 'bookTicker' | 'depth_diff' | 'depth_partial';

@@ -29,7 +29,13 @@ import { slicesOverview, overviewCells, SLICES_OVERVIEW_CSV_HEADER } from './ove
 import { REGIME_NAMES, SCENARIO_NAMES, VOL_BUCKET_NAMES, VOL_TERTILE_NAMES } from '../calc/slices.js';
 import { writeCsv, writeFileAtomic } from '../report/csv.js';
 import { writeWeightOverlay } from '../report/overlay.js';
-import { METRICS_TIMESERIES_HEADER, renderRampReport } from '../report/ramp.js';
+import {
+  CALIBRATION_SUMMARY_HEADER,
+  MERGE_DIFF_HEADER,
+  METRICS_TIMESERIES_HEADER,
+  RELIABILITY_HEADER,
+  renderRampReport,
+} from '../report/ramp.js';
 import { writeParquet, type OutColumn } from '../io/duck.js';
 import { sha256File } from '../core/hash.js';
 import { progressBar, type Progress } from '../core/progress.js';
@@ -442,7 +448,7 @@ async function evaluateRun(a: CanaryReportRequest, bar: Progress): Promise<Canar
   );
   writeCsv(
     put('merge_time_diff_ms.csv'),
-    ['ts_ms', 'time_utc', 'symbol', 'window_sec', 'p50', 'p90', 'p99', 'n', 'match_rate', 'merge_tol_ms', 'definition'],
+    [...MERGE_DIFF_HEADER, 'definition'],
     result.merge.map((m) => [
       m.ts_ms,
       iso(m.ts_ms),
@@ -490,26 +496,8 @@ async function evaluateRun(a: CanaryReportRequest, bar: Progress): Promise<Canar
       fa.auc,
     ]);
   }
-  writeCsv(
-    put('calibration_summary.csv'),
-    [
-      'symbol',
-      'fold',
-      'fold_start_ms',
-      'status',
-      'platt_train_samples',
-      'platt_test_samples',
-      'A',
-      'B',
-      'train_base_rate',
-      'ece',
-      'brier',
-      'brier_skill',
-      'auc',
-    ],
-    calRows,
-  );
-  writeCsv(put('reliability.csv'), ['symbol', 'bin', 'lo', 'hi', 'count', 'mean_p', 'mean_y'], reliability);
+  writeCsv(put('calibration_summary.csv'), [...CALIBRATION_SUMMARY_HEADER], calRows);
+  writeCsv(put('reliability.csv'), [...RELIABILITY_HEADER], reliability);
 
   // slices overview: per symbol and ALL
   const cat = concatTracks(tracks, refs);

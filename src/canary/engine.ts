@@ -39,7 +39,7 @@ import type { SymbolCalc } from '../pipeline/symbol-calc.js';
 import type { FusionRow, OrderKey, PipelineObserver, ReleaseOrder } from '../pipeline/pipeline.js';
 import type { FusionWeights } from '../calc/params.js';
 import { GrowableF64, GrowableI8, GrowableI32 } from '../core/growable.js';
-import { evaluateAt, type Decision } from '../eval/rolling.js';
+import { evaluateAt, type Decision, type RollingOptions } from '../eval/rolling.js';
 import { plattFit, plattProb, upperBound, lowerBound } from '../eval/calibration.js';
 import { LabelResolver } from '../calc/labels.js';
 import { ece as eceOf } from '../eval/calibration.js';
@@ -462,6 +462,17 @@ export class CanaryEngine implements PipelineObserver {
     return undefined;
   }
 
+  /** The rolling-window evaluation's options, both gate modes (the 10-minute AUC window). */
+  private windowOptions(): RollingOptions {
+    const cc = this.c.canary;
+    return {
+      window_ms: cc.auc_window_sec * 1000,
+      merge_window_ms: cc.merge_window_sec * 1000,
+      ece_bins: this.c.calibration.ece_bins,
+      variance_inflation: this.vif,
+    };
+  }
+
   private window(tr: SymbolTrack, T: number, slice: SliceName, windowMs: number) {
     const t = tr.t.view();
     const lo = upperBound(t, T - windowMs);
@@ -527,12 +538,7 @@ export class CanaryEngine implements PipelineObserver {
     const cc = this.c.canary;
     const act_ = this.actions(tr);
     const winMs = cc.auc_window_sec * 1000;
-    const opts = {
-      window_ms: winMs,
-      merge_window_ms: cc.merge_window_sec * 1000,
-      ece_bins: this.c.calibration.ece_bins,
-      variance_inflation: this.vif,
-    };
+    const opts = this.windowOptions();
     const decisions = new Map<SliceName, Decision>();
     for (const s of EVAL_SLICES) decisions.set(s, evaluateAt(T, this.window(tr, T, s, winMs), opts));
     const all = decisions.get('all')!;
@@ -648,12 +654,7 @@ export class CanaryEngine implements PipelineObserver {
     const ev = cc.evidence;
     const act_ = this.actions(tr);
     const winMs = cc.auc_window_sec * 1000;
-    const opts = {
-      window_ms: winMs,
-      merge_window_ms: cc.merge_window_sec * 1000,
-      ece_bins: this.c.calibration.ece_bins,
-      variance_inflation: this.vif,
-    };
+    const opts = this.windowOptions();
     // the 10-minute windows stay in the timeseries as a display (they are not what the gates act on)
     const decisions = new Map<SliceName, Decision>();
     const align = this.alignment(tr, T, cc.merge_window_sec * 1000);

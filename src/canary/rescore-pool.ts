@@ -1,8 +1,9 @@
 /**
  * Re-scoring many requests of one run on worker threads (issue 14: a
  * 50-point weight x gate grid). Each worker (src/canary/rescore-worker.ts)
- * holds its own copy of the run's columns (structured clone, ~27 MB for
- * 24 h x 6 symbols) and runs the same pure `rescore` as the calling thread, so
+ * gets the run's columns (shared, not copied, when `loadRescoreRun` made them:
+ * it allocates them on SharedArrayBuffers; a structured-clone copy otherwise,
+ * ~27 MB for 24 h x 6 symbols) and runs the same pure `rescore` as the calling thread, so
  * every result equals the sequential `rescore(run, req)` (tested); `map`
  * returns them in request order. Points go to whichever worker is free
  * (each holds at most one), which balances uneven points; the order of

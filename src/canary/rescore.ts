@@ -30,6 +30,13 @@ import { SessionClassifier } from '../calc/session.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
 import { walkForwardPlatt } from '../eval/calibration.js';
 import { duck, readF64, readI8, sqlString, streamChunks } from '../io/duck.js';
+import {
+  type CalibrationJob,
+  type CalibrationSettings,
+  type CalibrationThread,
+  sharedF64,
+  sharedI8,
+} from './calibration-thread.js';
 import { overlapInflation } from './engine.js';
 import {
   OVERVIEW_DIMS,
@@ -101,6 +108,12 @@ export interface RescoreResult {
   readonly applied: { weights: { ofi: number; cvd: number }; gate: number; slices: Record<string, FusionWeights> };
 }
 
+/** How to compute (not what): results are the same with or without. */
+export interface RescoreOptions {
+  /** A second core for the walk-forward fits (src/canary/calibration-thread.ts). */
+  readonly thread?: CalibrationThread;
+}
+
 const codeSql = (col: string, names: readonly string[]) =>
   `CAST(CASE ${names.map((n, i) => `WHEN e.${col} = ${sqlString(n)} THEN ${i}`).join(' ')} ELSE -1 END AS TINYINT)`;
 
@@ -136,8 +149,9 @@ export async function loadRescoreRun(runDir: string): Promise<RescoreRun> {
         FROM read_parquet(${sqlString(samplesFile)}) e
         LEFT JOIN read_parquet(${sqlString(fusion)}, hive_partitioning = false) f ON f.ts_ms = e.ts_ms
         WHERE e.symbol = ${sqlString(symbol)} ORDER BY e.ts_ms`;
-      const f64 = () => new Float64Array(n);
-      const i8 = () => new Int8Array(n);
+      // on shared memory: a CalibrationThread's worker reads the columns without a copy
+      const f64 = () => sharedF64(n);
+      const i8 = () => sharedI8(n);
       const tr: RescoreTrack = {
         symbol,
         t: f64(),
@@ -180,9 +194,9 @@ const checkWeight = (where: string, v: unknown): number => {
  * Scores, walk-forward Platt probabilities and the slices overview of `run`
  * under the request's weights. Pure: no IO, no clock.
  */
-export function rescore(run: RescoreRun, req: RescoreRequest = {}): RescoreResult {
+export function rescore(run: RescoreRun, req: RescoreRequest = {}, opts: RescoreOptions = {}): RescoreResult {
   if (req.fromMs !== undefined || req.toMs !== undefined)
-    return rescore(windowRun(run, req.fromMs, req.toMs), { ...req, fromMs: undefined, toMs: undefined });
+    return rescore(windowRun(run, req.fromMs, req.toMs), { ...req, fromMs: undefined, toMs: undefined }, opts);
   const cfg = run.config;
   const fz = cfg.fusion;
   const weights = {
@@ -230,40 +244,60 @@ export function rescore(run: RescoreRun, req: RescoreRequest = {}): RescoreResul
         }
 
   const n = plan.combo.length;
-  const score = new Float64Array(n);
-  const { combo, z_ofi, z_cvd, dir } = plan;
+  // the plan's scratch columns: rewritten in full below, read by nothing after this call returns
+  const { combo, z_ofi, z_cvd, dir, score } = plan;
   for (let i = 0; i < n; i++) {
     const k = combo[i];
     score[i] = fusionScore(fusionRaw(combos[k], z_ofi[i], combos[k + 1], z_cvd[i], dir[i]), combos[k + 2]);
   }
   // Brier skill reference: the fold's training base rate, for samples of a fitted fold (as the canary)
-  const ref = new Float64Array(n).fill(NaN);
+  const ref = req.calibrate !== false ? plan.ref.fill(NaN) : plan.ref; // read only when calibrated
   let prob: Float64Array | undefined;
   if (req.calibrate !== false) {
-    prob = new Float64Array(n);
-    for (let g = 0; g < symbols.length; g++) {
-      const tr = run.tracks.get(symbols[g])!;
+    const thread = opts.thread?.usable && symbols.length > 1 ? opts.thread : undefined;
+    // with a thread: the scores and outputs on shared memory, about half of the rows (largest symbols
+    // first, each to the side with fewer rows) fitted by the thread while this one fits the rest
+    const shared = thread?.scratch(n);
+    const sc = shared ? shared.score : score;
+    if (shared) sc.set(score);
+    prob = shared ? shared.prob : new Float64Array(n);
+    const rf = shared ? shared.ref : ref;
+    const cal = {
+      train_sec: cfg.calibration.train_sec,
+      test_sec: cfg.calibration.test_sec,
+      ece_bins: cfg.calibration.ece_bins,
+    };
+    const jobs: CalibrationJob[] = symbols.map((s, g) => {
+      const tr = run.tracks.get(s)!;
       const o = plan.offsets[g];
       const m = tr.t.length;
-      const wf = walkForwardPlatt(tr.t, score.subarray(o, o + m), tr.y, tr.resolved_at, {
-        train_sec: cfg.calibration.train_sec,
-        test_sec: cfg.calibration.test_sec,
-        ece_bins: cfg.calibration.ece_bins,
-        fold_metrics: false,
-      });
-      prob.set(wf.prob, o);
-      // folds are runs of consecutive samples: look each fold up once
-      let k = -2;
-      let br = NaN;
-      for (let i = 0; i < m; i++) {
-        if (wf.fold[i] !== k) {
-          k = wf.fold[i];
-          const f = k >= 0 ? wf.folds[k] : undefined;
-          br = f && f.status === 'ok' ? f.train_base_rate : NaN;
+      return {
+        t: tr.t,
+        score: sc.subarray(o, o + m),
+        y: tr.y,
+        resolved_at: tr.resolved_at,
+        prob: prob!.subarray(o, o + m),
+        ref: rf.subarray(o, o + m),
+      };
+    });
+    const remote: CalibrationJob[] = [];
+    const local: CalibrationJob[] = [];
+    if (thread) {
+      let here = 0;
+      let there = 0;
+      for (const j of [...jobs].sort((a, b) => b.t.length - a.t.length))
+        if (there < here) {
+          remote.push(j);
+          there += j.t.length;
+        } else {
+          local.push(j);
+          here += j.t.length;
         }
-        if (br === br) ref[o + i] = br;
-      }
-    }
+      thread.post(remote, cal);
+    } else local.push(...jobs);
+    for (const j of local) calibrateTrack(j, cal);
+    if (thread && !thread.wait()) for (const j of remote) calibrateTrack(j, cal);
+    if (shared) ref.set(rf);
   }
   const rows = overviewRows(
     plan.overview,
@@ -276,6 +310,30 @@ export function rescore(run: RescoreRun, req: RescoreRequest = {}): RescoreResul
     },
   );
   return { rows, applied: { weights, gate, slices } };
+}
+
+/**
+ * One symbol's walk-forward Platt (as the canary): `job.prob` gets each
+ * sample's probability and `job.ref` the Brier-skill reference, its fold's
+ * training base rate when the fold is fitted (NaN otherwise). The one
+ * implementation for this thread and CalibrationThread's worker.
+ */
+export function calibrateTrack(job: CalibrationJob, cal: CalibrationSettings): void {
+  const wf = walkForwardPlatt(job.t, job.score, job.y, job.resolved_at, { ...cal, fold_metrics: false });
+  job.prob.set(wf.prob);
+  // folds are runs of consecutive samples: look each fold up once
+  const ref = job.ref;
+  const m = ref.length;
+  let k = -2;
+  let br = NaN;
+  for (let i = 0; i < m; i++) {
+    if (wf.fold[i] !== k) {
+      k = wf.fold[i];
+      const f = k >= 0 ? wf.folds[k] : undefined;
+      br = f && f.status === 'ok' ? f.train_base_rate : NaN;
+    }
+    ref[i] = br;
+  }
 }
 
 const windows = new WeakMap<RescoreRun, Map<string, RescoreRun>>();
@@ -343,6 +401,9 @@ interface RescorePlan {
   readonly z_cvd: Float64Array;
   readonly dir: Float64Array;
   readonly overview: OverviewPlan;
+  /** Scratch, one per plan (rescore is synchronous): the scores and Brier-skill references of a call. */
+  readonly score: Float64Array;
+  readonly ref: Float64Array;
 }
 
 const plans = new WeakMap<RescoreRun, Map<string, RescorePlan>>();
@@ -402,6 +463,8 @@ function planOf(run: RescoreRun, symbols: readonly string[], dims: readonly Over
     z_cvd: cat((t) => t.z_cvd),
     dir: cat((t) => t.dir),
     overview,
+    score: new Float64Array(n),
+    ref: new Float64Array(n),
   };
   byKey.set(key, plan);
   return plan;

@@ -69,6 +69,21 @@ export const COLUMNS_BY_KIND: Readonly<Record<Kind, readonly ColumnSpec[]>> = {
   depth: DEPTH_COLUMNS,
 };
 
+/**
+ * The Float64Array columns of each batch kind, in schema order: every column
+ * but the symbol (one per batch) and is_buyer_maker (an Int8Array); depth's
+ * list columns hold `levels` values a row, with n_bid / n_ask beside them.
+ */
+export const F64_COLUMNS: Readonly<Record<Kind, readonly string[]>> = {
+  trades: f64Names(TRADE_COLUMNS),
+  quotes: f64Names(QUOTE_COLUMNS),
+  depth: f64Names(DEPTH_COLUMNS),
+};
+
+function f64Names(cols: readonly ColumnSpec[]): readonly string[] {
+  return cols.filter((c) => c.type === 'BIGINT' || c.type === 'DOUBLE' || c.type === 'DOUBLE[]').map((c) => c.name);
+}
+
 /** is_buyer_maker encoding in Int8Array columns: 1 = true (taker sold), 0 = false (taker bought), -1 = unknown. */
 export const SIDE_UNKNOWN = -1;
 

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeParquet, type OutColumn } from '../io/duck.js';
 import { GrowableF64, GrowableI8, GrowableU8 } from '../core/growable.js';
-import type { Kind, RawSink } from '../core/types.js';
+import { F64_COLUMNS, type Kind, type RawSink } from '../core/types.js';
 import { FlowlabError } from '../core/errors.js';
 import { utcDateOf, validateSymbol } from '../core/validate.js';
 import { sha256File } from '../core/hash.js';
@@ -89,22 +89,6 @@ interface Sealed {
   readonly nBid: Uint8Array | null;
   readonly nAsk: Uint8Array | null;
 }
-
-const F64_NAMES: Readonly<Record<Kind, readonly string[]>> = {
-  trades: [
-    'recv_ts_ms',
-    'recv_seq',
-    'ts_ms',
-    'event_ts_ms',
-    'agg_trade_id',
-    'price',
-    'qty',
-    'first_trade_id',
-    'last_trade_id',
-  ],
-  quotes: ['recv_ts_ms', 'recv_seq', 'ts_ms', 'update_id', 'bid_px', 'bid_qty', 'ask_px', 'ask_qty'],
-  depth: ['recv_ts_ms', 'recv_seq', 'ts_ms', 'last_update_id', 'bid_px', 'bid_qty', 'ask_px', 'ask_qty'],
-};
 
 export class DatasetWriter implements RawSink {
   readonly root: string;
@@ -188,7 +172,7 @@ export class DatasetWriter implements RawSink {
       if (!found) {
         validateSymbol(symbol, 'tick symbol');
         this.seen.add(symbol);
-        found = new Buf(kind, symbol, F64_NAMES[kind]);
+        found = new Buf(kind, symbol, F64_COLUMNS[kind]);
         this.bufs.set(key, found);
       }
       this.lastBuf[kind] = b = found;

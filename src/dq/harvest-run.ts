@@ -56,7 +56,7 @@ import {
   type WinsorFigures,
 } from './harvest.js';
 import type { DqSummary } from './types.js';
-import { REPLAY_MANIFEST, type ReplayManifest } from '../replay/replay.js';
+import { REPLAY_MANIFEST } from '../core/run-files.js';
 
 export const SLICES_DIR = 'slices';
 export const HARVEST_SUMMARY_FILE = 'dq_summary.json';
@@ -66,6 +66,21 @@ interface RunOutput {
   readonly path: string;
   readonly kind: string;
   readonly symbol: string;
+}
+
+/**
+ * What the harvest reads of a run's manifest.json (src/replay `ReplayManifest`
+ * has these and more; replay writes it, the harvest only reads these fields).
+ */
+interface RunManifestView {
+  readonly run_tag: string;
+  readonly config: unknown;
+  readonly config_fingerprint: string;
+  readonly dataset: { readonly path: string; readonly files_sha256: string };
+  readonly selection: { readonly symbols: readonly string[] };
+  readonly outputs: readonly RunOutput[];
+  /** Derived tables written (absent in runs from before `--tables`: all five). */
+  readonly tables?: readonly string[];
 }
 
 /** Session names of a config, in code order (as the derived rows' session column spells them). */
@@ -207,7 +222,7 @@ function json(x: unknown): string {
 }
 
 /** A run folder's manifest.json, checked for what the harvest reads, every listed output present. */
-function readRun(runDir: string): ReplayManifest {
+function readRun(runDir: string): RunManifestView {
   const file = path.join(runDir, REPLAY_MANIFEST);
   let text: string;
   try {
@@ -215,9 +230,9 @@ function readRun(runDir: string): ReplayManifest {
   } catch {
     throw new FlowlabError(`'${runDir}' has no readable manifest.json (expected a replay, canary or live run folder)`);
   }
-  let m: ReplayManifest;
+  let m: RunManifestView;
   try {
-    m = JSON.parse(text) as ReplayManifest;
+    m = JSON.parse(text) as RunManifestView;
   } catch (e) {
     throw new FlowlabError(`${file}: not JSON (${(e as Error).message})`);
   }

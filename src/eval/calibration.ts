@@ -220,14 +220,42 @@ export function plattTargets(nPos: number, nNeg: number): { readonly t_pos: numb
   return { t_pos: (nPos + 1) / (nPos + 2), t_neg: 1 / (nNeg + 2) };
 }
 
-/** P(y=1 | s) = 1 / (1 + exp(A·s + B)), evaluated without overflow. */
+// exp for Platt's fits and probabilities: exp(x) = 2^(k/256) · e^r with k = round(x · 256 / ln 2) and
+// |r| <= ln 2 / 512, e^r by its Taylor polynomial to r^5 (remainder < 1e-17 relative), 2^(k/256) as one
+// of 256 table entries (Math.exp at load) times a power of two from a second table (exact). Within
+// 4e-16 relative of Math.exp (about 2 ulp, tested) and ~3x cheaper: the fits' passes over their rows are
+// the largest cost of re-scoring a run (issue 14), and Math.exp was most of a pass. Plain IEEE-754 double
+// operations (JavaScript has no fused multiply-add), so the same inputs give the same bits everywhere.
+const EXP_N = 256;
+const EXP_T = new Float64Array(EXP_N);
+for (let j = 0; j < EXP_N; j++) EXP_T[j] = Math.exp((j * Math.LN2) / EXP_N);
+/** EXP_P2[q + EXP_OFF] = 2^-q (exact), q in [-1023, 1023]: all a result in (e^-708, e^709) needs. */
+const EXP_OFF = 1023;
+const EXP_P2 = new Float64Array(2 * EXP_OFF + 1);
+EXP_P2[EXP_OFF] = 1;
+for (let q = 1; q <= EXP_OFF; q++) {
+  EXP_P2[EXP_OFF + q] = EXP_P2[EXP_OFF + q - 1] / 2;
+  EXP_P2[EXP_OFF - q] = EXP_P2[EXP_OFF - q + 1] * 2;
+}
+const EXP_INV = EXP_N / Math.LN2;
+const EXP_LN2_HI = 0.6931471803691238 / EXP_N; // fdlibm's ln 2 split (the high part has 21 zero low bits), / 256 (exact)
+const EXP_LN2_LO = 1.9082149292705877e-10 / EXP_N;
+const EXP_ROUND = 6755399441055744; // 1.5 · 2^52: x + it - it rounds x to an integer
+
+/** e^x: the table route on (-708, 709), Math.exp beyond (subnormal results, overflow to Infinity) and for NaN. */
+export function plattExp(x: number): number {
+  if (!(x > -708 && x < 709)) return Math.exp(x);
+  const kf = x * EXP_INV + EXP_ROUND - EXP_ROUND;
+  const r = x - kf * EXP_LN2_HI - kf * EXP_LN2_LO;
+  const k = -kf | 0;
+  const p = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120)))));
+  // 2^(-k/256) = 2^-ceil(k/256) · 2^(j/256), j = ceil(k/256) · 256 - k
+  return p * EXP_T[-k & (EXP_N - 1)] * EXP_P2[((k + EXP_N - 1) >> 8) + EXP_OFF];
+}
+
+/** P(y=1 | s) = 1 / (1 + exp(A·s + B)) (an overflow to Infinity gives 0; NaN stays NaN). */
 export function plattProb(A: number, B: number, s: number): number {
-  const f = A * s + B;
-  if (f >= 0) {
-    const e = Math.exp(-f);
-    return e / (1 + e);
-  }
-  return 1 / (1 + Math.exp(f));
+  return 1 / (1 + plattExp(A * s + B));
 }
 
 export interface PlattFit {
@@ -250,26 +278,28 @@ const PLATT_EPS = 1e-5;
 
 /** Gradient and Hessian of Platt's objective at (A, B): [g1, g2, h11, h22, h21] (scratch). */
 const GH = new Float64Array(5);
+/** Platt's targets by label code: TGT[0] = t_neg, TGT[1] = t_pos (a load, not a branch on a random label). */
+const TGT = new Float64Array(2);
+/** The class means of the start, by label code (scratch). */
+const TGT_MEAN = new Float64Array(2);
 
-function plattGradHess(s: Float64Array, t: Float64Array, n: number, A: number, B: number): void {
+/** Over rows [lo, hi): s the scores, lab their labels (0 / 1), targets in TGT. */
+function plattGradHess(s: Float64Array, lab: Uint8Array, lo: number, hi: number, A: number, B: number): void {
   let h11 = PLATT_SIGMA;
   let h22 = PLATT_SIGMA;
   let h21 = 0;
   let g1 = 0;
   let g2 = 0;
-  for (let i = 0; i < n; i++) {
+  const tg = TGT;
+  for (let i = lo; i < hi; i++) {
     const si = s[i];
-    const z = si * A + B;
-    // e = exp(-|z|) never overflows; with r = 1/(1 + e): p = 1/(1 + exp(z)) is e·r for z >= 0 and r
-    // otherwise, 1 - p is the other one, so p·(1 - p) = r·(e·r) on both sides (one exp, no branch on z)
-    const e = Math.exp(-Math.abs(z));
-    const r = 1 / (1 + e);
-    const er = e * r;
-    const d2 = r * er;
+    // p = 1 / (1 + e^z): d1 = t - p, d2 = p·(1 - p), no branch on the sign of z (e^z = Infinity gives p = 0)
+    const p = 1 / (1 + plattExp(si * A + B));
+    const d2 = p * (1 - p);
     h11 += si * si * d2;
     h22 += d2;
     h21 += si * d2;
-    const d1 = t[i] - (z >= 0 ? er : r);
+    const d1 = tg[lab[i]] - p;
     g1 += si * d1;
     g2 += d1;
   }
@@ -280,11 +310,13 @@ function plattGradHess(s: Float64Array, t: Float64Array, n: number, A: number, B
   GH[4] = h21;
 }
 
-function plattObjective(s: Float64Array, t: Float64Array, n: number, A: number, B: number): number {
+function plattObjective(s: Float64Array, lab: Uint8Array, lo: number, hi: number, A: number, B: number): number {
   let f = 0;
-  for (let i = 0; i < n; i++) {
+  const tg = TGT;
+  for (let i = lo; i < hi; i++) {
     const z = s[i] * A + B;
-    f += z >= 0 ? t[i] * z + Math.log1p(Math.exp(-z)) : (t[i] - 1) * z + Math.log1p(Math.exp(z));
+    const ti = tg[lab[i]];
+    f += z >= 0 ? ti * z + Math.log1p(Math.exp(-z)) : (ti - 1) * z + Math.log1p(Math.exp(z));
   }
   return f;
 }
@@ -315,41 +347,50 @@ export function plattFit(score: ArrayLike<number>, y: ArrayLike<number>): PlattF
   const n = nPos + nNeg;
   if (n === 0) throw new RangeError('plattFit: no valid rows (finite score and y in {0, 1})');
   const s = new Float64Array(n);
-  const t = new Float64Array(n);
+  const lab = new Uint8Array(n);
   for (let i = 0, k = 0; i < len; i++) {
     if (!Number.isFinite(score[i])) continue;
     if (y[i] === 1 || y[i] === 0) {
       s[k] = score[i];
-      t[k++] = y[i];
+      lab[k++] = y[i];
     }
   }
-  return plattFitRows(s, t, n, nPos);
+  return plattFitRange(s, lab, 0, n, nPos);
 }
 
 /**
- * `plattFit` on clean rows: s[0..n) finite scores, t[0..n) their labels in
- * {0, 1}, nPos of them 1; t is overwritten with Platt's targets. No copy, no
- * allocation: walk-forward folds fit from their own buffers.
+ * `plattFit` on clean rows [lo, hi): s finite scores, lab their labels
+ * (0 / 1), nPos of them 1. Reads only: no copy, no allocation, so
+ * walk-forward folds fit from ranges of one compacted array.
  */
-function plattFitRows(s: Float64Array, t: Float64Array, n: number, nPos: number): PlattFit {
+function plattFitRange(s: Float64Array, lab: Uint8Array, lo: number, hi: number, nPos: number): PlattFit {
+  const n = hi - lo;
   const nNeg = n - nPos;
   const { t_pos, t_neg } = plattTargets(nPos, nNeg);
-  for (let i = 0; i < n; i++) t[i] = t[i] === 1 ? t_pos : t_neg;
+  TGT[0] = t_neg;
+  TGT[1] = t_pos;
   // start: the linear-discriminant slope (classes' mean difference over the pooled variance), which is
   // the logistic slope for equal-variance normal classes; B centres it on the smoothed log-odds
   let A = 0;
   let B = Math.log((nNeg + 1) / (nPos + 1));
   if (nPos > 1 && nNeg > 1) {
+    // class sums by multiplying with the 0 / 1 label (adding a ±0 leaves a sum's bits as they are) and the
+    // class mean by a table load: no branch on the label, which is as good as random
     let m1 = 0;
     let m0 = 0;
-    for (let i = 0; i < n; i++)
-      if (t[i] === t_pos) m1 += s[i];
-      else m0 += s[i];
+    for (let i = lo; i < hi; i++) {
+      const l = lab[i];
+      m1 += l * s[i];
+      m0 += (1 - l) * s[i];
+    }
     m1 /= nPos;
     m0 /= nNeg;
+    const mean = TGT_MEAN;
+    mean[0] = m0;
+    mean[1] = m1;
     let v = 0;
-    for (let i = 0; i < n; i++) {
-      const d = s[i] - (t[i] === t_pos ? m1 : m0);
+    for (let i = lo; i < hi; i++) {
+      const d = s[i] - mean[lab[i]];
       v += d * d;
     }
     v /= n - 2;
@@ -361,7 +402,7 @@ function plattFitRows(s: Float64Array, t: Float64Array, n: number, nPos: number)
       }
     }
   }
-  plattGradHess(s, t, n, A, B);
+  plattGradHess(s, lab, lo, hi, A, B);
   let [g1, g2, h11, h22, h21] = GH;
   let it = 0;
   let converged = false;
@@ -375,7 +416,7 @@ function plattFitRows(s: Float64Array, t: Float64Array, n: number, nPos: number)
     const dB = -(-h21 * g1 + h11 * g2) / det;
     // the full Newton step, accepted when it shrinks the gradient
     const m0 = g1 * g1 + g2 * g2;
-    plattGradHess(s, t, n, A + dA, B + dB);
+    plattGradHess(s, lab, lo, hi, A + dA, B + dB);
     if (GH[0] * GH[0] + GH[1] * GH[1] <= (1 - 2e-4) * m0) {
       A += dA;
       B += dB;
@@ -383,13 +424,13 @@ function plattFitRows(s: Float64Array, t: Float64Array, n: number, nPos: number)
       continue;
     }
     // otherwise: backtracking on the objective (Armijo), as Algorithm 1
-    const fval = plattObjective(s, t, n, A, B);
+    const fval = plattObjective(s, lab, lo, hi, A, B);
     const gd = g1 * dA + g2 * dB;
     let step = 1;
     while (step >= PLATT_MIN_STEP) {
       const nA = A + step * dA;
       const nB = B + step * dB;
-      if (plattObjective(s, t, n, nA, nB) < fval + 1e-4 * step * gd) {
+      if (plattObjective(s, lab, lo, hi, nA, nB) < fval + 1e-4 * step * gd) {
         A = nA;
         B = nB;
         break;
@@ -397,7 +438,7 @@ function plattFitRows(s: Float64Array, t: Float64Array, n: number, nPos: number)
       step /= 2;
     }
     if (step < PLATT_MIN_STEP) break; // line search failed: keep the last accepted point
-    plattGradHess(s, t, n, A, B);
+    plattGradHess(s, lab, lo, hi, A, B);
     [g1, g2, h11, h22, h21] = GH;
   }
   return { A, B, n, n_pos: nPos, n_neg: nNeg, t_pos, t_neg, iterations: it, converged };
@@ -490,6 +531,15 @@ export function checkNonDecreasing(name: string, a: ArrayLike<number>): void {
   }
 }
 
+/** walkForwardPlatt's compacted rows (scratch, grown on demand; nothing in it outlives a call). */
+const wf = {
+  cS: new Float64Array(0),
+  cLab: new Uint8Array(0),
+  cT: new Float64Array(0),
+  cR: new Float64Array(0),
+  cPos: new Int32Array(1),
+};
+
 /**
  * Walk-forward Platt scaling. Samples sorted by `t` (ms). Fold k starts at
  * T_k = origin + k·test and covers t in [T_k, T_k + test); folds run until the
@@ -533,10 +583,40 @@ export function walkForwardPlatt(
   if (n === 0) return { prob, fold, folds };
   const origin = opts.origin_ms ?? Math.floor(t[0] / testMs) * testMs;
   if (!Number.isFinite(origin)) throw new RangeError(`origin_ms must be finite, got ${origin}`);
-  // fit buffers sized to the largest training window (grown on demand), test buffers only for the metrics
+  // The rows any fold can train on (finite score, y in {0, 1}, a resolution time), compacted once, in
+  // order, with a running count of positives. Fold k trains on those with t in [T - train, T) and
+  // resolved_at <= T: a contiguous range of them whenever resolved_at does not decrease along t (a label
+  // resolves at the first quote at or after t + H: true of every run flowlab writes), found by binary
+  // search, so no fold copies its rows; otherwise each fold's rows are gathered into a scratch range.
+  if (wf.cS.length < n) {
+    const m = Math.max(n, 2 * wf.cS.length);
+    wf.cS = new Float64Array(m);
+    wf.cLab = new Uint8Array(m);
+    wf.cT = new Float64Array(m);
+    wf.cR = new Float64Array(m);
+    wf.cPos = new Int32Array(m + 1);
+  }
+  const { cS, cLab, cT, cR, cPos } = wf;
+  let nc = 0;
+  let monotone = true;
+  for (let i = 0; i < n; i++) {
+    const s = score[i];
+    const yi = y[i];
+    const r = resolvedAt[i];
+    if (!Number.isFinite(s) || (yi !== 0 && yi !== 1) || r !== r) continue;
+    if (nc > 0 && r < cR[nc - 1]) monotone = false;
+    cS[nc] = s;
+    cLab[nc] = yi;
+    cT[nc] = t[i];
+    cR[nc] = r;
+    cPos[nc + 1] = cPos[nc] + yi;
+    nc++;
+  }
+  // when not monotone: each fold's rows gathered into [nc, nc + m) of a second pair of arrays
+  const gS = monotone ? cS : new Float64Array(2 * n);
+  const gLab = monotone ? cLab : new Uint8Array(2 * n);
+  // fold metrics: test rows gathered per fold
   const metrics = opts.fold_metrics !== false;
-  let trS = new Float64Array(0);
-  let trY = new Float64Array(0);
   const teP = new Float64Array(metrics ? n : 0);
   const teY = new Float64Array(metrics ? n : 0);
   const aucScratch = new AucScratch();
@@ -546,24 +626,26 @@ export function walkForwardPlatt(
     if (T > last) break;
     const end = T + testMs;
     // --- fit on what is known at T
-    const lo = lowerBound(t, T - trainMs);
-    const hi = lowerBound(t, T);
-    if (hi - lo > trS.length) {
-      trS = new Float64Array(hi - lo);
-      trY = new Float64Array(hi - lo);
+    const clo = lowerBound(cT, T - trainMs, 0, nc);
+    const chi = lowerBound(cT, T, clo, nc);
+    let lo = clo;
+    let hi: number;
+    let nPos: number;
+    if (monotone) {
+      hi = upperBound(cR, T, clo, chi);
+      nPos = cPos[hi] - cPos[lo];
+    } else {
+      lo = nc;
+      hi = nc;
+      nPos = 0;
+      for (let i = clo; i < chi; i++) {
+        if (!(cR[i] <= T)) continue; // unresolved at T: its y is not read
+        gS[hi] = cS[i];
+        gLab[hi++] = cLab[i];
+        nPos += cLab[i];
+      }
     }
-    let m = 0;
-    let nPos = 0;
-    for (let i = lo; i < hi; i++) {
-      if (!(resolvedAt[i] <= T)) continue; // unresolved at T (or unmatched): its y is not read
-      const s = score[i];
-      const yi = y[i];
-      if (!Number.isFinite(s) || (yi !== 0 && yi !== 1)) continue;
-      trS[m] = s;
-      trY[m] = yi;
-      nPos += yi;
-      m++;
-    }
+    const m = hi - lo;
     const nNeg = m - nPos;
     const baseRate = m > 0 ? nPos / m : NaN;
     let A: number | null = null;
@@ -573,7 +655,7 @@ export function walkForwardPlatt(
     if (m < minTrain || nPos < minPer || nNeg < minPer) {
       reason = `insufficient training samples (n=${m}, n_pos=${nPos}, n_neg=${nNeg}; need >= ${minTrain} with >= ${minPer} of each class)`;
     } else {
-      const f = plattFitRows(trS, trY, m, nPos);
+      const f = plattFitRange(gS, gLab, lo, hi, nPos);
       A = f.A;
       B = f.B;
       converged = f.converged;

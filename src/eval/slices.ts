@@ -24,7 +24,7 @@ import type { Metric } from './metric.js';
 import { checkPos } from './metric.js';
 import type { AucResult, AucOptions } from './auc.js';
 import type { EceResult } from './calibration.js';
-import type { TopkResult, TopkOptions } from './topk.js';
+import { noTopk, type TopkResult, type TopkOptions } from './topk.js';
 import { membershipOf, sliceMetrics, sliceRowCounts, type SliceMembership } from './multislice.js';
 
 export interface SliceDim {
@@ -76,17 +76,7 @@ export function effectiveHours(ts: ArrayLike<number>, sampleMs: number): number 
 }
 
 const NO_PROB: Metric = { value: null, n: 0, reason: 'no calibrated probabilities given' };
-const NO_TOPK: TopkResult = {
-  value: null,
-  n: 0,
-  k: 0,
-  cut: NaN,
-  bucket: 0,
-  hits: 0,
-  ties_at_cut: 0,
-  zeros_dropped: 0,
-  reason: 'top-k hit rate not computed',
-};
+const NO_TOPK: TopkResult = noTopk('top-k hit rate not computed');
 
 /** Groups of rows evaluated side by side (e.g. symbols), each with every slice, plus optionally all rows pooled. */
 export interface SliceGroups {

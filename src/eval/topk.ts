@@ -85,6 +85,11 @@ export function topkK(frac: number, n: number): number {
   return Math.max(1, Math.ceil(frac * n - 1e-9)); // guard: 0.05 · 60 = 3.0000000000000004
 }
 
+/** The result with no rows behind it (no valid sample, or not computed), saying why. */
+export function noTopk(reason: string): TopkResult {
+  return { value: null, n: 0, k: 0, cut: NaN, bucket: 0, hits: 0, ties_at_cut: 0, zeros_dropped: 0, reason };
+}
+
 /** The result from the counts (shared by `topkHitRate` and the one-pass multi-slice version, multislice.ts). */
 export function topkResult(
   n: number,
@@ -96,18 +101,7 @@ export function topkResult(
   zeros: number,
   minB: number,
 ): TopkResult {
-  if (n === 0)
-    return {
-      value: null,
-      n: 0,
-      reason: `insufficient samples (bucket=0; need >= ${minB})`,
-      k: 0,
-      cut: NaN,
-      bucket: 0,
-      hits: 0,
-      ties_at_cut: 0,
-      zeros_dropped: 0,
-    };
+  if (n === 0) return noTopk(`insufficient samples (bucket=0; need >= ${minB})`);
   const base = { n, k, cut, bucket, hits, ties_at_cut: ties, zeros_dropped: zeros };
   if (bucket < minB)
     return { ...base, value: null, reason: `insufficient samples (bucket=${bucket} of n=${n}; need >= ${minB})` };

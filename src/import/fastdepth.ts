@@ -18,7 +18,7 @@
  * `decimal()` parses them: `m / 10^k`, the same double as `Number()`).
  */
 
-import { decimalEnd, scanDecimal } from './counters.js';
+import { decimalEnd, scanDecimal } from '../core/parse.js';
 
 /** What a fast-parsed diff carries (level arrays parallel; `pu` NaN when absent). */
 export interface ParsedDiff {

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FlowlabError, UsageError } from '../core/errors.js';
-import { INCOMPLETE_MARKER, markComplete, markIncomplete } from '../core/atomic.js';
+import { INCOMPLETE_MARKER, TEMP_SUFFIX_RE, markComplete, markIncomplete } from '../core/atomic.js';
 import { validatePath } from '../core/validate.js';
 import { progressBar } from '../core/progress.js';
 import { sha256File } from '../core/hash.js';
@@ -162,7 +162,7 @@ function realOr(p: string): string {
 /** What an import writes into its --out: the marker, the manifest (and its temp), the date= partitions. */
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const IMPORT_ENTRY = new RegExp(
-  `^(?:${esc(INCOMPLETE_MARKER)}|${esc(MANIFEST_FILE)}(?:\\.tmp-\\d+)?|date=\\d{4}-\\d{2}-\\d{2})$`,
+  `^(?:${esc(INCOMPLETE_MARKER)}|${esc(MANIFEST_FILE)}(?:${TEMP_SUFFIX_RE})?|date=\\d{4}-\\d{2}-\\d{2})$`,
 );
 
 /**

@@ -40,12 +40,11 @@ import { BINANCE_COINM, BINANCE_SPOT, BINANCE_USDM, type MarketInfo } from '../c
 import type { RawSink } from '../core/types.js';
 import { SIDE_UNKNOWN } from '../core/types.js';
 import { validateSymbol } from '../core/validate.js';
+import { decimal, exchangeTsToMs } from '../core/parse.js';
 import {
   DRAIN_EVERY_LINES,
   IdTracker,
   bump,
-  decimal,
-  exchangeTsToMs,
   newCounters,
   warn,
   widen,

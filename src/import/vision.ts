@@ -38,11 +38,11 @@ import {
 } from '../core/market.js';
 import { FlowlabError, UsageError } from '../core/errors.js';
 import { validateSymbol } from '../core/validate.js';
+import { exchangeTsToMs } from '../core/parse.js';
 import {
   DRAIN_EVERY_LINES,
   IdTracker,
   bump,
-  exchangeTsToMs,
   newCounters,
   warn,
   widen,

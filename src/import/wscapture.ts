@@ -56,11 +56,11 @@ import {
   symbolOfMessage,
 } from '../binance/mapper.js';
 import { BINANCE_COINM, BINANCE_SPOT, BINANCE_USDM, binanceFuturesKind, type MarketInfo } from '../core/market.js';
+import { exchangeTsToMs } from '../core/parse.js';
 import {
   DRAIN_EVERY_LINES,
   IdTracker,
   bump,
-  exchangeTsToMs,
   newCounters,
   warn,
   widen,

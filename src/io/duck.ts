@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBVector, DuckDBType } from '@duckdb/node-api';
 import { FlowlabError } from '../core/errors.js';
-import { fsyncFile } from '../core/atomic.js';
+import { createTempFile, fsyncFile } from '../core/atomic.js';
 
 type DuckApi = typeof import('@duckdb/node-api');
 /**
@@ -273,8 +273,7 @@ async function writeWith(
   const table = `flowlab_w${process.pid}_${tableSeq++}`;
   const ddl = flat.map((f) => `${sqlIdent(f.name)} ${f.type.toString()}`).join(', ');
   await conn.run(`CREATE TABLE ${table} (${ddl})`);
-  // A leading '.': dataset discovery (pyarrow, pandas, Spark) and `*.parquet` globs skip a part being written.
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
+  let tmp: string | null = null;
   try {
     const appender = await conn.createAppender(table);
     const types = flat.map((f) => f.type);
@@ -298,6 +297,11 @@ async function writeWith(
     }
     appender.closeSync();
     fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Reserved exclusively (never somebody else's file); a leading '.': dataset discovery
+    // (pyarrow, pandas, Spark) and `*.parquet` globs skip a part being written.
+    const t = createTempFile(file, { hidden: true });
+    fs.closeSync(t.fd);
+    tmp = t.path;
     const order = orderBy && orderBy.length > 0 ? ` ORDER BY ${orderBy.map(sqlIdent).join(', ')}` : '';
     await conn.run(
       `COPY (SELECT ${select.join(', ')} FROM ${table}${order}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION snappy)`,
@@ -306,11 +310,12 @@ async function writeWith(
     fsyncFile(tmp);
     fs.renameSync(tmp, file);
   } catch (e) {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      /* nothing to clean */
-    }
+    if (tmp !== null)
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        /* nothing to clean */
+      }
     throw e;
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${table}`);

@@ -22,9 +22,8 @@ import { stableChain, writeCanaryReport, type CanaryRun } from '../canary/canary
 import { runPipeline, runToFolder, DERIVED_BLOCK_ROWS } from '../replay/replay.js';
 import type { ArrivalBlock } from '../pipeline/arrival.js';
 import { Dataset } from '../dataset/reader.js';
-import { LiveBatcher } from './batcher.js';
+import { LiveBatcher } from '../../recorder/batcher.js';
 
-export { LiveBatcher } from './batcher.js';
 import type { LoadedConfig } from '../config/load.js';
 import { FlowlabError } from '../core/errors.js';
 import { safeJoin, validateTag } from '../core/validate.js';

@@ -4,7 +4,7 @@
  * in columnar blocks (`ArrivalBlock`: indices into the streams' batches, no
  * per-row objects). Replay reads through it, on this thread or on a worker
  * (`arrivalBlocksAhead`, arrival-ahead.ts, the same blocks); live builds the
- * same blocks from the recorder's tap (src/live/batcher.ts); the mock exchange
+ * same blocks from the recorder's tap (recorder/batcher.ts); the mock exchange
  * and the tests read datasets through it too. There is no other merge.
  *
  * Cost: per block, O(streams) per row merged (streams = symbols x kinds, at most 255).

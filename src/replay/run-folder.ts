@@ -17,12 +17,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { FlowlabError, UsageError, describeError } from '../core/errors.js';
-import { INCOMPLETE_MARKER, isIncomplete, markIncomplete } from '../core/atomic.js';
+import { INCOMPLETE_MARKER, TEMP_SUFFIX_RE, isIncomplete, markIncomplete } from '../core/atomic.js';
 import { zCount, zDate, zEpochMs, zSha256, zSymbol, zTag } from '../core/validate.js';
 import { DERIVED_KINDS, type DerivedKind } from '../pipeline/tables.js';
 
-export const REPLAY_MANIFEST = 'manifest.json';
-export const RUN_TAG_FILE = 'run_tag.txt';
+import { REPLAY_MANIFEST, RUN_TAG_FILE } from '../core/run-files.js';
+
+export { REPLAY_MANIFEST, RUN_TAG_FILE };
 /** The recorded dataset inside a live run folder. */
 export const LIVE_RAW_DIR = 'raw';
 
@@ -207,7 +208,7 @@ export function unlistedFiles(runDir: string, m: RunManifestChecked): string[] {
 /** Where an unfinished run writes: files outside these are not flowlab's. */
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const INCOMPLETE_RUN_FILE = new RegExp(
-  `^(?:data/|slices/|canary_report/|${esc(LIVE_RAW_DIR)}/|${[REPLAY_MANIFEST, RUN_TAG_FILE, INCOMPLETE_MARKER].map((f) => `${esc(f)}(?:\\.tmp-\\d+)?$`).join('|')})`,
+  `^(?:data/|slices/|canary_report/|${esc(LIVE_RAW_DIR)}/|${[REPLAY_MANIFEST, RUN_TAG_FILE, INCOMPLETE_MARKER].map((f) => `${esc(f)}(?:${TEMP_SUFFIX_RE})?$`).join('|')})`,
 );
 
 function sameOrInside(inner: string, outer: string): boolean {

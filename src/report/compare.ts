@@ -17,6 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FlowlabError, UsageError } from '../core/errors.js';
+import { REPLAY_MANIFEST } from '../core/run-files.js';
 import { cell } from './ramp.js';
 
 export interface CompareCheck {
@@ -64,9 +65,9 @@ const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Numbe
 /** Reads one canary run folder (or its canary_report folder). */
 export function loadCompareRun(dir: string): CompareRun {
   let runDir = path.resolve(dir);
-  if (path.basename(runDir) === 'canary_report' && !fs.existsSync(path.join(runDir, 'manifest.json')))
+  if (path.basename(runDir) === 'canary_report' && !fs.existsSync(path.join(runDir, REPLAY_MANIFEST)))
     runDir = path.dirname(runDir);
-  const m = readJson(path.join(runDir, 'manifest.json'));
+  const m = readJson(path.join(runDir, REPLAY_MANIFEST));
   const v = readJson(path.join(runDir, 'canary_report', 'verdicts.json'));
   const inc = readJson(path.join(runDir, 'canary_report', 'incidents.json'));
   const ds = (m.dataset ?? {}) as Json;

@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { canonicalJson, sha256, sha256File } from '../core/hash.js';
 import { FlowlabError } from '../core/errors.js';
+import { REPLAY_MANIFEST } from '../core/run-files.js';
 import { validateSymbol, validateTag } from '../core/validate.js';
 import { loadConfig } from '../config/load.js';
 import { runCanary } from '../canary/canary.js';
@@ -61,7 +62,7 @@ export function shardDir(out: string, id: string): string {
 
 /** A shard is done when its folder exists (it is renamed into place whole). */
 export function shardDone(out: string, id: string): boolean {
-  return fs.existsSync(path.join(shardDir(out, id), 'manifest.json'));
+  return fs.existsSync(path.join(shardDir(out, id), REPLAY_MANIFEST));
 }
 
 function stagingRoot(out: string): string {

@@ -10,12 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../recorder/clock.js';
-import { Recorder } from '../../recorder/recorder.js';
 import { classify, newMapCounters, mapTrade } from '../../src/binance/mapper.js';
 import { readManifest } from '../../src/dataset/manifest.js';
 import { runImport } from '../../src/import/run.js';
 import { queryRows, sqlString } from '../../src/io/duck.js';
-import { fakeFactory } from '../recorder/fake-ws.js';
+import { fakeRecorder } from '../recorder/fake-ws.js';
 import { tmpDir } from '../recorder/helpers.js';
 import { REALDATA } from '../import/helpers.js';
 import { readLines } from '../../src/import/lines.js';
@@ -361,17 +360,12 @@ async function importerPath(frames: Frame[], dir: string, fut = futuresDiffs()) 
 
 async function recorderPath(frames: Frame[], dir: string, fut = futuresDiffs()) {
   const clock = new ManualClock(T0);
-  const { factory, sockets } = fakeFactory();
   const out = path.join(dir, 'recorded');
-  const rec = new Recorder({
+  const { rec, sockets } = fakeRecorder(out, {
     symbols: ['BTCUSDT', 'ETHUSDT'],
-    out,
-    endpoint: 'ws://127.0.0.1:9',
     streams: ['aggTrade', 'trade', 'bookTicker', 'depth5@100ms', 'depth@100ms', 'depth@0ms'],
     config: { depth_levels: 5 },
     clock,
-    wsFactory: factory,
-    hourly: false,
     gapGraceMs: 60_000,
     fetchJson: async (url) =>
       url.includes('/depth?symbol=BTCUSDT') ? SNAPSHOT : url.includes('/depth?symbol=ETHUSDT') ? ETH_SNAPSHOT : [],
@@ -489,17 +483,10 @@ describe('one Binance mapping: importer and recorder agree', () => {
       fs.writeFileSync(file, `${lines.map((x) => `${x.recvMs}000000 ${x.text}`).join('\n')}\n`);
       const res = await runImport({ format: 'ws-capture', inputs: [file], out: path.join(dir, 'imported') });
       const clock = new ManualClock(lines[0].recvMs);
-      const { factory, sockets } = fakeFactory();
-      const rec = new Recorder({
-        symbols: ['BTCUSDT'],
-        out: path.join(dir, 'recorded'),
-        endpoint: 'ws://127.0.0.1:9',
+      const { rec, sockets } = fakeRecorder(path.join(dir, 'recorded'), {
         streams: ['trade', 'bookTicker'],
         clock,
-        wsFactory: factory,
-        hourly: false,
         gapGraceMs: 3_600_000,
-        fetchJson: async () => [],
       });
       await rec.start();
       sockets[0].open();

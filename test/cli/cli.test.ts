@@ -8,33 +8,14 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildProgram, main } from '../../src/cli/main.js';
+import { buildProgram } from '../../src/cli/main.js';
 import { shown } from '../../src/cli/run.js';
 import { progressBar } from '../../src/core/progress.js';
 import { REPO } from '../helpers/cli.js';
+import { flowlab as cli } from '../helpers/flowlab.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    stdout += String(c);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    stderr += String(c);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'flowlab', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 const COMMAND_NAMES = buildProgram().commands.map((c) => c.name());
 

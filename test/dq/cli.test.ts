@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runCli, type CliResult } from '../helpers/cli.js';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { flowlab as cli } from '../helpers/flowlab.js';
 import { buildFixture } from './fixture.js';
 
 let tmp: string;
@@ -23,28 +23,6 @@ beforeAll(async () => {
 afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-/** Run the CLI in process, capturing stdout / stderr. */
-async function cli(args: readonly string[]): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  let code: number;
-  try {
-    code = await main(['node', 'flowlab', ...args]);
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-  return { code, stdout, stderr };
-}
 
 describe('flowlab dq', () => {
   it('missing dataset: exit 1, one line naming it, no stack', () => {

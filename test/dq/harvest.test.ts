@@ -12,7 +12,7 @@
  * - Changing a threshold in config changes the verdict and the fingerprint.
  * - Same run and thresholds: byte-identical files.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,8 +29,8 @@ import {
   judgeWinsor,
   slicesFileName,
 } from '../../src/dq/harvest.js';
-import { main } from '../../src/cli/main.js';
 import { REPO } from '../helpers/cli.js';
+import { flowlab as cli } from '../helpers/flowlab.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-harvest-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -51,27 +51,6 @@ const check = (s: HarvestSummary, name: string) => {
   if (!c) throw new Error(`no check ${name}`);
   return c;
 };
-
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  let code: number;
-  try {
-    code = await main(['node', 'flowlab', ...args]);
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-  return { code, stdout, stderr };
-}
 
 beforeAll(async () => {
   const data = path.join(tmp, 'six');

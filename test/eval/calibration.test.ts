@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { ece, brier, brierSkill, plattFit, plattProb, plattTargets } from '../../src/eval/calibration.js';
+import { ece, brier, brierSkill, plattFit, plattExp, plattProb, plattTargets } from '../../src/eval/calibration.js';
 import { EvalRng } from '../../src/eval/rng.js';
 
 // fixture: bins of width 0.1
@@ -108,5 +108,25 @@ describe('brierSkillVsRef (per-sample reference forecast)', () => {
     expect(r.value!).toBeCloseTo(1 - 0.29 / 0.66, 12);
     expect(brierSkillVsRef(p, y, ref, (i) => i !== 0, { min_samples: 1 }).value!).toBeCloseTo(1 - 0.25 / 0.41, 12);
     expect(brierSkillVsRef(p, y, ref).value).toBeNull(); // 3 rows < 30 by default
+  });
+});
+
+describe('plattExp', () => {
+  it('is within 1e-15 relative of Math.exp over the range the fits use, and follows it beyond', () => {
+    let worst = 0;
+    for (let i = -708_000; i < 709_000; i += 13) {
+      const x = i / 1000 + 0.000123 * (i % 7);
+      const e = Math.exp(x);
+      worst = Math.max(worst, Math.abs(plattExp(x) - e) / e);
+    }
+    expect(worst).toBeGreaterThan(0); // a different route, not Math.exp itself
+    expect(worst).toBeLessThan(1e-15);
+    for (const x of [0, -0, 1, -1, 1e-300, -1e-300, Math.LN2, -Math.LN2 / 512])
+      expect(Math.abs(plattExp(x) - Math.exp(x))).toBeLessThanOrEqual(4e-16 * Math.exp(x));
+    expect(plattExp(0)).toBe(1);
+    expect(plattExp(710)).toBe(Infinity);
+    expect(plattExp(-800)).toBe(0);
+    expect(plattExp(-740)).toBe(Math.exp(-740));
+    expect(Number.isNaN(plattExp(NaN))).toBe(true);
   });
 });

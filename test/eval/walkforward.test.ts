@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { walkForwardPlatt, plattProb } from '../../src/eval/calibration.js';
+import { walkForwardPlatt, plattFit, plattProb } from '../../src/eval/calibration.js';
 import { rollingEval, evaluateAt, decisionGrid, RollingEvaluator } from '../../src/eval/rolling.js';
 import { aucDeLong } from '../../src/eval/auc.js';
 import { EvalRng } from '../../src/eval/rng.js';
@@ -67,6 +67,42 @@ describe('walkForwardPlatt', () => {
     const ones = new Float64Array(n).fill(1);
     const r3 = walkForwardPlatt(t, score, ones, ra, { train_sec: 200, test_sec: 100 });
     expect(r3.folds.every((f) => f.status === 'insufficient')).toBe(true);
+  });
+
+  it('each fold equals plattFit on its training rows filtered by hand, resolved_at in order or not', () => {
+    // jitter 0: resolved_at = t + H, in order (folds fit ranges of one compacted array); jitter 20 s:
+    // out of order (each fold's rows are gathered): both must be the slow, obvious filter's fits, to the bit
+    for (const jitter of [0, 20_000]) {
+      const { t, score, y, ra } = synth(7 + jitter, 5_000, 12_345, jitter);
+      const trainMs = 900_000;
+      const testMs = 300_000;
+      const wf = walkForwardPlatt(t, score, y, ra, { train_sec: trainMs / 1000, test_sec: testMs / 1000 });
+      expect(wf.folds.length).toBeGreaterThan(10);
+      let fitted = 0;
+      for (const f of wf.folds) {
+        const T = f.start_ms;
+        const s: number[] = [];
+        const ys: number[] = [];
+        for (let i = 0; i < t.length; i++)
+          if (
+            t[i] >= T - trainMs &&
+            t[i] < T &&
+            ra[i] <= T &&
+            Number.isFinite(score[i]) &&
+            (y[i] === 0 || y[i] === 1)
+          ) {
+            s.push(score[i]);
+            ys.push(y[i]);
+          }
+        expect(f.platt_train_samples).toBe(s.length);
+        expect(f.train_pos).toBe(ys.filter((v) => v === 1).length);
+        if (f.status !== 'ok') continue;
+        const ref = plattFit(s, ys);
+        expect([f.A, f.B, f.converged]).toEqual([ref.A, ref.B, ref.converged]);
+        fitted++;
+      }
+      expect(fitted).toBeGreaterThan(10);
+    }
   });
 
   it('no look-ahead: flipping any label resolved after T changes nothing known at T (fit, status, probs of folds <= T)', () => {

@@ -5,27 +5,14 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { main } from '../../src/cli/main.js';
 import { MANIFEST_FILE } from '../../src/dataset/manifest.js';
 import { runCli } from '../helpers/cli.js';
+import { flowlab as run } from '../helpers/flowlab.js';
 import { T0, line, tmpDir, tradeMsg, writeGz } from './helpers.js';
 
 const tmp = tmpDir('importcli');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
-
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    const code = await main(['node', 'flowlab', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
 
 const capture = writeGz(path.join(tmp, 'btcusdt_20240808.gz'), [
   line(T0, tradeMsg('BTCUSDT', 1, '100', '1', T0)),

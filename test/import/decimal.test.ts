@@ -1,6 +1,6 @@
 /** decimal(): the fast path returns exactly the double Number() returns. */
 import { describe, expect, it } from 'vitest';
-import { decimal } from '../../src/import/counters.js';
+import { decimal } from '../../src/core/parse.js';
 
 const ref = (v: string): number => (v.length === 0 ? NaN : Number(v));
 

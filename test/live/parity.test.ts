@@ -13,7 +13,7 @@ import { MockExchange } from '../../recorder/mock-exchange.js';
 import { HOURLY_DIR } from '../../recorder/recorder.js';
 import { runLive } from '../../src/live/live.js';
 import { runCanary, type CanaryRun } from '../../src/canary/canary.js';
-import { verifyRun } from '../../src/replay/verify.js';
+import { verifyRun } from '../../src/canary/verify.js';
 import { loadConfig } from '../../src/config/load.js';
 import { REPO } from '../helpers/cli.js';
 

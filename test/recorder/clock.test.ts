@@ -4,9 +4,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../recorder/clock.js';
 import { StreamConnection, backoffDelay, DEFAULT_BACKOFF } from '../../recorder/connection.js';
-import { CHECKPOINT_FILE, JOURNAL_DIR, Recorder } from '../../recorder/recorder.js';
+import { CHECKPOINT_FILE, JOURNAL_DIR, type RecorderOptions } from '../../recorder/recorder.js';
 import { readManifest } from '../../src/dataset/manifest.js';
-import { aggTrade, bookTicker, fakeFactory } from './fake-ws.js';
+import { aggTrade, bookTicker, fakeFactory, fakeRecorder } from './fake-ws.js';
 import { tmpDir } from './helpers.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -75,18 +75,12 @@ describe('backoff', () => {
   });
 });
 
-function recorderWith(clock: ManualClock, extra: Partial<ConstructorParameters<typeof Recorder>[0]> = {}) {
-  const { factory, sockets } = fakeFactory();
+function recorderWith(clock: ManualClock, extra: Partial<RecorderOptions> = {}) {
   const out = tmpDir('clock');
-  const rec = new Recorder({
+  const { rec, sockets } = fakeRecorder(out, {
     symbols: ['BTCUSDT', 'ETHUSDT'],
-    out,
     endpoint: 'ws://127.0.0.1:9/',
-    streams: ['aggTrade', 'bookTicker'],
     clock,
-    wsFactory: factory,
-    hourly: false,
-    fetchJson: async () => [],
     ...extra,
   });
   return { rec, sockets, out };

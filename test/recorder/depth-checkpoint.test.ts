@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../recorder/clock.js';
-import { CHECKPOINT_FILE, Recorder } from '../../recorder/recorder.js';
-import { fakeFactory } from './fake-ws.js';
+import { CHECKPOINT_FILE } from '../../recorder/recorder.js';
+import { fakeRecorder } from './fake-ws.js';
 import { datasetDepthRows, tmpDir } from './helpers.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -51,23 +51,16 @@ class Script {
 }
 
 function make(out: string, clock: ManualClock, script: Script, fetches: { n: number }, beforeWrite?: () => void) {
-  const { factory, sockets } = fakeFactory();
-  const rec = new Recorder({
-    symbols: ['BTCUSDT'],
-    out,
-    endpoint: 'ws://127.0.0.1:9',
+  return fakeRecorder(out, {
     streams: ['depth@100ms'],
     config: { depth_levels: 5 },
     clock,
-    wsFactory: factory,
-    hourly: false,
     beforeWrite,
     fetchJson: async () => {
       fetches.n++;
       return script.snapshot();
     },
   });
-  return { rec, sockets };
 }
 
 const N = 300;

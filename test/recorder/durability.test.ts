@@ -3,28 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../recorder/clock.js';
-import { HOURLY_DIR, Recorder } from '../../recorder/recorder.js';
+import { HOURLY_DIR } from '../../recorder/recorder.js';
 import { MANIFEST_FILE, readManifest } from '../../src/dataset/manifest.js';
-import { aggTrade, bookTicker, fakeFactory } from './fake-ws.js';
+import { aggTrade, bookTicker, fakeRecorder } from './fake-ws.js';
 import { datasetIds, tmpDir } from './helpers.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-function make(out: string, clock: ManualClock, beforeWrite?: () => void) {
-  const { factory, sockets } = fakeFactory();
-  const rec = new Recorder({
-    symbols: ['BTCUSDT'],
-    out,
-    endpoint: 'ws://127.0.0.1:9',
-    streams: ['aggTrade', 'bookTicker'],
-    clock,
-    wsFactory: factory,
-    hourly: false,
-    fetchJson: async () => [],
-    beforeWrite,
-  });
-  return { rec, sockets };
-}
+const make = (out: string, clock: ManualClock, beforeWrite?: () => void) => fakeRecorder(out, { clock, beforeWrite });
 
 describe('write failures', () => {
   it('retries, then counts a write error and keeps the data in the journal until a later flush succeeds', async () => {
@@ -91,16 +77,7 @@ describe('hourly outputs', () => {
   it('writes slices_manifest and dq files per UTC hour', async () => {
     const clock = new ManualClock(Date.UTC(2024, 7, 8, 23, 58, 0));
     const out = tmpDir('hourly');
-    const { factory, sockets } = fakeFactory();
-    const rec = new Recorder({
-      symbols: ['BTCUSDT', 'ETHUSDT'],
-      out,
-      endpoint: 'ws://127.0.0.1:9',
-      streams: ['aggTrade', 'bookTicker'],
-      clock,
-      wsFactory: factory,
-      fetchJson: async () => [],
-    });
+    const { rec, sockets } = fakeRecorder(out, { symbols: ['BTCUSDT', 'ETHUSDT'], clock, hourly: true });
     await rec.start();
     sockets[0].open();
     for (let s = 0; s < 240; s++) {

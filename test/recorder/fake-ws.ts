@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
+import { ManualClock } from '../../recorder/clock.js';
 import type { WsLike, WsFactory } from '../../recorder/connection.js';
+import { Recorder, type RecorderOptions } from '../../recorder/recorder.js';
 
 /** A scripted socket: the test decides when it opens, delivers, fails. Pings are answered at once. */
 export class FakeWs extends EventEmitter implements WsLike {
@@ -45,6 +47,27 @@ export function fakeFactory(): { factory: WsFactory; sockets: FakeWs[] } {
       return s;
     },
   };
+}
+
+/**
+ * A Recorder into `out` on fake sockets, offline: BTCUSDT aggTrade + bookTicker
+ * from ws://127.0.0.1:9, a ManualClock, no hourly outputs, REST answering [].
+ * `opts` overrides any of these (e.g. `clock`, `streams`, `onLog`, `beforeWrite`).
+ */
+export function fakeRecorder(out: string, opts: Partial<RecorderOptions> = {}): { rec: Recorder; sockets: FakeWs[] } {
+  const { factory, sockets } = fakeFactory();
+  const rec = new Recorder({
+    symbols: ['BTCUSDT'],
+    out,
+    endpoint: 'ws://127.0.0.1:9',
+    streams: ['aggTrade', 'bookTicker'],
+    clock: new ManualClock(),
+    wsFactory: factory,
+    hourly: false,
+    fetchJson: async () => [],
+    ...opts,
+  });
+  return { rec, sockets };
 }
 
 let aggId = 1000;

@@ -15,11 +15,11 @@ import { ManualClock } from '../../recorder/clock.js';
 import { loadCapture } from '../../recorder/mock-source.js';
 import { MockExchange } from '../../recorder/mock-exchange.js';
 import { parseFaults } from '../../recorder/faults.js';
-import { JOURNAL_CORRUPT_DIR, JOURNAL_DIR, PARTS_PENDING_FILE, Recorder } from '../../recorder/recorder.js';
+import { JOURNAL_CORRUPT_DIR, JOURNAL_DIR, PARTS_PENDING_FILE } from '../../recorder/recorder.js';
 import { MANIFEST_FILE, readManifest } from '../../src/dataset/manifest.js';
 import { runImport } from '../../src/import/run.js';
 import { REPO, runCli } from '../helpers/cli.js';
-import { aggTrade, bookTicker, fakeFactory } from './fake-ws.js';
+import { aggTrade, bookTicker, fakeFactory, fakeRecorder } from './fake-ws.js';
 import { CAPTURE, tmpDir, waitFor } from './helpers.js';
 
 /** sha256 of every file under `root`, by relative path. */
@@ -87,16 +87,7 @@ describe('record: never touches what it did not write', () => {
   it('resumes only a recording of the same source', async () => {
     const out = tmpDir('samesource');
     const mk = (endpoint: string, streams = ['aggTrade'], wsFactory = fakeFactory().factory) =>
-      new Recorder({
-        symbols: ['BTCUSDT'],
-        out,
-        endpoint,
-        streams,
-        clock: new ManualClock(),
-        wsFactory,
-        hourly: false,
-        fetchJson: async () => [],
-      });
+      fakeRecorder(out, { endpoint, streams, wsFactory }).rec;
     const { factory, sockets } = fakeFactory();
     const a0 = mk('ws://127.0.0.1:9', ['aggTrade'], factory);
     await a0.start();
@@ -120,21 +111,7 @@ describe('record: never touches what it did not write', () => {
     const clock = new ManualClock(Date.UTC(2024, 7, 8, 12));
     const out = tmpDir('orphans');
     const logs: string[] = [];
-    const mk = () => {
-      const { factory, sockets } = fakeFactory();
-      const rec = new Recorder({
-        symbols: ['BTCUSDT'],
-        out,
-        endpoint: 'ws://127.0.0.1:9',
-        streams: ['aggTrade', 'bookTicker'],
-        clock,
-        wsFactory: factory,
-        hourly: false,
-        fetchJson: async () => [],
-        onLog: (l) => logs.push(l),
-      });
-      return { rec, sockets };
-    };
+    const mk = () => fakeRecorder(out, { clock, onLog: (l) => logs.push(l) });
     const a = mk();
     await a.rec.start();
     a.sockets[0].open();
@@ -152,6 +129,8 @@ describe('record: never touches what it did not write', () => {
     fs.writeFileSync(path.join(out, `${orphan}.tmp-4242`), 'its temp file');
     const hiddenTmp = path.join(out, path.dirname(orphan), `.${path.basename(orphan)}.tmp-4243`); // the writer's temp name now
     fs.writeFileSync(hiddenTmp, 'its temp file');
+    const hiddenTmp1 = `${hiddenTmp}-1`; // the next free temp name, when the first was taken
+    fs.writeFileSync(hiddenTmp1, 'its temp file');
     fs.writeFileSync(path.join(out, PARTS_PENDING_FILE), `${orphan}\n`);
     // somebody else's file in the same folder
     const stray = path.join(dir, 'part-1-1.parquet');
@@ -163,8 +142,9 @@ describe('record: never touches what it did not write', () => {
     expect(fs.existsSync(path.join(out, orphan))).toBe(false);
     expect(fs.existsSync(path.join(out, `${orphan}.tmp-4242`))).toBe(false);
     expect(fs.existsSync(hiddenTmp)).toBe(false);
+    expect(fs.existsSync(hiddenTmp1)).toBe(false);
     expect(fs.readFileSync(stray, 'utf8')).toBe('not ours');
-    expect(logs.some((l) => /removed 3 part files of an interrupted flush/.test(l))).toBe(true);
+    expect(logs.some((l) => /removed 4 part files of an interrupted flush/.test(l))).toBe(true);
     expect(logs.some((l) => /1 files under date=\* are not in _manifest\.json .* left untouched/.test(l))).toBe(true);
     expect(readManifest(out).files.map((f) => f.path)).toEqual(listed);
   });
@@ -259,21 +239,7 @@ describe('record: every loss is visible', () => {
     const clock = new ManualClock(Date.UTC(2024, 7, 8, 12));
     const out = tmpDir('corrupt');
     const logs: string[] = [];
-    const mk = () => {
-      const { factory, sockets } = fakeFactory();
-      const rec = new Recorder({
-        symbols: ['BTCUSDT'],
-        out,
-        endpoint: 'ws://127.0.0.1:9',
-        streams: ['aggTrade', 'bookTicker'],
-        clock,
-        wsFactory: factory,
-        hourly: false,
-        fetchJson: async () => [],
-        onLog: (l) => logs.push(l),
-      });
-      return { rec, sockets };
-    };
+    const mk = () => fakeRecorder(out, { clock, onLog: (l) => logs.push(l) });
     const a = mk();
     await a.rec.start();
     a.sockets[0].open();

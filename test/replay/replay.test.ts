@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runImport } from '../../src/import/run.js';
 import { replay, IO_WORKERS_MIN_ROWS, type ReplayResult } from '../../src/replay/replay.js';
-import { verifyRun } from '../../src/replay/verify.js';
+import { verifyRun } from '../../src/canary/verify.js';
 import { configFromObject, loadConfig } from '../../src/config/load.js';
 import { queryRows, sqlString } from '../../src/io/duck.js';
 import { Dataset } from '../../src/dataset/reader.js';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { synthesize, DEFAULT_SYNTH } from '../../src/synth/index.js';
 import { replay, type ReplayResult } from '../../src/replay/replay.js';
-import { verifyRun } from '../../src/replay/verify.js';
+import { verifyRun } from '../../src/canary/verify.js';
 import { loadConfig } from '../../src/config/load.js';
 import { checkTables } from '../../src/pipeline/tables.js';
 import { REPO, runCli } from '../helpers/cli.js';

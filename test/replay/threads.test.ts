@@ -16,7 +16,7 @@ import path from 'node:path';
 import { synthesize, DEFAULT_SYNTH } from '../../src/synth/index.js';
 import { runImport } from '../../src/import/run.js';
 import { replay, type ReplayRequest, type ReplayResult } from '../../src/replay/replay.js';
-import { verifyRun } from '../../src/replay/verify.js';
+import { verifyRun } from '../../src/canary/verify.js';
 import { AUTO_MIN_ROWS, planShards, resolveThreads } from '../../src/replay/shards.js';
 import { loadConfig } from '../../src/config/load.js';
 import { INCOMPLETE_MARKER } from '../../src/core/atomic.js';

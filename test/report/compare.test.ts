@@ -4,12 +4,12 @@
  * different datasets refused unless --allow-different-data; extra fields in
  * the run files are ignored.
  */
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { flatten, loadCompareRun, renderCompare } from '../../src/report/compare.js';
-import { main } from '../../src/cli/main.js';
+import { flowlab as cli } from '../helpers/flowlab.js';
 import { VERDICTS, writeFixture } from './fixture.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-compare-'));
@@ -40,25 +40,6 @@ function makeRun(
   };
   fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   return dir;
-}
-
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    stdout += String(c);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    stderr += String(c);
-    return true;
-  });
-  try {
-    return { code: await main(['node', 'flowlab', ...args]), stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
 }
 
 const a = makeRun('run-a');

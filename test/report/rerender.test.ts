@@ -3,14 +3,14 @@
  * canary run byte-identically (and says so against the run manifest's sha256);
  * a folder that is not a canary run is a one-line error, exit 1.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_SYNTH, synthesize } from '../../src/synth/index.js';
 import { runCanary, type CanaryRun } from '../../src/canary/canary.js';
 import { loadConfig } from '../../src/config/load.js';
-import { main } from '../../src/cli/main.js';
+import { flowlab as cli } from '../helpers/flowlab.js';
 import { REPO } from '../helpers/cli.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-rerender-'));
@@ -30,25 +30,6 @@ beforeAll(async () => {
     progress: false,
   });
 }, 600_000);
-
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    stdout += String(c);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    stderr += String(c);
-    return true;
-  });
-  try {
-    return { code: await main(['node', 'flowlab', ...args]), stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 /** The markdown and charts/* of a report folder, as bytes. */
 function rendered(dir: string): Map<string, Buffer> {

@@ -4,29 +4,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { sha256 } from '../../src/core/hash.js';
 
-export interface Ran {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `flowlab <args>` in this process (the same main() bin/flowlab.mjs calls), stdout and stderr captured. */
-export async function flowlab(args: readonly string[]): Promise<Ran> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    const code = await main(['node', 'flowlab', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+export { flowlab } from '../helpers/flowlab.js';
+export type { CliResult as Ran } from '../helpers/cli.js';
 
 /** Every file under `root` (relative path -> sha256 of its bytes); symlinks by their target text. */
 export function snapshot(root: string): Map<string, string> {

@@ -7,7 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INCOMPLETE_MARKER, markComplete, markIncomplete, writeFileAtomic } from '../../src/core/atomic.js';
+import {
+  INCOMPLETE_MARKER,
+  TEMP_SUFFIX_RE,
+  markComplete,
+  markIncomplete,
+  writeFileAtomic,
+} from '../../src/core/atomic.js';
+import { queryRows, sqlString, writeParquet } from '../../src/io/duck.js';
 import { FlowlabError, UsageError } from '../../src/core/errors.js';
 import { parseTime, parseTimeRange } from '../../src/core/validate.js';
 import { MANIFEST_FILE, readManifest } from '../../src/dataset/manifest.js';
@@ -39,15 +46,47 @@ describe('writeFileAtomic', () => {
     writeFileAtomic(f, 'old\n');
     writeFileAtomic(f, 'new\n');
     expect(fs.readFileSync(f, 'utf8')).toBe('new\n');
-    // make the temp name unusable (a directory): the write fails before the rename
-    const tmpName = `${f}.tmp-${process.pid}`;
-    fs.mkdirSync(tmpName);
-    fs.writeFileSync(path.join(tmpName, 'x'), '');
-    expect(() => writeFileAtomic(f, 'torn')).toThrow(FlowlabError);
-    expect(() => writeFileAtomic(f, 'torn')).toThrow(/cannot write '.*manifest\.json': /);
+    // a target that cannot be renamed over (a non-empty folder): the write fails at the rename
+    const g = path.join(dir, 'taken');
+    fs.mkdirSync(g);
+    fs.writeFileSync(path.join(g, 'x'), 'theirs');
+    expect(() => writeFileAtomic(g, 'torn')).toThrow(FlowlabError);
+    expect(() => writeFileAtomic(g, 'torn')).toThrow(/cannot write '.*taken': /);
+    expect(fs.readFileSync(path.join(g, 'x'), 'utf8')).toBe('theirs');
     expect(fs.readFileSync(f, 'utf8')).toBe('new\n');
-    fs.rmSync(tmpName, { recursive: true });
-    expect(fs.readdirSync(dir)).toEqual(['manifest.json']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['manifest.json', 'taken']);
+  });
+
+  it('never truncates a file left under its temp name: it takes the next free name', () => {
+    const dir = path.join(tmp, 'atomic-taken');
+    fs.mkdirSync(dir);
+    const f = path.join(dir, 'manifest.json');
+    const theirs = `${f}.tmp-${process.pid}`;
+    const theirs1 = `${f}.tmp-${process.pid}-1`;
+    fs.writeFileSync(theirs, "somebody else's bytes");
+    fs.mkdirSync(theirs1); // a folder under the next name: stepped over too, untouched
+    writeFileAtomic(f, 'ours\n');
+    expect(fs.readFileSync(f, 'utf8')).toBe('ours\n');
+    expect(fs.readFileSync(theirs, 'utf8')).toBe("somebody else's bytes");
+    expect(fs.readdirSync(theirs1)).toEqual([]);
+    expect(fs.readdirSync(dir).sort()).toEqual(['manifest.json', path.basename(theirs), path.basename(theirs1)].sort());
+    // the names it tries are the ones the run-folder / import / recorder checks know as temp files
+    const re = new RegExp(`^manifest\\.json${TEMP_SUFFIX_RE}$`);
+    expect(re.test(path.basename(theirs)) && re.test(path.basename(theirs1))).toBe(true);
+    expect(re.test('manifest.json.tmp-x')).toBe(false);
+  });
+
+  it('writeParquet never truncates a file left under its hidden temp name', async () => {
+    const dir = path.join(tmp, 'parquet-taken');
+    fs.mkdirSync(dir);
+    const f = path.join(dir, 'part.parquet');
+    const theirs = path.join(dir, `.part.parquet.tmp-${process.pid}`);
+    fs.writeFileSync(theirs, 'not a parquet of ours');
+    await writeParquet(f, [{ name: 'x', type: 'f64', data: Float64Array.of(1, 2, 3) }], 3);
+    expect(fs.readFileSync(theirs, 'utf8')).toBe('not a parquet of ours');
+    const rows = await queryRows(`SELECT sum(x)::DOUBLE AS s FROM read_parquet(${sqlString(f)})`);
+    expect(rows).toEqual([{ s: 6 }]);
+    expect(fs.readdirSync(dir).sort()).toEqual([path.basename(theirs), 'part.parquet'].sort());
   });
 
   it('markIncomplete / markComplete add and remove the marker', () => {

@@ -9,7 +9,7 @@
  * - a part file whose rows all have ts_ms < offset is byte-identical;
  * - the recipe is in manifest.json source, and regenerating from it gives the same bytes.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +22,7 @@ import {
 } from '../../src/synth/index.js';
 import { MANIFEST_FILE, type DatasetManifest } from '../../src/dataset/manifest.js';
 import { MemorySink, type SymbolTicks } from './reference.js';
-import { main } from '../../src/cli/main.js';
+import { flowlab } from '../helpers/flowlab.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-synth-sched-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -182,24 +182,7 @@ describe('effect schedule (on disk)', () => {
 });
 
 describe('flowlab synth --effect-schedule (CLI)', () => {
-  const run = async (args: string[]) => {
-    let err = '';
-    let out = '';
-    const e = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      err += String(chunk);
-      return true;
-    });
-    const o = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out += String(chunk);
-      return true;
-    });
-    try {
-      return { code: await main(['node', 'flowlab', 'synth', ...args]), err, out };
-    } finally {
-      e.mockRestore();
-      o.mockRestore();
-    }
-  };
+  const run = (args: string[]) => flowlab(['synth', ...args]);
   const common = ['--symbols', 'BTCUSDT,SOLUSDT', '--hours', '2', '--effect', '0.15'];
 
   it('writes the schedule it was given', async () => {
@@ -213,9 +196,9 @@ describe('flowlab synth --effect-schedule (CLI)', () => {
       '--effect-schedule',
       'solusdt:0@90s,SOLUSDT:0.3@2m',
     ]);
-    expect(r.err).toBe('');
+    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/SOLUSDT 0 from \+90 s, SOLUSDT 0.3 from \+120 s/);
+    expect(r.stdout).toMatch(/SOLUSDT 0 from \+90 s, SOLUSDT 0.3 from \+120 s/);
     const m = JSON.parse(fs.readFileSync(path.join(out, MANIFEST_FILE), 'utf8')) as DatasetManifest;
     expect(m.source.effect_schedule).toEqual([
       { symbol: 'SOLUSDT', offset_ms: 90_000, at: '2024-08-08T00:01:30.000Z', effect: 0 },
@@ -237,9 +220,9 @@ describe('flowlab synth --effect-schedule (CLI)', () => {
     ] as const) {
       const r = await run(['--out', path.join(tmp, 'bad'), ...common, '--effect-schedule', spec]);
       expect(r.code, spec).toBe(2);
-      expect(r.err.trim().split('\n'), spec).toHaveLength(1);
-      expect(r.err, spec).toMatch(/^flowlab: --effect-schedule/);
-      expect(r.err, spec).toMatch(msg);
+      expect(r.stderr.trim().split('\n'), spec).toHaveLength(1);
+      expect(r.stderr, spec).toMatch(/^flowlab: --effect-schedule/);
+      expect(r.stderr, spec).toMatch(msg);
     }
     expect(fs.existsSync(path.join(tmp, 'bad'))).toBe(false);
   });

@@ -16,7 +16,7 @@ import {
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import { replay } from '../../replay/replay.js';
 import { checkTables, DERIVED_KINDS } from '../../pipeline/tables.js';
-import { verifyRun } from '../../replay/verify.js';
+import { verifyRun } from '../../canary/verify.js';
 import { parseThreads } from '../../replay/shards.js';
 
 interface ReplayCliOptions {

@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { action, documentOnStdout, examples, out, shown } from '../run.js';
 import { validatePath } from '../../core/validate.js';
 import { FlowlabError } from '../../core/errors.js';
+import { REPLAY_MANIFEST } from '../../core/run-files.js';
 import { sha256File } from '../../core/hash.js';
 import { renderRampReport, REPORT_FILES } from '../../report/ramp.js';
 import { writeFileAtomic } from '../../report/csv.js';
@@ -40,7 +41,7 @@ export function register(program: Command): void {
         const dir = reportDirOf(run);
         const r = renderRampReport(dir);
         // the run's manifest lists the report files it wrote, with sha256
-        const mf = path.join(path.basename(dir) === 'canary_report' ? path.dirname(dir) : dir, 'manifest.json');
+        const mf = path.join(path.basename(dir) === 'canary_report' ? path.dirname(dir) : dir, REPLAY_MANIFEST);
         const listed = new Map<string, string>();
         if (fs.existsSync(mf)) {
           const m = JSON.parse(fs.readFileSync(mf, 'utf8')) as {

@@ -2,6 +2,9 @@
  * `flowlab verify --run <out>/<run_tag>`: check a whole run folder, then re-run
  * the replay from its manifest and compare output hashes.
  *
+ * It lives in canary/ (above replay/) because a canary or live run is re-run
+ * with its canary engine as the observer; replay/ does not know the engine.
+ *
  * The folder is checked first: the manifest strictly validated
  * (src/replay/run-folder.ts), every file in the folder listed in it (a stray or
  * extra part file is an error), run_tag.txt as the manifest wrote it (its
@@ -22,10 +25,10 @@ import { sha256, sha256File } from '../core/hash.js';
 import { INCOMPLETE_MARKER, isIncomplete } from '../core/atomic.js';
 import { configFromObject } from '../config/load.js';
 import { queryRows, sqlString } from '../io/duck.js';
-import { REPLAY_MANIFEST, RUN_TAG_FILE, replay, runTagText, type ReplayManifest } from './replay.js';
-import { hashedFiles, readRunManifest, unlistedFiles } from './run-folder.js';
-import { codeHash } from './code.js';
-import { CanaryEngine } from '../canary/engine.js';
+import { REPLAY_MANIFEST, RUN_TAG_FILE, replay, runTagText, type ReplayManifest } from '../replay/replay.js';
+import { hashedFiles, readRunManifest, unlistedFiles } from '../replay/run-folder.js';
+import { codeHash } from '../replay/code.js';
+import { CanaryEngine } from './engine.js';
 
 export interface VerifyResult {
   readonly code: 0 | 1 | 2;

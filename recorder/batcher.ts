@@ -1,14 +1,15 @@
 /**
- * LiveBatcher: tapped ticks (recorder/recorder.ts `LiveTap`) collected into
- * columnar arrival blocks for `Pipeline.push`, the call a replay makes. Used by
- * `flowlab live` (./live.ts) and the recorder's hourly coverage
- * (recorder/hourly.ts), so both label ticks exactly as a replay does.
+ * LiveBatcher: tapped ticks (./recorder.ts `LiveTap`) collected into columnar
+ * arrival blocks for `Pipeline.push`, the call a replay makes. Used by
+ * `flowlab live` (src/live/live.ts) and the recorder's hourly coverage
+ * (./hourly.ts), so both label ticks exactly as a replay does. It lives here,
+ * beside the tap it implements, so the recorder does not import src/live.
  */
-import type { LiveTap } from '../../recorder/recorder.js';
-import type { ArrivalBlock } from '../pipeline/arrival.js';
-import { GrowableF64, GrowableI32, GrowableI8, GrowableU8 } from '../core/growable.js';
-import type { QuoteBatch, TickBatch, TradeBatch } from '../core/types.js';
-import { FlowlabError } from '../core/errors.js';
+import type { LiveTap } from './recorder.js';
+import type { ArrivalBlock } from '../src/pipeline/arrival.js';
+import { GrowableF64, GrowableI32, GrowableI8, GrowableU8 } from '../src/core/growable.js';
+import { F64_COLUMNS, type QuoteBatch, type TickBatch, type TradeBatch } from '../src/core/types.js';
+import { FlowlabError } from '../src/core/errors.js';
 
 /** Replay batch ids must stay below 2^20 (src/pipeline); live ids wrap, long after their ticks were released. */
 const ID_SPACE = 2 ** 20;
@@ -21,19 +22,6 @@ interface Stream {
   readonly side: GrowableI8 | null;
   rows: number;
 }
-
-const TRADE_COLS = [
-  'recv_ts_ms',
-  'recv_seq',
-  'ts_ms',
-  'event_ts_ms',
-  'agg_trade_id',
-  'price',
-  'qty',
-  'first_trade_id',
-  'last_trade_id',
-] as const;
-const QUOTE_COLS = ['recv_ts_ms', 'recv_seq', 'ts_ms', 'update_id', 'bid_px', 'bid_qty', 'ask_px', 'ask_qty'] as const;
 
 /** Collects tapped ticks into columnar arrival blocks (no per-tick objects). */
 export class LiveBatcher implements LiveTap {
@@ -50,7 +38,7 @@ export class LiveBatcher implements LiveTap {
     if (k === undefined) {
       if (this.streams.length >= 255) throw new FlowlabError('live: more than 255 streams');
       k = this.streams.length;
-      const names = kind === 'trades' ? TRADE_COLS : QUOTE_COLS;
+      const names = F64_COLUMNS[kind]; // cols[i] is names[i]: the pushes below go by position
       this.streams.push({
         index: k,
         symbol,
