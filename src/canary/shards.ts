@@ -32,6 +32,7 @@
  * moved, not copied, between threads.
  */
 import type { FlowlabConfig } from '../config/schema.js';
+import { FlowlabError } from '../core/errors.js';
 import { runnableFile } from '../io/workers.js';
 import { compareOrderKeys, type OrderKey } from '../pipeline/pipeline.js';
 import type { ObservedRecord, ShardObserver, ShardObserverSpec } from '../replay/shards.js';
@@ -247,8 +248,9 @@ function mergeByKey<T>(lists: readonly (readonly T[])[], keys: readonly (readonl
   lists.forEach((list, s) => {
     list.forEach((item, i) => {
       if (i > 0 && compareOrderKeys(keys[s][i - 1], keys[s][i]) > 0)
-        throw new Error(
+        throw new FlowlabError(
           `canary shards: shard ${s + 1}'s entries are not in release order at entry ${i + 1} (${JSON.stringify(keys[s][i - 1])} then ${JSON.stringify(keys[s][i])}); run with --threads 1`,
+          1,
         );
       all.push({ item, key: keys[s][i], shard: s, local: i });
     });
