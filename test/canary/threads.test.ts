@@ -6,7 +6,8 @@
  * so rollbacks and p1_timeout incidents quote ids that the merge renumbers; and
  * the default evidence gates) and on the real spot captures; a bad part file
  * in a shard fails the run with the one-thread error and leaves no folder; a
- * killed shard worker is reported naming its shard.
+ * killed shard worker is reported naming its shard; `verify` accepts a
+ * threaded canary run (it re-runs it on one thread).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import crypto from 'node:crypto';
@@ -20,6 +21,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { Dataset } from '../../src/dataset/reader.js';
 import { planShards } from '../../src/replay/shards.js';
 import type { Incident } from '../../src/canary/engine.js';
+import { verifyRun } from '../../src/canary/verify.js';
 import { REALDATA, REPO, runCli } from '../helpers/cli.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-canary-threads-'));
@@ -109,6 +111,12 @@ describe('canary --threads', () => {
       const want = folderHashes(seedOne.replay.runDir);
       expect(want.filter((l) => l.startsWith('canary_report/')).length).toBeGreaterThan(10);
       expect(folderHashes(r.replay.runDir)).toEqual(want);
+      if (threads === 2) {
+        // verify re-runs it with one engine on one thread: the same outputs
+        const v = await verifyRun(r.replay.runDir);
+        expect(v.message).toMatch(/^identical: \d+ output files/);
+        expect(v.code).toBe(0);
+      }
     }, 300_000);
   }
 
