@@ -111,9 +111,9 @@ export const AUTO_MIN_ROWS = 200_000;
 /**
  * Shards a run uses for `threads` (a count or 'auto': AUTO_THREADS from
  * AUTO_MIN_ROWS selected input rows on, else one). One thread when an
- * observer watches the pipeline (it lives on this thread and sees every
- * symbol's samples in the global release order) or the replay is paced
- * (`--speed`: one clock); asking for more then is a usage error.
+ * observer object on this thread watches the pipeline (it sees every symbol's
+ * samples; a shard observer, built in each shard, does not count) or the
+ * replay is paced (`--speed`: one clock); asking for more then is a usage error.
  */
 export function resolveThreads(
   threads: number | 'auto' | undefined,
@@ -126,7 +126,9 @@ export function resolveThreads(
   if (threads > 1 && run.paced)
     throw new UsageError(`--threads ${threads}: a paced replay (--speed) runs on one thread; use --threads 1`);
   if (threads > 1 && run.observer)
-    throw new UsageError(`threads ${threads}: a replay with an observer (canary) runs on one thread`);
+    throw new UsageError(
+      `threads ${threads}: a replay with an observer on this thread (verify's canary re-run) runs on one thread`,
+    );
   return threads;
 }
 
