@@ -323,7 +323,23 @@ export function radixSort(values: Float64Array, payload: Int32Array, n: number):
 /** Rows per slice of each membership seen (a memo: they depend on the membership only). */
 const rowCounts = new WeakMap<SliceMembership, Int32Array>();
 
-/** Every metric of every slice of `m` (see the file comment). */
+/** Rows per slice of `m` (memoized per membership). */
+function rowsOfSlices(m: SliceMembership): Int32Array {
+  let rowsOf = rowCounts.get(m);
+  if (!rowsOf) {
+    rowsOf = sliceRowCounts(m);
+    rowCounts.set(m, rowsOf);
+  }
+  return rowsOf;
+}
+
+/**
+ * Every metric of every slice of `m` (see the file comment):
+ * `scoreSliceMetrics` (AUC, top-k: the score and labels only) and, with
+ * `prob`, `probSliceMetrics` (ECE, Brier, Brier skill). Callers that get the
+ * probabilities later (re-scoring fits them while the score metrics run) call
+ * the two parts themselves: the same numbers.
+ */
 export function sliceMetrics(
   m: SliceMembership,
   input: SliceMetricsInput,
@@ -333,78 +349,66 @@ export function sliceMetrics(
   const n = m.rows;
   if (score.length !== n || y.length !== n || (prob && prob.length !== n) || (ref && ref.length !== n))
     throw new RangeError(`sliceMetrics: column lengths differ from the membership's ${n} rows`);
-  const minPer = checkInt('min_per_class', opts.min_per_class ?? DEFAULT_MIN_SAMPLES, 1);
+  const sm = scoreSliceMetrics(m, { score, y }, opts);
+  const pm = prob ? probSliceMetrics(m, { prob, y, ref }, opts) : { ece: null, brier: null, brier_skill: null };
+  return { ...sm, ...pm };
+}
+
+/** ECE, Brier and (with `ref`) Brier skill of every slice of `m` (pass 1's probability sums). */
+export function probSliceMetrics(
+  m: SliceMembership,
+  input: { readonly prob: ArrayLike<number>; readonly y: ArrayLike<number>; readonly ref?: ArrayLike<number> },
+  opts: SliceMetricsOptions = {},
+): Pick<SliceMetrics, 'ece' | 'brier' | 'brier_skill'> {
+  const { prob, y, ref } = input;
+  const n = m.rows;
+  if (prob.length !== n || y.length !== n || (ref && ref.length !== n))
+    throw new RangeError(`sliceMetrics: column lengths differ from the membership's ${n} rows`);
   const minN = checkInt('min_samples', opts.min_samples ?? DEFAULT_MIN_SAMPLES, 1);
-  const vif = opts.variance_inflation ?? 1;
-  if (!(vif >= 1)) throw new RangeError(`variance_inflation must be >= 1, got ${vif}`);
-  const z = opts.z ?? Z95;
   const bins = checkInt('ece_bins', opts.ece_bins ?? 10, 1);
-  const topkOpt = opts.topk;
   const S = m.slices;
   const W = m.width;
   const tab = m.table;
   const combo = m.combo;
-  let rowsOf = rowCounts.get(m);
-  if (!rowsOf) {
-    rowsOf = sliceRowCounts(m);
-    rowCounts.set(m, rowsOf);
-  }
-
-  // ---- pass 1, row order: valid rows per class; ECE / Brier / skill sums, all kept per slice combination
-  // (one update per row) and spread to the slices after the pass. Counts (and Σy) are exact in any order;
+  const rowsOf = rowsOfSlices(m);
+  // ---- pass 1 (probabilities), row order: ECE / Brier / skill sums kept per slice combination (one
+  // update per row) and spread to the slices after the pass. Counts (and Σy) are exact in any order;
   // the floating-point sums (Σp per ECE bin, Σ(p - y)², Σ(ref - y)²) are summed per combination in row
   // order, then over the slice's combinations: another summation order than the per-slice functions', so
   // they agree to rounding (~1e-16 relative), not to the bit (the oracle test's tolerance says so).
   const nc = tab.length / W;
-  const cPos = new Int32Array(nc);
-  const cNeg = new Int32Array(nc);
-  const cBin = prob ? new Int32Array(nc * bins) : null;
-  const cBinY = prob ? new Int32Array(nc * bins) : null;
-  const cBinP = prob ? new Float64Array(nc * bins) : null;
+  const cBin = new Int32Array(nc * bins);
+  const cBinY = new Int32Array(nc * bins);
+  const cBinP = new Float64Array(nc * bins);
   const cB = new Float64Array(nc);
   const cRef = new Int32Array(nc);
   const cKS = new Float64Array(nc);
   const cKR = new Float64Array(nc);
-  ensureRows(n);
-  const vals = rowVals;
-  const pays = rowPays;
-  let nv = 0;
   for (let i = 0; i < n; i++) {
     const yi = y[i];
     if (yi !== 0 && yi !== 1) continue;
-    const s = score[i];
+    const p = prob[i];
+    if (p !== p) continue;
+    checkP(p, i);
     const c = combo[i];
-    if (s === s) {
-      vals[nv] = s;
-      pays[nv++] = c * W * 2 + yi; // the row's table offset and its label
-      if (yi === 1) cPos[c]++;
-      else cNeg[c]++;
-    }
-    if (prob) {
-      const p = prob[i];
-      if (p !== p) continue;
-      checkP(p, i);
-      let b = Math.floor(p * bins);
-      if (b >= bins) b = bins - 1;
-      const cb = c * bins + b;
-      cBin![cb]++;
-      cBinY![cb] += yi;
-      cBinP![cb] += p;
-      const e2 = (p - yi) * (p - yi);
-      cB[c] += e2;
-      const r = ref ? ref[i] : NaN;
-      if (r === r) {
-        cRef[c]++;
-        cKS[c] += e2;
-        cKR[c] += (r - yi) * (r - yi);
-      }
+    let b = Math.floor(p * bins);
+    if (b >= bins) b = bins - 1;
+    const cb = c * bins + b;
+    cBin[cb]++;
+    cBinY[cb] += yi;
+    cBinP[cb] += p;
+    const e2 = (p - yi) * (p - yi);
+    cB[c] += e2;
+    const r = ref ? ref[i] : NaN;
+    if (r === r) {
+      cRef[c]++;
+      cKS[c] += e2;
+      cKR[c] += (r - yi) * (r - yi);
     }
   }
-  const vPos = new Float64Array(S);
-  const vNeg = new Float64Array(S);
-  const eCnt = prob ? new Float64Array(S * bins) : null;
-  const eSp = prob ? new Float64Array(S * bins) : null;
-  const eSy = prob ? new Float64Array(S * bins) : null;
+  const eCnt = new Float64Array(S * bins);
+  const eSp = new Float64Array(S * bins);
+  const eSy = new Float64Array(S * bins);
   const eN = new Int32Array(S);
   const bS = new Float64Array(S);
   const kN = new Int32Array(S);
@@ -414,21 +418,82 @@ export function sliceMetrics(
     for (let j = 0; j < W; j++) {
       const sl = tab[c * W + j];
       if (sl < 0) continue;
+      bS[sl] += cB[c];
+      kN[sl] += cRef[c];
+      kS[sl] += cKS[c];
+      kR[sl] += cKR[c];
+      for (let b = 0; b < bins; b++) {
+        const k = cBin[c * bins + b];
+        eCnt[sl * bins + b] += k;
+        eSy[sl * bins + b] += cBinY[c * bins + b];
+        eSp[sl * bins + b] += cBinP[c * bins + b];
+        eN[sl] += k;
+      }
+    }
+  const ece: EceResult[] = [];
+  const brier: Metric[] = [];
+  for (let sl = 0; sl < S; sl++) {
+    ece.push(eceFromBins(eCnt, eSp, eSy, sl * bins, bins, eN[sl], rowsOf[sl] - eN[sl], minN));
+    brier.push(brierFromSums(eN[sl], bS[sl], minN));
+  }
+  let brier_skill: Metric[] | null = null;
+  if (ref) {
+    brier_skill = [];
+    for (let sl = 0; sl < S; sl++) brier_skill.push(skillFromSums(kN[sl], kS[sl], kR[sl], minN));
+  }
+  return { ece, brier, brier_skill };
+}
+
+/** AUC with the DeLong CI and the top-k hit rate of every slice of `m` (passes 1-4 on the scores). */
+export function scoreSliceMetrics(
+  m: SliceMembership,
+  input: { readonly score: ArrayLike<number>; readonly y: ArrayLike<number> },
+  opts: SliceMetricsOptions = {},
+): Pick<SliceMetrics, 'auc' | 'topk'> {
+  const { score, y } = input;
+  const n = m.rows;
+  if (score.length !== n || y.length !== n)
+    throw new RangeError(`sliceMetrics: column lengths differ from the membership's ${n} rows`);
+  const minPer = checkInt('min_per_class', opts.min_per_class ?? DEFAULT_MIN_SAMPLES, 1);
+  const vif = opts.variance_inflation ?? 1;
+  if (!(vif >= 1)) throw new RangeError(`variance_inflation must be >= 1, got ${vif}`);
+  const z = opts.z ?? Z95;
+  const topkOpt = opts.topk;
+  const S = m.slices;
+  const W = m.width;
+  const tab = m.table;
+  const combo = m.combo;
+  const rowsOf = rowsOfSlices(m);
+
+  // ---- pass 1 (scores), row order: the valid rows (finite score, y in {0, 1}) per class, counted per
+  // slice combination (exact in any order) and spread to the slices after the pass
+  const nc = tab.length / W;
+  const cPos = new Int32Array(nc);
+  const cNeg = new Int32Array(nc);
+  ensureRows(n);
+  const vals = rowVals;
+  const pays = rowPays;
+  let nv = 0;
+  for (let i = 0; i < n; i++) {
+    const yi = y[i];
+    if (yi !== 0 && yi !== 1) continue;
+    const s = score[i];
+    if (s === s) {
+      const c = combo[i];
+      vals[nv] = s;
+      pays[nv++] = c * W * 2 + yi; // the row's table offset and its label
+      if (yi === 1) cPos[c]++;
+      else cNeg[c]++;
+    }
+  }
+  const vPos = new Float64Array(S);
+  const vNeg = new Float64Array(S);
+  for (let c = 0; c < nc; c++)
+    for (let j = 0; j < W; j++) {
+      const sl = tab[c * W + j];
+      if (sl < 0) continue;
       vPos[sl] += cPos[c];
       vNeg[sl] += cNeg[c];
-      if (prob) {
-        bS[sl] += cB[c];
-        kN[sl] += cRef[c];
-        kS[sl] += cKS[c];
-        kR[sl] += cKR[c];
-        for (let b = 0; b < bins; b++) {
-          const k = cBin![c * bins + b];
-          eCnt![sl * bins + b] += k;
-          eSy![sl * bins + b] += cBinY![c * bins + b];
-          eSp![sl * bins + b] += cBinP![c * bins + b];
-          eN[sl] += k;
-        }
-      }
     }
 
   // ---- pass 2: sort the valid rows by score, carrying (table offset, label)
@@ -630,20 +695,5 @@ export function sliceMetrics(
     }
   }
 
-  let eceR: EceResult[] | null = null;
-  let brierR: Metric[] | null = null;
-  let skillR: Metric[] | null = null;
-  if (prob) {
-    eceR = [];
-    brierR = [];
-    for (let sl = 0; sl < S; sl++) {
-      eceR.push(eceFromBins(eCnt!, eSp!, eSy!, sl * bins, bins, eN[sl], rowsOf[sl] - eN[sl], minN));
-      brierR.push(brierFromSums(eN[sl], bS[sl], minN));
-    }
-    if (ref) {
-      skillR = [];
-      for (let sl = 0; sl < S; sl++) skillR.push(skillFromSums(kN[sl], kS[sl], kR[sl], minN));
-    }
-  }
-  return { auc, topk, ece: eceR, brier: brierR, brier_skill: skillR };
+  return { auc, topk };
 }
