@@ -116,6 +116,8 @@ export async function runShard(job: ShardJob): Promise<{ ran: boolean; dir: stri
     fromMs: job.fromMs ?? undefined,
     toMs: job.toMs ?? undefined,
     progress: false,
+    // one symbol is one canary shard anyway; the sweep's parallelism is its worker processes (src/sweep/README.md)
+    threads: 1,
   });
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   try {
