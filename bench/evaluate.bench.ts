@@ -7,7 +7,7 @@
  * them (a notebook kernel requires them natively).
  * One evaluate() of a 24 h x 6 symbol run with every slice dimension as
  * notebooks call it (with a CalibrationThread: src/canary/calibration-thread.ts)
- * and on one thread, alternately (medians of 9 after 3 warm-up rounds), with
+ * and on one thread, alternately (medians of 9 after 5 warm-up rounds), with
  * the regime slices only (no top-k), and a 50-point weight x gate grid (the same),
  * wall and CPU time (CPU of every thread of the process; medians of 7 calls / 3
  * grids after a warm-up, with the 1-minute load average: the machine is shared), and the same grid on 2 worker
@@ -78,7 +78,7 @@ function medianPair(
   b: () => void,
   reps: number,
 ): [ReturnType<typeof median>, ReturnType<typeof median>] {
-  for (let w = 0; w < 3; w++) {
+  for (let w = 0; w < 5; w++) {
     a();
     b();
   }
