@@ -1,0 +1,194 @@
+/**
+ * The audit's rows (the project's own rules checked across commands): hostile
+ * or garbled inputs read back from disk, and --out folders or files that are
+ * not the command's own. Each row: the exit code, a fragment of the one-line
+ * error, and the sha256 of every file under the sandbox before and after
+ * (every pre-existing file byte-identical; a failing command creates nothing).
+ * Every row failed on the code before its fix (the `defect` names the commit's
+ * subject), except those marked `allowed`, which pin down what still works.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SYNTH, synthesize } from '../../src/synth/synth.js';
+import { replay } from '../../src/replay/replay.js';
+import { runCanary } from '../../src/canary/canary.js';
+import { loadConfig } from '../../src/config/load.js';
+import { REPO } from '../helpers/cli.js';
+import { diffSnapshots, errorLines, flowlab, snapshot, type Ran } from './helpers.js';
+
+const PROD = path.join(REPO, 'config/ofi_cvd/prod.yaml');
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-audit-'));
+const ds = path.join(root, 'ds');
+
+beforeAll(async () => {
+  await synthesize({ ...DEFAULT_SYNTH, symbols: ['BTCUSDT', 'ETHUSDT'], hours: 0.05 }, ds);
+  const config = loadConfig(PROD, {});
+  await replay({ data: ds, config, out: path.join(root, 'runs'), runTag: 'base', progress: false });
+  await runCanary({
+    data: ds,
+    config,
+    configPath: PROD,
+    out: path.join(root, 'runs'),
+    runTag: 'can',
+    symbols: ['BTCUSDT'],
+    progress: false,
+  });
+  fs.mkdirSync(path.join(root, 'notes'));
+  fs.writeFileSync(path.join(root, 'notes', 'n.txt'), 'my notes: keep me\n');
+  fs.writeFileSync(path.join(root, 'notes.md'), '# my notes: keep me\n');
+}, 300_000);
+
+afterAll(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+const at = (...p: string[]) => path.join(root, ...p);
+
+/** A copy of a finished run (`base` replay or `can` canary) at `<root>/<name>/<tag>`, its manifest edited. */
+function copyRun(name: string, tag: 'base' | 'can', edit?: (m: Record<string, unknown>) => void): string {
+  const dir = at(name, tag);
+  fs.cpSync(at('runs', tag), dir, { recursive: true });
+  if (edit) editJson(path.join(dir, 'manifest.json'), edit);
+  return dir;
+}
+
+function editJson(file: string, edit: (m: Record<string, unknown>) => void): void {
+  const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+  edit(m);
+  fs.writeFileSync(file, `${JSON.stringify(m, null, 2)}\n`);
+}
+
+/** A folder of the user's own holding the given files. */
+function userFolder(name: string, files: Record<string, string>): string {
+  const dir = at(name);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), text);
+  return dir;
+}
+
+interface Row {
+  readonly defect: string;
+  readonly input: string;
+  /** Prepare files (inside the sandbox) and return the CLI arguments. */
+  readonly args: () => string[];
+  readonly code: 0 | 1 | 2;
+  /** Must appear in the error line (exit != 0) or on stderr (exit 0). */
+  readonly stderr?: RegExp;
+  readonly stdout?: RegExp;
+  /** Files under this sandbox prefix may be replaced (the row replaces a flowlab output on purpose). */
+  readonly replaces?: string;
+  /** A failing row may leave files under this sandbox prefix (what it wrote before failing, marked incomplete). */
+  readonly mayAdd?: string;
+  readonly also?: (r: Ran) => void;
+}
+
+const DQ_OUT = 'dq refuses an --out that is not its own';
+
+const ROWS: Row[] = [
+  {
+    defect: DQ_OUT,
+    input: "dq --data --out a user's folder holding their own dq_summary.json",
+    args: () => {
+      const dir = userFolder('dq_user', { 'dq_summary.json': '{"mine": true}\n', 'n.txt': 'keep\n' });
+      return ['dq', '--data', ds, '--out', dir];
+    },
+    code: 2,
+    stderr: /--out '.*dq_user': its dq_summary\.json was not written by flowlab dq/,
+  },
+  {
+    defect: DQ_OUT,
+    input: 'dq --data --out a non-empty folder that is not a dq output (notes)',
+    args: () => ['dq', '--data', ds, '--out', at('notes')],
+    code: 2,
+    stderr: /--out '.*notes' is not empty and holds no flowlab dq output/,
+  },
+  {
+    defect: DQ_OUT,
+    input: 'dq --data --out a finished run folder (verify must find it unchanged)',
+    args: () => ['dq', '--data', ds, '--out', copyRun('dq_run', 'base')],
+    code: 2,
+    stderr: /--out '.*base' is not empty and holds no flowlab dq output/,
+  },
+  {
+    defect: DQ_OUT,
+    input: 'dq --run --out a folder holding an hourly-looking file of the user',
+    args: () => {
+      const dir = userFolder('dq_hourly', { 'dq_20200101_00.json': '{"mine": true}\n' });
+      return ['dq', '--run', at('runs', 'base'), '--out', dir];
+    },
+    code: 2,
+    stderr: /--out '.*dq_hourly' is not empty and holds no flowlab dq output/,
+  },
+  {
+    defect: DQ_OUT,
+    input: 'dq --data --out a regular file',
+    args: () => ['dq', '--data', ds, '--out', at('notes.md')],
+    code: 2,
+    stderr: /--out '.*notes\.md' exists and is not a folder/,
+  },
+  {
+    defect: 'allowed',
+    input: 'dq --data again into its own output folder (replaces its own files)',
+    args: () => {
+      const dir = at('dq_again');
+      fs.mkdirSync(dir);
+      // a previous dq's output, as it wrote it
+      fs.writeFileSync(path.join(dir, 'dq_summary.json'), '{\n  "flowlab_dq": 1\n}\n');
+      fs.writeFileSync(path.join(dir, 'dq_20200101_00.json'), '{}\n');
+      return ['dq', '--data', ds, '--out', dir];
+    },
+    code: 0,
+    stdout: /wrote \d+ files/,
+    replaces: 'dq_again/',
+    also: () => {
+      expect(JSON.parse(fs.readFileSync(at('dq_again', 'dq_summary.json'), 'utf8')).dataset).toBeTruthy();
+      expect(fs.existsSync(at('dq_again', 'dq_20200101_00.json'))).toBe(false); // its own stale hour, removed
+    },
+  },
+  {
+    defect: 'allowed',
+    input: 'dq --run into the folder of an interrupted dq (marker and hourly files only)',
+    args: () => {
+      const dir = userFolder('dq_interrupted', {
+        _INCOMPLETE: 'flowlab dq in progress or interrupted\n',
+        'dq_20240808_00.json': '{}\n',
+      });
+      return ['dq', '--run', at('runs', 'base'), '--out', dir];
+    },
+    code: 0,
+    stdout: /harvest base:/,
+    replaces: 'dq_interrupted/',
+    also: () => {
+      expect(fs.existsSync(at('dq_interrupted', '_INCOMPLETE'))).toBe(false);
+      expect(JSON.parse(fs.readFileSync(at('dq_interrupted', 'dq_summary.json'), 'utf8')).flowlab_harvest).toBe(1);
+    },
+  },
+];
+
+describe('audit: untrusted inputs and foreign outputs', () => {
+  for (const row of ROWS) {
+    it(`(${row.defect}) ${row.input} -> exit ${row.code}`, async () => {
+      const args = row.args();
+      const before = snapshot(root);
+      const r = await flowlab(args);
+      const errs = errorLines(r.stderr);
+      const why = `stdout: ${r.stdout.slice(-400)}\nstderr: ${r.stderr.slice(-600)}`;
+      expect(r.code, why).toBe(row.code);
+      if (row.code !== 0) {
+        expect(errs.length, why).toBe(1);
+        expect(errs[0]).not.toMatch(/internal error/);
+        if (row.stderr) expect(errs[0]).toMatch(row.stderr);
+      } else if (row.stderr) expect(r.stderr).toMatch(row.stderr);
+      if (row.stdout) expect(r.stdout).toMatch(row.stdout);
+      const d = diffSnapshots(before, snapshot(root));
+      const allowed = (p: string) => row.replaces !== undefined && p.startsWith(row.replaces);
+      expect(d.changed.filter((p) => !allowed(p))).toEqual([]);
+      expect(d.removed.filter((p) => !allowed(p))).toEqual([]);
+      if (row.code !== 0)
+        expect(d.added.filter((p) => row.mayAdd === undefined || !p.startsWith(row.mayAdd))).toEqual([]);
+      row.also?.(r);
+    });
+  }
+});
