@@ -566,14 +566,20 @@ export function harvestMarkdown(s: HarvestSummary): string {
 
 /**
  * Write the harvest files into `outDir`: the raw dq's hourly files (./write.ts;
- * its summary is embedded, not written separately), then `dq_summary.json`
- * (the harvest summary) and `harvest_acceptance.md`. Returns the paths written.
+ * its summary is embedded, not written separately), then `harvest_acceptance.md`
+ * and `dq_summary.json` (the harvest summary), before the folder's marker goes.
+ * Returns the paths written.
  */
 export function writeHarvestReport(r: HarvestReport, outDir: string): string[] {
-  const written = writeDqReport(r.rawHours, outDir, { summary: false });
   const summary = path.join(outDir, HARVEST_SUMMARY_FILE);
-  writeFileAtomic(summary, json(r.summary));
   const md = path.join(outDir, HARVEST_MD_FILE);
-  writeFileAtomic(md, harvestMarkdown(r.summary));
-  return [summary, md, ...written];
+  // the summary and markdown are written before the folder's _INCOMPLETE marker is removed
+  return writeDqReport(r.rawHours, outDir, {
+    summary: false,
+    also: () => {
+      writeFileAtomic(md, harvestMarkdown(r.summary));
+      writeFileAtomic(summary, json(r.summary));
+      return [summary, md];
+    },
+  });
 }

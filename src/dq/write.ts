@@ -82,7 +82,11 @@ export function checkDqOutFolder(outDir: string): void {
  * not produce are removed, so the folder always describes one run.
  * Returns the written paths, summary first then hours in time order.
  */
-export function writeDqReport(report: DqReport, outDir: string, opts: { summary?: boolean } = {}): string[] {
+export function writeDqReport(
+  report: DqReport,
+  outDir: string,
+  opts: { summary?: boolean; also?: () => string[] } = {},
+): string[] {
   checkDqOutFolder(outDir);
   try {
     fs.mkdirSync(outDir, { recursive: true });
@@ -111,6 +115,8 @@ export function writeDqReport(report: DqReport, outDir: string, opts: { summary?
     writeFileAtomic(summaryFile, dqJson(report.summary));
     written.push(summaryFile);
   }
+  // (`also`: the harvest's summary and markdown, still inside the marked window)
+  if (opts.also) written.push(...opts.also());
   if (mark) markComplete(outDir);
   return [...written, ...hours];
 }

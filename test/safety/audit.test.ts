@@ -165,6 +165,24 @@ const ROWS: Row[] = [
       expect(JSON.parse(fs.readFileSync(at('dq_interrupted', 'dq_summary.json'), 'utf8')).flowlab_harvest).toBe(1);
     },
   },
+  {
+    defect: 'the harvest writes its summary before the dq folder marker goes',
+    input: 'dq --run failing at harvest_acceptance.md (a folder in its way) leaves its output marked incomplete',
+    args: () => {
+      const dir = userFolder('dq_torn', { _INCOMPLETE: 'flowlab dq in progress or interrupted\n' });
+      fs.mkdirSync(path.join(dir, 'harvest_acceptance.md'));
+      return ['dq', '--run', at('runs', 'base'), '--out', dir];
+    },
+    code: 1,
+    stderr: /cannot write '.*harvest_acceptance\.md'/,
+    mayAdd: 'dq_torn/',
+    replaces: 'dq_torn/',
+    also: () => {
+      // not a folder that looks finished: the marker stays until dq_summary.json, written last, is in place
+      expect(fs.existsSync(at('dq_torn', '_INCOMPLETE'))).toBe(true);
+      expect(fs.existsSync(at('dq_torn', 'dq_summary.json'))).toBe(false);
+    },
+  },
 ];
 
 describe('audit: untrusted inputs and foreign outputs', () => {
