@@ -85,6 +85,7 @@ interface Row {
 }
 
 const DQ_OUT = 'dq refuses an --out that is not its own';
+const HARVEST = 'dq --run checks the run manifest fields it reads';
 
 const ROWS: Row[] = [
   {
@@ -182,6 +183,114 @@ const ROWS: Row[] = [
       expect(fs.existsSync(at('dq_torn', '_INCOMPLETE'))).toBe(true);
       expect(fs.existsSync(at('dq_torn', 'dq_summary.json'))).toBe(false);
     },
+  },
+  {
+    defect: HARVEST,
+    input: "dq --run: run manifest run_tag '../../evil' (was printed and written into dq_summary.json)",
+    args: () => ['dq', '--run', copyRun('h_tag', 'base', (m) => (m.run_tag = '../../evil')), '--out', at('h_tag_out')],
+    code: 1,
+    stderr: /manifest\.json: run_tag: .*tag/,
+  },
+  {
+    defect: HARVEST,
+    input: "dq --run: run manifest run_tag another run's (a copied manifest)",
+    args: () => ['dq', '--run', copyRun('h_other', 'base', (m) => (m.run_tag = 'can')), '--out', at('h_other_out')],
+    code: 1,
+    stderr: /run_tag 'can' is not the folder's name 'base'/,
+  },
+  {
+    defect: HARVEST,
+    input: 'dq --run: run manifest outputs[0].path null (was an internal error)',
+    args: () => [
+      'dq',
+      '--run',
+      copyRun('h_null', 'base', (m) => ((m.outputs as Record<string, unknown>[])[0].path = null)),
+      '--out',
+      at('h_null_out'),
+    ],
+    code: 1,
+    stderr: /manifest\.json: outputs\.0\.path: /,
+  },
+  {
+    defect: HARVEST,
+    input: 'dq --run: run manifest outputs[0] a number (was an internal error)',
+    args: () => [
+      'dq',
+      '--run',
+      copyRun('h_num', 'base', (m) => ((m.outputs as unknown[])[0] = 5)),
+      '--out',
+      at('h_num_out'),
+    ],
+    code: 1,
+    stderr: /manifest\.json: outputs\.0: /,
+  },
+  {
+    defect: HARVEST,
+    input: 'dq --run: run manifest outputs[0].symbol "x\'y" (was accepted)',
+    args: () => [
+      'dq',
+      '--run',
+      copyRun('h_sym', 'base', (m) => ((m.outputs as Record<string, unknown>[])[0].symbol = "x'y")),
+      '--out',
+      at('h_sym_out'),
+    ],
+    code: 1,
+    stderr: /manifest\.json: outputs\.0\.symbol: .*symbol/,
+  },
+  {
+    defect: HARVEST,
+    input: "dq --run: run manifest outputs[0].path under another symbol's folder (was read)",
+    args: () => [
+      'dq',
+      '--run',
+      copyRun('h_path', 'base', (m) => {
+        const o = (m.outputs as Record<string, string>[])[0];
+        o.path = o.path.replace(`symbol=${o.symbol}`, `symbol=${o.symbol === 'BTCUSDT' ? 'ETHUSDT' : 'BTCUSDT'}`);
+      }),
+      '--out',
+      at('h_path_out'),
+    ],
+    code: 1,
+    stderr: /manifest\.json: outputs\.0: a part path/,
+  },
+  {
+    defect: HARVEST,
+    input: 'dq --run: run manifest selection.symbols a string (was "symbol \'B\' is not in dataset")',
+    args: () => [
+      'dq',
+      '--run',
+      copyRun('h_sel', 'base', (m) => ((m.selection as Record<string, unknown>).symbols = 'BTCUSDT')),
+      '--out',
+      at('h_sel_out'),
+    ],
+    code: 1,
+    stderr: /manifest\.json: selection\.symbols: /,
+  },
+  {
+    defect: HARVEST,
+    input: "dq --run: run manifest selection.symbols ['../x']",
+    args: () => [
+      'dq',
+      '--run',
+      copyRun('h_trav', 'base', (m) => ((m.selection as Record<string, unknown>).symbols = ['../x'])),
+      '--out',
+      at('h_trav_out'),
+    ],
+    code: 1,
+    stderr: /manifest\.json: selection\.symbols\.0: .*symbol/,
+  },
+  {
+    defect: HARVEST,
+    input: 'dq --run: run manifest dataset.path with a quote',
+    args: () => [
+      'dq',
+      '--run',
+      copyRun('h_ds', 'base', (m) => ((m.dataset as Record<string, unknown>).path = `${ds}'; --`)),
+      '--out',
+      at('h_ds_out'),
+    ],
+    code: 1,
+    stderr: /manifest\.json: dataset\.path: an absolute path without quotes/,
   },
 ];
 
