@@ -85,6 +85,7 @@ interface Row {
 }
 
 const DQ_OUT = 'dq refuses an --out that is not its own';
+const COMPARE = 'compare checks what it reads and refuses an --out it did not write';
 const HARVEST = 'dq --run checks the run manifest fields it reads';
 
 const ROWS: Row[] = [
@@ -291,6 +292,84 @@ const ROWS: Row[] = [
     ],
     code: 1,
     stderr: /manifest\.json: dataset\.path: an absolute path without quotes/,
+  },
+  {
+    defect: COMPARE,
+    input: "compare --out an existing file of the user's (was replaced)",
+    args: () => ['compare', at('runs', 'can'), at('runs', 'can'), '--out', at('notes.md')],
+    code: 2,
+    stderr: /--out '.*notes\.md' exists and is not a flowlab compare/,
+  },
+  {
+    defect: COMPARE,
+    input: 'compare --out a folder',
+    args: () => ['compare', at('runs', 'can'), at('runs', 'can'), '--out', at('notes')],
+    code: 2,
+    stderr: /--out '.*notes' exists and is not a file/,
+  },
+  {
+    defect: 'allowed',
+    input: 'compare --out the file an earlier compare wrote (replaced)',
+    args: () => {
+      const f = at('cmp_again', 'c.md');
+      fs.mkdirSync(path.dirname(f));
+      fs.writeFileSync(f, '# Canary runs compared — old vs old\n');
+      return ['compare', at('runs', 'can'), at('runs', 'can'), '--out', f];
+    },
+    code: 0,
+    stdout: /wrote .*c\.md \(2 runs\)/,
+    replaces: 'cmp_again/',
+    also: () =>
+      expect(fs.readFileSync(at('cmp_again', 'c.md'), 'utf8')).toMatch(/^# Canary runs compared — can vs can\n/),
+  },
+  {
+    defect: COMPARE,
+    input: 'compare: verdicts.json symbols.BTCUSDT null (was an internal error)',
+    args: () => {
+      const dir = copyRun('cmp_null', 'can');
+      editJson(path.join(dir, 'canary_report', 'verdicts.json'), (v) => {
+        (v.symbols as Record<string, unknown>).BTCUSDT = null;
+      });
+      return ['compare', dir, at('runs', 'can')];
+    },
+    code: 1,
+    stderr: /verdicts\.json: key symbols\.BTCUSDT is not an object/,
+  },
+  {
+    defect: COMPARE,
+    input: "compare: verdicts.json symbol key 'a|b\\n# x' (went into the markdown)",
+    args: () => {
+      const dir = copyRun('cmp_key', 'can');
+      editJson(path.join(dir, 'canary_report', 'verdicts.json'), (v) => {
+        const syms = v.symbols as Record<string, unknown>;
+        syms['a|b\n# x'] = syms.BTCUSDT;
+      });
+      return ['compare', dir, at('runs', 'can')];
+    },
+    code: 1,
+    stderr: /verdicts\.json: key symbols\."a\|b\\n# x" is not a symbol/,
+  },
+  {
+    defect: COMPARE,
+    input: 'compare: verdicts.json run_tag with a line break (went into the markdown title)',
+    args: () => {
+      const dir = copyRun('cmp_tag', 'can');
+      editJson(path.join(dir, 'canary_report', 'verdicts.json'), (v) => (v.run_tag = 'can\n# injected'));
+      return ['compare', dir, at('runs', 'can')];
+    },
+    code: 1,
+    stderr: /verdicts\.json: run_tag "can\\n# injected" is not a run tag/,
+  },
+  {
+    defect: COMPARE,
+    input: 'compare: incidents.json incidents [null] (was an internal error)',
+    args: () => {
+      const dir = copyRun('cmp_inc', 'can');
+      editJson(path.join(dir, 'canary_report', 'incidents.json'), (v) => (v.incidents = [null]));
+      return ['compare', dir, at('runs', 'can')];
+    },
+    code: 1,
+    stderr: /incidents\.json: key incidents holds a non-object/,
   },
 ];
 

@@ -15,7 +15,7 @@ import { REPLAY_MANIFEST } from '../../core/run-files.js';
 import { sha256File } from '../../core/hash.js';
 import { renderRampReport, REPORT_FILES } from '../../report/ramp.js';
 import { writeFileAtomic } from '../../report/csv.js';
-import { loadCompareRun, renderCompare } from '../../report/compare.js';
+import { checkCompareOut, loadCompareRun, renderCompare } from '../../report/compare.js';
 
 /** The canary_report folder of a run folder (or the folder itself). */
 function reportDirOf(dir: string): string {
@@ -89,6 +89,7 @@ export function register(program: Command): void {
     )
     .action(
       action(async (runs: string[], o: { out?: string; allowDifferentData?: boolean }) => {
+        if (o.out !== undefined) checkCompareOut(validatePath(o.out, '--out'));
         const loaded = runs.map((r) => {
           validatePath(r, 'run folder');
           return loadCompareRun(r);
