@@ -86,6 +86,7 @@ interface Row {
 
 const DQ_OUT = 'dq refuses an --out that is not its own';
 const COMPARE = 'compare checks what it reads and refuses an --out it did not write';
+const REPORT = 'report reads the run manifest strictly, before it re-renders';
 const HARVEST = 'dq --run checks the run manifest fields it reads';
 
 const ROWS: Row[] = [
@@ -370,6 +371,29 @@ const ROWS: Row[] = [
     },
     code: 1,
     stderr: /incidents\.json: key incidents holds a non-object/,
+  },
+  {
+    defect: REPORT,
+    input: 'report: the run manifest torn at 100 bytes (was an internal error, after the report files were rewritten)',
+    args: () => {
+      const dir = copyRun('rep_torn', 'can');
+      const mf = path.join(dir, 'manifest.json');
+      fs.writeFileSync(mf, fs.readFileSync(mf).subarray(0, 100));
+      return ['report', '--run', dir];
+    },
+    code: 2,
+    stderr: /rep_torn\/can\/manifest\.json: not valid JSON/,
+  },
+  {
+    defect: REPORT,
+    input: 'report: run manifest canary.files a number (was an internal error)',
+    args: () => [
+      'report',
+      '--run',
+      copyRun('rep_files', 'can', (m) => ((m.canary as Record<string, unknown>).files = 5)),
+    ],
+    code: 2,
+    stderr: /manifest\.json: canary\.files: /,
   },
 ];
 
