@@ -109,11 +109,21 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   };
   const out = path.resolve(req.out);
   checkOutFolder(out, spec);
-  fs.mkdirSync(out, { recursive: true });
-  writeFileAtomic(path.join(out, SWEEP_FILE), `${JSON.stringify({ flowlab_sweep: 1, spec }, null, 2)}\n`);
+  // a new (absent or empty) folder is all ours: when a grid point is refused (an unknown key, a value the
+  // config refuses) what this call wrote is removed, so the corrected sweep can use the same --out
+  const fresh = !fs.existsSync(out) || fs.readdirSync(out).length === 0;
+  let created: string | undefined; // the first folder mkdir created (out or an ancestor), if any
+  let configs: ReturnType<typeof writeOverlays>;
+  try {
+    created = fs.mkdirSync(out, { recursive: true });
+    writeFileAtomic(path.join(out, SWEEP_FILE), `${JSON.stringify({ flowlab_sweep: 1, spec }, null, 2)}\n`);
+    configs = writeOverlays(req.configPath, points, path.join(out, 'configs'));
+  } catch (e) {
+    if (created !== undefined) fs.rmSync(created, { recursive: true, force: true });
+    else if (fresh) for (const f of fs.readdirSync(out)) fs.rmSync(path.join(out, f), { recursive: true, force: true });
+    throw e;
+  }
   for (const d of staleStaging(out)) fs.rmSync(d, { recursive: true, force: true }); // half-written shards of killed workers
-
-  const configs = writeOverlays(req.configPath, points, path.join(out, 'configs'));
   const plans: ShardPlan[] = [];
   for (const c of configs)
     for (const symbol of symbols) {

@@ -87,6 +87,7 @@ interface Row {
 const DQ_OUT = 'dq refuses an --out that is not its own';
 const COMPARE = 'compare checks what it reads and refuses an --out it did not write';
 const REPORT = 'report reads the run manifest strictly, before it re-renders';
+const SWEEP_LEFT = 'sweep removes what it wrote into a new --out when a grid point is refused';
 const HARVEST = 'dq --run checks the run manifest fields it reads';
 
 const ROWS: Row[] = [
@@ -394,6 +395,34 @@ const ROWS: Row[] = [
     ],
     code: 2,
     stderr: /manifest\.json: canary\.files: /,
+  },
+  {
+    defect: SWEEP_LEFT,
+    input:
+      'sweep --grid with a key the config lacks into a new --out (left sweep.json + configs/, which then refused the corrected sweep)',
+    args: () => ['sweep', '--data', ds, '--grid', 'nokey.x=1,2', '--out', at('sw_new')],
+    code: 2,
+    stderr: /--grid: 'nokey\.x' is not a key of the config/,
+    also: () => expect(fs.existsSync(at('sw_new'))).toBe(false),
+  },
+  {
+    defect: SWEEP_LEFT,
+    input: 'sweep --grid with a value the config refuses into a new nested --out (folders and overlays left)',
+    args: () => ['sweep', '--data', ds, '--grid', 'fusion.weights.ofi=abc', '--out', at('sw_nest', 'a', 'b')],
+    code: 2,
+    stderr: /--grid point 0 \(fusion\.weights\.ofi=abc\)/,
+    also: () => expect(fs.existsSync(at('sw_nest'))).toBe(false),
+  },
+  {
+    defect: SWEEP_LEFT,
+    input: 'sweep --grid with a key the config lacks into an empty --out (the folder stays, empty)',
+    args: () => {
+      fs.mkdirSync(at('sw_empty'));
+      return ['sweep', '--data', ds, '--grid', 'nokey=1', '--out', at('sw_empty')];
+    },
+    code: 2,
+    stderr: /'nokey' is not a key/,
+    also: () => expect(fs.readdirSync(at('sw_empty'))).toEqual([]),
   },
 ];
 
