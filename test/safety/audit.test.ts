@@ -35,10 +35,36 @@ beforeAll(async () => {
     symbols: ['BTCUSDT'],
     progress: false,
   });
+  const sw = await flowlab(SWEEP_ARGS(at('sw')));
+  expect(sw.code, sw.stderr).toBe(0);
   fs.mkdirSync(path.join(root, 'notes'));
   fs.writeFileSync(path.join(root, 'notes', 'n.txt'), 'my notes: keep me\n');
   fs.writeFileSync(path.join(root, 'notes.md'), '# my notes: keep me\n');
 }, 300_000);
+
+/** A one-shard sweep (BTCUSDT x one grid point) into `out`. */
+const SWEEP_ARGS = (out: string) => [
+  'sweep',
+  '--data',
+  ds,
+  '--grid',
+  'fusion.weights.ofi=0.3',
+  '--symbols',
+  'BTCUSDT',
+  '--out',
+  out,
+  '--no-progress',
+];
+
+/** A copy of the finished sweep with one file of its shard's canary report replaced by `text`. */
+function sweepWith(name: string, file: string, text: (old: string) => string): string {
+  const dir = at(name);
+  fs.cpSync(at('sw'), dir, { recursive: true });
+  const shards = path.join(dir, 'shards');
+  const f = path.join(shards, fs.readdirSync(shards)[0], 'canary_report', file);
+  fs.writeFileSync(f, text(fs.readFileSync(f, 'utf8')));
+  return dir;
+}
 
 afterAll(() => {
   fs.rmSync(root, { recursive: true, force: true });
@@ -88,6 +114,7 @@ const DQ_OUT = 'dq refuses an --out that is not its own';
 const COMPARE = 'compare checks what it reads and refuses an --out it did not write';
 const REPORT = 'report reads the run manifest strictly, before it re-renders';
 const SWEEP_LEFT = 'sweep removes what it wrote into a new --out when a grid point is refused';
+const SWEEP_READ = "sweep reads its shards' verdicts and incidents validated";
 const HARVEST = 'dq --run checks the run manifest fields it reads';
 
 const ROWS: Row[] = [
@@ -423,6 +450,35 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /'nokey' is not a key/,
     also: () => expect(fs.readdirSync(at('sw_empty'))).toEqual([]),
+  },
+  {
+    defect: SWEEP_READ,
+    input: 'sweep rerun over a shard whose verdicts.json is torn (was an internal error)',
+    args: () => SWEEP_ARGS(sweepWith('sw_torn', 'verdicts.json', (t) => t.slice(0, 50))),
+    code: 1,
+    stderr: /shards\/[0-9a-f]{32}\/canary_report\/verdicts\.json: not valid JSON/,
+  },
+  {
+    defect: SWEEP_READ,
+    input: 'sweep rerun over a shard whose incidents.json holds [null] (was an internal error)',
+    args: () => SWEEP_ARGS(sweepWith('sw_null', 'incidents.json', () => '{"incidents": [null]}\n')),
+    code: 1,
+    stderr: /canary_report\/incidents\.json: incidents\.0: /,
+  },
+  {
+    defect: 'allowed',
+    input: 'sweep rerun over its own finished folder (nothing runs, the same results bytes)',
+    args: () => {
+      fs.cpSync(at('sw'), at('sw_again'), { recursive: true });
+      return SWEEP_ARGS(at('sw_again'));
+    },
+    code: 0,
+    stdout: /1 shards, 0 run now/,
+    replaces: 'sw_again/',
+    also: () =>
+      expect(fs.readFileSync(at('sw_again', 'sweep_results.parquet'))).toEqual(
+        fs.readFileSync(at('sw', 'sweep_results.parquet')),
+      ),
   },
 ];
 
