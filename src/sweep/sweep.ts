@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../core/hash.js';
-import { UsageError } from '../core/errors.js';
+import { FlowlabError, UsageError } from '../core/errors.js';
 import { Dataset } from '../dataset/reader.js';
 import { loadConfig } from '../config/load.js';
 import { codeHash } from '../replay/code.js';
@@ -83,6 +83,10 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   const points = expandGrid(axes);
   const base = loadConfig(req.configPath, {});
   const ds = new Dataset(req.data);
+  if (ds.manifest.files.length === 0)
+    throw new FlowlabError(
+      `--data '${ds.root}' holds no ticks (its manifest lists no part files): nothing to sweep (expected a recorded, imported or synthesized dataset)`,
+    );
   const symbols = req.symbols && req.symbols.length > 0 ? [...req.symbols] : [...ds.manifest.symbols];
   for (const s of symbols)
     if (!ds.manifest.symbols.includes(s))

@@ -86,6 +86,16 @@ function editJson(file: string, edit: (m: Record<string, unknown>) => void): voi
   fs.writeFileSync(file, `${JSON.stringify(m, null, 2)}\n`);
 }
 
+/** A copy of the dataset with no part files (a manifest that lists none). */
+function emptyDataset(name: string): string {
+  const dir = at(name);
+  fs.mkdirSync(dir);
+  const m = JSON.parse(fs.readFileSync(path.join(ds, '_manifest.json'), 'utf8'));
+  Object.assign(m, { files: [], symbols: [], rows: {}, markets: {}, time_range: { recv_ts_ms: null, ts_ms: null } });
+  fs.writeFileSync(path.join(dir, '_manifest.json'), `${JSON.stringify(m, null, 2)}\n`);
+  return dir;
+}
+
 /** A folder of the user's own holding the given files. */
 function userFolder(name: string, files: Record<string, string>): string {
   const dir = at(name);
@@ -115,6 +125,7 @@ const COMPARE = 'compare checks what it reads and refuses an --out it did not wr
 const REPORT = 'report reads the run manifest strictly, before it re-renders';
 const SWEEP_LEFT = 'sweep removes what it wrote into a new --out when a grid point is refused';
 const SWEEP_READ = "sweep reads its shards' verdicts and incidents validated";
+const EMPTY = 'an empty dataset is named as such';
 const HARVEST = 'dq --run checks the run manifest fields it reads';
 
 const ROWS: Row[] = [
@@ -479,6 +490,29 @@ const ROWS: Row[] = [
       expect(fs.readFileSync(at('sw_again', 'sweep_results.parquet'))).toEqual(
         fs.readFileSync(at('sw', 'sweep_results.parquet')),
       ),
+  },
+  {
+    defect: EMPTY,
+    input: "replay of an empty dataset (was 'no data for  in [-Infinity, Infinity)')",
+    args: () => ['replay', '--data', emptyDataset('empty_r'), '--out', at('empty_r_out'), '--run-tag', 't'],
+    code: 1,
+    stderr: /dataset '.*empty_r' holds no ticks/,
+  },
+  {
+    defect: EMPTY,
+    input: 'sweep of an empty dataset (was exit 0: 0 shards, a results file and "No shards.")',
+    args: () => [
+      'sweep',
+      '--data',
+      emptyDataset('empty_s'),
+      '--grid',
+      'fusion.weights.ofi=0.3',
+      '--out',
+      at('empty_s_out'),
+    ],
+    code: 1,
+    stderr: /--data '.*empty_s' holds no ticks/,
+    also: () => expect(fs.existsSync(at('empty_s_out'))).toBe(false),
   },
 ];
 
