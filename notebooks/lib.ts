@@ -199,6 +199,7 @@ export interface CanaryInfo {
  * config fingerprint; otherwise (re)run. Only `nb-*` tags are replaced.
  */
 export async function ensureCanary(tag: string, w: Window, configPath: string = DEFAULT_CONFIG): Promise<CanaryInfo> {
+  load('core/validate').validateTag(tag, 'parameter runTag'); // before it names a folder: no '../', '/' or quotes
   const { loadConfig } = load('config/load');
   const { runCanary } = load('canary/canary');
   const data = await ensureDefaultDataset();
