@@ -15,7 +15,7 @@ import { DEFAULT_SYNTH, synthesize } from '../../src/synth/synth.js';
 import { replay } from '../../src/replay/replay.js';
 import { runCanary } from '../../src/canary/canary.js';
 import { loadConfig } from '../../src/config/load.js';
-import { REPO } from '../helpers/cli.js';
+import { REPO, runCli } from '../helpers/cli.js';
 import { diffSnapshots, errorLines, flowlab, snapshot, type Ran } from './helpers.js';
 
 const PROD = path.join(REPO, 'config/ofi_cvd/prod.yaml');
@@ -540,4 +540,16 @@ describe('audit: untrusted inputs and foreign outputs', () => {
       row.also?.(r);
     });
   }
+});
+
+describe('sweep started outside the repository', () => {
+  it('runs its child processes from the sources too (a bare --import tsx was resolved from the working folder)', () => {
+    // FLOWLAB_TSX=1: the sources under tsx, as whenever dist/ is stale; the working folder is the sandbox
+    const r = runCli(SWEEP_ARGS(at('sw_outside')), { cwd: root, env: { FLOWLAB_TSX: '1' }, timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/1 shards, 1 run now/);
+    expect(fs.readFileSync(at('sw_outside', 'sweep_results.parquet'))).toEqual(
+      fs.readFileSync(at('sw', 'sweep_results.parquet')),
+    );
+  }, 300_000);
 });
