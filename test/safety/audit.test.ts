@@ -61,7 +61,7 @@ function sweepWith(name: string, file: string, text: (old: string) => string): s
   const dir = at(name);
   fs.cpSync(at('sw'), dir, { recursive: true });
   const shards = path.join(dir, 'shards');
-  const f = path.join(shards, fs.readdirSync(shards)[0], 'canary_report', file);
+  const f = path.join(shards, fs.readdirSync(shards)[0], ...file.split('/'));
   fs.writeFileSync(f, text(fs.readFileSync(f, 'utf8')));
   return dir;
 }
@@ -126,6 +126,7 @@ const REPORT = 'report reads the run manifest strictly, before it re-renders';
 const SWEEP_LEFT = 'sweep removes what it wrote into a new --out when a grid point is refused';
 const SWEEP_READ = "sweep reads its shards' verdicts and incidents validated";
 const EMPTY = 'an empty dataset is named as such';
+const RESCORE = 'the re-score reads the run manifest strictly';
 const HARVEST = 'dq --run checks the run manifest fields it reads';
 
 const ROWS: Row[] = [
@@ -465,14 +466,14 @@ const ROWS: Row[] = [
   {
     defect: SWEEP_READ,
     input: 'sweep rerun over a shard whose verdicts.json is torn (was an internal error)',
-    args: () => SWEEP_ARGS(sweepWith('sw_torn', 'verdicts.json', (t) => t.slice(0, 50))),
+    args: () => SWEEP_ARGS(sweepWith('sw_torn', 'canary_report/verdicts.json', (t) => t.slice(0, 50))),
     code: 1,
     stderr: /shards\/[0-9a-f]{32}\/canary_report\/verdicts\.json: not valid JSON/,
   },
   {
     defect: SWEEP_READ,
     input: 'sweep rerun over a shard whose incidents.json holds [null] (was an internal error)',
-    args: () => SWEEP_ARGS(sweepWith('sw_null', 'incidents.json', () => '{"incidents": [null]}\n')),
+    args: () => SWEEP_ARGS(sweepWith('sw_null', 'canary_report/incidents.json', () => '{"incidents": [null]}\n')),
     code: 1,
     stderr: /canary_report\/incidents\.json: incidents\.0: /,
   },
@@ -513,6 +514,27 @@ const ROWS: Row[] = [
     code: 1,
     stderr: /--data '.*empty_s' holds no ticks/,
     also: () => expect(fs.existsSync(at('empty_s_out'))).toBe(false),
+  },
+  {
+    defect: RESCORE,
+    input: "sweep rerun over a shard whose manifest selection.symbols is ['*', 'BTCUSDT'] (a glob in the fusion path)",
+    args: () =>
+      SWEEP_ARGS(
+        sweepWith('sw_glob', 'manifest.json', (t) => {
+          const m = JSON.parse(t);
+          m.selection.symbols = ['*', 'BTCUSDT'];
+          return JSON.stringify(m, null, 2);
+        }),
+      ),
+    code: 2,
+    stderr: /manifest\.json: selection\.symbols\.0: .*symbol/,
+  },
+  {
+    defect: RESCORE,
+    input: 'sweep rerun over a shard whose manifest.json is torn (was an internal error)',
+    args: () => SWEEP_ARGS(sweepWith('sw_mtorn', 'manifest.json', (t) => t.slice(0, 100))),
+    code: 2,
+    stderr: /shards\/[0-9a-f]{32}\/manifest\.json: not valid JSON/,
   },
 ];
 
