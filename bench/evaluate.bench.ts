@@ -1,6 +1,11 @@
 /**
- * Re-scoring a canary run (src/canary/rescore.ts, the notebooks' evaluate()):
- * one evaluate() of a 24 h x 6 symbol run with every slice dimension and with
+ * Re-scoring a canary run (src/canary/rescore.ts, the notebooks' evaluate()),
+ * run from the modules notebooks load (notebooks/lib.ts `projectModules`: the
+ * compiled dist/ when it is fresh, `npm run build`, else the sources through
+ * tsx; the first line says which). The compiled modules are imported as ES
+ * modules: this process runs under tsx, whose require hook would re-compile
+ * them (a notebook kernel requires them natively).
+ * One evaluate() of a 24 h x 6 symbol run with every slice dimension and with
  * the regime slices only (no top-k), and a 50-point weight x gate grid (the same),
  * wall and CPU time (medians of 7 calls / 3 grids after a warm-up, with the
  * 1-minute load average: the machine is shared), and the same grid on 2 worker
@@ -12,9 +17,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadRescoreRun, rescore, type RescoreRequest, type RescoreRun } from '../src/canary/rescore.js';
-import { RescorePool } from '../src/canary/rescore-pool.js';
-import { CalibrationThread } from '../src/canary/calibration-thread.js';
+import { pathToFileURL } from 'node:url';
+import type { RescoreRequest, RescoreRun } from '../src/canary/rescore.js';
+import type { CalibrationThread } from '../src/canary/calibration-thread.js';
+import { projectModules } from '../notebooks/lib.js';
 import { runCanary } from '../src/canary/canary.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
 import { DEFAULT_DATASET_RECIPE, synthesize } from '../src/synth/index.js';
@@ -95,7 +101,11 @@ function gridPoints(calibrate: boolean): RescoreRequest[] {
   return out;
 }
 
-function grid(run: RescoreRun, calibrate: boolean): void {
+type Rescore = typeof import('../src/canary/rescore.js');
+type Pool = typeof import('../src/canary/rescore-pool.js');
+type Thread = typeof import('../src/canary/calibration-thread.js');
+
+function grid(rescore: Rescore['rescore'], run: RescoreRun, calibrate: boolean): void {
   for (const req of gridPoints(calibrate)) rescore(run, req);
 }
 
@@ -115,6 +125,12 @@ async function medianAsync(fn: () => Promise<unknown>, reps: number): Promise<{ 
 
 export async function benchEvaluate(): Promise<{ name: string; value: number; unit: string }[]> {
   const dir = await runDir();
+  const modules = projectModules();
+  const mod = async <T>(rel: string): Promise<T> =>
+    (await import(pathToFileURL(path.join(modules.dir, `${rel}${modules.ext}`)).href)) as T;
+  const { loadRescoreRun, rescore } = await mod<Rescore>('canary/rescore');
+  const { RescorePool } = await mod<Pool>('canary/rescore-pool');
+  const { CalibrationThread: Calibration } = await mod<Thread>('canary/calibration-thread');
   const t0 = performance.now();
   const run = await loadRescoreRun(dir);
   const loadMs = performance.now() - t0;
@@ -123,14 +139,14 @@ export async function benchEvaluate(): Promise<{ name: string; value: number; un
     rescore(run, req, { thread });
   };
   // what a notebook's evaluate() does: the walk-forward fits split with a CalibrationThread
-  const thread = await CalibrationThread.start();
+  const thread = await Calibration.start();
   const [full, one] = medianPair(call({}, thread), call({}), 7);
   if (!thread.usable) throw new Error(`bench evaluate: the calibration thread failed: ${thread.failure}`);
   await thread.close();
   const regime = median(call({ dims: ['regime'], topk: false }), 7);
   const auc = median(call({ calibrate: false }), 7);
-  const g = median(() => grid(run, true), 3);
-  const gAuc = median(() => grid(run, false), 3);
+  const g = median(() => grid(rescore, run, true), 3);
+  const gAuc = median(() => grid(rescore, run, false), 3);
   const t1 = performance.now();
   const pool = new RescorePool(run, 2);
   await pool.map(gridPoints(true));
@@ -138,7 +154,11 @@ export async function benchEvaluate(): Promise<{ name: string; value: number; un
   const pg = await medianAsync(() => pool.map(gridPoints(true)), 3);
   const pgAuc = await medianAsync(() => pool.map(gridPoints(false)), 3);
   await pool.close();
-  const tag = `${run.symbols.length} symbols, ${samples.toLocaleString('en-US')} samples`;
+  const how =
+    modules.kind === 'dist'
+      ? 'compiled dist/, as notebooks load it when fresh'
+      : 'sources through tsx (dist/ stale or absent: npm run build; or FLOWLAB_TSX=1), as notebooks would';
+  const tag = `${run.symbols.length} symbols, ${samples.toLocaleString('en-US')} samples; modules: ${how}`;
   const unit = (r: { cpu: number; load: number }, scale: number, u: string) =>
     `${u} wall (CPU ${(r.cpu / scale).toFixed(scale === 1 ? 0 : 2)} ${u}, load ${r.load.toFixed(1)})`;
   return [

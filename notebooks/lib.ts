@@ -8,8 +8,12 @@
  * `import ... from '../src/canary/canary.js'`: tslab compiles cells with
  * `rootDir` = the kernel's working directory (this folder), so a static import
  * of a file under ../src fails with "File ... is not under 'rootDir'". The
- * modules are instead required at run time through tsx's CommonJS hook (tsx is
- * a project dependency); they share one module cache, so `instanceof
+ * modules are instead required at run time: the compiled dist/ modules when
+ * dist/ was built from the sources as they are now (`npm run build`; the CLI's
+ * own check, scripts/dist.mjs `freshDistSync`), else the sources through tsx's
+ * CommonJS hook (tsx is a project dependency), as bin/flowlab.mjs does;
+ * FLOWLAB_TSX=1 forces the sources. The choice is made once per kernel
+ * (`projectModules`), so the modules share one module cache: `instanceof
  * FlowlabError` and the DuckDB connection work as in the CLI. The price is that
  * project functions are typed `any` inside notebooks.
  *
@@ -42,16 +46,49 @@ function findRoot(start: string): string {
 }
 
 const req = createRequire(path.join(ROOT, 'package.json'));
-let hooked = false;
+
+/** Where `load()` takes the project's modules from. */
+export interface ProjectModules {
+  /** 'dist': the compiled JavaScript (fresh); 'tsx': the TypeScript sources through tsx. */
+  readonly kind: 'dist' | 'tsx';
+  /** The folder of the modules (dist/src or src) and their file extension. */
+  readonly dir: string;
+  readonly ext: '.js' | '.ts';
+}
+
+/**
+ * The compiled modules of `distDir` when they were built from the sources under `root` as they are now
+ * (scripts/dist.mjs `freshDistSync`, the check bin/flowlab.mjs makes), else the sources; FLOWLAB_TSX=1
+ * in `env` forces the sources. Decides only (registers nothing).
+ */
+export function projectModules(
+  root: string = ROOT,
+  distDir: string = path.join(root, 'dist'),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ProjectModules {
+  const { freshDistSync } = createRequire(path.join(root, 'package.json'))(path.join(root, 'scripts', 'dist.mjs'));
+  if (env.FLOWLAB_TSX !== '1' && freshDistSync(root, distDir))
+    return { kind: 'dist', dir: path.join(distDir, 'src'), ext: '.js' };
+  return { kind: 'tsx', dir: path.join(root, 'src'), ext: '.ts' };
+}
+
+let modules: ProjectModules | null = null;
+
+/** Where this kernel's `load()` takes the project's modules from (decided on first use). */
+export function loadedFrom(): ProjectModules {
+  if (modules === null) {
+    const m = projectModules();
+    if (m.kind === 'tsx') req('tsx/cjs/api').register();
+    modules = m;
+  }
+  return modules;
+}
 
 /** A project module by its path under src/ without extension, e.g. `load('canary/canary')`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function load(rel: string): any {
-  if (!hooked) {
-    req('tsx/cjs/api').register();
-    hooked = true;
-  }
-  return req(path.join(ROOT, 'src', `${rel}.ts`));
+  const m = loadedFrom();
+  return req(path.join(m.dir, `${rel}${m.ext}`));
 }
 
 /** Path under the project root. */

@@ -8,7 +8,10 @@
 // bin/flowlab.mjs runs the compiled files only when `freshDist()` says they were built from the
 // sources as they are now (same code_sha256, same build script); otherwise it runs the sources with
 // tsx, so an edit under src/ never runs stale code. The check hashes the sources with the compiled
-// code.js itself (one implementation of the code hash), a few milliseconds.
+// code.js itself (one implementation of the code hash), a few milliseconds. `freshDistSync()` is the
+// same check for synchronous CommonJS callers (the notebooks' `load()`, notebooks/lib.ts), which
+// require() this file and the compiled modules (require of ES modules: Node >= 20.19), so this file
+// has no top-level await.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,18 +32,34 @@ function selfSha256() {
  * else null (no build, a source changed, or another build script).
  */
 export async function freshDist(root = ROOT, distDir = DIST) {
+  const stamp = stampOf(distDir);
+  if (stamp === null) return null;
+  const code = await import(pathToFileURL(path.join(distDir, CODE_JS)).href);
+  // for this repository, codeHash() caches the hash, so the run's manifest does not hash the sources again
+  const current = root === ROOT ? await code.codeHash() : code.codeHashOf(root);
+  if (current !== stamp.code_sha256) return null;
+  return pathToFileURL(path.join(distDir, 'src/cli/main.js')).href;
+}
+
+/** `freshDist`'s check, synchronously: whether `distDir` was built from the sources under `root` as they are now. */
+export function freshDistSync(root = ROOT, distDir = DIST) {
+  const stamp = stampOf(distDir);
+  if (stamp === null) return false;
+  const code = createRequire(import.meta.url)(path.join(distDir, CODE_JS));
+  return code.codeHashOf(root) === stamp.code_sha256;
+}
+
+const CODE_JS = 'src/replay/code.js';
+
+/** The build stamp of `distDir` when this build script wrote it, else null (no build, or another script). */
+function stampOf(distDir) {
   let stamp;
   try {
     stamp = JSON.parse(fs.readFileSync(path.join(distDir, STAMP), 'utf8'));
   } catch {
     return null;
   }
-  if (stamp.build_sha256 !== selfSha256()) return null;
-  const code = await import(pathToFileURL(path.join(distDir, 'src/replay/code.js')).href);
-  // for this repository, codeHash() caches the hash, so the run's manifest does not hash the sources again
-  const current = root === ROOT ? await code.codeHash() : code.codeHashOf(root);
-  if (current !== stamp.code_sha256) return null;
-  return pathToFileURL(path.join(distDir, 'src/cli/main.js')).href;
+  return stamp.build_sha256 === selfSha256() ? stamp : null;
 }
 
 function listTs(dir, out) {
@@ -91,8 +110,10 @@ export async function build(root = ROOT, outDir = DIST) {
 if (process.argv[1] && path.resolve(process.argv[1]) === SELF) {
   const out = process.argv[2] ? path.resolve(process.argv[2]) : DIST;
   const t0 = performance.now();
-  const s = await build(ROOT, out);
-  console.log(
-    `dist: ${s.files} files compiled to ${path.relative(process.cwd(), out) || '.'} in ${((performance.now() - t0) / 1000).toFixed(1)} s (code_sha256 ${s.code_sha256.slice(0, 12)})`,
+  // no top-level await (see the file comment)
+  build(ROOT, out).then((s) =>
+    console.log(
+      `dist: ${s.files} files compiled to ${path.relative(process.cwd(), out) || '.'} in ${((performance.now() - t0) / 1000).toFixed(1)} s (code_sha256 ${s.code_sha256.slice(0, 12)})`,
+    ),
   );
 }

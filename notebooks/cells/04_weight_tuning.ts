@@ -193,7 +193,7 @@ const _GRID = await nb.cell('evaluate grid', async () => {
   }
   const sec = (Date.now() - t1) / 1000;
   console.log(
-    `grid: ${points.length} evaluate() calls in ${sec.toFixed(1)} s (${((sec * 1000) / points.length).toFixed(0)} ms each)`,
+    `grid: ${points.length} evaluate() calls in ${sec.toFixed(1)} s (${((sec * 1000) / points.length).toFixed(0)} ms each; project modules: ${nb.loadedFrom().kind})`,
   );
   const gates = [0, 0.25, 0.5, 0.75, 1];
   const ws = [...new Set(points.map((p) => p.w_ofi as number))];

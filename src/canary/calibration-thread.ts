@@ -63,7 +63,6 @@ export class CalibrationThread {
   private nextId = 1;
   private broken: string | undefined;
   private pendingId = 0;
-  private buffers: { score: Float64Array; prob: Float64Array; ref: Float64Array } | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -112,17 +111,6 @@ export class CalibrationThread {
   /** Why the thread is not used any more (undefined while usable). */
   get failure(): string | undefined {
     return this.broken;
-  }
-
-  /**
-   * Shared score, prob and ref arrays of at least n rows, the same ones on every call (a call's results
-   * do not outlive it: the caller copies what it keeps).
-   */
-  scratch(n: number): { score: Float64Array; prob: Float64Array; ref: Float64Array } {
-    if (!this.buffers || this.buffers.score.length < n)
-      this.buffers = { score: sharedF64(n), prob: sharedF64(n), ref: sharedF64(n) };
-    const b = this.buffers;
-    return { score: b.score.subarray(0, n), prob: b.prob.subarray(0, n), ref: b.ref.subarray(0, n) };
   }
 
   /** Sends jobs; `wait()` blocks until they are done. One batch at a time. */

@@ -8,7 +8,21 @@
  * the two agree to the bit.
  */
 import { SLICES_OVERVIEW_HEADER } from '../report/ramp.js';
-import { layoutRows, sliceLayout, type SliceDim, type SliceLayout, type SliceRow } from '../eval/slices.js';
+import {
+  layoutRowsOf,
+  sliceLayout,
+  sliceMetricsOptions,
+  type SliceDim,
+  type SliceLayout,
+  type SliceOptions,
+  type SliceRow,
+} from '../eval/slices.js';
+import {
+  probSliceMetrics,
+  scoreSliceMetrics,
+  type SliceMetrics,
+  type SliceMetricsOptions,
+} from '../eval/multislice.js';
 import type { Metric } from '../eval/metric.js';
 import { REGIME_NAMES, SCENARIO_NAMES, VOL_TERTILE_NAMES } from '../calc/slices.js';
 
@@ -82,15 +96,44 @@ export function overviewPlan(set: OverviewSet, want: readonly OverviewDim[] = OV
 
 /** The overview rows of every group (each symbol, then ALL): the 'all' row, then each dimension's values. */
 export function overviewRows(plan: OverviewPlan, sc: OverviewScores, o: OverviewOptions): OverviewRow[] {
-  const { rows, brier_skill } = layoutRows(
+  const m = plan.layout.membership;
+  const mo = overviewMetricsOptions(o);
+  const sm = scoreSliceMetrics(m, { score: sc.score, y: plan.y }, mo);
+  return overviewRowsOf(
+    plan,
+    sm,
+    sc.prob ? probSliceMetrics(m, { prob: sc.prob, y: plan.y, ref: sc.ref }, mo) : null,
+    o,
+  );
+}
+
+/** The sliceMetrics options of an overview (for callers that compute its two parts themselves). */
+export function overviewMetricsOptions(o: OverviewOptions): SliceMetricsOptions {
+  return sliceMetricsOptions(sliceOptions(o));
+}
+
+const sliceOptions = (o: OverviewOptions): SliceOptions => ({
+  sample_ms: o.sample_ms,
+  ece_bins: o.ece_bins,
+  auc: { variance_inflation: o.variance_inflation },
+  topk: o.topk === false ? false : undefined,
+});
+
+/**
+ * `overviewRows` from its two parts computed on `plan.layout.membership` (with
+ * `overviewMetricsOptions(o)`): `scoreSliceMetrics` of the scores, and
+ * `probSliceMetrics` of the probabilities (null: not calibrated). The same rows.
+ */
+export function overviewRowsOf(
+  plan: OverviewPlan,
+  sm: Pick<SliceMetrics, 'auc' | 'topk'>,
+  pm: Pick<SliceMetrics, 'ece' | 'brier' | 'brier_skill'> | null,
+  o: OverviewOptions,
+): OverviewRow[] {
+  const { rows, brier_skill } = layoutRowsOf(
     plan.layout,
-    { score: sc.score, y: plan.y, prob: sc.prob, ref: sc.prob ? sc.ref : undefined },
-    {
-      sample_ms: o.sample_ms,
-      ece_bins: o.ece_bins,
-      auc: { variance_inflation: o.variance_inflation },
-      topk: o.topk === false ? false : undefined,
-    },
+    { ...sm, ...(pm ?? { ece: null, brier: null, brier_skill: null }) },
+    sliceOptions(o),
   );
   return rows.map((r, k) => ({
     ...r,

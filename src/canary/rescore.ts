@@ -41,12 +41,15 @@ import {
 import { overlapInflation } from './engine.js';
 import {
   OVERVIEW_DIMS,
+  overviewMetricsOptions,
   overviewPlan,
-  overviewRows,
+  overviewRowsOf,
   type OverviewDim,
+  type OverviewOptions,
   type OverviewPlan,
   type OverviewRow,
 } from './overview.js';
+import { probSliceMetrics, scoreSliceMetrics } from '../eval/multislice.js';
 
 /** One symbol's stored samples, sorted by time. */
 export interface RescoreTrack {
@@ -210,6 +213,7 @@ export function rescore(run: RescoreRun, req: RescoreRequest = {}, opts: Rescore
     slices[k] = w.gate === undefined ? { ofi, cvd } : { ofi, cvd, gate: checkWeight(`slices.${k}.gate`, w.gate) };
   }
   const symbols = [...(req.symbols ?? run.symbols)].sort();
+  const applied = { weights, gate, slices };
   for (const s of symbols)
     if (!run.tracks.has(s))
       throw new UsageError(`symbols: '${s}' is not in run ${run.runDir} (it has: ${run.symbols.join(', ')})`);
@@ -242,73 +246,71 @@ export function rescore(run: RescoreRun, req: RescoreRequest = {}, opts: Rescore
         }
 
   const n = plan.combo.length;
-  const score = new Float64Array(n);
-  const { combo, z_ofi, z_cvd, dir } = plan;
+  // the plan's scratch columns: rewritten in full below, read by nothing after this call returns
+  const { combo, z_ofi, z_cvd, dir, score } = plan;
   for (let i = 0; i < n; i++) {
     const k = combo[i];
     score[i] = fusionScore(fusionRaw(combos[k], z_ofi[i], combos[k + 1], z_cvd[i], dir[i]), combos[k + 2]);
   }
-  // Brier skill reference: the fold's training base rate, for samples of a fitted fold (as the canary)
-  const ref = new Float64Array(n).fill(NaN);
-  let prob: Float64Array | undefined;
-  if (req.calibrate !== false) {
-    const thread = opts.thread?.usable && symbols.length > 1 ? opts.thread : undefined;
-    // with a thread: the scores and outputs on shared memory, about half of the rows (largest symbols
-    // first, each to the side with fewer rows) fitted by the thread while this one fits the rest
-    const shared = thread?.scratch(n);
-    const sc = shared ? shared.score : score;
-    if (shared) sc.set(score);
-    prob = shared ? shared.prob : new Float64Array(n);
-    const rf = shared ? shared.ref : ref;
-    const cal = {
-      train_sec: cfg.calibration.train_sec,
-      test_sec: cfg.calibration.test_sec,
-      ece_bins: cfg.calibration.ece_bins,
-    };
-    const jobs: CalibrationJob[] = symbols.map((s, g) => {
-      const tr = run.tracks.get(s)!;
-      const o = plan.offsets[g];
-      const m = tr.t.length;
-      return {
-        t: tr.t,
-        score: sc.subarray(o, o + m),
-        y: tr.y,
-        resolved_at: tr.resolved_at,
-        prob: prob!.subarray(o, o + m),
-        ref: rf.subarray(o, o + m),
-      };
-    });
-    const remote: CalibrationJob[] = [];
-    const local: CalibrationJob[] = [];
-    if (thread) {
-      let here = 0;
-      let there = 0;
-      for (const j of [...jobs].sort((a, b) => b.t.length - a.t.length))
-        if (there < here) {
-          remote.push(j);
-          there += j.t.length;
-        } else {
-          local.push(j);
-          here += j.t.length;
-        }
-      thread.post(remote, cal);
-    } else local.push(...jobs);
-    for (const j of local) calibrateTrack(j, cal);
-    if (thread && !thread.wait()) for (const j of remote) calibrateTrack(j, cal);
-    if (shared) ref.set(rf);
-  }
-  const rows = overviewRows(
-    plan.overview,
-    { score, prob, ref },
-    {
-      sample_ms: fz.sample_ms,
-      ece_bins: cfg.calibration.ece_bins,
-      variance_inflation: overlapInflation(cfg),
-      topk: req.topk,
-    },
-  );
-  return { rows, applied: { weights, gate, slices } };
+  const o: OverviewOptions = {
+    sample_ms: fz.sample_ms,
+    ece_bins: cfg.calibration.ece_bins,
+    variance_inflation: overlapInflation(cfg),
+    topk: req.topk,
+  };
+  const mo = overviewMetricsOptions(o);
+  const membership = plan.overview.layout.membership;
+  const y = plan.overview.y;
+  if (req.calibrate === false)
+    return { rows: overviewRowsOf(plan.overview, scoreSliceMetrics(membership, { score, y }, mo), null, o), applied };
+
+  // calibrated: the score metrics (sort, AUC, top-k) need no probabilities, so they run while the
+  // walk-forward fits do; the probability metrics (ECE, Brier, skill) after. With a thread, it fits the
+  // symbols this thread has no time for: largest first, each to the side with less work, this side
+  // starting with the score metrics' share (SCORE_METRICS_COST fit-rows per row and membership column)
+  const { prob, ref } = plan;
+  const cal = {
+    train_sec: cfg.calibration.train_sec,
+    test_sec: cfg.calibration.test_sec,
+    ece_bins: cfg.calibration.ece_bins,
+  };
+  const jobs: CalibrationJob[] = symbols.map((s, g) => {
+    const tr = run.tracks.get(s)!;
+    const at = plan.offsets[g];
+    const m = tr.t.length;
+    const part = (a: Float64Array) => a.subarray(at, at + m);
+    return { t: tr.t, score: part(score), y: tr.y, resolved_at: tr.resolved_at, prob: part(prob), ref: part(ref) };
+  });
+  const thread = opts.thread?.usable && jobs.length > 1 ? opts.thread : undefined;
+  const remote: CalibrationJob[] = [];
+  const local: CalibrationJob[] = [];
+  if (thread) {
+    let here = SCORE_METRICS_COST * membership.width * n;
+    let there = 0;
+    for (const j of [...jobs].sort((a, b) => b.t.length - a.t.length))
+      if (there < here) {
+        remote.push(j);
+        there += j.t.length;
+      } else {
+        local.push(j);
+        here += j.t.length;
+      }
+    if (remote.length > 0) thread.post(remote, cal);
+  } else local.push(...jobs);
+  const sm = scoreSliceMetrics(membership, { score, y }, mo);
+  for (const j of local) calibrateTrack(j, cal);
+  if (thread && remote.length > 0 && !thread.wait()) for (const j of remote) calibrateTrack(j, cal);
+  const pm = probSliceMetrics(membership, { prob, y, ref }, mo);
+  return { rows: overviewRowsOf(plan.overview, sm, pm, o), applied };
 }
+
+/**
+ * The score metrics' cost per row and membership column in fitted rows (the
+ * work balance of a call with a CalibrationThread; speed only, never results):
+ * on the demo run (24 h x 6, width 10, top-k) the score metrics take about as
+ * long as fitting every row once.
+ */
+const SCORE_METRICS_COST = 0.09;
 
 /**
  * One symbol's walk-forward Platt (as the canary): `job.prob` gets each
@@ -399,6 +401,13 @@ interface RescorePlan {
   readonly z_cvd: Float64Array;
   readonly dir: Float64Array;
   readonly overview: OverviewPlan;
+  /**
+   * Scratch, one per plan (rescore is synchronous): a call's scores, walk-forward probabilities and
+   * Brier-skill references, on shared memory (a CalibrationThread's worker writes into them).
+   */
+  readonly score: Float64Array;
+  readonly prob: Float64Array;
+  readonly ref: Float64Array;
 }
 
 const plans = new WeakMap<RescoreRun, Map<string, RescorePlan>>();
@@ -458,6 +467,9 @@ function planOf(run: RescoreRun, symbols: readonly string[], dims: readonly Over
     z_cvd: cat((t) => t.z_cvd),
     dir: cat((t) => t.dir),
     overview,
+    score: sharedF64(n),
+    prob: sharedF64(n),
+    ref: sharedF64(n),
   };
   byKey.set(key, plan);
   return plan;

@@ -6,16 +6,19 @@
  * combination (`combo[i]`), and each combination `width` slice ids
  * (`table[c * width + j]`, -1 = none), e.g. a symbol's 'all', regime, session,
  * vol tertile and scenario slices and the same five of the pooled group: ten
- * slices per row, ~2,000 combinations for 6 symbols (a table that stays in
+ * slices per row, 154 combinations on the demo run, 24 h x 6 symbols (a table that stays in
  * cache). It depends on the slice codes only, so callers that evaluate the
  * same rows under many scores build it once (`membershipOf`).
  *
  * Per call (`sliceMetrics`), with S = rows x width memberships:
- *  1. one pass in row order: per slice, the valid rows (finite score, y in
- *     {0, 1}) of each class, and when probabilities are given the ECE bins,
- *     Brier and Brier-skill sums, accumulated in row order, i.e. in the order
- *     the per-slice functions (`ece`, `brier`, `brierSkillVsRef`) would see a
- *     slice's rows: the same sums to the bit;
+ *  1. one pass in row order: per slice combination, the valid rows (finite
+ *     score, y in {0, 1}) of each class, and when probabilities are given the
+ *     ECE bin counts and Σy, Σp, and the Brier and Brier-skill sums (one update
+ *     per row), then spread to each combination's slices: counts exact; the
+ *     floating-point sums equal the per-slice functions' (`ece`, `brier`,
+ *     `brierSkillVsRef`, which add a slice's rows in row order) to rounding,
+ *     not to the bit (another summation order; on 461k samples the
+ *     per-combination sums are the closer to the exact sum);
  *  2. one radix sort of the valid rows by score (the IEEE-754 bits mapped
  *     to an unsigned order, -0 as +0; `radixSort`), carrying each
  *     row's combination and label, so the passes below read memory in order:
@@ -28,8 +31,10 @@
  *     per slice counting to its k = ceil(5% of its valid rows) and taking every
  *     row tied with the k-th: `topkHitRate`'s bucket, hits, ties and zeros,
  *     stopping once every slice has passed its cut.
- * Cost O(S + n) per call plus the radix passes; no per-slice copies or sorts.
- * Tested as an oracle against the per-slice functions (test/eval/multislice.test.ts).
+ * Cost O(S + n) per call plus the radix passes; no per-slice copies or sorts,
+ * and no n-sized allocation once warm (module scratch, grown on demand).
+ * Tested as an oracle against the per-slice functions (test/eval/multislice.test.ts):
+ * AUC, CI, top-k and counts bit-exact, ECE / Brier / Brier skill within 1e-12.
  */
 import { aucFromSums, aucInsufficient, type AucResult, Z95 } from './auc.js';
 import { brierFromSums, checkP, eceFromBins, type EceResult, skillFromSums } from './calibration.js';
@@ -133,35 +138,59 @@ export function sliceRowCounts(m: SliceMembership): Int32Array {
   return c;
 }
 
-// reusable scratch (grown on demand; nothing in it survives a call in a way that affects a result)
+// reusable scratch (grown on demand; nothing in it survives a call in a way that affects a result): the
+// radix sort's keys, payloads and sorted values, and sliceMetrics' valid rows (a call allocates none of
+// these n-sized arrays once warm)
 let keyHi = new Uint32Array(0);
 let keyLo = new Uint32Array(0);
 let tmpHi = new Uint32Array(0);
 let tmpLo = new Uint32Array(0);
 let payA = new Int32Array(0);
 let payB = new Int32Array(0);
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
+let sortedV = new Float64Array(0);
+let rowVals = new Float64Array(0);
+let rowPays = new Int32Array(0);
 const LITTLE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 const LO = LITTLE ? 0 : 1;
 const HI = LITTLE ? 1 : 0;
 
+const grown = (have: number, n: number) => Math.max(n, have * 2);
+
 function ensure(n: number): void {
   if (payA.length >= n) return;
-  const m = Math.max(n, payA.length * 2);
+  const m = grown(payA.length, n);
   keyHi = new Uint32Array(m);
   keyLo = new Uint32Array(m);
   tmpHi = new Uint32Array(m);
   tmpLo = new Uint32Array(m);
   payA = new Int32Array(m);
   payB = new Int32Array(m);
+  sortedV = new Float64Array(m);
 }
+
+function ensureRows(n: number): void {
+  if (rowVals.length >= n) return;
+  const m = grown(rowVals.length, n);
+  rowVals = new Float64Array(m);
+  rowPays = new Int32Array(m);
+}
+
+// sliceMetrics' AUC merge state per slice (see pass 3): stride and field offsets
+const ST = 8;
+const ST_NEG = 0;
+const ST_POS = 1;
+const ST_S10 = 2;
+const ST_Q10 = 3;
+const ST_S01 = 4;
+const ST_Q01 = 5;
+const ST_NNEG = 6;
+const ST_NPOS = 7;
 
 const SHIFTS = [0, 11, 22] as const;
 const MASKS = [0x7ff, 0x7ff, 0x3ff] as const;
 const HIST = new Int32Array(3 * 2048);
 
-/** Sorted values and payloads (scratch buffers, valid until the next call). */
+/** Sorted values and payloads (views of scratch buffers, valid until the next call). */
 export interface RadixSorted {
   readonly value: Float64Array;
   readonly payload: Int32Array;
@@ -175,6 +204,8 @@ export interface RadixSorted {
  * skipped), then each run of equal high words ordered by the low word
  * (insertion sort; a long unordered run by a stable comparator sort). Values
  * that share their high word differ by < 2^-20 relative, so runs are short.
+ * The IEEE words are read and written through 32-bit views of the value
+ * arrays (no per-value round trip through a conversion buffer).
  */
 export function radixSort(values: Float64Array, payload: Int32Array, n: number): RadixSorted {
   ensure(n);
@@ -184,22 +215,21 @@ export function radixSort(values: Float64Array, payload: Int32Array, n: number):
   let lo = keyLo;
   let th = tmpHi;
   let tl = tmpLo;
+  const vw = new Int32Array(values.buffer, values.byteOffset, 2 * n);
   HIST.fill(0);
   for (let k = 0; k < n; k++) {
-    f64[0] = values[k];
-    let h = u32[HI];
-    let l = u32[LO];
-    if (h === 0x80000000 && l === 0) h = 0; // -0 -> +0
-    if (h & 0x80000000) {
-      h = ~h >>> 0;
-      l = ~l >>> 0;
-    } else h = (h | 0x80000000) >>> 0;
-    hi[k] = h;
-    lo[k] = l;
+    let h = vw[2 * k + HI];
+    const l = vw[2 * k + LO];
+    if (h === -0x80000000 && l === 0) h = 0; // -0 -> +0
+    // order map: a negative value (sign bit set) has every bit flipped, a positive one its sign bit set
+    const neg = h >> 31;
+    const key = (h ^ (neg | -0x80000000)) >>> 0;
+    hi[k] = key;
+    lo[k] = l ^ neg;
     pay[k] = payload[k];
-    HIST[h & 0x7ff]++;
-    HIST[2048 + ((h >>> 11) & 0x7ff)]++;
-    HIST[4096 + (h >>> 22)]++;
+    HIST[key & 0x7ff]++;
+    HIST[2048 + ((key >>> 11) & 0x7ff)]++;
+    HIST[4096 + (key >>> 22)]++;
   }
   for (let p = 0; p < 3; p++) {
     const off = p * 2048;
@@ -235,7 +265,11 @@ export function radixSort(values: Float64Array, payload: Int32Array, n: number):
     lo = tl;
     tl = c;
   }
-  // runs of equal high words: order by the low word
+  // runs of equal high words: order by the low word, then write the run back as doubles (in order,
+  // sequential, into the reused output buffer: one pass for both)
+  const value = sortedV.subarray(0, n);
+  const ow = new Int32Array(sortedV.buffer, 0, 2 * n);
+  const hiNeg = -0x80000000;
   let a = 0;
   while (a < n) {
     const h = hi[a];
@@ -273,26 +307,39 @@ export function radixSort(values: Float64Array, payload: Int32Array, n: number):
         }
       }
     }
+    // the inverse order map: a key whose top bit is clear is a negative value (every bit flipped back)
+    const key = h | 0;
+    const neg = ~key >> 31;
+    const hw = key ^ (neg | hiNeg);
+    for (let k = a; k < b; k++) {
+      ow[2 * k + HI] = hw;
+      ow[2 * k + LO] = lo[k] ^ neg;
+    }
     a = b;
   }
-  // back to doubles, in order (sequential)
-  const value = new Float64Array(n);
-  for (let k = 0; k < n; k++) {
-    let h = hi[k];
-    let l = lo[k];
-    if (h & 0x80000000) h = (h & 0x7fffffff) >>> 0;
-    else {
-      h = ~h >>> 0;
-      l = ~l >>> 0;
-    }
-    u32[HI] = h;
-    u32[LO] = l;
-    value[k] = f64[0];
-  }
-  return { value, payload: pay };
+  return { value, payload: pay.subarray(0, n) };
 }
 
-/** Every metric of every slice of `m` (see the file comment). */
+/** Rows per slice of each membership seen (a memo: they depend on the membership only). */
+const rowCounts = new WeakMap<SliceMembership, Int32Array>();
+
+/** Rows per slice of `m` (memoized per membership). */
+function rowsOfSlices(m: SliceMembership): Int32Array {
+  let rowsOf = rowCounts.get(m);
+  if (!rowsOf) {
+    rowsOf = sliceRowCounts(m);
+    rowCounts.set(m, rowsOf);
+  }
+  return rowsOf;
+}
+
+/**
+ * Every metric of every slice of `m` (see the file comment):
+ * `scoreSliceMetrics` (AUC, top-k: the score and labels only) and, with
+ * `prob`, `probSliceMetrics` (ECE, Brier, Brier skill). Callers that get the
+ * probabilities later (re-scoring fits them while the score metrics run) call
+ * the two parts themselves: the same numbers.
+ */
 export function sliceMetrics(
   m: SliceMembership,
   input: SliceMetricsInput,
@@ -302,98 +349,151 @@ export function sliceMetrics(
   const n = m.rows;
   if (score.length !== n || y.length !== n || (prob && prob.length !== n) || (ref && ref.length !== n))
     throw new RangeError(`sliceMetrics: column lengths differ from the membership's ${n} rows`);
-  const minPer = checkInt('min_per_class', opts.min_per_class ?? DEFAULT_MIN_SAMPLES, 1);
+  const sm = scoreSliceMetrics(m, { score, y }, opts);
+  const pm = prob ? probSliceMetrics(m, { prob, y, ref }, opts) : { ece: null, brier: null, brier_skill: null };
+  return { ...sm, ...pm };
+}
+
+/** ECE, Brier and (with `ref`) Brier skill of every slice of `m` (pass 1's probability sums). */
+export function probSliceMetrics(
+  m: SliceMembership,
+  input: { readonly prob: ArrayLike<number>; readonly y: ArrayLike<number>; readonly ref?: ArrayLike<number> },
+  opts: SliceMetricsOptions = {},
+): Pick<SliceMetrics, 'ece' | 'brier' | 'brier_skill'> {
+  const { prob, y, ref } = input;
+  const n = m.rows;
+  if (prob.length !== n || y.length !== n || (ref && ref.length !== n))
+    throw new RangeError(`sliceMetrics: column lengths differ from the membership's ${n} rows`);
   const minN = checkInt('min_samples', opts.min_samples ?? DEFAULT_MIN_SAMPLES, 1);
+  const bins = checkInt('ece_bins', opts.ece_bins ?? 10, 1);
+  const S = m.slices;
+  const W = m.width;
+  const tab = m.table;
+  const combo = m.combo;
+  const rowsOf = rowsOfSlices(m);
+  // ---- pass 1 (probabilities), row order: ECE / Brier / skill sums kept per slice combination (one
+  // update per row) and spread to the slices after the pass. Counts (and Σy) are exact in any order;
+  // the floating-point sums (Σp per ECE bin, Σ(p - y)², Σ(ref - y)²) are summed per combination in row
+  // order, then over the slice's combinations: another summation order than the per-slice functions', so
+  // they agree to rounding (~1e-16 relative), not to the bit (the oracle test's tolerance says so).
+  const nc = tab.length / W;
+  const cBin = new Int32Array(nc * bins);
+  const cBinY = new Int32Array(nc * bins);
+  const cBinP = new Float64Array(nc * bins);
+  const cB = new Float64Array(nc);
+  const cRef = new Int32Array(nc);
+  const cKS = new Float64Array(nc);
+  const cKR = new Float64Array(nc);
+  for (let i = 0; i < n; i++) {
+    const yi = y[i];
+    if (yi !== 0 && yi !== 1) continue;
+    const p = prob[i];
+    if (p !== p) continue;
+    checkP(p, i);
+    const c = combo[i];
+    let b = Math.floor(p * bins);
+    if (b >= bins) b = bins - 1;
+    const cb = c * bins + b;
+    cBin[cb]++;
+    cBinY[cb] += yi;
+    cBinP[cb] += p;
+    const e2 = (p - yi) * (p - yi);
+    cB[c] += e2;
+    const r = ref ? ref[i] : NaN;
+    if (r === r) {
+      cRef[c]++;
+      cKS[c] += e2;
+      cKR[c] += (r - yi) * (r - yi);
+    }
+  }
+  const eCnt = new Float64Array(S * bins);
+  const eSp = new Float64Array(S * bins);
+  const eSy = new Float64Array(S * bins);
+  const eN = new Int32Array(S);
+  const bS = new Float64Array(S);
+  const kN = new Int32Array(S);
+  const kS = new Float64Array(S);
+  const kR = new Float64Array(S);
+  for (let c = 0; c < nc; c++)
+    for (let j = 0; j < W; j++) {
+      const sl = tab[c * W + j];
+      if (sl < 0) continue;
+      bS[sl] += cB[c];
+      kN[sl] += cRef[c];
+      kS[sl] += cKS[c];
+      kR[sl] += cKR[c];
+      for (let b = 0; b < bins; b++) {
+        const k = cBin[c * bins + b];
+        eCnt[sl * bins + b] += k;
+        eSy[sl * bins + b] += cBinY[c * bins + b];
+        eSp[sl * bins + b] += cBinP[c * bins + b];
+        eN[sl] += k;
+      }
+    }
+  const ece: EceResult[] = [];
+  const brier: Metric[] = [];
+  for (let sl = 0; sl < S; sl++) {
+    ece.push(eceFromBins(eCnt, eSp, eSy, sl * bins, bins, eN[sl], rowsOf[sl] - eN[sl], minN));
+    brier.push(brierFromSums(eN[sl], bS[sl], minN));
+  }
+  let brier_skill: Metric[] | null = null;
+  if (ref) {
+    brier_skill = [];
+    for (let sl = 0; sl < S; sl++) brier_skill.push(skillFromSums(kN[sl], kS[sl], kR[sl], minN));
+  }
+  return { ece, brier, brier_skill };
+}
+
+/** AUC with the DeLong CI and the top-k hit rate of every slice of `m` (passes 1-4 on the scores). */
+export function scoreSliceMetrics(
+  m: SliceMembership,
+  input: { readonly score: ArrayLike<number>; readonly y: ArrayLike<number> },
+  opts: SliceMetricsOptions = {},
+): Pick<SliceMetrics, 'auc' | 'topk'> {
+  const { score, y } = input;
+  const n = m.rows;
+  if (score.length !== n || y.length !== n)
+    throw new RangeError(`sliceMetrics: column lengths differ from the membership's ${n} rows`);
+  const minPer = checkInt('min_per_class', opts.min_per_class ?? DEFAULT_MIN_SAMPLES, 1);
   const vif = opts.variance_inflation ?? 1;
   if (!(vif >= 1)) throw new RangeError(`variance_inflation must be >= 1, got ${vif}`);
   const z = opts.z ?? Z95;
-  const bins = checkInt('ece_bins', opts.ece_bins ?? 10, 1);
   const topkOpt = opts.topk;
   const S = m.slices;
   const W = m.width;
   const tab = m.table;
   const combo = m.combo;
-  const rowsOf = sliceRowCounts(m);
+  const rowsOf = rowsOfSlices(m);
 
-  // ---- pass 1, row order: valid rows per class; ECE / Brier / skill sums. Counts (and Σy) are exact in
-  // any order, so they are kept per slice combination and spread to the slices after the pass; the
-  // floating-point sums go to every slice of the row, in row order.
+  // ---- pass 1 (scores), row order: the valid rows (finite score, y in {0, 1}) per class, counted per
+  // slice combination (exact in any order) and spread to the slices after the pass
   const nc = tab.length / W;
   const cPos = new Int32Array(nc);
   const cNeg = new Int32Array(nc);
-  const cBin = prob ? new Int32Array(nc * bins) : null;
-  const cBinY = prob ? new Int32Array(nc * bins) : null;
-  const cRef = new Int32Array(nc);
-  const eSp = prob ? new Float64Array(S * bins) : null;
-  const bS = new Float64Array(S);
-  const kS = new Float64Array(S);
-  const kR = new Float64Array(S);
-  const vals = new Float64Array(n);
-  const pays = new Int32Array(n);
+  ensureRows(n);
+  const vals = rowVals;
+  const pays = rowPays;
   let nv = 0;
   for (let i = 0; i < n; i++) {
     const yi = y[i];
     if (yi !== 0 && yi !== 1) continue;
     const s = score[i];
-    const c = combo[i];
-    const base = c * W;
     if (s === s) {
+      const c = combo[i];
       vals[nv] = s;
-      pays[nv++] = base * 2 + yi; // the row's table offset and its label
+      pays[nv++] = c * W * 2 + yi; // the row's table offset and its label
       if (yi === 1) cPos[c]++;
       else cNeg[c]++;
     }
-    if (prob) {
-      const p = prob[i];
-      if (p !== p) continue;
-      checkP(p, i);
-      let b = Math.floor(p * bins);
-      if (b >= bins) b = bins - 1;
-      cBin![c * bins + b]++;
-      cBinY![c * bins + b] += yi;
-      const e2 = (p - yi) * (p - yi);
-      const r = ref ? ref[i] : NaN;
-      if (r === r) {
-        cRef[c]++;
-        const r2 = (r - yi) * (r - yi);
-        for (let j = 0; j < W; j++) {
-          const sl = tab[base + j];
-          if (sl < 0) continue;
-          eSp![sl * bins + b] += p;
-          bS[sl] += e2;
-          kS[sl] += e2;
-          kR[sl] += r2;
-        }
-      } else {
-        for (let j = 0; j < W; j++) {
-          const sl = tab[base + j];
-          if (sl < 0) continue;
-          eSp![sl * bins + b] += p;
-          bS[sl] += e2;
-        }
-      }
-    }
   }
-  const vPos = new Int32Array(S);
-  const vNeg = new Int32Array(S);
-  const eCnt = prob ? new Float64Array(S * bins) : null;
-  const eSy = prob ? new Float64Array(S * bins) : null;
-  const eN = new Int32Array(S);
-  const kN = new Int32Array(S);
+  const vPos = new Float64Array(S);
+  const vNeg = new Float64Array(S);
   for (let c = 0; c < nc; c++)
     for (let j = 0; j < W; j++) {
       const sl = tab[c * W + j];
       if (sl < 0) continue;
       vPos[sl] += cPos[c];
       vNeg[sl] += cNeg[c];
-      kN[sl] += cRef[c];
-      if (prob)
-        for (let b = 0; b < bins; b++) {
-          const k = cBin![c * bins + b];
-          eCnt![sl * bins + b] += k;
-          eSy![sl * bins + b] += cBinY![c * bins + b];
-          eN[sl] += k;
-        }
     }
 
   // ---- pass 2: sort the valid rows by score, carrying (table offset, label)
@@ -401,17 +501,22 @@ export function sliceMetrics(
   const sv = sorted.value;
   const sp = sorted.payload;
 
-  // ---- pass 3: AUC merge per slice over the global tie groups
-  const negBelow = new Float64Array(S);
-  const posBelow = new Float64Array(S);
-  const s10 = new Float64Array(S);
-  const q10 = new Float64Array(S);
-  const s01 = new Float64Array(S);
-  const q01 = new Float64Array(S);
-  const tp = new Float64Array(S);
-  const tq = new Float64Array(S);
-  const touched = new Int32Array(S);
-  const isTouched = new Uint8Array(S);
+  // ---- pass 3: AUC merge per slice over the global tie groups. The per-slice state is interleaved, one
+  // cache line per slice: ST_NEG / ST_POS (negatives / positives below the current tie group), the sums of
+  // V10 - ½ and its square, of V01 - ½ and its square, and the slice's negatives and positives; each
+  // membership is looked up as its slice's offset in it (a table built once per call, -1 -> a sink slot
+  // no result reads, so the inner loops have no branch on it)
+  const st = new Float64Array((S + 1) * ST);
+  for (let sl = 0; sl < S; sl++) {
+    st[sl * ST + ST_NNEG] = vNeg[sl];
+    st[sl * ST + ST_NPOS] = vPos[sl];
+  }
+  const off = new Int32Array(tab.length);
+  for (let k = 0; k < tab.length; k++) off[k] = (tab[k] < 0 ? S : tab[k]) * ST;
+  const tp = new Float64Array(S + 1);
+  const tq = new Float64Array(S + 1);
+  const touched = new Int32Array(S + 1);
+  const isTouched = new Uint8Array(S + 1);
   let a = 0;
   while (a < nv) {
     const v = sv[a];
@@ -422,22 +527,20 @@ export function sliceMetrics(
       const base = pl >> 1;
       if ((pl & 1) === 1) {
         for (let j = 0; j < W; j++) {
-          const sl = tab[base + j];
-          if (sl < 0) continue;
-          const d = negBelow[sl] / vNeg[sl] - 0.5;
-          s10[sl] += d;
-          q10[sl] += d * d;
-          posBelow[sl] += 1;
+          const o = off[base + j];
+          const d = st[o + ST_NEG] / st[o + ST_NNEG] - 0.5;
+          st[o + ST_S10] += d;
+          st[o + ST_Q10] += d * d;
+          st[o + ST_POS] += 1;
         }
       } else {
         for (let j = 0; j < W; j++) {
-          const sl = tab[base + j];
-          if (sl < 0) continue;
-          const mm = vPos[sl];
-          const d = (mm - posBelow[sl]) / mm - 0.5;
-          s01[sl] += d;
-          q01[sl] += d * d;
-          negBelow[sl] += 1;
+          const o = off[base + j];
+          const mm = st[o + ST_NPOS];
+          const d = (mm - st[o + ST_POS]) / mm - 0.5;
+          st[o + ST_S01] += d;
+          st[o + ST_Q01] += d * d;
+          st[o + ST_NEG] += 1;
         }
       }
     } else {
@@ -447,8 +550,7 @@ export function sliceMetrics(
         const base = pl >> 1;
         const pos = (pl & 1) === 1;
         for (let j = 0; j < W; j++) {
-          const sl = tab[base + j];
-          if (sl < 0) continue;
+          const sl = off[base + j] / ST;
           if (isTouched[sl] === 0) {
             isTouched[sl] = 1;
             touched[nt++] = sl;
@@ -459,21 +561,22 @@ export function sliceMetrics(
       }
       for (let t = 0; t < nt; t++) {
         const sl = touched[t];
+        const o = sl * ST;
         const p = tp[sl];
         const q = tq[sl];
         if (p > 0) {
-          const d = (negBelow[sl] + q / 2) / vNeg[sl] - 0.5;
-          s10[sl] += p * d;
-          q10[sl] += p * d * d;
+          const d = (st[o + ST_NEG] + q / 2) / st[o + ST_NNEG] - 0.5;
+          st[o + ST_S10] += p * d;
+          st[o + ST_Q10] += p * d * d;
         }
         if (q > 0) {
-          const mm = vPos[sl];
-          const d = (mm - posBelow[sl] - p / 2) / mm - 0.5;
-          s01[sl] += q * d;
-          q01[sl] += q * d * d;
+          const mm = st[o + ST_NPOS];
+          const d = (mm - st[o + ST_POS] - p / 2) / mm - 0.5;
+          st[o + ST_S01] += q * d;
+          st[o + ST_Q01] += q * d * d;
         }
-        negBelow[sl] += q;
-        posBelow[sl] += p;
+        st[o + ST_NEG] += q;
+        st[o + ST_POS] += p;
         tp[sl] = 0;
         tq[sl] = 0;
         isTouched[sl] = 0;
@@ -489,7 +592,15 @@ export function sliceMetrics(
     auc.push(
       mp < minPer || mn < minPer
         ? aucInsufficient(base, minPer)
-        : aucFromSums(base, s10[sl], q10[sl], s01[sl], q01[sl], z, vif),
+        : aucFromSums(
+            base,
+            st[sl * ST + ST_S10],
+            st[sl * ST + ST_Q10],
+            st[sl * ST + ST_S01],
+            st[sl * ST + ST_Q01],
+            z,
+            vif,
+          ),
     );
   }
 
@@ -584,20 +695,5 @@ export function sliceMetrics(
     }
   }
 
-  let eceR: EceResult[] | null = null;
-  let brierR: Metric[] | null = null;
-  let skillR: Metric[] | null = null;
-  if (prob) {
-    eceR = [];
-    brierR = [];
-    for (let sl = 0; sl < S; sl++) {
-      eceR.push(eceFromBins(eCnt!, eSp!, eSy!, sl * bins, bins, eN[sl], rowsOf[sl] - eN[sl], minN));
-      brierR.push(brierFromSums(eN[sl], bS[sl], minN));
-    }
-    if (ref) {
-      skillR = [];
-      for (let sl = 0; sl < S; sl++) skillR.push(skillFromSums(kN[sl], kS[sl], kR[sl], minN));
-    }
-  }
-  return { auc, topk, ece: eceR, brier: brierR, brier_skill: skillR };
+  return { auc, topk };
 }

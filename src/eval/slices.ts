@@ -25,7 +25,14 @@ import { checkPos } from './metric.js';
 import type { AucResult, AucOptions } from './auc.js';
 import type { EceResult } from './calibration.js';
 import { noTopk, type TopkResult, type TopkOptions } from './topk.js';
-import { membershipOf, sliceMetrics, sliceRowCounts, type SliceMembership } from './multislice.js';
+import {
+  membershipOf,
+  sliceMetrics,
+  sliceRowCounts,
+  type SliceMembership,
+  type SliceMetrics,
+  type SliceMetricsOptions,
+} from './multislice.js';
 
 export interface SliceDim {
   readonly name: string;
@@ -195,15 +202,28 @@ export function layoutRows(
   input: SliceInput & { readonly ref?: ArrayLike<number> },
   opts: SliceOptions = {},
 ): { rows: SliceRow[]; brier_skill: Metric[] | null } {
-  const sampleMs = checkPos('sample_ms', opts.sample_ms ?? 1000);
-  const r = sliceMetrics(layout.membership, input, {
+  return layoutRowsOf(layout, sliceMetrics(layout.membership, input, sliceMetricsOptions(opts)), opts);
+}
+
+/** The sliceMetrics options of a layout's SliceOptions. */
+export function sliceMetricsOptions(opts: SliceOptions): SliceMetricsOptions {
+  return {
     min_per_class: opts.auc?.min_per_class,
     z: opts.auc?.z,
     variance_inflation: opts.auc?.variance_inflation,
     topk: opts.topk,
     ece_bins: opts.ece_bins,
     min_samples: opts.min_samples,
-  });
+  };
+}
+
+/** `layoutRows` from metrics already computed for `layout.membership` (e.g. in parts, `scoreSliceMetrics` + `probSliceMetrics`). */
+export function layoutRowsOf(
+  layout: SliceLayout,
+  r: SliceMetrics,
+  opts: SliceOptions = {},
+): { rows: SliceRow[]; brier_skill: Metric[] | null } {
+  const sampleMs = checkPos('sample_ms', opts.sample_ms ?? 1000);
   const rows: SliceRow[] = [];
   const skill: Metric[] | null = r.brier_skill ? [] : null;
   for (const s of layout.slots) {

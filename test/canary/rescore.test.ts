@@ -80,9 +80,19 @@ describe('rescore (stored components -> canary metrics)', () => {
       expect(row.auc.auc).toBe(active.value);
       expect([row.auc.ci_low, row.auc.ci_high]).toEqual(active.ci);
       expect(row.auc.n).toBe(active.n);
+      // the verdict's ECE and Brier skill come from ece() / brierSkillVsRef() on the symbol's rows in row
+      // order, the overview's from sliceMetrics' per-combination sums: equal to rounding (1e-12 relative to
+      // max(|value|, 1); test/eval/multislice.test.ts), not to the bit
       const all = r.rows.find((x) => x.group === sym && x.dim === 'all')!;
-      expect(all.ece.value).toBe(checks.find((c) => c.name === 'ece')!.value);
-      expect(all.brier_skill.value).toBe(checks.find((c) => c.name === 'brier_skill')!.value);
+      for (const [got, name] of [
+        [all.ece.value, 'ece'],
+        [all.brier_skill.value, 'brier_skill'],
+      ] as const) {
+        const want = checks.find((c) => c.name === name)!.value;
+        expect(got, name).not.toBeNull();
+        expect(want, name).not.toBeNull();
+        expect(Math.abs(got! - want!), name).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(want!)));
+      }
     }
     // and it is a different result from the base run (the test would be vacuous otherwise)
     expect(csvOf(r.rows)).not.toBe(csvFile(base));
