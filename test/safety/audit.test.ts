@@ -186,7 +186,9 @@ const ROWS: Row[] = [
     stdout: /wrote \d+ files/,
     replaces: 'dq_again/',
     also: () => {
-      expect(JSON.parse(fs.readFileSync(at('dq_again', 'dq_summary.json'), 'utf8')).dataset).toBeTruthy();
+      const summary = JSON.parse(fs.readFileSync(at('dq_again', 'dq_summary.json'), 'utf8'));
+      expect(summary.flowlab_dq).toBe(1);
+      expect(Object.keys(summary.symbols).sort()).toEqual(['BTCUSDT', 'ETHUSDT']); // this run's, not the old one's
       expect(fs.existsSync(at('dq_again', 'dq_20200101_00.json'))).toBe(false); // its own stale hour, removed
     },
   },
