@@ -552,7 +552,7 @@ export async function evaluator(runDir: string): Promise<Evaluator> {
  */
 export function varianceInflation(runDir: string): number {
   const { overlapInflation } = load('canary/engine');
-  const m = JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8'));
+  const m = load('replay/run-folder').readRunManifest(runDir); // a torn manifest: one line naming it, not a stack
   return overlapInflation(m.config);
 }
 
