@@ -538,6 +538,13 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /shards\/[0-9a-f]{32}\/manifest\.json: not valid JSON/,
   },
+  {
+    defect: 'demo names --data when it cannot synthesize into it',
+    input: 'demo --data a non-empty folder that is not a dataset (the error said --out, which the user had not given)',
+    args: () => ['demo', '--data', at('notes'), '--out', at('demo_runs')],
+    code: 2,
+    stderr: /^flowlab: --data '.*notes' is not empty and holds no flowlab dataset$/,
+  },
 ];
 
 describe('audit: untrusted inputs and foreign outputs', () => {
