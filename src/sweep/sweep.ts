@@ -23,7 +23,7 @@ import { expandGrid, parseGridArg, writeOverlays } from './grid.js';
 import { datasetManifestSha, shardId, staleStaging, type ShardJob } from './shard.js';
 import { readShard, summaryMarkdown, writeResults, chooseConfig, type ShardPlan } from './results.js';
 import { runLocal } from './pool.js';
-import { runQueued } from './queue.js';
+import { checkQueueReachable, runQueued } from './queue.js';
 
 export const SWEEP_FILE = 'sweep.json';
 export const RESULTS_FILE = 'sweep_results.parquet';
@@ -113,6 +113,7 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   };
   const out = path.resolve(req.out);
   checkOutFolder(out, spec);
+  if (req.queue !== undefined) await checkQueueReachable(req.queue); // before anything is written
   // a new (absent or empty) folder is all ours: when a grid point is refused (an unknown key, a value the
   // config refuses) what this call wrote is removed, so the corrected sweep can use the same --out
   const fresh = !fs.existsSync(out) || fs.readdirSync(out).length === 0;

@@ -545,6 +545,15 @@ const ROWS: Row[] = [
     code: 2,
     stderr: /^flowlab: --data '.*notes' is not empty and holds no flowlab dataset$/,
   },
+  {
+    defect: 'sweep --queue checks that Redis answers before it writes anything',
+    input:
+      'sweep --queue naming a port where no Redis listens (was a stack trace per retry, for ever, after writing sweep.json)',
+    args: () => [...SWEEP_ARGS(at('sw_noredis')), '--queue', 'redis://127.0.0.1:1'],
+    code: 1,
+    stderr: /^flowlab: --queue redis:\/\/127\.0\.0\.1:1: cannot connect to 127\.0\.0\.1:1 \(ECONNREFUSED\)/,
+    also: () => expect(fs.existsSync(at('sw_noredis'))).toBe(false),
+  },
 ];
 
 describe('audit: untrusted inputs and foreign outputs', () => {
