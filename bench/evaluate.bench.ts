@@ -5,12 +5,14 @@
  * tsx; the first line says which). The compiled modules are imported as ES
  * modules: this process runs under tsx, whose require hook would re-compile
  * them (a notebook kernel requires them natively).
- * One evaluate() of a 24 h x 6 symbol run with every slice dimension and with
+ * One evaluate() of a 24 h x 6 symbol run with every slice dimension as
+ * notebooks call it (with a CalibrationThread: src/canary/calibration-thread.ts)
+ * and on one thread, alternately (medians of 9 after 3 warm-up rounds), with
  * the regime slices only (no top-k), and a 50-point weight x gate grid (the same),
- * wall and CPU time (medians of 7 calls / 3 grids after a warm-up, with the
- * 1-minute load average: the machine is shared), and the same grid on 2 worker
+ * wall and CPU time (CPU of every thread of the process; medians of 7 calls / 3
+ * grids after a warm-up, with the 1-minute load average: the machine is shared), and the same grid on 2 worker
  * threads (RescorePool, src/canary/rescore-pool.ts: its first map, which starts the
- * workers and copies the run to them, then the median of 3 maps). The run: $FLOWLAB_BENCH_RUN, else artifacts/runtime/demo
+ * workers and hands them the run's shared columns, then the median of 3 maps). The run: $FLOWLAB_BENCH_RUN, else artifacts/runtime/demo
  * (`npm run demo`), else a canary run on datasets/default made here (minutes).
  * Targets (issue 14): one evaluate() < 100 ms, the grid < 5 s.
  */
@@ -76,8 +78,10 @@ function medianPair(
   b: () => void,
   reps: number,
 ): [ReturnType<typeof median>, ReturnType<typeof median>] {
-  a();
-  b();
+  for (let w = 0; w < 3; w++) {
+    a();
+    b();
+  }
   const runs: { ms: number; cpu: number; load: number }[][] = [[], []];
   for (let i = 0; i < reps; i++)
     for (const [k, fn] of [a, b].entries()) runs[k].push({ ...timed(fn), load: os.loadavg()[0] });
@@ -140,7 +144,7 @@ export async function benchEvaluate(): Promise<{ name: string; value: number; un
   };
   // what a notebook's evaluate() does: the walk-forward fits split with a CalibrationThread
   const thread = await Calibration.start();
-  const [full, one] = medianPair(call({}, thread), call({}), 7);
+  const [full, one] = medianPair(call({}, thread), call({}), 9);
   if (!thread.usable) throw new Error(`bench evaluate: the calibration thread failed: ${thread.failure}`);
   await thread.close();
   const regime = median(call({ dims: ['regime'], topk: false }), 7);

@@ -22,7 +22,7 @@
  *    - bare: `streamChunks` + `readF64`/`readI8` per file of the columns the
  *      replay reads (no ORDER BY, no sha256, no batching, no merge);
  *    - reader: `Dataset.stream(symbol, kind)` for every symbol and kind, the
- *      reader the replay uses (ORDER BY per file, batches of 65536 rows).
+ *      reader the replay uses (runs of files in one scan, order checked, batches of 65536 rows).
  * 3. The ratios replay / scan (target >= 0.5 for the bare scan).
  * 3b. CPU-seconds per stage, on the same selection, all on this thread (io
  *    inline) so process CPU time is the stage's: four passes that each add one

@@ -1,11 +1,14 @@
 /**
- * `npm run bench -- threads [--dataset <dir>] [--reps N]`: symbol-parallel
+ * `npm run bench -- threads [--dataset <dir>] [--reps N] [--canary]`: symbol-parallel
  * replay (`--threads`, src/replay/shards.ts) as a user runs it: the whole
  * `flowlab replay` process (start-up included) for threads 1 and 2 x `--io
  * inline` and `--io workers`, the four configurations alternating, N rounds
  * (default 3); per configuration the median wall time, median CPU-seconds of
  * the process (all threads) and median peak RSS, with the 1-minute load
  * average before each run (the machine is shared: wall time moves with it).
+ * With `--canary`: the whole `flowlab canary` process (replay, engines,
+ * evaluation and report) for `--threads` 1 and 2 instead (src/canary/shards.ts;
+ * its IO is `--io auto`).
  *
  * Dataset: `--dataset <dir>`, else `synth --hours 24 --seed 5` (six symbols)
  * generated once under os.tmpdir()/flowlab-bench/synth-24h-seed5.
@@ -22,11 +25,15 @@ type Row = { name: string; value: number; unit: string };
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_DIR = path.join(os.tmpdir(), 'flowlab-bench');
-const CONFIGS = [
+const REPLAY_CONFIGS = [
   { threads: 1, io: 'inline' },
   { threads: 1, io: 'workers' },
   { threads: 2, io: 'inline' },
   { threads: 2, io: 'workers' },
+] as const;
+const CANARY_CONFIGS = [
+  { threads: 1, io: 'auto' },
+  { threads: 2, io: 'auto' },
 ] as const;
 
 function log(msg: string): void {
@@ -64,13 +71,13 @@ function threadCpu(pid: number): Map<string, number> {
   return out;
 }
 
-function cliReplay(data: string, out: string, threads: number, io: string): Promise<Run> {
+function cliRun(command: 'replay' | 'canary', data: string, out: string, threads: number, io: string): Promise<Run> {
   const load = os.loadavg()[0];
   const args = [
     '--import',
     path.join(REPO, 'bench', 'usage-preload.mjs'),
     path.join(REPO, 'bin', 'flowlab.mjs'),
-    'replay',
+    command,
     '--data',
     data,
     '--out',
@@ -81,8 +88,7 @@ function cliReplay(data: string, out: string, threads: number, io: string): Prom
     '--no-progress',
     '--threads',
     String(threads),
-    '--io',
-    io,
+    ...(command === 'replay' ? ['--io', io] : []),
   ];
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -98,7 +104,7 @@ function cliReplay(data: string, out: string, threads: number, io: string): Prom
       clearInterval(poll);
       const wall = performance.now() - t0;
       const line = stderr.split('\n').find((l) => l.startsWith('bench-usage '));
-      if (code !== 0 || !line) return reject(new Error(`replay exited ${code}: ${stderr.trim()}`));
+      if (code !== 0 || !line) return reject(new Error(`${command} exited ${code}: ${stderr.trim()}`));
       const u = JSON.parse(line.slice('bench-usage '.length)) as { cpu_ms: number; max_rss_kib: number };
       resolve({ wall_ms: wall, ...u, load, busiest_ms: Math.max(0, ...perThread.values()) });
     });
@@ -116,6 +122,8 @@ export async function benchThreads(argv: readonly string[]): Promise<Row[]> {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const reps = Number(opt('--reps') ?? 3);
+  const command = argv.includes('--canary') ? 'canary' : 'replay';
+  const CONFIGS = command === 'canary' ? CANARY_CONFIGS : REPLAY_CONFIGS;
   let data = opt('--dataset');
   if (!data) {
     data = path.join(BENCH_DIR, 'synth-24h-seed5');
@@ -130,7 +138,7 @@ export async function benchThreads(argv: readonly string[]): Promise<Row[]> {
   try {
     for (let r = 0; r < reps; r++) {
       for (const c of CONFIGS) {
-        const res = await cliReplay(data, out, c.threads, c.io);
+        const res = await cliRun(command, data, out, c.threads, c.io);
         runs.get(`${c.threads}/${c.io}`)!.push(res);
         log(
           `round ${r + 1} threads ${c.threads} io ${c.io}: wall ${(res.wall_ms / 1000).toFixed(1)} s, ` +
@@ -144,7 +152,7 @@ export async function benchThreads(argv: readonly string[]): Promise<Row[]> {
   const rows: Row[] = [];
   for (const c of CONFIGS) {
     const v = runs.get(`${c.threads}/${c.io}`)!;
-    const k = `replay threads ${c.threads} io ${c.io}`;
+    const k = `${command} threads ${c.threads} io ${c.io}`;
     rows.push({ name: `${k}: wall (median of ${reps})`, value: median(v.map((x) => x.wall_ms / 1000)), unit: 's' });
     rows.push({ name: `${k}: CPU (median)`, value: median(v.map((x) => x.cpu_ms / 1000)), unit: 's' });
     rows.push({

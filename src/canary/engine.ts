@@ -36,7 +36,7 @@
  */
 import type { FlowlabConfig } from '../config/schema.js';
 import type { SymbolCalc } from '../pipeline/symbol-calc.js';
-import type { FusionRow, PipelineObserver } from '../pipeline/pipeline.js';
+import type { FusionRow, OrderKey, PipelineObserver, ReleaseOrder } from '../pipeline/pipeline.js';
 import type { FusionWeights } from '../calc/params.js';
 import { GrowableF64, GrowableI8, GrowableI32 } from '../core/growable.js';
 import { evaluateAt, type Decision, type RollingOptions } from '../eval/rolling.js';
@@ -125,6 +125,9 @@ export interface StableConfig {
 }
 
 const ACTIVE = 1; // REGIME_NAMES = ['Quiet', 'Active']
+
+/** The release-order phase of the engine's end-of-run decisions (`finish`, symbols sorted): after the pipeline's. */
+export const FINISH_PHASE = 3;
 
 /** Per-symbol sample store and canary state. */
 export class SymbolTrack {
@@ -255,6 +258,19 @@ export class CanaryEngine implements PipelineObserver {
   readonly fingerprints: { symbol: string; fingerprint: string; from_ms: number; reason: string }[] = [];
   private incidentSeq = 0;
   private readonly calcs = new Map<string, SymbolCalc>();
+  /** The pipeline watched (`attach`): where each incident / fingerprint entry comes in its release order. */
+  private order: ReleaseOrder | null = null;
+  /** The symbol whose end-of-run decisions `finish` is taking, else null. */
+  private finishing: string | null = null;
+  /**
+   * With a pipeline attached: the release-order key (`OrderKey`) at which each
+   * incident / fingerprint entry was recorded, index for index. A run over a
+   * subset of the symbols records its entries with the keys a run over all
+   * would, so symbol shards' records merge into that run's order
+   * (src/canary/shards.ts).
+   */
+  readonly incidentKeys: OrderKey[] = [];
+  readonly fingerprintKeys: OrderKey[] = [];
 
   /**
    * @param stable the rollback chain, oldest first, the config in force last
@@ -277,12 +293,31 @@ export class CanaryEngine implements PipelineObserver {
     this.vif = overlapInflation(config);
   }
 
+  attach(order: ReleaseOrder): void {
+    this.order = order;
+  }
+
+  /** Record an incident (in the order opened; with its release-order key when a pipeline is attached). */
+  private addIncident(inc: Incident): void {
+    this.incidents.push(inc);
+    this.stamp(this.incidentKeys);
+  }
+
+  private addFingerprint(f: CanaryResult['fingerprints'][number]): void {
+    this.fingerprints.push(f);
+    this.stamp(this.fingerprintKeys);
+  }
+
+  private stamp(keys: OrderKey[]): void {
+    if (this.order) keys.push(this.finishing !== null ? [FINISH_PHASE, this.finishing] : this.order.orderKey());
+  }
+
   private track(symbol: string, calc: SymbolCalc | null): SymbolTrack {
     let tr = this.tracks.get(symbol);
     if (!tr) {
       tr = new SymbolTrack(symbol, this.H, this.c.labels.merge_tol_ms, this.stableInit);
       this.tracks.set(symbol, tr);
-      this.fingerprints.push({ symbol, fingerprint: tr.fingerprint, from_ms: NaN, reason: 'config at start' });
+      this.addFingerprint({ symbol, fingerprint: tr.fingerprint, from_ms: NaN, reason: 'config at start' });
     }
     if (calc && !this.calcs.has(symbol)) {
       this.calcs.set(symbol, calc);
@@ -836,7 +871,7 @@ export class CanaryEngine implements PipelineObserver {
       let action: string;
       if (this.actions(tr).rollback(reason) !== null) {
         action = 'rollback';
-        this.fingerprints.push({ symbol: tr.symbol, fingerprint: tr.fingerprint, from_ms: T, reason });
+        this.addFingerprint({ symbol: tr.symbol, fingerprint: tr.fingerprint, from_ms: T, reason });
       } else {
         action = 'rollback unavailable: no previous stable fingerprint';
       }
@@ -847,7 +882,7 @@ export class CanaryEngine implements PipelineObserver {
         inc.fingerprint_after = tr.fingerprint;
         continue;
       }
-      this.incidents.push({
+      this.addIncident({
         id: this.nextId(),
         symbol: tr.symbol,
         slice: inc.slice,
@@ -977,7 +1012,7 @@ export class CanaryEngine implements PipelineObserver {
         gate_mode: this.mode,
       };
       tr.open.set(gate, inc);
-      this.incidents.push(inc);
+      this.addIncident(inc);
     } else if (!failing && open) {
       open.closed_at_ms = T;
       open.metrics_after = { ...metrics };
@@ -998,22 +1033,15 @@ export class CanaryEngine implements PipelineObserver {
       const n = tr.t.length;
       if (n === 0) continue;
       const last = tr.t.data[n - 1];
+      this.finishing = tr.symbol;
       while (tr.nextDecision <= last) {
         this.decide(tr, tr.nextDecision);
         tr.nextDecision += this.step;
       }
+      this.finishing = null;
       this.recordFoldTestCount(tr);
     }
-    // stable order: by symbol, then time
-    this.timeseries.sort((a, b) =>
-      a.symbol < b.symbol
-        ? -1
-        : a.symbol > b.symbol
-          ? 1
-          : a.ts_ms - b.ts_ms || EVAL_SLICES.indexOf(a.slice) - EVAL_SLICES.indexOf(b.slice),
-    );
-    this.merge.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.ts_ms - b.ts_ms));
-    this.folds.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.fold - b.fold));
+    sortRecords(this);
     return {
       tracks: this.tracks,
       timeseries: this.timeseries,
@@ -1024,6 +1052,23 @@ export class CanaryEngine implements PipelineObserver {
       gateMode: this.mode,
     };
   }
+}
+
+/**
+ * The stable order of the per-symbol tables: by symbol, then time (then slice
+ * / fold). Each (symbol, time[, slice]) is one row, so the order does not
+ * depend on the order the rows were recorded in (nor on symbol shards).
+ */
+export function sortRecords(r: Pick<CanaryResult, 'timeseries' | 'merge' | 'folds'>): void {
+  r.timeseries.sort((a, b) =>
+    a.symbol < b.symbol
+      ? -1
+      : a.symbol > b.symbol
+        ? 1
+        : a.ts_ms - b.ts_ms || EVAL_SLICES.indexOf(a.slice) - EVAL_SLICES.indexOf(b.slice),
+  );
+  r.merge.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.ts_ms - b.ts_ms));
+  r.folds.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.fold - b.fold));
 }
 
 /**

@@ -58,6 +58,12 @@ export abstract class Growable<T extends Float64Array | Int32Array | Int8Array |
     this.length = 0;
   }
 
+  /** Hold exactly `values` (adopted, not copied: e.g. a column rebuilt from another thread's copy). */
+  assign(values: T): void {
+    this.buf = values.length > 0 ? values : new this.ctor(this.initialCapacity);
+    this.length = values.length;
+  }
+
   /** Append `n` values of `src`, padded with `pad` up to `width` values (a fixed-width row of a flattened list column). */
   pushRow(src: ArrayLike<number>, n: number, width: number, pad = NaN): void {
     if (this.length + width > this.buf.length) {

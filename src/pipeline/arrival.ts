@@ -7,7 +7,8 @@
  * same blocks from the recorder's tap (recorder/batcher.ts); the mock exchange
  * and the tests read datasets through it too. There is no other merge.
  *
- * Cost: per block, O(streams) per row merged (streams = symbols x kinds, at most 255).
+ * Cost: per block, O(log streams) per row merged (a binary heap of the streams;
+ * streams = symbols x kinds, at most 255), plus O(streams) per block.
  */
 import type { Kind, TickBatch } from '../core/types.js';
 import { FlowlabError } from '../core/errors.js';
@@ -47,11 +48,14 @@ export async function* arrivalBlocks(ds: Dataset, opts: ReadOptions = {}): Async
       const it = ds.stream(symbol, kind, opts);
       its.push(it);
       const first = await it.next();
-      cur.push(first.done ? null : first.value);
+      cur.push(first.done ? null : keyed(first.value));
       ids.push(first.done ? -1 : nextId++);
       pos.push(0);
     }
     const k = its.length;
+    const heap = new Int32Array(k);
+    const headT = new Float64Array(k);
+    const headS = new Float64Array(k);
     for (;;) {
       // limit = min over live streams of the key of their current batch's last row
       let limT = Infinity;
@@ -72,33 +76,39 @@ export async function* arrivalBlocks(ds: Dataset, opts: ReadOptions = {}): Async
       for (let s = 0; s < k; s++) if (cur[s]) total += cur[s]!.length - pos[s];
       const src = new Uint8Array(total);
       const row = new Int32Array(total);
+      // a binary min-heap of the streams with rows left, keyed by their next row (ties: lower stream
+      // first): the same pick as scanning every stream per row, in ~log2(streams) comparisons
+      let h = 0;
+      for (let s = 0; s < k; s++) {
+        const b = cur[s];
+        if (!b || pos[s] >= b.length) continue;
+        headT[s] = b.recv_ts_ms[pos[s]];
+        headS[s] = b.recv_seq[pos[s]];
+        heap[h++] = s;
+        siftUp(heap, h - 1, headT, headS);
+      }
       let n = 0;
-      for (;;) {
-        let best = -1;
-        let bt = Infinity;
-        let bs = Infinity;
-        for (let s = 0; s < k; s++) {
-          const b = cur[s];
-          if (!b || pos[s] >= b.length) continue;
-          const t = b.recv_ts_ms[pos[s]];
-          const q = b.recv_seq[pos[s]];
-          if (keyLess(t, q, bt, bs)) {
-            best = s;
-            bt = t;
-            bs = q;
-          }
-        }
-        if (best < 0 || keyLess(limT, limS, bt, bs)) break;
+      while (h > 0) {
+        const best = heap[0];
+        if (keyLess(limT, limS, headT[best], headS[best])) break;
+        const b = cur[best]!;
         src[n] = best;
         row[n] = pos[best]++;
         n++;
+        if (pos[best] < b.length) {
+          headT[best] = b.recv_ts_ms[pos[best]];
+          headS[best] = b.recv_seq[pos[best]];
+        } else {
+          heap[0] = heap[--h];
+        }
+        siftDown(heap, h, headT, headS);
       }
       yield { n, batches: cur.map((b) => b ?? EMPTY_BATCH), batchIds: ids.slice(), src, row };
       for (let s = 0; s < k; s++) {
         const b = cur[s];
         if (b && pos[s] >= b.length) {
           const next = await its[s].next();
-          cur[s] = next.done ? null : next.value;
+          cur[s] = next.done ? null : keyed(next.value);
           ids[s] = next.done ? -1 : nextId++;
           pos[s] = 0;
         }
@@ -107,6 +117,17 @@ export async function* arrivalBlocks(ds: Dataset, opts: ReadOptions = {}): Async
   } finally {
     for (const it of its) await it.return(undefined);
   }
+}
+
+/** `b`, refused when a row has no arrival key (NULL recv_ts_ms or recv_seq: it has no place in the merge). */
+function keyed(b: TickBatch): TickBatch {
+  for (let i = 0; i < b.length; i++) {
+    if (b.recv_ts_ms[i] !== b.recv_ts_ms[i] || b.recv_seq[i] !== b.recv_seq[i])
+      throw new FlowlabError(
+        `${b.symbol} ${b.kind}: a row with recv_ts_ms ${b.recv_ts_ms[i]}, recv_seq ${b.recv_seq[i]} (expected both non-NULL)`,
+      );
+  }
+  return b;
 }
 
 /** The batch of a stream that has ended (its id is -1). */
@@ -123,6 +144,38 @@ export const EMPTY_BATCH: TickBatch = {
   ask_px: new Float64Array(0),
   ask_qty: new Float64Array(0),
 };
+
+/** Stream a before stream b: its next row's key is smaller, or equal and a is the lower stream. */
+function before(a: number, b: number, t: Float64Array, q: Float64Array): boolean {
+  return t[a] < t[b] || (t[a] === t[b] && (q[a] < q[b] || (q[a] === q[b] && a < b)));
+}
+
+function siftUp(heap: Int32Array, i: number, t: Float64Array, q: Float64Array): void {
+  const x = heap[i];
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!before(x, heap[p], t, q)) break;
+    heap[i] = heap[p];
+    i = p;
+  }
+  heap[i] = x;
+}
+
+/** Restore the heap order of heap[0 .. h) after heap[0]'s key changed. */
+function siftDown(heap: Int32Array, h: number, t: Float64Array, q: Float64Array): void {
+  if (h === 0) return;
+  const x = heap[0];
+  let i = 0;
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= h) break;
+    if (c + 1 < h && before(heap[c + 1], heap[c], t, q)) c++;
+    if (!before(heap[c], x, t, q)) break;
+    heap[i] = heap[c];
+    i = c;
+  }
+  heap[i] = x;
+}
 
 /** (t, s) < (t2, s2) lexicographically. */
 function keyLess(t: number, s: number, t2: number, s2: number): boolean {

@@ -152,6 +152,46 @@ export interface PipelineObserver {
   onSample?(symbol: string, s: Readonly<FusionRow>, calc: SymbolCalc): void;
   /** A trade of `symbol` at event time ts was processed; `calc.slices` holds the labels of its prices row. */
   onTrade?(symbol: string, ts: number, calc: SymbolCalc): void;
+  /**
+   * Called once by the pipeline this observer watches: `order.orderKey()`,
+   * called from inside a hook, says where in the run's global release order
+   * that call is (the canary's symbol shards merge what they record on it).
+   */
+  attach?(order: ReleaseOrder): void;
+}
+
+/**
+ * A position in the global order of a pipeline's observer calls, comparable
+ * across pipelines over disjoint symbol sets of one dataset (`compareOrderKeys`):
+ * the calls of a run over all symbols come in increasing key order, and a run
+ * over a subset of them makes the same calls of its symbols with the same keys.
+ * Phases, in order:
+ * - `[0, recv_ts_ms, recv_seq, symbol, kind]`: during the push of that arrival
+ *   (a push releases only ticks of its own symbol, and arrivals are pushed in
+ *   `(recv_ts_ms, recv_seq)` order, streams `symbol, kind` sorted on a tie:
+ *   src/pipeline/arrival.ts);
+ * - `[1, key ts, kind rank, recv_seq, recv_ts_ms, recv_seq, symbol, kind]`: the end-of-input flush
+ *   releasing that tick (the sequencer merges every symbol's rest by
+ *   `(key ts, kind rank, recv_seq, push order)`, push order being arrival order);
+ * - `[2, symbol]`: the last samples of that symbol, after the flush (symbols sorted).
+ * An observer adds its own later phases (the canary engine's end-of-run decisions: 3).
+ */
+export type OrderKey = readonly (number | string)[];
+
+/** What an attached observer can ask its pipeline (`PipelineObserver.attach`). */
+export interface ReleaseOrder {
+  orderKey(): OrderKey;
+}
+
+/** a before b (< 0), equal (0) or after (> 0) in the order `OrderKey` defines: element by element. */
+export function compareOrderKeys(a: OrderKey, b: OrderKey): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
 }
 
 /** A fusion row as an observer sees it: the sample and the slice codes it was labelled with (-1 = null). */
@@ -180,7 +220,7 @@ export interface PipelineCounters {
   readonly stale_quotes: number;
 }
 
-export class Pipeline {
+export class Pipeline implements ReleaseOrder {
   readonly params: CalcParams;
   private readonly seq: Sequencer;
   private readonly states = new Map<string, SymbolState>();
@@ -190,6 +230,14 @@ export class Pipeline {
   private lastHeld: HeldBatch | null = null;
   private readonly mergeTolMs: number;
   private finished = false;
+  /** Where the run is, for `orderKey`: 0 pushing `block` arrival `arrival`, 1 flushing (`released*`), 2 last samples of `lastSymbol`. */
+  private phase: 0 | 1 | 2 = 0;
+  private block: ArrivalBlock | null = null;
+  private arrival = 0;
+  private releasedBatch: TickBatch | null = null;
+  private releasedRow = 0;
+  private releasedTs = 0;
+  private lastSymbol = '';
 
   private readonly observer: PipelineObserver | null;
   /** The row shown to the observer's onSample (one object, refilled per sample). */
@@ -221,6 +269,21 @@ export class Pipeline {
     this.tables = checkTables(opts.tables ?? DERIVED_KINDS, 'tables');
     this.wantPrices = this.tables.includes('prices');
     this.seq = new Sequencer(params.sequencer, (h, ts, _rank, flags) => this.release(h, ts, flags));
+    this.observer?.attach?.(this);
+  }
+
+  /** Where the observer call in progress is in the global release order (`OrderKey`). */
+  orderKey(): OrderKey {
+    if (this.phase === 2) return [2, this.lastSymbol];
+    if (this.phase === 1) {
+      const b = this.releasedBatch!;
+      const r = this.releasedRow;
+      return [1, this.releasedTs, KIND_RANK[b.kind], b.recv_seq[r], b.recv_ts_ms[r], b.recv_seq[r], b.symbol, b.kind];
+    }
+    const blk = this.block!;
+    const b = blk.batches[blk.src[this.arrival]];
+    const r = blk.row[this.arrival];
+    return [0, b.recv_ts_ms[r], b.recv_seq[r], b.symbol, b.kind];
   }
 
   private state(symbol: string): SymbolState {
@@ -279,7 +342,9 @@ export class Pipeline {
       held[k] = h;
     }
     const seq = this.seq;
+    this.block = block;
     for (let i = 0; i < block.n; i++) {
+      this.arrival = i;
       const k = src[i];
       const b = batches[k];
       const r = row[i];
@@ -310,6 +375,7 @@ export class Pipeline {
         st.group,
       );
     }
+    this.block = null;
   }
 
   /** One tick of `h` is out of the sequencer; forget the batch after its last. */
@@ -349,7 +415,14 @@ export class Pipeline {
       s.calc.onTrade(ts, b.price[r], b.qty[r], b.is_buyer_maker[r]);
       if (this.wantPrices) this.priceRow(s, b, r, ts);
     }
-    if (this.observer) this.notify(s, b, r, ts);
+    if (this.observer) {
+      if (this.phase === 1) {
+        this.releasedBatch = b;
+        this.releasedRow = r;
+        this.releasedTs = ts;
+      }
+      this.notify(s, b, r, ts);
+    }
     this.release1(h);
   }
 
@@ -413,8 +486,12 @@ export class Pipeline {
   /** End of input: release everything and emit the last samples. */
   finish(): void {
     if (this.finished) return;
+    this.phase = 1;
     this.seq.flush();
+    this.phase = 2;
+    this.block = null;
     for (const sym of this.symbols) {
+      this.lastSymbol = sym;
       const st = this.states.get(sym)!;
       st.calc.flush();
       this.notifySamples(st);

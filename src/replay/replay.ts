@@ -40,7 +40,14 @@ import { startWorker, toError, workerDied, type ErrorMessage } from '../io/worke
 import type { Worker } from 'node:worker_threads';
 import { writeRunSlices } from '../dq/harvest-run.js';
 import { INSUFFICIENT_COVERAGE } from '../dq/harvest.js';
-import { planShards, resolveThreads, runShards } from './shards.js';
+import {
+  planShards,
+  resolveThreads,
+  runShards,
+  shardObserver,
+  type ObservedRecord,
+  type ShardObserverSpec,
+} from './shards.js';
 
 export { writeBlock, type OutputFile } from './write-block.js';
 
@@ -69,8 +76,15 @@ export interface ReplayRequest {
    * (the canary) adds files and calls markComplete itself.
    */
   readonly keepIncomplete?: boolean;
-  /** Online consumer of samples and quotes (the canary). */
+  /** Online consumer of samples and quotes, on this thread (runs the replay on one thread: `verify`'s canary re-run). */
   readonly observer?: PipelineObserver;
+  /**
+   * An observer built in every symbol shard from a module, on the shard's
+   * thread (the canary's engines, src/canary/shards.ts): each shard's record
+   * comes back in `ReplayResult.observed`. Unlike `observer`, it lets the run
+   * use several threads.
+   */
+  readonly shardObserver?: ShardObserverSpec;
   /**
    * Where reading and Parquet writing run: 'workers' (worker threads beside the
    * pipeline, per shard), 'inline' (the pipeline's thread) or 'auto' (default:
@@ -86,7 +100,7 @@ export interface ReplayRequest {
    * on a thread of its own (src/replay/shards.ts); 'auto' (default) runs
    * AUTO_THREADS shards from AUTO_MIN_ROWS selected input rows on, else one.
    * The outputs, manifest and run_tag.txt are byte-identical for every value.
-   * A run with an observer (the canary) or paced `speed` runs on one thread.
+   * A run with an `observer` or paced `speed` runs on one thread.
    */
   readonly threads?: number | 'auto';
   /** Called with the shard workers once they are started (tests use it to kill one). */
@@ -144,6 +158,8 @@ export interface ReplayResult {
   readonly runDir: string;
   readonly manifest: ReplayManifest;
   readonly ticks: number;
+  /** With `shardObserver`: each shard's record, in shard order (shard i holds `planShards`' i-th symbols). */
+  readonly observed?: readonly unknown[];
 }
 
 /**
@@ -325,7 +341,16 @@ export async function replay(req: ReplayRequest): Promise<ReplayResult> {
       config: req.config,
       blockRows,
       run: (dataDir) => {
-        const pass: PassSpec = { root: ds.root, readOpts, config: req.config, dataDir, blockRows, tables, workers };
+        const pass: PassSpec = {
+          root: ds.root,
+          readOpts,
+          config: req.config,
+          dataDir,
+          blockRows,
+          tables,
+          workers,
+          observer: req.shardObserver,
+        };
         const onTicks = (n: number) => bar.update(n);
         return plan.length > 1
           ? runShards(pass, plan, { onTicks, onWorkers: req.onShardWorkers })
@@ -355,6 +380,8 @@ export interface PassSpec {
   readonly tables: readonly DerivedKind[];
   /** Read and write on worker threads beside the pipeline (`--io workers`), else on this thread. */
   readonly workers: boolean;
+  /** The observer this pass builds on its own thread (`ReplayRequest.shardObserver`). */
+  readonly observer?: ShardObserverSpec;
 }
 
 /** The figures a run manifest takes from its pipeline (a Pipeline, or shards' merged). */
@@ -368,14 +395,17 @@ export interface RunFigures {
 export interface PassResult extends RunFigures {
   readonly outputs: OutputFile[];
   readonly ticks: number;
+  /** The shard observers' records (`spec.observer`), one per pass merged, in shard order. */
+  readonly observed?: readonly ObservedRecord[];
 }
 
 /**
  * Read -> sequence -> calculators -> write of `spec` on this thread (IO on
- * worker threads when `spec.workers`), through `runPipeline`. `signal` stops it
- * between arrival blocks (after the writes in flight are done).
+ * worker threads when `spec.workers`), through `runPipeline`, watched by
+ * `spec.observer` built here (or `opts.observer`). `signal` stops it between
+ * arrival blocks (after the writes in flight are done).
  */
-export function runPass(
+export async function runPass(
   spec: PassSpec,
   opts: {
     observer?: PipelineObserver;
@@ -389,9 +419,11 @@ export function runPass(
     : arrivalBlocks(new Dataset(spec.root), spec.readOpts);
   const speed = opts.speed ?? Infinity;
   const timed = Number.isFinite(speed) ? paced(blocks, speed) : blocks;
-  return runPipeline({
+  if (spec.observer && opts.observer) throw new Error('runPass: an observer and a shard observer');
+  const built = spec.observer ? await shardObserver(spec.observer) : null;
+  const r = await runPipeline({
     config: spec.config,
-    observer: opts.observer,
+    observer: built?.observer ?? opts.observer,
     tables: spec.tables,
     blockRows: spec.blockRows,
     dataDir: spec.dataDir,
@@ -399,6 +431,7 @@ export function runPass(
     source: opts.signal ? abortable(timed, opts.signal) : timed,
     onTicks: opts.onTicks,
   });
+  return built ? { ...r, observed: [built.finish()] } : r;
 }
 
 /**
@@ -509,7 +542,12 @@ export async function runToFolder(r: RunToFolder): Promise<ReplayResult> {
       outputs: result.outputs,
     });
     if (!r.keepIncomplete) markComplete(r.runDir);
-    return { runDir: r.runDir, manifest, ticks: result.ticks };
+    return {
+      runDir: r.runDir,
+      manifest,
+      ticks: result.ticks,
+      ...(result.observed ? { observed: result.observed.map((o) => o.record) } : {}),
+    };
   } catch (e) {
     if (r.discardOnFailure) discardRunFolder(r.runDir);
     throw e;

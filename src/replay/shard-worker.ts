@@ -1,8 +1,8 @@
 /**
  * Worker side of `runShards` (src/replay/shards.ts): one symbol shard's
  * `runPass` (read -> sequence -> calculators -> write, own DuckDB instance),
- * reporting its tick count now and then, then its outputs and figures, or the
- * error. A `stop` message (another shard failed) ends the pass between arrival
+ * watched by the spec's shard observer if any, reporting its tick count now
+ * and then, then its outputs, figures and observer record, or the error. A `stop` message (another shard failed) ends the pass between arrival
  * blocks, after its writes in flight; it then answers `stopped`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -33,7 +33,16 @@ runPass(spec, {
 }).then(
   (r) => {
     post({ type: 'ticks', ticks: r.ticks });
-    post({ type: 'result', outputs: r.outputs, ticks: r.ticks, counters: r.counters, symbols: r.symbolSummary() });
+    const m: ShardMessage = {
+      type: 'result',
+      outputs: r.outputs,
+      ticks: r.ticks,
+      counters: r.counters,
+      symbols: r.symbolSummary(),
+      ...(r.observed ? { observed: r.observed } : {}),
+    };
+    // the observer's columns move to the calling thread (they are not used here any more)
+    port.postMessage(m, r.observed?.flatMap((o) => [...o.transfer]) ?? []);
   },
   (e) => post(stop.signal.aborted ? { type: 'stopped' } : errorMessage(e)),
 );

@@ -30,13 +30,17 @@
  * error reach `replay`, which discards the run folder. A worker that dies
  * without reporting (killed, out of memory) is reported naming its shard.
  *
- * Live stays one stream, and the canary runs on one thread: its engine's
- * incidents are numbered in the global release order of all symbols' samples,
- * which no shard sees (README "Canary" says what sharding it would take).
+ * An observer that watches the pipeline (the canary's engines) runs in every
+ * shard when it is given as a module (`ShardObserverSpec`): each shard builds
+ * its own on its thread, and its record comes back with the shard's result,
+ * for the caller to merge (src/canary/shards.ts; the records carry
+ * `OrderKey`s of the global release order, src/pipeline/pipeline.ts). An
+ * observer object on the calling thread (`verify`'s canary re-run) keeps the
+ * run on one thread. Live stays one stream.
  */
 import type { Worker } from 'node:worker_threads';
 import type { PartFileInfo } from '../dataset/manifest.js';
-import type { PipelineCounters } from '../pipeline/pipeline.js';
+import type { PipelineCounters, PipelineObserver } from '../pipeline/pipeline.js';
 import { UsageError } from '../core/errors.js';
 import { startWorker, toError, workerDied, type ErrorMessage } from '../io/workers.js';
 import { runPass, type OutputFile, type PassResult, type PassSpec } from './replay.js';
@@ -56,9 +60,48 @@ export type ShardMessage =
       readonly ticks: number;
       readonly counters: PipelineCounters;
       readonly symbols: Record<string, Record<string, number | string>>;
+      readonly observed?: readonly ObservedRecord[];
     }
   | { readonly type: 'stopped' }
   | ErrorMessage;
+
+/**
+ * An observer built on each shard's own thread (the canary's engines): `module`
+ * is the absolute path of a module exporting `createShardObserver(data)` (a
+ * `ShardObserverFactory`), as a worker thread runs it (`runnableFile`: the
+ * compiled `.js` under dist/, else the `.ts` source); `data` is
+ * structured-cloneable. `create` is that factory, for the calling thread's
+ * shard (a CommonJS caller such as the notebooks' tsx hook cannot `import()` a
+ * `.ts` module); it stays on the calling thread.
+ */
+export interface ShardObserverSpec {
+  readonly module: string;
+  readonly data: unknown;
+  readonly create?: ShardObserverFactory;
+}
+
+/** What a shard observer module builds: the observer of one pass, then its record. */
+export interface ShardObserver {
+  readonly observer: PipelineObserver;
+  /** After the pass: the record (structured-cloneable) and the buffers in it to move, not copy, across threads. */
+  finish(): ObservedRecord;
+}
+
+export interface ObservedRecord {
+  readonly record: unknown;
+  readonly transfer: readonly ArrayBuffer[];
+}
+
+export type ShardObserverFactory = (data: unknown) => ShardObserver;
+
+/** Build the observer of `spec` on this thread. */
+export async function shardObserver(spec: ShardObserverSpec): Promise<ShardObserver> {
+  if (spec.create) return spec.create(spec.data);
+  const mod = (await import(spec.module)) as { createShardObserver?: ShardObserverFactory };
+  if (typeof mod.createShardObserver !== 'function')
+    throw new Error(`shard observer module ${spec.module} exports no createShardObserver`);
+  return mod.createShardObserver(spec.data);
+}
 
 /** What `--threads auto` runs on a selection of AUTO_MIN_ROWS input rows or more: 2 shards (measured, README). */
 export const AUTO_THREADS = 2;
@@ -68,9 +111,9 @@ export const AUTO_MIN_ROWS = 200_000;
 /**
  * Shards a run uses for `threads` (a count or 'auto': AUTO_THREADS from
  * AUTO_MIN_ROWS selected input rows on, else one). One thread when an
- * observer watches the pipeline (it lives on this thread and sees every
- * symbol's samples in the global release order) or the replay is paced
- * (`--speed`: one clock); asking for more then is a usage error.
+ * observer object on this thread watches the pipeline (it sees every symbol's
+ * samples; a shard observer, built in each shard, does not count) or the
+ * replay is paced (`--speed`: one clock); asking for more then is a usage error.
  */
 export function resolveThreads(
   threads: number | 'auto' | undefined,
@@ -83,7 +126,9 @@ export function resolveThreads(
   if (threads > 1 && run.paced)
     throw new UsageError(`--threads ${threads}: a paced replay (--speed) runs on one thread; use --threads 1`);
   if (threads > 1 && run.observer)
-    throw new UsageError(`threads ${threads}: a replay with an observer (canary) runs on one thread`);
+    throw new UsageError(
+      `threads ${threads}: a replay with an observer on this thread (verify's canary re-run) runs on one thread`,
+    );
   return threads;
 }
 
@@ -136,13 +181,22 @@ export function mergePasses(parts: readonly PassResult[]): PassResult {
     duplicate_trades: sum((c) => c.duplicate_trades),
     stale_quotes: sum((c) => c.stale_quotes),
   };
+  const observed = parts.every((p) => p.observed) ? parts.flatMap((p) => p.observed!) : undefined;
   return {
     outputs: parts.flatMap((p) => p.outputs),
     ticks: parts.reduce((t, p) => t + p.ticks, 0),
     tables: parts[0].tables,
     counters,
     symbolSummary: () => symbols,
+    ...(observed ? { observed } : {}),
   };
+}
+
+/** `spec` as a worker thread takes it: its observer's factory (a function) stays here; the worker imports its module. */
+function workerSpec(spec: PassSpec): PassSpec {
+  if (!spec.observer?.create) return spec;
+  const { create: _here, ...observer } = spec.observer;
+  return { ...spec, observer };
 }
 
 /**
@@ -176,7 +230,7 @@ export async function runShards(
       new Promise<void>((resolve) => {
         const i = j + 1;
         const what = `replay shard ${i + 1}/${shards.length} (${shard.symbols.join(',')})`;
-        const w = startWorker(new URL('./shard-worker.ts', import.meta.url), shardSpec(shard));
+        const w = startWorker(new URL('./shard-worker.ts', import.meta.url), workerSpec(shardSpec(shard)));
         workers.push(w);
         let done = false;
         const end = (e: Error | null) => {

@@ -148,6 +148,8 @@ export async function runShard(given: ShardJob): Promise<{ ran: boolean; dir: st
     fromMs: job.fromMs ?? undefined,
     toMs: job.toMs ?? undefined,
     progress: false,
+    // one symbol is one canary shard anyway; the sweep's parallelism is its worker processes (src/sweep/README.md)
+    threads: 1,
   });
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   try {

@@ -102,6 +102,23 @@ describe('arrivalBlocks (the one arrival merge)', () => {
     expect(got).toEqual(want);
   });
 
+  it('refuses a row without an arrival key, naming the stream and the values', async () => {
+    const ds = new Dataset(dir);
+    // the dataset's own batches, with one recv_ts_ms made NULL (as readF64 gives it) on the way out
+    const fake = {
+      select: (o: ReadOptions) => ds.select(o),
+      async *stream(symbol: string, kind: 'trades' | 'quotes', o: ReadOptions) {
+        for await (const b of ds.stream(symbol, kind, o)) {
+          if (symbol === 'BBBUSDT' && kind === 'quotes') b.recv_ts_ms[3] = NaN;
+          yield b;
+        }
+      },
+    } as unknown as Dataset;
+    await expect(collect(arrivalBlocks(fake, { kinds: ['trades', 'quotes'] }))).rejects.toThrow(
+      /^BBBUSDT quotes: a row with recv_ts_ms NaN, recv_seq \d+ \(expected both non-NULL\)$/,
+    );
+  });
+
   it('the worker-thread read-ahead yields the same blocks', async () => {
     const ds = new Dataset(dir);
     const opts: ReadOptions = { batchRows: 97 };
