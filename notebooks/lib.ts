@@ -828,7 +828,7 @@ export async function sweepResults(dir: string): Promise<SweepRow[]> {
   return rows.map((r) => {
     const grid: Record<string, number | string | boolean> = {};
     for (const k of keys) grid[k] = r[col(k)] as number | string | boolean;
-    const shard = path.join(dir, r.shard as string);
+    const shard = load('core/validate').safeJoin(dir, String(r.shard)); // a results row names a folder of this sweep only
     return {
       config_index: r.config_index as number,
       config_fingerprint: r.config_fingerprint as string,

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import os from 'node:os';
-import { ensureCanary, params, rootPath, varianceInflation } from '../../notebooks/lib.js';
+import { ensureCanary, params, rootPath, sweepResults, varianceInflation } from '../../notebooks/lib.js';
+import { queryRows, sqlString } from '../../src/io/duck.js';
 
 describe('notebook parameters', () => {
   it.each(['../../../tmp/x', 'nb-/../../x', "nb-x'y", '/abs'])(
@@ -43,6 +44,31 @@ describe('notebook loaders', () => {
       }
       expect(err).toMatchObject({ name: 'FlowlabError' });
       expect((err as Error).message).toMatch(/nb-x\/manifest\.json: not valid JSON/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sweepResults: a results row whose shard path leaves the sweep folder is refused (was joined and returned)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-nbsweep-'));
+    try {
+      fs.writeFileSync(
+        path.join(dir, 'sweep.json'),
+        JSON.stringify({ flowlab_sweep: 1, spec: { grid: [{ key: 'a.b' }] } }),
+      );
+      const results = (shard: string) =>
+        queryRows(
+          `COPY (SELECT 0::BIGINT AS config_index, 'f' AS config_fingerprint, 'BTCUSDT' AS symbol, 1.0 AS grid_a_b,
+                  false AS include_in_pool, 0::BIGINT AS auc_train_n, 0::BIGINT AS auc_holdout_n,
+                  NULL::BIGINT AS rollback_at_ms, ${sqlString(shard)} AS shard)
+           TO ${sqlString(path.join(dir, 'sweep_results.parquet'))} (FORMAT parquet)`,
+        );
+      await results('shards/0123456789abcdef0123456789abcdef');
+      expect((await sweepResults(dir))[0].shard).toBe(path.join(dir, 'shards', '0123456789abcdef0123456789abcdef'));
+      await results('../../../etc');
+      const err = await sweepResults(dir).catch((e) => e);
+      expect(err).toMatchObject({ name: 'UsageError' });
+      expect((err as Error).message).toMatch(/path '\.\.\/\.\.\/\.\.\/etc' escapes/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
