@@ -236,6 +236,7 @@ export interface CanaryInfo {
  * config fingerprint; otherwise (re)run. Only `nb-*` tags are replaced.
  */
 export async function ensureCanary(tag: string, w: Window, configPath: string = DEFAULT_CONFIG): Promise<CanaryInfo> {
+  load('core/validate').validateTag(tag, 'parameter runTag'); // before it names a folder: no '../', '/' or quotes
   const { loadConfig } = load('config/load');
   const { runCanary } = load('canary/canary');
   const data = await ensureDefaultDataset();
@@ -551,7 +552,7 @@ export async function evaluator(runDir: string): Promise<Evaluator> {
  */
 export function varianceInflation(runDir: string): number {
   const { overlapInflation } = load('canary/engine');
-  const m = JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8'));
+  const m = load('replay/run-folder').readRunManifest(runDir); // a torn manifest: one line naming it, not a stack
   return overlapInflation(m.config);
 }
 
@@ -827,7 +828,7 @@ export async function sweepResults(dir: string): Promise<SweepRow[]> {
   return rows.map((r) => {
     const grid: Record<string, number | string | boolean> = {};
     for (const k of keys) grid[k] = r[col(k)] as number | string | boolean;
-    const shard = path.join(dir, r.shard as string);
+    const shard = load('core/validate').safeJoin(dir, String(r.shard)); // a results row names a folder of this sweep only
     return {
       config_index: r.config_index as number,
       config_fingerprint: r.config_fingerprint as string,

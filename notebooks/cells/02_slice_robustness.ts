@@ -25,9 +25,10 @@ const S = await nb.cell('slice AUCs', async () => {
   const { aucDeLong } = nb.load('eval/auc');
   const VIF = nb.varianceInflation(C!.runDir);
   console.log(`DeLong variance inflation (overlapping labels): ${VIF}`);
+  const { sqlString } = nb.load('io/duck'); // every string spliced into SQL is quoted by it
   const file = `${C!.reportDir}/eval_samples.parquet`;
   const rows = await nb.sql(
-    `SELECT symbol, session, regime, vol_bucket, score, y FROM read_parquet('${file}')
+    `SELECT symbol, session, regime, vol_bucket, score, y FROM read_parquet(${sqlString(file)})
      WHERE y IN (0, 1) AND score IS NOT NULL AND isfinite(score) AND session IS NOT NULL AND regime IS NOT NULL AND vol_bucket IS NOT NULL`,
   );
   const out: Record<string, unknown>[] = [];

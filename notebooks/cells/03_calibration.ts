@@ -24,11 +24,12 @@ const C = await nb.cell('canary run', () => nb.sharedCanary(P));
 // %%
 const REL = await nb.cell('reliability', async () => {
   const { ece } = nb.load('eval/calibration');
+  const { sqlString } = nb.load('io/duck'); // every string spliced into SQL is quoted by it
   const out: Record<string, unknown>[] = [];
   for (const s of C!.w.symbols) {
     const rows = await nb.sql(
-      `SELECT score, prob, y FROM read_parquet('${C!.reportDir}/eval_samples.parquet')
-       WHERE symbol = '${s}' AND y IN (0, 1) AND score IS NOT NULL AND isfinite(score) ORDER BY score`,
+      `SELECT score, prob, y FROM read_parquet(${sqlString(`${C!.reportDir}/eval_samples.parquet`)})
+       WHERE symbol = ${sqlString(s)} AND y IN (0, 1) AND score IS NOT NULL AND isfinite(score) ORDER BY score`,
     );
     const n = rows.length;
     const y = rows.map((r) => r.y as number);

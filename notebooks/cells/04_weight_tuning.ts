@@ -37,13 +37,14 @@ const C = await nb.cell('canary run', async () => {
 
 // %%
 const D = await nb.cell('samples', async () => {
+  const { sqlString } = nb.load('io/duck'); // every string spliced into SQL is quoted by it
   const out: Record<string, Record<string, unknown>[]> = {};
   for (const s of C!.w.symbols) {
     out[s] = await nb.sql(
       `SELECT CAST(e.ts_ms AS DOUBLE) AS t, f.z_ofi, f.z_cvd, f.cvd_dir, e.y, e.resolved_at_ms, e.regime
-       FROM read_parquet('${C!.reportDir}/eval_samples.parquet') e
+       FROM read_parquet(${sqlString(`${C!.reportDir}/eval_samples.parquet`)}) e
        LEFT JOIN ${nb.derivedGlob(C!.runDir, 'fusion', s)} f ON f.ts_ms = e.ts_ms
-       WHERE e.symbol = '${s}' ORDER BY e.ts_ms`,
+       WHERE e.symbol = ${sqlString(s)} ORDER BY e.ts_ms`,
     );
     const joined = out[s].filter((r) => r.z_ofi !== null || r.z_cvd !== null).length;
     console.log(

@@ -28,6 +28,7 @@ import { fusionRaw, fusionScore, overrideFor, type SliceValues } from '../calc/f
 import { REGIME_NAMES, SCENARIO_NAMES, VOL_BUCKET_NAMES, VOL_TERTILE_NAMES } from '../calc/slices.js';
 import { SessionClassifier } from '../calc/session.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
+import { readRunManifest } from '../replay/run-folder.js';
 import { walkForwardPlatt } from '../eval/calibration.js';
 import { duck, readF64, readI8, sqlString, streamChunks } from '../io/duck.js';
 import {
@@ -127,16 +128,13 @@ export async function loadRescoreRun(runDir: string): Promise<RescoreRun> {
   for (const f of [manifestFile, samplesFile])
     if (!fs.existsSync(f))
       throw new FlowlabError(`run '${runDir}': ${path.relative(runDir, f)} is missing (not a canary run?)`);
-  const m = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as {
-    config?: FlowlabConfig;
-    selection?: { symbols?: string[] };
-  };
-  const config = m.config;
+  const m = readRunManifest(runDir); // validated: symbols name folders (globs) below, config keys are read
+  const config = m.config as unknown as FlowlabConfig;
   if (!config?.fusion || !config.calibration || !config.labels)
     throw new FlowlabError(`run '${runDir}': manifest.json holds no canonical config (key config)`);
   const cp = calcParamsFromConfig(config);
   const sessionNames = new SessionClassifier(cp.slices.sessions, cp.slices.session_fallback).names;
-  const symbols = [...(m.selection?.symbols ?? [])].sort();
+  const symbols = [...m.selection.symbols].sort();
   const conn = await duck();
   const tracks = new Map<string, RescoreTrack>();
   try {

@@ -45,6 +45,10 @@ export class Dataset {
   /** Part files selected by the options, validated against the manifest. */
   select(opts: ReadOptions = {}): PartFileInfo[] {
     const m = this.manifest;
+    if (m.files.length === 0)
+      throw new FlowlabError(
+        `dataset '${this.root}' holds no ticks (its manifest lists no part files; expected a recorded, imported or synthesized dataset)`,
+      );
     const symbols = opts.symbols ?? m.symbols;
     for (const s of symbols) {
       if (!m.symbols.includes(s)) {

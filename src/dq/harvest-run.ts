@@ -18,10 +18,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { z } from 'zod';
 import { duck, queryRows, sqlString } from '../io/duck.js';
 import { FlowlabError } from '../core/errors.js';
 import { canonicalJson, sha256File } from '../core/hash.js';
-import { safeJoin } from '../core/validate.js';
+import { safeJoin, zDate, zSha256, zSymbol, zTag } from '../core/validate.js';
 import { configFromObject, type LoadedConfig } from '../config/load.js';
 import { writeFileAtomic } from '../report/csv.js';
 import { calcParamsFromConfig } from '../pipeline/params.js';
@@ -82,6 +83,36 @@ interface RunManifestView {
   /** Derived tables written (absent in runs from before `--tables`: all five). */
   readonly tables?: readonly string[];
 }
+
+const zKind = z.enum(DERIVED_KINDS as unknown as [string, ...string[]]);
+
+/**
+ * The fields of RunManifestView checked as strictly as src/replay's reading of
+ * the whole manifest (the same patterns; dq does not import replay): a tag, an
+ * absolute dataset path without quotes, symbols, and outputs whose path is the
+ * one their date, symbol and kind imply. Other fields are kept unread.
+ */
+const RunViewSchema = z.looseObject({
+  run_tag: zTag,
+  config: z.record(z.string(), z.unknown()),
+  config_fingerprint: z.string().regex(/^[0-9a-f]{16}$/, '16 hex digits'),
+  dataset: z.looseObject({
+    path: z
+      .string()
+      .refine((p) => path.isAbsolute(p) && !/[\0'"\n\r]/.test(p), 'an absolute path without quotes or newlines'),
+    files_sha256: zSha256,
+  }),
+  selection: z.looseObject({ symbols: z.array(zSymbol).min(1) }),
+  outputs: z.array(
+    z
+      .looseObject({ path: z.string(), kind: zKind, symbol: zSymbol, date: zDate })
+      .refine(
+        (o) => new RegExp(`^data/date=${o.date}/symbol=${o.symbol}/kind=${o.kind}/part-\\d{9}\\.parquet$`).test(o.path),
+        'a part path data/date=<date>/symbol=<symbol>/kind=<kind>/part-<9 digits>.parquet matching the entry',
+      ),
+  ),
+  tables: z.array(zKind).min(1).optional(),
+});
 
 /** Session names of a config, in code order (as the derived rows' session column spells them). */
 export function sessionNames(config: LoadedConfig): readonly string[] {
@@ -230,14 +261,22 @@ function readRun(runDir: string): RunManifestView {
   } catch {
     throw new FlowlabError(`'${runDir}' has no readable manifest.json (expected a replay, canary or live run folder)`);
   }
-  let m: RunManifestView;
+  let json: unknown;
   try {
-    m = JSON.parse(text) as RunManifestView;
+    json = JSON.parse(text);
   } catch (e) {
     throw new FlowlabError(`${file}: not JSON (${(e as Error).message})`);
   }
-  if (!Array.isArray(m.outputs) || !m.dataset || !m.selection || typeof m.run_tag !== 'string')
-    throw new FlowlabError(`${file}: not a run manifest (expected run_tag, dataset, selection, outputs)`);
+  const parsed = RunViewSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new FlowlabError(
+      `${file}: ${issue.path.join('.') || '(root)'}: ${issue.message} (expected a replay, canary or live run manifest)`,
+    );
+  }
+  const m = parsed.data as RunManifestView;
+  if (m.run_tag !== path.basename(path.resolve(runDir)))
+    throw new FlowlabError(`${file}: run_tag '${m.run_tag}' is not the folder's name '${path.basename(runDir)}'`);
   for (const o of m.outputs) {
     if (!fs.existsSync(safeJoin(runDir, o.path)))
       throw new FlowlabError(`${file}: output '${o.path}' is missing from the run folder`);
@@ -566,14 +605,20 @@ export function harvestMarkdown(s: HarvestSummary): string {
 
 /**
  * Write the harvest files into `outDir`: the raw dq's hourly files (./write.ts;
- * its summary is embedded, not written separately), then `dq_summary.json`
- * (the harvest summary) and `harvest_acceptance.md`. Returns the paths written.
+ * its summary is embedded, not written separately), then `harvest_acceptance.md`
+ * and `dq_summary.json` (the harvest summary), before the folder's marker goes.
+ * Returns the paths written.
  */
 export function writeHarvestReport(r: HarvestReport, outDir: string): string[] {
-  const written = writeDqReport(r.rawHours, outDir, { summary: false });
   const summary = path.join(outDir, HARVEST_SUMMARY_FILE);
-  writeFileAtomic(summary, json(r.summary));
   const md = path.join(outDir, HARVEST_MD_FILE);
-  writeFileAtomic(md, harvestMarkdown(r.summary));
-  return [summary, md, ...written];
+  // the summary and markdown are written before the folder's _INCOMPLETE marker is removed
+  return writeDqReport(r.rawHours, outDir, {
+    summary: false,
+    also: () => {
+      writeFileAtomic(md, harvestMarkdown(r.summary));
+      writeFileAtomic(summary, json(r.summary));
+      return [summary, md];
+    },
+  });
 }

@@ -5,10 +5,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { FlowlabError, describeError } from '../core/errors.js';
+import { FlowlabError, UsageError, describeError } from '../core/errors.js';
 import { SUMMARY_FILE } from './run.js';
-import { markComplete, markIncomplete, writeFileAtomic } from '../core/atomic.js';
-import { MANIFEST_FILE } from '../dataset/manifest.js';
+import {
+  INCOMPLETE_MARKER,
+  TEMP_SUFFIX_RE,
+  isIncomplete,
+  markComplete,
+  markIncomplete,
+  writeFileAtomic,
+} from '../core/atomic.js';
+import { RUN_TAG_FILE } from '../core/run-files.js';
+import { MANIFEST_FILE, isDataset } from '../dataset/manifest.js';
 import type { DqCheck, DqReport, DqSummary } from './types.js';
 
 /** Hourly dq file names (`dq_YYYYMMDD_HH.json`). */
@@ -19,13 +27,67 @@ export function dqJson(x: unknown): string {
   return `${JSON.stringify(x, null, 2)}\n`;
 }
 
+/** Names a dq or harvest writes into its folder (hourly files, summary, harvest markdown, their temp files). */
+const DQ_NAME_RE = new RegExp(
+  `^(?:dq_\\d{8}_\\d{2}\\.json|dq_summary\\.json|harvest_acceptance\\.md)(?:${TEMP_SUFFIX_RE})?$`,
+);
+
+/** True when `file` is a dq_summary.json that flowlab wrote (`dq --data` or `dq --run`). */
+function isFlowlabSummary(file: string): boolean {
+  try {
+    const j = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return j !== null && typeof j === 'object' && (j.flowlab_dq === 1 || j.flowlab_harvest === 1);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The output folder rule of `dq`: a new or empty folder, a folder a previous
+ * dq (or an interrupted one) wrote, or a raw dataset folder (dq files beside
+ * its manifest). Anything else is refused before a byte is written, so dq
+ * never replaces a file it did not create (a user's own `dq_summary.json`,
+ * hourly-looking files, a run folder that `verify` must find unchanged).
+ */
+export function checkDqOutFolder(outDir: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(outDir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new FlowlabError(`cannot read output folder '${outDir}': ${describeError(e)}`);
+  }
+  if (!st.isDirectory())
+    throw new UsageError(`--out '${outDir}' exists and is not a folder (expected a new folder or a dq output folder)`);
+  if (fs.existsSync(path.join(outDir, MANIFEST_FILE))) return;
+  if (isDataset(outDir) && !fs.existsSync(path.join(outDir, RUN_TAG_FILE))) return; // a legacy dataset (manifest.json)
+  const names = fs.readdirSync(outDir);
+  if (names.length === 0) return;
+  const summary = path.join(outDir, SUMMARY_FILE);
+  if (fs.existsSync(summary)) {
+    if (isFlowlabSummary(summary)) return;
+    throw new UsageError(
+      `--out '${outDir}': its ${SUMMARY_FILE} was not written by flowlab dq; refusing to replace it (choose a new or empty folder)`,
+    );
+  }
+  if (isIncomplete(outDir) && names.every((n) => n === INCOMPLETE_MARKER || DQ_NAME_RE.test(n))) return;
+  throw new UsageError(
+    `--out '${outDir}' is not empty and holds no flowlab dq output (${SUMMARY_FILE}); choose a new or empty folder`,
+  );
+}
+
 /**
  * Write `dq_summary.json` and one `dq_YYYYMMDD_HH.json` per hour into `outDir`
  * (created if needed). Hourly dq files of an earlier run that this run does
  * not produce are removed, so the folder always describes one run.
  * Returns the written paths, summary first then hours in time order.
  */
-export function writeDqReport(report: DqReport, outDir: string, opts: { summary?: boolean } = {}): string[] {
+export function writeDqReport(
+  report: DqReport,
+  outDir: string,
+  opts: { summary?: boolean; also?: () => string[] } = {},
+): string[] {
+  checkDqOutFolder(outDir);
   try {
     fs.mkdirSync(outDir, { recursive: true });
   } catch (e) {
@@ -53,6 +115,8 @@ export function writeDqReport(report: DqReport, outDir: string, opts: { summary?
     writeFileAtomic(summaryFile, dqJson(report.summary));
     written.push(summaryFile);
   }
+  // (`also`: the harvest's summary and markdown, still inside the marked window)
+  if (opts.also) written.push(...opts.also());
   if (mark) markComplete(outDir);
   return [...written, ...hours];
 }

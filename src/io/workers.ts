@@ -17,7 +17,8 @@
  * same as in the calling thread (tests compare both paths byte for byte).
  */
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FlowlabError, describeError } from '../core/errors.js';
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
@@ -38,8 +39,14 @@ export function runnableFile(ts: URL): string {
   return COMPILED ? file.replace(/\.ts$/, '.js') : file;
 }
 
-/** Node options a child process needs to run `runnableFile(...)`: tsx for the sources, none compiled. */
-export const CHILD_EXEC_ARGV: readonly string[] = COMPILED ? [] : ['--import', 'tsx'];
+/**
+ * Node options a child process needs to run `runnableFile(...)`: tsx for the sources, none compiled.
+ * tsx is named by its resolved file URL: a bare `--import tsx` is resolved from the working
+ * directory, so a sweep started outside the repository had every child fail to start.
+ */
+export const CHILD_EXEC_ARGV: readonly string[] = COMPILED
+  ? []
+  : ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
 
 export function startWorker(module: URL, data: unknown): Worker {
   // compiled: the worker module runs as it is; sources: the boot file registers tsx first

@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FlowlabError, UsageError } from '../core/errors.js';
 import { REPLAY_MANIFEST } from '../core/run-files.js';
+import { SYMBOL_RE, zTag } from '../core/validate.js';
 import { cell } from './ramp.js';
 
 export interface CompareCheck {
@@ -68,16 +69,24 @@ export function loadCompareRun(dir: string): CompareRun {
   if (path.basename(runDir) === 'canary_report' && !fs.existsSync(path.join(runDir, REPLAY_MANIFEST)))
     runDir = path.dirname(runDir);
   const m = readJson(path.join(runDir, REPLAY_MANIFEST));
-  const v = readJson(path.join(runDir, 'canary_report', 'verdicts.json'));
+  const vFile = path.join(runDir, 'canary_report', 'verdicts.json');
+  const v = readJson(vFile);
   const inc = readJson(path.join(runDir, 'canary_report', 'incidents.json'));
   const ds = (m.dataset ?? {}) as Json;
   const sel = (m.selection ?? {}) as Json;
   const verdicts: CompareRun['verdicts'] = {};
   const syms = (v.symbols ?? {}) as Record<string, Json>;
-  if (typeof syms !== 'object')
-    throw new FlowlabError(`${path.join(runDir, 'canary_report/verdicts.json')}: key symbols is not an object`);
+  if (syms === null || typeof syms !== 'object' || Array.isArray(syms))
+    throw new FlowlabError(`${vFile}: key symbols is not an object (expected symbol -> verdict)`);
   for (const [sym, sv] of Object.entries(syms)) {
+    // symbols and tags end up in markdown headings and tables: the CLI's patterns, nothing else
+    if (!SYMBOL_RE.test(sym))
+      throw new FlowlabError(`${vFile}: key symbols.${JSON.stringify(sym)} is not a symbol (expected e.g. BTCUSDT)`);
+    if (sv === null || typeof sv !== 'object' || Array.isArray(sv))
+      throw new FlowlabError(`${vFile}: key symbols.${sym} is not an object (expected a verdict with checks)`);
     const checks = Array.isArray(sv.checks) ? (sv.checks as Json[]) : [];
+    if (checks.some((c) => c === null || typeof c !== 'object'))
+      throw new FlowlabError(`${vFile}: key symbols.${sym}.checks holds a non-object (expected check objects)`);
     verdicts[sym] = {
       include: sv.include_in_pool === true,
       reason: str(sv.reason),
@@ -96,9 +105,18 @@ export function loadCompareRun(dir: string): CompareRun {
     };
   }
   const list = Array.isArray(inc.incidents) ? (inc.incidents as Json[]) : [];
+  const runTag = str(v.run_tag, str(m.run_tag, path.basename(runDir)));
+  if (!zTag.safeParse(runTag).success)
+    throw new FlowlabError(
+      `${vFile}: run_tag ${JSON.stringify(runTag)} is not a run tag (expected 1-64 of A-Z a-z 0-9 . _ -, not starting with '.')`,
+    );
+  if (list.some((i) => i === null || typeof i !== 'object'))
+    throw new FlowlabError(
+      `${path.join(runDir, 'canary_report', 'incidents.json')}: key incidents holds a non-object (expected incident objects)`,
+    );
   return {
     dir,
-    runTag: str(v.run_tag, str(m.run_tag, path.basename(runDir))),
+    runTag,
     datasetPath: str(ds.path),
     datasetSha256: str(ds.files_sha256, '(unknown)'),
     codeSha256: str(m.code_sha256, '(unknown)'),
@@ -153,6 +171,36 @@ function checkText(c: CompareCheck | undefined): string {
   return `${mark} ${f3(c.value)}${ci}${n}`;
 }
 
+/** The first line of every compare markdown (so a later --out onto it is known to be one). */
+export const COMPARE_TITLE = '# Canary runs compared';
+
+/**
+ * `--out` of compare: a new file, or one an earlier compare wrote (its first
+ * line is COMPARE_TITLE). Any other existing file is the user's: refused.
+ */
+export function checkCompareOut(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return; // absent (a missing folder or other trouble is reported by the write, naming the file)
+  }
+  if (!st.isFile())
+    throw new UsageError(`--out '${file}' exists and is not a file (expected a markdown file to write)`);
+  const fd = fs.openSync(file, 'r');
+  let head: string;
+  try {
+    const b = Buffer.alloc(COMPARE_TITLE.length);
+    head = b.subarray(0, fs.readSync(fd, b, 0, b.length, 0)).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (head !== COMPARE_TITLE)
+    throw new UsageError(
+      `--out '${file}' exists and is not a flowlab compare (it does not start with '${COMPARE_TITLE}'); refusing to replace it (choose a new file)`,
+    );
+}
+
 /** The compare markdown. Throws a UsageError for runs of different datasets unless allowed. */
 export function renderCompare(runs: readonly CompareRun[], opts: { allowDifferentData?: boolean } = {}): string {
   if (runs.length < 2) throw new UsageError('compare: give at least two run folders');
@@ -164,7 +212,7 @@ export function renderCompare(runs: readonly CompareRun[], opts: { allowDifferen
   }
   const names = runs.map((r, i) => `${String.fromCharCode(65 + (i % 26))}${i >= 26 ? i : ''} ${r.runTag}`);
   const L: string[] = [];
-  L.push(`# Canary runs compared — ${runs.map((r) => r.runTag).join(' vs ')}`, '');
+  L.push(`${COMPARE_TITLE} — ${runs.map((r) => r.runTag).join(' vs ')}`, '');
   if (hashes.size > 1)
     L.push('> ⚠️ **The runs replayed different input data**: figures are not directly comparable.', '');
   if (new Set(runs.map((r) => JSON.stringify(r.selection))).size > 1)

@@ -308,13 +308,23 @@ function readTable(file: string, header: readonly string[]): Row[] {
   return csvRecords(t);
 }
 
+/** `verdicts.json` of a canary report folder, validated (errors name the file and key). */
+export function readVerdicts(reportDir: string): Verdicts {
+  return readJson(path.join(reportDir, REPORT_FILES.verdicts), VerdictsSchema);
+}
+
+/** `incidents.json` of a canary report folder, validated (errors name the file and key). */
+export function readIncidents(reportDir: string): IncidentsFile {
+  return readJson(path.join(reportDir, REPORT_FILES.incidents), IncidentsSchema);
+}
+
 /** Reads and validates the canary report files of `reportDir`. */
 export function loadCanaryReport(reportDir: string): CanaryReportData {
   const p = (f: string) => path.join(reportDir, f);
   const relFile = p(REPORT_FILES.reliability);
   return {
-    verdicts: readJson(p(REPORT_FILES.verdicts), VerdictsSchema),
-    incidents: readJson(p(REPORT_FILES.incidents), IncidentsSchema),
+    verdicts: readVerdicts(reportDir),
+    incidents: readIncidents(reportDir),
     metrics: readTable(p(REPORT_FILES.metrics), METRICS_TIMESERIES_HEADER),
     slices: readTable(p(REPORT_FILES.slices), SLICES_OVERVIEW_HEADER),
     calibration: readTable(p(REPORT_FILES.calibration), CALIBRATION_SUMMARY_HEADER),

@@ -151,8 +151,9 @@ export function writeOverlays(basePath: string, points: readonly GridPoint[], di
   for (const p of points) {
     for (const [key] of p.assignments) {
       let o: unknown = base.config;
+      // own keys only: `__proto__`, `constructor`, `toString` are not config keys (they reached the overlay)
       for (const k of key.split('.'))
-        o = o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined;
+        o = o !== null && typeof o === 'object' && Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined;
       if (o === undefined) throw new UsageError(`--grid: '${key}' is not a key of the config ${basePath}`);
     }
     const text = `# flowlab sweep overlay, grid point ${p.index}\n${YAML.stringify({ extends: rel, ...overlayObject(p) })}`;

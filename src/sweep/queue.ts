@@ -11,6 +11,7 @@
  * - The shard folder on disk is the truth: a job BullMQ calls completed whose
  *   shard folder is missing (deleted since) is removed and added again.
  */
+import net from 'node:net';
 import { CHILD_EXEC_ARGV, runnableFile } from '../io/workers.js';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { FlowlabError, UsageError } from '../core/errors.js';
@@ -41,6 +42,30 @@ export function parseQueueUrl(raw: string, where = '--queue'): ConnectionOptions
     password: u.password ? decodeURIComponent(u.password) : undefined,
     maxRetriesPerRequest: null,
   };
+}
+
+/**
+ * A TCP connection to the queue's Redis, opened and closed before the sweep writes
+ * anything: an unreachable Redis is one line naming the URL (ioredis would retry
+ * for ever, printing a stack per attempt, after sweep.json and configs/ are written).
+ */
+export async function checkQueueReachable(url: string, timeoutMs = 3000): Promise<void> {
+  const { host, port } = parseQueueUrl(url);
+  await new Promise<void>((resolve, reject) => {
+    const s = net.connect({ host, port });
+    const fail = (why: string) => {
+      s.destroy();
+      reject(
+        new FlowlabError(`--queue ${url}: cannot connect to ${host}:${port} (${why}); is redis-server running there?`),
+      );
+    };
+    s.setTimeout(timeoutMs, () => fail(`no answer in ${timeoutMs / 1000} s`));
+    s.once('error', (e: NodeJS.ErrnoException) => fail(e.code ?? e.message));
+    s.once('connect', () => {
+      s.end();
+      resolve();
+    });
+  });
 }
 
 export type QueueProgress = (done: number, total: number) => void;

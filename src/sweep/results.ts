@@ -17,13 +17,13 @@
  *   period, with how many configs were tried. Training samples whose label
  *   reaches into the held-out period (ts >= split - horizon) are left out.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { loadRescoreRun, rescore, type RescoreRun } from '../canary/rescore.js';
 import { canonicalJson } from '../core/hash.js';
 import { FlowlabError } from '../core/errors.js';
 import { writeParquet, type OutColumn } from '../io/duck.js';
 import { REPORT_DIR } from '../canary/canary.js';
+import { readIncidents, readVerdicts } from '../report/ramp.js';
 import { describe, type SweepConfig } from './grid.js';
 import { shardDir, SHARDS_DIR, type ShardJob } from './shard.js';
 
@@ -42,7 +42,7 @@ interface Check {
   name: string;
   value: number | null;
   ci: [number, number] | null;
-  n: number;
+  n: number | null;
   status: string;
 }
 
@@ -79,19 +79,14 @@ function rescoredAuc(run: RescoreRun, symbol: string, fromMs?: number, toMs?: nu
 export async function readShard(plan: ShardPlan, splitMs: number | null): Promise<ShardResult> {
   const dir = shardDir(plan.job.out, plan.job.id);
   const report = path.join(dir, REPORT_DIR);
-  const verdicts = JSON.parse(fs.readFileSync(path.join(report, 'verdicts.json'), 'utf8'));
-  const v = verdicts.symbols?.[plan.job.symbol];
+  // read as the report re-render reads them (validated; a torn or edited file is named, not an internal error)
+  const v = readVerdicts(report).symbols[plan.job.symbol];
   const checks = new Map<string, Check>();
-  for (const c of (v?.checks ?? []) as Check[])
+  for (const c of v?.checks ?? [])
     checks.set(c.name, { name: c.name, value: c.value, ci: c.ci, n: c.n, status: c.status });
   const incidents = new Map<string, number>();
-  const inc = JSON.parse(fs.readFileSync(path.join(report, 'incidents.json'), 'utf8'));
   let rollbackAtMs: number | null = null;
-  for (const i of (inc.incidents ?? []) as {
-    gate: string;
-    severity: string;
-    actions?: { at_ms: number; action: string }[];
-  }[]) {
+  for (const i of readIncidents(report).incidents) {
     const k = `${i.gate}_${i.severity}`;
     incidents.set(k, (incidents.get(k) ?? 0) + 1);
     for (const a of i.actions ?? [])

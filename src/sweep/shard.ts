@@ -18,7 +18,8 @@ import path from 'node:path';
 import { canonicalJson, sha256, sha256File } from '../core/hash.js';
 import { FlowlabError } from '../core/errors.js';
 import { REPLAY_MANIFEST } from '../core/run-files.js';
-import { validateSymbol, validateTag } from '../core/validate.js';
+import { validateTag, zEpochMs, zSymbol } from '../core/validate.js';
+import { z } from 'zod';
 import { loadConfig } from '../config/load.js';
 import { runCanary } from '../canary/canary.js';
 import { codeHash } from '../replay/code.js';
@@ -36,6 +37,37 @@ export interface ShardJob {
   readonly toMs: number | null;
   /** The sweep's output folder. */
   readonly out: string;
+}
+
+/** An absolute path as flowlab writes them into jobs (validatePath's rule: no quote, newline or NUL). */
+const zAbsPath = z
+  .string()
+  .refine((p) => path.isAbsolute(p) && !/[\0'"\n\r]/.test(p), 'an absolute path without quotes or newlines');
+
+/**
+ * A job as it arrives from the queue (Redis, another machine) or the pool: every
+ * field checked before it names a file, so a malformed or hostile job fails
+ * with a line naming the key instead of writing where it says.
+ */
+const ShardJobSchema = z.strictObject({
+  id: z.string().regex(/^[0-9a-f]{32}$/, 'a shard id (32 hex digits)'),
+  data: zAbsPath,
+  configFile: zAbsPath,
+  configFingerprint: z.string().regex(/^[0-9a-f]{16}$/, '16 hex digits'),
+  symbol: zSymbol,
+  fromMs: zEpochMs.nullable(),
+  toMs: zEpochMs.nullable(),
+  out: zAbsPath,
+});
+
+function checkJob(job: unknown): ShardJob {
+  const r = ShardJobSchema.safeParse(job);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const id = job !== null && typeof job === 'object' ? (job as { id?: unknown }).id : undefined;
+  throw new FlowlabError(
+    `shard job ${typeof id === 'string' ? id.slice(0, 40) : '?'}: ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+  );
 }
 
 export const SHARDS_DIR = 'shards';
@@ -84,8 +116,8 @@ export function staleStaging(out: string): string[] {
  * config and code are what its id says, so a worker with other code or a
  * changed overlay refuses instead of writing other bytes under the same id.
  */
-export async function runShard(job: ShardJob): Promise<{ ran: boolean; dir: string }> {
-  validateSymbol(job.symbol, 'shard symbol');
+export async function runShard(given: ShardJob): Promise<{ ran: boolean; dir: string }> {
+  const job = checkJob(given);
   const dir = shardDir(job.out, job.id);
   if (shardDone(job.out, job.id)) return { ran: false, dir };
   const config = loadConfig(job.configFile, {});

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../core/hash.js';
-import { UsageError } from '../core/errors.js';
+import { FlowlabError, UsageError } from '../core/errors.js';
 import { Dataset } from '../dataset/reader.js';
 import { loadConfig } from '../config/load.js';
 import { codeHash } from '../replay/code.js';
@@ -23,7 +23,7 @@ import { expandGrid, parseGridArg, writeOverlays } from './grid.js';
 import { datasetManifestSha, shardId, staleStaging, type ShardJob } from './shard.js';
 import { readShard, summaryMarkdown, writeResults, chooseConfig, type ShardPlan } from './results.js';
 import { runLocal } from './pool.js';
-import { runQueued } from './queue.js';
+import { checkQueueReachable, runQueued } from './queue.js';
 
 export const SWEEP_FILE = 'sweep.json';
 export const RESULTS_FILE = 'sweep_results.parquet';
@@ -83,6 +83,10 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   const points = expandGrid(axes);
   const base = loadConfig(req.configPath, {});
   const ds = new Dataset(req.data);
+  if (ds.manifest.files.length === 0)
+    throw new FlowlabError(
+      `--data '${ds.root}' holds no ticks (its manifest lists no part files): nothing to sweep (expected a recorded, imported or synthesized dataset)`,
+    );
   const symbols = req.symbols && req.symbols.length > 0 ? [...req.symbols] : [...ds.manifest.symbols];
   for (const s of symbols)
     if (!ds.manifest.symbols.includes(s))
@@ -109,11 +113,22 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   };
   const out = path.resolve(req.out);
   checkOutFolder(out, spec);
-  fs.mkdirSync(out, { recursive: true });
-  writeFileAtomic(path.join(out, SWEEP_FILE), `${JSON.stringify({ flowlab_sweep: 1, spec }, null, 2)}\n`);
+  if (req.queue !== undefined) await checkQueueReachable(req.queue); // before anything is written
+  // a new (absent or empty) folder is all ours: when a grid point is refused (an unknown key, a value the
+  // config refuses) what this call wrote is removed, so the corrected sweep can use the same --out
+  const fresh = !fs.existsSync(out) || fs.readdirSync(out).length === 0;
+  let created: string | undefined; // the first folder mkdir created (out or an ancestor), if any
+  let configs: ReturnType<typeof writeOverlays>;
+  try {
+    created = fs.mkdirSync(out, { recursive: true });
+    writeFileAtomic(path.join(out, SWEEP_FILE), `${JSON.stringify({ flowlab_sweep: 1, spec }, null, 2)}\n`);
+    configs = writeOverlays(req.configPath, points, path.join(out, 'configs'));
+  } catch (e) {
+    if (created !== undefined) fs.rmSync(created, { recursive: true, force: true });
+    else if (fresh) for (const f of fs.readdirSync(out)) fs.rmSync(path.join(out, f), { recursive: true, force: true });
+    throw e;
+  }
   for (const d of staleStaging(out)) fs.rmSync(d, { recursive: true, force: true }); // half-written shards of killed workers
-
-  const configs = writeOverlays(req.configPath, points, path.join(out, 'configs'));
   const plans: ShardPlan[] = [];
   for (const c of configs)
     for (const symbol of symbols) {

@@ -358,6 +358,8 @@ export interface SynthesizeOptions {
   readonly overwrite?: boolean;
   /** Progress bar of generated market minutes (default: when stderr is a terminal). */
   readonly progress?: boolean;
+  /** The option that named outDir, for error messages (default `--out`; `demo` gives `--data`). */
+  readonly where?: string;
 }
 
 /**
@@ -373,7 +375,7 @@ export async function synthesize(
 ): Promise<SynthSummary & { readonly manifest: DatasetManifest }> {
   const o = normalizeOptions(opts);
   const root = path.resolve(outDir);
-  prepareOutDir(root, so.overwrite === true);
+  prepareOutDir(root, so.overwrite === true, so.where ?? '--out');
   const writer = new DatasetWriter(root, {
     rotateSec: 3600,
     depthLevels: o.depthLevels,
@@ -401,20 +403,20 @@ function statsBlock(s: Omit<SynthSummary, 'outDir'>): Record<string, unknown> {
   return { generator_version: GENERATOR_VERSION, rows: s.rows, injected: s.injected, per_symbol: per };
 }
 
-function prepareOutDir(root: string, overwrite: boolean): void {
+function prepareOutDir(root: string, overwrite: boolean, where: string): void {
   if (!fs.existsSync(root)) return;
-  if (!fs.statSync(root).isDirectory()) throw new UsageError(`--out '${root}' exists and is not a directory`);
+  if (!fs.statSync(root).isDirectory()) throw new UsageError(`${where} '${root}' exists and is not a directory`);
   const entries = fs.readdirSync(root);
   if (entries.length === 0) return;
   const isDataset =
     entries.includes(MANIFEST_FILE) || entries.includes(LEGACY_MANIFEST_FILE) || entries.includes(INCOMPLETE_MARKER);
   if (!overwrite) {
     throw new UsageError(
-      `--out '${root}' is not empty${isDataset ? ' (it holds a dataset; pass --force to replace it)' : ''}`,
+      `${where} '${root}' is not empty${isDataset ? ' (it holds a dataset; pass --force to replace it)' : ' and holds no flowlab dataset'}`,
     );
   }
   if (!isDataset)
-    throw new UsageError(`--out '${root}' is not empty and is not a flowlab dataset; refusing to replace it`);
+    throw new UsageError(`${where} '${root}' is not empty and is not a flowlab dataset; refusing to replace it`);
   for (const e of entries) {
     if (
       e === MANIFEST_FILE ||
@@ -427,6 +429,6 @@ function prepareOutDir(root: string, overwrite: boolean): void {
   const left = fs.readdirSync(root);
   if (left.length > 0)
     throw new UsageError(
-      `--out '${root}' still holds ${left.join(', ')} after removing the old dataset; refusing to mix`,
+      `${where} '${root}' still holds ${left.join(', ')} after removing the old dataset; refusing to mix`,
     );
 }

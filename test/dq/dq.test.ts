@@ -336,6 +336,7 @@ describe('dq files', () => {
     const out = path.join(tmp, 'out3');
     fs.mkdirSync(out, { recursive: true });
     fs.writeFileSync(path.join(out, 'dq_20000101_00.json'), '{}');
+    fs.writeFileSync(path.join(out, 'dq_summary.json'), '{"flowlab_dq": 1}'); // the earlier run's (--out must be a dq folder)
     fs.writeFileSync(path.join(out, 'notes.txt'), 'keep me');
     writeDqReport(report, out);
     expect(fs.readdirSync(out).sort()).toEqual([

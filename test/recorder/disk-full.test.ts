@@ -24,15 +24,18 @@ import { runCli } from '../helpers/cli.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 let mountPoint: string | null = null;
+let skipReason = '';
 if (isRoot) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-diskfull-'));
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', dir]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', dir], { stdio: 'pipe' });
     mountPoint = dir;
   } catch (e) {
-    console.log(`disk-full test skipped: cannot mount a tmpfs (${(e as Error).message})`);
+    fs.rmdirSync(dir);
+    skipReason = `cannot mount a tmpfs (${String((e as Error).message).split('\n')[0]})`;
   }
-} else console.log('disk-full test skipped: needs root to mount a small tmpfs');
+} else skipReason = 'needs root to mount a small tmpfs';
+if (skipReason) console.log(`disk-full test skipped: ${skipReason}`);
 
 afterAll(() => {
   if (mountPoint) {
@@ -67,12 +70,13 @@ function recorder(out: string, url: string, logs: string[]): Recorder {
   });
 }
 
-describe.skipIf(!isRoot)('record on a full disk', () => {
+// skipped (with the reason in its name) unless the tmpfs is mounted: the tests never pass without running
+describe.skipIf(mountPoint === null)(`record on a full disk${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  const mnt = mountPoint as string; // mounted: the block is skipped otherwise
   it('changes no pre-existing file, lists nothing half-written, and recovers everything once space is back', async () => {
-    if (!mountPoint) return;
     const source = await loadCapture(CAPTURE, N);
-    const out = path.join(mountPoint, 'rec');
-    const notes = path.join(mountPoint, 'notes.txt');
+    const out = path.join(mnt, 'rec');
+    const notes = path.join(mnt, 'notes.txt');
     fs.writeFileSync(notes, 'somebody else’s notes\n');
     const logs: string[] = [];
 
@@ -89,8 +93,8 @@ describe.skipIf(!isRoot)('record on a full disk', () => {
     const notesSha = sha(notes);
 
     // 2. fill the disk: a filler leaves ~200 kB, then the recording resumes with the whole session
-    const free = Number(execFileSync('df', ['--output=avail', '-B1', mountPoint]).toString().split('\n')[1]);
-    const filler = path.join(mountPoint, 'filler.bin');
+    const free = Number(execFileSync('df', ['--output=avail', '-B1', mnt]).toString().split('\n')[1]);
+    const filler = path.join(mnt, 'filler.bin');
     fs.writeFileSync(filler, Buffer.alloc(Math.max(0, free - 200_000)));
     const fillerSha = sha(filler);
     const mock2 = new MockExchange({ source, window: 1000 });
@@ -148,15 +152,14 @@ describe.skipIf(!isRoot)('record on a full disk', () => {
   }, 180_000);
 
   it('a journal write cut short by a full disk is cut back: the retry writes every line exactly once', () => {
-    if (!mountPoint) return;
-    const dir = path.join(mountPoint, 'journal-short');
+    const dir = path.join(mnt, 'journal-short');
     const j = new Journal(dir, { fsyncIntervalMs: 0 });
     j.open(0);
     j.append(Date.UTC(2024, 7, 8), '{"first":true}');
     expect(j.flush()).toBe(true);
     // leave less than one batch of room: the next write gets part of the way, then ENOSPC
-    const free = Number(execFileSync('df', ['--output=avail', '-B1', mountPoint]).toString().split('\n')[1]);
-    const filler = path.join(mountPoint, 'filler2.bin');
+    const free = Number(execFileSync('df', ['--output=avail', '-B1', mnt]).toString().split('\n')[1]);
+    const filler = path.join(mnt, 'filler2.bin');
     fs.writeFileSync(filler, Buffer.alloc(Math.max(0, free - 8192)));
     const lines: string[] = [];
     for (let i = 0; i < 400; i++) lines.push(`{"i":${i},"pad":"${'x'.repeat(60)}"}`);

@@ -75,6 +75,17 @@ describe('sweep grid', () => {
     );
   });
 
+  it.each(['__proto__', 'constructor.name', 'fusion.constructor', 'fusion.weights.__proto__'])(
+    'refuses %s: an inherited property is not a config key (__proto__=1 ran the base config as a grid point)',
+    (key) => {
+      const dir = path.join(tmp, `proto-${key}`);
+      expect(() => writeOverlays(PROD, expandGrid([parseGridArg(`${key}=1`)]), dir)).toThrow(
+        `'${key}' is not a key of the config`,
+      );
+      expect(fs.existsSync(dir) ? fs.readdirSync(dir) : []).toEqual([]);
+    },
+  );
+
   it('parses --holdout', () => {
     expect(parseHoldout('30%')).toBe(0.3);
     expect(parseHoldout('0.25')).toBe(0.25);

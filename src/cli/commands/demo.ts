@@ -59,7 +59,7 @@ export function register(program: Command): void {
             `[1/3] synthesizing the default dataset into ${shown(o.data, data)} (24 h x 6 symbols, seed ${DEFAULT_DATASET_RECIPE.options.seed}) ...`,
           );
           const t = performance.now();
-          const s = await synthesize(DEFAULT_DATASET_RECIPE.options, data);
+          const s = await synthesize(DEFAULT_DATASET_RECIPE.options, data, { where: '--data' });
           out(`      ${s.rows.total.toLocaleString('en-US')} rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
         } else {
           out(`[1/3] using the dataset in ${shown(o.data, data)}`);

@@ -17,7 +17,7 @@ import { action, examples, out, shown } from '../run.js';
 import { parsePositiveNumber, parseSymbolList, validatePath } from '../../core/validate.js';
 import { UsageError } from '../../core/errors.js';
 import { loadConfig } from '../../config/load.js';
-import { dqJson, formatDqTable, runDq, writeDqReport, type DqThresholds } from '../../dq/index.js';
+import { checkDqOutFolder, dqJson, formatDqTable, runDq, writeDqReport, type DqThresholds } from '../../dq/index.js';
 import { harvestVerdictLine, runHarvest, writeHarvestReport } from '../../dq/harvest-run.js';
 
 interface DqCliOptions {
@@ -61,6 +61,7 @@ export function register(program: Command): void {
         if (opts.out === undefined) throw new UsageError('dq: --out <dir> is required with --data');
         const data = validatePath(opts.data as string, '--data');
         const outDir = validatePath(opts.out, '--out');
+        checkDqOutFolder(outDir); // before the scans: a refused --out costs nothing
         const symbols = opts.symbols !== undefined ? parseSymbolList(opts.symbols) : undefined;
         const skewQuantile = parsePositiveNumber(opts.skewQuantile ?? '0.01', '--skew-quantile', { max: 0.49 });
         let thresholds: Partial<DqThresholds> | undefined;
@@ -84,6 +85,7 @@ async function harvest(opts: DqCliOptions): Promise<number> {
   if (opts.symbols !== undefined) throw new UsageError('dq --run: --symbols is not used (the run selects them)');
   const runDir = validatePath(opts.run as string, '--run');
   const outDir = validatePath(opts.out ?? path.join('artifacts', 'dq', path.basename(runDir)), '--out');
+  checkDqOutFolder(outDir);
   const config = opts.config !== undefined ? loadConfig(opts.config) : undefined;
   const skewQuantile = parsePositiveNumber(opts.skewQuantile ?? '0.01', '--skew-quantile', { max: 0.49 });
   const r = await runHarvest(runDir, { config, skewQuantile });

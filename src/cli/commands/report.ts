@@ -12,10 +12,11 @@ import { action, documentOnStdout, examples, out, shown } from '../run.js';
 import { validatePath } from '../../core/validate.js';
 import { FlowlabError } from '../../core/errors.js';
 import { REPLAY_MANIFEST } from '../../core/run-files.js';
+import { readRunManifest } from '../../replay/run-folder.js';
 import { sha256File } from '../../core/hash.js';
 import { renderRampReport, REPORT_FILES } from '../../report/ramp.js';
 import { writeFileAtomic } from '../../report/csv.js';
-import { loadCompareRun, renderCompare } from '../../report/compare.js';
+import { checkCompareOut, loadCompareRun, renderCompare } from '../../report/compare.js';
 
 /** The canary_report folder of a run folder (or the folder itself). */
 function reportDirOf(dir: string): string {
@@ -39,16 +40,14 @@ export function register(program: Command): void {
       action(async (o: { run: string }) => {
         const run = validatePath(o.run, '--run');
         const dir = reportDirOf(run);
-        const r = renderRampReport(dir);
-        // the run's manifest lists the report files it wrote, with sha256
-        const mf = path.join(path.basename(dir) === 'canary_report' ? path.dirname(dir) : dir, REPLAY_MANIFEST);
+        // the run's manifest lists the report files it wrote, with sha256 (read strictly, before anything is written)
+        const runDir = path.basename(dir) === 'canary_report' ? path.dirname(dir) : dir;
         const listed = new Map<string, string>();
-        if (fs.existsSync(mf)) {
-          const m = JSON.parse(fs.readFileSync(mf, 'utf8')) as {
-            canary?: { files?: { path: string; sha256: string }[] };
-          };
+        if (fs.existsSync(path.join(runDir, REPLAY_MANIFEST))) {
+          const m = readRunManifest(runDir);
           for (const f of m.canary?.files ?? []) listed.set(f.path.replace(/^canary_report\//, ''), f.sha256);
         }
+        const r = renderRampReport(dir);
         let same = 0;
         const differ: string[] = [];
         for (const f of r.files) {
@@ -89,6 +88,7 @@ export function register(program: Command): void {
     )
     .action(
       action(async (runs: string[], o: { out?: string; allowDifferentData?: boolean }) => {
+        if (o.out !== undefined) checkCompareOut(validatePath(o.out, '--out'));
         const loaded = runs.map((r) => {
           validatePath(r, 'run folder');
           return loadCompareRun(r);
