@@ -1,6 +1,7 @@
 /**
  * flowlab report --run re-renders the markdown and every chart of an existing
  * canary run byte-identically (and says so against the run manifest's sha256);
+ * it never rewrites a run's file with other bytes (refused, or --out elsewhere);
  * a folder that is not a canary run is a one-line error, exit 1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +82,46 @@ describe('flowlab report', () => {
     } finally {
       fs.writeFileSync(m, saved);
     }
+  });
+
+  it('never rewrites a file of the run with other bytes: refuses (one line, exit 1) unless --out takes the re-render elsewhere', async () => {
+    const before = rendered(run.reportDir);
+    const chart = [...before.keys()].find((f) => f.startsWith('charts/'))!;
+    const at = path.join(run.reportDir, ...chart.split('/'));
+    const edited = Buffer.from('<svg>edited by hand</svg>\n');
+    fs.writeFileSync(at, edited);
+    const missing = path.join(run.reportDir, 'ramp_batch_summary.md');
+    fs.rmSync(missing);
+    try {
+      const r = await cli(['report', '--run', run.replay.runDir]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`1 of ${before.size} files of`);
+      expect(r.stderr).toContain(chart);
+      expect(r.stderr).toContain('--out');
+      expect(fs.readFileSync(at).equals(edited)).toBe(true); // kept
+      expect(fs.existsSync(missing)).toBe(false); // nothing written on a refusal
+      // --out: the whole re-render in a new folder, equal to what the run wrote; the run's folder untouched
+      const dest = path.join(tmp, 'rerender-out');
+      const w = await cli(['report', '--run', run.replay.runDir, '--out', dest]);
+      expect(w.stderr).toBe('');
+      expect(w.code).toBe(0);
+      expect(w.stdout).toContain(`identical to the run: ${before.size} of ${before.size}`);
+      const got = rendered(dest);
+      expect([...got.keys()]).toEqual([...before.keys()]);
+      for (const [f, b] of before) expect(got.get(f)!.equals(b), f).toBe(true);
+      expect(fs.readFileSync(at).equals(edited)).toBe(true);
+      // --out must be new or empty
+      const again = await cli(['report', '--run', run.replay.runDir, '--out', dest]);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toMatch(/--out: .* exists and is not an empty folder/);
+    } finally {
+      fs.writeFileSync(at, before.get(chart)!);
+    }
+    // with the run's files restored but the markdown still missing: it is written back, the rest left as it is
+    const back = await cli(['report', '--run', run.replay.runDir]);
+    expect(back.code).toBe(0);
+    expect(fs.readFileSync(missing).equals(before.get('ramp_batch_summary.md')!)).toBe(true);
   });
 
   it('a folder that is not a canary run: one line, exit 1', async () => {

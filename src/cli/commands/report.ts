@@ -1,7 +1,10 @@
 /**
- * `flowlab report --run <dir>`: re-render ramp_batch_summary.md and charts/*.svg
- * of an existing canary run from its files (byte-identical to the original
- * when the code is the same; the manifest's sha256 say whether it is).
+ * `flowlab report --run <dir> [--out <dir>]`: re-render ramp_batch_summary.md and
+ * charts/*.svg of an existing canary run from its files (byte-identical to the
+ * original when the code is the same; the manifest's sha256 say whether it is).
+ * Rendered in memory first: in the run's folder only missing files are written
+ * (the others already hold these bytes); when a re-render would change a file
+ * the run wrote, nothing is written and `--out` takes the re-render elsewhere.
  * `flowlab compare <runA> <runB> [...] [--out file.md] [--allow-different-data]`:
  * the runs side by side (src/report/compare.ts). Parsing and delegation only.
  */
@@ -10,11 +13,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { action, documentOnStdout, examples, out, shown } from '../run.js';
 import { validatePath } from '../../core/validate.js';
-import { FlowlabError } from '../../core/errors.js';
+import { FlowlabError, UsageError } from '../../core/errors.js';
 import { REPLAY_MANIFEST } from '../../core/run-files.js';
 import { readRunManifest } from '../../replay/run-folder.js';
-import { sha256File } from '../../core/hash.js';
-import { renderRampReport, REPORT_FILES } from '../../report/ramp.js';
+import { sha256, sha256File } from '../../core/hash.js';
+import { loadCanaryReport, renderRampMarkdown, REPORT_FILES } from '../../report/ramp.js';
 import { writeFileAtomic } from '../../report/csv.js';
 import { checkCompareOut, loadCompareRun, renderCompare } from '../../report/compare.js';
 
@@ -32,14 +35,29 @@ export function register(program: Command): void {
     .command('report')
     .description('re-render the markdown report and charts of an existing canary run from its files')
     .requiredOption('--run <dir>', 'canary run folder <out>/<run_tag> (or its canary_report folder)')
+    .option(
+      '--out <dir>',
+      "write the re-render here (a new or empty folder) instead of the run's canary_report; needed when it differs from the run's files",
+    )
     .addHelpText(
       'after',
-      examples('flowlab report --run artifacts/runtime/demo', 'flowlab report --run /tmp/runs/c1/canary_report'),
+      examples(
+        'flowlab report --run artifacts/runtime/demo',
+        'flowlab report --run /tmp/runs/c1/canary_report',
+        'flowlab report --run artifacts/runtime/demo --out /tmp/demo-rerender',
+      ),
     )
     .action(
-      action(async (o: { run: string }) => {
+      action(async (o: { run: string; out?: string }) => {
         const run = validatePath(o.run, '--run');
         const dir = reportDirOf(run);
+        const outDir = o.out === undefined ? undefined : validatePath(o.out, '--out');
+        if (
+          outDir !== undefined &&
+          fs.existsSync(outDir) &&
+          (!fs.statSync(outDir).isDirectory() || fs.readdirSync(outDir).length > 0)
+        )
+          throw new UsageError(`--out: '${o.out}' exists and is not an empty folder (expected a new or empty folder)`);
         // the run's manifest lists the report files it wrote, with sha256 (read strictly, before anything is written)
         const runDir = path.basename(dir) === 'canary_report' ? path.dirname(dir) : dir;
         const listed = new Map<string, string>();
@@ -47,22 +65,47 @@ export function register(program: Command): void {
           const m = readRunManifest(runDir);
           for (const f of m.canary?.files ?? []) listed.set(f.path.replace(/^canary_report\//, ''), f.sha256);
         }
-        const r = renderRampReport(dir);
+        // rendered in memory first: the run's files are only written where they are missing or hold these bytes
+        const { markdown, charts } = renderRampMarkdown(loadCanaryReport(dir));
+        const files = [
+          { file: REPORT_FILES.markdown, bytes: markdown },
+          ...charts.map((c) => ({ file: c.file, bytes: c.svg })),
+        ];
+        const target = outDir ?? dir;
+        if (outDir === undefined) {
+          const changed: string[] = [];
+          for (const f of files) {
+            const at = path.join(dir, ...f.file.split('/'));
+            if (fs.existsSync(at) && (await sha256File(at)) !== sha256(f.bytes)) changed.push(f.file);
+          }
+          if (changed.length > 0)
+            throw new FlowlabError(
+              `report: ${changed.length} of ${files.length} files of ${shown(o.run, dir)} would change (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}): the run's files are kept; pass --out <dir> to write the re-render elsewhere`,
+            );
+        }
+        for (const f of files) {
+          const at = path.join(target, ...f.file.split('/'));
+          if (outDir === undefined && fs.existsSync(at)) continue; // the same bytes (checked above)
+          fs.mkdirSync(path.dirname(at), { recursive: true });
+          writeFileAtomic(at, f.bytes);
+        }
         let same = 0;
         const differ: string[] = [];
-        for (const f of r.files) {
-          const want = listed.get(f);
+        for (const f of files) {
+          const want = listed.get(f.file);
           if (want === undefined) continue;
-          if ((await sha256File(path.join(dir, ...f.split('/')))) === want) same++;
-          else differ.push(f);
+          if (sha256(f.bytes) === want) same++;
+          else differ.push(f.file);
         }
-        out(`report: ${shown(o.run, path.join(dir, REPORT_FILES.markdown))} (+ ${r.files.length - 1} charts)`);
+        out(
+          `report: ${shown(outDir !== undefined ? o.out! : o.run, path.join(target, REPORT_FILES.markdown))} (+ ${files.length - 1} charts)`,
+        );
         if (listed.size === 0) out('the run manifest lists no report files: nothing to check the re-render against');
         else if (differ.length === 0)
-          out(`identical to the run: ${same} of ${r.files.length} files match the manifest sha256`);
+          out(`identical to the run: ${same} of ${files.length} files match the manifest sha256`);
         else
           out(
-            `${differ.length} of ${r.files.length} files differ from the ones the run wrote (other code?): ${differ.slice(0, 5).join(', ')}${differ.length > 5 ? ', ...' : ''}`,
+            `${differ.length} of ${files.length} files differ from the ones the run wrote (other code?): ${differ.slice(0, 5).join(', ')}${differ.length > 5 ? ', ...' : ''}`,
           );
       }),
     );
