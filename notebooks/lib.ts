@@ -85,7 +85,7 @@ export function loadedFrom(): ProjectModules {
 }
 
 /** A project module by its path under src/ without extension, e.g. `load('canary/canary')`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: project modules are untyped in notebooks (see the file comment)
 export function load(rel: string): any {
   const m = loadedFrom();
   return req(path.join(m.dir, `${rel}${m.ext}`));

@@ -311,6 +311,7 @@ await nb.cell('canary with overlay', async () => {
   const vo = JSON.parse(fs.readFileSync(`${over.reportDir}/verdicts.json`, 'utf8'));
   const ib = JSON.parse(fs.readFileSync(`${base.reportDir}/incidents.json`, 'utf8')).incidents;
   const io = JSON.parse(fs.readFileSync(`${over.reportDir}/incidents.json`, 'utf8')).incidents;
+  // biome-ignore lint/suspicious/noExplicitAny: verdicts.json read untyped in a cell
   const get = (v: any, s: string, k: string) => v.symbols[s].checks.find((c: { name: string }) => c.name === k);
   nb.table(
     C!.w.symbols.map((s: string) => ({

@@ -95,6 +95,7 @@ await nb.cell('incidents', () => {
     }),
   );
   nb.table(
+    // biome-ignore lint/suspicious/noExplicitAny: incidents.json read untyped in a cell
     inc.slice(0, 15).map((i: any) => ({
       id: i.id,
       symbol: i.symbol,

@@ -85,7 +85,12 @@ async function reference(): Promise<{ u: number; ts: number; rest: string }[]> {
 }
 
 /** Diffs 1..N with a checkpoint after `ckAt`, a crash after `crashAt`, a restart that gets the rest (with an overlap). */
-async function crashAndResume(ckAt: number, crashAt: number, tamper?: (ck: Record<string, any>) => void) {
+/** The part of _checkpoint.json the tamper tests edit. */
+interface CheckpointBooks {
+  depth_books: Record<string, { books: Record<string, { lastUpdateId: number; bids: unknown }> }>;
+}
+
+async function crashAndResume(ckAt: number, crashAt: number, tamper?: (ck: CheckpointBooks) => void) {
   const clock = new ManualClock(Date.UTC(2024, 7, 8, 12));
   const script = new Script();
   const out = tmpDir('depthck');
