@@ -19,7 +19,7 @@ import path from 'node:path';
 import { FlowlabError, UsageError } from '../core/errors.js';
 import { REPLAY_MANIFEST } from '../core/run-files.js';
 import { SYMBOL_RE, zTag } from '../core/validate.js';
-import { cell } from './ramp.js';
+import { codeSpan, mdTable as table } from './ramp.js';
 
 export interface CompareCheck {
   name: string;
@@ -155,13 +155,6 @@ const f3 = (x: number) =>
 const iso = (ms: number | null) => (ms === null ? 'start' : new Date(ms).toISOString());
 const short = (h: string) => (h.length > 16 ? h.slice(0, 16) : h);
 
-function row(cells: readonly string[]): string {
-  return `| ${cells.map(cell).join(' | ')} |`;
-}
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  return [row(header), row(header.map(() => '---')), ...rows.map(row)];
-}
-
 function checkText(c: CompareCheck | undefined): string {
   if (!c) return '—';
   const mark = c.status === 'pass' ? '✅' : c.status === 'fail' ? '❌' : '⚠️';
@@ -222,8 +215,8 @@ export function renderCompare(runs: readonly CompareRun[], opts: { allowDifferen
     ...table(
       ['', ...names],
       [
-        ['folder', ...runs.map((r) => `\`${r.dir}\``)],
-        ['dataset', ...runs.map((r) => `\`${r.datasetPath}\``)],
+        ['folder', ...runs.map((r) => codeSpan(r.dir))],
+        ['dataset', ...runs.map((r) => codeSpan(r.datasetPath))],
         ['input data sha256 (replayed part files)', ...runs.map((r) => `\`${short(r.datasetSha256)}\``)],
         [
           'selection',
@@ -306,7 +299,7 @@ export function renderCompare(runs: readonly CompareRun[], opts: { allowDifferen
     L.push(
       ...table(
         ['key', ...names],
-        diff.map((k) => [`\`${k}\``, ...flat.map((f) => `\`${f.get(k) ?? '(absent)'}\``)]),
+        diff.map((k) => [codeSpan(k), ...flat.map((f) => codeSpan(f.get(k) ?? '(absent)'))]),
       ),
       '',
     );

@@ -355,7 +355,17 @@ function row(cells: readonly string[]): string {
   return `| ${cells.map(cell).join(' | ')} |`;
 }
 
-function table(
+/** A markdown inline code span of any text: a fence one backtick longer than the longest run inside it. */
+export function codeSpan(s: string): string {
+  let longest = 0;
+  for (const m of s.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
+  const fence = '`'.repeat(longest + 1);
+  const pad = s.startsWith('`') || s.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${s}${pad}${fence}`;
+}
+
+/** A markdown table; cells are escaped (`cell`). */
+export function mdTable(
   header: readonly string[],
   rows: readonly (readonly string[])[],
   align?: readonly ('l' | 'r')[],
@@ -891,7 +901,7 @@ function decisionScreen(v: Verdicts, symbols: readonly string[], incs: readonly 
   const L: string[] = [];
   L.push('## Decision', '');
   L.push(
-    ...table(
+    ...mdTable(
       ['symbol', 'include in pool', 'DoD checks', 'decided by'],
       symbols.map((s) => {
         const sv = v.symbols[s];
@@ -925,7 +935,7 @@ function decisionScreen(v: Verdicts, symbols: readonly string[], incs: readonly 
   if (blockers.length === 0) L.push('None: every check passes on every symbol.');
   else
     L.push(
-      ...table(
+      ...mdTable(
         ['check', 'symbols failing', 'symbols insufficient', 'which'],
         blockers.map((b) => [b.n, String(b.fail.length), String(b.ins.length), [...b.fail, ...b.ins].join(', ')]),
         ['l', 'r', 'r', 'l'],
@@ -934,7 +944,7 @@ function decisionScreen(v: Verdicts, symbols: readonly string[], incs: readonly 
   L.push('');
   L.push('### Every check: figure [95% CI] (n)', '');
   L.push(
-    ...table(
+    ...mdTable(
       ['check', 'threshold', ...symbols],
       names.map((n) => {
         const any = symbols.map((s) => v.symbols[s].checks.find((c) => c.name === n)).find((c) => c);
@@ -966,7 +976,7 @@ function decisionScreen(v: Verdicts, symbols: readonly string[], incs: readonly 
       '',
     );
     L.push(
-      ...table(
+      ...mdTable(
         [
           'gate kind',
           'symbol',
@@ -990,7 +1000,7 @@ function decisionScreen(v: Verdicts, symbols: readonly string[], incs: readonly 
     if (by.size === 0) L.push('No incidents.');
     else
       L.push(
-        ...table(
+        ...mdTable(
           ['gate', 'symbol', 'severity', 'incidents'],
           sortedKeys(by).map((k) => [...k.split('|'), String(by.get(k)!.length)]),
         ),
@@ -1000,7 +1010,7 @@ function decisionScreen(v: Verdicts, symbols: readonly string[], incs: readonly 
   if (v.gate_table.length > 0) {
     L.push(`### Gates in force (${v.gate_mode ?? '?'} mode)`, '');
     L.push(
-      ...table(
+      ...mdTable(
         ['gate', 'slice', 'metric', 'window', 'fails when', 'evidence', 'severity', 'action', 'closes when'],
         v.gate_table.map((g) => [
           g.gate,
@@ -1074,7 +1084,7 @@ export function renderRampMarkdown(d: CanaryReportData): { markdown: string; cha
     L.push(`**Include in standard pool: ${sv.include_in_pool ? 'yes ✅' : 'no ❌'}** — ${sv.reason}`, '');
     L.push('### DoD checks', '');
     L.push(
-      ...table(['check', 'figure', '95% CI', 'n', 'threshold', 'status', 'detail'], checkRows(sv), [
+      ...mdTable(['check', 'figure', '95% CI', 'n', 'threshold', 'status', 'detail'], checkRows(sv), [
         'l',
         'r',
         'l',
@@ -1087,12 +1097,12 @@ export function renderRampMarkdown(d: CanaryReportData): { markdown: string; cha
     L.push('');
     L.push('### Slice weights', '');
     if (sv.weights.length === 0) L.push('No slice weights in verdicts.json for this symbol.');
-    else L.push(...table(WEIGHT_HEADER, weightRows(sv.weights), WEIGHT_ALIGN));
+    else L.push(...mdTable(WEIGHT_HEADER, weightRows(sv.weights), WEIGHT_ALIGN));
     L.push('');
     const srows = slicesBySym.get(s);
     if (srows) {
       L.push('### Slices', '');
-      L.push(...table(SLICE_HEADER, sliceRows(srows), SLICE_ALIGN));
+      L.push(...mdTable(SLICE_HEADER, sliceRows(srows), SLICE_ALIGN));
       L.push('');
     }
     L.push('### Charts', '');
@@ -1119,7 +1129,7 @@ export function renderRampMarkdown(d: CanaryReportData): { markdown: string; cha
       L.push(`### ${s}`, '');
       const srows = slicesBySym.get(s);
       if (srows) {
-        L.push(...table(SLICE_HEADER, sliceRows(srows), SLICE_ALIGN));
+        L.push(...mdTable(SLICE_HEADER, sliceRows(srows), SLICE_ALIGN));
         L.push('');
       }
       L.push(...use(rel.get(s)));
@@ -1133,14 +1143,14 @@ export function renderRampMarkdown(d: CanaryReportData): { markdown: string; cha
       `Searched over ${symbols.join(', ')} together; the source of \`slice_weights.yaml\` when the run wrote one.`,
       '',
     );
-    L.push(...table(WEIGHT_HEADER, weightRows(v.pooled_weights), WEIGHT_ALIGN), '');
+    L.push(...mdTable(WEIGHT_HEADER, weightRows(v.pooled_weights), WEIGHT_ALIGN), '');
   }
 
   L.push('## Calibration (walk-forward Platt)', '');
   if (d.calibration.length === 0) L.push('calibration_summary.csv has no folds.');
   else
     L.push(
-      ...table(
+      ...mdTable(
         ['symbol', 'folds', 'status', 'platt_test_samples', 'median ECE', 'median Brier skill', 'last fit'],
         calibrationRows(d),
         ['l', 'r', 'l', 'r', 'l', 'l', 'l'],
@@ -1152,7 +1162,7 @@ export function renderRampMarkdown(d: CanaryReportData): { markdown: string; cha
   if (incs.length === 0) L.push('No incidents.');
   else
     L.push(
-      ...table(
+      ...mdTable(
         [
           'id',
           'symbol',
@@ -1178,7 +1188,7 @@ export function renderRampMarkdown(d: CanaryReportData): { markdown: string; cha
   if (fps.length > 0) {
     L.push('### Config fingerprints', '');
     L.push(
-      ...table(
+      ...mdTable(
         ['symbol', 'fingerprint', 'from (UTC)', 'reason'],
         fps.map((f) => [
           f.symbol ?? 'all',

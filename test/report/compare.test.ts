@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { flatten, loadCompareRun, renderCompare } from '../../src/report/compare.js';
+import { codeSpan } from '../../src/report/ramp.js';
 import { flowlab as cli } from '../helpers/flowlab.js';
 import { VERDICTS, writeFixture } from './fixture.js';
 
@@ -76,6 +77,15 @@ describe('flowlab compare', () => {
     expect(md).not.toContain('different selections');
     const narrow = { ...loadCompareRun(b), selection: { symbols: ['SOLUSDT'], from_ms: null, to_ms: null } };
     expect(renderCompare([loadCompareRun(a), narrow])).toContain('> ⚠️ The runs cover different selections');
+  });
+
+  it('a backtick or pipe in a path or value stays inside its code span and its table cell', () => {
+    const odd = { ...loadCompareRun(a), datasetPath: '/data/we`ird|x', dir: '`lead' };
+    const md = renderCompare([odd, loadCompareRun(b)]);
+    expect(md).toContain('| dataset | ``/data/we`ird\\|x`` | `/data/default` |');
+    expect(md).toContain('| folder | `` `lead `` |');
+    expect(codeSpan('a``b')).toBe('```a``b```');
+    expect(codeSpan('plain')).toBe('`plain`');
   });
 
   it('config diff by dotted key (arrays are values)', () => {
