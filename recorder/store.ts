@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { MAX_DROPPED_IDS } from '../src/binance/mapper.js';
 import { TEMP_SUFFIX_RE, writeFileAtomic } from '../src/core/atomic.js';
 import { FlowlabError, UsageError, describeError } from '../src/core/errors.js';
@@ -67,7 +68,7 @@ export interface CheckpointFile {
   readonly journal_seq: number;
   readonly next_recv_seq: number;
   readonly written_at_ms: number;
-  readonly trade_ids: Record<string, { floor: number; contiguous: number; above: number[] }>;
+  readonly trade_ids: Record<string, { floor: number | null; contiguous: number | null; above: number[] }>;
   readonly last_ids: Record<string, number>;
   /**
    * Per recorded symbol with a depth stream: its diff books (importer symbol
@@ -77,6 +78,26 @@ export interface CheckpointFile {
    */
   readonly depth_books?: Record<string, DepthCheckpoint>;
 }
+
+const ID_COUNT = z.number().int();
+/** The shape of _checkpoint.json (fields absent in older recorders optional; unknown fields kept). */
+const CheckpointSchema = z
+  .object({
+    version: z.union([z.literal(1), z.literal(2)]),
+    journal_seq: ID_COUNT.min(-1).optional(),
+    next_recv_seq: ID_COUNT.min(0).optional(),
+    written_at_ms: z.number().optional(),
+    trade_ids: z
+      .record(
+        z.string(),
+        // null: NaN as JSON writes it (an id memory that has seen no id yet)
+        z.object({ floor: ID_COUNT.nullable(), contiguous: ID_COUNT.nullable(), above: z.array(ID_COUNT) }),
+      )
+      .optional(),
+    last_ids: z.record(z.string(), ID_COUNT).optional(),
+    depth_books: z.unknown().optional(),
+  })
+  .passthrough();
 
 /**
  * `--out` must be new, empty, or a recording of the same source (endpoint
@@ -198,12 +219,22 @@ export function readCheckpointFile(
 ): { ck: CheckpointFile; journalSeq: number; books: Record<string, DepthCheckpoint> | null } | null {
   const file = path.join(out, CHECKPOINT_FILE);
   if (!fs.existsSync(file)) return null;
-  let ck: CheckpointFile;
+  let json: unknown;
   try {
-    ck = JSON.parse(fs.readFileSync(file, 'utf8')) as CheckpointFile;
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw new FlowlabError(`checkpoint '${file}' is unreadable: ${describeError(e)}`);
   }
+  // the fields a restart trusts (trade-id dedup state, last ids) are checked before use: a wrong type
+  // would silently corrupt the dedup (drop or repeat trades); depth books are checked below, softly
+  const parsed = CheckpointSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new FlowlabError(
+      `checkpoint '${file}': key ${issue.path.join('.') || '(root)'}: ${issue.message} (delete the file to resync from the journal and the exchange, or restore it)`,
+    );
+  }
+  const ck = parsed.data as CheckpointFile;
   const journalSeq = typeof ck.journal_seq === 'number' ? ck.journal_seq : -1;
   if (ck.depth_books === undefined || ck.depth_books === null || typeof ck.depth_books !== 'object')
     return { ck, journalSeq, books: null };

@@ -74,10 +74,11 @@ export class TradeIds {
     return { floor: this.floor, contiguous: this.c, above: [...this.above].sort((a, b) => a - b) };
   }
 
-  static from(o: { floor: number; contiguous: number; above: number[] }): TradeIds {
+  /** From `toJSON()`'s value as read back from JSON (NaN was written as null). */
+  static from(o: { floor: number | null; contiguous: number | null; above: number[] }): TradeIds {
     const t = new TradeIds();
-    t.floor = o.floor;
-    t.c = o.contiguous;
+    t.floor = o.floor ?? NaN;
+    t.c = o.contiguous ?? NaN;
     for (const x of o.above) t.above.add(x);
     if (t.above.size > 0) t.gapSince = -Infinity;
     return t;
