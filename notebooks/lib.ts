@@ -440,7 +440,7 @@ export interface EvaluateOptions {
   dims?: EvalDimension[];
   /** Top-5% hit rate per slice (default true; false skips it, e.g. in a grid). */
   topk?: boolean;
-  /** Walk-forward Platt for ECE / Brier skill (default true; false is ~3x faster: AUC, CI and n only). */
+  /** Walk-forward Platt for ECE / Brier skill (default true; false: AUC, CI and n only, 47 vs 70 ms on the 24 h x 6 demo run). */
   calibrate?: boolean;
 }
 

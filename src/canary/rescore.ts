@@ -92,8 +92,9 @@ export interface RescoreRequest {
   readonly topk?: boolean;
   /**
    * Walk-forward Platt, hence ECE, Brier and Brier skill (default true; false:
-   * AUC, CI and counts only, ~3x faster (~65% of a call is the Platt re-fit),
-   * e.g. to scan a grid, then evaluate the best in full).
+   * AUC, CI and counts only: 47 ms against 120 ms on one thread for the 24 h x 6
+   * demo run, 70 ms with a CalibrationThread; e.g. to scan a grid, then
+   * evaluate the best in full).
    */
   readonly calibrate?: boolean;
   /**
