@@ -124,8 +124,21 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
     writeFileAtomic(path.join(out, SWEEP_FILE), `${JSON.stringify({ flowlab_sweep: 1, spec }, null, 2)}\n`);
     configs = writeOverlays(req.configPath, points, path.join(out, 'configs'));
   } catch (e) {
-    if (created !== undefined) fs.rmSync(created, { recursive: true, force: true });
-    else if (fresh) for (const f of fs.readdirSync(out)) fs.rmSync(path.join(out, f), { recursive: true, force: true });
+    if (fresh) {
+      // only what this call wrote (the folder was absent or empty), then the folders mkdir created, each
+      // only while it is empty (rmdir refuses otherwise: anything else found there is kept)
+      fs.rmSync(path.join(out, 'configs'), { recursive: true, force: true });
+      fs.rmSync(path.join(out, SWEEP_FILE), { force: true });
+      if (created !== undefined)
+        for (let d = out; ; d = path.dirname(d)) {
+          try {
+            fs.rmdirSync(d);
+          } catch {
+            break;
+          }
+          if (d === path.resolve(created)) break;
+        }
+    }
     throw e;
   }
   for (const d of staleStaging(out)) fs.rmSync(d, { recursive: true, force: true }); // half-written shards of killed workers
