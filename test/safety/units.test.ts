@@ -89,6 +89,24 @@ describe('writeFileAtomic', () => {
     expect(fs.readdirSync(dir).sort()).toEqual([path.basename(theirs), 'part.parquet'].sort());
   });
 
+  it('a failed write removes only the temp file it created: theirs under the first temp name is kept', async () => {
+    for (const w of ['atomic', 'parquet'] as const) {
+      const dir = path.join(tmp, `fail-${w}`);
+      fs.mkdirSync(dir);
+      const f = path.join(dir, 'out.bin');
+      fs.mkdirSync(f); // the final name is a folder: the rename fails after the temp file was written
+      const theirs = path.join(dir, w === 'parquet' ? `.out.bin.tmp-${process.pid}` : `out.bin.tmp-${process.pid}`);
+      fs.writeFileSync(theirs, 'theirs');
+      const write =
+        w === 'atomic'
+          ? async () => writeFileAtomic(f, 'ours')
+          : () => writeParquet(f, [{ name: 'x', type: 'f64', data: Float64Array.of(1) }], 1);
+      await expect(write()).rejects.toThrow();
+      expect(fs.readFileSync(theirs, 'utf8')).toBe('theirs');
+      expect(fs.readdirSync(dir).sort(), w).toEqual([path.basename(theirs), 'out.bin'].sort());
+    }
+  });
+
   it('markIncomplete / markComplete add and remove the marker', () => {
     const dir = path.join(tmp, 'marker');
     fs.mkdirSync(dir);
