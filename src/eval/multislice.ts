@@ -333,6 +333,14 @@ function rowsOfSlices(m: SliceMembership): Int32Array {
   return rowsOf;
 }
 
+/** The membership's row count, once every given column has that many rows. */
+function checkRows(m: SliceMembership, ...cols: (ArrayLike<number> | undefined)[]): number {
+  for (const c of cols)
+    if (c && c.length !== m.rows)
+      throw new RangeError(`sliceMetrics: column lengths differ from the membership's ${m.rows} rows`);
+  return m.rows;
+}
+
 /**
  * Every metric of every slice of `m` (see the file comment):
  * `scoreSliceMetrics` (AUC, top-k: the score and labels only) and, with
@@ -346,9 +354,6 @@ export function sliceMetrics(
   opts: SliceMetricsOptions = {},
 ): SliceMetrics {
   const { score, y, prob, ref } = input;
-  const n = m.rows;
-  if (score.length !== n || y.length !== n || (prob && prob.length !== n) || (ref && ref.length !== n))
-    throw new RangeError(`sliceMetrics: column lengths differ from the membership's ${n} rows`);
   const sm = scoreSliceMetrics(m, { score, y }, opts);
   const pm = prob ? probSliceMetrics(m, { prob, y, ref }, opts) : { ece: null, brier: null, brier_skill: null };
   return { ...sm, ...pm };
@@ -361,9 +366,7 @@ export function probSliceMetrics(
   opts: SliceMetricsOptions = {},
 ): Pick<SliceMetrics, 'ece' | 'brier' | 'brier_skill'> {
   const { prob, y, ref } = input;
-  const n = m.rows;
-  if (prob.length !== n || y.length !== n || (ref && ref.length !== n))
-    throw new RangeError(`sliceMetrics: column lengths differ from the membership's ${n} rows`);
+  const n = checkRows(m, prob, y, ref);
   const minN = checkInt('min_samples', opts.min_samples ?? DEFAULT_MIN_SAMPLES, 1);
   const bins = checkInt('ece_bins', opts.ece_bins ?? 10, 1);
   const S = m.slices;
@@ -451,9 +454,7 @@ export function scoreSliceMetrics(
   opts: SliceMetricsOptions = {},
 ): Pick<SliceMetrics, 'auc' | 'topk'> {
   const { score, y } = input;
-  const n = m.rows;
-  if (score.length !== n || y.length !== n)
-    throw new RangeError(`sliceMetrics: column lengths differ from the membership's ${n} rows`);
+  const n = checkRows(m, score, y);
   const minPer = checkInt('min_per_class', opts.min_per_class ?? DEFAULT_MIN_SAMPLES, 1);
   const vif = opts.variance_inflation ?? 1;
   if (!(vif >= 1)) throw new RangeError(`variance_inflation must be >= 1, got ${vif}`);
