@@ -10,7 +10,6 @@
  * threaded canary run (it re-runs it on one thread).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +22,7 @@ import { planShards } from '../../src/replay/shards.js';
 import type { Incident } from '../../src/canary/engine.js';
 import { verifyRun } from '../../src/canary/verify.js';
 import { REALDATA, REPO, runCli } from '../helpers/cli.js';
+import { folderHashes } from '../helpers/files.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-canary-threads-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -32,20 +32,6 @@ const D = path.join(tmp, 'D');
 const OVERLAY = path.join(tmp, 'overlay.yaml');
 const SPOT = ['btcusdt_20240808', 'ethusdt_20240808'].map((f) => path.join(REALDATA, 'spot', `${f}.gz`));
 const spot = path.join(tmp, 'spot');
-
-/** "relative path sha256" of every file under a run folder, sorted. */
-function folderHashes(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(`${path.relative(dir, p)} ${crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 const run = (data: string, configPath: string, out: string, extra: Partial<CanaryRequest>) =>
   runCanary({

@@ -9,7 +9,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +21,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { INCOMPLETE_MARKER } from '../../src/core/atomic.js';
 import { Dataset } from '../../src/dataset/reader.js';
 import { REALDATA, REPO, runCli } from '../helpers/cli.js';
+import { folderHashes } from '../helpers/files.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-threads-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -31,20 +31,6 @@ const D = path.join(tmp, 'D');
 const SPOT = ['btcusdt_20240808', 'ethusdt_20240808'].map((f) => path.join(REALDATA, 'spot', `${f}.gz`));
 const spot = path.join(tmp, 'spot');
 const spot20 = path.join(tmp, 'spot20');
-
-/** "relative path sha256" of every file under a run folder, sorted. */
-function folderHashes(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(`${path.relative(dir, p)} ${crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 const run = (data: string, out: string, extra: Partial<ReplayRequest>) =>
   replay({ data, config: CONFIG, out: path.join(tmp, out), runTag: 'r', progress: false, blockRows: 2048, ...extra });
