@@ -16,7 +16,7 @@ import { replay } from '../../src/replay/replay.js';
 import { runCanary } from '../../src/canary/canary.js';
 import { loadConfig } from '../../src/config/load.js';
 import { REPO, runCli } from '../helpers/cli.js';
-import { diffSnapshots, errorLines, flowlab, snapshot, type Ran } from './helpers.js';
+import { flowlab, runSafetyRow, type SafetyRow } from './helpers.js';
 
 const PROD = path.join(REPO, 'config/ofi_cvd/prod.yaml');
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-audit-'));
@@ -104,21 +104,7 @@ function userFolder(name: string, files: Record<string, string>): string {
   return dir;
 }
 
-interface Row {
-  readonly defect: string;
-  readonly input: string;
-  /** Prepare files (inside the sandbox) and return the CLI arguments. */
-  readonly args: () => string[];
-  readonly code: 0 | 1 | 2;
-  /** Must appear in the error line (exit != 0) or on stderr (exit 0). */
-  readonly stderr?: RegExp;
-  readonly stdout?: RegExp;
-  /** Files under this sandbox prefix may be replaced (the row replaces a flowlab output on purpose). */
-  readonly replaces?: string;
-  /** A failing row may leave files under this sandbox prefix (what it wrote before failing, marked incomplete). */
-  readonly mayAdd?: string;
-  readonly also?: (r: Ran) => void;
-}
+type Row = SafetyRow;
 
 const DQ_OUT = 'dq refuses an --out that is not its own';
 const COMPARE = 'compare checks what it reads and refuses an --out it did not write';
@@ -557,29 +543,7 @@ const ROWS: Row[] = [
 ];
 
 describe('audit: untrusted inputs and foreign outputs', () => {
-  for (const row of ROWS) {
-    it(`(${row.defect}) ${row.input} -> exit ${row.code}`, async () => {
-      const args = row.args();
-      const before = snapshot(root);
-      const r = await flowlab(args);
-      const errs = errorLines(r.stderr);
-      const why = `stdout: ${r.stdout.slice(-400)}\nstderr: ${r.stderr.slice(-600)}`;
-      expect(r.code, why).toBe(row.code);
-      if (row.code !== 0) {
-        expect(errs.length, why).toBe(1);
-        expect(errs[0]).not.toMatch(/internal error/);
-        if (row.stderr) expect(errs[0]).toMatch(row.stderr);
-      } else if (row.stderr) expect(r.stderr).toMatch(row.stderr);
-      if (row.stdout) expect(r.stdout).toMatch(row.stdout);
-      const d = diffSnapshots(before, snapshot(root));
-      const allowed = (p: string) => row.replaces !== undefined && p.startsWith(row.replaces);
-      expect(d.changed.filter((p) => !allowed(p))).toEqual([]);
-      expect(d.removed.filter((p) => !allowed(p))).toEqual([]);
-      if (row.code !== 0)
-        expect(d.added.filter((p) => row.mayAdd === undefined || !p.startsWith(row.mayAdd))).toEqual([]);
-      row.also?.(r);
-    });
-  }
+  for (const row of ROWS) it(`(${row.defect}) ${row.input} -> exit ${row.code}`, () => runSafetyRow(root, row));
 });
 
 describe('sweep started outside the repository', () => {

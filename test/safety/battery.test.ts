@@ -19,9 +19,9 @@ import { loadConfig } from '../../src/config/load.js';
 import { sha256 } from '../../src/core/hash.js';
 import { MANIFEST_FILE } from '../../src/dataset/manifest.js';
 import { REPLAY_MANIFEST } from '../../src/replay/run-folder.js';
-import { runCli, REPO } from '../helpers/cli.js';
+import { REPO } from '../helpers/cli.js';
 import { line, tradeMsg, writeGz, T0 } from '../import/helpers.js';
-import { diffSnapshots, errorLines, flowlab, snapshot, type Ran } from './helpers.js';
+import { runSafetyRow, type SafetyRow } from './helpers.js';
 
 const PROD = path.join(REPO, 'config/ofi_cvd/prod.yaml');
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'flowlab-battery-'));
@@ -101,21 +101,7 @@ function noise(n: number, seed: number): Uint8Array {
   return b;
 }
 
-interface Row {
-  readonly defect: string;
-  readonly input: string;
-  /** Prepare files (inside the sandbox) and return the CLI arguments. */
-  readonly args: () => string[];
-  readonly code: 0 | 1 | 2;
-  /** Must appear in the error line (exit != 0) or on stderr (exit 0). */
-  readonly stderr?: RegExp;
-  readonly stdout?: RegExp;
-  /** Run the real binary in a child process with this working directory (relative to the sandbox). */
-  readonly cwd?: string;
-  /** Files under this sandbox prefix may be replaced (the row replaces a flowlab run on purpose). */
-  readonly replaces?: string;
-  readonly also?: (r: Ran) => void;
-}
+type Row = SafetyRow;
 
 const run = (name: string) => path.join(root, name);
 
@@ -937,28 +923,5 @@ const ROWS: Row[] = [
 ];
 
 describe('data-safety battery (issue 11)', () => {
-  for (const row of ROWS) {
-    it(`(${row.defect}) ${row.input} -> exit ${row.code}`, async () => {
-      const args = row.args();
-      const before = snapshot(root);
-      const r = row.cwd !== undefined ? runCli(args, { cwd: path.join(root, row.cwd) }) : await flowlab(args);
-      const errs = errorLines(r.stderr);
-      const why = `stdout: ${r.stdout.slice(-400)}\nstderr: ${r.stderr.slice(-600)}`;
-      expect(r.code, why).toBe(row.code);
-      if (row.code !== 0) {
-        expect(errs.length, why).toBe(1);
-        expect(errs[0]).not.toMatch(/internal error/);
-        if (row.stderr) expect(errs[0]).toMatch(row.stderr);
-      } else if (row.stderr) expect(r.stderr).toMatch(row.stderr);
-      if (row.stdout) expect(r.stdout).toMatch(row.stdout);
-      const d = diffSnapshots(before, snapshot(root));
-      const allowed = (p: string) => row.replaces !== undefined && p.startsWith(row.replaces);
-      // every file that existed before is byte-identical afterwards
-      expect(d.changed.filter((p) => !allowed(p))).toEqual([]);
-      expect(d.removed.filter((p) => !allowed(p))).toEqual([]);
-      // a failing command leaves nothing behind
-      if (row.code !== 0) expect(d.added).toEqual([]);
-      row.also?.(r);
-    });
-  }
+  for (const row of ROWS) it(`(${row.defect}) ${row.input} -> exit ${row.code}`, () => runSafetyRow(root, row));
 });
