@@ -321,8 +321,11 @@ const SCORE_METRICS_COST = 0.07;
  * implementation for this thread and CalibrationThread's worker.
  */
 export function calibrateTrack(job: CalibrationJob, cal: CalibrationSettings): void {
-  const wf = walkForwardPlatt(job.t, job.score, job.y, job.resolved_at, { ...cal, fold_metrics: false });
-  job.prob.set(wf.prob);
+  const wf = walkForwardPlatt(job.t, job.score, job.y, job.resolved_at, {
+    ...cal,
+    fold_metrics: false,
+    prob_out: job.prob,
+  });
   // folds are runs of consecutive samples: look each fold up once
   const ref = job.ref;
   const m = ref.length;

@@ -466,6 +466,8 @@ export interface WalkForwardOptions {
    * metrics are then null with reason 'not computed').
    */
   readonly fold_metrics?: boolean;
+  /** Write the probabilities into this array of n rows (returned as `prob`) instead of a new one. */
+  readonly prob_out?: Float64Array;
 }
 
 export interface FoldResult {
@@ -577,7 +579,9 @@ export function walkForwardPlatt(
   const minPer = checkInt('min_train_per_class', opts.min_train_per_class ?? 10, 1);
   const bins = checkInt('ece_bins', opts.ece_bins ?? 10, 1);
   const minTest = checkInt('min_test', opts.min_test ?? DEFAULT_MIN_SAMPLES, 1);
-  const prob = new Float64Array(n).fill(NaN);
+  if (opts.prob_out !== undefined && opts.prob_out.length !== n)
+    throw new RangeError(`walkForwardPlatt: prob_out has ${opts.prob_out.length} rows, expected ${n}`);
+  const prob = (opts.prob_out ?? new Float64Array(n)).fill(NaN);
   const fold = new Int32Array(n).fill(-1);
   const folds: FoldResult[] = [];
   if (n === 0) return { prob, fold, folds };
