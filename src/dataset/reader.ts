@@ -116,7 +116,22 @@ export class Dataset {
         }
       }
     };
-    let builder = new BatchBuilder(kind, symbol, batchRows, levels);
+    const newBatch = () => new BatchBuilder(kind, symbol, batchRows, levels);
+    let builder = newBatch();
+    const sortedChunks = (file: string) => this.sortedChunks(file, kind, whereSql);
+    /** One file read on its own, sorted by DuckDB, into the batches (full ones go out). */
+    async function* sortedFile(file: string): AsyncGenerator<TickBatch> {
+      for await (const chunk of sortedChunks(file)) {
+        let off = 0;
+        while (off < chunk.rowCount) {
+          off = builder.take(chunk, off, chunk.rowCount);
+          if (builder.full) {
+            yield builder.finish();
+            builder = newBatch();
+          }
+        }
+      }
+    }
     // the held file: one buffer per stream, reused from file to file
     const holdRows = opts.holdRows ?? SCAN_HOLD_ROWS;
     let holdCap = 0;
@@ -127,16 +142,7 @@ export class Dataset {
       if (held === null || files[i].rows > holdRows) {
         // on its own, sorted by DuckDB
         await check(i + 1);
-        for await (const chunk of this.sortedChunks(paths[i], kind, whereSql)) {
-          let off = 0;
-          while (off < chunk.rowCount) {
-            off = builder.take(chunk, off, chunk.rowCount);
-            if (builder.full) {
-              yield builder.finish();
-              builder = new BatchBuilder(kind, symbol, batchRows, levels);
-            }
-          }
-        }
+        yield* sortedFile(paths[i]);
         i++;
         continue;
       }
@@ -193,7 +199,7 @@ export class Dataset {
                 o += n;
                 if (builder.full) {
                   yield builder.finish();
-                  builder = new BatchBuilder(kind, symbol, batchRows, levels);
+                  builder = newBatch();
                 }
               }
               held.reset();
@@ -217,16 +223,7 @@ export class Dataset {
         i = end;
         continue;
       }
-      for await (const chunk of this.sortedChunks(paths[redo], kind, whereSql)) {
-        let off = 0;
-        while (off < chunk.rowCount) {
-          off = builder.take(chunk, off, chunk.rowCount);
-          if (builder.full) {
-            yield builder.finish();
-            builder = new BatchBuilder(kind, symbol, batchRows, levels);
-          }
-        }
-      }
+      yield* sortedFile(paths[redo]);
       i = redo + 1;
     }
     if (builder.rows > 0) yield builder.finish();
